@@ -1,0 +1,12 @@
+// Command wavenet trains, runs and serves WaveNet models; see README.md.
+package main
+
+import (
+	"os"
+
+	"github.com/wavenet-go/wavenet/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:]))
+}

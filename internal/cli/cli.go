@@ -1,0 +1,114 @@
+// Package cli holds the subcommands of cmd/wavenet. Each subcommand lives in
+// its own file and registers itself with Register from an init function, so
+// that cmd/wavenet/main.go stays a few lines long.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// Command is one subcommand: `wavenet NAME args...`.
+type Command struct {
+	Name    string // first word after wavenet, e.g. "data"
+	Summary string // one line for `wavenet help`
+	// Run does the work. ctx is cancelled on SIGINT or SIGTERM; a command
+	// that is interrupted saves what it has finished and returns ctx.Err().
+	Run func(ctx context.Context, env *Env, args []string) error
+}
+
+// Env is what a command may touch of the outside world.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Stdin          io.Reader
+}
+
+var commands = map[string]Command{}
+
+// Register adds a subcommand. It panics on a duplicate name (a programmer
+// mistake).
+func Register(c Command) {
+	if _, dup := commands[c.Name]; dup {
+		panic("cli: command registered twice: " + c.Name)
+	}
+	commands[c.Name] = c
+}
+
+// ErrUsage marks an error caused by wrong arguments: Main prints it and
+// exits with status 2.
+var ErrUsage = errors.New("usage")
+
+// Usagef returns an error wrapping ErrUsage.
+func Usagef(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrUsage}, args...)...)
+}
+
+// NewFlagSet returns a flag set for a subcommand that reports errors instead
+// of exiting, and prints its usage to env.Stderr.
+func NewFlagSet(env *Env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "usage: wavenet %s\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// Main runs the subcommand named by args[0] and returns the process exit
+// status.
+func Main(args []string) int {
+	env := &Env{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printHelp(env.Stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.Stderr, "wavenet: unknown command %q\n", args[0])
+		printHelp(env.Stderr)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := c.Run(ctx, env, args[1:])
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, ErrUsage):
+		fmt.Fprintf(env.Stderr, "wavenet %s: %v\n", c.Name, err)
+		return 2
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(env.Stderr, "wavenet %s: interrupted\n", c.Name)
+		return 130
+	default:
+		fmt.Fprintf(env.Stderr, "wavenet %s: %v\n", c.Name, err)
+		return 1
+	}
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "usage: wavenet COMMAND [flags] [args]")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].Summary)
+	}
+	fmt.Fprintln(w, "\nRun 'wavenet COMMAND -h' for a command's flags.")
+}
