@@ -1,0 +1,17 @@
+// Package api implements the wavenet synthesis service: an HTTP/JSON REST API
+// on echo v4 that turns WaveNet checkpoints into audio (POST /v1/synthesize,
+// whole or streamed while generating), scores uploaded WAVs (POST /v1/score,
+// bits per sample), lists models (GET /v1/models, /v1/models/{id}), and
+// exposes /healthz, /readyz, /metrics (Prometheus) and /openapi.json
+// (OpenAPI 3.0, https://spec.openapis.org/oas/v3.0.3).
+//
+// Concurrent requests for one model share one batched fast generator
+// (cache.Generator, Fast WaveNet queues, Paine et al. 2016): a scheduler
+// goroutine per model lets streams join and leave between steps (continuous
+// batching), with bounded admission (429 with Retry-After when full).
+//
+// Other packages contribute routes through Feature: in-package features call
+// registerFeature from init; features from packages that must stay out of
+// api's dependencies (anything importing gorgonia) are passed in
+// Options.Features by the binary.
+package api

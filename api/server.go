@@ -1,0 +1,335 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// Options configures a Server. The zero value serves nothing useful (no
+// models) but is valid; fields left zero take the defaults documented on
+// each field.
+type Options struct {
+	// Models are the models to serve, by id (ids match [A-Za-z0-9._-]+).
+	Models map[string]*wavenet.Model
+	// Features are extra route groups passed in by the binary (features
+	// from packages api must not import). In-package features registered
+	// with registerFeature are always served.
+	Features []Feature
+	// APIKeys, when not empty, are required on every /v1 route as
+	// "Authorization: Bearer KEY" or "X-API-Key: KEY".
+	APIKeys []string
+	// MaxStreams is the number of generator slots per model: requests
+	// generated together in one batch (default 16).
+	MaxStreams int
+	// MaxQueue is how many requests per model may wait for a slot before
+	// new ones get 429 (default MaxStreams).
+	MaxQueue int
+	// QueueWait is how long a queued request waits for a slot before it
+	// gets 429 (default 10 s).
+	QueueWait time.Duration
+	// MaxSeconds is the longest audio one request may ask for (default 30).
+	MaxSeconds float64
+	// MaxBodyBytes bounds request bodies (default 32 MiB); a larger
+	// declared Content-Length is refused before reading.
+	MaxBodyBytes int64
+	// RequestTimeout is the server-wide deadline of one request (default 5 min).
+	RequestTimeout time.Duration
+	// CORSOrigins enables CORS for these origins ("*" for any); empty = off.
+	CORSOrigins []string
+	// ChunkSamples is how many samples a stream collects before they are
+	// handed to its request (default 1/10 s of audio at the model's rate).
+	ChunkSamples int
+	// Logger receives access logs and errors (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = 16
+	}
+	if o.MaxQueue < 0 {
+		o.MaxQueue = 0
+	} else if o.MaxQueue == 0 {
+		o.MaxQueue = o.MaxStreams
+	}
+	if o.QueueWait <= 0 {
+		o.QueueWait = 10 * time.Second
+	}
+	if o.MaxSeconds <= 0 {
+		o.MaxSeconds = 30
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 32 << 20
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 5 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Server is the synthesis service. Create it with New, serve Handler with an
+// http.Server, and call Shutdown to drain it.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	echo     *echo.Echo
+	keys     [][sha256.Size]byte
+	metrics  *metrics
+	features []Feature
+
+	draining atomic.Bool
+	mu       sync.Mutex
+	closed   bool
+}
+
+// New builds a Server from opts.
+func New(opts Options) (*Server, error) {
+	opts.setDefaults()
+	s := &Server{opts: opts, log: opts.Logger}
+	for _, k := range opts.APIKeys {
+		k = strings.TrimSpace(k)
+		if k == "" {
+			continue
+		}
+		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
+	}
+	s.features = append(registeredFeatures(), opts.Features...)
+	seen := map[string]bool{}
+	for _, f := range s.features {
+		if f.Name == "" || seen[f.Name] {
+			return nil, fmt.Errorf("api: feature name %q is empty or used twice", f.Name)
+		}
+		seen[f.Name] = true
+	}
+	s.metrics = newMetrics()
+	if err := s.initModels(); err != nil {
+		return nil, err
+	}
+	s.echo = s.newEcho()
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo returns the underlying echo instance (for route listing in tests).
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// Shutdown stops admitting new syntheses (they get 503 and /readyz turns
+// 503), waits for running ones to finish until ctx is done, then stops
+// the schedulers, cutting whatever is still running. It returns ctx.Err()
+// when it had to cut.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	err := s.drainModels(ctx)
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.closeModels()
+	return err
+}
+
+func (s *Server) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.httpErrorHandler
+	e.Logger.SetOutput(io.Discard)
+
+	e.Use(s.requestIDMiddleware, s.accessLogMiddleware, s.recoverMiddleware, s.timeoutMiddleware, s.bodyLimitMiddleware)
+	if len(s.opts.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  s.opts.CORSOrigins,
+			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+			AllowHeaders:  []string{echo.HeaderContentType, echo.HeaderAuthorization, "X-API-Key", echo.HeaderXRequestID},
+			ExposeHeaders: []string{"X-Seed", "X-Audio-Duration", "X-Sample-Rate", echo.HeaderXRequestID, "Retry-After"},
+		}))
+	}
+
+	e.GET("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	e.GET("/openapi.json", s.handleOpenAPI)
+
+	v1 := e.Group("/v1", s.authMiddleware)
+	s.coreRoutes(v1)
+	for _, f := range s.features {
+		if f.Routes != nil {
+			f.Routes(v1)
+		}
+	}
+	return e
+}
+
+func (s *Server) handleHealthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(c echo.Context) error {
+	if s.draining.Load() {
+		return Errorf(http.StatusServiceUnavailable, "unavailable", "the server is shutting down")
+	}
+	if len(s.opts.Models) == 0 {
+		return Errorf(http.StatusServiceUnavailable, "unavailable", "no model loaded; start the server with --models DIR")
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "models": len(s.opts.Models)})
+}
+
+// --- middleware ---
+
+const ctxRequestID = "request_id"
+
+func requestID(c echo.Context) string {
+	if id, ok := c.Get(ctxRequestID).(string); ok {
+		return id
+	}
+	return ""
+}
+
+var reqCounter atomic.Uint64
+
+// requestIDMiddleware takes X-Request-Id from the client when it is short
+// and printable (so it cannot forge log lines), otherwise makes one.
+func (s *Server) requestIDMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	start := time.Now().UnixNano()
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !validRequestID(id) {
+			id = fmt.Sprintf("%x-%d", start&0xffffffff, reqCounter.Add(1))
+		}
+		c.Set(ctxRequestID, id)
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) accessLogMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err) // writes the error body now, so the status below is final
+		}
+		req, res := c.Request(), c.Response()
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := res.Status
+		if err != nil {
+			status = toError(err).Status
+		}
+		d := time.Since(start)
+		s.metrics.observeRequest(req.Method, route, status, d)
+		s.log.Info("http request", "request_id", requestID(c), "method", req.Method, "path", req.URL.Path,
+			"route", route, "status", status, "bytes_out", res.Size, "duration_ms", float64(d.Microseconds())/1000,
+			"remote", c.RealIP())
+		return nil
+	}
+}
+
+func (s *Server) recoverMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				s.log.Error("panic in handler", "request_id", requestID(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = Errorf(http.StatusInternalServerError, "internal", "internal server error; the request id identifies it in the server log")
+			}
+		}()
+		return next(c)
+	}
+}
+
+func (s *Server) timeoutMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.opts.RequestTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+// bodyLimitMiddleware refuses a declared Content-Length above the limit
+// before reading a byte, and caps undeclared (chunked) bodies while reading.
+func (s *Server) bodyLimitMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.ContentLength > s.opts.MaxBodyBytes {
+			return Errorf(http.StatusRequestEntityTooLarge, "too_large",
+				"request body of %d bytes is larger than the limit of %d bytes; send a shorter WAV or a smaller JSON body",
+				req.ContentLength, s.opts.MaxBodyBytes)
+		}
+		if req.Body != nil {
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, s.opts.MaxBodyBytes)
+		}
+		return next(c)
+	}
+}
+
+// authMiddleware checks the API key when keys are configured. Every key is
+// compared (in constant time, over SHA-256 digests so lengths do not leak),
+// and the key itself is never logged.
+func (s *Server) authMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if len(s.keys) == 0 || c.Request().Method == http.MethodOptions {
+			return next(c)
+		}
+		key := c.Request().Header.Get("X-API-Key")
+		if a := c.Request().Header.Get(echo.HeaderAuthorization); key == "" && a != "" {
+			if len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+				key = strings.TrimSpace(a[7:])
+			}
+		}
+		if key == "" {
+			return Errorf(http.StatusUnauthorized, "unauthorized", "missing API key; send \"Authorization: Bearer KEY\" or \"X-API-Key: KEY\"")
+		}
+		sum := sha256.Sum256([]byte(key))
+		ok := 0
+		for i := range s.keys {
+			ok |= subtle.ConstantTimeCompare(sum[:], s.keys[i][:])
+		}
+		if ok != 1 {
+			return Errorf(http.StatusUnauthorized, "unauthorized", "invalid API key")
+		}
+		return next(c)
+	}
+}
+
+// isMaxBytes reports whether err comes from the body limit.
+func isMaxBytes(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
