@@ -188,7 +188,9 @@ func TestOptimizerStateResume(t *testing.T) {
 }
 
 func TestOptimizerErrors(t *testing.T) {
-	p := func(name string, n int) Param { return Param{Name: name, Value: make([]float32, n), Grad: make([]float32, n)} }
+	p := func(name string, n int) Param {
+		return Param{Name: name, Value: make([]float32, n), Grad: make([]float32, n)}
+	}
 	tests := []struct {
 		name    string
 		first   []Param
