@@ -29,6 +29,7 @@ type Bar struct {
 	last     time.Time
 	interval time.Duration
 	extra    string
+	drawn    int64 // done at the last draw, -1 before the first
 }
 
 // New returns a bar writing to w (a terminal gets a redrawn line, anything
@@ -39,7 +40,7 @@ func New(w io.Writer, label, unit string, total int64) *Bar {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
 	now := time.Now()
-	b := &Bar{w: w, tty: tty, label: label, unit: unit, total: total, start: now, interval: 10 * time.Second}
+	b := &Bar{w: w, tty: tty, label: label, unit: unit, total: total, start: now, interval: 10 * time.Second, drawn: -1}
 	if tty {
 		b.interval = 200 * time.Millisecond
 	} else {
@@ -76,13 +77,16 @@ func (b *Bar) Set(done int64, status string) {
 func (b *Bar) Finish() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.draw(time.Now())
+	if b.drawn != b.done {
+		b.draw(time.Now())
+	}
 	if b.tty {
 		fmt.Fprintln(b.w)
 	}
 }
 
 func (b *Bar) draw(now time.Time) {
+	b.drawn = b.done
 	el := now.Sub(b.start).Seconds()
 	rate := 0.0
 	if el > 0 {
