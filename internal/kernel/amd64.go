@@ -1,0 +1,94 @@
+//go:build !purego && amd64
+
+package kernel
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The assembly kernels (matvec_amd64.s, gemm_amd64.s, elem_amd64.s). Byte
+// strides are passed as byte counts. Each call is bounded (one block of
+// rows, one GEMM tile, one vector), so no call runs long enough to delay
+// the scheduler.
+
+//go:noescape
+func matVecAVX512(y, w, x *float32, nblk, cols, nb, ldx, ldy int)
+
+//go:noescape
+func matVecAVX2(y, w, x *float32, nblk, cols, nb, ldx, ldy int)
+
+//go:noescape
+func dotAVX512(x, y *float32, n int) float32
+
+//go:noescape
+func dotAVX2(x, y *float32, n int) float32
+
+var avx512Impl = &impl{
+	name:    "avx512",
+	matVec:  matVecAsm(16, matVecAVX512, dotAVX512),
+	gemm:    gemmGo,
+	dot:     dotAsm(dotAVX512),
+	axpy:    axpyGo,
+	add:     addGo,
+	relu:    reluGo,
+	tanh:    tanhGo,
+	sigmoid: sigmoidGo,
+	gate:    gateGo,
+}
+
+var avx2Impl = &impl{
+	name:    "avx2",
+	matVec:  matVecAsm(8, matVecAVX2, dotAVX2),
+	gemm:    gemmGo,
+	dot:     dotAsm(dotAVX2),
+	axpy:    axpyGo,
+	add:     addGo,
+	relu:    reluGo,
+	tanh:    tanhGo,
+	sigmoid: sigmoidGo,
+	gate:    gateGo,
+}
+
+func init() {
+	impls = nil
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512DQ {
+		impls = append(impls, avx512Impl)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		impls = append(impls, avx2Impl)
+	}
+	impls = append(impls, goImpl)
+	cur = impls[0]
+}
+
+func dotAsm(f func(x, y *float32, n int) float32) func(x, y []float32) float32 {
+	return func(x, y []float32) float32 {
+		if len(x) == 0 {
+			return 0
+		}
+		return f(&x[0], &y[0], len(x))
+	}
+}
+
+// matVecAsm builds the matVec of an implementation whose kernel handles
+// blocks of blk rows; the rows%blk last rows are dot products.
+func matVecAsm(blk int, kern func(y, w, x *float32, nblk, cols, nb, ldx, ldy int), dot func(x, y *float32, n int) float32) func(y, w, x []float32, rows, cols, nb, ldx, ldy int) {
+	const f32 = int(unsafe.Sizeof(float32(0)))
+	return func(y, w, x []float32, rows, cols, nb, ldx, ldy int) {
+		if rows == 0 || cols == 0 || nb == 0 {
+			return
+		}
+		nblk := rows / blk
+		if nblk > 0 {
+			kern(&y[0], &w[0], &x[0], nblk, cols, nb, ldx*f32, ldy*f32)
+		}
+		for r := nblk * blk; r < rows; r++ {
+			wr := &w[r*cols]
+			for s := 0; s < nb; s++ {
+				y[s*ldy+r] += dot(wr, &x[s*ldx], cols)
+			}
+		}
+	}
+}

@@ -1,0 +1,410 @@
+//go:build !purego && amd64
+
+#include "textflag.h"
+
+// Matrix-vector kernels: y[s] += W x[s] for a block of rows, nb streams.
+// W rows are walked 16 (AVX-512) or 8 (AVX2) at a time with one
+// accumulator per row; the accumulators are then reduced and transposed
+// together by a shuffle tree so that one vector add updates 16 (8)
+// consecutive y values. Column tails use masked loads (k-masks on AVX-512,
+// VMASKMOVPS on AVX2), which never touch memory past the row.
+
+// func matVecAVX512(y, w, x *float32, nblk, cols, nb, ldx, ldy int)
+// rows = 16*nblk; ldx and ldy are byte strides between streams.
+TEXT ·matVecAVX512(SB), NOSPLIT, $0-64
+	MOVQ cols+32(FP), R8
+	MOVQ R8, R15
+	SHRQ $4, R15
+	MOVQ R8, CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R8)(R8*4), R10
+	LEAQ (R9)(R8*4), R11
+	MOVQ w+8(FP), SI
+	MOVQ y+0(FP), DI
+	CMPQ nblk+24(FP), $0
+	JEQ  mv512done
+
+mv512block:
+	MOVQ x+16(FP), R13
+	MOVQ DI, R14
+	MOVQ nb+40(FP), R12
+
+mv512stream:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ SI, AX
+	LEAQ (SI)(R8*8), BX
+	MOVQ R13, DX
+	MOVQ R15, CX
+	TESTQ CX, CX
+	JEQ  mv512tail
+
+mv512loop:
+	VMOVUPS (DX), Z16
+	VFMADD231PS (AX), Z16, Z0
+	VFMADD231PS (AX)(R8*1), Z16, Z1
+	VFMADD231PS (AX)(R8*2), Z16, Z2
+	VFMADD231PS (AX)(R9*1), Z16, Z3
+	VFMADD231PS (AX)(R8*4), Z16, Z4
+	VFMADD231PS (AX)(R10*1), Z16, Z5
+	VFMADD231PS (AX)(R9*2), Z16, Z6
+	VFMADD231PS (AX)(R11*1), Z16, Z7
+	VFMADD231PS (BX), Z16, Z8
+	VFMADD231PS (BX)(R8*1), Z16, Z9
+	VFMADD231PS (BX)(R8*2), Z16, Z10
+	VFMADD231PS (BX)(R9*1), Z16, Z11
+	VFMADD231PS (BX)(R8*4), Z16, Z12
+	VFMADD231PS (BX)(R10*1), Z16, Z13
+	VFMADD231PS (BX)(R9*2), Z16, Z14
+	VFMADD231PS (BX)(R11*1), Z16, Z15
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, DX
+	DECQ CX
+	JNE  mv512loop
+
+mv512tail:
+	KTESTW K1, K1
+	JEQ    mv512reduce
+	VMOVUPS.Z (DX), K1, Z16
+	VFMADD231PS (AX), Z16, K1, Z0
+	VFMADD231PS (AX)(R8*1), Z16, K1, Z1
+	VFMADD231PS (AX)(R8*2), Z16, K1, Z2
+	VFMADD231PS (AX)(R9*1), Z16, K1, Z3
+	VFMADD231PS (AX)(R8*4), Z16, K1, Z4
+	VFMADD231PS (AX)(R10*1), Z16, K1, Z5
+	VFMADD231PS (AX)(R9*2), Z16, K1, Z6
+	VFMADD231PS (AX)(R11*1), Z16, K1, Z7
+	VFMADD231PS (BX), Z16, K1, Z8
+	VFMADD231PS (BX)(R8*1), Z16, K1, Z9
+	VFMADD231PS (BX)(R8*2), Z16, K1, Z10
+	VFMADD231PS (BX)(R9*1), Z16, K1, Z11
+	VFMADD231PS (BX)(R8*4), Z16, K1, Z12
+	VFMADD231PS (BX)(R10*1), Z16, K1, Z13
+	VFMADD231PS (BX)(R9*2), Z16, K1, Z14
+	VFMADD231PS (BX)(R11*1), Z16, K1, Z15
+
+mv512reduce:
+	// Z(2i) = per 128-bit lane [r2i(0+1), r2i(2+3), r2i+1(0+1), r2i+1(2+3)].
+	VSHUFPS $0x88, Z1, Z0, Z16
+	VSHUFPS $0xDD, Z1, Z0, Z17
+	VADDPS Z17, Z16, Z0
+	VSHUFPS $0x88, Z3, Z2, Z16
+	VSHUFPS $0xDD, Z3, Z2, Z17
+	VADDPS Z17, Z16, Z2
+	VSHUFPS $0x88, Z5, Z4, Z16
+	VSHUFPS $0xDD, Z5, Z4, Z17
+	VADDPS Z17, Z16, Z4
+	VSHUFPS $0x88, Z7, Z6, Z16
+	VSHUFPS $0xDD, Z7, Z6, Z17
+	VADDPS Z17, Z16, Z6
+	VSHUFPS $0x88, Z9, Z8, Z16
+	VSHUFPS $0xDD, Z9, Z8, Z17
+	VADDPS Z17, Z16, Z8
+	VSHUFPS $0x88, Z11, Z10, Z16
+	VSHUFPS $0xDD, Z11, Z10, Z17
+	VADDPS Z17, Z16, Z10
+	VSHUFPS $0x88, Z13, Z12, Z16
+	VSHUFPS $0xDD, Z13, Z12, Z17
+	VADDPS Z17, Z16, Z12
+	VSHUFPS $0x88, Z15, Z14, Z16
+	VSHUFPS $0xDD, Z15, Z14, Z17
+	VADDPS Z17, Z16, Z14
+	// Z(4i) = per lane [r4i, r4i+1, r4i+2, r4i+3] (lane partial sums).
+	VSHUFPS $0x88, Z2, Z0, Z16
+	VSHUFPS $0xDD, Z2, Z0, Z17
+	VADDPS Z17, Z16, Z0
+	VSHUFPS $0x88, Z6, Z4, Z16
+	VSHUFPS $0xDD, Z6, Z4, Z17
+	VADDPS Z17, Z16, Z4
+	VSHUFPS $0x88, Z10, Z8, Z16
+	VSHUFPS $0xDD, Z10, Z8, Z17
+	VADDPS Z17, Z16, Z8
+	VSHUFPS $0x88, Z14, Z12, Z16
+	VSHUFPS $0xDD, Z14, Z12, Z17
+	VADDPS Z17, Z16, Z12
+	// Z0 = [rows0-3 lanes 0+2, rows0-3 lanes 1+3, rows4-7 ..., ...], Z8 likewise for rows 8-15.
+	VSHUFF32X4 $0x44, Z4, Z0, Z16
+	VSHUFF32X4 $0xEE, Z4, Z0, Z17
+	VADDPS Z17, Z16, Z0
+	VSHUFF32X4 $0x44, Z12, Z8, Z16
+	VSHUFF32X4 $0xEE, Z12, Z8, Z17
+	VADDPS Z17, Z16, Z8
+	// Z0 = rows 0..15 in order.
+	VSHUFF32X4 $0x88, Z8, Z0, Z16
+	VSHUFF32X4 $0xDD, Z8, Z0, Z17
+	VADDPS Z17, Z16, Z0
+	VADDPS (R14), Z0, Z0
+	VMOVUPS Z0, (R14)
+	ADDQ ldx+48(FP), R13
+	ADDQ ldy+56(FP), R14
+	DECQ R12
+	JNE  mv512stream
+
+	LEAQ (SI)(R8*8), SI
+	LEAQ (SI)(R8*8), SI
+	ADDQ $64, DI
+	DECQ nblk+24(FP)
+	JNE  mv512block
+
+mv512done:
+	VZEROUPPER
+	RET
+
+// func matVecAVX2(y, w, x *float32, nblk, cols, nb, ldx, ldy int)
+// rows = 8*nblk; ldx and ldy are byte strides between streams.
+TEXT ·matVecAVX2(SB), NOSPLIT, $0-64
+	MOVQ cols+32(FP), R8
+	MOVQ R8, R15
+	SHRQ $3, R15
+	MOVQ R8, CX
+	ANDQ $7, CX
+	// Y15 = mask of the first cols%8 lanes.
+	LEAQ tailmask<>+32(SB), AX
+	SHLQ $2, CX
+	SUBQ CX, AX
+	VMOVDQU (AX), Y15
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R8)(R8*4), R10
+	LEAQ (R9)(R8*4), R11
+	MOVQ w+8(FP), SI
+	MOVQ y+0(FP), DI
+	CMPQ nblk+24(FP), $0
+	JEQ  mv2done
+
+mv2block:
+	MOVQ x+16(FP), R13
+	MOVQ DI, R14
+	MOVQ nb+40(FP), R12
+
+mv2stream:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ SI, AX
+	MOVQ R13, DX
+	MOVQ R15, CX
+	TESTQ CX, CX
+	JEQ  mv2tail
+
+mv2loop:
+	VMOVUPS (DX), Y8
+	VFMADD231PS (AX), Y8, Y0
+	VFMADD231PS (AX)(R8*1), Y8, Y1
+	VFMADD231PS (AX)(R8*2), Y8, Y2
+	VFMADD231PS (AX)(R9*1), Y8, Y3
+	VFMADD231PS (AX)(R8*4), Y8, Y4
+	VFMADD231PS (AX)(R10*1), Y8, Y5
+	VFMADD231PS (AX)(R9*2), Y8, Y6
+	VFMADD231PS (AX)(R11*1), Y8, Y7
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ CX
+	JNE  mv2loop
+
+mv2tail:
+	VPTEST Y15, Y15
+	JEQ    mv2reduce
+	VMASKMOVPS (DX), Y15, Y8
+	VMASKMOVPS (AX), Y15, Y9
+	VFMADD231PS Y9, Y8, Y0
+	VMASKMOVPS (AX)(R8*1), Y15, Y9
+	VFMADD231PS Y9, Y8, Y1
+	VMASKMOVPS (AX)(R8*2), Y15, Y9
+	VFMADD231PS Y9, Y8, Y2
+	VMASKMOVPS (AX)(R9*1), Y15, Y9
+	VFMADD231PS Y9, Y8, Y3
+	VMASKMOVPS (AX)(R8*4), Y15, Y9
+	VFMADD231PS Y9, Y8, Y4
+	VMASKMOVPS (AX)(R10*1), Y15, Y9
+	VFMADD231PS Y9, Y8, Y5
+	VMASKMOVPS (AX)(R9*2), Y15, Y9
+	VFMADD231PS Y9, Y8, Y6
+	VMASKMOVPS (AX)(R11*1), Y15, Y9
+	VFMADD231PS Y9, Y8, Y7
+
+mv2reduce:
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y5, Y4, Y4
+	VHADDPS Y7, Y6, Y6
+	VHADDPS Y2, Y0, Y0
+	VHADDPS Y6, Y4, Y4
+	VPERM2F128 $0x20, Y4, Y0, Y1
+	VPERM2F128 $0x31, Y4, Y0, Y2
+	VADDPS Y2, Y1, Y0
+	VADDPS (R14), Y0, Y0
+	VMOVUPS Y0, (R14)
+	ADDQ ldx+48(FP), R13
+	ADDQ ldy+56(FP), R14
+	DECQ R12
+	JNE  mv2stream
+
+	LEAQ (SI)(R8*8), SI
+	ADDQ $32, DI
+	DECQ nblk+24(FP)
+	JNE  mv2block
+
+mv2done:
+	VZEROUPPER
+	RET
+
+// tailmask: 8 all-ones then 8 zero words; loading 8 words at
+// tailmask+32-4*t gives a mask of the first t lanes.
+DATA tailmask<>+0(SB)/8, $0xffffffffffffffff
+DATA tailmask<>+8(SB)/8, $0xffffffffffffffff
+DATA tailmask<>+16(SB)/8, $0xffffffffffffffff
+DATA tailmask<>+24(SB)/8, $0xffffffffffffffff
+DATA tailmask<>+32(SB)/8, $0
+DATA tailmask<>+40(SB)/8, $0
+DATA tailmask<>+48(SB)/8, $0
+DATA tailmask<>+56(SB)/8, $0
+GLOBL tailmask<>(SB), RODATA|NOPTR, $64
+
+// func dotAVX512(x, y *float32, n int) float32
+TEXT ·dotAVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	CMPQ CX, $64
+	JLT  dot512one
+
+dot512four:
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS 128(SI), Z6
+	VMOVUPS 192(SI), Z7
+	VFMADD231PS (DI), Z4, Z0
+	VFMADD231PS 64(DI), Z5, Z1
+	VFMADD231PS 128(DI), Z6, Z2
+	VFMADD231PS 192(DI), Z7, Z3
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	CMPQ CX, $64
+	JGE  dot512four
+
+dot512one:
+	CMPQ CX, $16
+	JLT  dot512tail
+	VMOVUPS (SI), Z4
+	VFMADD231PS (DI), Z4, Z0
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  dot512one
+
+dot512tail:
+	TESTQ CX, CX
+	JEQ   dot512reduce
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z4
+	VMOVUPS.Z (DI), K1, Z5
+	VFMADD231PS Z5, Z4, Z1
+
+dot512reduce:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func dotAVX2(x, y *float32, n int) float32
+TEXT ·dotAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	CMPQ CX, $32
+	JLT  dot2one
+
+dot2four:
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  dot2four
+
+dot2one:
+	CMPQ CX, $8
+	JLT  dot2tail
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  dot2one
+
+dot2tail:
+	TESTQ CX, CX
+	JEQ   dot2reduce
+	LEAQ tailmask<>+32(SB), AX
+	SHLQ $2, CX
+	SUBQ CX, AX
+	VMOVDQU (AX), Y8
+	VMASKMOVPS (SI), Y8, Y4
+	VMASKMOVPS (DI), Y8, Y5
+	VFMADD231PS Y5, Y4, Y1
+
+dot2reduce:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
