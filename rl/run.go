@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -63,14 +64,38 @@ func AgentNames() map[string]string {
 	}
 }
 
+// Validate checks that the environment and agent exist and fit together.
+func (c RunConfig) Validate() error {
+	envs, ok := AgentNames()[c.Agent]
+	if !ok {
+		return fmt.Errorf("%w: unknown agent %q (allowed, with their environments: %v)", ErrBadConfig, c.Agent, AgentNames())
+	}
+	known := c.Env == "bandit" || c.Env == "tictactoe"
+	if !known {
+		_, err := NewEnv(c.Env)
+		known = err == nil
+	}
+	if !known {
+		return fmt.Errorf("%w: unknown environment %q (allowed: %v, bandit, tictactoe)", ErrBadConfig, c.Env, EnvNames())
+	}
+	fits := c.Env == envs || (strings.HasSuffix(envs, "*") && strings.HasPrefix(c.Env, strings.TrimSuffix(envs, "*")))
+	if !fits {
+		return fmt.Errorf("%w: agent %s runs on %s, not on %s", ErrBadConfig, c.Agent, envs, c.Env)
+	}
+	if c.Episodes <= 0 {
+		return fmt.Errorf("%w: episodes must be positive, got %d", ErrBadConfig, c.Episodes)
+	}
+	return nil
+}
+
 // ErrBadConfig marks a run configuration that names an unknown environment
 // or agent, or an agent that does not fit the environment.
 var ErrBadConfig = errors.New("rl: bad run config")
 
 // Train runs cfg. progress, if not nil, is called after each episode.
 func Train(ctx context.Context, cfg RunConfig, progress func(episode int, ret float64)) (*Run, error) {
-	if cfg.Episodes <= 0 {
-		return nil, fmt.Errorf("%w: episodes must be positive, got %d", ErrBadConfig, cfg.Episodes)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.EvalEpisodes <= 0 {
 		cfg.EvalEpisodes = 100
