@@ -1,0 +1,196 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// GradCheckFunc builds the expression under test on g from its input
+// nodes (in the order of GradCheck.Inputs) and returns its output node.
+type GradCheckFunc func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error)
+
+// GradCheck compares a graph's symbolic gradients with central finite
+// differences, all in float64.
+//
+// A non-scalar output y is reduced to the scalar Σ y ⊙ R with R a fixed
+// random tensor (seeded by Seed), so every output element's gradient is
+// exercised with a distinct weight.
+type GradCheck struct {
+	// Inputs are the values of the input nodes, float64 tensors; the
+	// check perturbs them in place and restores them.
+	Inputs []*tensor.Dense
+	// WRT lists the inputs whose gradients are checked; nil means all.
+	WRT []int
+	// Eps is the finite-difference step (default 1e-6: the central
+	// difference's error is O(Eps²) against a rounding error of O(1e-16/Eps)).
+	Eps float64
+	// An element passes when |symbolic - numeric| <= ATol + RTol |numeric|
+	// (defaults 1e-5 and 1e-7).
+	RTol, ATol float64
+	Seed       uint64
+}
+
+// GradCheckResult is the outcome of [GradCheck.Run].
+type GradCheckResult struct {
+	// Worst is the largest |symbolic - numeric| / (ATol + RTol |numeric|)
+	// over all checked elements: at most 1 means every element passed.
+	Worst float64
+	// Where names the worst element with both values.
+	Where string
+	// Checked is the number of elements compared.
+	Checked int
+}
+
+// Run builds f twice (once for the symbolic gradients, once for the
+// perturbed forward passes) and compares.
+func (c GradCheck) Run(f GradCheckFunc) (GradCheckResult, error) {
+	if c.Eps == 0 {
+		c.Eps = 1e-6
+	}
+	if c.RTol == 0 {
+		c.RTol = 1e-5
+	}
+	if c.ATol == 0 {
+		c.ATol = 1e-7
+	}
+	wrt := c.WRT
+	if wrt == nil {
+		for i := range c.Inputs {
+			wrt = append(wrt, i)
+		}
+	}
+	for i, in := range c.Inputs {
+		if in.Dtype() != tensor.Float64 {
+			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: input %d is %v, want float64", i, in.Dtype())
+		}
+	}
+
+	g := gorgonia.NewGraph()
+	nodes := make([]*gorgonia.Node, len(c.Inputs))
+	for i, in := range c.Inputs {
+		nodes[i] = gorgonia.NodeFromAny(g, in, gorgonia.WithName(fmt.Sprintf("in%d", i)))
+	}
+	out, err := f(g, nodes)
+	if err != nil {
+		return GradCheckResult{}, fmt.Errorf("nn: gradcheck: build: %w", err)
+	}
+	cost := out
+	if !out.IsScalar() {
+		rng := rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))
+		r := make([]float64, out.Shape().TotalSize())
+		for i := range r {
+			r[i] = rng.NormFloat64()
+		}
+		rn := gorgonia.NodeFromAny(g, tensor.New(tensor.WithShape(out.Shape()...), tensor.WithBacking(r)), gorgonia.WithName("gradcheck.R"))
+		prod, err := gorgonia.HadamardProd(out, rn)
+		if err != nil {
+			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: weight output: %w", err)
+		}
+		if cost, err = gorgonia.Sum(prod); err != nil {
+			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: sum output: %w", err)
+		}
+	}
+	wrtNodes := make([]*gorgonia.Node, len(wrt))
+	for k, i := range wrt {
+		wrtNodes[k] = nodes[i]
+	}
+	grads, err := gorgonia.Grad(cost, wrtNodes...)
+	if err != nil {
+		return GradCheckResult{}, fmt.Errorf("nn: gradcheck: grad: %w", err)
+	}
+	vm := gorgonia.NewTapeMachine(g)
+	defer vm.Close()
+	run := func() (float64, error) {
+		vm.Reset()
+		if err := vm.RunAll(); err != nil {
+			return 0, err
+		}
+		switch v := cost.Value().Data().(type) {
+		case float64:
+			return v, nil
+		case []float64:
+			return v[0], nil
+		}
+		return 0, fmt.Errorf("cost holds %T", cost.Value().Data())
+	}
+	if _, err := run(); err != nil {
+		return GradCheckResult{}, fmt.Errorf("nn: gradcheck: run: %w", err)
+	}
+	sym := make([][]float64, len(wrt))
+	for k, gn := range grads {
+		v := gn.Value()
+		if v == nil {
+			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: no gradient value for input %d", wrt[k])
+		}
+		d, ok := v.Data().([]float64)
+		if !ok {
+			if s, ok2 := v.Data().(float64); ok2 {
+				d = []float64{s}
+			} else {
+				return GradCheckResult{}, fmt.Errorf("nn: gradcheck: gradient of input %d holds %T", wrt[k], v.Data())
+			}
+		}
+		sym[k] = append([]float64(nil), d...)
+	}
+
+	var res GradCheckResult
+	for k, i := range wrt {
+		x := c.Inputs[i].Float64s()
+		if len(sym[k]) != len(x) {
+			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: gradient of input %d has %d elements, input %d", i, len(sym[k]), len(x))
+		}
+		for j := range x {
+			orig := x[j]
+			x[j] = orig + c.Eps
+			fp, err := run()
+			if err != nil {
+				return GradCheckResult{}, fmt.Errorf("nn: gradcheck: run: %w", err)
+			}
+			x[j] = orig - c.Eps
+			fm, err := run()
+			x[j] = orig
+			if err != nil {
+				return GradCheckResult{}, fmt.Errorf("nn: gradcheck: run: %w", err)
+			}
+			num := (fp - fm) / (2 * c.Eps)
+			e := math.Abs(sym[k][j]-num) / (c.ATol + c.RTol*math.Abs(num))
+			if math.IsNaN(e) {
+				e = math.Inf(1)
+			}
+			res.Checked++
+			if e > res.Worst || res.Where == "" {
+				res.Worst = e
+				res.Where = fmt.Sprintf("input %d element %d: symbolic %.10g, numeric %.10g", i, j, sym[k][j], num)
+			}
+		}
+	}
+	return res, nil
+}
+
+// CheckGradients runs c on f and fails tb when an element is out of
+// tolerance, naming the worst one.
+func CheckGradients(tb testing.TB, name string, c GradCheck, f GradCheckFunc) {
+	tb.Helper()
+	res, err := c.Run(f)
+	if err != nil {
+		tb.Fatalf("%s: gradient check: %v", name, err)
+	}
+	if res.Worst > 1 {
+		tb.Errorf("%s: gradient off by %.3g x tolerance at %s", name, res.Worst, res.Where)
+	}
+}
+
+// RandTensor returns a float64 tensor of the given shape with N(0, 1)
+// entries from rng, for gradient checks.
+func RandTensor(rng *rand.Rand, shape ...int) *tensor.Dense {
+	d := make([]float64, tensor.Shape(shape).TotalSize())
+	for i := range d {
+		d[i] = rng.NormFloat64()
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(d))
+}
