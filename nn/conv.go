@@ -154,6 +154,7 @@ func colSums(db, dy []float32) {
 
 // convOp is the forward convolution: (x, w[, b]) -> y.
 type convOp struct {
+	buf          buffer
 	spec         ConvSpec
 	t, cin, cout int
 	bias         bool
@@ -190,7 +191,7 @@ func (op *convOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (
 	if op.bias {
 		b = f32(in[2])
 	}
-	out, y := outTensor(prealloc, op.spec.Seqs*(op.t-op.spec.From), op.cout)
+	out, y := op.buf.get(op.spec.Seqs*(op.t-op.spec.From), op.cout)
 	ConvForward(y, x, w, b, op.spec, op.t, op.cin, op.cout)
 	return out, nil
 }
@@ -216,11 +217,11 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 	if len(inputs) != op.Arity() {
 		return nil, fmt.Errorf("nn: conv: SymDiff got %d inputs, want %d", len(inputs), op.Arity())
 	}
-	dx, err := gorgonia.ApplyOp(&convGradOp{conv: *op, wrt: 0}, inputs[1], grad)
+	dx, err := gorgonia.ApplyOp(&convGradOp{conv: op.spec0(), wrt: 0}, inputs[1], grad)
 	if err != nil {
 		return nil, err
 	}
-	dw, err := gorgonia.ApplyOp(&convGradOp{conv: *op, wrt: 1}, inputs[0], grad)
+	dw, err := gorgonia.ApplyOp(&convGradOp{conv: op.spec0(), wrt: 1}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -238,6 +239,7 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 // convGradOp computes one gradient of the convolution: wrt 0 is
 // (w, dy) -> dx, wrt 1 is (x, dy) -> dw.
 type convGradOp struct {
+	buf  buffer
 	conv convOp
 	wrt  int
 }
@@ -263,11 +265,11 @@ func (op *convGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Valu
 	c := op.conv
 	a, dy := f32(in[0]), f32(in[1])
 	if op.wrt == 0 {
-		out, dx := outTensor(prealloc, c.spec.Seqs*c.t, c.cin)
+		out, dx := op.buf.get(c.spec.Seqs*c.t, c.cin)
 		ConvBackwardInput(dx, dy, a, c.spec, c.t, c.cin, c.cout)
 		return out, nil
 	}
-	out, dw := outTensor(prealloc, c.cout, c.spec.K*c.cin)
+	out, dw := op.buf.get(c.cout, c.spec.K*c.cin)
 	ConvBackwardWeight(dw, a, dy, c.spec, c.t, c.cin, c.cout)
 	return out, nil
 }
@@ -282,7 +284,10 @@ func (op *convGradOp) String() string {
 }
 
 // colSumOp sums the rows of a (rows, n) matrix: the gradient of a bias.
-type colSumOp struct{ n int }
+type colSumOp struct {
+	buf buffer
+	n   int
+}
 
 func (op *colSumOp) Arity() int    { return 1 }
 func (op *colSumOp) Type() hm.Type { return hm.NewFnType(matType, vecType) }
@@ -296,7 +301,7 @@ func (op *colSumOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value)
 	if err := checkArity(op, in); err != nil {
 		return nil, err
 	}
-	out, db := outTensor(prealloc, op.n)
+	out, db := op.buf.get(op.n)
 	colSums(db, f32(in[0]))
 	return out, nil
 }
@@ -341,12 +346,22 @@ func f32(v gorgonia.Value) []float32 {
 	panic(fmt.Sprintf("nn: value of type %T is not float32", v))
 }
 
-// outTensor returns prealloc when it is a float32 tensor of the given shape,
-// else a new one, with its backing slice.
-func outTensor(prealloc gorgonia.Value, shape ...int) (*tensor.Dense, []float32) {
-	if d, ok := prealloc.(*tensor.Dense); ok && d.Dtype() == tensor.Float32 && d.Shape().Eq(tensor.Shape(shape)) {
-		return d, d.Float32s()
+// buffer is the output tensor an Op instance owns and reuses on every run.
+//
+// The Ops ignore the register value gorgonia's tape machine offers as
+// prealloc: its register allocator may hand over a register that last held
+// an input node's bound value, and writing into it would overwrite a
+// weight. Each node has its own Op instance, so its own buffer.
+type buffer struct{ t *tensor.Dense }
+
+func (b *buffer) get(shape ...int) (*tensor.Dense, []float32) {
+	if b.t == nil || !b.t.Shape().Eq(tensor.Shape(shape)) {
+		b.t = tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
 	}
-	d := tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
-	return d, d.Float32s()
+	return b.t, b.t.Float32s()
+}
+
+// spec0 returns a copy of the Op's parameters without its buffer.
+func (op *convOp) spec0() convOp {
+	return convOp{spec: op.spec, t: op.t, cin: op.cin, cout: op.cout, bias: op.bias}
 }

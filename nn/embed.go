@@ -93,6 +93,7 @@ func CodeConvBackward(dw, dy []float32, codes []int32, seqs, K, Q, C int) {
 }
 
 type codeConvOp struct {
+	buf              buffer
 	codes            []int32
 	seqs, t, k, q, c int
 	bias             bool
@@ -124,7 +125,7 @@ func (op *codeConvOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Valu
 	if op.bias {
 		b = f32(in[1])
 	}
-	out, y := outTensor(prealloc, op.seqs*op.t, op.c)
+	out, y := op.buf.get(op.seqs*op.t, op.c)
 	if err := CodeConvForward(y, f32(in[0]), b, op.codes, op.seqs, op.k, op.q, op.c); err != nil {
 		return nil, err
 	}
@@ -148,7 +149,7 @@ func (op *codeConvOp) DiffWRT(n int) []bool {
 	return d
 }
 func (op *codeConvOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dw, err := gorgonia.ApplyOp(&codeConvGradOp{*op}, grad)
+	dw, err := gorgonia.ApplyOp(&codeConvGradOp{f: op.params()}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +165,10 @@ func (op *codeConvOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node
 }
 
 // codeConvGradOp is dy -> dw.
-type codeConvGradOp struct{ f codeConvOp }
+type codeConvGradOp struct {
+	buf buffer
+	f   codeConvOp
+}
 
 func (op *codeConvGradOp) Arity() int    { return 1 }
 func (op *codeConvGradOp) Type() hm.Type { return hm.NewFnType(matType, matType) }
@@ -179,7 +183,7 @@ func (op *codeConvGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.
 		return nil, err
 	}
 	f := op.f
-	out, dw := outTensor(prealloc, f.c, f.k*f.q)
+	out, dw := op.buf.get(f.c, f.k*f.q)
 	CodeConvBackward(dw, f32(in[0]), f.codes, f.seqs, f.k, f.q, f.c)
 	return out, nil
 }
@@ -237,6 +241,7 @@ func CondBiasBackward(dtable, dy []float32, index []int32, C int) {
 }
 
 type condBiasOp struct {
+	buf     buffer
 	index   []int32
 	n, v, c int
 }
@@ -253,7 +258,7 @@ func (op *condBiasOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Valu
 	if err := checkArity(op, in); err != nil {
 		return nil, err
 	}
-	out, y := outTensor(prealloc, op.n, op.c)
+	out, y := op.buf.get(op.n, op.c)
 	if err := CondBiasForward(y, f32(in[0]), f32(in[1]), op.index, op.c); err != nil {
 		return nil, err
 	}
@@ -269,7 +274,7 @@ func (op *condBiasOp) String() string {
 }
 func (op *condBiasOp) DiffWRT(n int) []bool { return []bool{true, true} }
 func (op *condBiasOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dt, err := gorgonia.ApplyOp(&condBiasGradOp{*op}, grad)
+	dt, err := gorgonia.ApplyOp(&condBiasGradOp{f: condBiasOp{index: op.index, n: op.n, v: op.v, c: op.c}}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +282,10 @@ func (op *condBiasOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node
 }
 
 // condBiasGradOp is dy -> dtable.
-type condBiasGradOp struct{ f condBiasOp }
+type condBiasGradOp struct {
+	buf buffer
+	f   condBiasOp
+}
 
 func (op *condBiasGradOp) Arity() int    { return 1 }
 func (op *condBiasGradOp) Type() hm.Type { return hm.NewFnType(matType, matType) }
@@ -291,7 +299,7 @@ func (op *condBiasGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.
 	if err := checkArity(op, in); err != nil {
 		return nil, err
 	}
-	out, dt := outTensor(prealloc, op.f.v, op.f.c)
+	out, dt := op.buf.get(op.f.v, op.f.c)
 	CondBiasBackward(dt, f32(in[0]), op.f.index, op.f.c)
 	return out, nil
 }
@@ -301,3 +309,8 @@ func (op *condBiasGradOp) OverwritesInput() int  { return -1 }
 func (op *condBiasGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *condBiasGradOp) Hashcode() uint32      { return hashOf(op) }
 func (op *condBiasGradOp) String() string        { return "Grad" + op.f.String() }
+
+// params returns a copy of the Op's parameters without its buffer.
+func (op *codeConvOp) params() codeConvOp {
+	return codeConvOp{codes: op.codes, seqs: op.seqs, t: op.t, k: op.k, q: op.q, c: op.c, bias: op.bias}
+}

@@ -84,7 +84,10 @@ func Tanh32(x float32) float32 {
 // Sigmoid32 is the logistic function through Tanh32: σ(x) = (1 + tanh(x/2)) / 2.
 func Sigmoid32(x float32) float32 { return 0.5 + 0.5*Tanh32(0.5*x) }
 
-type gatedOp struct{ n, d int }
+type gatedOp struct {
+	buf  buffer
+	n, d int
+}
 
 func (op *gatedOp) Arity() int    { return 1 }
 func (op *gatedOp) Type() hm.Type { return hm.NewFnType(matType, matType) }
@@ -98,7 +101,7 @@ func (op *gatedOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) 
 	if err := checkArity(op, in); err != nil {
 		return nil, err
 	}
-	out, z := outTensor(prealloc, op.n, op.d)
+	out, z := op.buf.get(op.n, op.d)
 	GatedForward(z, f32(in[0]), op.d)
 	return out, nil
 }
@@ -113,7 +116,7 @@ func (op *gatedOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 	if len(inputs) != 1 {
 		return nil, fmt.Errorf("nn: gated: SymDiff got %d inputs, want 1", len(inputs))
 	}
-	dh, err := gorgonia.ApplyOp(&gatedGradOp{*op}, inputs[0], grad)
+	dh, err := gorgonia.ApplyOp(&gatedGradOp{g: gatedOp{n: op.n, d: op.d}}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +124,10 @@ func (op *gatedOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 }
 
 // gatedGradOp is (h, dz) -> dh.
-type gatedGradOp struct{ g gatedOp }
+type gatedGradOp struct {
+	buf buffer
+	g   gatedOp
+}
 
 func (op *gatedGradOp) Arity() int    { return 2 }
 func (op *gatedGradOp) Type() hm.Type { return hm.NewFnType(matType, matType, matType) }
@@ -135,7 +141,7 @@ func (op *gatedGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 	if err := checkArity(op, in); err != nil {
 		return nil, err
 	}
-	out, dh := outTensor(prealloc, op.g.n, 2*op.g.d)
+	out, dh := op.buf.get(op.g.n, 2*op.g.d)
 	GatedBackward(dh, f32(in[0]), f32(in[1]), op.g.d)
 	return out, nil
 }

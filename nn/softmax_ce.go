@@ -146,7 +146,7 @@ func (op *softmaxCEOp) String() string {
 }
 func (op *softmaxCEOp) DiffWRT(n int) []bool { return []bool{true} }
 func (op *softmaxCEOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dl, err := gorgonia.ApplyOp(&softmaxCEGradOp{*op}, inputs[0], grad)
+	dl, err := gorgonia.ApplyOp(&softmaxCEGradOp{f: *op}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,10 @@ func (op *softmaxCEOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 }
 
 // softmaxCEGradOp is (logits, g) -> dlogits.
-type softmaxCEGradOp struct{ f softmaxCEOp }
+type softmaxCEGradOp struct {
+	buf buffer
+	f   softmaxCEOp
+}
 
 func (op *softmaxCEGradOp) Arity() int { return 2 }
 func (op *softmaxCEGradOp) Type() hm.Type {
@@ -171,7 +174,7 @@ func (op *softmaxCEGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 		return nil, err
 	}
 	f := op.f
-	out, dl := outTensor(prealloc, f.n, f.q)
+	out, dl := op.buf.get(f.n, f.q)
 	SoftmaxCEBackward(dl, f32(in[0]), f.targets, f.q, f.seqs, f.from, f32(in[1])[0])
 	return out, nil
 }
