@@ -36,7 +36,9 @@ func elemLoss(name string, pred, target *gorgonia.Node, delta float64) (*gorgoni
 	}
 	d := pred.Dims()
 	op := &fnOp{name: name, inDims: []int{d, d}, outDims: 0, shape: scalarShape,
-		fwd32: func(out []float32, in [][]float32, _ []tensor.Shape) { out[0] = float32(elemLossValue(in[0], in[1], delta)) },
+		fwd32: func(out []float32, in [][]float32, _ []tensor.Shape) {
+			out[0] = float32(elemLossValue(in[0], in[1], delta))
+		},
 		fwd64: func(out []float64, in [][]float64, _ []tensor.Shape) { out[0] = elemLossValue(in[0], in[1], delta) },
 		diff:  []bool{true, true},
 	}
@@ -105,7 +107,9 @@ func KLDivTemperature(student, teacher *gorgonia.Node, temperature float64) (*go
 	}
 	T := temperature
 	op := &fnOp{name: fmt.Sprintf("%s{%v}", name, T), inDims: []int{2, 2}, outDims: 0, shape: scalarShape,
-		fwd32: func(out []float32, in [][]float32, sh []tensor.Shape) { out[0] = float32(klValue(in[0], in[1], sh[0][1], T)) },
+		fwd32: func(out []float32, in [][]float32, sh []tensor.Shape) {
+			out[0] = float32(klValue(in[0], in[1], sh[0][1], T))
+		},
 		fwd64: func(out []float64, in [][]float64, sh []tensor.Shape) { out[0] = klValue(in[0], in[1], sh[0][1], T) },
 		diff:  []bool{true, false},
 	}

@@ -126,9 +126,9 @@ func slicesOf[T float32 | float64](name string, vs []gorgonia.Value) ([][]T, err
 	return in, nil
 }
 
-func (op *fnOp) ReturnsPtr() bool     { return false }
-func (op *fnOp) CallsExtern() bool    { return false }
-func (op *fnOp) OverwritesInput() int { return -1 }
+func (op *fnOp) ReturnsPtr() bool      { return false }
+func (op *fnOp) CallsExtern() bool     { return false }
+func (op *fnOp) OverwritesInput() int  { return -1 }
 func (op *fnOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.name) }
 func (op *fnOp) Hashcode() uint32 {
 	h := fnv.New32a()

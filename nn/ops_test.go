@@ -31,7 +31,9 @@ func TestOpGradients(t *testing.T) {
 		f    GradCheckFunc
 	}{
 		{"Dense", withInputs(gradTol, nil, RandTensor(rng, n, in), RandTensor(rng, out, in), RandTensor(rng, out)),
-			func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return Dense(x[0], x[1], x[2]) }},
+			func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) {
+				return Dense(x[0], x[1], x[2])
+			}},
 		{"Dense no bias", withInputs(gradTol, nil, RandTensor(rng, n, in), RandTensor(rng, out, in)),
 			func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return Dense(x[0], x[1], nil) }},
 		{"SoftmaxRows", withInputs(gradTol, nil, RandTensor(rng, n, in)),
@@ -47,7 +49,9 @@ func TestOpGradients(t *testing.T) {
 				return KLDivTemperature(x[0], x[1], 2)
 			}},
 		{"SoftCrossEntropy", withInputs(gradTol, []int{0}, RandTensor(rng, n, in), RandTensor(rng, n, in)),
-			func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return SoftCrossEntropy(x[0], x[1]) }},
+			func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) {
+				return SoftCrossEntropy(x[0], x[1])
+			}},
 		// A whole tiny model: Dense, tanh (gorgonia built-in), Dense, MSE.
 		{"Dense-tanh-Dense-MSE", withInputs(gradTol, []int{1, 2, 3, 4},
 			RandTensor(rng, n, in), RandTensor(rng, 6, in), RandTensor(rng, 6), RandTensor(rng, out, 6), RandTensor(rng, out), RandTensor(rng, n, out)),
@@ -143,7 +147,9 @@ func TestForwardValues(t *testing.T) {
 		tol  float64
 	}{
 		// y = x Wᵀ + b worked by hand: (1,2)·(1,0) + 10 = 11, (1,2)·(1,1) + 20 = 23, ...
-		{"Dense", func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return Dense(x[0], x[1], x[2]) },
+		{"Dense", func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) {
+			return Dense(x[0], x[1], x[2])
+		},
 			[]*tensor.Dense{mat32(2, 2, 1, 2, 3, 4), mat32(2, 2, 1, 0, 1, 1), tensor.New(tensor.WithShape(2), tensor.WithBacking([]float32{10, 20}))},
 			[]float64{11, 23, 13, 27}, 0},
 		// Logits of 1000 would give -Inf/NaN with a whole-tensor max and
@@ -162,13 +168,19 @@ func TestForwardValues(t *testing.T) {
 			[]*tensor.Dense{mat32(1, 2, 1, -1), mat32(1, 2, 0.5, 2)}, []float64{4.625}, 1e-7},
 		// Identical logits: KL 0. Student (0,0), teacher (2,0) at T=2: softened
 		// teacher (e/(1+e), 1/(1+e)), student (1/2, 1/2), KL = Σ p log(2p), times 4.
-		{"KL equal", func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return KLDivTemperature(x[0], x[1], 3) },
+		{"KL equal", func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) {
+			return KLDivTemperature(x[0], x[1], 3)
+		},
 			[]*tensor.Dense{mat32(1, 3, 1, 2, 3), mat32(1, 3, 1, 2, 3)}, []float64{0}, 1e-7},
-		{"KL T=2", func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return KLDivTemperature(x[0], x[1], 2) },
+		{"KL T=2", func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) {
+			return KLDivTemperature(x[0], x[1], 2)
+		},
 			[]*tensor.Dense{mat32(1, 2, 0, 0), mat32(1, 2, 2, 0)},
 			[]float64{4 * (math.E/(1+math.E)*math.Log(2*math.E/(1+math.E)) + 1/(1+math.E)*math.Log(2/(1+math.E)))}, 1e-6},
 		// q one-hot on class 0 of logits (1000, 999, 999): -log p0 = l3.
-		{"SoftCrossEntropy", func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return SoftCrossEntropy(x[0], x[1]) },
+		{"SoftCrossEntropy", func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) {
+			return SoftCrossEntropy(x[0], x[1])
+		},
 			[]*tensor.Dense{mat32(1, 3, 1000, 999, 999), mat32(1, 3, 1, 0, 0)}, []float64{l3}, 1e-5},
 	}
 	for _, tt := range tests {
