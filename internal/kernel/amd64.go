@@ -28,7 +28,7 @@ func dotAVX2(x, y *float32, n int) float32
 var avx512Impl = &impl{
 	name:    "avx512",
 	matVec:  matVecAsm(16, matVecAVX512, dotAVX512),
-	gemm:    gemmGo,
+	gemm:    gemmAsm(12, 32, gemm12x32AVX512),
 	dot:     dotAsm(dotAVX512),
 	axpy:    axpyGo,
 	add:     addGo,
@@ -41,7 +41,7 @@ var avx512Impl = &impl{
 var avx2Impl = &impl{
 	name:    "avx2",
 	matVec:  matVecAsm(8, matVecAVX2, dotAVX2),
-	gemm:    gemmGo,
+	gemm:    gemmAsm(6, 16, gemm6x16AVX2),
 	dot:     dotAsm(dotAVX2),
 	axpy:    axpyGo,
 	add:     addGo,
