@@ -1,0 +1,233 @@
+package detection
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Metric selects an evaluation protocol.
+type Metric int
+
+const (
+	MetricVOC07 Metric = iota // Pascal VOC2007: 11-point interpolated AP
+	MetricVOC                 // Pascal VOC2010+: all-point interpolated AP
+	MetricCOCO                // COCO: 101-point AP over IoU .50:.05:.95, 12-number summary
+)
+
+var metricNames = [...]string{MetricVOC07: "voc07", MetricVOC: "voc", MetricCOCO: "coco"}
+
+func (m Metric) String() string {
+	if m >= 0 && int(m) < len(metricNames) {
+		return metricNames[m]
+	}
+	return fmt.Sprintf("Metric(%d)", int(m))
+}
+
+// ParseMetric parses "voc07", "voc" or "coco".
+func ParseMetric(s string) (Metric, error) {
+	for i, n := range metricNames {
+		if strings.EqualFold(s, n) {
+			return Metric(i), nil
+		}
+	}
+	return 0, fmt.Errorf("detection: unknown metric %q (want voc07, voc or coco)", s)
+}
+
+// Params configures Evaluate.
+type Params struct {
+	Metric Metric
+	// IoU is the VOC matching threshold (default 0.5); a detection matches
+	// at IoU >= IoU. COCO uses its own ten thresholds.
+	IoU float64
+	// ContinuousIoU makes VOC use continuous coordinates instead of the
+	// devkit's integer-pixel convention (width = x2 - x1 + 1).
+	ContinuousIoU bool
+}
+
+// ClassResult is the evaluation of one category.
+type ClassResult struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// GT counts the ground truth that is not ignored (not difficult, not
+	// crowd); Detections counts all detections of the class.
+	GT         int `json:"gt"`
+	Detections int `json:"detections"`
+	// TP and FP at the VOC threshold, or for COCO at IoU 0.5, area all,
+	// 100 detections per image.
+	TP int `json:"tp"`
+	FP int `json:"fp"`
+	// AP is the class's average precision (COCO: AP@[.50:.95]); -1 when
+	// the class has no ground truth.
+	AP   float64  `json:"ap"`
+	AP50 *float64 `json:"ap50,omitempty"` // COCO only
+	AP75 *float64 `json:"ap75,omitempty"` // COCO only
+	// Recall and Precision are the curve: after each ranked detection for
+	// VOC (ignored detections left out), and COCO's interpolated precision
+	// at its 101 recall thresholds at IoU 0.5.
+	Recall    []float64 `json:"recall,omitempty"`
+	Precision []float64 `json:"precision,omitempty"`
+}
+
+// Result is an evaluation.
+type Result struct {
+	Metric string  `json:"metric"`
+	IoU    float64 `json:"iou,omitempty"` // VOC threshold
+	// MAP is the mean AP over classes with ground truth (COCO: AP@[.50:.95]).
+	MAP     float64       `json:"map"`
+	Classes []ClassResult `json:"classes"`
+	// COCO is the full COCO evaluation (metric coco only).
+	COCO *COCOEval `json:"coco,omitempty"`
+}
+
+// Evaluate scores dets against ds with the protocol in p.
+func Evaluate(ctx context.Context, ds *Dataset, dets []Detection, p Params) (*Result, error) {
+	ix, err := newIndex(ds)
+	if err != nil {
+		return nil, err
+	}
+	if err := ix.check(ds, dets); err != nil {
+		return nil, err
+	}
+	switch p.Metric {
+	case MetricVOC07, MetricVOC:
+		return evalVOC(ctx, ds, ix, dets, p)
+	case MetricCOCO:
+		ev, err := evalCOCO(ctx, ds, ix, dets)
+		if err != nil {
+			return nil, err
+		}
+		return ev.result(ds), nil
+	}
+	return nil, fmt.Errorf("detection: unknown metric %v", p.Metric)
+}
+
+func evalVOC(ctx context.Context, ds *Dataset, ix *index, dets []Detection, p Params) (*Result, error) {
+	thr := p.IoU
+	if thr == 0 {
+		thr = 0.5
+	}
+	if !(thr > 0 && thr <= 1) {
+		return nil, fmt.Errorf("detection: iou threshold %v outside (0, 1]", p.IoU)
+	}
+	iou := PixelIoU
+	if p.ContinuousIoU {
+		iou = IoU
+	}
+	K, I := len(ix.cats), len(ix.imgs)
+	// Ground truth grouped by (category, image), input order kept.
+	gOff, gOrd := groupBy(len(ds.Objects), K*I, func(j int) int {
+		o := &ds.Objects[j]
+		return ix.cat[o.CategoryID]*I + ix.img[o.ImageID]
+	})
+	// Detections grouped by category, input order kept.
+	dOff, dOrd := groupBy(len(dets), K, func(j int) int { return ix.cat[dets[j].CategoryID] })
+	used := make([]bool, len(ds.Objects))
+	res := &Result{Metric: p.Metric.String(), IoU: thr}
+	nAP, sumAP := 0, 0.0
+	for k := 0; k < K; k++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		cr := ClassResult{ID: ix.cats[k], Name: ds.categoryName(ix.cats[k]), AP: -1}
+		for _, j := range gOrd[gOff[k*I]:gOff[(k+1)*I]] {
+			o := &ds.Objects[j]
+			if !o.Difficult && !o.Crowd {
+				cr.GT++
+			}
+		}
+		order := slices.Clone(dOrd[dOff[k]:dOff[k+1]])
+		cr.Detections = len(order)
+		slices.SortStableFunc(order, func(a, b int32) int { return cmpDesc(dets[a].Score, dets[b].Score) })
+		tp, fp := 0, 0
+		for _, di := range order {
+			d := &dets[di]
+			cell := ix.cat[d.CategoryID]*I + ix.img[d.ImageID]
+			gs := gOrd[gOff[cell]:gOff[cell+1]]
+			best, jmax := math.Inf(-1), int32(-1)
+			for _, gj := range gs {
+				if v := iou(d.Box, ds.Objects[gj].Box); v > 0 && v > best {
+					best, jmax = v, gj
+				}
+			}
+			switch {
+			case jmax >= 0 && best >= thr:
+				o := &ds.Objects[jmax]
+				switch {
+				case o.Difficult || o.Crowd:
+					continue // neither true nor false positive
+				case !used[jmax]:
+					used[jmax] = true
+					tp++
+				default:
+					fp++ // duplicate detection
+				}
+			default:
+				fp++
+			}
+			rc := math.NaN()
+			if cr.GT > 0 {
+				rc = float64(tp) / float64(cr.GT)
+			}
+			cr.Recall = append(cr.Recall, rc)
+			cr.Precision = append(cr.Precision, float64(tp)/math.Max(float64(tp+fp), math.SmallestNonzeroFloat64))
+		}
+		cr.TP, cr.FP = tp, fp
+		if cr.GT > 0 {
+			if p.Metric == MetricVOC07 {
+				cr.AP = AP11(cr.Recall, cr.Precision)
+			} else {
+				cr.AP = APAll(cr.Recall, cr.Precision)
+			}
+			nAP++
+			sumAP += cr.AP
+		} else {
+			cr.Recall = nil // undefined without ground truth
+		}
+		res.Classes = append(res.Classes, cr)
+	}
+	if nAP > 0 {
+		res.MAP = sumAP / float64(nAP)
+	}
+	return res, nil
+}
+
+// cmpDesc orders by descending score.
+func cmpDesc(a, b float64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}
+
+// groupBy is a stable counting sort of 0..n-1 by key(j) in [0, nkeys):
+// the members of key c are ord[off[c]:off[c+1]], in ascending j.
+func groupBy(n, nkeys int, key func(j int) int) (off []int32, ord []int32) {
+	off = make([]int32, nkeys+1)
+	keys := make([]int32, n)
+	for j := 0; j < n; j++ {
+		c := key(j)
+		keys[j] = int32(c)
+		off[c+1]++
+	}
+	for c := 0; c < nkeys; c++ {
+		off[c+1] += off[c]
+	}
+	ord = make([]int32, n)
+	pos := slices.Clone(off[:nkeys])
+	for j := 0; j < n; j++ {
+		c := keys[j]
+		ord[pos[c]] = int32(j)
+		pos[c]++
+	}
+	return off, ord
+}
+
+func sortInt64(s []int64) { slices.Sort(s) }
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
