@@ -1,0 +1,26 @@
+// Package audio implements WAV decoding and encoding over io.Reader and
+// io.Writer, band-limited resampling, silence trimming, peak normalisation,
+// DC removal and log-mel spectrograms, on plain []float32 samples.
+//
+// WAV follows the Microsoft RIFF/WAVE specification ("Multimedia Programming
+// Interface and Data Specifications 1.0", 1991, and the
+// WAVE_FORMAT_EXTENSIBLE addendum): PCM 8 (unsigned), 16, 24 and 32-bit,
+// IEEE float 32 and 64-bit, plain or extensible, any channel count.
+//
+// The decoder parses the RIFF chunk list itself with bounded reads instead
+// of handing the stream to github.com/go-audio/wav: that package allocates
+// whatever a LIST, cue or smpl chunk header claims (make([]byte, ch.Size)),
+// so a 1 KB file whose header claims 4 GB makes it allocate 4 GB, and it
+// needs an io.ReadSeeker. Here memory grows only with bytes actually read,
+// every problem with the input is a *FormatError naming it, and nothing the
+// input says can make the decoder panic. go-audio types stay at this edge:
+// Clip.IntBuffer and FromIntBuffer convert to and from audio.IntBuffer, and
+// the tests check this decoder against go-audio/wav on files go-audio
+// writes.
+//
+// Resampling uses a Kaiser-windowed sinc filter (J. F. Kaiser, "Nonrecursive
+// digital filter design using the I0-sinh window function", 1974; J. O.
+// Smith, "Digital Audio Resampling", https://ccrma.stanford.edu/~jos/resample/)
+// with 80 dB stopband attenuation and the stopband starting at the lower
+// of the two Nyquist frequencies.
+package audio
