@@ -1,0 +1,16 @@
+// Package train implements WaveNet training (van den Oord et al. 2016,
+// arXiv:1609.03499) on gorgonia: the training graph over a wavenet.Model's
+// weights built from nn's custom Ops, synchronous data-parallel workers
+// with gradients averaged in a fixed order, Adam with clipping and a
+// learning-rate schedule, validation in bits per sample with the pure-Go
+// forward pass, and resumable checkpoints, after
+// ibab/tensorflow-wavenet's train.py (whose resume bug, issue #387, this
+// package does not repeat: the step counter, schedule and data order carry
+// on exactly).
+package train
+
+import (
+	// gorgonia v0.9.18 panics at start on Go 1.26 with the old version of
+	// this module it requires; importing the latest one fixes it.
+	_ "go4.org/unsafe/assume-no-moving-gc"
+)
