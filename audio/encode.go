@@ -130,11 +130,14 @@ func checkEncode(rate, channels int, f SampleFormat) error {
 	if f != PCM16 && f != Float32 {
 		return fmt.Errorf("audio: encode: unknown sample format %v", f)
 	}
-	if rate <= 0 || rate > math.MaxInt32/(8*maxChannels) {
-		return fmt.Errorf("audio: encode: sample rate %d Hz out of range", rate)
+	if rate <= 0 || rate > maxRateHertz {
+		return fmt.Errorf("audio: encode: sample rate %d Hz, want 1 to %d", rate, maxRateHertz)
 	}
 	if channels <= 0 || channels > maxChannels {
 		return fmt.Errorf("audio: encode: %d channels, want 1 to %d", channels, maxChannels)
+	}
+	if int64(rate)*int64(channels)*int64(f.bytes()) > math.MaxUint32 {
+		return fmt.Errorf("audio: encode: %d Hz x %d channels x %d bytes overflows the header's byte rate", rate, channels, f.bytes())
 	}
 	return nil
 }

@@ -253,8 +253,8 @@ func parseFmt(b []byte) (header, error) {
 	if h.channels > maxChannels {
 		return h, formatErr(BadFormat, "%d channels, at most %d supported", h.channels, maxChannels)
 	}
-	if h.rate == 0 {
-		return h, formatErr(BadFormat, "sample rate 0")
+	if h.rate == 0 || h.rate > maxRateHertz {
+		return h, formatErr(BadFormat, "sample rate %d Hz, want 1 to %d", h.rate, maxRateHertz)
 	}
 	switch {
 	case h.codec == formatPCM && (h.bits == 8 || h.bits == 16 || h.bits == 24 || h.bits == 32):
