@@ -1,0 +1,88 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+func presetModel(b *testing.B, name string) *wavenet.Model {
+	b.Helper()
+	cfg, err := wavenet.Preset(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return randomModel(b, cfg, 1)
+}
+
+func reportRate(b *testing.B, samples int) {
+	rate := float64(samples) / b.Elapsed().Seconds()
+	b.ReportMetric(rate, "samples/s")
+	// Real-time factor: seconds of audio generated per second, at 8 and
+	// 16 kHz.
+	b.ReportMetric(rate/8000, "rtf8k")
+	b.ReportMetric(rate/16000, "rtf16k")
+	b.ReportMetric(0, "ns/op") // per-step time hides the batch size; samples/s is the number
+}
+
+// BenchmarkStep measures generation (temperature 1, no top-k) with the
+// queue cache: one op is one Step, advancing every stream by one sample.
+func BenchmarkStep(b *testing.B) {
+	for _, bc := range []struct {
+		preset  string
+		streams int
+	}{{"small", 1}, {"small", 4}, {"small", 16}, {"ibab", 1}, {"ibab", 16}} {
+		b.Run(fmt.Sprintf("%s/streams=%d", bc.preset, bc.streams), func(b *testing.B) {
+			m := presetModel(b, bc.preset)
+			g := New(m, bc.streams)
+			for i := 0; i < bc.streams; i++ {
+				if _, err := g.Join(StreamOptions{Temperature: 1, Seed: uint64(i)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			dst := make([]int32, bc.streams)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				dst = g.Step(dst)
+			}
+			reportRate(b, b.N*bc.streams)
+		})
+	}
+}
+
+// BenchmarkNaive measures the reference: one full forward pass over the
+// last receptive field (2048 codes for small) per generated sample.
+func BenchmarkNaive(b *testing.B) {
+	m := presetModel(b, "small")
+	rf := m.Config.ReceptiveField()
+	nv := newNaive(m, StreamOptions{Temperature: 1, Seed: 1})
+	nv.codes = randomCodes(rand.New(rand.NewPCG(1, 1)), rf, m.Config.QuantizationChannels)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := nv.step(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRate(b, b.N)
+}
+
+// BenchmarkPrime measures priming one stream with one second of audio
+// (16000 codes; only the last receptive field is computed).
+func BenchmarkPrime(b *testing.B) {
+	m := presetModel(b, "small")
+	codes := randomCodes(rand.New(rand.NewPCG(1, 1)), 16000, m.Config.QuantizationChannels)
+	g := New(m, 1)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		s, _ := g.Join(StreamOptions{Greedy: true})
+		if err := g.Prime(context.Background(), s, codes); err != nil {
+			b.Fatal(err)
+		}
+		g.Leave(s)
+	}
+}

@@ -1,0 +1,32 @@
+// Package cache implements fast autoregressive generation for a
+// wavenet.Model: the queue cache of Fast WaveNet (Paine et al. 2016,
+// "Fast Wavenet Generation Algorithm", arXiv:1611.09482), with many
+// independent streams stepped together.
+//
+// Each dilated layer keeps, per stream, a ring buffer of its last
+// (K-1)*dilation inputs, so one step computes only the newest column of
+// every layer: O(layers) work per sample instead of O(receptive field).
+// A Generator holds up to maxStreams streams in slots; streams join and
+// leave between steps, and one Step advances every active stream by one
+// sample with one batched matrix product per weight matrix (the weights are
+// read once per step for all streams), then draws each stream's next mu-law
+// code with its own seeded random number generator (temperature, top-k or
+// greedy).
+//
+// The layer conventions are those of wavenet.Model.Forward: every layer's
+// input, the one-hot input included, is zero before time 0, and the logits
+// computed at time t are for the code at t+1. Teacher-forced logits of the
+// cache equal Forward's within float32 rounding (the tests check 1e-4).
+//
+// Determinism: the codes a stream draws depend only on the model, the
+// stream's options (seed included) and the codes it was fed, as long as the
+// logits are bit-identical. The sampler itself is pure Go with explicit
+// float32 rounding (no fused multiply-add), so it gives the same code for
+// the same logits on every machine. The logits come from the kernels of
+// internal/kernel, whose summation order may differ between the AVX-512,
+// AVX2 and pure-Go paths; a last-bit difference changes a drawn code only
+// when the uniform draw falls within about 1e-7 of a boundary of the
+// cumulative distribution, so outputs on different CPUs agree except with a
+// probability of the order of 1e-7 per sample (after which the streams
+// diverge). On one machine and binary, output is reproducible exactly.
+package cache

@@ -1,0 +1,519 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/wavenet-go/wavenet/internal/kernel"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// ErrFull is returned by Join when every slot holds an active stream.
+var ErrFull = errors.New("cache: all stream slots are in use")
+
+// StreamOptions configures one stream.
+type StreamOptions struct {
+	// Cond holds one index per Config.Conditions entry (into that
+	// condition's Values).
+	Cond []int
+	// Temperature divides the logits before the softmax; it must be a
+	// positive number unless Greedy is set.
+	Temperature float32
+	// TopK, when positive, restricts sampling to the TopK most likely
+	// codes (ties with the k-th broken towards lower codes). 0 means all.
+	TopK int
+	// Seed seeds the stream's PCG random number generator.
+	Seed uint64
+	// Greedy picks the most likely code (the lowest on a tie) and ignores
+	// Temperature, TopK and Seed.
+	Greedy bool
+}
+
+// seedStream is the second PCG seed word, fixed so that one uint64 Seed
+// gives one sequence.
+const seedStream = 0x9e3779b97f4a7c15
+
+// stream is the state of one slot.
+type stream struct {
+	active bool
+	opts   StreamOptions
+	rng    rand.PCG
+	// bias is (L, 2D): each layer's gate bias plus its conditioning rows.
+	bias []float32
+	// ring[l] is ((K-1)*d_l, R): layer l's inputs, row t mod (K-1)*d_l
+	// holding the input at time t (zero for t < 0).
+	ring [][]float32
+	pos  []int // pos[l] = t mod (K-1)*d_l, the row the next input goes to
+	// hist holds the K-1 codes before the pending one, oldest first; -1
+	// stands for "before time 0" (a zero one-hot input).
+	hist    []int32
+	pending int32 // the code the next step feeds
+	t       int   // codes fed so far
+}
+
+// Generator steps up to maxStreams streams of one model together. It is not
+// safe for concurrent use: one goroutine (a scheduler) owns it.
+//
+// Per step, with B active streams, the work is one (B, 2D) x (K*R) product
+// per layer for the dilated convolutions, one (B, R) x D product per layer
+// for the residual outputs, one (B, S) x (L*D) product for all skip outputs
+// at once (the layers' skip weights are concatenated), and the two
+// post-processing products (B, S) x S and (B, Q) x S.
+type Generator struct {
+	m                 *wavenet.Model
+	k, q, r, d, s, nl int
+	inT               []float32 // (K*Q, R): Input.W transposed, row k*Q+c is tap k, code c
+	inB               []float32 // (R) input bias, or zeros
+	skipW             []float32 // (S, L*D): the layers' Skip.W side by side
+	skipB             []float32 // (S): the sum of the layers' skip biases
+	resB              [][]float32
+	post1B, post2B    []float32
+	streams           []stream
+	act               []int // active slots, in join order; row b of the batch is act[b]
+	row               []int // row of each slot's logits in the last Step, -1 if none
+	x                 []float32
+	xr, pre, z        []float32
+	skip, h, logits   []float32
+	smp               sampler
+	primeWS           primeWorkspace
+	zeroR             []float32
+	maxLag            int
+}
+
+// New returns a generator for m with maxStreams slots. It panics if m's
+// weights do not have the shapes its config implies or maxStreams < 1
+// (check a loaded model with m.CheckShapes).
+func New(m *wavenet.Model, maxStreams int) *Generator {
+	if err := m.CheckShapes(); err != nil {
+		panic("cache: New: " + err.Error())
+	}
+	if maxStreams < 1 {
+		panic(fmt.Sprintf("cache: New: maxStreams is %d, want at least 1", maxStreams))
+	}
+	cfg := m.Config
+	g := &Generator{
+		m: m, k: cfg.FilterWidth, q: cfg.QuantizationChannels,
+		r: cfg.ResidualChannels, d: cfg.DilationChannels, s: cfg.SkipChannels,
+		nl: len(cfg.Dilations),
+	}
+	K, Q, R, D, S, L := g.k, g.q, g.r, g.d, g.s, g.nl
+	g.inT = make([]float32, K*Q*R)
+	for r := 0; r < R; r++ {
+		for c := 0; c < K*Q; c++ {
+			g.inT[c*R+r] = m.Input.W[r*K*Q+c]
+		}
+	}
+	g.inB = make([]float32, R)
+	copy(g.inB, m.Input.B)
+	g.skipW = make([]float32, S*L*D)
+	g.skipB = make([]float32, S)
+	g.resB = make([][]float32, L)
+	for l, ly := range m.Layers {
+		for s := 0; s < S; s++ {
+			copy(g.skipW[s*L*D+l*D:s*L*D+l*D+D], ly.Skip.W[s*D:s*D+D])
+		}
+		for s, b := range ly.Skip.B {
+			g.skipB[s] += b
+		}
+		g.resB[l] = make([]float32, R)
+		copy(g.resB[l], ly.Res.B)
+	}
+	g.post1B = make([]float32, S)
+	copy(g.post1B, m.Post1.B)
+	g.post2B = make([]float32, Q)
+	copy(g.post2B, m.Post2.B)
+	B := maxStreams
+	g.streams = make([]stream, B)
+	g.act = make([]int, 0, B)
+	g.row = make([]int, B)
+	for i := range g.row {
+		g.row[i] = -1
+	}
+	g.x = make([]float32, B*K*R)
+	g.xr = make([]float32, B*R)
+	g.pre = make([]float32, B*2*D)
+	g.z = make([]float32, B*L*D)
+	g.skip = make([]float32, B*S)
+	g.h = make([]float32, B*S)
+	g.logits = make([]float32, B*Q)
+	g.smp = newSampler(Q)
+	return g
+}
+
+// Model returns the generator's model.
+func (g *Generator) Model() *wavenet.Model { return g.m }
+
+// MaxStreams returns the number of slots.
+func (g *Generator) MaxStreams() int { return len(g.streams) }
+
+// Active returns the number of active streams.
+func (g *Generator) Active() int { return len(g.act) }
+
+// Len returns the number of codes slot has been fed (its time index).
+func (g *Generator) Len(slot int) int { return g.streams[slot].t }
+
+// Join starts a stream in a free slot and returns the slot. The stream
+// starts with every queue zero (nothing before time 0) and the silence code
+// (the code of 0.0, Q/2) pending as its first input; Prime or Feed change
+// that. It returns ErrFull when no slot is free, and an error wrapping a
+// *wavenet.InputError for bad conditioning.
+func (g *Generator) Join(opts StreamOptions) (int, error) {
+	if err := g.m.CheckInput(nil, opts.Cond); err != nil {
+		return -1, fmt.Errorf("cache: join: %w", err)
+	}
+	if !opts.Greedy {
+		t := opts.Temperature
+		if math.IsNaN(float64(t)) || math.IsInf(float64(t), 0) || t <= 0 {
+			return -1, fmt.Errorf("cache: join: temperature is %v, want a positive finite number (or greedy)", t)
+		}
+	}
+	if opts.TopK < 0 {
+		return -1, fmt.Errorf("cache: join: top-k is %d, want 0 (all codes) or more", opts.TopK)
+	}
+	slot := -1
+	for i := range g.streams {
+		if !g.streams[i].active {
+			slot = i
+			break
+		}
+	}
+	if slot < 0 {
+		return -1, ErrFull
+	}
+	st := &g.streams[slot]
+	K, R, D, L := g.k, g.r, g.d, g.nl
+	if st.ring == nil {
+		st.ring = make([][]float32, L)
+		for l, ly := range g.m.Layers {
+			st.ring[l] = make([]float32, (K-1)*ly.Dilation*R)
+		}
+		st.pos = make([]int, L)
+		st.hist = make([]int32, K-1)
+		st.bias = make([]float32, L*2*D)
+	} else {
+		for l := range st.ring {
+			clear(st.ring[l])
+		}
+		clear(st.pos)
+	}
+	for i := range st.hist {
+		st.hist[i] = -1
+	}
+	for l, ly := range g.m.Layers {
+		b := st.bias[l*2*D : (l+1)*2*D]
+		if ly.Gate.B != nil {
+			copy(b, ly.Gate.B)
+		} else {
+			clear(b)
+		}
+		for c, h := range opts.Cond {
+			for j, v := range ly.Cond[c][h*2*D : (h+1)*2*D] {
+				b[j] += v
+			}
+		}
+	}
+	opts.Cond = append([]int(nil), opts.Cond...)
+	st.opts = opts
+	st.rng.Seed(opts.Seed, seedStream)
+	st.pending = int32(g.q / 2)
+	st.t = 0
+	st.active = true
+	g.act = append(g.act, slot)
+	return slot, nil
+}
+
+// Leave ends the stream in slot, freeing the slot for Join. Leaving a slot
+// that is not active does nothing.
+func (g *Generator) Leave(slot int) {
+	st := &g.streams[slot]
+	if !st.active {
+		return
+	}
+	st.active = false
+	for i, s := range g.act {
+		if s == slot {
+			g.act = append(g.act[:i], g.act[i+1:]...)
+			break
+		}
+	}
+}
+
+// Feed sets the code the next Step feeds to slot's stream, replacing the
+// code the previous step drew (teacher forcing).
+func (g *Generator) Feed(slot int, code int32) error {
+	st := &g.streams[slot]
+	if !st.active {
+		return fmt.Errorf("cache: feed: slot %d has no stream", slot)
+	}
+	if code < 0 || int(code) >= g.q {
+		return fmt.Errorf("cache: feed: %w", &wavenet.InputError{What: "code", Value: int(code), Limit: g.q})
+	}
+	st.pending = code
+	return nil
+}
+
+// Pending returns the code the next Step feeds to slot's stream.
+func (g *Generator) Pending(slot int) int32 { return g.streams[slot].pending }
+
+// Logits returns the logits (Q) of the next code that the last Step
+// computed for slot, before temperature, as a view valid until the next
+// Step; nil if slot was not active in the last Step.
+func (g *Generator) Logits(slot int) []float32 {
+	b := g.row[slot]
+	if b < 0 {
+		return nil
+	}
+	return g.logits[b*g.q : (b+1)*g.q]
+}
+
+// Step advances every active stream by one sample: it feeds each stream its
+// pending code, computes the logits of the next code and draws it. dst[slot]
+// receives the drawn code of each active slot (inactive slots are left as
+// they are); dst is grown to MaxStreams if shorter (nil allocates). The
+// drawn code becomes the stream's pending code. Step does not allocate.
+func (g *Generator) Step(dst []int32) []int32 {
+	if len(dst) < len(g.streams) {
+		dst = append(dst, make([]int32, len(g.streams)-len(dst))...)
+	}
+	for i := range g.row {
+		g.row[i] = -1
+	}
+	B := len(g.act)
+	if B == 0 {
+		return dst
+	}
+	g.forwardStep(B)
+	Q := g.q
+	for b, slot := range g.act {
+		g.row[slot] = b
+		st := &g.streams[slot]
+		o := &st.opts
+		c := g.smp.sample(g.logits[b*Q:(b+1)*Q], o.Temperature, o.TopK, o.Greedy, &st.rng)
+		st.pending = c
+		dst[slot] = c
+	}
+	return dst
+}
+
+// forwardStep feeds every active stream its pending code and leaves the
+// logits of the next code in g.logits, row b for stream g.act[b].
+func (g *Generator) forwardStep(B int) {
+	K, Q, R, D, S, L := g.k, g.q, g.r, g.d, g.s, g.nl
+	KR, LD := K*R, L*D
+
+	// Initial causal convolution: sum of K columns of Input.W.
+	for b, slot := range g.act {
+		st := &g.streams[slot]
+		xr := g.xr[b*R : (b+1)*R]
+		copy(xr, g.inB)
+		for k := 0; k < K; k++ {
+			c := st.pending
+			if k < K-1 {
+				c = st.hist[k]
+			}
+			if c < 0 {
+				continue
+			}
+			col := g.inT[(k*Q+int(c))*R:]
+			col = col[:R]
+			for i := range xr {
+				xr[i] += col[i]
+			}
+		}
+		copy(st.hist, st.hist[1:])
+		if K > 1 {
+			st.hist[K-2] = st.pending
+		}
+		st.t++
+	}
+
+	for l := range g.m.Layers {
+		ly := &g.m.Layers[l]
+		d := ly.Dilation
+		lq := (K - 1) * d
+		for b, slot := range g.act {
+			st := &g.streams[slot]
+			ring := st.ring[l]
+			pos := st.pos[l]
+			xb := g.x[b*KR : (b+1)*KR]
+			// Tap k reads the input at t-(K-1-k)*d, row (pos-(K-1-k)*d) mod lq.
+			for k := 0; k < K-1; k++ {
+				i := pos - (K-1-k)*d
+				if i < 0 {
+					i += lq
+				}
+				copy(xb[k*R:(k+1)*R], ring[i*R:(i+1)*R])
+			}
+			cur := g.xr[b*R : (b+1)*R]
+			copy(xb[(K-1)*R:], cur)
+			copy(ring[pos*R:(pos+1)*R], cur)
+			pos++
+			if pos == lq {
+				pos = 0
+			}
+			st.pos[l] = pos
+			copy(g.pre[b*2*D:(b+1)*2*D], st.bias[l*2*D:(l+1)*2*D])
+		}
+		matmul(B, 2*D, KR, g.x, KR, ly.Gate.W, g.pre, 2*D)
+		for b := 0; b < B; b++ {
+			gate(g.z[b*LD+l*D:b*LD+l*D+D], g.pre[b*2*D:(b+1)*2*D])
+		}
+		if l < L-1 {
+			rb := g.resB[l]
+			for b := 0; b < B; b++ {
+				xr := g.xr[b*R : (b+1)*R]
+				for i, v := range rb {
+					xr[i] += v
+				}
+			}
+			matmul(B, R, D, g.z[l*D:], LD, ly.Res.W, g.xr, R)
+		}
+	}
+
+	// Skip sum, ReLU, Post1, ReLU, Post2.
+	for b := 0; b < B; b++ {
+		copy(g.skip[b*S:(b+1)*S], g.skipB)
+		copy(g.h[b*S:(b+1)*S], g.post1B)
+		copy(g.logits[b*Q:(b+1)*Q], g.post2B)
+	}
+	matmul(B, S, LD, g.z, LD, g.skipW, g.skip, S)
+	relu(g.skip[:B*S])
+	matmul(B, S, S, g.skip, S, g.m.Post1.W, g.h, S)
+	relu(g.h[:B*S])
+	matmul(B, Q, S, g.h, S, g.m.Post2.W, g.logits, Q)
+}
+
+// matmul computes y (B, out) += x (B, in) W^T for W (out, in) row-major,
+// x with row stride ldx and y with row stride ldy.
+func matmul(B, out, in int, x []float32, ldx int, w, y []float32, ldy int) {
+	kernel.MatMulAddBatch(y, ldy, w, x, ldx, B, out, in)
+}
+
+func relu(v []float32) {
+	for i, x := range v {
+		if x < 0 {
+			v[i] = 0
+		}
+	}
+}
+
+// primeWorkspace holds the channels-last buffers of Prime.
+type primeWorkspace struct {
+	x, pre, z, bias []float32
+}
+
+func grow(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+// Prime gives slot's fresh stream (joined, not yet stepped) the history
+// codes: afterwards the stream is in the state it would reach by feeding
+// codes[0..n-2] one step at a time, with codes[n-1] pending, so that the
+// next Step draws the code that follows codes. The queues are filled by one
+// batched pass over the last ReceptiveField codes (one GEMM per tap and
+// layer, channels-last), not sample by sample; the skip and output layers
+// are not computed. Prime returns ctx.Err() if ctx ends between layers,
+// leaving the stream fresh.
+func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
+	st := &g.streams[slot]
+	if !st.active {
+		return fmt.Errorf("cache: prime: slot %d has no stream", slot)
+	}
+	if st.t != 0 {
+		return fmt.Errorf("cache: prime: slot %d has already been stepped %d times, want a fresh stream", slot, st.t)
+	}
+	if err := g.m.CheckInput(codes, st.opts.Cond); err != nil {
+		return fmt.Errorf("cache: prime: %w", err)
+	}
+	n := len(codes)
+	if n == 0 {
+		return nil
+	}
+	K, Q, R, D, L := g.k, g.q, g.r, g.d, g.nl
+	// Only codes from n-RF on influence the queue contents at time n-1
+	// (every queued input's dependency cone starts there or later), so
+	// the pass runs over codes[s : n-1].
+	rf := g.m.Config.ReceptiveField()
+	s := max(0, n-rf)
+	w := n - 1 - s
+	ws := &g.primeWS
+	ws.x = grow(ws.x, w*R)
+	ws.pre = grow(ws.pre, w*2*D)
+	ws.z = grow(ws.z, w*D)
+	x, pre, z := ws.x, ws.pre, ws.z
+	win := codes[s : n-1]
+	for t := 0; t < w; t++ {
+		row := x[t*R : (t+1)*R]
+		copy(row, g.inB)
+		for k := 0; k < K; k++ {
+			src := t - (K - 1 - k)
+			if src < 0 {
+				continue
+			}
+			col := g.inT[(k*Q+int(win[src]))*R:]
+			for i := range row {
+				row[i] += col[i]
+			}
+		}
+	}
+	for l := range g.m.Layers {
+		if err := ctx.Err(); err != nil {
+			for i := range st.ring[:l] {
+				clear(st.ring[i])
+			}
+			clear(st.pos)
+			return err
+		}
+		ly := &g.m.Layers[l]
+		d := ly.Dilation
+		lq := (K - 1) * d
+		// The queue holds inputs at times n-1-lq .. n-2 (window rows
+		// w-lq .. w-1), row (time mod lq); times before 0 stay zero.
+		ring := st.ring[l]
+		for t := max(0, w-lq); t < w; t++ {
+			i := (s + t) % lq
+			copy(ring[i*R:(i+1)*R], x[t*R:(t+1)*R])
+		}
+		st.pos[l] = (n - 1) % lq
+		if l == L-1 || w == 0 {
+			continue
+		}
+		bias := st.bias[l*2*D : (l+1)*2*D]
+		for t := 0; t < w; t++ {
+			copy(pre[t*2*D:(t+1)*2*D], bias)
+		}
+		for k := 0; k < K; k++ {
+			sh := (K - 1 - k) * d
+			if sh >= w {
+				continue
+			}
+			kernel.Gemm(false, true, w-sh, 2*D, R, 1, x, R, ly.Gate.W[k*R:], K*R, 1, pre[sh*2*D:], 2*D)
+		}
+		for t := 0; t < w; t++ {
+			gate(z[t*D:(t+1)*D], pre[t*2*D:(t+1)*2*D])
+		}
+		rb := g.resB[l]
+		for t := 0; t < w; t++ {
+			row := x[t*R : (t+1)*R]
+			for i, v := range rb {
+				row[i] += v
+			}
+		}
+		kernel.Gemm(false, true, w, R, D, 1, z, D, ly.Res.W, D, 1, x, R)
+	}
+	for k := 0; k < K-1; k++ {
+		i := n - 1 - (K - 1 - k)
+		if i >= 0 {
+			st.hist[k] = codes[i]
+		}
+	}
+	st.pending = codes[n-1]
+	st.t = n - 1
+	return nil
+}

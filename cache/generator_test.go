@@ -1,0 +1,323 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// tol is the largest difference allowed between logits of the cache and of
+// the full forward pass: both compute the same sums in float32 in different
+// orders over at most a few hundred terms of size ~1, and the cache uses a
+// rational tanh good to 1e-6; 1e-4 is the bar.
+const tol = 1e-4
+
+func maxDiff(a, b []float32) float64 {
+	d := 0.0
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
+}
+
+// TestTeacherForcedMatchesForward feeds recorded codes to streams that join
+// and leave at different times and compares every step's logits with the
+// rows of Forward over each stream's whole sequence.
+func TestTeacherForcedMatchesForward(t *testing.T) {
+	for _, k := range []int{2, 3} {
+		for _, nStreams := range []int{1, 8} {
+			t.Run(fmt.Sprintf("K=%d/streams=%d", k, nStreams), func(t *testing.T) {
+				cfg := testConfig(k)
+				m := randomModel(t, cfg, uint64(10+k))
+				rf := cfg.ReceptiveField()
+				rng := rand.New(rand.NewPCG(uint64(k), uint64(nStreams)))
+				// Each stream runs for more than two receptive fields
+				// (2*rf+5 .. 2*rf+40 steps) and starts at a different step;
+				// with 8 streams and 6 slots, the last two wait for a slot
+				// freed by an earlier stream, so slots are reused.
+				type plan struct {
+					start int
+					cond  []int
+					codes []int32
+					want  []float32
+					slot  int
+					done  bool
+				}
+				plans := make([]*plan, nStreams)
+				for i := range plans {
+					n := 2*rf + 5 + rng.IntN(36)
+					p := &plan{start: 3 * i, cond: []int{rng.IntN(3), rng.IntN(4)}, codes: randomCodes(rng, n, cfg.QuantizationChannels), slot: -1}
+					var err error
+					p.want, err = m.Forward(context.Background(), nil, p.codes, p.cond)
+					if err != nil {
+						t.Fatalf("Forward: %v", err)
+					}
+					plans[i] = p
+				}
+				slots := min(nStreams, 6)
+				g := New(m, slots)
+				stepped := make(map[*plan]int)
+				Q := cfg.QuantizationChannels
+				for step := 0; ; step++ {
+					for _, p := range plans {
+						if p.slot < 0 && !p.done && step >= p.start {
+							s, err := g.Join(StreamOptions{Cond: p.cond, Greedy: true})
+							if errors.Is(err, ErrFull) {
+								continue
+							}
+							if err != nil {
+								t.Fatalf("Join: %v", err)
+							}
+							p.slot = s
+						}
+					}
+					if g.Active() == 0 {
+						break
+					}
+					for _, p := range plans {
+						if p.slot >= 0 {
+							if err := g.Feed(p.slot, p.codes[stepped[p]]); err != nil {
+								t.Fatalf("Feed: %v", err)
+							}
+						}
+					}
+					g.Step(nil)
+					for i, p := range plans {
+						if p.slot < 0 {
+							continue
+						}
+						n := stepped[p]
+						got := g.Logits(p.slot)
+						if d := maxDiff(got, p.want[n*Q:(n+1)*Q]); d > tol {
+							t.Fatalf("stream %d (slot %d) step %d: logits differ from Forward row by %.3g, want <= %g", i, p.slot, n, d, tol)
+						}
+						stepped[p] = n + 1
+						if n+1 == len(p.codes) {
+							g.Leave(p.slot)
+							p.slot, p.done = -1, true
+						}
+					}
+				}
+				for i, p := range plans {
+					if !p.done {
+						t.Errorf("stream %d never ran to the end", i)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestPrimeMatchesFeed primes a stream with n codes in one batched pass
+// and checks that its next steps give the logits of a stream fed the same
+// codes one step at a time, for n around 1 and around the receptive field.
+func TestPrimeMatchesFeed(t *testing.T) {
+	for _, k := range []int{2, 3} {
+		cfg := testConfig(k)
+		m := randomModel(t, cfg, uint64(20+k))
+		rf := cfg.ReceptiveField()
+		for _, n := range []int{1, 2, 3, 7, rf - 1, rf, rf + 1, 3*rf + 4} {
+			t.Run(fmt.Sprintf("K=%d/n=%d", k, n), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(n), uint64(k)))
+				codes := randomCodes(rng, n+10, cfg.QuantizationChannels)
+				opts := StreamOptions{Cond: []int{2, 1}, Greedy: true}
+				g := New(m, 2)
+				fed, _ := g.Join(opts)
+				for i := 0; i < n-1; i++ {
+					g.Feed(fed, codes[i])
+					g.Step(nil)
+				}
+				primed, err := g.Join(opts)
+				if err != nil {
+					t.Fatalf("Join: %v", err)
+				}
+				if err := g.Prime(context.Background(), primed, codes[:n]); err != nil {
+					t.Fatalf("Prime(%d codes): %v", n, err)
+				}
+				if got := g.Pending(primed); got != codes[n-1] {
+					t.Fatalf("Pending after Prime = %d, want %d", got, codes[n-1])
+				}
+				if got := g.Len(primed); got != n-1 {
+					t.Fatalf("Len after Prime = %d, want %d", got, n-1)
+				}
+				for i := n - 1; i < len(codes); i++ {
+					g.Feed(fed, codes[i])
+					g.Feed(primed, codes[i])
+					g.Step(nil)
+					if d := maxDiff(g.Logits(primed), g.Logits(fed)); d > tol {
+						t.Fatalf("step at time %d after Prime(%d codes): logits differ from fed stream by %.3g, want <= %g", i, n, d, tol)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestNaiveMatchesCache draws three receptive fields of samples with the
+// cache and with the naive generator (full forward over the receptive
+// field every sample) from the same seed, and wants the same codes.
+func TestNaiveMatchesCache(t *testing.T) {
+	for _, k := range []int{2, 3} {
+		cfg := testConfig(k)
+		m := randomModel(t, cfg, uint64(30+k))
+		rf := cfg.ReceptiveField()
+		for _, opts := range []StreamOptions{
+			{Cond: []int{0, 3}, Temperature: 1, Seed: 1},
+			{Cond: []int{1, 0}, Temperature: 0.7, TopK: 5, Seed: 2},
+			{Cond: []int{2, 2}, Greedy: true},
+		} {
+			t.Run(fmt.Sprintf("K=%d/T=%v/topk=%d/greedy=%v", k, opts.Temperature, opts.TopK, opts.Greedy), func(t *testing.T) {
+				g := New(m, 3)
+				// A second stream with other options shares the batch, so
+				// batching must not change the first stream's draws.
+				other, _ := g.Join(StreamOptions{Cond: []int{0, 0}, Temperature: 1.3, Seed: 99})
+				_ = other
+				slot, err := g.Join(opts)
+				if err != nil {
+					t.Fatalf("Join: %v", err)
+				}
+				nv := newNaive(m, opts)
+				var dst []int32
+				distinct := map[int32]bool{}
+				for i := 0; i < 3*rf; i++ {
+					dst = g.Step(dst)
+					want, wantLogits, err := nv.step(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if d := maxDiff(g.Logits(slot), wantLogits); d > tol {
+						t.Fatalf("sample %d: logits differ from naive by %.3g, want <= %g", i, d, tol)
+					}
+					if dst[slot] != want {
+						t.Fatalf("sample %d: cache drew %d, naive drew %d", i, dst[slot], want)
+					}
+					distinct[want] = true
+				}
+				if !opts.Greedy && len(distinct) < 3 {
+					t.Errorf("only %d distinct codes drawn in %d samples: sampling looks stuck", len(distinct), 3*rf)
+				}
+			})
+		}
+	}
+}
+
+// TestBatchDoesNotChangeStream generates with one stream alone and with the
+// same stream among 7 others, and wants the same codes.
+func TestBatchDoesNotChangeStream(t *testing.T) {
+	cfg := testConfig(2)
+	m := randomModel(t, cfg, 41)
+	opts := StreamOptions{Cond: []int{1, 1}, Temperature: 1, Seed: 7}
+	const n = 200 // several receptive fields (32)
+	alone := New(m, 1)
+	s, _ := alone.Join(opts)
+	var want []int32
+	var dst []int32
+	for i := 0; i < n; i++ {
+		dst = alone.Step(dst)
+		want = append(want, dst[s])
+	}
+	g := New(m, 8)
+	for i := 0; i < 3; i++ {
+		g.Join(StreamOptions{Cond: []int{i, i}, Temperature: 1, Seed: uint64(100 + i)})
+	}
+	s, _ = g.Join(opts)
+	for i := 0; i < 4; i++ {
+		g.Join(StreamOptions{Cond: []int{0, i}, Temperature: 0.5, TopK: 3, Seed: uint64(200 + i)})
+	}
+	dst = nil
+	for i := 0; i < n; i++ {
+		dst = g.Step(dst)
+		if dst[s] != want[i] {
+			t.Fatalf("sample %d in a batch of 8 = %d, alone = %d", i, dst[s], want[i])
+		}
+	}
+}
+
+func TestJoinErrors(t *testing.T) {
+	m := randomModel(t, testConfig(2), 1)
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	for _, tc := range []struct {
+		name string
+		opts StreamOptions
+	}{
+		{"NaN temperature", StreamOptions{Cond: []int{0, 0}, Temperature: nan}},
+		{"zero temperature", StreamOptions{Cond: []int{0, 0}}},
+		{"negative temperature", StreamOptions{Cond: []int{0, 0}, Temperature: -1}},
+		{"infinite temperature", StreamOptions{Cond: []int{0, 0}, Temperature: inf}},
+		{"negative top-k", StreamOptions{Cond: []int{0, 0}, Temperature: 1, TopK: -1}},
+		{"missing condition", StreamOptions{Cond: []int{0}, Temperature: 1}},
+		{"condition out of range", StreamOptions{Cond: []int{3, 0}, Temperature: 1}},
+	} {
+		g := New(m, 1)
+		if s, err := g.Join(tc.opts); err == nil {
+			t.Errorf("Join(%s) = slot %d, nil error; want an error", tc.name, s)
+		}
+		if g.Active() != 0 {
+			t.Errorf("Join(%s) failed but left %d active streams", tc.name, g.Active())
+		}
+	}
+	var ie *wavenet.InputError
+	if _, err := New(m, 1).Join(StreamOptions{Cond: []int{0, 9}, Greedy: true}); !errors.As(err, &ie) {
+		t.Errorf("Join(bad condition) error = %v, want a *wavenet.InputError", err)
+	}
+	// Greedy needs no temperature.
+	g := New(m, 2)
+	if _, err := g.Join(StreamOptions{Cond: []int{0, 0}, Greedy: true}); err != nil {
+		t.Errorf("Join(greedy, zero temperature) = %v, want nil", err)
+	}
+	if _, err := g.Join(StreamOptions{Cond: []int{0, 0}, Greedy: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Join(StreamOptions{Cond: []int{0, 0}, Greedy: true}); !errors.Is(err, ErrFull) {
+		t.Errorf("Join on a full generator = %v, want ErrFull", err)
+	}
+	g.Leave(0)
+	g.Leave(0) // a second Leave is a no-op
+	if s, err := g.Join(StreamOptions{Cond: []int{0, 0}, Greedy: true}); err != nil || s != 0 {
+		t.Errorf("Join after Leave(0) = %d, %v; want slot 0", s, err)
+	}
+	if err := g.Feed(0, 32); err == nil {
+		t.Errorf("Feed(code 32) with Q=32 = nil, want an error")
+	}
+}
+
+func TestPrimeErrors(t *testing.T) {
+	m := randomModel(t, testConfig(2), 1)
+	g := New(m, 2)
+	s, _ := g.Join(StreamOptions{Cond: []int{0, 0}, Greedy: true})
+	if err := g.Prime(context.Background(), s, []int32{1, 2, 40}); err == nil {
+		t.Errorf("Prime(code 40, Q=32) = nil, want an error")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Prime(ctx, s, randomCodes(rand.New(rand.NewPCG(1, 1)), 100, 32)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Prime(cancelled ctx) = %v, want context.Canceled", err)
+	}
+	g.Step(nil)
+	if err := g.Prime(context.Background(), s, []int32{1, 2}); err == nil {
+		t.Errorf("Prime after Step = nil, want an error (stream not fresh)")
+	}
+	if err := g.Prime(context.Background(), 1, []int32{1, 2}); err == nil {
+		t.Errorf("Prime(inactive slot) = nil, want an error")
+	}
+}
+
+func TestStepDoesNotAllocate(t *testing.T) {
+	m := randomModel(t, testConfig(3), 1)
+	for _, n := range []int{1, 4} {
+		g := New(m, 4)
+		for i := 0; i < n; i++ {
+			g.Join(StreamOptions{Cond: []int{0, 0}, Temperature: 1, TopK: 4, Seed: uint64(i)})
+		}
+		dst := make([]int32, 4)
+		if a := testing.AllocsPerRun(100, func() { g.Step(dst) }); a != 0 {
+			t.Errorf("Step with %d streams: %v allocations, want 0", n, a)
+		}
+	}
+}
