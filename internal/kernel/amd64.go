@@ -25,17 +25,53 @@ func dotAVX512(x, y *float32, n int) float32
 //go:noescape
 func dotAVX2(x, y *float32, n int) float32
 
+//go:noescape
+func tanhAVX512(dst, x *float32, n int)
+
+//go:noescape
+func tanhAVX2(dst, x *float32, n int)
+
+//go:noescape
+func sigmoidAVX512(dst, x *float32, n int)
+
+//go:noescape
+func sigmoidAVX2(dst, x *float32, n int)
+
+//go:noescape
+func reluAVX512(dst, x *float32, n int)
+
+//go:noescape
+func reluAVX2(dst, x *float32, n int)
+
+//go:noescape
+func gateAVX512(dst, a, b *float32, n int)
+
+//go:noescape
+func gateAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func addAVX512(dst, a, b *float32, n int)
+
+//go:noescape
+func addAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func axpyAVX512(y *float32, alpha float32, x *float32, n int)
+
+//go:noescape
+func axpyAVX2(y *float32, alpha float32, x *float32, n int)
+
 var avx512Impl = &impl{
 	name:    "avx512",
 	matVec:  matVecAsm(16, matVecAVX512, dotAVX512),
 	gemm:    gemmAsm(12, 32, gemm12x32AVX512),
 	dot:     dotAsm(dotAVX512),
-	axpy:    axpyGo,
-	add:     addGo,
-	relu:    reluGo,
-	tanh:    tanhGo,
-	sigmoid: sigmoidGo,
-	gate:    gateGo,
+	axpy:    axpyAsm(0, axpyAVX512),
+	add:     binAsm(0, addAVX512, addGo),
+	relu:    unAsm(0, reluAVX512, reluGo),
+	tanh:    unAsm(0, tanhAVX512, tanhGo),
+	sigmoid: unAsm(0, sigmoidAVX512, sigmoidGo),
+	gate:    binAsm(0, gateAVX512, gateGo),
 }
 
 var avx2Impl = &impl{
@@ -43,12 +79,12 @@ var avx2Impl = &impl{
 	matVec:  matVecAsm(8, matVecAVX2, dotAVX2),
 	gemm:    gemmAsm(6, 16, gemm6x16AVX2),
 	dot:     dotAsm(dotAVX2),
-	axpy:    axpyGo,
-	add:     addGo,
-	relu:    reluGo,
-	tanh:    tanhGo,
-	sigmoid: sigmoidGo,
-	gate:    gateGo,
+	axpy:    axpyAsm(8, axpyAVX2),
+	add:     binAsm(8, addAVX2, addGo),
+	relu:    unAsm(8, reluAVX2, reluGo),
+	tanh:    unAsm(8, tanhAVX2, tanhGo),
+	sigmoid: unAsm(8, sigmoidAVX2, sigmoidGo),
+	gate:    binAsm(8, gateAVX2, gateGo),
 }
 
 func init() {
@@ -89,6 +125,49 @@ func matVecAsm(blk int, kern func(y, w, x *float32, nblk, cols, nb, ldx, ldy int
 			for s := 0; s < nb; s++ {
 				y[s*ldy+r] += dot(wr, &x[s*ldx], cols)
 			}
+		}
+	}
+}
+
+// The elementwise wrappers: with vec == 0 the kernel handles any length
+// (masked tail); otherwise it handles a multiple of vec elements and Go
+// does the rest.
+
+func unAsm(vec int, kern func(dst, x *float32, n int), tail func(dst, x []float32)) func(dst, x []float32) {
+	return func(dst, x []float32) {
+		n := len(dst)
+		if vec > 0 {
+			n -= n % vec
+			tail(dst[n:], x[n:len(dst)])
+		}
+		if n > 0 {
+			kern(&dst[0], &x[0], n)
+		}
+	}
+}
+
+func binAsm(vec int, kern func(dst, a, b *float32, n int), tail func(dst, a, b []float32)) func(dst, a, b []float32) {
+	return func(dst, a, b []float32) {
+		n := len(dst)
+		if vec > 0 {
+			n -= n % vec
+			tail(dst[n:], a[n:len(dst)], b[n:len(dst)])
+		}
+		if n > 0 {
+			kern(&dst[0], &a[0], &b[0], n)
+		}
+	}
+}
+
+func axpyAsm(vec int, kern func(y *float32, alpha float32, x *float32, n int)) func(y []float32, alpha float32, x []float32) {
+	return func(y []float32, alpha float32, x []float32) {
+		n := len(x)
+		if vec > 0 {
+			n -= n % vec
+			axpyGo(y[n:], alpha, x[n:])
+		}
+		if n > 0 {
+			kern(&y[0], alpha, &x[0], n)
 		}
 	}
 }

@@ -1,0 +1,920 @@
+//go:build !purego && amd64
+
+#include "textflag.h"
+
+// Elementwise kernels. exp follows exp32 in go.go step by step: clamp to
+// [-87, 88], n = floor(x*log2e + 0.5), r = x - n*ln2 (two-part ln2),
+// degree-6 polynomial, times 2^n built in the exponent bits. Then
+// tanh(x) = 1 - 2/(exp(2x)+1) and sigmoid(x) = 1/(1+exp(-x)), both with an
+// exact division.
+
+DATA exphi<>+0(SB)/4, $0x42b00000
+DATA exphi<>+4(SB)/4, $0x42b00000
+DATA exphi<>+8(SB)/4, $0x42b00000
+DATA exphi<>+12(SB)/4, $0x42b00000
+DATA exphi<>+16(SB)/4, $0x42b00000
+DATA exphi<>+20(SB)/4, $0x42b00000
+DATA exphi<>+24(SB)/4, $0x42b00000
+DATA exphi<>+28(SB)/4, $0x42b00000
+DATA exphi<>+32(SB)/4, $0x42b00000
+DATA exphi<>+36(SB)/4, $0x42b00000
+DATA exphi<>+40(SB)/4, $0x42b00000
+DATA exphi<>+44(SB)/4, $0x42b00000
+DATA exphi<>+48(SB)/4, $0x42b00000
+DATA exphi<>+52(SB)/4, $0x42b00000
+DATA exphi<>+56(SB)/4, $0x42b00000
+DATA exphi<>+60(SB)/4, $0x42b00000
+GLOBL exphi<>(SB), RODATA|NOPTR, $64
+
+DATA explo<>+0(SB)/4, $0xc2ae0000
+DATA explo<>+4(SB)/4, $0xc2ae0000
+DATA explo<>+8(SB)/4, $0xc2ae0000
+DATA explo<>+12(SB)/4, $0xc2ae0000
+DATA explo<>+16(SB)/4, $0xc2ae0000
+DATA explo<>+20(SB)/4, $0xc2ae0000
+DATA explo<>+24(SB)/4, $0xc2ae0000
+DATA explo<>+28(SB)/4, $0xc2ae0000
+DATA explo<>+32(SB)/4, $0xc2ae0000
+DATA explo<>+36(SB)/4, $0xc2ae0000
+DATA explo<>+40(SB)/4, $0xc2ae0000
+DATA explo<>+44(SB)/4, $0xc2ae0000
+DATA explo<>+48(SB)/4, $0xc2ae0000
+DATA explo<>+52(SB)/4, $0xc2ae0000
+DATA explo<>+56(SB)/4, $0xc2ae0000
+DATA explo<>+60(SB)/4, $0xc2ae0000
+GLOBL explo<>(SB), RODATA|NOPTR, $64
+
+DATA log2e<>+0(SB)/4, $0x3fb8aa3b
+DATA log2e<>+4(SB)/4, $0x3fb8aa3b
+DATA log2e<>+8(SB)/4, $0x3fb8aa3b
+DATA log2e<>+12(SB)/4, $0x3fb8aa3b
+DATA log2e<>+16(SB)/4, $0x3fb8aa3b
+DATA log2e<>+20(SB)/4, $0x3fb8aa3b
+DATA log2e<>+24(SB)/4, $0x3fb8aa3b
+DATA log2e<>+28(SB)/4, $0x3fb8aa3b
+DATA log2e<>+32(SB)/4, $0x3fb8aa3b
+DATA log2e<>+36(SB)/4, $0x3fb8aa3b
+DATA log2e<>+40(SB)/4, $0x3fb8aa3b
+DATA log2e<>+44(SB)/4, $0x3fb8aa3b
+DATA log2e<>+48(SB)/4, $0x3fb8aa3b
+DATA log2e<>+52(SB)/4, $0x3fb8aa3b
+DATA log2e<>+56(SB)/4, $0x3fb8aa3b
+DATA log2e<>+60(SB)/4, $0x3fb8aa3b
+GLOBL log2e<>(SB), RODATA|NOPTR, $64
+
+DATA half<>+0(SB)/4, $0x3f000000
+DATA half<>+4(SB)/4, $0x3f000000
+DATA half<>+8(SB)/4, $0x3f000000
+DATA half<>+12(SB)/4, $0x3f000000
+DATA half<>+16(SB)/4, $0x3f000000
+DATA half<>+20(SB)/4, $0x3f000000
+DATA half<>+24(SB)/4, $0x3f000000
+DATA half<>+28(SB)/4, $0x3f000000
+DATA half<>+32(SB)/4, $0x3f000000
+DATA half<>+36(SB)/4, $0x3f000000
+DATA half<>+40(SB)/4, $0x3f000000
+DATA half<>+44(SB)/4, $0x3f000000
+DATA half<>+48(SB)/4, $0x3f000000
+DATA half<>+52(SB)/4, $0x3f000000
+DATA half<>+56(SB)/4, $0x3f000000
+DATA half<>+60(SB)/4, $0x3f000000
+GLOBL half<>(SB), RODATA|NOPTR, $64
+
+DATA ln2hi<>+0(SB)/4, $0x3f318000
+DATA ln2hi<>+4(SB)/4, $0x3f318000
+DATA ln2hi<>+8(SB)/4, $0x3f318000
+DATA ln2hi<>+12(SB)/4, $0x3f318000
+DATA ln2hi<>+16(SB)/4, $0x3f318000
+DATA ln2hi<>+20(SB)/4, $0x3f318000
+DATA ln2hi<>+24(SB)/4, $0x3f318000
+DATA ln2hi<>+28(SB)/4, $0x3f318000
+DATA ln2hi<>+32(SB)/4, $0x3f318000
+DATA ln2hi<>+36(SB)/4, $0x3f318000
+DATA ln2hi<>+40(SB)/4, $0x3f318000
+DATA ln2hi<>+44(SB)/4, $0x3f318000
+DATA ln2hi<>+48(SB)/4, $0x3f318000
+DATA ln2hi<>+52(SB)/4, $0x3f318000
+DATA ln2hi<>+56(SB)/4, $0x3f318000
+DATA ln2hi<>+60(SB)/4, $0x3f318000
+GLOBL ln2hi<>(SB), RODATA|NOPTR, $64
+
+DATA ln2lo<>+0(SB)/4, $0xb95e8083
+DATA ln2lo<>+4(SB)/4, $0xb95e8083
+DATA ln2lo<>+8(SB)/4, $0xb95e8083
+DATA ln2lo<>+12(SB)/4, $0xb95e8083
+DATA ln2lo<>+16(SB)/4, $0xb95e8083
+DATA ln2lo<>+20(SB)/4, $0xb95e8083
+DATA ln2lo<>+24(SB)/4, $0xb95e8083
+DATA ln2lo<>+28(SB)/4, $0xb95e8083
+DATA ln2lo<>+32(SB)/4, $0xb95e8083
+DATA ln2lo<>+36(SB)/4, $0xb95e8083
+DATA ln2lo<>+40(SB)/4, $0xb95e8083
+DATA ln2lo<>+44(SB)/4, $0xb95e8083
+DATA ln2lo<>+48(SB)/4, $0xb95e8083
+DATA ln2lo<>+52(SB)/4, $0xb95e8083
+DATA ln2lo<>+56(SB)/4, $0xb95e8083
+DATA ln2lo<>+60(SB)/4, $0xb95e8083
+GLOBL ln2lo<>(SB), RODATA|NOPTR, $64
+
+DATA p0<>+0(SB)/4, $0x39506967
+DATA p0<>+4(SB)/4, $0x39506967
+DATA p0<>+8(SB)/4, $0x39506967
+DATA p0<>+12(SB)/4, $0x39506967
+DATA p0<>+16(SB)/4, $0x39506967
+DATA p0<>+20(SB)/4, $0x39506967
+DATA p0<>+24(SB)/4, $0x39506967
+DATA p0<>+28(SB)/4, $0x39506967
+DATA p0<>+32(SB)/4, $0x39506967
+DATA p0<>+36(SB)/4, $0x39506967
+DATA p0<>+40(SB)/4, $0x39506967
+DATA p0<>+44(SB)/4, $0x39506967
+DATA p0<>+48(SB)/4, $0x39506967
+DATA p0<>+52(SB)/4, $0x39506967
+DATA p0<>+56(SB)/4, $0x39506967
+DATA p0<>+60(SB)/4, $0x39506967
+GLOBL p0<>(SB), RODATA|NOPTR, $64
+
+DATA p1<>+0(SB)/4, $0x3ab743ce
+DATA p1<>+4(SB)/4, $0x3ab743ce
+DATA p1<>+8(SB)/4, $0x3ab743ce
+DATA p1<>+12(SB)/4, $0x3ab743ce
+DATA p1<>+16(SB)/4, $0x3ab743ce
+DATA p1<>+20(SB)/4, $0x3ab743ce
+DATA p1<>+24(SB)/4, $0x3ab743ce
+DATA p1<>+28(SB)/4, $0x3ab743ce
+DATA p1<>+32(SB)/4, $0x3ab743ce
+DATA p1<>+36(SB)/4, $0x3ab743ce
+DATA p1<>+40(SB)/4, $0x3ab743ce
+DATA p1<>+44(SB)/4, $0x3ab743ce
+DATA p1<>+48(SB)/4, $0x3ab743ce
+DATA p1<>+52(SB)/4, $0x3ab743ce
+DATA p1<>+56(SB)/4, $0x3ab743ce
+DATA p1<>+60(SB)/4, $0x3ab743ce
+GLOBL p1<>(SB), RODATA|NOPTR, $64
+
+DATA p2<>+0(SB)/4, $0x3c088908
+DATA p2<>+4(SB)/4, $0x3c088908
+DATA p2<>+8(SB)/4, $0x3c088908
+DATA p2<>+12(SB)/4, $0x3c088908
+DATA p2<>+16(SB)/4, $0x3c088908
+DATA p2<>+20(SB)/4, $0x3c088908
+DATA p2<>+24(SB)/4, $0x3c088908
+DATA p2<>+28(SB)/4, $0x3c088908
+DATA p2<>+32(SB)/4, $0x3c088908
+DATA p2<>+36(SB)/4, $0x3c088908
+DATA p2<>+40(SB)/4, $0x3c088908
+DATA p2<>+44(SB)/4, $0x3c088908
+DATA p2<>+48(SB)/4, $0x3c088908
+DATA p2<>+52(SB)/4, $0x3c088908
+DATA p2<>+56(SB)/4, $0x3c088908
+DATA p2<>+60(SB)/4, $0x3c088908
+GLOBL p2<>(SB), RODATA|NOPTR, $64
+
+DATA p3<>+0(SB)/4, $0x3d2aa9c1
+DATA p3<>+4(SB)/4, $0x3d2aa9c1
+DATA p3<>+8(SB)/4, $0x3d2aa9c1
+DATA p3<>+12(SB)/4, $0x3d2aa9c1
+DATA p3<>+16(SB)/4, $0x3d2aa9c1
+DATA p3<>+20(SB)/4, $0x3d2aa9c1
+DATA p3<>+24(SB)/4, $0x3d2aa9c1
+DATA p3<>+28(SB)/4, $0x3d2aa9c1
+DATA p3<>+32(SB)/4, $0x3d2aa9c1
+DATA p3<>+36(SB)/4, $0x3d2aa9c1
+DATA p3<>+40(SB)/4, $0x3d2aa9c1
+DATA p3<>+44(SB)/4, $0x3d2aa9c1
+DATA p3<>+48(SB)/4, $0x3d2aa9c1
+DATA p3<>+52(SB)/4, $0x3d2aa9c1
+DATA p3<>+56(SB)/4, $0x3d2aa9c1
+DATA p3<>+60(SB)/4, $0x3d2aa9c1
+GLOBL p3<>(SB), RODATA|NOPTR, $64
+
+DATA p4<>+0(SB)/4, $0x3e2aaaaa
+DATA p4<>+4(SB)/4, $0x3e2aaaaa
+DATA p4<>+8(SB)/4, $0x3e2aaaaa
+DATA p4<>+12(SB)/4, $0x3e2aaaaa
+DATA p4<>+16(SB)/4, $0x3e2aaaaa
+DATA p4<>+20(SB)/4, $0x3e2aaaaa
+DATA p4<>+24(SB)/4, $0x3e2aaaaa
+DATA p4<>+28(SB)/4, $0x3e2aaaaa
+DATA p4<>+32(SB)/4, $0x3e2aaaaa
+DATA p4<>+36(SB)/4, $0x3e2aaaaa
+DATA p4<>+40(SB)/4, $0x3e2aaaaa
+DATA p4<>+44(SB)/4, $0x3e2aaaaa
+DATA p4<>+48(SB)/4, $0x3e2aaaaa
+DATA p4<>+52(SB)/4, $0x3e2aaaaa
+DATA p4<>+56(SB)/4, $0x3e2aaaaa
+DATA p4<>+60(SB)/4, $0x3e2aaaaa
+GLOBL p4<>(SB), RODATA|NOPTR, $64
+
+DATA p5<>+0(SB)/4, $0x3f000000
+DATA p5<>+4(SB)/4, $0x3f000000
+DATA p5<>+8(SB)/4, $0x3f000000
+DATA p5<>+12(SB)/4, $0x3f000000
+DATA p5<>+16(SB)/4, $0x3f000000
+DATA p5<>+20(SB)/4, $0x3f000000
+DATA p5<>+24(SB)/4, $0x3f000000
+DATA p5<>+28(SB)/4, $0x3f000000
+DATA p5<>+32(SB)/4, $0x3f000000
+DATA p5<>+36(SB)/4, $0x3f000000
+DATA p5<>+40(SB)/4, $0x3f000000
+DATA p5<>+44(SB)/4, $0x3f000000
+DATA p5<>+48(SB)/4, $0x3f000000
+DATA p5<>+52(SB)/4, $0x3f000000
+DATA p5<>+56(SB)/4, $0x3f000000
+DATA p5<>+60(SB)/4, $0x3f000000
+GLOBL p5<>(SB), RODATA|NOPTR, $64
+
+DATA one<>+0(SB)/4, $0x3f800000
+DATA one<>+4(SB)/4, $0x3f800000
+DATA one<>+8(SB)/4, $0x3f800000
+DATA one<>+12(SB)/4, $0x3f800000
+DATA one<>+16(SB)/4, $0x3f800000
+DATA one<>+20(SB)/4, $0x3f800000
+DATA one<>+24(SB)/4, $0x3f800000
+DATA one<>+28(SB)/4, $0x3f800000
+DATA one<>+32(SB)/4, $0x3f800000
+DATA one<>+36(SB)/4, $0x3f800000
+DATA one<>+40(SB)/4, $0x3f800000
+DATA one<>+44(SB)/4, $0x3f800000
+DATA one<>+48(SB)/4, $0x3f800000
+DATA one<>+52(SB)/4, $0x3f800000
+DATA one<>+56(SB)/4, $0x3f800000
+DATA one<>+60(SB)/4, $0x3f800000
+GLOBL one<>(SB), RODATA|NOPTR, $64
+
+DATA two<>+0(SB)/4, $0x40000000
+DATA two<>+4(SB)/4, $0x40000000
+DATA two<>+8(SB)/4, $0x40000000
+DATA two<>+12(SB)/4, $0x40000000
+DATA two<>+16(SB)/4, $0x40000000
+DATA two<>+20(SB)/4, $0x40000000
+DATA two<>+24(SB)/4, $0x40000000
+DATA two<>+28(SB)/4, $0x40000000
+DATA two<>+32(SB)/4, $0x40000000
+DATA two<>+36(SB)/4, $0x40000000
+DATA two<>+40(SB)/4, $0x40000000
+DATA two<>+44(SB)/4, $0x40000000
+DATA two<>+48(SB)/4, $0x40000000
+DATA two<>+52(SB)/4, $0x40000000
+DATA two<>+56(SB)/4, $0x40000000
+DATA two<>+60(SB)/4, $0x40000000
+GLOBL two<>(SB), RODATA|NOPTR, $64
+
+DATA negone<>+0(SB)/4, $0xbf800000
+DATA negone<>+4(SB)/4, $0xbf800000
+DATA negone<>+8(SB)/4, $0xbf800000
+DATA negone<>+12(SB)/4, $0xbf800000
+DATA negone<>+16(SB)/4, $0xbf800000
+DATA negone<>+20(SB)/4, $0xbf800000
+DATA negone<>+24(SB)/4, $0xbf800000
+DATA negone<>+28(SB)/4, $0xbf800000
+DATA negone<>+32(SB)/4, $0xbf800000
+DATA negone<>+36(SB)/4, $0xbf800000
+DATA negone<>+40(SB)/4, $0xbf800000
+DATA negone<>+44(SB)/4, $0xbf800000
+DATA negone<>+48(SB)/4, $0xbf800000
+DATA negone<>+52(SB)/4, $0xbf800000
+DATA negone<>+56(SB)/4, $0xbf800000
+DATA negone<>+60(SB)/4, $0xbf800000
+GLOBL negone<>(SB), RODATA|NOPTR, $64
+
+DATA bias<>+0(SB)/4, $127
+DATA bias<>+4(SB)/4, $127
+DATA bias<>+8(SB)/4, $127
+DATA bias<>+12(SB)/4, $127
+DATA bias<>+16(SB)/4, $127
+DATA bias<>+20(SB)/4, $127
+DATA bias<>+24(SB)/4, $127
+DATA bias<>+28(SB)/4, $127
+DATA bias<>+32(SB)/4, $127
+DATA bias<>+36(SB)/4, $127
+DATA bias<>+40(SB)/4, $127
+DATA bias<>+44(SB)/4, $127
+DATA bias<>+48(SB)/4, $127
+DATA bias<>+52(SB)/4, $127
+DATA bias<>+56(SB)/4, $127
+DATA bias<>+60(SB)/4, $127
+GLOBL bias<>(SB), RODATA|NOPTR, $64
+
+// func tanhAVX512(dst, x *float32, n int)
+TEXT ·tanhAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+tanhAVX512_loop:
+	CMPQ CX, $16
+	JLT  tanhAVX512_tail
+	VMOVUPS (SI), Z0
+	VADDPS Z0, Z0, Z0
+	VMINPS exphi<>(SB), Z0, Z0
+	VMAXPS explo<>(SB), Z0, Z0
+	VMOVUPS half<>(SB), Z1
+	VFMADD231PS log2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0x09, Z1, Z1
+	VFNMADD231PS ln2hi<>(SB), Z1, Z0
+	VFNMADD231PS ln2lo<>(SB), Z1, Z0
+	VMOVUPS p0<>(SB), Z2
+	VFMADD213PS p1<>(SB), Z0, Z2
+	VFMADD213PS p2<>(SB), Z0, Z2
+	VFMADD213PS p3<>(SB), Z0, Z2
+	VFMADD213PS p4<>(SB), Z0, Z2
+	VFMADD213PS p5<>(SB), Z0, Z2
+	VMULPS Z0, Z0, Z3
+	VFMADD213PS Z0, Z3, Z2
+	VADDPS one<>(SB), Z2, Z2
+	VCVTTPS2DQ Z1, Z1
+	VPADDD bias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z1, Z2, Z0
+	VADDPS one<>(SB), Z0, Z0
+	VMOVUPS two<>(SB), Z1
+	VDIVPS Z0, Z1, Z1
+	VMOVUPS one<>(SB), Z0
+	VSUBPS Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  tanhAVX512_loop
+tanhAVX512_tail:
+	TESTQ CX, CX
+	JEQ   tanhAVX512_done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VADDPS Z0, Z0, Z0
+	VMINPS exphi<>(SB), Z0, Z0
+	VMAXPS explo<>(SB), Z0, Z0
+	VMOVUPS half<>(SB), Z1
+	VFMADD231PS log2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0x09, Z1, Z1
+	VFNMADD231PS ln2hi<>(SB), Z1, Z0
+	VFNMADD231PS ln2lo<>(SB), Z1, Z0
+	VMOVUPS p0<>(SB), Z2
+	VFMADD213PS p1<>(SB), Z0, Z2
+	VFMADD213PS p2<>(SB), Z0, Z2
+	VFMADD213PS p3<>(SB), Z0, Z2
+	VFMADD213PS p4<>(SB), Z0, Z2
+	VFMADD213PS p5<>(SB), Z0, Z2
+	VMULPS Z0, Z0, Z3
+	VFMADD213PS Z0, Z3, Z2
+	VADDPS one<>(SB), Z2, Z2
+	VCVTTPS2DQ Z1, Z1
+	VPADDD bias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z1, Z2, Z0
+	VADDPS one<>(SB), Z0, Z0
+	VMOVUPS two<>(SB), Z1
+	VDIVPS Z0, Z1, Z1
+	VMOVUPS one<>(SB), Z0
+	VSUBPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+tanhAVX512_done:
+	VZEROUPPER
+	RET
+
+// func tanhAVX2(dst, x *float32, n int)
+// n must be a multiple of 8.
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+tanhAVX2_loop:
+	CMPQ CX, $8
+	JLT  tanhAVX2_tail
+	VMOVUPS (SI), Y0
+	VADDPS Y0, Y0, Y0
+	VMINPS exphi<>(SB), Y0, Y0
+	VMAXPS explo<>(SB), Y0, Y0
+	VMOVUPS half<>(SB), Y1
+	VFMADD231PS log2e<>(SB), Y0, Y1
+	VROUNDPS $0x09, Y1, Y1
+	VFNMADD231PS ln2hi<>(SB), Y1, Y0
+	VFNMADD231PS ln2lo<>(SB), Y1, Y0
+	VMOVUPS p0<>(SB), Y2
+	VFMADD213PS p1<>(SB), Y0, Y2
+	VFMADD213PS p2<>(SB), Y0, Y2
+	VFMADD213PS p3<>(SB), Y0, Y2
+	VFMADD213PS p4<>(SB), Y0, Y2
+	VFMADD213PS p5<>(SB), Y0, Y2
+	VMULPS Y0, Y0, Y3
+	VFMADD213PS Y0, Y3, Y2
+	VADDPS one<>(SB), Y2, Y2
+	VCVTTPS2DQ Y1, Y1
+	VPADDD bias<>(SB), Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VMULPS Y1, Y2, Y0
+	VADDPS one<>(SB), Y0, Y0
+	VMOVUPS two<>(SB), Y1
+	VDIVPS Y0, Y1, Y1
+	VMOVUPS one<>(SB), Y0
+	VSUBPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  tanhAVX2_loop
+tanhAVX2_tail:
+tanhAVX2_done:
+	VZEROUPPER
+	RET
+
+// func sigmoidAVX512(dst, x *float32, n int)
+TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+sigmoidAVX512_loop:
+	CMPQ CX, $16
+	JLT  sigmoidAVX512_tail
+	VMOVUPS (SI), Z0
+	VMULPS negone<>(SB), Z0, Z0
+	VMINPS exphi<>(SB), Z0, Z0
+	VMAXPS explo<>(SB), Z0, Z0
+	VMOVUPS half<>(SB), Z1
+	VFMADD231PS log2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0x09, Z1, Z1
+	VFNMADD231PS ln2hi<>(SB), Z1, Z0
+	VFNMADD231PS ln2lo<>(SB), Z1, Z0
+	VMOVUPS p0<>(SB), Z2
+	VFMADD213PS p1<>(SB), Z0, Z2
+	VFMADD213PS p2<>(SB), Z0, Z2
+	VFMADD213PS p3<>(SB), Z0, Z2
+	VFMADD213PS p4<>(SB), Z0, Z2
+	VFMADD213PS p5<>(SB), Z0, Z2
+	VMULPS Z0, Z0, Z3
+	VFMADD213PS Z0, Z3, Z2
+	VADDPS one<>(SB), Z2, Z2
+	VCVTTPS2DQ Z1, Z1
+	VPADDD bias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z1, Z2, Z0
+	VADDPS one<>(SB), Z0, Z0
+	VMOVUPS one<>(SB), Z1
+	VDIVPS Z0, Z1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  sigmoidAVX512_loop
+sigmoidAVX512_tail:
+	TESTQ CX, CX
+	JEQ   sigmoidAVX512_done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMULPS negone<>(SB), Z0, Z0
+	VMINPS exphi<>(SB), Z0, Z0
+	VMAXPS explo<>(SB), Z0, Z0
+	VMOVUPS half<>(SB), Z1
+	VFMADD231PS log2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0x09, Z1, Z1
+	VFNMADD231PS ln2hi<>(SB), Z1, Z0
+	VFNMADD231PS ln2lo<>(SB), Z1, Z0
+	VMOVUPS p0<>(SB), Z2
+	VFMADD213PS p1<>(SB), Z0, Z2
+	VFMADD213PS p2<>(SB), Z0, Z2
+	VFMADD213PS p3<>(SB), Z0, Z2
+	VFMADD213PS p4<>(SB), Z0, Z2
+	VFMADD213PS p5<>(SB), Z0, Z2
+	VMULPS Z0, Z0, Z3
+	VFMADD213PS Z0, Z3, Z2
+	VADDPS one<>(SB), Z2, Z2
+	VCVTTPS2DQ Z1, Z1
+	VPADDD bias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z1, Z2, Z0
+	VADDPS one<>(SB), Z0, Z0
+	VMOVUPS one<>(SB), Z1
+	VDIVPS Z0, Z1, Z0
+	VMOVUPS Z0, K1, (DI)
+sigmoidAVX512_done:
+	VZEROUPPER
+	RET
+
+// func sigmoidAVX2(dst, x *float32, n int)
+// n must be a multiple of 8.
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+sigmoidAVX2_loop:
+	CMPQ CX, $8
+	JLT  sigmoidAVX2_tail
+	VMOVUPS (SI), Y0
+	VMULPS negone<>(SB), Y0, Y0
+	VMINPS exphi<>(SB), Y0, Y0
+	VMAXPS explo<>(SB), Y0, Y0
+	VMOVUPS half<>(SB), Y1
+	VFMADD231PS log2e<>(SB), Y0, Y1
+	VROUNDPS $0x09, Y1, Y1
+	VFNMADD231PS ln2hi<>(SB), Y1, Y0
+	VFNMADD231PS ln2lo<>(SB), Y1, Y0
+	VMOVUPS p0<>(SB), Y2
+	VFMADD213PS p1<>(SB), Y0, Y2
+	VFMADD213PS p2<>(SB), Y0, Y2
+	VFMADD213PS p3<>(SB), Y0, Y2
+	VFMADD213PS p4<>(SB), Y0, Y2
+	VFMADD213PS p5<>(SB), Y0, Y2
+	VMULPS Y0, Y0, Y3
+	VFMADD213PS Y0, Y3, Y2
+	VADDPS one<>(SB), Y2, Y2
+	VCVTTPS2DQ Y1, Y1
+	VPADDD bias<>(SB), Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VMULPS Y1, Y2, Y0
+	VADDPS one<>(SB), Y0, Y0
+	VMOVUPS one<>(SB), Y1
+	VDIVPS Y0, Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  sigmoidAVX2_loop
+sigmoidAVX2_tail:
+sigmoidAVX2_done:
+	VZEROUPPER
+	RET
+
+// func reluAVX512(dst, x *float32, n int)
+TEXT ·reluAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+reluAVX512_loop:
+	CMPQ CX, $16
+	JLT  reluAVX512_tail
+	VMOVUPS (SI), Z0
+	VXORPS Z1, Z1, Z1
+	VMAXPS Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  reluAVX512_loop
+reluAVX512_tail:
+	TESTQ CX, CX
+	JEQ   reluAVX512_done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VXORPS Z1, Z1, Z1
+	VMAXPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+reluAVX512_done:
+	VZEROUPPER
+	RET
+
+// func reluAVX2(dst, x *float32, n int)
+// n must be a multiple of 8.
+TEXT ·reluAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+reluAVX2_loop:
+	CMPQ CX, $8
+	JLT  reluAVX2_tail
+	VMOVUPS (SI), Y0
+	VXORPS Y1, Y1, Y1
+	VMAXPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  reluAVX2_loop
+reluAVX2_tail:
+reluAVX2_done:
+	VZEROUPPER
+	RET
+
+// func gateAVX512(dst, a, b *float32, n int)
+// dst = tanh(a) * sigmoid(b)
+TEXT ·gateAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+gateAVX512_loop:
+	CMPQ CX, $16
+	JLT  gateAVX512_tail
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z8
+	VADDPS Z0, Z0, Z0
+	VMINPS exphi<>(SB), Z0, Z0
+	VMAXPS explo<>(SB), Z0, Z0
+	VMOVUPS half<>(SB), Z1
+	VFMADD231PS log2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0x09, Z1, Z1
+	VFNMADD231PS ln2hi<>(SB), Z1, Z0
+	VFNMADD231PS ln2lo<>(SB), Z1, Z0
+	VMOVUPS p0<>(SB), Z2
+	VFMADD213PS p1<>(SB), Z0, Z2
+	VFMADD213PS p2<>(SB), Z0, Z2
+	VFMADD213PS p3<>(SB), Z0, Z2
+	VFMADD213PS p4<>(SB), Z0, Z2
+	VFMADD213PS p5<>(SB), Z0, Z2
+	VMULPS Z0, Z0, Z3
+	VFMADD213PS Z0, Z3, Z2
+	VADDPS one<>(SB), Z2, Z2
+	VCVTTPS2DQ Z1, Z1
+	VPADDD bias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z1, Z2, Z0
+	VADDPS one<>(SB), Z0, Z0
+	VMOVUPS two<>(SB), Z1
+	VDIVPS Z0, Z1, Z1
+	VMOVUPS one<>(SB), Z0
+	VSUBPS Z1, Z0, Z0
+	VMULPS negone<>(SB), Z8, Z8
+	VMINPS exphi<>(SB), Z8, Z8
+	VMAXPS explo<>(SB), Z8, Z8
+	VMOVUPS half<>(SB), Z9
+	VFMADD231PS log2e<>(SB), Z8, Z9
+	VRNDSCALEPS $0x09, Z9, Z9
+	VFNMADD231PS ln2hi<>(SB), Z9, Z8
+	VFNMADD231PS ln2lo<>(SB), Z9, Z8
+	VMOVUPS p0<>(SB), Z10
+	VFMADD213PS p1<>(SB), Z8, Z10
+	VFMADD213PS p2<>(SB), Z8, Z10
+	VFMADD213PS p3<>(SB), Z8, Z10
+	VFMADD213PS p4<>(SB), Z8, Z10
+	VFMADD213PS p5<>(SB), Z8, Z10
+	VMULPS Z8, Z8, Z11
+	VFMADD213PS Z8, Z11, Z10
+	VADDPS one<>(SB), Z10, Z10
+	VCVTTPS2DQ Z9, Z9
+	VPADDD bias<>(SB), Z9, Z9
+	VPSLLD $23, Z9, Z9
+	VMULPS Z9, Z10, Z8
+	VADDPS one<>(SB), Z8, Z8
+	VMOVUPS one<>(SB), Z9
+	VDIVPS Z8, Z9, Z8
+	VMULPS Z8, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  gateAVX512_loop
+gateAVX512_tail:
+	TESTQ CX, CX
+	JEQ   gateAVX512_done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z8
+	VADDPS Z0, Z0, Z0
+	VMINPS exphi<>(SB), Z0, Z0
+	VMAXPS explo<>(SB), Z0, Z0
+	VMOVUPS half<>(SB), Z1
+	VFMADD231PS log2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0x09, Z1, Z1
+	VFNMADD231PS ln2hi<>(SB), Z1, Z0
+	VFNMADD231PS ln2lo<>(SB), Z1, Z0
+	VMOVUPS p0<>(SB), Z2
+	VFMADD213PS p1<>(SB), Z0, Z2
+	VFMADD213PS p2<>(SB), Z0, Z2
+	VFMADD213PS p3<>(SB), Z0, Z2
+	VFMADD213PS p4<>(SB), Z0, Z2
+	VFMADD213PS p5<>(SB), Z0, Z2
+	VMULPS Z0, Z0, Z3
+	VFMADD213PS Z0, Z3, Z2
+	VADDPS one<>(SB), Z2, Z2
+	VCVTTPS2DQ Z1, Z1
+	VPADDD bias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z1, Z2, Z0
+	VADDPS one<>(SB), Z0, Z0
+	VMOVUPS two<>(SB), Z1
+	VDIVPS Z0, Z1, Z1
+	VMOVUPS one<>(SB), Z0
+	VSUBPS Z1, Z0, Z0
+	VMULPS negone<>(SB), Z8, Z8
+	VMINPS exphi<>(SB), Z8, Z8
+	VMAXPS explo<>(SB), Z8, Z8
+	VMOVUPS half<>(SB), Z9
+	VFMADD231PS log2e<>(SB), Z8, Z9
+	VRNDSCALEPS $0x09, Z9, Z9
+	VFNMADD231PS ln2hi<>(SB), Z9, Z8
+	VFNMADD231PS ln2lo<>(SB), Z9, Z8
+	VMOVUPS p0<>(SB), Z10
+	VFMADD213PS p1<>(SB), Z8, Z10
+	VFMADD213PS p2<>(SB), Z8, Z10
+	VFMADD213PS p3<>(SB), Z8, Z10
+	VFMADD213PS p4<>(SB), Z8, Z10
+	VFMADD213PS p5<>(SB), Z8, Z10
+	VMULPS Z8, Z8, Z11
+	VFMADD213PS Z8, Z11, Z10
+	VADDPS one<>(SB), Z10, Z10
+	VCVTTPS2DQ Z9, Z9
+	VPADDD bias<>(SB), Z9, Z9
+	VPSLLD $23, Z9, Z9
+	VMULPS Z9, Z10, Z8
+	VADDPS one<>(SB), Z8, Z8
+	VMOVUPS one<>(SB), Z9
+	VDIVPS Z8, Z9, Z8
+	VMULPS Z8, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+gateAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gateAVX2(dst, a, b *float32, n int)
+// dst = tanh(a) * sigmoid(b)
+// n must be a multiple of 8.
+TEXT ·gateAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+gateAVX2_loop:
+	CMPQ CX, $8
+	JLT  gateAVX2_tail
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y8
+	VADDPS Y0, Y0, Y0
+	VMINPS exphi<>(SB), Y0, Y0
+	VMAXPS explo<>(SB), Y0, Y0
+	VMOVUPS half<>(SB), Y1
+	VFMADD231PS log2e<>(SB), Y0, Y1
+	VROUNDPS $0x09, Y1, Y1
+	VFNMADD231PS ln2hi<>(SB), Y1, Y0
+	VFNMADD231PS ln2lo<>(SB), Y1, Y0
+	VMOVUPS p0<>(SB), Y2
+	VFMADD213PS p1<>(SB), Y0, Y2
+	VFMADD213PS p2<>(SB), Y0, Y2
+	VFMADD213PS p3<>(SB), Y0, Y2
+	VFMADD213PS p4<>(SB), Y0, Y2
+	VFMADD213PS p5<>(SB), Y0, Y2
+	VMULPS Y0, Y0, Y3
+	VFMADD213PS Y0, Y3, Y2
+	VADDPS one<>(SB), Y2, Y2
+	VCVTTPS2DQ Y1, Y1
+	VPADDD bias<>(SB), Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VMULPS Y1, Y2, Y0
+	VADDPS one<>(SB), Y0, Y0
+	VMOVUPS two<>(SB), Y1
+	VDIVPS Y0, Y1, Y1
+	VMOVUPS one<>(SB), Y0
+	VSUBPS Y1, Y0, Y0
+	VMULPS negone<>(SB), Y8, Y8
+	VMINPS exphi<>(SB), Y8, Y8
+	VMAXPS explo<>(SB), Y8, Y8
+	VMOVUPS half<>(SB), Y9
+	VFMADD231PS log2e<>(SB), Y8, Y9
+	VROUNDPS $0x09, Y9, Y9
+	VFNMADD231PS ln2hi<>(SB), Y9, Y8
+	VFNMADD231PS ln2lo<>(SB), Y9, Y8
+	VMOVUPS p0<>(SB), Y10
+	VFMADD213PS p1<>(SB), Y8, Y10
+	VFMADD213PS p2<>(SB), Y8, Y10
+	VFMADD213PS p3<>(SB), Y8, Y10
+	VFMADD213PS p4<>(SB), Y8, Y10
+	VFMADD213PS p5<>(SB), Y8, Y10
+	VMULPS Y8, Y8, Y11
+	VFMADD213PS Y8, Y11, Y10
+	VADDPS one<>(SB), Y10, Y10
+	VCVTTPS2DQ Y9, Y9
+	VPADDD bias<>(SB), Y9, Y9
+	VPSLLD $23, Y9, Y9
+	VMULPS Y9, Y10, Y8
+	VADDPS one<>(SB), Y8, Y8
+	VMOVUPS one<>(SB), Y9
+	VDIVPS Y8, Y9, Y8
+	VMULPS Y8, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  gateAVX2_loop
+gateAVX2_tail:
+gateAVX2_done:
+	VZEROUPPER
+	RET
+
+// func addAVX512(dst, a, b *float32, n int)
+TEXT ·addAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+addAVX512_loop:
+	CMPQ CX, $16
+	JLT  addAVX512_tail
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z8
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  addAVX512_loop
+addAVX512_tail:
+	TESTQ CX, CX
+	JEQ   addAVX512_done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z8
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+addAVX512_done:
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst, a, b *float32, n int)
+// n must be a multiple of 8.
+TEXT ·addAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+addAVX2_loop:
+	CMPQ CX, $8
+	JLT  addAVX2_tail
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y8
+	VADDPS Y8, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  addAVX2_loop
+addAVX2_tail:
+addAVX2_done:
+	VZEROUPPER
+	RET
+
+// func axpyAVX512(y *float32, alpha float32, x *float32, n int)
+TEXT ·axpyAVX512(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ y+0(FP), SI
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS alpha+8(FP), Z15
+axpyAVX512_loop:
+	CMPQ CX, $16
+	JLT  axpyAVX512_tail
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z8
+	VFMADD231PS Z15, Z8, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  axpyAVX512_loop
+axpyAVX512_tail:
+	TESTQ CX, CX
+	JEQ   axpyAVX512_done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z8
+	VFMADD231PS Z15, Z8, Z0
+	VMOVUPS Z0, K1, (DI)
+axpyAVX512_done:
+	VZEROUPPER
+	RET
+
+// func axpyAVX2(y *float32, alpha float32, x *float32, n int)
+// n must be a multiple of 8.
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ y+0(FP), SI
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS alpha+8(FP), Y15
+axpyAVX2_loop:
+	CMPQ CX, $8
+	JLT  axpyAVX2_tail
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y8
+	VFMADD231PS Y15, Y8, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  axpyAVX2_loop
+axpyAVX2_tail:
+axpyAVX2_done:
+	VZEROUPPER
+	RET
+
