@@ -1,0 +1,135 @@
+package classify
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"github.com/wavenet-go/wavenet/audio"
+)
+
+// namePattern matches FSDD-style names, {digit}_{speaker}_{anything}.wav.
+var namePattern = regexp.MustCompile(`^(\d)_([A-Za-z]+)_([^/]*)\.wav$`)
+
+// ParseName returns the digit, speaker and rest (the FSDD index, or any tag
+// for generated files) of a file name like 7_jackson_32.wav.
+func ParseName(name string) (digit, speaker, rest string, ok bool) {
+	m := namePattern.FindStringSubmatch(filepath.Base(name))
+	if m == nil {
+		return "", "", "", false
+	}
+	return m[1], m[2], m[3], true
+}
+
+// LoadDir reads every {digit}_{speaker}_*.wav in dir as an example (mono,
+// at the file's rate). keep, if not nil, filters on the rest of the name
+// (the FSDD index). Files that do not match the pattern are skipped and
+// returned by name; unreadable files are an error naming the file.
+func LoadDir(ctx context.Context, dir string, keep func(rest string) bool) (ex []Example, names []string, skipped []string, err error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.wav"))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("classify: %w", err)
+	}
+	if len(paths) == 0 {
+		return nil, nil, nil, fmt.Errorf("classify: no .wav files in %s", dir)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		if ctx.Err() != nil {
+			return nil, nil, nil, ctx.Err()
+		}
+		d, s, rest, ok := ParseName(p)
+		if !ok {
+			skipped = append(skipped, filepath.Base(p))
+			continue
+		}
+		if keep != nil && !keep(rest) {
+			continue
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("classify: %w", err)
+		}
+		c, err := audio.DecodeMono(f)
+		f.Close()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("classify: %s: %w", filepath.Base(p), err)
+		}
+		ex = append(ex, Example{Samples: c.Samples, Rate: c.Format.SampleRate, Digit: d, Speaker: s})
+		names = append(names, filepath.Base(p))
+	}
+	return ex, names, skipped, nil
+}
+
+// IndexIn returns a filter keeping FSDD indices in [lo, hi] (in == true) or
+// outside it (in == false); non-numeric rests are outside.
+func IndexIn(lo, hi int, in bool) func(string) bool {
+	return func(rest string) bool {
+		i, err := strconv.Atoi(rest)
+		inside := err == nil && i >= lo && i <= hi
+		return inside == in
+	}
+}
+
+// Result is one file's verdict.
+type Result struct {
+	Name          string
+	Digit         string
+	Speaker       string
+	Pred          Prediction
+	Err           error // too short to classify, say
+	DigitOK       bool
+	SpeakerOK     bool
+	ResampledFrom int
+}
+
+// Report is the accuracy over a set of files.
+type Report struct {
+	Results               []Result
+	Files, Digits, Speaks int
+	PerSpeaker            map[string][2]int // speaker -> (digits right, files)
+}
+
+// DigitAccuracy is the fraction of files whose digit was recognised.
+func (r *Report) DigitAccuracy() float64 { return float64(r.Digits) / float64(max(r.Files, 1)) }
+
+// SpeakerAccuracy is the fraction of files whose speaker was recognised.
+func (r *Report) SpeakerAccuracy() float64 { return float64(r.Speaks) / float64(max(r.Files, 1)) }
+
+// Evaluate classifies examples (resampled to the classifier's rate when
+// needed) and counts the right answers; a file too short to classify counts
+// as wrong.
+func (c *Classifier) Evaluate(ex []Example, names []string) (*Report, error) {
+	rep := &Report{PerSpeaker: map[string][2]int{}}
+	for i, e := range ex {
+		res := Result{Name: names[i], Digit: e.Digit, Speaker: e.Speaker}
+		x := e.Samples
+		if e.Rate != c.Rate {
+			var err error
+			if x, err = audio.Resample(nil, x, e.Rate, c.Rate); err != nil {
+				return nil, fmt.Errorf("classify: %s: %w", names[i], err)
+			}
+			res.ResampledFrom = e.Rate
+		}
+		res.Pred, res.Err = c.Predict(x)
+		res.DigitOK = res.Err == nil && res.Pred.Digit == e.Digit
+		res.SpeakerOK = res.Err == nil && res.Pred.Speaker == e.Speaker
+		rep.Files++
+		ps := rep.PerSpeaker[e.Speaker]
+		ps[1]++
+		if res.DigitOK {
+			rep.Digits++
+			ps[0]++
+		}
+		if res.SpeakerOK {
+			rep.Speaks++
+		}
+		rep.PerSpeaker[e.Speaker] = ps
+		rep.Results = append(rep.Results, res)
+	}
+	return rep, nil
+}
