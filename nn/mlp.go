@@ -78,26 +78,42 @@ func (m *MLP) Build(x *gorgonia.Node) (*gorgonia.Node, []*gorgonia.Node, error) 
 		return nil, nil, fmt.Errorf("nn: mlp %s: input is %v, want (N, %d)", m.Name, x.Shape(), m.In())
 	}
 	var params []*gorgonia.Node
-	h := x
 	for i := range m.Layers {
 		w, b := m.Layers[i].Nodes(x.Graph(), fmt.Sprintf("%s.%d", m.Name, i))
 		params = append(params, w)
 		if b != nil {
 			params = append(params, b)
 		}
+	}
+	y, err := m.buildWith(x, params)
+	return y, params, err
+}
+
+// buildWith builds the MLP from parameter nodes of any float dtype (a
+// float64 copy in the gradient check).
+func (m *MLP) buildWith(x *gorgonia.Node, params []*gorgonia.Node) (*gorgonia.Node, error) {
+	h, k := x, 0
+	for i := range m.Layers {
+		w := params[k]
+		var b *gorgonia.Node
+		if m.Layers[i].B != nil {
+			b = params[k+1]
+			k++
+		}
+		k++
 		var err error
 		if h, err = Dense(h, w, b); err != nil {
-			return nil, nil, fmt.Errorf("nn: mlp %s: layer %d: %w", m.Name, i, err)
+			return nil, fmt.Errorf("nn: mlp %s: layer %d: %w", m.Name, i, err)
 		}
 		act := m.Hidden
 		if i == len(m.Layers)-1 {
 			act = m.Output
 		}
 		if h, err = act.Node(h); err != nil {
-			return nil, nil, fmt.Errorf("nn: mlp %s: layer %d: %w", m.Name, i, err)
+			return nil, fmt.Errorf("nn: mlp %s: layer %d: %w", m.Name, i, err)
 		}
 	}
-	return h, params, nil
+	return h, nil
 }
 
 // Forward runs the MLP on one input x (In) in plain Go, writes the output
