@@ -1,0 +1,268 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/cache"
+	"github.com/wavenet-go/wavenet/internal/progress"
+	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+func init() {
+	Register(Command{Name: "generate", Summary: "synthesize audio with a model (fast queue generation) into a 16-bit WAV", Run: runGenerate})
+}
+
+// DefaultModel, when not nil, loads the model that commands use when
+// --model is not given (the embedded default model). The file that embeds
+// the model sets it from an init function; until then --model is required.
+var DefaultModel func(ctx context.Context) (*wavenet.Model, error)
+
+// loadModel loads the checkpoint directory dir, or the default model when
+// dir is empty.
+func loadModel(ctx context.Context, dir string) (*wavenet.Model, error) {
+	if dir != "" {
+		return wavenet.Load(ctx, dir)
+	}
+	if DefaultModel == nil {
+		return nil, Usagef("--model DIR is required (this binary has no embedded default model)")
+	}
+	return DefaultModel(ctx)
+}
+
+// condFlags collects the conditioning flags shared by generate and score:
+// --speaker, --label and repeated --cond name=value.
+type condFlags struct {
+	speaker, label string
+	conds          []string
+}
+
+func (c *condFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.speaker, "speaker", "", "value of the model's \"speaker\" condition")
+	fs.StringVar(&c.label, "label", "", "value of the model's label condition (its one condition not named speaker, e.g. digit)")
+	fs.Func("cond", "`name=value` of a global condition (repeatable)", func(s string) error {
+		if _, _, ok := strings.Cut(s, "="); !ok {
+			return fmt.Errorf("want name=value, got %q", s)
+		}
+		c.conds = append(c.conds, s)
+		return nil
+	})
+}
+
+// values returns the condition values given by the flags, by condition
+// name, checked against cfg's conditions.
+func (c *condFlags) values(cfg wavenet.Config) (map[string]string, error) {
+	names := make([]string, len(cfg.Conditions))
+	for i, cd := range cfg.Conditions {
+		names[i] = cd.Name
+	}
+	vals := map[string]string{}
+	if c.speaker != "" {
+		if cfg.Condition("speaker") < 0 {
+			return nil, Usagef("--speaker: the model has no speaker condition (conditions: %s)", listOrNone(names))
+		}
+		vals["speaker"] = c.speaker
+	}
+	if c.label != "" {
+		var labels []string
+		for _, n := range names {
+			if n != "speaker" {
+				labels = append(labels, n)
+			}
+		}
+		if len(labels) != 1 {
+			return nil, Usagef("--label: the model has %d non-speaker conditions (%s), use --cond name=value", len(labels), listOrNone(labels))
+		}
+		vals[labels[0]] = c.label
+	}
+	for _, s := range c.conds {
+		n, v, _ := strings.Cut(s, "=")
+		if cfg.Condition(n) < 0 {
+			return nil, Usagef("--cond %s: the model has no condition %q (conditions: %s)", s, n, listOrNone(names))
+		}
+		vals[n] = v
+	}
+	return vals, nil
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+// condIndices turns condition values by name into the model's indices;
+// every condition must have a value.
+func condIndices(cfg wavenet.Config, vals map[string]string) ([]int, error) {
+	idx := make([]int, len(cfg.Conditions))
+	for i, cd := range cfg.Conditions {
+		v, ok := vals[cd.Name]
+		if !ok {
+			return nil, Usagef("the model is conditioned on %s: give --cond %s=VALUE (allowed: %s)", cd.Name, cd.Name, strings.Join(cd.Values, ", "))
+		}
+		h, err := cd.Index(v)
+		if err != nil {
+			return nil, Usagef("%v", err)
+		}
+		idx[i] = h
+	}
+	return idx, nil
+}
+
+// readCodes decodes a WAV file to mono, resamples it to rate and encodes it
+// to q-level mu-law codes.
+func readCodes(name string, rate, q int) ([]int32, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	clip, err := audio.DecodeMono(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	x := clip.Samples
+	if clip.Format.SampleRate != rate {
+		if x, err = audio.Resample(nil, x, clip.Format.SampleRate, rate); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return mulaw.Encode(nil, x, q), nil
+}
+
+// writeWAV writes samples as a 16-bit PCM WAV file, through a temporary
+// file renamed into place so that a failed write leaves no partial file.
+func writeWAV(name string, samples []float32, rate int) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = audio.Encode(tmp, samples, rate, audio.PCM16); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}
+
+// genChunk is the number of samples generated between checks of the
+// context and progress updates.
+const genChunk = 1024
+
+func runGenerate(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "generate", "generate [--model DIR] --seconds S [--speaker X] [--label Y] [--cond name=value...] [--temperature T] [--top-k K] [--greedy] [--seed N] [--prime file.wav] [--rate HZ] --out out.wav")
+	modelDir := fs.String("model", "", "checkpoint directory (default: the embedded default model)")
+	seconds := fs.Float64("seconds", 1, "length of the generated audio in seconds")
+	temp := fs.Float64("temperature", 1, "sampling temperature (> 0; lower is more conservative)")
+	topK := fs.Int("top-k", 0, "sample only among the K most likely codes (0: all)")
+	greedy := fs.Bool("greedy", false, "always take the most likely code (ignores --temperature, --top-k, --seed)")
+	seed := fs.Uint64("seed", 1, "random seed: the same seed, model and flags give the same audio")
+	prime := fs.String("prime", "", "WAV file whose audio seeds the generation (not included in the output)")
+	rate := fs.Int("rate", 0, "sample rate of the output WAV in Hz (default: the model's rate)")
+	out := fs.String("out", "", "output WAV file (16-bit PCM)")
+	var cf condFlags
+	cf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return Usagef("unexpected arguments %q", fs.Args())
+	case *out == "":
+		return Usagef("--out FILE is required")
+	case !(*seconds > 0) || math.IsInf(*seconds, 0):
+		return Usagef("--seconds is %v, want a positive number", *seconds)
+	case *rate < 0:
+		return Usagef("--rate is %d, want a positive rate in Hz", *rate)
+	case !*greedy && (!(*temp > 0) || math.IsInf(*temp, 0)):
+		return Usagef("--temperature is %v, want a positive number (or --greedy)", *temp)
+	case *topK < 0:
+		return Usagef("--top-k is %d, want 0 (all codes) or more", *topK)
+	}
+	m, err := loadModel(ctx, *modelDir)
+	if err != nil {
+		return err
+	}
+	cfg := m.Config
+	vals, err := cf.values(cfg)
+	if err != nil {
+		return err
+	}
+	cond, err := condIndices(cfg, vals)
+	if err != nil {
+		return err
+	}
+	outRate := cfg.SampleRate
+	if *rate > 0 {
+		outRate = *rate
+	}
+	n := int(math.Round(*seconds * float64(cfg.SampleRate)))
+	if n < 1 || float64(n) > 24*3600*float64(cfg.SampleRate) {
+		return Usagef("--seconds %v gives %d samples at %d Hz, want 1 sample to 24 hours", *seconds, n, cfg.SampleRate)
+	}
+	g := cache.New(m, 1)
+	slot, err := g.Join(cache.StreamOptions{Cond: cond, Temperature: float32(*temp), TopK: *topK, Seed: *seed, Greedy: *greedy})
+	if err != nil {
+		return err
+	}
+	if *prime != "" {
+		codes, err := readCodes(*prime, cfg.SampleRate, cfg.QuantizationChannels)
+		if err != nil {
+			return fmt.Errorf("prime: %w", err)
+		}
+		if err := g.Prime(ctx, slot, codes); err != nil {
+			return err
+		}
+	}
+
+	codes := make([]int32, 0, n)
+	bar := progress.New(env.Stderr, "generate", "samples", int64(n))
+	dst := make([]int32, 1)
+	var genErr error
+	for len(codes) < n {
+		if err := ctx.Err(); err != nil {
+			genErr = err
+			break
+		}
+		k := min(genChunk, n-len(codes))
+		for i := 0; i < k; i++ {
+			dst = g.Step(dst)
+			codes = append(codes, dst[slot])
+		}
+		bar.Add(int64(k), "")
+	}
+	bar.Finish()
+
+	samples := mulaw.Decode(nil, codes, cfg.QuantizationChannels)
+	if outRate != cfg.SampleRate && len(samples) > 0 {
+		if samples, err = audio.Resample(nil, samples, cfg.SampleRate, outRate); err != nil {
+			return err
+		}
+	}
+	if err := writeWAV(*out, samples, outRate); err != nil {
+		return fmt.Errorf("write %s: %w", *out, err)
+	}
+	if genErr != nil {
+		fmt.Fprintf(env.Stderr, "generate: interrupted: wrote the %d samples generated so far (%.2f s) to %s\n",
+			len(codes), float64(len(codes))/float64(cfg.SampleRate), *out)
+		return genErr
+	}
+	fmt.Fprintf(env.Stderr, "generate: wrote %.2f s (%d samples at %d Hz) to %s\n",
+		float64(len(samples))/float64(outRate), len(samples), outRate, *out)
+	return nil
+}
