@@ -112,3 +112,20 @@ func Clipped(x []float32, bits int) int {
 	}
 	return n
 }
+
+// SilentFrames splits x into frames of frameMS milliseconds (the last one
+// may be shorter) and counts those whose RMS level is below thresholdDB.
+func SilentFrames(x []float32, rate int, thresholdDB, frameMS float64) (silent, total int) {
+	frame := int(math.Round(float64(rate) * frameMS / 1000))
+	if frame < 1 {
+		frame = 1
+	}
+	thr := math.Pow(10, thresholdDB/10)
+	for i := 0; i < len(x); i += frame {
+		total++
+		if meanSquare(x[i:min(i+frame, len(x))]) < thr {
+			silent++
+		}
+	}
+	return silent, total
+}

@@ -60,3 +60,14 @@ func TestLevels(t *testing.T) {
 		t.Errorf("Clipped(float) = %d, want 2", n)
 	}
 }
+
+func TestSilentFrames(t *testing.T) {
+	const rate = 8000
+	x := make([]float32, 4*rate) // 3 s silence, then 1 s tone
+	copy(x[3*rate:], tone(rate, rate, 440, 0.3))
+	s, n := SilentFrames(x, rate, -40, 20)
+	// 20 ms frames: 200 in 4 s, the first 150 silent.
+	if s != 150 || n != 200 {
+		t.Errorf("SilentFrames(3 s silence + 1 s tone) = %d, %d; want 150, 200", s, n)
+	}
+}

@@ -1,0 +1,496 @@
+package corpus
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// FSDDPattern is the default file-name pattern: the Free Spoken Digit
+// Dataset's {digit}_{speaker}_{index}.wav.
+const FSDDPattern = `^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<index>\d+)\.wav$`
+
+// FSDDSplit holds out FSDD recordings with index 5 to 9 for validation
+// (indices 0-4 are the dataset's own test set, absent from a training
+// directory).
+var FSDDSplit = Split{Label: "index", Values: []string{"5", "6", "7", "8", "9"}}
+
+// Defaults for Options' zero values.
+const (
+	DefaultLevels      = 256
+	DefaultTrimDB      = -40.0 // frame RMS below this is silence (dBFS)
+	DefaultFrameMS     = 20.0  // frame length for trimming and silence stats
+	DefaultNormalizeDB = -1.0  // peak level after normalisation (dBFS)
+	DefaultHashPercent = 10    // validation share for custom patterns
+)
+
+// Options configure Load. The zero value loads FSDD at the files' own rate
+// with 256 mu-law levels, no trimming and the FSDD split.
+type Options struct {
+	// Pattern is a regular expression matched against each file's base
+	// name; its named groups become the labels. Empty means FSDDPattern.
+	Pattern string
+	// SampleRate is the model's rate; files at other rates are resampled.
+	// Zero keeps each file's own rate.
+	SampleRate int
+	// Levels is the number of mu-law levels Q (0 means DefaultLevels).
+	Levels int
+	// Split decides which utterances are validation. The zero Split means
+	// FSDDSplit when the pattern has an "index" group, else a hash split
+	// with DefaultHashPercent.
+	Split Split
+	// Trim removes leading and trailing frames of FrameMS whose RMS is
+	// below TrimDB.
+	Trim bool
+	// TrimDB (0 means DefaultTrimDB) is also the level below which a frame
+	// counts as silent in Stats.SilentFraction.
+	TrimDB float64
+	// FrameMS is the frame length in milliseconds (0 means DefaultFrameMS).
+	FrameMS float64
+	// RemoveDC subtracts each file's mean before anything else.
+	RemoveDC bool
+	// Normalize scales each file so that its peak is at NormalizeDB dBFS
+	// (0 means DefaultNormalizeDB) after trimming and resampling.
+	Normalize   bool
+	NormalizeDB float64
+	// Workers is the number of files decoded in parallel (0 means
+	// GOMAXPROCS).
+	Workers int
+	// Progress, if set, is called after each file with the number of files
+	// done and the total. It is called from one goroutine at a time.
+	Progress func(done, total int)
+}
+
+// Split assigns utterances to the validation set by a label rule or by a
+// hash of the file name. Both are deterministic.
+type Split struct {
+	// Label and Values: an utterance whose label Label has one of Values
+	// is validation.
+	Label  string
+	Values []string
+	// HashPercent, used when Label is empty: an utterance is validation
+	// when FNV-1a(name) mod 100 < HashPercent.
+	HashPercent int
+	// None puts everything in the training set.
+	None bool
+}
+
+// ParseSplit reads a split from text: "none", "hash=10" (percent), or
+// "LABEL=V1,V2,..." where a value may be an integer range "5-9".
+func ParseSplit(s string) (Split, error) {
+	s = strings.TrimSpace(s)
+	if s == "none" {
+		return Split{None: true}, nil
+	}
+	name, vals, ok := strings.Cut(s, "=")
+	if !ok || name == "" || vals == "" {
+		return Split{}, fmt.Errorf("corpus: split %q: want none, hash=PERCENT or LABEL=VALUES (e.g. index=5-9)", s)
+	}
+	if name == "hash" {
+		p, err := strconv.Atoi(vals)
+		if err != nil || p < 0 || p > 100 {
+			return Split{}, fmt.Errorf("corpus: split %q: hash percent must be an integer from 0 to 100", s)
+		}
+		return Split{HashPercent: p}, nil
+	}
+	sp := Split{Label: name}
+	for _, v := range strings.Split(vals, ",") {
+		lo, hi, isRange := strings.Cut(v, "-")
+		a, errA := strconv.Atoi(lo)
+		b, errB := strconv.Atoi(hi)
+		if isRange && errA == nil && errB == nil {
+			if b < a || b-a > 100000 {
+				return Split{}, fmt.Errorf("corpus: split %q: bad range %q", s, v)
+			}
+			for i := a; i <= b; i++ {
+				sp.Values = append(sp.Values, strconv.Itoa(i))
+			}
+			continue
+		}
+		sp.Values = append(sp.Values, v)
+	}
+	return sp, nil
+}
+
+func (s Split) String() string {
+	switch {
+	case s.None:
+		return "none"
+	case s.Label != "":
+		return s.Label + "=" + strings.Join(s.Values, ",")
+	}
+	return fmt.Sprintf("hash=%d", s.HashPercent)
+}
+
+func (s Split) isZero() bool { return !s.None && s.Label == "" && s.HashPercent == 0 && s.Values == nil }
+
+// Validation reports whether an utterance belongs to the validation set.
+func (s Split) Validation(name string, labels map[string]string) bool {
+	switch {
+	case s.None:
+		return false
+	case s.Label != "":
+		return slices.Contains(s.Values, labels[s.Label])
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return int(h.Sum32()%100) < s.HashPercent
+}
+
+// Stats describe a file as it was read, before any processing.
+type Stats struct {
+	Format   audio.Format
+	Frames   int // sample frames per channel
+	Duration time.Duration
+	Peak     float32 // largest |sample| over all channels
+	Clipped  int     // samples at full scale (audio.Clipped at the file's bit depth)
+	// SilentFraction is the share of FrameMS frames (of the mono mix)
+	// below TrimDB.
+	SilentFraction float64
+}
+
+// Utterance is one file of the corpus.
+type Utterance struct {
+	Name       string            // path relative to the corpus directory, with '/'
+	Labels     map[string]string // named groups of the pattern
+	Validation bool
+	Codes      []int32 // mu-law codes at the corpus rate
+	Source     Stats
+}
+
+// FileError is a file that could not be used, and why.
+type FileError struct {
+	Name string
+	Err  error
+}
+
+func (e FileError) Error() string { return e.Name + ": " + e.Err.Error() }
+
+// ErrSilent is the reason recorded for files that are silent (or empty)
+// after trimming.
+var ErrSilent = errors.New("corpus: silent after trimming")
+
+// Corpus is a loaded directory.
+type Corpus struct {
+	Dir        string
+	SampleRate int // rate of the codes; 0 if files differ and no rate was asked for
+	Levels     int
+	Split      Split
+	LabelNames []string            // the pattern's group names, in pattern order
+	Vocab      map[string][]string // sorted values per label (numerically if all are integers)
+	Train      []*Utterance        // sorted by name
+	Validation []*Utterance        // sorted by name
+	Silent     []FileError         // files silent after trimming: excluded, with ErrSilent
+	Failed     []FileError         // unreadable files, with the decoder's error
+	Unmatched  []string            // .wav files whose names do not match the pattern
+	TrimDB     float64
+	FrameMS    float64
+}
+
+// All returns training and validation utterances, sorted by name.
+func (c *Corpus) All() []*Utterance {
+	all := append(slices.Clip(c.Train), c.Validation...)
+	slices.SortFunc(all, func(a, b *Utterance) int { return cmp.Compare(a.Name, b.Name) })
+	return all
+}
+
+// Samples returns the total number of codes in utts.
+func Samples(utts []*Utterance) int {
+	n := 0
+	for _, u := range utts {
+		n += len(u.Codes)
+	}
+	return n
+}
+
+// Conditions returns the global conditions for the given labels, with the
+// corpus vocabularies as values: what wavenet.Config.Conditions needs.
+func (c *Corpus) Conditions(labels ...string) ([]wavenet.Condition, error) {
+	conds := make([]wavenet.Condition, 0, len(labels))
+	for _, l := range labels {
+		v, ok := c.Vocab[l]
+		if !ok {
+			return nil, fmt.Errorf("corpus: no label %q (labels: %s)", l, strings.Join(c.LabelNames, ", "))
+		}
+		conds = append(conds, wavenet.Condition{Name: l, Values: slices.Clone(v)})
+	}
+	return conds, nil
+}
+
+// ConditionIndices returns the utterance's index into each condition's
+// Values, in the order of conds.
+func (u *Utterance) ConditionIndices(conds []wavenet.Condition) ([]int, error) {
+	idx := make([]int, len(conds))
+	for i, c := range conds {
+		v, ok := u.Labels[c.Name]
+		if !ok {
+			return nil, fmt.Errorf("corpus: %s has no label %q", u.Name, c.Name)
+		}
+		j, err := c.Index(v)
+		if err != nil {
+			return nil, fmt.Errorf("corpus: %s: %w", u.Name, err)
+		}
+		idx[i] = j
+	}
+	return idx, nil
+}
+
+type job struct {
+	name, path string
+	labels     map[string]string
+}
+
+type result struct {
+	utt    *Utterance
+	err    error
+	silent bool
+}
+
+// Load reads every .wav file under dir (recursively) as described by opts.
+func Load(ctx context.Context, dir string, opts Options) (*Corpus, error) {
+	if opts.Pattern == "" {
+		opts.Pattern = FSDDPattern
+	}
+	re, err := regexp.Compile(opts.Pattern)
+	if err != nil {
+		return nil, fmt.Errorf("corpus: pattern: %w", err)
+	}
+	if opts.Levels == 0 {
+		opts.Levels = DefaultLevels
+	}
+	if err := mulaw.CheckLevels(opts.Levels); err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
+	}
+	if opts.SampleRate < 0 {
+		return nil, fmt.Errorf("corpus: sample rate %d Hz, want a positive rate or 0 for the files' own", opts.SampleRate)
+	}
+	if opts.TrimDB == 0 {
+		opts.TrimDB = DefaultTrimDB
+	}
+	if opts.FrameMS == 0 {
+		opts.FrameMS = DefaultFrameMS
+	}
+	if opts.FrameMS < 0 {
+		return nil, fmt.Errorf("corpus: frame length %g ms, want a positive length", opts.FrameMS)
+	}
+	if opts.NormalizeDB == 0 {
+		opts.NormalizeDB = DefaultNormalizeDB
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	var names []string
+	for _, n := range re.SubexpNames() {
+		if n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if opts.Split.isZero() {
+		if slices.Contains(names, "index") {
+			opts.Split = FSDDSplit
+		} else {
+			opts.Split = Split{HashPercent: DefaultHashPercent}
+		}
+	}
+	if opts.Split.Label != "" && !slices.Contains(names, opts.Split.Label) {
+		return nil, fmt.Errorf("corpus: split label %q is not a group of pattern %q (groups: %s)", opts.Split.Label, opts.Pattern, strings.Join(names, ", "))
+	}
+
+	c := &Corpus{Dir: dir, SampleRate: opts.SampleRate, Levels: opts.Levels, Split: opts.Split,
+		LabelNames: names, Vocab: map[string][]string{}, TrimDB: opts.TrimDB, FrameMS: opts.FrameMS}
+	var jobs []job
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.EqualFold(filepath.Ext(path), ".wav") {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		m := re.FindStringSubmatch(d.Name())
+		if m == nil {
+			c.Unmatched = append(c.Unmatched, rel)
+			return nil
+		}
+		labels := make(map[string]string, len(names))
+		for i, n := range re.SubexpNames() {
+			if n != "" && (m[i] != "" || labels[n] == "") {
+				labels[n] = m[i]
+			}
+		}
+		jobs = append(jobs, job{name: rel, path: path, labels: labels})
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("corpus: walk %s: %w", dir, err)
+	}
+
+	results := make([]result, len(jobs))
+	var (
+		wg   sync.WaitGroup
+		next = make(chan int)
+		mu   sync.Mutex
+		done int
+	)
+	for range min(opts.Workers, max(1, len(jobs))) {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = loadFile(jobs[i], &opts)
+				if opts.Progress != nil {
+					mu.Lock()
+					done++
+					opts.Progress(done, len(jobs))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+feed:
+	for i := range jobs {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	rates := map[int]bool{}
+	vocab := map[string]map[string]bool{}
+	for i, r := range results {
+		switch {
+		case r.err != nil && r.silent:
+			c.Silent = append(c.Silent, FileError{jobs[i].name, r.err})
+		case r.err != nil:
+			c.Failed = append(c.Failed, FileError{jobs[i].name, r.err})
+		default:
+			u := r.utt
+			u.Validation = opts.Split.Validation(u.Name, u.Labels)
+			if u.Validation {
+				c.Validation = append(c.Validation, u)
+			} else {
+				c.Train = append(c.Train, u)
+			}
+			rates[u.Source.Format.SampleRate] = true
+			for k, v := range u.Labels {
+				if vocab[k] == nil {
+					vocab[k] = map[string]bool{}
+				}
+				vocab[k][v] = true
+			}
+		}
+	}
+	if c.SampleRate == 0 && len(rates) == 1 {
+		for r := range rates {
+			c.SampleRate = r
+		}
+	}
+	for _, n := range names {
+		c.Vocab[n] = sortValues(vocab[n])
+	}
+	byName := func(a, b *Utterance) int { return cmp.Compare(a.Name, b.Name) }
+	slices.SortFunc(c.Train, byName)
+	slices.SortFunc(c.Validation, byName)
+	slices.Sort(c.Unmatched)
+	return c, nil
+}
+
+// sortValues sorts numerically when every value is an integer, so that
+// "10" follows "9", else lexically.
+func sortValues(set map[string]bool) []string {
+	vals := make([]string, 0, len(set))
+	numeric := true
+	for v := range set {
+		vals = append(vals, v)
+		if _, err := strconv.Atoi(v); err != nil {
+			numeric = false
+		}
+	}
+	if numeric {
+		slices.SortFunc(vals, func(a, b string) int {
+			x, _ := strconv.Atoi(a)
+			y, _ := strconv.Atoi(b)
+			return cmp.Or(cmp.Compare(x, y), cmp.Compare(a, b))
+		})
+	} else {
+		slices.Sort(vals)
+	}
+	return vals
+}
+
+func loadFile(j job, opts *Options) result {
+	raw, err := os.ReadFile(j.path)
+	if err != nil {
+		return result{err: err}
+	}
+	clip, err := audio.Decode(bytes.NewReader(raw))
+	if err != nil {
+		return result{err: err}
+	}
+	st := Stats{Format: clip.Format, Frames: clip.Frames(), Duration: clip.Duration(),
+		Peak: audio.Peak(clip.Samples), Clipped: audio.Clipped(clip.Samples, bitsForClipping(clip.Format))}
+	x := clip.Mono(nil)
+	rate := clip.Format.SampleRate
+	if s, n := audio.SilentFrames(x, rate, opts.TrimDB, opts.FrameMS); n > 0 {
+		st.SilentFraction = float64(s) / float64(n)
+	}
+	u := &Utterance{Name: j.name, Labels: j.labels, Source: st}
+	if opts.RemoveDC {
+		audio.RemoveDC(x)
+	}
+	if opts.Trim {
+		a, b := audio.Trim(x, rate, opts.TrimDB, opts.FrameMS)
+		x = x[a:b]
+	}
+	if len(x) == 0 {
+		return result{utt: u, err: ErrSilent, silent: true}
+	}
+	if opts.SampleRate != 0 && opts.SampleRate != rate {
+		if x, err = audio.Resample(nil, x, rate, opts.SampleRate); err != nil {
+			return result{err: err}
+		}
+	}
+	if opts.Normalize {
+		audio.Normalize(x, opts.NormalizeDB)
+	}
+	u.Codes = mulaw.Encode(nil, x, opts.Levels)
+	return result{utt: u}
+}
+
+func bitsForClipping(f audio.Format) int {
+	if f.Float {
+		return 0
+	}
+	return f.BitDepth
+}

@@ -1,0 +1,21 @@
+// Package corpus implements the training corpus of a WaveNet: it walks a
+// directory of WAV files, parses labels from the file names with a regular
+// expression with named groups, builds stable label vocabularies (the
+// values of wavenet.Config's global conditions), splits utterances into
+// training and validation sets deterministically, resamples them to the
+// model's rate, holds them as mu-law codes in memory, and hands out
+// reproducible random training segments with left context for the
+// receptive field.
+//
+// The default file-name pattern and split follow the Free Spoken Digit
+// Dataset (FSDD, https://github.com/Jakobovski/free-spoken-digit-dataset):
+// files {digit}_{speaker}_{index}.wav, recordings with index 0-4 form the
+// dataset's official test set, and this package holds out index 5-9 of the
+// remaining recordings for validation. Segment sampling follows
+// ibab/tensorflow-wavenet's AudioReader: random utterance, random window,
+// receptive-field context in front of it.
+//
+// Nothing is dropped silently: files that cannot be read, files whose names
+// do not match the pattern and files that are silent after trimming are
+// listed in the Corpus with their reasons.
+package corpus
