@@ -139,7 +139,9 @@ func (s Split) String() string {
 	return fmt.Sprintf("hash=%d", s.HashPercent)
 }
 
-func (s Split) isZero() bool { return !s.None && s.Label == "" && s.HashPercent == 0 && s.Values == nil }
+func (s Split) isZero() bool {
+	return !s.None && s.Label == "" && s.HashPercent == 0 && s.Values == nil
+}
 
 // Validation reports whether an utterance belongs to the validation set.
 func (s Split) Validation(name string, labels map[string]string) bool {

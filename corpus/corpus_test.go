@@ -59,7 +59,7 @@ func fixture(t testing.TB) string {
 	var buf bytes.Buffer
 	audio.Encode(&buf, speech(8000, 200), 8000, audio.PCM16)
 	os.WriteFile(filepath.Join(dir, "5_eve_2.wav"), buf.Bytes()[:500], 0o644) // truncated
-	writeWAV(t, filepath.Join(dir, "notes.wav"), speech(8000, 200), 8000)    // no match
+	writeWAV(t, filepath.Join(dir, "notes.wav"), speech(8000, 200), 8000)     // no match
 	os.WriteFile(filepath.Join(dir, "README.md"), []byte("not audio"), 0o644)
 	return dir
 }
