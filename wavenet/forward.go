@@ -170,25 +170,28 @@ func (m *Model) forward(ctx context.Context, ws *workspace, out []float32, codes
 				bias[j] += v
 			}
 		}
-		for t := 0; t < T; t++ {
-			copy(pre[t*2*D:(t+1)*2*D], bias)
-		}
 		// Dilated causal convolution: tap k of Gate.W (columns k*R..k*R+R-1
-		// of the (2D, K*R) matrix) times x shifted down by s rows.
-		for k := 0; k < K; k++ {
+		// of the (2D, K*R) matrix) times x shifted down by s rows. The
+		// current tap (k = K-1, no shift) covers every row and goes first,
+		// overwriting pre; the bias is added in the activation loop.
+		for k := K - 1; k >= 0; k-- {
 			s := (K - 1 - k) * l.Dilation
 			if s >= T {
 				continue
 			}
+			beta := float32(1)
+			if k == K-1 {
+				beta = 0
+			}
 			kernel.Gemm(false, true, T-s, 2*D, R, 1,
-				x, R, l.Gate.W[k*R:], K*R, 1, pre[s*2*D:], 2*D)
+				x, R, l.Gate.W[k*R:], K*R, beta, pre[s*2*D:], 2*D)
 		}
 		// Gated activation unit.
 		for t := 0; t < T; t++ {
 			p := pre[t*2*D : (t+1)*2*D]
 			zr := z[t*D : (t+1)*D]
 			for j := range zr {
-				zr[j] = float32(math.Tanh(float64(p[j])) * sigmoid(float64(p[D+j])))
+				zr[j] = float32(tanh(float64(p[j]+bias[j])) * sigmoid(float64(p[D+j]+bias[D+j])))
 			}
 		}
 		// Skip output, summed over layers: skip += z Skip.W^T.
@@ -243,6 +246,11 @@ func relu(v []float32) {
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// tanh is 1 - 2/(e^(2x)+1): math.Exp has an assembly implementation and is
+// about twice as fast as math.Tanh; the absolute error stays near 1e-16,
+// far below float32 resolution.
+func tanh(x float64) float64 { return 1 - 2/(math.Exp(2*x)+1) }
 
 // CheckShapes reports whether every weight slice of m has the length its
 // config implies, so that a hand-built or corrupted model is an error rather
