@@ -71,8 +71,16 @@ func ConvForward(y, x, w, b []float32, spec ConvSpec, T, cin, cout int) {
 	for s := 0; s < spec.Seqs; s++ {
 		xs := x[s*T*cin : (s+1)*T*cin]
 		ys := y[s*rows*cout : (s+1)*rows*cout]
-		// Tap K-1 (shift 0) covers every output row, so it initialises y.
-		kernel.Gemm(false, true, rows, cout, cin, 1, xs[spec.From*cin:], cin, w[(K-1)*cin:], K*cin, 0, ys, cout)
+		// Tap K-1 (shift 0) covers every output row, so it initialises y
+		// (after the bias, when there is one).
+		beta := float32(0)
+		if b != nil {
+			for i := 0; i < rows; i++ {
+				copy(ys[i*cout:(i+1)*cout], b)
+			}
+			beta = 1
+		}
+		kernel.Gemm(false, true, rows, cout, cin, 1, xs[spec.From*cin:], cin, w[(K-1)*cin:], K*cin, beta, ys, cout)
 		for k := 0; k < K-1; k++ {
 			shift := (K - 1 - k) * spec.Dilation
 			t0 := max(spec.From, shift)
@@ -80,9 +88,6 @@ func ConvForward(y, x, w, b []float32, spec ConvSpec, T, cin, cout int) {
 				continue
 			}
 			kernel.Gemm(false, true, T-t0, cout, cin, 1, xs[(t0-shift)*cin:], cin, w[k*cin:], K*cin, 1, ys[(t0-spec.From)*cout:], cout)
-		}
-		if b != nil {
-			addRows(ys, b)
 		}
 	}
 }
@@ -124,17 +129,6 @@ func ConvBackwardWeight(dw, x, dy []float32, spec ConvSpec, T, cin, cout int) {
 				continue
 			}
 			kernel.Gemm(true, false, cout, cin, T-t0, 1, dys[(t0-spec.From)*cout:], cout, xs[(t0-shift)*cin:], cin, 1, dw[k*cin:], K*cin)
-		}
-	}
-}
-
-// addRows adds the vector b to every row of the row-major matrix y.
-func addRows(y, b []float32) {
-	n := len(b)
-	for i := 0; i+n <= len(y); i += n {
-		row := y[i : i+n : i+n]
-		for j, v := range b {
-			row[j] += v
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/wavenet-go/wavenet/internal/kernel"
 )
 
 // Gated applies WaveNet's gated activation unit (van den Oord et al. 2016,
@@ -20,16 +22,11 @@ func Gated(h *gorgonia.Node) (*gorgonia.Node, error) {
 }
 
 // GatedForward is the computation behind Gated on slices: z (N, D) from
-// h (N, 2D).
+// h (N, 2D), with the vectorised kernels of internal/kernel.
 func GatedForward(z, h []float32, d int) {
 	n := len(h) / (2 * d)
 	for i := 0; i < n; i++ {
-		a := h[2*d*i : 2*d*i+d : 2*d*i+d]
-		b := h[2*d*i+d : 2*d*(i+1) : 2*d*(i+1)]
-		zr := z[d*i : d*(i+1) : d*(i+1)]
-		for j := range zr {
-			zr[j] = Tanh32(a[j]) * Sigmoid32(b[j])
-		}
+		kernel.GateTanhSigmoid(z[d*i:d*(i+1)], h[2*d*i:2*d*(i+1)])
 	}
 }
 
@@ -38,16 +35,19 @@ func GatedForward(z, h []float32, d int) {
 func GatedBackward(dh, h, dz []float32, d int) {
 	n := len(h) / (2 * d)
 	for i := 0; i < n; i++ {
-		a := h[2*d*i : 2*d*i+d : 2*d*i+d]
-		b := h[2*d*i+d : 2*d*(i+1) : 2*d*(i+1)]
+		// tanh(a) and σ(b) go straight into dh's halves, then become the
+		// derivatives in place.
 		da := dh[2*d*i : 2*d*i+d : 2*d*i+d]
 		db := dh[2*d*i+d : 2*d*(i+1) : 2*d*(i+1)]
+		kernel.Tanh(da, h[2*d*i:2*d*i+d])
+		kernel.Sigmoid(db, h[2*d*i+d:2*d*(i+1)])
 		g := dz[d*i : d*(i+1) : d*(i+1)]
-		for j := range g {
-			t := Tanh32(a[j])
-			s := Sigmoid32(b[j])
-			da[j] = g[j] * s * (1 - t*t)
-			db[j] = g[j] * t * s * (1 - s)
+		da = da[:len(g)]
+		db = db[:len(g)]
+		for j, gj := range g {
+			t, s := da[j], db[j]
+			da[j] = gj * s * (1 - t*t)
+			db[j] = gj * t * s * (1 - s)
 		}
 	}
 }

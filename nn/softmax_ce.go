@@ -8,6 +8,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/wavenet-go/wavenet/internal/kernel"
 )
 
 // SoftmaxCE is the mean softmax cross-entropy, in nats, of logits
@@ -29,6 +31,7 @@ func SoftmaxCE(logits *gorgonia.Node, targets []int32, seqs, from int) (*gorgoni
 func SoftmaxCEForward(logits []float32, targets []int32, Q, seqs, from int) (float64, error) {
 	T := len(targets) / seqs
 	var sum float64
+	ls := make([]float32, Q)
 	for s := 0; s < seqs; s++ {
 		for t := from; t < T; t++ {
 			i := s*T + t
@@ -36,13 +39,15 @@ func SoftmaxCEForward(logits []float32, targets []int32, Q, seqs, from int) (flo
 			if y < 0 || int(y) >= Q {
 				return 0, fmt.Errorf("nn: softmax cross-entropy: target %d outside 0..%d", y, Q-1)
 			}
+			// Subtracting the maximum first keeps the float32 log-softmax
+			// exact for large logits (ulp(1e4) is 1e-3).
 			row := logits[i*Q : (i+1)*Q]
 			m := maxOf(row)
-			var z float32
-			for _, v := range row {
-				z += Exp32(v - m)
+			for j, v := range row {
+				ls[j] = v - m
 			}
-			sum += math.Log(float64(z)) + float64(m) - float64(row[y])
+			kernel.LogSoftmax(ls, ls)
+			sum -= float64(ls[y])
 		}
 	}
 	return sum / float64(seqs*(T-from)), nil
@@ -58,18 +63,10 @@ func SoftmaxCEBackward(dl, logits []float32, targets []int32, Q, seqs, from int,
 		clear(dl[s*T*Q : (s*T+from)*Q])
 		for t := from; t < T; t++ {
 			i := s*T + t
-			row := logits[i*Q : (i+1)*Q : (i+1)*Q]
 			d := dl[i*Q : (i+1)*Q : (i+1)*Q]
-			m := maxOf(row)
-			var z float32
-			for j, v := range row {
-				e := Exp32(v - m)
-				d[j] = e
-				z += e
-			}
-			f := scale / z
+			kernel.Softmax(d, logits[i*Q:(i+1)*Q])
 			for j := range d {
-				d[j] *= f
+				d[j] *= scale
 			}
 			if y := targets[i]; y >= 0 && int(y) < Q {
 				d[y] -= scale

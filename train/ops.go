@@ -9,6 +9,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/wavenet-go/wavenet/internal/kernel"
 )
 
 // The two element-wise Ops of the graph besides nn's: ReLU and the sum of
@@ -74,18 +76,9 @@ func (op *elemOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	out, y := op.buf.get(op.shape)
 	switch op.kind {
 	case kindAdd:
-		a, b := f32(in[0]), f32(in[1])
-		b = b[:len(a)]
-		y = y[:len(a)]
-		for i, v := range a {
-			y[i] = v + b[i]
-		}
+		kernel.Add(y, f32(in[0]), f32(in[1]))
 	case kindReLU:
-		x := f32(in[0])
-		y = y[:len(x)]
-		for i, v := range x {
-			y[i] = max(v, 0)
-		}
+		kernel.ReLU(y, f32(in[0]))
 	case kindReLUGrad:
 		x, dy := f32(in[0]), f32(in[1])
 		dy = dy[:len(x)]

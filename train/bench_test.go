@@ -1,0 +1,75 @@
+package train
+
+import (
+	"bufio"
+	"context"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/wavenet-go/wavenet/nn"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// peakRSSMB reads the process's peak resident set (VmHWM) from
+// /proc/self/status, in MB; 0 where that file does not exist.
+func peakRSSMB() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkStep is the issue's speed measurement: the `small` preset, one
+// optimizer step (forward, backward, gradient average, Adam) on segments
+// of 2047 + 4000 codes with the loss on the last 4000 (the receptive field
+// is 2048), for 1 worker with batch 1 and 2 workers with batch 2 (one
+// sequence each). samples/s counts predicted samples (4000 per sequence).
+func BenchmarkStep(b *testing.B) {
+	for _, tc := range []struct {
+		name           string
+		workers, batch int
+	}{{"w1_b1", 1, 1}, {"w2_b2", 2, 2}, {"w1_b2", 1, 2}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg, err := wavenet.Preset("small")
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			const lossRows = 4000
+			length := cfg.ReceptiveField() - 1 + lossRows
+			p, err := NewParallel(m, tc.workers, tc.batch, length, lossRows)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			segs, _ := randSegs(rand.New(rand.NewPCG(2, 2)), m, tc.batch, length+1)
+			opt := nn.NewAdam(0.9, 0.999, 1e-8, 0)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Step(context.Background(), segs, nil); err != nil {
+					b.Fatal(err)
+				}
+				if err := opt.Step(p.Params, 1e-4); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(tc.batch*lossRows*b.N)/b.Elapsed().Seconds(), "samples/s")
+			b.ReportMetric(peakRSSMB(), "peak-MB")
+		})
+	}
+}
