@@ -359,7 +359,7 @@ func (g *Generator) forwardStep(B int) {
 		}
 		matmul(B, 2*D, KR, g.x, KR, ly.Gate.W, g.pre, 2*D)
 		for b := 0; b < B; b++ {
-			gate(g.z[b*LD+l*D:b*LD+l*D+D], g.pre[b*2*D:(b+1)*2*D])
+			kernel.GateTanhSigmoid(g.z[b*LD+l*D:b*LD+l*D+D], g.pre[b*2*D:(b+1)*2*D])
 		}
 		if l < L-1 {
 			rb := g.resB[l]
@@ -496,7 +496,7 @@ func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 			kernel.Gemm(false, true, w-sh, 2*D, R, 1, x, R, ly.Gate.W[k*R:], K*R, 1, pre[sh*2*D:], 2*D)
 		}
 		for t := 0; t < w; t++ {
-			gate(z[t*D:(t+1)*D], pre[t*2*D:(t+1)*2*D])
+			kernel.GateTanhSigmoid(z[t*D:(t+1)*D], pre[t*2*D:(t+1)*2*D])
 		}
 		rb := g.resB[l]
 		for t := 0; t < w; t++ {
