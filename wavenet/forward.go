@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/wavenet-go/wavenet/internal/kernel"
 )
@@ -62,6 +63,7 @@ func (m *Model) CheckInput(codes []int32, cond []int) error {
 // recordings, which works in chunks.
 //
 // ctx is checked between layers; on cancellation Forward returns ctx.Err().
+// Forward only reads the model: concurrent calls are safe.
 func (m *Model) Forward(ctx context.Context, dst []float32, codes []int32, cond []int) ([]float32, error) {
 	if err := m.CheckShapes(); err != nil {
 		return dst, err
@@ -77,12 +79,17 @@ func (m *Model) Forward(ctx context.Context, dst []float32, codes []int32, cond 
 	if T == 0 {
 		return dst, nil
 	}
-	var ws workspace
-	if err := m.forward(ctx, &ws, dst, codes, cond, 0); err != nil {
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
+	if err := m.forward(ctx, ws, dst, codes, cond, 0); err != nil {
 		return dst, err
 	}
 	return dst, nil
 }
+
+// workspaces recycles forward-pass buffers between calls (validation
+// scores many files in a row).
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 
 // workspace holds the channels-last intermediate buffers of a forward pass.
 type workspace struct {
@@ -265,7 +272,12 @@ func (m *Model) CheckShapes() error {
 	if len(m.Layers) != len(cfg.Dilations) {
 		return fmt.Errorf("wavenet: model has %d layers, config has %d dilations", len(m.Layers), len(cfg.Dilations))
 	}
-	checkDense := func(name string, d Dense, out, in int) error {
+	// layer is -1 outside the stack; names are built only on error, so
+	// that the check allocates nothing for a good model.
+	checkDense := func(layer int, name string, d Dense, out, in int) error {
+		if layer >= 0 {
+			name = fmt.Sprintf("layers.%d.%s", layer, name)
+		}
 		if d.Out != out || d.In != in || len(d.W) != out*in {
 			return fmt.Errorf("wavenet: %s.weight is (%d, %d) with %d values, want (%d, %d)", name, d.Out, d.In, len(d.W), out, in)
 		}
@@ -274,21 +286,20 @@ func (m *Model) CheckShapes() error {
 		}
 		return nil
 	}
-	if err := checkDense("input", m.Input, R, K*Q); err != nil {
+	if err := checkDense(-1, "input", m.Input, R, K*Q); err != nil {
 		return err
 	}
 	for i, l := range m.Layers {
-		p := fmt.Sprintf("layers.%d.", i)
 		if l.Dilation != cfg.Dilations[i] {
 			return fmt.Errorf("wavenet: layers.%d has dilation %d, config says %d", i, l.Dilation, cfg.Dilations[i])
 		}
-		if err := checkDense(p+"gate", l.Gate, 2*D, K*R); err != nil {
+		if err := checkDense(i, "gate", l.Gate, 2*D, K*R); err != nil {
 			return err
 		}
-		if err := checkDense(p+"res", l.Res, R, D); err != nil {
+		if err := checkDense(i, "res", l.Res, R, D); err != nil {
 			return err
 		}
-		if err := checkDense(p+"skip", l.Skip, S, D); err != nil {
+		if err := checkDense(i, "skip", l.Skip, S, D); err != nil {
 			return err
 		}
 		if len(l.Cond) != len(cfg.Conditions) {
@@ -296,12 +307,12 @@ func (m *Model) CheckShapes() error {
 		}
 		for c, cond := range cfg.Conditions {
 			if len(l.Cond[c]) != len(cond.Values)*2*D {
-				return fmt.Errorf("wavenet: %scond.%s has %d values, want (%d, %d)", p, cond.Name, len(l.Cond[c]), len(cond.Values), 2*D)
+				return fmt.Errorf("wavenet: layers.%d.cond.%s has %d values, want (%d, %d)", i, cond.Name, len(l.Cond[c]), len(cond.Values), 2*D)
 			}
 		}
 	}
-	if err := checkDense("post1", m.Post1, S, S); err != nil {
+	if err := checkDense(-1, "post1", m.Post1, S, S); err != nil {
 		return err
 	}
-	return checkDense("post2", m.Post2, Q, S)
+	return checkDense(-1, "post2", m.Post2, Q, S)
 }

@@ -46,13 +46,14 @@ func (m *Model) Score(ctx context.Context, codes []int32, cond []int, from int) 
 	}
 	ctxLen := m.Config.ReceptiveField() - 1
 	chunk := scoreChunk(ctxLen)
-	var ws workspace
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
 	var logits []float32
 	for a := from; a <= last; a += chunk {
 		b := min(a+chunk, last+1) // rows a..b-1
 		c0 := max(0, a-ctxLen)
 		logits = grow(logits, (b-a)*Q)
-		if err := m.forward(ctx, &ws, logits, codes[c0:b], cond, a-c0); err != nil {
+		if err := m.forward(ctx, ws, logits, codes[c0:b], cond, a-c0); err != nil {
 			return 0, 0, err
 		}
 		for t := a; t < b; t++ {
