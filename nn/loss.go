@@ -225,3 +225,46 @@ func softCEGrad[T float](out []T, in [][]T, sh []tensor.Shape) {
 		}
 	}
 }
+
+// RowDot adds y_i = Σ_c x_ic w_ic for x and w (N, C), giving (N). With w a
+// one-hot action mask it picks Q(s_i, a_i) out of a DQN's Q values (then
+// [Huber] against the TD targets); both inputs get gradients (dx = dy w,
+// dw = dy x, row-broadcast).
+func RowDot(x, w *gorgonia.Node) (*gorgonia.Node, error) {
+	const name = "nn.RowDot"
+	if err := checkMatrices(name, x, w); err != nil {
+		return nil, err
+	}
+	op := &fnOp{name: name, inDims: []int{2, 2}, outDims: 1,
+		shape: func(sh []tensor.Shape) (tensor.Shape, error) { return tensor.Shape{sh[0][0]}, nil },
+		fwd32: rowDot[float32], fwd64: rowDot[float64], diff: []bool{true, true}}
+	op.grad = func(i int, in gorgonia.Nodes, _, dy *gorgonia.Node) (*gorgonia.Node, error) {
+		// d/dx uses w (input 1) and d/dw uses x (input 0).
+		return (&fnOp{name: name + "Grad", inDims: []int{2, 1}, outDims: 2, shape: sameShape,
+			fwd32: rowScale[float32], fwd64: rowScale[float64]}).apply(in[1-i], dy)
+	}
+	return op.apply(x, w)
+}
+
+func rowDot[T float](y []T, in [][]T, sh []tensor.Shape) {
+	n, c := rowsCols(sh[0])
+	x, w := in[0], in[1]
+	for r := 0; r < n; r++ {
+		var s T
+		for j := r * c; j < r*c+c; j++ {
+			s += x[j] * w[j]
+		}
+		y[r] = s
+	}
+}
+
+// rowScale writes out_ij = m_ij s_i for m (N, C) and s (N).
+func rowScale[T float](out []T, in [][]T, sh []tensor.Shape) {
+	n, c := rowsCols(sh[0])
+	m, s := in[0], in[1]
+	for r := 0; r < n; r++ {
+		for j := r * c; j < r*c+c; j++ {
+			out[j] = m[j] * s[r]
+		}
+	}
+}

@@ -52,6 +52,18 @@ func TestOpGradients(t *testing.T) {
 			func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) {
 				return SoftCrossEntropy(x[0], x[1])
 			}},
+		{"RowDot", withInputs(gradTol, nil, RandTensor(rng, n, in), RandTensor(rng, n, in)),
+			func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return RowDot(x[0], x[1]) }},
+		// DQN's loss: Huber(δ=1) of Q(s, a) picked by a one-hot mask against targets.
+		{"RowDot-Huber", withInputs(gradTol, []int{0}, RandTensor(rng, n, 3),
+			tensor.New(tensor.WithShape(n, 3), tensor.WithBacking([]float64{1, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0})), RandTensor(rng, n)),
+			func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) {
+				q, err := RowDot(x[0], x[1])
+				if err != nil {
+					return nil, err
+				}
+				return Huber(q, x[2], 1)
+			}},
 		// A whole tiny model: Dense, tanh (gorgonia built-in), Dense, MSE.
 		{"Dense-tanh-Dense-MSE", withInputs(gradTol, []int{1, 2, 3, 4},
 			RandTensor(rng, n, in), RandTensor(rng, 6, in), RandTensor(rng, 6), RandTensor(rng, out, 6), RandTensor(rng, out), RandTensor(rng, n, out)),
