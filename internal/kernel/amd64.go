@@ -17,6 +17,9 @@ import (
 func matVecAVX512(y, w, x *float32, nblk, cols, nb, ldx, ldy int)
 
 //go:noescape
+func matVec4x4AVX512(y, w, x *float32, nblk, cols, nsb, ldx, ldy int)
+
+//go:noescape
 func matVecAVX2(y, w, x *float32, nblk, cols, nb, ldx, ldy int)
 
 //go:noescape
@@ -63,7 +66,7 @@ func axpyAVX2(y *float32, alpha float32, x *float32, n int)
 
 var avx512Impl = &impl{
 	name:    "avx512",
-	matVec:  matVecAsm(16, matVecAVX512, dotAVX512),
+	matVec:  matVecAsm(16, matVecAVX512, matVec4x4AVX512, dotAVX512),
 	gemm:    gemmAsm(12, 32, gemm12x32AVX512),
 	dot:     dotAsm(dotAVX512),
 	axpy:    axpyAsm(0, axpyAVX512),
@@ -76,7 +79,7 @@ var avx512Impl = &impl{
 
 var avx2Impl = &impl{
 	name:    "avx2",
-	matVec:  matVecAsm(8, matVecAVX2, dotAVX2),
+	matVec:  matVecAsm(8, matVecAVX2, nil, dotAVX2),
 	gemm:    gemmAsm(6, 16, gemm6x16AVX2),
 	dot:     dotAsm(dotAVX2),
 	axpy:    axpyAsm(8, axpyAVX2),
@@ -108,23 +111,57 @@ func dotAsm(f func(x, y *float32, n int) float32) func(x, y []float32) float32 {
 	}
 }
 
+// maxCallMACs bounds the multiply-adds of one assembly call (about 30 us)
+// so that a huge product cannot hold off the scheduler for long: assembly
+// functions are not preemptible.
+const maxCallMACs = 1 << 20
+
 // matVecAsm builds the matVec of an implementation whose kernel handles
-// blocks of blk rows; the rows%blk last rows are dot products.
-func matVecAsm(blk int, kern func(y, w, x *float32, nblk, cols, nb, ldx, ldy int), dot func(x, y *float32, n int) float32) func(y, w, x []float32, rows, cols, nb, ldx, ldy int) {
+// blocks of blk rows (the rows%blk last rows are dot products) and, if
+// kern4 is not nil, a kernel for blocks of 4 rows x 4 streams used when at
+// least 4 streams are stepped together.
+func matVecAsm(blk int, kern func(y, w, x *float32, nblk, cols, nb, ldx, ldy int),
+	kern4 func(y, w, x *float32, nblk, cols, nsb, ldx, ldy int),
+	dot func(x, y *float32, n int) float32) func(y, w, x []float32, rows, cols, nb, ldx, ldy int) {
 	const f32 = int(unsafe.Sizeof(float32(0)))
-	return func(y, w, x []float32, rows, cols, nb, ldx, ldy int) {
-		if rows == 0 || cols == 0 || nb == 0 {
-			return
-		}
-		nblk := rows / blk
-		if nblk > 0 {
-			kern(&y[0], &w[0], &x[0], nblk, cols, nb, ldx*f32, ldy*f32)
-		}
-		for r := nblk * blk; r < rows; r++ {
+	// rowsTail adds rows r0..rows-1 with dot products.
+	rowsTail := func(y, w, x []float32, r0, rows, cols, nb, ldx, ldy int) {
+		for r := r0; r < rows; r++ {
 			wr := &w[r*cols]
 			for s := 0; s < nb; s++ {
 				y[s*ldy+r] += dot(wr, &x[s*ldx], cols)
 			}
+		}
+	}
+	// blocked runs kern over the first rows - rows%blk rows, in calls of
+	// at most maxCallMACs.
+	blocked := func(y, w, x []float32, rows, cols, nb, ldx, ldy int) {
+		nblk := rows / blk
+		step := max(1, maxCallMACs/(blk*cols*nb))
+		for b0 := 0; b0 < nblk; b0 += step {
+			r0 := b0 * blk
+			kern(&y[r0], &w[r0*cols], &x[0], min(step, nblk-b0), cols, nb, ldx*f32, ldy*f32)
+		}
+		rowsTail(y, w, x, nblk*blk, rows, cols, nb, ldx, ldy)
+	}
+	return func(y, w, x []float32, rows, cols, nb, ldx, ldy int) {
+		if rows == 0 || cols == 0 || nb == 0 {
+			return
+		}
+		if kern4 == nil || nb < 4 || rows < 4 {
+			blocked(y, w, x, rows, cols, nb, ldx, ldy)
+			return
+		}
+		nsb := nb / 4
+		nblk := rows / 4
+		step := max(1, maxCallMACs/(16*cols*nsb))
+		for b0 := 0; b0 < nblk; b0 += step {
+			r0 := b0 * 4
+			kern4(&y[r0], &w[r0*cols], &x[0], min(step, nblk-b0), cols, nsb, ldx*f32, ldy*f32)
+		}
+		rowsTail(y, w, x, nblk*4, rows, cols, nsb*4, ldx, ldy)
+		if s0 := nsb * 4; s0 < nb {
+			blocked(y[s0*ldy:], w, x[s0*ldx:], rows, cols, nb-s0, ldx, ldy)
 		}
 	}
 }

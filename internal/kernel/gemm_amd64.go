@@ -77,8 +77,16 @@ func gemmAsm(mr, nr int, micro microKernel) func(transA, transB bool, m, n, k in
 			}
 			for i0 := 0; i0 < m; i0 += mr {
 				mb := min(mr, m-i0)
-				ap, ars, acs := &a[i0*rs+pc*cs], rs*f32, cs*f32
-				if mb < mr {
+				// skip is the number of leading rows of the tile already
+				// computed: the last partial tile of a matrix with m >= mr
+				// is computed as the full tile ending at row m (overlapping
+				// the previous one) so that A needs no packing.
+				skip := 0
+				if mb < mr && m >= mr {
+					skip = mr - mb
+				}
+				ap, ars, acs := &a[(i0-skip)*rs+pc*cs], rs*f32, cs*f32
+				if mb < mr && skip == 0 {
 					ta := buf.a[:mr*kb]
 					clear(ta)
 					for i := 0; i < mb; i++ {
@@ -101,7 +109,7 @@ func gemmAsm(mr, nr int, micro microKernel) func(transA, transB bool, m, n, k in
 					micro(kb, ap, ars, acs, bp, &tc[0], nr*f32, alpha, 0)
 					for i := 0; i < mb; i++ {
 						ci := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nb]
-						ti := tc[i*nr : i*nr+nb]
+						ti := tc[(skip+i)*nr : (skip+i)*nr+nb]
 						if acc == 0 {
 							copy(ci, ti)
 						} else {

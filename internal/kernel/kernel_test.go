@@ -55,7 +55,7 @@ func TestMatVecAdd(t *testing.T) {
 	}
 	forEachImpl(t, func(t *testing.T, im *impl) {
 		for _, sh := range shapes {
-			for _, nb := range []int{1, 3} {
+			for _, nb := range []int{1, 3, 4, 9} {
 				ldx, ldy := sh.cols+rng.IntN(3), sh.rows+rng.IntN(3)
 				w := randSlice(rng, sh.rows*sh.cols)
 				x := randSlice(rng, max(0, (nb-1)*ldx+sh.cols))
