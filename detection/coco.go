@@ -95,9 +95,9 @@ func jsonErr(err error, name string, li lineIndex, base int64, field string) err
 	return &InputError{File: name, Line: li.line(base), Field: field, Msg: err.Error()}
 }
 
-// arrayElems decodes a JSON array from dec element by element, calling f
-// with each element's raw bytes and starting offset.
-func arrayElems(dec *json.Decoder, name string, li lineIndex, field string, f func(i int, off int64, raw json.RawMessage) error) error {
+// arrayElems decodes a JSON array from dec (reading data) element by
+// element, calling f with each element's raw bytes and starting offset.
+func arrayElems(dec *json.Decoder, data []byte, name string, li lineIndex, field string, f func(i int, off int64, raw json.RawMessage) error) error {
 	off := dec.InputOffset()
 	tok, err := dec.Token()
 	if err != nil {
@@ -107,13 +107,27 @@ func arrayElems(dec *json.Decoder, name string, li lineIndex, field string, f fu
 		return &InputError{File: name, Line: li.line(off), Field: field, Msg: "want a JSON array"}
 	}
 	for i := 0; dec.More(); i++ {
-		start := dec.InputOffset()
+		// The decoder reports syntax errors relative to where it starts
+		// scanning the value: after the separating comma.
+		base := dec.InputOffset()
+		for base < int64(len(data)) && isSpace(data[base]) {
+			base++
+		}
+		if base < int64(len(data)) && data[base] == ',' {
+			base++
+		}
+		start := base
+		for start < int64(len(data)) && isSpace(data[start]) {
+			start++
+		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				return &InputError{File: name, Line: li.line(base + se.Offset - 1), Field: fmt.Sprintf("%s[%d]", field, i), Msg: "invalid JSON: " + se.Error()}
+			}
 			return jsonErr(err, name, li, start, fmt.Sprintf("%s[%d]", field, i))
 		}
-		// InputOffset is before any separator; skip it to the value.
-		start += int64(len(raw) - len(bytes.TrimLeft(raw, " \t\r\n,")))
 		if err := f(i, start, raw); err != nil {
 			return err
 		}
@@ -123,6 +137,8 @@ func arrayElems(dec *json.Decoder, name string, li lineIndex, field string, f fu
 	}
 	return nil
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 func decodeElem(raw json.RawMessage, v any, name string, li lineIndex, off int64, field string) error {
 	if err := json.Unmarshal(raw, v); err != nil {
@@ -191,7 +207,7 @@ func ReadCOCO(r io.Reader, name string) (*Dataset, error) {
 		seen[key] = true
 		switch key {
 		case "images":
-			err = arrayElems(dec, name, li, "images", func(i int, off int64, raw json.RawMessage) error {
+			err = arrayElems(dec, data, name, li, "images", func(i int, off int64, raw json.RawMessage) error {
 				var im cocoImageJSON
 				f := fmt.Sprintf("images[%d]", i)
 				if err := decodeElem(raw, &im, name, li, off, f); err != nil {
@@ -204,7 +220,7 @@ func ReadCOCO(r io.Reader, name string) (*Dataset, error) {
 				return nil
 			})
 		case "categories":
-			err = arrayElems(dec, name, li, "categories", func(i int, off int64, raw json.RawMessage) error {
+			err = arrayElems(dec, data, name, li, "categories", func(i int, off int64, raw json.RawMessage) error {
 				var c cocoCategoryJSON
 				f := fmt.Sprintf("categories[%d]", i)
 				if err := decodeElem(raw, &c, name, li, off, f); err != nil {
@@ -217,7 +233,7 @@ func ReadCOCO(r io.Reader, name string) (*Dataset, error) {
 				return nil
 			})
 		case "annotations":
-			err = arrayElems(dec, name, li, "annotations", func(i int, off int64, raw json.RawMessage) error {
+			err = arrayElems(dec, data, name, li, "annotations", func(i int, off int64, raw json.RawMessage) error {
 				var a cocoAnnJSON
 				f := fmt.Sprintf("annotations[%d]", i)
 				if err := decodeElem(raw, &a, name, li, off, f); err != nil {
@@ -306,7 +322,7 @@ func ReadCOCOResults(r io.Reader, name string, ds *Dataset) ([]Detection, error)
 	}
 	var dets []Detection
 	dec := json.NewDecoder(bytes.NewReader(data))
-	err = arrayElems(dec, name, li, "results", func(i int, off int64, raw json.RawMessage) error {
+	err = arrayElems(dec, data, name, li, "results", func(i int, off int64, raw json.RawMessage) error {
 		var a cocoAnnJSON
 		f := fmt.Sprintf("results[%d]", i)
 		if err := decodeElem(raw, &a, name, li, off, f); err != nil {

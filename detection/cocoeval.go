@@ -80,6 +80,7 @@ type cocoWork struct {
 	dets   []cocoDet
 	marks  [][]cocoMark // per area range
 	order  []int32
+	sel    []cocoMark
 	rc, pr []float64
 	q      []float64
 }
@@ -152,7 +153,7 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k, 
 		// Detections by descending score, stable (np.argsort kind='mergesort'),
 		// top maxDet.
 		sel := append(wk.dsel[:0], ds0...)
-		slices.SortStableFunc(sel, func(a, b int32) int { return cmpDesc(dets[a].Score, dets[b].Score) })
+		sortByScore(sel, func(j int32) float64 { return dets[j].Score })
 		if len(sel) > maxDet {
 			sel = sel[:maxDet]
 		}
@@ -253,14 +254,23 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k, 
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortStableFunc(order, func(a, b int32) int { return cmpDesc(wk.dets[a].score, wk.dets[b].score) })
+	sortByScore(order, func(j int32) float64 { return wk.dets[j].score })
 	wk.order = order
 	wk.rc = slices.Grow(wk.rc[:0], n)
 	wk.pr = slices.Grow(wk.pr[:0], n)
+	wk.sel = slices.Grow(wk.sel[:0], n)
 	const eps = 2.220446049250313e-16 // np.spacing(1), added to tp+fp by pycocotools
 	for a := 0; a < A; a++ {
-		marks := wk.marks[a]
 		for m, md := range e.MaxDets {
+			// The detections within maxDets of their image, in global score
+			// order, contiguous for the threshold loop.
+			sel := wk.sel[:0]
+			for _, j := range order {
+				if int(wk.dets[j].rank) < md {
+					sel = append(sel, wk.marks[a][j])
+				}
+			}
+			wk.sel = sel
 			for t := 0; t < T; t++ {
 				ri := ((t*K+k)*A+a)*M + m
 				if npig[a] == 0 {
@@ -273,16 +283,17 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k, 
 				bit := uint64(1) << t
 				rc, pr := wk.rc[:0], wk.pr[:0]
 				tp, fp := 0, 0
-				for _, j := range order {
-					if int(wk.dets[j].rank) >= md || marks[j].ig&bit != 0 {
+				inv := 1 / float64(npig[a])
+				for _, mk := range sel {
+					if mk.ig&bit != 0 {
 						continue
 					}
-					if marks[j].tp&bit != 0 {
+					if mk.tp&bit != 0 {
 						tp++
 					} else {
 						fp++
 					}
-					rc = append(rc, float64(tp)/float64(npig[a]))
+					rc = append(rc, float64(tp)*inv)
 					pr = append(pr, float64(tp)/(float64(fp+tp)+eps))
 				}
 				if a == 0 && m == M-1 && t == 0 {

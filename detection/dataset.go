@@ -136,37 +136,42 @@ func newIndex(ds *Dataset) (*index, error) {
 
 // check validates the objects and detections against the index.
 func (ix *index) check(ds *Dataset, dets []Detection) error {
-	for i, o := range ds.Objects {
-		f := fmt.Sprintf("objects[%d]", i)
+	for i := range ds.Objects {
+		o := &ds.Objects[i]
 		if _, ok := ix.img[o.ImageID]; !ok {
-			return &InputError{Field: f + ".image_id", Msg: fmt.Sprintf("unknown image id %d", o.ImageID)}
+			return &InputError{Field: idxField("objects", i, ".image_id"), Msg: fmt.Sprintf("unknown image id %d", o.ImageID)}
 		}
 		if _, ok := ix.cat[o.CategoryID]; !ok {
-			return &InputError{Field: f + ".category_id", Msg: fmt.Sprintf("unknown category id %d", o.CategoryID)}
+			return &InputError{Field: idxField("objects", i, ".category_id"), Msg: fmt.Sprintf("unknown category id %d", o.CategoryID)}
 		}
 		if err := o.Box.Validate(); err != nil {
-			return at(err, "", 0, f+".box")
+			return at(err, "", 0, idxField("objects", i, ".box"))
 		}
 		if !finite(o.Area) || o.Area < 0 {
-			return &InputError{Field: f + ".area", Msg: fmt.Sprintf("area %v is not a finite number >= 0", o.Area)}
+			return &InputError{Field: idxField("objects", i, ".area"), Msg: fmt.Sprintf("area %v is not a finite number >= 0", o.Area)}
 		}
 	}
-	for i, d := range dets {
-		f := fmt.Sprintf("detections[%d]", i)
+	for i := range dets {
+		d := &dets[i]
 		if _, ok := ix.img[d.ImageID]; !ok {
-			return &InputError{Field: f + ".image_id", Msg: fmt.Sprintf("unknown image id %d (not in the ground truth)", d.ImageID)}
+			return &InputError{Field: idxField("detections", i, ".image_id"), Msg: fmt.Sprintf("unknown image id %d (not in the ground truth)", d.ImageID)}
 		}
 		if _, ok := ix.cat[d.CategoryID]; !ok {
-			return &InputError{Field: f + ".category_id", Msg: fmt.Sprintf("unknown category id %d (not in the ground truth)", d.CategoryID)}
+			return &InputError{Field: idxField("detections", i, ".category_id"), Msg: fmt.Sprintf("unknown category id %d (not in the ground truth)", d.CategoryID)}
 		}
 		if err := d.Box.Validate(); err != nil {
-			return at(err, "", 0, f+".box")
+			return at(err, "", 0, idxField("detections", i, ".box"))
 		}
 		if !finite(d.Score) {
-			return &InputError{Field: f + ".score", Msg: fmt.Sprintf("score %v is not a finite number", d.Score)}
+			return &InputError{Field: idxField("detections", i, ".score"), Msg: fmt.Sprintf("score %v is not a finite number", d.Score)}
 		}
 	}
 	return nil
+}
+
+// idxField is "name[i]sub", built only when an error is reported.
+func idxField(name string, i int, sub string) string {
+	return name + "[" + strconv.Itoa(i) + "]" + sub
 }
 
 func (ds *Dataset) categoryName(id int64) string {

@@ -140,7 +140,7 @@ func evalVOC(ctx context.Context, ds *Dataset, ix *index, dets []Detection, p Pa
 		}
 		order := slices.Clone(dOrd[dOff[k]:dOff[k+1]])
 		cr.Detections = len(order)
-		slices.SortStableFunc(order, func(a, b int32) int { return cmpDesc(dets[a].Score, dets[b].Score) })
+		sortByScore(order, func(j int32) float64 { return dets[j].Score })
 		tp, fp := 0, 0
 		for _, di := range order {
 			d := &dets[di]
@@ -203,6 +203,18 @@ func cmpDesc(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// sortByScore sorts idx, which is in ascending order, by descending
+// score, equal scores keeping ascending idx: the order of a stable sort
+// (numpy's mergesort, Matlab's sort), done with pdqsort on the pair.
+func sortByScore(idx []int32, score func(int32) float64) {
+	slices.SortFunc(idx, func(a, b int32) int {
+		if c := cmpDesc(score(a), score(b)); c != 0 {
+			return c
+		}
+		return int(a - b)
+	})
 }
 
 // groupBy is a stable counting sort of 0..n-1 by key(j) in [0, nkeys):
