@@ -71,7 +71,7 @@ func synthCOCO(seed uint64, nImg, nCat, nGT, detsPerImg int) (*Dataset, []Detect
 // truth boxes, 100 detections per image (500,000).
 func BenchmarkCOCOEval(b *testing.B) {
 	for _, sz := range []struct {
-		name                  string
+		name                 string
 		img, cat, gt, perImg int
 	}{
 		{"val2017", 5000, 80, 36000, 100},
