@@ -394,6 +394,16 @@ func RegisterDequantizer(d safetensors.DType, fn Dequantizer) { dequantizers[d] 
 // dtypes need a registered Dequantizer. It returns the dtype of the
 // weights (the first one's, when mixed).
 func FromSafetensors(cfg Config, f *safetensors.File) (*Model, safetensors.DType, error) {
+	// A config that lies (residual_channels 1e9) must not make NewZero
+	// allocate more than the file could fill: every weight takes at least
+	// one byte of the file.
+	var have float64
+	for _, t := range f.Tensors {
+		have += float64(len(t.Data))
+	}
+	if need := paramCount(cfg); need > have {
+		return nil, "", fmt.Errorf("the config needs %.0f weights, the file holds only %.0f bytes", need, have)
+	}
 	m, err := NewZero(cfg)
 	if err != nil {
 		return nil, "", err
@@ -445,6 +455,23 @@ func FromSafetensors(cfg Config, f *safetensors.File) (*Model, safetensors.DType
 		}
 	}
 	return m, dtype, nil
+}
+
+// paramCount is the number of weights cfg implies, in float64 so that an
+// absurd config cannot overflow it.
+func paramCount(cfg Config) float64 {
+	K, Q := float64(cfg.FilterWidth), float64(cfg.QuantizationChannels)
+	R, D, S := float64(cfg.ResidualChannels), float64(cfg.DilationChannels), float64(cfg.SkipChannels)
+	var b float64
+	if cfg.UseBiases {
+		b = 1
+	}
+	var vals float64
+	for _, c := range cfg.Conditions {
+		vals += float64(len(c.Values))
+	}
+	layer := 2*D*K*R + R*D + S*D + b*(2*D+R+S) + vals*2*D
+	return R*K*Q + b*R + float64(len(cfg.Dilations))*layer + S*S + Q*S + b*(S+Q)
 }
 
 func equalShape(a, b []int) bool {

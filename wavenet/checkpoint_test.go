@@ -240,6 +240,9 @@ func TestLoadRefusesBrokenCheckpoints(t *testing.T) {
 		{"unexpected bias tensors", otherJSON[ConfigFile], weights, "unexpected tensor"},
 		{"missing bias tensors", config, otherJSON[WeightsFile], "missing"},
 		{"shape mismatch", config, widerFiles[WeightsFile], "shape"},
+		// A config that would need terabytes: refused before allocating.
+		{"absurd config", []byte(`{"filter_width":2,"sample_rate":8000,"dilations":[1],"residual_channels":1000000000,
+			"dilation_channels":1000000000,"skip_channels":1,"quantization_channels":256}`), weights, "needs"},
 	}
 	for _, tc := range tests {
 		dir := t.TempDir()
@@ -261,6 +264,19 @@ func TestLoadRefusesBrokenCheckpoints(t *testing.T) {
 	}
 	if _, err := Load(ctx, filepath.Join(t.TempDir(), "nope")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Load(missing dir) error = %v, want fs.ErrNotExist", err)
+	}
+}
+
+func TestParamCount(t *testing.T) {
+	for _, k := range []int{2, 3} {
+		for _, bias := range []bool{false, true} {
+			for conds := 0; conds <= 2; conds++ {
+				m := randomModel(t, testConfig(k, bias, conds), 1, 1)
+				if got, want := paramCount(m.Config), float64(m.NumParams()); got != want {
+					t.Errorf("paramCount(K=%d bias=%v conds=%d) = %v, want NumParams %v", k, bias, conds, got, want)
+				}
+			}
+		}
 	}
 }
 
