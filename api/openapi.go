@@ -8,12 +8,11 @@ import (
 
 // OpenAPI returns the server's OpenAPI 3 document: the core paths plus every
 // feature's paths.
-func (s *Server) OpenAPI() map[string]any {
-	paths := map[string]any{}
-	for p, item := range corePaths() {
-		paths[p] = item
-	}
-	for _, f := range s.features {
+func (s *Server) OpenAPI() map[string]any { return openAPIDoc(s.features) }
+
+func openAPIDoc(features []Feature) map[string]any {
+	paths := corePaths()
+	for _, f := range features {
 		for p, item := range f.OpenAPI {
 			paths[p] = item
 		}
@@ -23,10 +22,25 @@ func (s *Server) OpenAPI() map[string]any {
 		"info": map[string]any{
 			"title":   "wavenet synthesis service",
 			"version": "1",
-			"description": "WaveNet audio synthesis (POST /v1/synthesize), scoring (POST /v1/score), " +
-				"model listing, health, metrics, and contributed feature routes.",
+			"description": "WaveNet audio synthesis (POST /v1/synthesize, whole or streamed), scoring of WAV " +
+				"uploads (POST /v1/score), model listing, health, Prometheus metrics, and feature routes. " +
+				"Every error is {\"error\": {\"code\", \"message\", \"request_id\"}}.",
 		},
-		"paths": paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{
+				"bearer": map[string]any{"type": "http", "scheme": "bearer",
+					"description": "Required on /v1 routes when the server runs with --api-key-file."},
+				"apiKey": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"},
+			},
+			"schemas": map[string]any{
+				"Error":             errorSchema,
+				"SynthesizeRequest": synthesizeSchema,
+				"ModelInfo":         modelInfoSchema,
+				"ScoreResponse":     scoreSchema,
+			},
+		},
+		"security": []any{map[string]any{"bearer": []any{}}, map[string]any{"apiKey": []any{}}, map[string]any{}},
+		"paths":    paths,
 	}
 }
 
@@ -34,4 +48,168 @@ func (s *Server) handleOpenAPI(c echo.Context) error {
 	return c.JSON(http.StatusOK, s.OpenAPI())
 }
 
-func corePaths() map[string]any { return map[string]any{} }
+func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+
+func jsonContent(schema any) map[string]any {
+	return map[string]any{"application/json": map[string]any{"schema": schema}}
+}
+
+func errResp(desc string) map[string]any {
+	return map[string]any{"description": desc, "content": jsonContent(ref("Error"))}
+}
+
+var (
+	num  = map[string]any{"type": "number"}
+	intg = map[string]any{"type": "integer"}
+	str  = map[string]any{"type": "string"}
+	boo  = map[string]any{"type": "boolean"}
+)
+
+var errorSchema = map[string]any{
+	"type": "object", "required": []any{"error"},
+	"properties": map[string]any{"error": map[string]any{
+		"type": "object", "required": []any{"code", "message"},
+		"properties": map[string]any{"code": str, "message": str, "request_id": str},
+	}},
+}
+
+var synthesizeSchema = map[string]any{
+	"type": "object",
+	"properties": map[string]any{
+		"model":         map[string]any{"type": "string", "description": "model id (default: \"default\" or the only model)"},
+		"seconds":       map[string]any{"type": "number", "exclusiveMinimum": true, "minimum": 0, "description": "audio length (default 1); at most the server's --max-seconds"},
+		"num_samples":   map[string]any{"type": "integer", "minimum": 1, "description": "audio length in samples at the model's rate (instead of seconds)"},
+		"speaker":       map[string]any{"type": "string", "description": "value of the condition named speaker"},
+		"label":         map[string]any{"type": "string", "description": "value of the model's label condition (e.g. a digit)"},
+		"conditions":    map[string]any{"type": "object", "additionalProperties": str, "description": "any condition by name"},
+		"text":          map[string]any{"type": "string", "description": "label values (words/digits) synthesized one after another with pauses"},
+		"label_seconds": map[string]any{"type": "number", "description": "duration of each text label (default 0.5)"},
+		"pause_seconds": map[string]any{"type": "number", "description": "silence between text labels (default 0.15)"},
+		"temperature":   map[string]any{"type": "number", "minimum": 0, "description": "default 1; 0 is greedy"},
+		"top_k":         map[string]any{"type": "integer", "minimum": 0, "description": "sample among the k most likely codes (0: all)"},
+		"seed":          map[string]any{"type": "integer", "minimum": 0, "description": "random seed (default random, returned in X-Seed)"},
+		"format":        map[string]any{"type": "string", "enum": []any{"wav", "pcm16", "mulaw", "float32"}, "default": "wav"},
+		"sample_rate":   map[string]any{"type": "integer", "description": "output rate in Hz (default: the model's rate)"},
+		"stream":        map[string]any{"type": "boolean", "description": "send audio while generating (chunked)"},
+	},
+	"additionalProperties": false,
+}
+
+var modelInfoSchema = map[string]any{
+	"type": "object",
+	"properties": map[string]any{
+		"id": str, "sample_rate": intg, "receptive_field": intg, "receptive_field_ms": num,
+		"quantization_channels": intg, "layers": intg, "parameters": intg, "max_streams": intg,
+		"label_condition": str,
+		"conditions": map[string]any{"type": "array", "items": map[string]any{"type": "object",
+			"properties": map[string]any{"name": str, "values": map[string]any{"type": "array", "items": str}}}},
+		"config": map[string]any{"type": "object", "description": "the checkpoint's config.json"},
+	},
+}
+
+var scoreSchema = map[string]any{
+	"type": "object",
+	"properties": map[string]any{
+		"model": str, "bits_per_sample": num, "nats_per_sample": num, "scored": intg, "from": intg,
+		"samples": intg, "seconds": num, "input_sample_rate": intg, "input_channels": intg,
+		"conditions": map[string]any{"type": "array", "items": intg},
+	},
+}
+
+func audioHeaders() map[string]any {
+	h := func(desc string, schema any) map[string]any {
+		return map[string]any{"description": desc, "schema": schema}
+	}
+	return map[string]any{
+		"X-Seed":           h("seed used (repeat it for the same audio)", intg),
+		"X-Audio-Duration": h("seconds of audio in the body", num),
+		"X-Sample-Rate":    h("sample rate of the body", intg),
+		"X-Num-Samples":    h("samples in the body", intg),
+		"X-Audio-Encoding": h("wav_pcm_s16le, pcm_s16le, mulaw (G.711) or pcm_f32le", str),
+		"X-Model":          h("model id", str),
+	}
+}
+
+func corePaths() map[string]any {
+	binary := map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+	busy := errResp("all generation slots and the wait queue are full; see Retry-After")
+	busy["headers"] = map[string]any{"Retry-After": map[string]any{"schema": intg}}
+	return map[string]any{
+		"/healthz": map[string]any{"get": map[string]any{
+			"summary": "liveness: the process serves HTTP", "security": []any{},
+			"responses": map[string]any{"200": map[string]any{"description": "alive", "content": jsonContent(map[string]any{"type": "object"})}},
+		}},
+		"/readyz": map[string]any{"get": map[string]any{
+			"summary": "readiness: models loaded and not shutting down", "security": []any{},
+			"responses": map[string]any{
+				"200": map[string]any{"description": "ready", "content": jsonContent(map[string]any{"type": "object"})},
+				"503": errResp("not ready (no model, or shutting down)"),
+			},
+		}},
+		"/metrics": map[string]any{"get": map[string]any{
+			"summary": "Prometheus metrics (text exposition format)", "security": []any{},
+			"responses": map[string]any{"200": map[string]any{"description": "metrics", "content": map[string]any{"text/plain": map[string]any{"schema": str}}}},
+		}},
+		"/openapi.json": map[string]any{"get": map[string]any{
+			"summary": "this document", "security": []any{},
+			"responses": map[string]any{"200": map[string]any{"description": "OpenAPI 3 document", "content": jsonContent(map[string]any{"type": "object"})}},
+		}},
+		"/v1/synthesize": map[string]any{"post": map[string]any{
+			"summary":     "generate audio",
+			"description": "Generates audio with the model's fast generator; concurrent requests share one batched generator. stream=true sends the audio while it is generated (chunked; a WAV then declares an unknown length); errors after the first byte cut the connection.",
+			"requestBody": map[string]any{"required": false, "content": jsonContent(ref("SynthesizeRequest"))},
+			"responses": map[string]any{
+				"200": map[string]any{"description": "audio", "headers": audioHeaders(), "content": map[string]any{
+					"audio/wav": binary, "audio/basic": binary, "audio/PCMU": binary, "application/octet-stream": binary,
+				}},
+				"400": errResp("bad request (bad JSON, unknown field, value out of range)"),
+				"401": errResp("missing or invalid API key"),
+				"404": errResp("unknown model"),
+				"413": errResp("body too large"),
+				"415": errResp("body is not JSON"),
+				"429": busy,
+				"503": errResp("shutting down, no model, or past the server's deadline"),
+			},
+		}},
+		"/v1/score": map[string]any{"post": map[string]any{
+			"summary":     "bits per sample of a WAV under a model",
+			"description": "Teacher-forced cross-entropy of the mu-law codes of the upload (mono mix, resampled to the model's rate). Conditions are query parameters by name (or speaker, label).",
+			"parameters": []any{
+				map[string]any{"name": "model", "in": "query", "schema": str},
+				map[string]any{"name": "speaker", "in": "query", "schema": str},
+				map[string]any{"name": "label", "in": "query", "schema": str},
+				map[string]any{"name": "from", "in": "query", "schema": str, "description": "first scored position: 0 (default), an index, or receptive_field"},
+			},
+			"requestBody": map[string]any{"required": true, "content": map[string]any{
+				"audio/wav": binary,
+				"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object",
+					"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"}}}},
+			}},
+			"responses": map[string]any{
+				"200": map[string]any{"description": "score", "content": jsonContent(ref("ScoreResponse"))},
+				"400": errResp("not a readable WAV, or bad parameters"),
+				"401": errResp("missing or invalid API key"),
+				"404": errResp("unknown model"),
+				"413": errResp("upload too large or too long"),
+				"415": errResp("unsupported Content-Type"),
+			},
+		}},
+		"/v1/models": map[string]any{"get": map[string]any{
+			"summary": "served models",
+			"responses": map[string]any{
+				"200": map[string]any{"description": "models", "content": jsonContent(map[string]any{"type": "object",
+					"properties": map[string]any{"models": map[string]any{"type": "array", "items": ref("ModelInfo")}}})},
+				"401": errResp("missing or invalid API key"),
+			},
+		}},
+		"/v1/models/{id}": map[string]any{"get": map[string]any{
+			"summary":    "one model: config, receptive field, sample rate, labels",
+			"parameters": []any{map[string]any{"name": "id", "in": "path", "required": true, "schema": str}},
+			"responses": map[string]any{
+				"200": map[string]any{"description": "model", "content": jsonContent(ref("ModelInfo"))},
+				"401": errResp("missing or invalid API key"),
+				"404": errResp("unknown model"),
+			},
+		}},
+	}
+}

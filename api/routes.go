@@ -1,5 +1,73 @@
 package api
 
-import "github.com/labstack/echo/v4"
+import (
+	"net/http"
 
-func (s *Server) coreRoutes(g *echo.Group) {}
+	"github.com/labstack/echo/v4"
+
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+func (s *Server) coreRoutes(g *echo.Group) {
+	g.POST("/synthesize", s.handleSynthesize)
+	g.POST("/score", s.handleScore)
+	g.GET("/models", s.handleModels)
+	g.GET("/models/:id", s.handleModel)
+}
+
+// ModelInfo describes a served model (GET /v1/models, /v1/models/{id}).
+type ModelInfo struct {
+	ID                   string              `json:"id"`
+	SampleRate           int                 `json:"sample_rate"`
+	ReceptiveField       int                 `json:"receptive_field"`
+	ReceptiveFieldMillis float64             `json:"receptive_field_ms"`
+	QuantizationChannels int                 `json:"quantization_channels"`
+	Layers               int                 `json:"layers"`
+	Parameters           int                 `json:"parameters"`
+	Conditions           []wavenet.Condition `json:"conditions"`
+	// LabelCondition is the condition "label" and "text" set ("" if none).
+	LabelCondition string `json:"label_condition,omitempty"`
+	MaxStreams     int    `json:"max_streams"`
+	// Config is the full hyperparameter set (GET /v1/models/{id} only).
+	Config *wavenet.Config `json:"config,omitempty"`
+}
+
+func (s *Server) modelInfo(m *servedModel, full bool) ModelInfo {
+	cfg := m.net.Config
+	info := ModelInfo{
+		ID: m.id, SampleRate: cfg.SampleRate, ReceptiveField: cfg.ReceptiveField(),
+		ReceptiveFieldMillis: 1000 * float64(cfg.ReceptiveField()) / float64(cfg.SampleRate),
+		QuantizationChannels: cfg.QuantizationChannels, Layers: len(cfg.Dilations),
+		Parameters: m.net.NumParams(), Conditions: cfg.Conditions, MaxStreams: s.opts.MaxStreams,
+	}
+	if info.Conditions == nil {
+		info.Conditions = []wavenet.Condition{}
+	}
+	if lc := labelCondition(cfg); lc >= 0 {
+		info.LabelCondition = cfg.Conditions[lc].Name
+	}
+	if full {
+		c := cfg
+		info.Config = &c
+	}
+	return info
+}
+
+func (s *Server) handleModels(c echo.Context) error {
+	out := struct {
+		Models []ModelInfo `json:"models"`
+	}{Models: []ModelInfo{}}
+	for _, id := range s.modelIDs() {
+		out.Models = append(out.Models, s.modelInfo(s.models[id], false))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) handleModel(c echo.Context) error {
+	id := c.Param("id")
+	m, ok := s.models[id]
+	if !ok {
+		return Errorf(http.StatusNotFound, "model_not_found", "unknown model %q; GET /v1/models lists the models", id)
+	}
+	return c.JSON(http.StatusOK, s.modelInfo(m, true))
+}

@@ -45,6 +45,8 @@ type Options struct {
 	QueueWait time.Duration
 	// MaxSeconds is the longest audio one request may ask for (default 30).
 	MaxSeconds float64
+	// MaxScoreSeconds is the longest WAV /v1/score accepts (default 20).
+	MaxScoreSeconds float64
 	// MaxBodyBytes bounds request bodies (default 32 MiB); a larger
 	// declared Content-Length is refused before reading.
 	MaxBodyBytes int64
@@ -74,6 +76,9 @@ func (o *Options) setDefaults() {
 	if o.MaxSeconds <= 0 {
 		o.MaxSeconds = 30
 	}
+	if o.MaxScoreSeconds <= 0 {
+		o.MaxScoreSeconds = 20
+	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 32 << 20
 	}
@@ -94,6 +99,7 @@ type Server struct {
 	keys     [][sha256.Size]byte
 	metrics  *metrics
 	features []Feature
+	models   map[string]*servedModel
 
 	draining atomic.Bool
 	mu       sync.Mutex
@@ -236,24 +242,34 @@ func validRequestID(id string) bool {
 func (s *Server) accessLogMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
-		err := next(c)
-		if err != nil {
-			c.Error(err) // writes the error body now, so the status below is final
-		}
-		req, res := c.Request(), c.Response()
-		route := c.Path()
-		if route == "" {
-			route = "unmatched"
-		}
-		status := res.Status
-		if err != nil {
+		status := 0
+		defer func() {
+			r := recover() // http.ErrAbortHandler: a stream cut after its first byte
+			req, res := c.Request(), c.Response()
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			if status == 0 {
+				status = res.Status
+			}
+			outcome := "ok"
+			if r != nil {
+				outcome = "aborted"
+			}
+			d := time.Since(start)
+			s.metrics.observeRequest(req.Method, route, status, d)
+			s.log.Info("http request", "request_id", requestID(c), "method", req.Method, "path", req.URL.Path,
+				"route", route, "status", status, "outcome", outcome, "bytes_out", res.Size,
+				"duration_ms", float64(d.Microseconds())/1000, "remote", c.RealIP())
+			if r != nil {
+				panic(r)
+			}
+		}()
+		if err := next(c); err != nil {
+			c.Error(err) // writes the error body now, so the status logged is final
 			status = toError(err).Status
 		}
-		d := time.Since(start)
-		s.metrics.observeRequest(req.Method, route, status, d)
-		s.log.Info("http request", "request_id", requestID(c), "method", req.Method, "path", req.URL.Path,
-			"route", route, "status", status, "bytes_out", res.Size, "duration_ms", float64(d.Microseconds())/1000,
-			"remote", c.RealIP())
 		return nil
 	}
 }

@@ -1,0 +1,145 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/wavenet-go/wavenet/cache"
+	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// tinyModel is a random untrained model with the "tiny" preset (8 kHz,
+// 5 layers, receptive field 33) and FSDD-like conditions: speaker and digit.
+func tinyModel(t testing.TB) *wavenet.Model {
+	t.Helper()
+	cfg, err := wavenet.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Conditions = []wavenet.Condition{
+		{Name: "digit", Values: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}},
+		{Name: "speaker", Values: []string{"george", "jackson"}},
+	}
+	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Non-zero conditioning embeddings, so that conditions matter.
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, l := range m.Layers {
+		for _, c := range l.Cond {
+			for i := range c {
+				c[i] = float32(rng.NormFloat64() * 0.5)
+			}
+		}
+	}
+	return m
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// newTestServer serves m as "default" on an httptest server.
+func newTestServer(t testing.TB, m *wavenet.Model, opts Options) (*Server, *httptest.Server) {
+	t.Helper()
+	if opts.Models == nil {
+		opts.Models = map[string]*wavenet.Model{"default": m}
+	}
+	if opts.Logger == nil {
+		opts.Logger = quietLogger()
+	}
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		ts.Close()
+		_ = s.Shutdown(context.Background())
+	})
+	return s, ts
+}
+
+func post(t testing.TB, url, body string) *http.Response {
+	t.Helper()
+	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func readAll(t testing.TB, res *http.Response) []byte {
+	t.Helper()
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// errorOf decodes an error body, failing the test if it has the wrong shape.
+func errorOf(t testing.TB, b []byte) errorDetail {
+	t.Helper()
+	var e errorBody
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil || e.Error.Code == "" || e.Error.Message == "" || e.Error.RequestID == "" {
+		t.Fatalf("error body %q does not have the shape {error: {code, message, request_id}} (%v)", b, err)
+	}
+	return e.Error
+}
+
+// reference generates n codes with cache directly: what one request with
+// these options must return.
+func reference(t testing.TB, m *wavenet.Model, o cache.StreamOptions, n int) []int32 {
+	t.Helper()
+	g := cache.New(m, 1)
+	slot, err := g.Join(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]int32, n)
+	var dst []int32
+	for i := range out {
+		dst = g.Step(dst)
+		out[i] = dst[slot]
+	}
+	return out
+}
+
+func referenceAudio(t testing.TB, m *wavenet.Model, o cache.StreamOptions, n int) []float32 {
+	return mulaw.Decode(nil, reference(t, m, o, n), m.Config.QuantizationChannels)
+}
+
+func le16(b []byte) []int16 {
+	out := make([]int16, len(b)/2)
+	for i := range out {
+		out[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+	}
+	return out
+}
+
+// g711Decode is Sun's g711.c ulaw2linear, written out independently of
+// the encoder: 16-bit linear value of a G.711 mu-law byte.
+func g711Decode(u byte) int {
+	u = ^u
+	t := (int(u&0x0f) << 3) + 0x84
+	t <<= (u & 0x70) >> 4
+	if u&0x80 != 0 {
+		return 0x84 - t
+	}
+	return t - 0x84
+}
+
+func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }

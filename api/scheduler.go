@@ -1,0 +1,270 @@
+package api
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// stepper is what the scheduler needs from a batched generator
+// (cache.Generator, adapted in generator.go; a fake in the tests).
+type stepper interface {
+	// join starts a stream in a free slot; its history is zero.
+	join(o streamOptions) (slot int, err error)
+	// leave frees a slot.
+	leave(slot int)
+	// step advances every active stream by one sample and returns the codes
+	// indexed by slot (len >= number of slots); dst is reused when big enough.
+	step(dst []int32) []int32
+}
+
+// streamOptions are one stream's generation settings.
+type streamOptions struct {
+	Cond        []int
+	Temperature float32
+	TopK        int
+	Seed        uint64
+	Greedy      bool
+}
+
+// segment is a run of generated samples under one conditioning, followed
+// by pauseAfter samples of silence (text requests: one segment per word).
+type segment struct {
+	opts       streamOptions
+	n          int
+	pauseAfter int
+}
+
+// job is one request's generation, owned by the scheduler goroutine once
+// submitted. The request reads chunks of codes from out until it is closed,
+// then reads err.
+type job struct {
+	segs    []segment
+	silence int32 // the code of pause samples
+	out     chan []int32
+	err     error // set before out is closed
+	stop    atomic.Bool
+
+	// scheduler-owned
+	seg   int
+	left  int
+	slot  int
+	chunk []int32
+}
+
+func (j *job) total() int {
+	n := 0
+	for _, s := range j.segs {
+		n += s.n + s.pauseAfter
+	}
+	return n
+}
+
+// scheduler runs one model's continuous batching: one goroutine owns the
+// generator; jobs join and leave between steps. Admission is bounded: at
+// most slots jobs generate and at most queue more wait, so memory and
+// latency stay bounded; the rest get ErrBusy at once.
+type scheduler struct {
+	model     string
+	gen       stepper
+	chunkSize int
+	queueWait time.Duration
+	metrics   *metrics
+
+	admit   chan struct{} // tokens: generating + waiting requests
+	slots   chan struct{} // tokens: generating requests (= generator slots)
+	joinCh  chan *job
+	quit    chan struct{}
+	stopped chan struct{}
+	waiting atomic.Int64
+	active  atomic.Int64
+	once    sync.Once
+}
+
+func newScheduler(model string, gen stepper, slots, queue, chunkSize int, queueWait time.Duration, m *metrics) *scheduler {
+	sc := &scheduler{
+		model: model, gen: gen, chunkSize: chunkSize, queueWait: queueWait, metrics: m,
+		admit:   make(chan struct{}, slots+queue),
+		slots:   make(chan struct{}, slots),
+		joinCh:  make(chan *job, slots),
+		quit:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	m.active.WithLabelValues(model).Set(0)
+	m.queued.WithLabelValues(model).Set(0)
+	go sc.run()
+	return sc
+}
+
+// submit admits j: it takes an admission token at once or fails with
+// ErrBusy, waits for a generator slot (at most queueWait), then hands j to
+// the scheduler. On success the caller must call release when it is done
+// with the job (after out is closed or after it stopped reading).
+func (sc *scheduler) submit(ctx context.Context, j *job) error {
+	select {
+	case <-sc.quit:
+		return ErrShutdown
+	default:
+	}
+	select {
+	case sc.admit <- struct{}{}:
+	default:
+		sc.metrics.rejected.WithLabelValues(sc.model).Inc()
+		return ErrBusy
+	}
+	sc.metrics.queued.WithLabelValues(sc.model).Set(float64(sc.waiting.Add(1)))
+	t := time.NewTimer(sc.queueWait)
+	defer t.Stop()
+	var err error
+	select {
+	case sc.slots <- struct{}{}:
+	case <-t.C:
+		err = ErrBusy
+		sc.metrics.rejected.WithLabelValues(sc.model).Inc()
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-sc.quit:
+		err = ErrShutdown
+	}
+	sc.metrics.queued.WithLabelValues(sc.model).Set(float64(sc.waiting.Add(-1)))
+	if err != nil {
+		<-sc.admit
+		return err
+	}
+	n := j.total()
+	j.out = make(chan []int32, n/sc.chunkSize+len(j.segs)+2) // never blocks the scheduler
+	context.AfterFunc(ctx, func() { j.stop.Store(true) })
+	select {
+	case sc.joinCh <- j: // cannot block for long: at most slots jobs hold a slot token
+	case <-sc.quit:
+		<-sc.slots
+		<-sc.admit
+		return ErrShutdown
+	}
+	return nil
+}
+
+// release returns the admission token of a job that submit accepted.
+func (sc *scheduler) release() { <-sc.admit }
+
+// inFlight is the number of admitted requests (generating or waiting).
+func (sc *scheduler) inFlight() int { return len(sc.admit) }
+
+// close stops the scheduler; jobs still running end with ErrShutdown.
+func (sc *scheduler) close() {
+	sc.once.Do(func() { close(sc.quit) })
+	<-sc.stopped
+}
+
+func (sc *scheduler) run() {
+	defer close(sc.stopped)
+	var active []*job
+	var codes []int32
+	finish := func(j *job, err error) {
+		if j.slot >= 0 {
+			sc.gen.leave(j.slot)
+			j.slot = -1
+		}
+		if len(j.chunk) > 0 && err == nil {
+			j.out <- j.chunk
+		}
+		j.chunk = nil
+		j.err = err
+		close(j.out)
+		<-sc.slots
+		sc.metrics.active.WithLabelValues(sc.model).Set(float64(sc.active.Add(-1)))
+	}
+	// startSeg joins the generator for j's current segment; it reports
+	// false when the job ended.
+	startSeg := func(j *job) bool {
+		slot, err := sc.gen.join(j.segs[j.seg].opts)
+		if err != nil {
+			j.slot = -1
+			finish(j, err)
+			return false
+		}
+		j.slot, j.left = slot, j.segs[j.seg].n
+		return true
+	}
+	start := func(j *job) {
+		sc.metrics.active.WithLabelValues(sc.model).Set(float64(sc.active.Add(1)))
+		j.seg, j.slot = 0, -1
+		j.chunk = make([]int32, 0, sc.chunkSize)
+		if startSeg(j) {
+			active = append(active, j)
+		}
+	}
+	samples := sc.metrics.samples.WithLabelValues(sc.model)
+	batch := sc.metrics.stepBatch.WithLabelValues(sc.model)
+	for {
+		if len(active) == 0 {
+			select {
+			case j := <-sc.joinCh:
+				start(j)
+			case <-sc.quit:
+				return
+			}
+		}
+	drain:
+		for {
+			select {
+			case j := <-sc.joinCh:
+				start(j)
+			case <-sc.quit:
+				for _, j := range active {
+					finish(j, ErrShutdown)
+				}
+				return
+			default:
+				break drain
+			}
+		}
+		// Leave cancelled jobs between steps.
+		kept := active[:0]
+		for _, j := range active {
+			if j.stop.Load() {
+				finish(j, context.Canceled)
+				continue
+			}
+			kept = append(kept, j)
+		}
+		clear(active[len(kept):])
+		active = kept
+		if len(active) == 0 {
+			continue
+		}
+		codes = sc.gen.step(codes)
+		batch.Observe(float64(len(active)))
+		samples.Add(float64(len(active)))
+		kept = active[:0]
+		for _, j := range active {
+			j.chunk = append(j.chunk, codes[j.slot])
+			j.left--
+			alive := true
+			if j.left == 0 {
+				sc.gen.leave(j.slot)
+				j.slot = -1
+				for range j.segs[j.seg].pauseAfter {
+					j.chunk = append(j.chunk, j.silence)
+				}
+				j.seg++
+				if j.seg == len(j.segs) {
+					finish(j, nil)
+					alive = false
+				} else {
+					alive = startSeg(j)
+				}
+			}
+			if alive && len(j.chunk) >= sc.chunkSize {
+				j.out <- j.chunk
+				j.chunk = make([]int32, 0, sc.chunkSize)
+			}
+			if alive {
+				kept = append(kept, j)
+			}
+		}
+		clear(active[len(kept):])
+		active = kept
+	}
+}

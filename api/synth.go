@@ -1,0 +1,491 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// SynthesizeRequest is the body of POST /v1/synthesize. Every field is
+// optional: {} gives one second of 16-bit WAV from the default model.
+type SynthesizeRequest struct {
+	// Model is a model id from GET /v1/models (default: "default", or the
+	// only model served).
+	Model string `json:"model,omitempty"`
+	// Seconds of audio to generate, or NumSamples at the model's sample
+	// rate (at most one of the two; default 1 s).
+	Seconds    *float64 `json:"seconds,omitempty"`
+	NumSamples *int     `json:"num_samples,omitempty"`
+	// Speaker and Label set the conditions named "speaker" and the model's
+	// label condition (the first one not named "speaker", e.g. "digit").
+	// Conditions sets any condition by name. Conditions not given take
+	// their first value.
+	Speaker    string            `json:"speaker,omitempty"`
+	Label      string            `json:"label,omitempty"`
+	Conditions map[string]string `json:"conditions,omitempty"`
+	// Text is a sequence of label values (words or digits, separated by
+	// spaces or commas; digit strings are split into digits and number
+	// words "zero".."nine" map to digits when the labels are digits),
+	// synthesized one after another, LabelSeconds each (default 0.5), with
+	// PauseSeconds of silence between them (default 0.15).
+	Text         string   `json:"text,omitempty"`
+	LabelSeconds *float64 `json:"label_seconds,omitempty"`
+	PauseSeconds *float64 `json:"pause_seconds,omitempty"`
+	// Temperature divides the logits (default 1; 0 means greedy).
+	Temperature *float64 `json:"temperature,omitempty"`
+	// TopK restricts sampling to the k most likely codes (0: all).
+	TopK int `json:"top_k,omitempty"`
+	// Seed makes the output reproducible (default: random, returned in
+	// the X-Seed header). Text segment i uses Seed + i.
+	Seed *uint64 `json:"seed,omitempty"`
+	// Format is wav (default), pcm16, mulaw or float32.
+	Format string `json:"format,omitempty"`
+	// SampleRate resamples the output (default: the model's rate).
+	SampleRate int `json:"sample_rate,omitempty"`
+	// Stream sends the audio while it is generated (chunked transfer).
+	Stream bool `json:"stream,omitempty"`
+}
+
+// Defaults and bounds of text requests.
+const (
+	defaultLabelSeconds = 0.5  // FSDD digits last 0.1-2.3 s, 0.43 s on average
+	defaultPauseSeconds = 0.15 // a short pause between spoken digits
+	minOutputRate       = 1000
+	maxOutputRate       = 192000
+)
+
+// plan is a validated synthesis request.
+type plan struct {
+	model    *servedModel
+	segs     []segment
+	samples  int // generated samples at the model rate, pauses included
+	seed     uint64
+	format   string
+	rate     int // output rate
+	stream   bool
+	outCount int // output samples after resampling
+}
+
+func (s *Server) pickModel(id string) (*servedModel, error) {
+	if id == "" {
+		if m, ok := s.models["default"]; ok {
+			return m, nil
+		}
+		if len(s.models) == 1 {
+			for _, m := range s.models {
+				return m, nil
+			}
+		}
+		if len(s.models) == 0 {
+			return nil, Errorf(http.StatusServiceUnavailable, "unavailable", "the server has no model loaded; start it with --models DIR")
+		}
+		return nil, badRequest("field \"model\" is required when several models are served (%s); GET /v1/models lists them", strings.Join(s.modelIDs(), ", "))
+	}
+	m, ok := s.models[id]
+	if !ok {
+		return nil, Errorf(http.StatusNotFound, "model_not_found", "unknown model %q; GET /v1/models lists the models (%s)", id, strings.Join(s.modelIDs(), ", "))
+	}
+	return m, nil
+}
+
+// labelCondition is the index of the condition "label" and "text" refer to:
+// the one named "label", else the first not named "speaker"; -1 if none.
+func labelCondition(cfg wavenet.Config) int {
+	if i := cfg.Condition("label"); i >= 0 {
+		return i
+	}
+	for i, c := range cfg.Conditions {
+		if c.Name != "speaker" {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
+	m, err := s.pickModel(r.Model)
+	if err != nil {
+		return nil, err
+	}
+	cfg := m.net.Config
+	rate := cfg.SampleRate
+	maxN := int(math.Floor(s.opts.MaxSeconds * float64(rate)))
+	p := &plan{model: m, format: r.Format, rate: r.SampleRate, stream: r.Stream}
+
+	// Conditioning.
+	if r.Text != "" && r.Label != "" {
+		return nil, badRequest("give \"label\" or \"text\", not both")
+	}
+	cond, lc, err := resolveConditions(m, r.Conditions, r.Speaker, r.Label)
+	if err != nil {
+		return nil, err
+	}
+	if r.Text != "" && lc < 0 {
+		return nil, badRequest("model %q has no label condition, so \"text\" cannot be used (its conditions: %s)", m.id, condNames(cfg))
+	}
+
+	// Sampling.
+	opts := streamOptions{Cond: cond, Temperature: 1}
+	if r.Temperature != nil {
+		t := *r.Temperature
+		switch {
+		case !finite(t) || t < 0:
+			return nil, badRequest("field \"temperature\" is %v; want a finite number >= 0 (0 means greedy, 1 the model's distribution)", t)
+		case t == 0:
+			opts.Greedy = true
+		case t > 100 || t < 1e-3:
+			return nil, badRequest("field \"temperature\" is %v; want 0 (greedy) or a value from 0.001 to 100", t)
+		default:
+			opts.Temperature = float32(t)
+		}
+	}
+	if r.TopK < 0 || r.TopK > cfg.QuantizationChannels {
+		return nil, badRequest("field \"top_k\" is %d; want 0 (all codes) to %d", r.TopK, cfg.QuantizationChannels)
+	}
+	opts.TopK = r.TopK
+	if r.Seed != nil {
+		p.seed = *r.Seed
+	} else {
+		p.seed = rand.Uint64() & (1<<53 - 1) // exact in JavaScript numbers too
+	}
+	opts.Seed = p.seed
+
+	// Length.
+	if r.Text != "" {
+		if r.Seconds != nil || r.NumSamples != nil {
+			return nil, badRequest("with \"text\", the length comes from label_seconds and pause_seconds; drop \"seconds\" and \"num_samples\"")
+		}
+		labels, err := parseText(r.Text, cfg.Conditions[lc])
+		if err != nil {
+			return nil, err
+		}
+		ls, ps := defaultLabelSeconds, defaultPauseSeconds
+		if r.LabelSeconds != nil {
+			ls = *r.LabelSeconds
+		}
+		if r.PauseSeconds != nil {
+			ps = *r.PauseSeconds
+		}
+		if !finite(ls) || ls < 0.01 || ls > 10 {
+			return nil, badRequest("field \"label_seconds\" is %v; want 0.01 to 10", ls)
+		}
+		if !finite(ps) || ps < 0 || ps > 10 {
+			return nil, badRequest("field \"pause_seconds\" is %v; want 0 to 10", ps)
+		}
+		n, pause := max(1, int(math.Round(ls*float64(rate)))), int(math.Round(ps*float64(rate)))
+		for i, l := range labels {
+			o := opts
+			o.Cond = append([]int(nil), cond...)
+			o.Cond[lc] = l
+			o.Seed = p.seed + uint64(i)
+			seg := segment{opts: o, n: n}
+			if i < len(labels)-1 {
+				seg.pauseAfter = pause
+			}
+			p.segs = append(p.segs, seg)
+			p.samples += seg.n + seg.pauseAfter
+		}
+		if p.samples > maxN {
+			return nil, badRequest("text of %d labels needs %.2f s of audio, more than this server's limit of %g s; send less text or lower label_seconds/pause_seconds",
+				len(labels), float64(p.samples)/float64(rate), s.opts.MaxSeconds)
+		}
+	} else {
+		n := rate // 1 s
+		switch {
+		case r.Seconds != nil && r.NumSamples != nil:
+			return nil, badRequest("give \"seconds\" or \"num_samples\", not both")
+		case r.Seconds != nil:
+			sec := *r.Seconds
+			if !finite(sec) || sec <= 0 || sec > s.opts.MaxSeconds {
+				return nil, badRequest("field \"seconds\" is %v; want more than 0 and at most %g (this server's limit)", sec, s.opts.MaxSeconds)
+			}
+			n = max(1, int(math.Round(sec*float64(rate))))
+		case r.NumSamples != nil:
+			n = *r.NumSamples
+			if n <= 0 || n > maxN {
+				return nil, badRequest("field \"num_samples\" is %d; want 1 to %d (%g s at %d Hz, this server's limit)", n, maxN, s.opts.MaxSeconds, rate)
+			}
+		}
+		p.segs = []segment{{opts: opts, n: n}}
+		p.samples = n
+	}
+
+	// Output.
+	if p.format == "" {
+		p.format = formatWAV
+	}
+	known := false
+	for _, f := range formats {
+		known = known || f == p.format
+	}
+	if !known {
+		return nil, badRequest("field \"format\" is %q; want one of %s", p.format, quoteList(formats))
+	}
+	if p.rate == 0 {
+		p.rate = rate
+	}
+	if p.rate < minOutputRate || p.rate > maxOutputRate {
+		return nil, badRequest("field \"sample_rate\" is %d; want %d to %d Hz (or leave it out for the model's %d Hz)", p.rate, minOutputRate, maxOutputRate, rate)
+	}
+	p.outCount = p.samples
+	if p.rate != rate {
+		if !resampleSupported(rate, p.rate) {
+			return nil, badRequest("field \"sample_rate\": %d Hz from the model's %d Hz is not a ratio this server resamples (the reduced ratio's numerator must be at most %d); use a common rate such as 8000, 16000, 22050, 44100 or 48000", p.rate, rate, maxPhases)
+		}
+		p.outCount = resampledLen(p.samples, rate, p.rate)
+	}
+	return p, nil
+}
+
+// resolveConditions turns condition values given by name (plus the
+// "speaker" and "label" shorthands) into indices, the first value of each
+// condition not given. It also returns the label condition's index (-1).
+func resolveConditions(m *servedModel, named map[string]string, speaker, label string) ([]int, int, error) {
+	cfg := m.net.Config
+	cond := make([]int, len(cfg.Conditions))
+	given := map[string]string{}
+	for k, v := range named {
+		if cfg.Condition(k) < 0 {
+			return nil, -1, badRequest("conditions: model %q has no condition %q (its conditions: %s)", m.id, k, condNames(cfg))
+		}
+		given[k] = v
+	}
+	if speaker != "" {
+		if cfg.Condition("speaker") < 0 {
+			return nil, -1, badRequest("\"speaker\": model %q has no speaker condition (its conditions: %s)", m.id, condNames(cfg))
+		}
+		given["speaker"] = speaker
+	}
+	lc := labelCondition(cfg)
+	if label != "" {
+		if lc < 0 {
+			return nil, -1, badRequest("\"label\": model %q has no label condition (its conditions: %s)", m.id, condNames(cfg))
+		}
+		given[cfg.Conditions[lc].Name] = label
+	}
+	for i, c := range cfg.Conditions {
+		v, ok := given[c.Name]
+		if !ok {
+			continue
+		}
+		idx, err := c.Index(v)
+		if err != nil {
+			return nil, -1, badRequest("%s", strings.TrimPrefix(err.Error(), "wavenet: "))
+		}
+		cond[i] = idx
+	}
+	return cond, lc, nil
+}
+
+func condNames(cfg wavenet.Config) string {
+	if len(cfg.Conditions) == 0 {
+		return "none"
+	}
+	names := make([]string, len(cfg.Conditions))
+	for i, c := range cfg.Conditions {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+var numberWords = map[string]string{
+	"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+	"five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}
+
+// maxTextLabels bounds the number of labels in one text request.
+const maxTextLabels = 1000
+
+// parseText maps text to label indices of c: tokens separated by spaces,
+// commas, semicolons or periods; a token matches a value exactly or
+// case-insensitively, a number word maps to its digit, and a run of digits
+// is split into single digits when every digit is a value.
+func parseText(text string, c wavenet.Condition) ([]int, error) {
+	tokens := strings.FieldsFunc(text, func(r rune) bool {
+		return unicode.IsSpace(r) || r == ',' || r == ';' || r == '.' || r == '!' || r == '?'
+	})
+	if len(tokens) == 0 {
+		return nil, badRequest("field \"text\" has no words; send label values of %q separated by spaces (allowed: %s)", c.Name, strings.Join(c.Values, ", "))
+	}
+	lookup := func(tok string) (int, bool) {
+		for i, v := range c.Values {
+			if v == tok || strings.EqualFold(v, tok) {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	var out []int
+	for _, tok := range tokens {
+		if i, ok := lookup(tok); ok {
+			out = append(out, i)
+		} else if d, ok := numberWords[strings.ToLower(tok)]; ok && func() bool { _, ok := lookup(d); return ok }() {
+			i, _ := lookup(d)
+			out = append(out, i)
+		} else if _, err := strconv.ParseUint(tok, 10, 64); err == nil || allDigits(tok) {
+			for _, r := range tok {
+				i, ok := lookup(string(r))
+				if !ok {
+					return nil, badRequest("field \"text\": %q is not a value of %q (allowed: %s)", string(r), c.Name, strings.Join(c.Values, ", "))
+				}
+				out = append(out, i)
+			}
+		} else {
+			return nil, badRequest("field \"text\": %q is not a value of %q (allowed: %s)", tok, c.Name, strings.Join(c.Values, ", "))
+		}
+		if len(out) > maxTextLabels {
+			return nil, badRequest("field \"text\" has more than %d labels; send less text", maxTextLabels)
+		}
+	}
+	return out, nil
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func (s *Server) handleSynthesize(c echo.Context) error {
+	var req SynthesizeRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if s.draining.Load() {
+		return ErrShutdown
+	}
+	p, err := s.planSynthesis(&req)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(c.Request().Context())
+	defer cancel() // stops the generation if the handler returns early
+	cfg := p.model.net.Config
+	j := &job{segs: p.segs, silence: pauseCode}
+	if err := p.model.sched.submit(ctx, j); err != nil {
+		return err
+	}
+	defer p.model.sched.release()
+
+	h := c.Response().Header()
+	h.Set("X-Seed", strconv.FormatUint(p.seed, 10))
+	h.Set("X-Model", p.model.id)
+	h.Set("X-Sample-Rate", strconv.Itoa(p.rate))
+	h.Set("X-Num-Samples", strconv.Itoa(p.outCount))
+	h.Set("X-Audio-Duration", strconv.FormatFloat(float64(p.outCount)/float64(p.rate), 'f', -1, 64))
+	h.Set("X-Audio-Encoding", encodingName(p.format))
+	h.Set(echo.HeaderContentType, contentType(p.format, p.rate))
+	h.Set("Cache-Control", "no-store")
+
+	if p.stream {
+		return s.streamOut(c, ctx, p, j)
+	}
+	codes := make([]int32, 0, p.samples)
+	for chunk := range j.out {
+		codes = append(codes, chunk...)
+	}
+	if j.err != nil {
+		return j.err
+	}
+	x := decodeCodes(nil, codes, cfg.QuantizationChannels)
+	if p.rate != cfg.SampleRate {
+		x = resampleAll(x, cfg.SampleRate, p.rate)
+	}
+	body := make([]byte, 0, encodedSize(p.format, len(x)))
+	if p.format == formatWAV {
+		var hb headerBuf
+		_ = writeWAVHeader(&hb, p.rate, len(x))
+		body = append(body, hb...)
+	}
+	body = appendSamples(body, x, p.format)
+	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	c.Response().WriteHeader(http.StatusOK)
+	_, err = c.Response().Write(body)
+	return err
+}
+
+// pauseCode marks pause samples between text segments in the code chunks:
+// exact digital silence, where the mu-law silence code would decode to
+// its bin centre (not quite 0).
+const pauseCode = -1
+
+// decodeCodes is mulaw.Decode with pauseCode decoded as 0.
+func decodeCodes(dst []float32, codes []int32, q int) []float32 {
+	dst = mulaw.Decode(dst, codes, q)
+	for i, c := range codes {
+		if c == pauseCode {
+			dst[i] = 0
+		}
+	}
+	return dst
+}
+
+type headerBuf []byte
+
+func (b *headerBuf) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
+
+// streamOut sends the audio chunk by chunk as it is generated. Once the
+// first byte is out, an error can only cut the connection: the client sees
+// a truncated (chunked) body instead of a clean end.
+func (s *Server) streamOut(c echo.Context, ctx context.Context, p *plan, j *job) error {
+	cfg := p.model.net.Config
+	res := c.Response()
+	res.Header().Del(echo.HeaderContentLength)
+	res.WriteHeader(http.StatusOK)
+	if p.format == formatWAV {
+		if err := writeWAVHeader(res, p.rate, -1); err != nil {
+			return nil // the client went away; the deferred cancel stops the job
+		}
+	}
+	res.Flush()
+	var rs *streamResampler
+	if p.rate != cfg.SampleRate {
+		rs = newStreamResampler(cfg.SampleRate, p.rate)
+	}
+	var x []float32
+	var buf []byte
+	write := func(x []float32) bool {
+		buf = appendSamples(buf[:0], x, p.format)
+		if _, err := res.Write(buf); err != nil {
+			return false
+		}
+		res.Flush()
+		return true
+	}
+	for chunk := range j.out {
+		x = decodeCodes(x, chunk, cfg.QuantizationChannels)
+		y := x
+		if rs != nil {
+			y = rs.push(x)
+		}
+		if !write(y) {
+			return nil
+		}
+	}
+	if j.err != nil {
+		if errors.Is(j.err, context.Canceled) && ctx.Err() != nil {
+			return nil // the client left; nothing to tell it
+		}
+		s.log.Warn("stream cut after the first byte", "request_id", requestID(c), "err", j.err)
+		panic(http.ErrAbortHandler)
+	}
+	if rs != nil {
+		if !write(rs.flush()) {
+			return nil
+		}
+	}
+	return nil
+}

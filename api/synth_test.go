@@ -1,0 +1,512 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/cache"
+)
+
+// The request every format test makes: 0.1 s at 8 kHz = 800 samples, digit
+// 3, speaker jackson (condition indices 3 and 1), seed 42.
+const fmtReq = `{"seconds": 0.1, "label": "3", "speaker": "jackson", "seed": 42, "format": %q, "stream": %v}`
+
+func TestSynthesizeFormatsDecodeBack(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{})
+	want := referenceAudio(t, m, cache.StreamOptions{Cond: []int{3, 1}, Temperature: 1, Seed: 42}, 800)
+
+	for _, stream := range []bool{false, true} {
+		for _, f := range formats {
+			t.Run(fmt.Sprintf("%s/stream=%v", f, stream), func(t *testing.T) {
+				res := post(t, ts.URL+"/v1/synthesize", fmt.Sprintf(fmtReq, f, stream))
+				body := readAll(t, res)
+				if res.StatusCode != http.StatusOK {
+					t.Fatalf("POST /v1/synthesize = %d %s, want 200", res.StatusCode, body)
+				}
+				if got, want := res.Header.Get("Content-Type"), contentType(f, 8000); got != want {
+					t.Errorf("Content-Type = %q, want %q", got, want)
+				}
+				if got := res.Header.Get("X-Seed"); got != "42" {
+					t.Errorf("X-Seed = %q, want 42", got)
+				}
+				if got := res.Header.Get("X-Audio-Duration"); got != "0.1" {
+					t.Errorf("X-Audio-Duration = %q, want 0.1", got)
+				}
+				if stream && res.ContentLength != -1 {
+					t.Errorf("stream: Content-Length = %d, want -1 (chunked)", res.ContentLength)
+				}
+				if !stream && res.ContentLength != encodedSize(f, 800) {
+					t.Errorf("Content-Length = %d, want %d", res.ContentLength, encodedSize(f, 800))
+				}
+				var got []float32
+				var tol float64
+				switch f {
+				case formatWAV:
+					if stream {
+						if sz := binary.LittleEndian.Uint32(body[40:]); sz != 0xFFFFFFFF {
+							t.Errorf("streamed WAV data size = %#x, want 0xFFFFFFFF (unknown)", sz)
+						}
+						// Patch the sizes so the strict decoder reads it.
+						binary.LittleEndian.PutUint32(body[4:], uint32(len(body)-8))
+						binary.LittleEndian.PutUint32(body[40:], uint32(len(body)-44))
+					}
+					clip, err := audio.Decode(bytes.NewReader(body))
+					if err != nil {
+						t.Fatalf("audio.Decode(body) = %v", err)
+					}
+					if clip.Format.SampleRate != 8000 || clip.Format.Channels != 1 || clip.Format.BitDepth != 16 {
+						t.Errorf("WAV format = %v, want 8000 Hz mono 16-bit", clip.Format)
+					}
+					// The decoder scales by 1/32768, the encoder by 32767.
+					for _, v := range clip.Samples {
+						got = append(got, v*32768/32767)
+					}
+					tol = 0.5/32767 + 1e-6 // rounding to 16 bits
+				case formatPCM16:
+					for _, v := range le16(body) {
+						got = append(got, float32(v)/32767)
+					}
+					tol = 0.5/32767 + 1e-6
+				case formatFloat32:
+					for i := 0; i+4 <= len(body); i += 4 {
+						got = append(got, math.Float32frombits(binary.LittleEndian.Uint32(body[i:])))
+					}
+					tol = 0
+				case formatMulaw:
+					for _, u := range body {
+						got = append(got, float32(g711Decode(u))/32767)
+					}
+					tol = 0 // checked per sample below: G.711's step is relative
+				}
+				if len(got) != len(want) {
+					t.Fatalf("%s decodes to %d samples, want %d", f, len(got), len(want))
+				}
+				for i := range want {
+					d := math.Abs(float64(got[i] - want[i]))
+					lim := tol
+					if f == formatMulaw {
+						// G.711 segment step is 2^(exp+3) in 16-bit units; half a step,
+						// at most 1/16 of the magnitude plus the 4-unit floor step.
+						lim = (math.Abs(float64(want[i]))*32767/16 + 4 + 1) / 32767
+					}
+					if d > lim {
+						t.Fatalf("%s sample %d = %v, want %v (tolerance %g)", f, i, got[i], want[i], lim)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestSynthesizeDeterministicAndDefaults(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{})
+	// An empty body is valid: 1 s of WAV from the default model.
+	res, err := http.Post(ts.URL+"/v1/synthesize", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := readAll(t, res)
+	if res.StatusCode != 200 || len(b) != wavHeaderSize+2*8000 || res.Header.Get("X-Seed") == "" {
+		t.Fatalf("POST /v1/synthesize (no body) = %d, %d bytes, X-Seed %q; want 200, %d bytes, a seed",
+			res.StatusCode, len(b), res.Header.Get("X-Seed"), wavHeaderSize+2*8000)
+	}
+	// Repeating with the returned seed gives the same audio.
+	seed := res.Header.Get("X-Seed")
+	again := readAll(t, post(t, ts.URL+"/v1/synthesize", `{"seed": `+seed+`}`))
+	if !bytes.Equal(again, b) {
+		t.Errorf("same seed %s gave different audio", seed)
+	}
+	// num_samples is an alternative to seconds.
+	res = post(t, ts.URL+"/v1/synthesize", `{"num_samples": 123, "format": "float32"}`)
+	if b := readAll(t, res); len(b) != 4*123 {
+		t.Errorf("num_samples 123 gave %d bytes, want %d", len(b), 4*123)
+	}
+}
+
+func TestSynthesizeGreedyAndTopK(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{})
+	for _, c := range []struct {
+		body string
+		opts cache.StreamOptions
+	}{
+		{`{"num_samples": 300, "temperature": 0, "format": "float32"}`, cache.StreamOptions{Cond: []int{0, 0}, Greedy: true}},
+		{`{"num_samples": 300, "temperature": 0.7, "top_k": 5, "seed": 9, "format": "float32", "conditions": {"digit": "7"}}`,
+			cache.StreamOptions{Cond: []int{7, 0}, Temperature: 0.7, TopK: 5, Seed: 9}},
+	} {
+		b := readAll(t, post(t, ts.URL+"/v1/synthesize", c.body))
+		want := referenceAudio(t, m, c.opts, 300)
+		for i := range want {
+			if got := math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])); got != want[i] {
+				t.Fatalf("%s: sample %d = %v, want %v", c.body, i, got, want[i])
+			}
+		}
+	}
+}
+
+func TestSynthesizeConcurrentRequestsShareTheBatch(t *testing.T) {
+	m := tinyModel(t)
+	s, ts := newTestServer(t, m, Options{MaxStreams: 8})
+	const n = 8
+	var wg sync.WaitGroup
+	bodies := make([][]byte, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := post(t, ts.URL+"/v1/synthesize", fmt.Sprintf(`{"num_samples": 4000, "seed": %d, "format": "float32", "label": "%d"}`, i, i))
+			bodies[i] = readAll(t, res)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		want := referenceAudio(t, m, cache.StreamOptions{Cond: []int{i, 0}, Temperature: 1, Seed: uint64(i)}, 4000)
+		if len(bodies[i]) != 4*len(want) {
+			t.Fatalf("request %d: %d bytes, want %d", i, len(bodies[i]), 4*len(want))
+		}
+		for k := range want {
+			if got := math.Float32frombits(binary.LittleEndian.Uint32(bodies[i][4*k:])); got != want[k] {
+				t.Fatalf("request %d (batched) sample %d = %v, want %v (alone)", i, k, got, want[k])
+			}
+		}
+	}
+	// The batch histogram saw steps with more than one stream.
+	metrics := scrape(t, ts.URL)
+	if !strings.Contains(metrics, `wavenet_generated_samples_total{model="default"} 32000`) {
+		t.Errorf("metrics lack 32000 generated samples:\n%s", grep(metrics, "wavenet_generated"))
+	}
+	_ = s
+}
+
+func TestSynthesizeText(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{})
+	// "one 2, 3" = digits 1, 2, 3: 3 x 0.1 s of speech (800 samples) and
+	// 2 x 0.05 s (400 samples) of pause = 3200 samples.
+	res := post(t, ts.URL+"/v1/synthesize", `{"text": "one 2, 3", "label_seconds": 0.1, "pause_seconds": 0.05, "seed": 5, "format": "float32", "speaker": "george"}`)
+	b := readAll(t, res)
+	if res.StatusCode != 200 || len(b) != 4*3200 {
+		t.Fatalf("text request = %d, %d bytes (%s), want 200 and %d bytes", res.StatusCode, len(b), b, 4*3200)
+	}
+	got := make([]float32, 3200)
+	for i := range got {
+		got[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	pos := 0
+	for i, digit := range []int{1, 2, 3} {
+		want := referenceAudio(t, m, cache.StreamOptions{Cond: []int{digit, 0}, Temperature: 1, Seed: 5 + uint64(i)}, 800)
+		for k := range want {
+			if got[pos+k] != want[k] {
+				t.Fatalf("word %d sample %d = %v, want %v", i, k, got[pos+k], want[k])
+			}
+		}
+		pos += 800
+		if i < 2 {
+			for k := range 400 {
+				if got[pos+k] != 0 {
+					t.Fatalf("pause after word %d, sample %d = %v, want 0 (silence)", i, k, got[pos+k])
+				}
+			}
+			pos += 400
+		}
+	}
+	// Digit strings split into digits: "42" is two words.
+	res = post(t, ts.URL+"/v1/synthesize", `{"text": "42", "label_seconds": 0.1, "pause_seconds": 0, "format": "pcm16"}`)
+	if b := readAll(t, res); len(b) != 2*1600 {
+		t.Errorf(`text "42" gave %d bytes, want %d`, len(b), 2*1600)
+	}
+}
+
+func TestSynthesizeResample(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{})
+	// 0.25 s at 8 kHz resampled to 22050 Hz: ceil(2000 * 22050 / 8000) = 5513 samples.
+	var whole, streamed []byte
+	for _, stream := range []bool{false, true} {
+		res := post(t, ts.URL+"/v1/synthesize", fmt.Sprintf(`{"seconds": 0.25, "seed": 1, "format": "float32", "sample_rate": 22050, "stream": %v}`, stream))
+		b := readAll(t, res)
+		if res.StatusCode != 200 || len(b) != 4*5513 || res.Header.Get("X-Sample-Rate") != "22050" || res.Header.Get("X-Num-Samples") != "5513" {
+			t.Fatalf("stream=%v: %d, %d bytes, X-Sample-Rate %s, X-Num-Samples %s; want 200, %d bytes, 22050, 5513",
+				stream, res.StatusCode, len(b), res.Header.Get("X-Sample-Rate"), res.Header.Get("X-Num-Samples"), 4*5513)
+		}
+		if stream {
+			streamed = b
+		} else {
+			whole = b
+		}
+	}
+	if !bytes.Equal(whole, streamed) {
+		t.Errorf("streamed resampled audio differs from the whole response")
+	}
+	// mulaw at 8 kHz is audio/basic; at another rate audio/PCMU;rate=R.
+	res := post(t, ts.URL+"/v1/synthesize", `{"seconds": 0.01, "format": "mulaw", "sample_rate": 16000}`)
+	readAll(t, res)
+	if ct := res.Header.Get("Content-Type"); ct != "audio/PCMU;rate=16000" {
+		t.Errorf("mulaw at 16 kHz: Content-Type %q, want audio/PCMU;rate=16000", ct)
+	}
+}
+
+func TestSynthesizeBadInput(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{MaxSeconds: 5})
+	for _, c := range []struct {
+		name, body  string
+		status      int
+		code, inMsg string
+	}{
+		{"bad JSON", `{"seconds": 1,`, 400, "bad_json", "JSON"},
+		{"not an object", `[1, 2]`, 400, "bad_json", "JSON object"},
+		{"trailing data", `{"seconds": 1} {}`, 400, "bad_request", "after the JSON object"},
+		{"unknown field", `{"secs": 1}`, 400, "bad_request", `unknown field "secs"`},
+		{"unknown model", `{"model": "nope"}`, 404, "model_not_found", `unknown model "nope"`},
+		{"path traversal model", `{"model": "../default"}`, 404, "model_not_found", "GET /v1/models"},
+		{"negative seconds", `{"seconds": -1}`, 400, "bad_request", `"seconds" is -1`},
+		{"zero seconds", `{"seconds": 0}`, 400, "bad_request", `"seconds" is 0`},
+		{"too long", `{"seconds": 6}`, 400, "bad_request", "at most 5"},
+		{"too many samples", `{"num_samples": 40001}`, 400, "bad_request", "1 to 40000"},
+		{"seconds and samples", `{"seconds": 1, "num_samples": 10}`, 400, "bad_request", "not both"},
+		{"NaN temperature as string", `{"temperature": "NaN"}`, 400, "bad_request", `"temperature": got a JSON string, want a finite number`},
+		{"infinite temperature", `{"temperature": 1e999}`, 400, "bad_request", `"temperature": number 1e999`},
+		{"negative temperature", `{"temperature": -0.5}`, 400, "bad_request", `"temperature" is -0.5`},
+		{"top_k beyond Q", `{"top_k": 257}`, 400, "bad_request", "0 (all codes) to 256"},
+		{"fractional samples", `{"num_samples": 1.5}`, 400, "bad_request", `"num_samples"`},
+		{"negative seed", `{"seed": -1}`, 400, "bad_request", `"seed"`},
+		{"unknown format", `{"format": "mp3"}`, 400, "bad_request", `"wav", "pcm16", "mulaw", "float32"`},
+		{"bad rate", `{"sample_rate": 10}`, 400, "bad_request", "1000 to 192000"},
+		{"odd rate", `{"sample_rate": 191999}`, 400, "bad_request", "common rate"},
+		{"unknown speaker", `{"speaker": "bob"}`, 400, "bad_request", "allowed: george, jackson"},
+		{"unknown condition", `{"conditions": {"mood": "happy"}}`, 400, "bad_request", `no condition "mood"`},
+		{"unknown word", `{"text": "one banana"}`, 400, "bad_request", `"banana" is not a value of "digit"`},
+		{"label and text", `{"text": "1", "label": "2"}`, 400, "bad_request", "not both"},
+		{"text and seconds", `{"text": "1", "seconds": 1}`, 400, "bad_request", "drop \"seconds\""},
+		{"text too long", `{"text": "1 2 3 4 5 6 7 8 9", "label_seconds": 1}`, 400, "bad_request", "limit of 5 s"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := post(t, ts.URL+"/v1/synthesize", c.body)
+			e := errorOf(t, readAll(t, res))
+			if res.StatusCode != c.status || e.Code != c.code || !strings.Contains(e.Message, c.inMsg) {
+				t.Errorf("POST %s = %d %s %q, want %d %s containing %q", c.body, res.StatusCode, e.Code, e.Message, c.status, c.code, c.inMsg)
+			}
+		})
+	}
+	// Not JSON at all.
+	res, err := http.Post(ts.URL+"/v1/synthesize", "text/plain", strings.NewReader("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := errorOf(t, readAll(t, res)); res.StatusCode != 415 {
+		t.Errorf("text/plain body = %d %v, want 415", res.StatusCode, e)
+	}
+}
+
+// failReader fails the test if the handler reads the body.
+type failReader struct{ t *testing.T }
+
+func (f failReader) Read([]byte) (int, error) {
+	f.t.Error("the body of a request declaring 10 GB was read")
+	return 0, io.EOF
+}
+
+func (f failReader) Close() error { return nil }
+
+func TestHugeDeclaredBodyRefusedUnread(t *testing.T) {
+	m := tinyModel(t)
+	s, _ := newTestServer(t, m, Options{})
+	for _, path := range []string{"/v1/synthesize", "/v1/score"} {
+		req, _ := http.NewRequest(http.MethodPost, path, failReader{t})
+		req.ContentLength = 10 << 30 // 10 GiB
+		rec := newRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		e := errorOf(t, rec.Body.Bytes())
+		if rec.Code != http.StatusRequestEntityTooLarge || e.Code != "too_large" || !strings.Contains(e.Message, "10737418240 bytes") {
+			t.Errorf("POST %s with Content-Length 10 GiB = %d %+v, want 413 too_large naming the size", path, rec.Code, e)
+		}
+	}
+	// A chunked body over the limit is cut while reading.
+	_, ts := newTestServer(t, m, Options{MaxBodyBytes: 1000})
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/v1/synthesize", io.MultiReader(strings.NewReader(`{"model": "`), strings.NewReader(strings.Repeat("a", 5000)+`"}`)))
+	req.Header.Set("Content-Type", "application/json")
+	req.ContentLength = -1
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := errorOf(t, readAll(t, res)); res.StatusCode != 413 {
+		t.Errorf("chunked 5 kB body with a 1000-byte limit = %d %+v, want 413", res.StatusCode, e)
+	}
+}
+
+func TestBusyGets429WithRetryAfter(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{MaxStreams: 1, MaxQueue: -1})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res := startStream(t, ctx, ts.URL, `{"seconds": 30, "stream": true, "format": "pcm16"}`)
+	defer res.Body.Close()
+	res2 := post(t, ts.URL+"/v1/synthesize", `{"seconds": 0.1}`)
+	e := errorOf(t, readAll(t, res2))
+	if res2.StatusCode != 429 || e.Code != "busy" || res2.Header.Get("Retry-After") == "" {
+		t.Errorf("second request while the only slot is taken = %d %+v Retry-After %q, want 429 busy with Retry-After",
+			res2.StatusCode, e, res2.Header.Get("Retry-After"))
+	}
+}
+
+// startStream posts a streaming request and reads its first bytes.
+func startStream(t *testing.T, ctx context.Context, url, body string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/synthesize", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 {
+		t.Fatalf("stream request = %d %s", res.StatusCode, readAll(t, res))
+	}
+	if _, err := io.ReadFull(res.Body, make([]byte, 64)); err != nil {
+		t.Fatalf("reading the stream's first bytes: %v", err)
+	}
+	return res
+}
+
+func TestQueuedRequestWaitsForASlot(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{MaxStreams: 1, MaxQueue: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	res := startStream(t, ctx, ts.URL, `{"seconds": 30, "stream": true}`)
+	done := make(chan int)
+	go func() {
+		r := post(t, ts.URL+"/v1/synthesize", `{"seconds": 0.05}`)
+		readAll(t, r)
+		done <- r.StatusCode
+	}()
+	time.Sleep(100 * time.Millisecond) // let it queue
+	cancel()                           // the streaming client goes away
+	res.Body.Close()
+	select {
+	case code := <-done:
+		if code != 200 {
+			t.Errorf("queued request = %d, want 200 once the slot is free", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("queued request did not get the slot freed by a cancelled stream")
+	}
+}
+
+func TestCancelFreesTheSlot(t *testing.T) {
+	m := tinyModel(t)
+	s, ts := newTestServer(t, m, Options{MaxStreams: 1, MaxQueue: -1})
+	for range 3 {
+		ctx, cancel := context.WithCancel(context.Background())
+		res := startStream(t, ctx, ts.URL, `{"seconds": 30, "stream": true}`)
+		cancel()
+		res.Body.Close()
+		// The scheduler must notice between steps: poll the slot.
+		deadline := time.Now().Add(5 * time.Second)
+		for s.models["default"].sched.active.Load() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("a cancelled stream still holds its slot after 5 s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := s.models["default"].sched.inFlight(); got != 0 {
+			// The handler may still be returning; give it a moment.
+			time.Sleep(50 * time.Millisecond)
+			if got = s.models["default"].sched.inFlight(); got != 0 {
+				t.Fatalf("after cancel, %d requests still admitted, want 0", got)
+			}
+		}
+	}
+	res := post(t, ts.URL+"/v1/synthesize", `{"seconds": 0.05}`)
+	if readAll(t, res); res.StatusCode != 200 {
+		t.Errorf("request after cancelled streams = %d, want 200", res.StatusCode)
+	}
+	if got := scrape(t, ts.URL); !strings.Contains(got, `wavenet_active_streams{model="default"} 0`) {
+		t.Errorf("active streams gauge not back to 0:\n%s", grep(got, "active_streams"))
+	}
+}
+
+func TestShutdownLetsRunningSynthesesFinish(t *testing.T) {
+	m := tinyModel(t)
+	s, ts := newTestServer(t, m, Options{})
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result)
+	go func() {
+		res := post(t, ts.URL+"/v1/synthesize", `{"seconds": 2, "stream": true, "format": "pcm16"}`)
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		done <- result{len(b), err}
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.models["default"].sched.inFlight() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	shut := make(chan error)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	time.Sleep(20 * time.Millisecond)
+	// While draining: new work is refused with 503, readiness fails.
+	res := post(t, ts.URL+"/v1/synthesize", `{"seconds": 0.1}`)
+	if e := errorOf(t, readAll(t, res)); res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
+		t.Errorf("request during shutdown = %d %+v, want 503 with Retry-After", res.StatusCode, e)
+	}
+	if r, _ := http.Get(ts.URL + "/readyz"); r.StatusCode != 503 {
+		t.Errorf("/readyz during shutdown = %d, want 503", r.StatusCode)
+	}
+	r := <-done
+	if r.err != nil || r.n != 2*16000 {
+		t.Errorf("running stream during shutdown: %d bytes, %v; want all %d bytes", r.n, r.err, 2*16000)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown = %v, want nil", err)
+	}
+}
+
+func TestShutdownTimeoutCutsStreams(t *testing.T) {
+	m := tinyModel(t)
+	s, ts := newTestServer(t, m, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res := startStream(t, ctx, ts.URL, `{"seconds": 30, "stream": true, "format": "pcm16"}`)
+	sctx, scancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer scancel()
+	if err := s.Shutdown(sctx); err == nil {
+		t.Error("Shutdown with a 30 s stream and a 50 ms deadline = nil, want a deadline error")
+	}
+	// The stream is cut: the body ends with an error, not a clean EOF.
+	b, err := io.ReadAll(res.Body)
+	if err == nil && len(b)+64 >= 2*30*8000 {
+		t.Errorf("stream after a cut shutdown: %d bytes, err %v; want a truncated body with an error", len(b)+64, err)
+	}
+}
+
+func TestStreamHeadersBeforeAudio(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{})
+	res := post(t, ts.URL+"/v1/synthesize", `{"seconds": 0.5, "stream": true, "seed": 3}`)
+	b := readAll(t, res)
+	if res.Header.Get("X-Seed") != "3" || res.Header.Get("X-Audio-Duration") != "0.5" || res.Header.Get("Content-Type") != "audio/wav" {
+		t.Errorf("stream headers = %v", res.Header)
+	}
+	if len(b) != 44+2*4000 || string(b[:4]) != "RIFF" {
+		t.Errorf("stream body %d bytes starting %q, want %d starting RIFF", len(b), b[:4], 44+2*4000)
+	}
+	if n, _ := strconv.Atoi(res.Header.Get("X-Num-Samples")); n != 4000 {
+		t.Errorf("X-Num-Samples = %d, want 4000", n)
+	}
+}
