@@ -1,0 +1,548 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/internal/safetensors"
+	"github.com/wavenet-go/wavenet/nn"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// Files of a run directory and of its checkpoints.
+const (
+	MetricsFile   = "metrics.jsonl"         // one JSON line per logged step
+	CurveFile     = "curve.png"             // loss and validation curves
+	CheckpointDir = "checkpoints"           // holds step-NNNNNNNNN/ checkpoint directories
+	OptimizerFile = "optimizer.safetensors" // Adam's moments, in a checkpoint
+	StateFile     = "trainer.json"          // step, data order, options, in a checkpoint
+)
+
+// Options configure a training run. Zero values take the defaults noted.
+type Options struct {
+	Steps   int64 // total optimizer steps of the run (default 1000)
+	Batch   int   // sequences per step (default Workers)
+	Segment int   // predictions per sequence (default 4000); each sequence also carries ReceptiveField()-1 codes of context
+	Workers int   // data-parallel replicas (default runtime.NumCPU(), capped at Batch)
+
+	LR       float64 // peak learning rate (default 1e-3)
+	Warmup   int64   // linear warm-up steps of the cosine schedule
+	Cosine   bool    // cosine decay to LR/10 over Steps after Warmup; else constant
+	ClipNorm float64 // global gradient-norm clip (default 1; negative disables)
+
+	Seed uint64 // model initialisation and data order
+
+	CheckpointEvery int64 // steps between checkpoints (default 500; the last step always saves)
+	Keep            int   // checkpoints kept (default 3)
+	ValidateEvery   int64 // steps between validations (default 500; 0 with no validation data)
+	ValidateMax     int   // validate on at most this many utterances (default all), a fixed subset
+	LogEvery        int64 // steps between metrics lines (default 10)
+
+	// ValidationLabels are the labels to break validation down by (default
+	// the model's condition names).
+	ValidationLabels []string
+
+	// Progress, if set, is called after every step.
+	Progress func(Status)
+	// Logf, if set, receives warnings and events (checkpoint saved, a
+	// corrupt checkpoint skipped on resume).
+	Logf func(format string, args ...any)
+}
+
+func (o *Options) defaults() {
+	if o.Steps <= 0 {
+		o.Steps = 1000
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	if o.Batch <= 0 {
+		o.Batch = o.Workers
+	}
+	o.Workers = min(o.Workers, o.Batch)
+	for o.Batch%o.Workers != 0 {
+		o.Workers--
+	}
+	if o.Segment <= 0 {
+		o.Segment = 4000
+	}
+	if o.LR <= 0 {
+		o.LR = 1e-3
+	}
+	if o.ClipNorm == 0 {
+		o.ClipNorm = 1
+	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 500
+	}
+	if o.Keep <= 0 {
+		o.Keep = 3
+	}
+	if o.ValidateEvery < 0 {
+		o.ValidateEvery = 0
+	} else if o.ValidateEvery == 0 {
+		o.ValidateEvery = 500
+	}
+	if o.LogEvery <= 0 {
+		o.LogEvery = 10
+	}
+}
+
+// Schedule is the learning-rate schedule the options describe.
+func (o *Options) Schedule() nn.Schedule {
+	if o.Cosine {
+		return nn.CosineWarmup(o.LR, o.Warmup, o.Steps, o.LR/10)
+	}
+	return nn.Constant(o.LR)
+}
+
+// Status is the state after one step, for progress display.
+type Status struct {
+	Step, Steps   int64
+	Loss          float64 // nats per predicted sample, this step
+	LR            float64
+	SamplesPerSec float64     // predicted samples per second since the run (or resume) started
+	Val           *Validation // the latest validation, nil before the first
+}
+
+// Metric is one line of metrics.jsonl.
+type Metric struct {
+	Step          int64       `json:"step"`
+	Loss          float64     `json:"loss"` // mean nats per predicted sample over the logged interval
+	Bits          float64     `json:"bits"` // the same in bits
+	LR            float64     `json:"lr"`
+	SamplesPerSec float64     `json:"samples_per_s"`
+	GradNorm      float64     `json:"grad_norm"`
+	Val           *Validation `json:"validation,omitempty"`
+}
+
+// state is trainer.json.
+type state struct {
+	Step    int64               `json:"step"`
+	Seed    uint64              `json:"seed"`
+	Sampler corpus.SamplerState `json:"sampler"`
+	Batch   int                 `json:"batch"`
+	Segment int                 `json:"segment"`
+	LR      float64             `json:"lr"`
+	Warmup  int64               `json:"warmup"`
+	Cosine  bool                `json:"cosine"`
+	Samples int64               `json:"samples"` // predicted samples trained on
+}
+
+// Trainer trains a model on a corpus; see New, Resume and Run.
+type Trainer struct {
+	Model *wavenet.Model
+	opts  Options
+	dir   string
+
+	train, val []*corpus.Utterance
+	sampler    *corpus.Sampler
+	cond       map[*corpus.Utterance][]int
+	par        *Parallel
+	opt        *nn.Adam
+	sched      nn.Schedule
+	step       int64
+	samples    int64
+	lastVal    *Validation
+	segs       [][]int32
+	conds      [][]int
+}
+
+// New starts a run in directory dir (created; it must not hold
+// checkpoints already: use Resume) for cfg on the training utterances,
+// validating on val (may be empty). The model is initialised from
+// opts.Seed.
+func New(dir string, cfg wavenet.Config, trainUtts, val []*corpus.Utterance, opts Options) (*Trainer, error) {
+	if _, err := latestCheckpoints(dir); err == nil {
+		return nil, fmt.Errorf("train: %s already holds checkpoints (resume it, or choose another directory)", dir)
+	}
+	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(opts.Seed, 0x5EED)))
+	if err != nil {
+		return nil, err
+	}
+	t, err := newTrainer(dir, m, trainUtts, val, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	// A fresh run starts a fresh metrics file.
+	if err := os.WriteFile(filepath.Join(dir, MetricsFile), nil, 0o644); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	return t, nil
+}
+
+func newTrainer(dir string, m *wavenet.Model, trainUtts, val []*corpus.Utterance, opts Options) (*Trainer, error) {
+	opts.defaults()
+	if len(trainUtts) == 0 {
+		return nil, errors.New("train: no training utterances")
+	}
+	if len(val) == 0 {
+		opts.ValidateEvery = 0
+	}
+	if opts.ValidateMax > 0 && len(val) > opts.ValidateMax {
+		// A fixed, evenly spread subset, so every validation is comparable.
+		sub := make([]*corpus.Utterance, opts.ValidateMax)
+		for i := range sub {
+			sub[i] = val[i*len(val)/opts.ValidateMax]
+		}
+		val = sub
+	}
+	if opts.ValidationLabels == nil {
+		for _, c := range m.Config.Conditions {
+			opts.ValidationLabels = append(opts.ValidationLabels, c.Name)
+		}
+	}
+	t := &Trainer{Model: m, opts: opts, dir: dir, train: trainUtts, val: val,
+		cond: map[*corpus.Utterance][]int{}, opt: nn.NewAdam(0.9, 0.999, 1e-8, 0), sched: opts.Schedule()}
+	for _, u := range trainUtts {
+		c, err := u.ConditionIndices(m.Config.Conditions)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		if err := m.CheckInput(u.Codes, c); err != nil {
+			return nil, fmt.Errorf("train: %s: %w", u.Name, err)
+		}
+		t.cond[u] = c
+	}
+	t.sampler = corpus.NewSampler(trainUtts, opts.Seed)
+	t.sampler.SetLevels(m.Config.QuantizationChannels)
+	length := m.Config.ReceptiveField() - 1 + opts.Segment
+	par, err := NewParallel(m, opts.Workers, opts.Batch, length, opts.Segment)
+	if err != nil {
+		return nil, err
+	}
+	t.par = par
+	t.segs = make([][]int32, opts.Batch)
+	t.conds = make([][]int, opts.Batch)
+	return t, nil
+}
+
+// Resume continues the run in dir from its newest checkpoint that loads;
+// newer ones that do not (corrupt, truncated) are reported through
+// opts.Logf and skipped. The step counter, learning-rate schedule, Adam
+// state and data order carry on exactly; the batch, segment, seed and
+// schedule options are taken from the checkpoint (opts.Steps may extend
+// the run). metrics.jsonl is cut back to the checkpoint's step.
+func Resume(ctx context.Context, dir string, trainUtts, val []*corpus.Utterance, opts Options) (*Trainer, error) {
+	dirs, err := latestCheckpoints(dir)
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for _, d := range dirs {
+		t, err := resumeFrom(ctx, dir, d, trainUtts, val, opts)
+		if err == nil {
+			return t, nil
+		}
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		lastErr = err
+		if opts.Logf != nil {
+			opts.Logf("train: skipping checkpoint %s: %v", d, err)
+		}
+	}
+	return nil, fmt.Errorf("train: no usable checkpoint in %s: %w", dir, lastErr)
+}
+
+func resumeFrom(ctx context.Context, dir, ckpt string, trainUtts, val []*corpus.Utterance, opts Options) (*Trainer, error) {
+	c, err := wavenet.LoadCheckpoint(ctx, ckpt)
+	if err != nil {
+		return nil, err
+	}
+	var st state
+	sb, ok := c.Extra[StateFile]
+	if !ok {
+		return nil, fmt.Errorf("train: checkpoint %s has no %s", ckpt, StateFile)
+	}
+	if err := json.Unmarshal(sb, &st); err != nil {
+		return nil, fmt.Errorf("train: checkpoint %s: %s: %w", ckpt, StateFile, err)
+	}
+	ob, ok := c.Extra[OptimizerFile]
+	if !ok {
+		return nil, fmt.Errorf("train: checkpoint %s has no %s", ckpt, OptimizerFile)
+	}
+	of, err := safetensors.Decode(ob)
+	if err != nil {
+		return nil, fmt.Errorf("train: checkpoint %s: %s: %w", ckpt, OptimizerFile, err)
+	}
+	tensors := map[string][]float32{}
+	for _, tn := range of.Tensors {
+		v, err := tn.Float32s()
+		if err != nil {
+			return nil, fmt.Errorf("train: checkpoint %s: %s: %w", ckpt, OptimizerFile, err)
+		}
+		tensors[tn.Name] = v
+	}
+	var optStep int64
+	if _, err := fmt.Sscan(of.Metadata["step"], &optStep); err != nil {
+		return nil, fmt.Errorf("train: checkpoint %s: %s: bad step metadata %q", ckpt, OptimizerFile, of.Metadata["step"])
+	}
+	opts.Batch, opts.Segment, opts.Seed = st.Batch, st.Segment, st.Seed
+	opts.LR, opts.Warmup, opts.Cosine = st.LR, st.Warmup, st.Cosine
+	if opts.Steps < st.Step {
+		opts.Steps = st.Step
+	}
+	t, err := newTrainer(dir, c.Model, trainUtts, val, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.opt.SetState(tensors, optStep); err != nil {
+		t.Close()
+		return nil, fmt.Errorf("train: checkpoint %s: %w", ckpt, err)
+	}
+	if err := t.sampler.Restore(st.Sampler); err != nil {
+		t.Close()
+		return nil, fmt.Errorf("train: checkpoint %s: %w", ckpt, err)
+	}
+	t.step, t.samples = st.Step, st.Samples
+	if err := truncateMetrics(filepath.Join(dir, MetricsFile), st.Step); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Step is the number of optimizer steps done.
+func (t *Trainer) Step() int64 { return t.step }
+
+// Options returns the options in effect (defaults filled in, resumed
+// values applied).
+func (t *Trainer) Options() Options { return t.opts }
+
+// Close releases the graph replicas.
+func (t *Trainer) Close() error { return t.par.Close() }
+
+// Run trains until opts.Steps. When ctx is cancelled (Ctrl-C, SIGTERM) it
+// saves a checkpoint of the last finished step and returns ctx.Err().
+func (t *Trainer) Run(ctx context.Context) error {
+	o := &t.opts
+	rf := t.Model.Config.ReceptiveField()
+	start, startSamples := time.Now(), t.samples
+	var lossSum, normSum float64
+	var lossN int
+	saved := t.step
+	for t.step < o.Steps {
+		if ctx.Err() != nil {
+			break
+		}
+		for b := range t.segs {
+			var u *corpus.Utterance
+			t.segs[b], u = t.sampler.Next(t.segs[b], o.Segment+1, rf-1)
+			t.conds[b] = t.cond[u]
+		}
+		loss, err := t.par.Step(ctx, t.segs, t.conds)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				break
+			}
+			return err
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return fmt.Errorf("train: step %d: loss is %v (diverged; lower --lr)", t.step+1, loss)
+		}
+		norm := math.NaN()
+		if o.ClipNorm > 0 {
+			norm = nn.ClipGlobalNorm(t.par.Params, o.ClipNorm)
+		}
+		lr := t.sched.LR(t.step)
+		if err := t.opt.Step(t.par.Params, lr); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		t.step++
+		t.samples += int64(o.Batch * o.Segment)
+		lossSum += loss
+		normSum += norm
+		lossN++
+		rate := float64(t.samples-startSamples) / time.Since(start).Seconds()
+		var val *Validation
+		if o.ValidateEvery > 0 && (t.step%o.ValidateEvery == 0 || t.step == o.Steps) {
+			v, err := Validate(ctx, t.Model, t.val, o.ValidationLabels, o.Workers)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			if err == nil {
+				val = &v
+				t.lastVal = val
+			}
+		}
+		if t.step%o.LogEvery == 0 || val != nil || t.step == o.Steps {
+			m := Metric{Step: t.step, Loss: lossSum / float64(lossN), LR: lr, SamplesPerSec: rate, GradNorm: normSum / float64(lossN), Val: val}
+			m.Bits = m.Loss / math.Ln2
+			if math.IsNaN(m.GradNorm) {
+				m.GradNorm = 0
+			}
+			if err := appendMetric(filepath.Join(t.dir, MetricsFile), m); err != nil {
+				return err
+			}
+			lossSum, normSum, lossN = 0, 0, 0
+		}
+		if o.Progress != nil {
+			o.Progress(Status{Step: t.step, Steps: o.Steps, Loss: loss, LR: lr, SamplesPerSec: rate, Val: t.lastVal})
+		}
+		if t.step%o.CheckpointEvery == 0 || t.step == o.Steps {
+			if err := t.Save(context.WithoutCancel(ctx)); err != nil {
+				return err
+			}
+			saved = t.step
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		if saved != t.step {
+			if serr := t.Save(context.WithoutCancel(ctx)); serr != nil {
+				return errors.Join(err, serr)
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// Save writes a checkpoint of the current step into the run's checkpoint
+// directory, drops all but the newest opts.Keep, and redraws curve.png.
+func (t *Trainer) Save(ctx context.Context) error {
+	tensors, optStep := t.opt.State()
+	var ts []safetensors.Tensor
+	for _, name := range sortedKeys(tensors) {
+		v := tensors[name]
+		ts = append(ts, safetensors.FromFloat32(name, []int{len(v)}, v, safetensors.F32))
+	}
+	var ob bytes.Buffer
+	if err := safetensors.Write(&ob, ts, map[string]string{"step": fmt.Sprint(optStep), "optimizer": "adam"}); err != nil {
+		return fmt.Errorf("train: save optimizer: %w", err)
+	}
+	o := t.opts
+	sb, err := json.MarshalIndent(state{Step: t.step, Seed: o.Seed, Sampler: t.sampler.State(), Batch: o.Batch,
+		Segment: o.Segment, LR: o.LR, Warmup: o.Warmup, Cosine: o.Cosine, Samples: t.samples}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("train: save state: %w", err)
+	}
+	root := filepath.Join(t.dir, CheckpointDir)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	dir := filepath.Join(root, fmt.Sprintf("step-%09d", t.step))
+	err = wavenet.SaveCheckpoint(ctx, dir, &wavenet.Checkpoint{
+		Model:    t.Model,
+		Metadata: map[string]string{"step": fmt.Sprint(t.step)},
+		Extra:    map[string][]byte{OptimizerFile: ob.Bytes(), StateFile: append(sb, '\n')},
+	})
+	if err != nil {
+		return fmt.Errorf("train: save checkpoint: %w", err)
+	}
+	if t.opts.Logf != nil {
+		t.opts.Logf("train: saved checkpoint %s", dir)
+	}
+	// Only after the new checkpoint is in place are old ones removed.
+	dirs, err := latestCheckpoints(t.dir)
+	if err == nil {
+		for _, d := range dirs[min(len(dirs), t.opts.Keep):] {
+			os.RemoveAll(d)
+		}
+	}
+	if err := PlotCurves(filepath.Join(t.dir, MetricsFile), filepath.Join(t.dir, CurveFile)); err != nil && t.opts.Logf != nil {
+		t.opts.Logf("train: plot: %v", err)
+	}
+	return nil
+}
+
+// latestCheckpoints lists the run's checkpoint directories, newest first.
+func latestCheckpoints(dir string) ([]string, error) {
+	root := filepath.Join(dir, CheckpointDir)
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("train: no checkpoints in %s: %w", dir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		var n int64
+		if e.IsDir() && strings.HasPrefix(e.Name(), "step-") {
+			if _, err := fmt.Sscanf(e.Name(), "step-%d", &n); err == nil {
+				out = append(out, filepath.Join(root, e.Name()))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("train: no checkpoints in %s: %w", dir, fs.ErrNotExist)
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(out))) // zero-padded: name order is step order
+	return out, nil
+}
+
+func appendMetric(path string, m Metric) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("train: metrics: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("train: metrics: %w", err)
+	}
+	_, err = f.Write(append(b, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("train: metrics: %w", err)
+	}
+	return nil
+}
+
+// readMetrics reads metrics.jsonl, skipping lines that do not parse (a
+// line cut short by a crash).
+func readMetrics(path string) ([]Metric, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var ms []Metric
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 1<<24)
+	for sc.Scan() {
+		var m Metric
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
+			ms = append(ms, m)
+		}
+	}
+	return ms, sc.Err()
+}
+
+// truncateMetrics keeps the lines of steps up to step.
+func truncateMetrics(path string, step int64) error {
+	ms, err := readMetrics(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("train: metrics: %w", err)
+	}
+	var b bytes.Buffer
+	for _, m := range ms {
+		if m.Step <= step {
+			line, _ := json.Marshal(m)
+			b.Write(append(line, '\n'))
+		}
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("train: metrics: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// testCorpus is a few utterances of random codes labelled by speaker, in
+// the shape corpus.Load returns.
+func testCorpus(q int) (trainUtts, val []*corpus.Utterance) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for i := 0; i < 8; i++ {
+		u := &corpus.Utterance{
+			Name:   fmt.Sprintf("%d_%s_%d.wav", i%3, []string{"ann", "bob"}[i%2], i),
+			Labels: map[string]string{"speaker": []string{"ann", "bob"}[i%2], "digit": fmt.Sprint(i % 3)},
+			Codes:  make([]int32, 60+rng.IntN(40)),
+		}
+		for j := range u.Codes {
+			u.Codes[j] = int32(rng.IntN(q))
+		}
+		if i >= 6 {
+			u.Validation = true
+			val = append(val, u)
+		} else {
+			trainUtts = append(trainUtts, u)
+		}
+	}
+	return trainUtts, val
+}
+
+func testConfig(t *testing.T) wavenet.Config {
+	t.Helper()
+	cfg, err := wavenet.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.QuantizationChannels = 64
+	cfg.Dilations = []int{1, 2, 4, 8}
+	cfg.Conditions = []wavenet.Condition{
+		{Name: "speaker", Values: []string{"ann", "bob"}},
+		{Name: "digit", Values: []string{"0", "1", "2"}},
+	}
+	return cfg
+}
+
+func testOptions(steps int64, workers int) Options {
+	return Options{Steps: steps, Batch: 4, Segment: 12, Workers: workers, LR: 3e-3, Warmup: 2, Cosine: true,
+		Seed: 42, CheckpointEvery: 3, Keep: 2, ValidateEvery: 3, LogEvery: 1}
+}
+
+func runSteps(t *testing.T, dir string, steps int64, workers int) *wavenet.Model {
+	t.Helper()
+	tr, va := testCorpus(64)
+	tn, err := New(dir, testConfig(t), tr, va, testOptions(steps, workers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tn.Close()
+	if err := tn.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return tn.Model
+}
+
+func resumeSteps(t *testing.T, dir string, steps int64, workers int) *wavenet.Model {
+	t.Helper()
+	tr, va := testCorpus(64)
+	tn, err := Resume(context.Background(), dir, tr, va, testOptions(steps, workers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tn.Close()
+	if err := tn.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return tn.Model
+}
+
+func diffWeights(a, b *wavenet.Model) (maxDiff float64, identical bool) {
+	identical = true
+	pa, pb := a.Params(), b.Params()
+	for i := range pa {
+		for j := range pa[i].Data {
+			x, y := pa[i].Data[j], pb[i].Data[j]
+			if x != y {
+				identical = false
+				maxDiff = max(maxDiff, float64(abs32(x-y)))
+			}
+		}
+	}
+	return maxDiff, identical
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func TestSameSeedIsBitIdentical(t *testing.T) {
+	a := runSteps(t, t.TempDir(), 4, 2)
+	b := runSteps(t, t.TempDir(), 4, 2)
+	if d, same := diffWeights(a, b); !same {
+		t.Errorf("two runs with seed 42: weights differ by up to %g, want bit-identical", d)
+	}
+}
+
+func TestWorkersGiveSameWeights(t *testing.T) {
+	// Global batch 4 on 1, 2 and 4 workers: the same gradient up to the
+	// float32 rounding of summing in a different order. After 4 Adam steps
+	// of lr <= 3e-3 the weights agree to 1e-5 (Adam's normalised steps
+	// bound the effect of rounding on each update by about lr * 1e-3).
+	ref := runSteps(t, t.TempDir(), 4, 1)
+	for _, w := range []int{2, 4} {
+		m := runSteps(t, t.TempDir(), 4, w)
+		if d, _ := diffWeights(ref, m); d > 1e-5 {
+			t.Errorf("%d workers vs 1: weights differ by %g, want <= 1e-5", w, d)
+		}
+	}
+}
+
+func TestResumeIsExact(t *testing.T) {
+	// ibab/tensorflow-wavenet issue #387: a resumed run must continue the
+	// step counter, schedule, optimizer state and data order. 6 steps in
+	// one go must equal 3 steps, a checkpoint, and 3 more after resuming.
+	whole := runSteps(t, t.TempDir(), 6, 2)
+	dir := t.TempDir()
+	runSteps(t, dir, 3, 2)
+	resumed := resumeSteps(t, dir, 6, 2)
+	if d, same := diffWeights(whole, resumed); !same {
+		t.Errorf("3 steps + resume + 3 steps: weights differ from 6 steps by up to %g, want bit-identical", d)
+	}
+	ms, err := readMetrics(filepath.Join(dir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if m.Step != int64(i+1) {
+			t.Fatalf("metrics line %d has step %d, want %d (steps in order, none repeated)", i, m.Step, i+1)
+		}
+	}
+	if len(ms) != 6 {
+		t.Errorf("metrics.jsonl has %d lines, want 6", len(ms))
+	}
+	if ms[5].Val == nil || ms[5].Val.PerLabel["speaker"]["ann"] == 0 {
+		t.Errorf("step 6 metrics = %+v, want a validation with a per-speaker breakdown", ms[5])
+	}
+	if _, err := os.Stat(filepath.Join(dir, CurveFile)); err != nil {
+		t.Errorf("curve plot: %v", err)
+	}
+}
+
+func TestResumeSkipsCorruptCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	runSteps(t, dir, 6, 1) // checkpoints at steps 3 and 6
+	dirs, err := latestCheckpoints(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) != 2 {
+		t.Fatalf("checkpoints %v, want 2 (Keep)", dirs)
+	}
+	// Truncate the newest weights file: resume must refuse it, say so and
+	// fall back to step 3.
+	w := filepath.Join(dirs[0], wavenet.WeightsFile)
+	b, err := os.ReadFile(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr, va := testCorpus(64)
+	var logs []string
+	opts := testOptions(6, 1)
+	opts.Logf = func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }
+	tn, err := Resume(context.Background(), dir, tr, va, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tn.Close()
+	if tn.Step() != 3 {
+		t.Errorf("resumed at step %d, want 3 (the newest checkpoint that loads)", tn.Step())
+	}
+	if len(logs) == 0 {
+		t.Errorf("Resume skipped a corrupt checkpoint without a message")
+	}
+	// With every checkpoint broken, Resume fails.
+	for _, d := range dirs {
+		os.WriteFile(filepath.Join(d, wavenet.WeightsFile), []byte("junk"), 0o644)
+	}
+	if _, err := Resume(context.Background(), dir, tr, va, testOptions(6, 1)); err == nil {
+		t.Errorf("Resume with only corrupt checkpoints = nil error, want an error")
+	}
+}
+
+func TestCancelSavesCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	tr, va := testCorpus(64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := testOptions(100, 2)
+	opts.CheckpointEvery = 50
+	opts.Progress = func(s Status) {
+		if s.Step == 2 {
+			cancel() // as Ctrl-C would
+		}
+	}
+	tn, err := New(dir, testConfig(t), tr, va, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tn.Close()
+	if err := tn.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run after cancel = %v, want context.Canceled", err)
+	}
+	dirs, err := latestCheckpoints(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := filepath.Base(dirs[0]), "step-000000002"; got != want {
+		t.Errorf("checkpoint after cancel = %s, want %s", got, want)
+	}
+}
+
+func TestNewRefusesExistingRun(t *testing.T) {
+	dir := t.TempDir()
+	runSteps(t, dir, 3, 1)
+	tr, va := testCorpus(64)
+	if _, err := New(dir, testConfig(t), tr, va, testOptions(3, 1)); err == nil {
+		t.Errorf("New on a directory with checkpoints = nil error, want an error")
+	}
+}
