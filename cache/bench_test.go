@@ -44,12 +44,15 @@ func BenchmarkStep(b *testing.B) {
 				}
 			}
 			dst := make([]int32, bc.streams)
+			g.Step(dst)
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := threadCPU(b)
 			for i := 0; i < b.N; i++ {
 				dst = g.Step(dst)
 			}
 			reportRate(b, b.N*bc.streams)
+			b.ReportMetric(float64(b.N*bc.streams)/cpu(), "cpu-samples/s")
 		})
 	}
 }

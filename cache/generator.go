@@ -63,24 +63,26 @@ type stream struct {
 // at once (the layers' skip weights are concatenated), and the two
 // post-processing products (B, S) x S and (B, Q) x S.
 type Generator struct {
-	m                 *wavenet.Model
-	k, q, r, d, s, nl int
-	inT               []float32 // (K*Q, R): Input.W transposed, row k*Q+c is tap k, code c
-	inB               []float32 // (R) input bias, or zeros
-	skipW             []float32 // (S, L*D): the layers' Skip.W side by side
-	skipB             []float32 // (S): the sum of the layers' skip biases
-	resB              [][]float32
-	post1B, post2B    []float32
-	streams           []stream
-	act               []int // active slots, in join order; row b of the batch is act[b]
-	row               []int // row of each slot's logits in the last Step, -1 if none
-	x                 []float32
-	xr, pre, z        []float32
-	skip, h, logits   []float32
-	smp               sampler
-	primeWS           primeWorkspace
-	zeroR             []float32
-	maxLag            int
+	m                   *wavenet.Model
+	k, q, r, d, s, nl   int
+	inT                 []float32 // (K*Q, R): Input.W transposed, row k*Q+c is tap k, code c
+	inB                 []float32 // (R) input bias, or zeros
+	skipW               []float32 // (S, L*D): the layers' Skip.W side by side
+	gateW, resW         []linear  // per layer
+	skipL, post1, post2 linear
+	skipB               []float32 // (S): the sum of the layers' skip biases
+	resB                [][]float32
+	post1B, post2B      []float32
+	streams             []stream
+	act                 []int // active slots, in join order; row b of the batch is act[b]
+	row                 []int // row of each slot's logits in the last Step, -1 if none
+	x                   []float32
+	xr, pre, z          []float32
+	skip, h, logits     []float32
+	smp                 sampler
+	primeWS             primeWorkspace
+	zeroR               []float32
+	maxLag              int
 }
 
 // New returns a generator for m with maxStreams slots. It panics if m's
@@ -121,6 +123,13 @@ func New(m *wavenet.Model, maxStreams int) *Generator {
 		g.resB[l] = make([]float32, R)
 		copy(g.resB[l], ly.Res.B)
 	}
+	for _, ly := range m.Layers {
+		g.gateW = append(g.gateW, newLinear(ly.Gate.W, 2*D, K*R))
+		g.resW = append(g.resW, newLinear(ly.Res.W, R, D))
+	}
+	g.skipL = newLinear(g.skipW, S, L*D)
+	g.post1 = newLinear(m.Post1.W, S, S)
+	g.post2 = newLinear(m.Post2.W, Q, S)
 	g.post1B = make([]float32, S)
 	copy(g.post1B, m.Post1.B)
 	g.post2B = make([]float32, Q)
@@ -357,7 +366,7 @@ func (g *Generator) forwardStep(B int) {
 			st.pos[l] = pos
 			copy(g.pre[b*2*D:(b+1)*2*D], st.bias[l*2*D:(l+1)*2*D])
 		}
-		matmul(B, 2*D, KR, g.x, KR, ly.Gate.W, g.pre, 2*D)
+		g.mul(B, &g.gateW[l], g.x, KR, g.pre, 2*D)
 		for b := 0; b < B; b++ {
 			kernel.GateTanhSigmoid(g.z[b*LD+l*D:b*LD+l*D+D], g.pre[b*2*D:(b+1)*2*D])
 		}
@@ -369,7 +378,7 @@ func (g *Generator) forwardStep(B int) {
 					xr[i] += v
 				}
 			}
-			matmul(B, R, D, g.z[l*D:], LD, ly.Res.W, g.xr, R)
+			g.mul(B, &g.resW[l], g.z[l*D:], LD, g.xr, R)
 		}
 	}
 
@@ -379,25 +388,29 @@ func (g *Generator) forwardStep(B int) {
 		copy(g.h[b*S:(b+1)*S], g.post1B)
 		copy(g.logits[b*Q:(b+1)*Q], g.post2B)
 	}
-	matmul(B, S, LD, g.z, LD, g.skipW, g.skip, S)
-	relu(g.skip[:B*S])
-	matmul(B, S, S, g.skip, S, g.m.Post1.W, g.h, S)
-	relu(g.h[:B*S])
-	matmul(B, Q, S, g.h, S, g.m.Post2.W, g.logits, Q)
+	g.mul(B, &g.skipL, g.z, LD, g.skip, S)
+	kernel.ReLU(g.skip[:B*S], g.skip[:B*S])
+	g.mul(B, &g.post1, g.skip, S, g.h, S)
+	kernel.ReLU(g.h[:B*S], g.h[:B*S])
+	g.mul(B, &g.post2, g.h, S, g.logits, Q)
 }
 
-// matmul computes y (B, out) += x (B, in) W^T for W (out, in) row-major,
-// x with row stride ldx and y with row stride ldy.
-func matmul(B, out, in int, x []float32, ldx int, w, y []float32, ldy int) {
-	kernel.MatMulAddBatch(y, ldy, w, x, ldx, B, out, in)
+// linear is one weight matrix of the step, W (out, in) row-major.
+type linear struct {
+	w       []float32
+	out, in int
 }
 
-func relu(v []float32) {
-	for i, x := range v {
-		if x < 0 {
-			v[i] = 0
-		}
-	}
+func newLinear(w []float32, out, in int) linear {
+	return linear{w: w, out: out, in: in}
+}
+
+// mul computes y (B, out) += x (B, in) W^T, x with row stride ldx and y
+// with row stride ldy, reading W once for all B rows.
+// (kernel.Gemm packs W on every call, which costs 2.5 to 7 times more at
+// these sizes: 1 to 16 rows.)
+func (g *Generator) mul(B int, l *linear, x []float32, ldx int, y []float32, ldy int) {
+	kernel.MatMulAddBatch(y, ldy, l.w, x, ldx, B, l.out, l.in)
 }
 
 // primeWorkspace holds the channels-last buffers of Prime.

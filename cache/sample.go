@@ -50,16 +50,24 @@ func (s *sampler) sample(logits []float32, temperature float32, topK int, greedy
 	inv := 1 / temperature
 	prob := s.prob[:q]
 	var sum float64
-	for i, v := range logits {
-		p := float32(0)
-		if v > thr || (v == thr && ties > 0) {
-			if v == thr {
-				ties--
-			}
-			p = exp32(float32((v - best) * inv))
+	if ties == q {
+		for i, v := range logits {
+			p := exp32(float32((v - best) * inv))
+			prob[i] = p
+			sum += float64(p)
 		}
-		prob[i] = p
-		sum += float64(p)
+	} else {
+		for i, v := range logits {
+			p := float32(0)
+			if v > thr || (v == thr && ties > 0) {
+				if v == thr {
+					ties--
+				}
+				p = exp32(float32((v - best) * inv))
+			}
+			prob[i] = p
+			sum += float64(p)
+		}
 	}
 	target := u * sum
 	var acc float64
@@ -133,23 +141,27 @@ func selectKth(v []float32, k int) float32 {
 	return v[k]
 }
 
-// exp32 is e^x in float32 for x <= 0 (the shifted logits), relative error
-// below 2e-7. Results below e^-87 flush to 0. Every product is rounded
-// explicitly with a float32 conversion so that no compiler fuses a
-// multiply-add: the result is bit-identical on every architecture.
+// exp32 is e^x in float32 for x <= 0 (the shifted logits; larger x is
+// taken as 0), relative error below 4e-7. Results below e^-87 and NaN give
+// 0. Every product is rounded explicitly with a float32 conversion so that
+// no compiler fuses a multiply-add: the result is bit-identical on every
+// architecture.
 func exp32(x float32) float32 {
 	const (
 		log2e = 1.44269504088896341
 		ln2hi = 0.693359375 // ln 2 split in two for exact n*ln2hi (Cephes expf)
 		ln2lo = -2.12194440e-4
 	)
-	if x < -87 {
+	if !(x >= -87) { // also NaN
 		return 0
 	}
-	if x > 88 {
-		x = 88
+	if x > 0 {
+		x = 0
 	}
-	n := float32(math.Floor(float64(float32(x*log2e) + 0.5)))
+	// n = round(x log2 e): t-0.5 < 0, and conversion truncates towards
+	// zero, so n = ceil(t-0.5) and r below is within [-ln2/2, ln2/2].
+	in := int32(float32(x*log2e) - 0.5)
+	n := float32(in)
 	r := x - float32(n*ln2hi)
 	r = r - float32(n*ln2lo)
 	// Cephes expf polynomial for e^r on [-ln2/2, ln2/2].
@@ -160,5 +172,5 @@ func exp32(x float32) float32 {
 	p = float32(p*r) + 1.6666665459e-1
 	p = float32(p*r) + 5.0000001201e-1
 	p = float32(float32(p*r)*r) + r + 1
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+	return p * math.Float32frombits(uint32(in+127)<<23)
 }
