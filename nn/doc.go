@@ -1,24 +1,67 @@
 // Package nn implements the shared deep-learning core of the project on
 // gorgonia (gorgonia.org/gorgonia): trainable parameters as plain float32
-// slices ([Param]), optimizers (Adam after Kingma & Ba 2015, arXiv:1412.6980,
-// with PyTorch's torch.optim.Adam update; SGD with momentum and Nesterov
-// momentum as torch.optim.SGD; RMSProp as torch.optim.RMSprop), global-norm
-// gradient clipping (torch.nn.utils.clip_grad_norm_), learning-rate
-// schedules, initialisers (Glorot & Bengio 2010; He et al. 2015), custom
-// gorgonia Ops backed by the project's float32 kernels (dense layer,
-// normalisation layers, numerically stable per-row softmax, losses including
-// the temperature-softened KL divergence of Hinton et al. 2015,
-// arXiv:1503.02531), a finite-difference gradient checker, and small model
-// builders (MLP, residual tower) with a pure-Go forward pass for inference.
+// slices, optimizers, schedules, clipping, initialisers, custom gorgonia
+// Ops backed by the project's float32 kernels, a finite-difference
+// gradient checker, and small model builders with a pure-Go forward pass
+// for inference. It is used by train (WaveNet), rl and compress.
+//
+// References: Adam (Kingma & Ba 2015, arXiv:1412.6980) with
+// torch.optim.Adam's update; SGD with momentum and Nesterov momentum as
+// torch.optim.SGD (dampening 0); RMSProp (Tieleman & Hinton 2012) as
+// torch.optim.RMSprop; global-norm clipping as
+// torch.nn.utils.clip_grad_norm_; the cosine schedule with warmup of
+// nanoGPT; Glorot & Bengio (2010) and He et al. (2015) initialisation;
+// layer, batch and instance normalisation (Ba et al. 2016, Ioffe & Szegedy
+// 2015, Ulyanov et al. 2016); distillation with temperature (Hinton et al.
+// 2015, arXiv:1503.02531); the policy-value residual tower of AlphaGo Zero
+// (Silver et al. 2017).
+//
+// # Pieces
+//
+//   - [Param], [Optimizer] ([Adam], [SGD], [RMSProp]) with State/SetState
+//     for checkpoints, [ClipGlobalNorm], [Schedule] ([Constant],
+//     [StepDecay], [ExponentialDecay], [CosineWarmup]), [ZeroGrads].
+//   - Graph Ops, float32 (training) and float64 (gradient checks): [Dense]
+//     (x Wᵀ + b on kernel.Gemm), [SoftmaxRows], [LogSoftmaxRows], [MSE],
+//     [Huber], [KLDivTemperature], [SoftCrossEntropy], [RowDot],
+//     [LayerNorm], [BatchNormTrain] / [BatchNorm], [InstanceNorm]; the
+//     WaveNet Ops [Conv], [Gated], [SoftmaxCE], [CondBias] (float32 only).
+//     ReLU, tanh and sigmoid are gorgonia's ([Activation]).
+//   - [GradCheck] / [CheckGradients]: symbolic gradients against central
+//     differences, for this package's tests and other packages'.
+//   - [MLP] and [ResNet]: Build adds the model to a graph with nodes that
+//     alias its weight slices; Forward runs it on one observation without
+//     gorgonia and without allocating; CopyFrom / Clone for target networks.
+//   - [Machine]: compiles loss and gradients, zeroes gradients before each
+//     run and hands back the [Param]s for the optimizer.
+//
+// # Training loop
+//
+//	g := gorgonia.NewGraph()
+//	x := gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(batch, in),
+//		gorgonia.WithName("x"), gorgonia.WithValue(tensor.New(tensor.WithShape(batch, in), tensor.WithBacking(xs))))
+//	// ... y likewise
+//	out, params, _ := mlp.Build(x)
+//	loss, _ := nn.MSE(out, y)
+//	m, _ := nn.NewMachine(loss, params)
+//	opt := nn.NewAdam(0.9, 0.999, 1e-8, 0)
+//	for step := int64(0); step < steps; step++ {
+//		// fill xs and ys (the tensors' backing slices)
+//		l, _ := m.Run()
+//		nn.ClipGlobalNorm(m.Params(), 1)
+//		opt.Step(m.Params(), sched.LR(step))
+//	}
+//	action := argmax(mlp.Forward(nil, obs)) // weights were updated in place
 //
 // Gorgonia graphs have fixed shapes and keep gradients across runs until
-// they are zeroed: build one graph per batch shape, share the weight
-// tensors between graphs, zero gradients every step ([ZeroGrads]) and pass
-// parameters to an [Optimizer] in the same order on every call.
+// they are zeroed: build one graph per batch shape (models can Build into
+// several graphs, all aliasing the same weights), and pass parameters to an
+// [Optimizer] in the same order on every call. Give every input node a
+// name: gorgonia merges unnamed nodes of equal type and shape.
 //
 // The softmax and log-softmax of gorgonia.org/tensor v0.9.24 take one max
 // over the whole tensor, not per row, so large logits give -Inf; this
-// package's [SoftmaxRows] and losses subtract a per-row maximum instead.
+// package's softmaxes and losses subtract a per-row maximum instead.
 package nn
 
 import (

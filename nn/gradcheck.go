@@ -15,22 +15,26 @@ import (
 type GradCheckFunc func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error)
 
 // GradCheck compares a graph's symbolic gradients with central finite
-// differences, all in float64.
+// differences. Use float64 inputs: that is the real check. Float32 inputs
+// are accepted for Ops that only have a float32 kernel, with looser
+// defaults (Eps 1e-2, RTol 1e-2, ATol 1e-3: a float32 central difference
+// carries a rounding error of about 1e-7 |f| / Eps).
 //
 // A non-scalar output y is reduced to the scalar Σ y ⊙ R with R a fixed
 // random tensor (seeded by Seed), so every output element's gradient is
 // exercised with a distinct weight.
 type GradCheck struct {
-	// Inputs are the values of the input nodes, float64 tensors; the
-	// check perturbs them in place and restores them.
+	// Inputs are the values of the input nodes, float64 (or all float32)
+	// tensors; the check perturbs them in place and restores them.
 	Inputs []*tensor.Dense
 	// WRT lists the inputs whose gradients are checked; nil means all.
 	WRT []int
-	// Eps is the finite-difference step (default 1e-6: the central
-	// difference's error is O(Eps²) against a rounding error of O(1e-16/Eps)).
+	// Eps is the finite-difference step (default 1e-6 in float64: the
+	// central difference's error is O(Eps²) against a rounding error of
+	// O(1e-16/Eps)).
 	Eps float64
 	// An element passes when |symbolic - numeric| <= ATol + RTol |numeric|
-	// (defaults 1e-5 and 1e-7).
+	// (defaults 1e-5 and 1e-7 in float64).
 	RTol, ATol float64
 	Seed       uint64
 }
@@ -49,14 +53,30 @@ type GradCheckResult struct {
 // Run builds f twice (once for the symbolic gradients, once for the
 // perturbed forward passes) and compares.
 func (c GradCheck) Run(f GradCheckFunc) (GradCheckResult, error) {
+	if len(c.Inputs) == 0 {
+		return GradCheckResult{}, fmt.Errorf("nn: gradcheck: no inputs")
+	}
+	dt := c.Inputs[0].Dtype()
+	if dt != tensor.Float64 && dt != tensor.Float32 {
+		return GradCheckResult{}, fmt.Errorf("nn: gradcheck: inputs are %v, want float64 or float32", dt)
+	}
+	for i, in := range c.Inputs {
+		if in.Dtype() != dt {
+			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: input %d is %v, input 0 %v", i, in.Dtype(), dt)
+		}
+	}
+	def := [3]float64{1e-6, 1e-5, 1e-7}
+	if dt == tensor.Float32 {
+		def = [3]float64{1e-2, 1e-2, 1e-3}
+	}
 	if c.Eps == 0 {
-		c.Eps = 1e-6
+		c.Eps = def[0]
 	}
 	if c.RTol == 0 {
-		c.RTol = 1e-5
+		c.RTol = def[1]
 	}
 	if c.ATol == 0 {
-		c.ATol = 1e-7
+		c.ATol = def[2]
 	}
 	wrt := c.WRT
 	if wrt == nil {
@@ -64,9 +84,9 @@ func (c GradCheck) Run(f GradCheckFunc) (GradCheckResult, error) {
 			wrt = append(wrt, i)
 		}
 	}
-	for i, in := range c.Inputs {
-		if in.Dtype() != tensor.Float64 {
-			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: input %d is %v, want float64", i, in.Dtype())
+	for _, i := range wrt {
+		if i < 0 || i >= len(c.Inputs) {
+			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: WRT index %d out of range", i)
 		}
 	}
 
@@ -82,11 +102,11 @@ func (c GradCheck) Run(f GradCheckFunc) (GradCheckResult, error) {
 	cost := out
 	if !out.IsScalar() {
 		rng := rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))
-		r := make([]float64, out.Shape().TotalSize())
-		for i := range r {
-			r[i] = rng.NormFloat64()
+		r := RandTensor(rng, out.Shape()...)
+		if dt == tensor.Float32 {
+			r = toFloat32(r)
 		}
-		rn := gorgonia.NodeFromAny(g, tensor.New(tensor.WithShape(out.Shape()...), tensor.WithBacking(r)), gorgonia.WithName("gradcheck.R"))
+		rn := gorgonia.NodeFromAny(g, r, gorgonia.WithName("gradcheck.R"))
 		prod, err := gorgonia.HadamardProd(out, rn)
 		if err != nil {
 			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: weight output: %w", err)
@@ -110,13 +130,11 @@ func (c GradCheck) Run(f GradCheckFunc) (GradCheckResult, error) {
 		if err := vm.RunAll(); err != nil {
 			return 0, err
 		}
-		switch v := cost.Value().Data().(type) {
-		case float64:
-			return v, nil
-		case []float64:
-			return v[0], nil
+		v, ok := scalarOf(cost.Value().Data())
+		if !ok {
+			return 0, fmt.Errorf("cost holds %T", cost.Value().Data())
 		}
-		return 0, fmt.Errorf("cost holds %T", cost.Value().Data())
+		return v, nil
 	}
 	if _, err := run(); err != nil {
 		return GradCheckResult{}, fmt.Errorf("nn: gradcheck: run: %w", err)
@@ -127,33 +145,30 @@ func (c GradCheck) Run(f GradCheckFunc) (GradCheckResult, error) {
 		if v == nil {
 			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: no gradient value for input %d", wrt[k])
 		}
-		d, ok := v.Data().([]float64)
+		d, ok := floatsOf(v.Data())
 		if !ok {
-			if s, ok2 := v.Data().(float64); ok2 {
-				d = []float64{s}
-			} else {
-				return GradCheckResult{}, fmt.Errorf("nn: gradcheck: gradient of input %d holds %T", wrt[k], v.Data())
-			}
+			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: gradient of input %d holds %T", wrt[k], v.Data())
 		}
-		sym[k] = append([]float64(nil), d...)
+		sym[k] = d
 	}
 
 	var res GradCheckResult
 	for k, i := range wrt {
-		x := c.Inputs[i].Float64s()
-		if len(sym[k]) != len(x) {
-			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: gradient of input %d has %d elements, input %d", i, len(sym[k]), len(x))
+		x := c.Inputs[i]
+		n := x.Shape().TotalSize()
+		if len(sym[k]) != n {
+			return GradCheckResult{}, fmt.Errorf("nn: gradcheck: gradient of input %d has %d elements, input %d", i, len(sym[k]), n)
 		}
-		for j := range x {
-			orig := x[j]
-			x[j] = orig + c.Eps
+		for j := 0; j < n; j++ {
+			orig := getAt(x, j)
+			setAt(x, j, orig+c.Eps)
 			fp, err := run()
 			if err != nil {
 				return GradCheckResult{}, fmt.Errorf("nn: gradcheck: run: %w", err)
 			}
-			x[j] = orig - c.Eps
+			setAt(x, j, orig-c.Eps)
 			fm, err := run()
-			x[j] = orig
+			setAt(x, j, orig)
 			if err != nil {
 				return GradCheckResult{}, fmt.Errorf("nn: gradcheck: run: %w", err)
 			}
@@ -193,4 +208,65 @@ func RandTensor(rng *rand.Rand, shape ...int) *tensor.Dense {
 		d[i] = rng.NormFloat64()
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(d))
+}
+
+// RandTensor32 is RandTensor in float32.
+func RandTensor32(rng *rand.Rand, shape ...int) *tensor.Dense {
+	return toFloat32(RandTensor(rng, shape...))
+}
+
+func toFloat32(t *tensor.Dense) *tensor.Dense {
+	d := t.Float64s()
+	f := make([]float32, len(d))
+	for i, v := range d {
+		f[i] = float32(v)
+	}
+	return tensor.New(tensor.WithShape(t.Shape()...), tensor.WithBacking(f))
+}
+
+func scalarOf(d any) (float64, bool) {
+	switch v := d.(type) {
+	case float64:
+		return v, true
+	case float32:
+		return float64(v), true
+	case []float64:
+		return v[0], len(v) == 1
+	case []float32:
+		return float64(v[0]), len(v) == 1
+	}
+	return 0, false
+}
+
+func floatsOf(d any) ([]float64, bool) {
+	switch v := d.(type) {
+	case []float64:
+		return append([]float64(nil), v...), true
+	case []float32:
+		f := make([]float64, len(v))
+		for i, x := range v {
+			f[i] = float64(x)
+		}
+		return f, true
+	case float64:
+		return []float64{v}, true
+	case float32:
+		return []float64{float64(v)}, true
+	}
+	return nil, false
+}
+
+func getAt(t *tensor.Dense, i int) float64 {
+	if t.Dtype() == tensor.Float32 {
+		return float64(t.Float32s()[i])
+	}
+	return t.Float64s()[i]
+}
+
+func setAt(t *tensor.Dense, i int, v float64) {
+	if t.Dtype() == tensor.Float32 {
+		t.Float32s()[i] = float32(v)
+		return
+	}
+	t.Float64s()[i] = v
 }

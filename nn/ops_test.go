@@ -87,6 +87,22 @@ func TestOpGradients(t *testing.T) {
 	}
 }
 
+// TestFloat32GradCheck runs the float32 variant of the checker (looser
+// defaults) on Dense's float32 path, the one on kernel.Gemm, and on the
+// per-row softmax.
+func TestFloat32GradCheck(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	CheckGradients(t, "Dense float32", GradCheck{Inputs: []*tensor.Dense{RandTensor32(rng, 4, 5), RandTensor32(rng, 3, 5), RandTensor32(rng, 3)}},
+		func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) {
+			return Dense(x[0], x[1], x[2])
+		})
+	CheckGradients(t, "SoftmaxRows float32", GradCheck{Inputs: []*tensor.Dense{RandTensor32(rng, 4, 5)}},
+		func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return SoftmaxRows(x[0]) })
+	if _, err := (GradCheck{Inputs: []*tensor.Dense{RandTensor32(rng, 2), RandTensor(rng, 2)}}).Run(nil); err == nil {
+		t.Error("GradCheck with mixed float32/float64 inputs: no error")
+	}
+}
+
 // TestGradCheckCatchesWrongGradient makes sure the checker is not vacuous:
 // an Op whose declared gradient is twice the true one must fail.
 func TestGradCheckCatchesWrongGradient(t *testing.T) {
