@@ -129,3 +129,18 @@ func SilentFrames(x []float32, rate int, thresholdDB, frameMS float64) (silent, 
 	}
 	return silent, total
 }
+
+// LoudestFrameDB returns the RMS level in dBFS of the loudest frame of
+// frameMS milliseconds (-Inf for silence or no samples). Relative silence
+// thresholds (for example 30 dB below the loudest frame) start from it.
+func LoudestFrameDB(x []float32, rate int, frameMS float64) float64 {
+	frame := int(math.Round(float64(rate) * frameMS / 1000))
+	if frame < 1 {
+		frame = 1
+	}
+	best := 0.0
+	for i := 0; i < len(x); i += frame {
+		best = math.Max(best, meanSquare(x[i:min(i+frame, len(x))]))
+	}
+	return 10 * math.Log10(best)
+}

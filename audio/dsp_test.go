@@ -71,3 +71,16 @@ func TestSilentFrames(t *testing.T) {
 		t.Errorf("SilentFrames(3 s silence + 1 s tone) = %d, %d; want 150, 200", s, n)
 	}
 }
+
+func TestLoudestFrameDB(t *testing.T) {
+	x := make([]float32, 8000)
+	copy(x[4000:], tone(800, 8000, 1000, 0.1))
+	// A sine of amplitude 0.1 has RMS 0.1/sqrt(2): -23.01 dBFS; 20 ms frames
+	// of 160 samples hold whole 1 kHz periods (8 samples), so exactly that.
+	if db := LoudestFrameDB(x, 8000, 20); math.Abs(db+23.0103) > 0.01 {
+		t.Errorf("LoudestFrameDB(0.1 sine) = %.4f, want -23.0103", db)
+	}
+	if db := LoudestFrameDB(make([]float32, 10), 8000, 20); !math.IsInf(db, -1) {
+		t.Errorf("LoudestFrameDB(silence) = %g, want -Inf", db)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,7 +36,8 @@ var FSDDSplit = Split{Label: "index", Values: []string{"5", "6", "7", "8", "9"}}
 // Defaults for Options' zero values.
 const (
 	DefaultLevels      = 256
-	DefaultTrimDB      = -40.0 // frame RMS below this is silence (dBFS)
+	DefaultTrimDB      = -60.0 // frame RMS below this is always silence (dBFS)
+	DefaultTrimRelDB   = 30.0  // frames this far below a file's loudest frame are silence
 	DefaultFrameMS     = 20.0  // frame length for trimming and silence stats
 	DefaultNormalizeDB = -1.0  // peak level after normalisation (dBFS)
 	DefaultHashPercent = 10    // validation share for custom patterns
@@ -56,12 +58,20 @@ type Options struct {
 	// FSDDSplit when the pattern has an "index" group, else a hash split
 	// with DefaultHashPercent.
 	Split Split
-	// Trim removes leading and trailing frames of FrameMS whose RMS is
-	// below TrimDB.
+	// Trim removes leading and trailing silent frames of FrameMS. A frame
+	// is silent when its RMS level is below TrimDB (an absolute floor, in
+	// dBFS) or more than TrimRelDB below the file's loudest frame. The
+	// relative rule is what works on real corpora: FSDD's loudest frames
+	// range from -48 to -7 dBFS between files, so no absolute threshold
+	// fits all of them. The same rule gives Stats.SilentFraction.
 	Trim bool
-	// TrimDB (0 means DefaultTrimDB) is also the level below which a frame
-	// counts as silent in Stats.SilentFraction.
+	// TrimDB is the absolute floor (0 means DefaultTrimDB). A file with
+	// no frame above it is silent: with Trim it is listed in
+	// Corpus.Silent instead of loaded.
 	TrimDB float64
+	// TrimRelDB is the relative threshold in dB (0 means
+	// DefaultTrimRelDB, negative turns the relative rule off).
+	TrimRelDB float64
 	// FrameMS is the frame length in milliseconds (0 means DefaultFrameMS).
 	FrameMS float64
 	// RemoveDC subtracts each file's mean before anything else.
@@ -202,7 +212,8 @@ type Corpus struct {
 	Silent     []FileError         // files silent after trimming: excluded, with ErrSilent
 	Failed     []FileError         // unreadable files, with the decoder's error
 	Unmatched  []string            // .wav files whose names do not match the pattern
-	TrimDB     float64
+	TrimDB     float64 // absolute silence floor used (dBFS)
+	TrimRelDB  float64 // relative silence threshold used (dB below the loudest frame; <= 0: off)
 	FrameMS    float64
 }
 
@@ -286,6 +297,9 @@ func Load(ctx context.Context, dir string, opts Options) (*Corpus, error) {
 	if opts.TrimDB == 0 {
 		opts.TrimDB = DefaultTrimDB
 	}
+	if opts.TrimRelDB == 0 {
+		opts.TrimRelDB = DefaultTrimRelDB
+	}
 	if opts.FrameMS == 0 {
 		opts.FrameMS = DefaultFrameMS
 	}
@@ -316,7 +330,7 @@ func Load(ctx context.Context, dir string, opts Options) (*Corpus, error) {
 	}
 
 	c := &Corpus{Dir: dir, SampleRate: opts.SampleRate, Levels: opts.Levels, Split: opts.Split,
-		LabelNames: names, Vocab: map[string][]string{}, TrimDB: opts.TrimDB, FrameMS: opts.FrameMS}
+		LabelNames: names, Vocab: map[string][]string{}, TrimDB: opts.TrimDB, TrimRelDB: max(0, opts.TrimRelDB), FrameMS: opts.FrameMS}
 	var jobs []job
 	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -464,15 +478,19 @@ func loadFile(j job, opts *Options) result {
 		Peak: audio.Peak(clip.Samples), Clipped: audio.Clipped(clip.Samples, bitsForClipping(clip.Format))}
 	x := clip.Mono(nil)
 	rate := clip.Format.SampleRate
-	if s, n := audio.SilentFrames(x, rate, opts.TrimDB, opts.FrameMS); n > 0 {
-		st.SilentFraction = float64(s) / float64(n)
-	}
-	u := &Utterance{Name: j.name, Labels: j.labels, Source: st}
 	if opts.RemoveDC {
 		audio.RemoveDC(x)
 	}
+	thr := opts.TrimDB
+	if opts.TrimRelDB > 0 {
+		thr = math.Max(thr, audio.LoudestFrameDB(x, rate, opts.FrameMS)-opts.TrimRelDB)
+	}
+	if s, n := audio.SilentFrames(x, rate, thr, opts.FrameMS); n > 0 {
+		st.SilentFraction = float64(s) / float64(n)
+	}
+	u := &Utterance{Name: j.name, Labels: j.labels, Source: st}
 	if opts.Trim {
-		a, b := audio.Trim(x, rate, opts.TrimDB, opts.FrameMS)
+		a, b := audio.Trim(x, rate, thr, opts.FrameMS)
 		x = x[a:b]
 	}
 	if len(x) == 0 {

@@ -436,3 +436,37 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	b.ReportMetric(float64(files*len(x)*b.N)/b.Elapsed().Seconds(), "samples/s")
 }
+
+func TestTrimQuietAndSilent(t *testing.T) {
+	dir := t.TempDir()
+	quiet := speech(8000, 440)
+	for i := range quiet {
+		quiet[i] *= 0.01 // peak -46 dBFS, like FSDD's quietest speaker
+	}
+	writeWAV(t, filepath.Join(dir, "1_amy_0.wav"), quiet, 8000)
+	hum := make([]float32, 4000)
+	for i := range hum {
+		hum[i] = 0.0005 * float32(math.Sin(float64(i))) // -69 dBFS: below the -60 dBFS floor
+	}
+	writeWAV(t, filepath.Join(dir, "2_amy_0.wav"), hum, 8000)
+	c, err := Load(context.Background(), dir, Options{Trim: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The quiet file keeps its 0.3 s tone (2400 samples, +- one 160-sample
+	// frame each side): the relative rule measures from its loudest frame.
+	if len(c.Train) != 1 || len(c.Train[0].Codes) < 2400 || len(c.Train[0].Codes) > 2720 {
+		t.Errorf("Load(quiet speech) = %v, want 1_amy_0.wav with 2400 to 2720 codes", names(c.Train))
+	}
+	if len(c.Silent) != 1 || c.Silent[0].Name != "2_amy_0.wav" {
+		t.Errorf("Silent = %v, want [2_amy_0.wav]", c.Silent)
+	}
+	// Absolute rule only: the quiet file is silent at -40 dBFS.
+	c, err = Load(context.Background(), dir, Options{Trim: true, TrimDB: -40, TrimRelDB: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Silent) != 2 {
+		t.Errorf("Load(TrimDB -40, no relative rule): Silent = %v, want both files", c.Silent)
+	}
+}
