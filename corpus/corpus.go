@@ -212,8 +212,8 @@ type Corpus struct {
 	Silent     []FileError         // files silent after trimming: excluded, with ErrSilent
 	Failed     []FileError         // unreadable files, with the decoder's error
 	Unmatched  []string            // .wav files whose names do not match the pattern
-	TrimDB     float64 // absolute silence floor used (dBFS)
-	TrimRelDB  float64 // relative silence threshold used (dB below the loudest frame; <= 0: off)
+	TrimDB     float64             // absolute silence floor used (dBFS)
+	TrimRelDB  float64             // relative silence threshold used (dB below the loudest frame; <= 0: off)
 	FrameMS    float64
 }
 
