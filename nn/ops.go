@@ -34,6 +34,28 @@ type fnOp struct {
 	// the output's gradient; nil, or diff[i] false, means no gradient.
 	diff []bool
 	grad func(i int, in gorgonia.Nodes, out, dout *gorgonia.Node) (*gorgonia.Node, error)
+
+	// out is the output tensor of the last Do, reused by the next one when
+	// the shape and dtype agree: every fnOp belongs to one node of one
+	// graph, and a run rewrites the whole buffer, so steady-state training
+	// allocates no activations or gradients.
+	out *tensor.Dense
+}
+
+// outBuf returns a zeroed output tensor of the given shape and dtype, the
+// previous one when it fits.
+func (op *fnOp) outBuf(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
+	if o := op.out; o != nil && o.Dtype() == dt && o.Shape().Eq(shape) {
+		switch d := o.Data().(type) {
+		case []float32:
+			clear(d)
+		case []float64:
+			clear(d)
+		}
+		return o
+	}
+	op.out = tensor.New(tensor.Of(dt), tensor.WithShape(shape...))
+	return op.out
 }
 
 func typeOfDims(d int) hm.Type {
@@ -90,23 +112,27 @@ func (op *fnOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := make([]float32, size)
-		op.fwd32(out, in, sh)
 		if op.outDims == 0 {
+			out := []float32{0}
+			op.fwd32(out, in, sh)
 			return gorgonia.NewF32(out[0]), nil
 		}
-		return tensor.New(tensor.WithShape(outShape...), tensor.WithBacking(out)), nil
+		o := op.outBuf(dt, outShape)
+		op.fwd32(o.Float32s()[:size], in, sh)
+		return o, nil
 	case tensor.Float64:
 		in, err := slicesOf[float64](op.name, vs)
 		if err != nil {
 			return nil, err
 		}
-		out := make([]float64, size)
-		op.fwd64(out, in, sh)
 		if op.outDims == 0 {
+			out := []float64{0}
+			op.fwd64(out, in, sh)
 			return gorgonia.NewF64(out[0]), nil
 		}
-		return tensor.New(tensor.WithShape(outShape...), tensor.WithBacking(out)), nil
+		o := op.outBuf(dt, outShape)
+		op.fwd64(o.Float64s()[:size], in, sh)
+		return o, nil
 	}
 	return nil, fmt.Errorf("nn: %s: dtype %v not supported (float32 or float64)", op.name, dt)
 }
