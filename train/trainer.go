@@ -546,3 +546,27 @@ func truncateMetrics(path string, step int64) error {
 	}
 	return nil
 }
+
+// SetProgress replaces the Progress callback of the options.
+func (t *Trainer) SetProgress(f func(Status)) { t.opts.Progress = f }
+
+// RunConfig returns the model configuration of the run in dir, from the
+// config.json of its newest checkpoint that has a readable one.
+func RunConfig(dir string) (wavenet.Config, error) {
+	dirs, err := latestCheckpoints(dir)
+	if err != nil {
+		return wavenet.Config{}, err
+	}
+	for _, d := range dirs {
+		f, err := os.Open(filepath.Join(d, wavenet.ConfigFile))
+		if err != nil {
+			continue
+		}
+		cfg, err := wavenet.LoadConfigJSON(f)
+		f.Close()
+		if err == nil {
+			return cfg, nil
+		}
+	}
+	return wavenet.Config{}, fmt.Errorf("train: no readable %s in the checkpoints of %s", wavenet.ConfigFile, dir)
+}

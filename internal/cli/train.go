@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/internal/progress"
+	"github.com/wavenet-go/wavenet/train"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+func init() {
+	Register(Command{
+		Name:    "train",
+		Summary: "train a WaveNet on a directory of WAV files (resumable checkpoints)",
+		Run:     runTrain,
+	})
+}
+
+type trainFlags struct {
+	data, preset, out, cond, config, split string
+	resume, cosine, trim, normalize        bool
+	steps, checkpointEvery, validateEvery  int64
+	warmup, logEvery                       int64
+	batch, segment, workers, rate, keep    int
+	validateMax                            int
+	lr, clip                               float64
+	seed                                   uint64
+}
+
+func runTrain(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "train", "train --data DIR --out runs/NAME [--preset small] [--resume] [flags]")
+	var f trainFlags
+	fs.StringVar(&f.data, "data", "", "directory of WAV files (FSDD names {digit}_{speaker}_{index}.wav give the labels)")
+	fs.StringVar(&f.preset, "preset", "small", "model preset: "+strings.Join(wavenet.Presets(), ", "))
+	fs.StringVar(&f.config, "config", "", "model config JSON (ibab wavenet_params.json fields) instead of --preset")
+	fs.StringVar(&f.out, "out", "", "run directory (checkpoints, metrics.jsonl, curve.png)")
+	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its newest good checkpoint")
+	fs.Int64Var(&f.steps, "steps", 10000, "total optimizer steps of the run")
+	fs.IntVar(&f.batch, "batch", 0, "sequences per step (default: --workers)")
+	fs.IntVar(&f.segment, "segment", 4000, "predicted samples per sequence (each also carries receptive field - 1 samples of context)")
+	fs.IntVar(&f.workers, "workers", 0, "data-parallel workers (default: one per CPU)")
+	fs.Float64Var(&f.lr, "lr", 1e-3, "peak learning rate (Adam)")
+	fs.BoolVar(&f.cosine, "cosine", false, "cosine learning-rate decay to lr/10 over --steps (after --warmup)")
+	fs.Int64Var(&f.warmup, "warmup", 0, "linear warm-up steps (with --cosine)")
+	fs.Float64Var(&f.clip, "clip", 1, "clip the global gradient norm to this (negative: off)")
+	fs.IntVar(&f.rate, "rate", 0, "sample rate in Hz (default: the corpus's own rate)")
+	fs.StringVar(&f.cond, "cond", "", "comma-separated labels to condition on, e.g. speaker,digit")
+	fs.StringVar(&f.split, "split", "", "validation split: none, hash=PERCENT or LABEL=VALUES (default: FSDD index=5-9)")
+	fs.BoolVar(&f.trim, "trim", true, "trim leading and trailing silence")
+	fs.BoolVar(&f.normalize, "normalize", true, "normalise each file's peak level")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the initial weights and the data order")
+	fs.Int64Var(&f.checkpointEvery, "checkpoint-every", 500, "steps between checkpoints")
+	fs.IntVar(&f.keep, "keep", 3, "checkpoints kept")
+	fs.Int64Var(&f.validateEvery, "validate-every", 500, "steps between validations (negative: never)")
+	fs.IntVar(&f.validateMax, "validate-max", 0, "validate on at most this many utterances (a fixed subset; 0: all)")
+	fs.Int64Var(&f.logEvery, "log-every", 10, "steps between metrics.jsonl lines")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return Usagef("unexpected arguments %q", fs.Args())
+	}
+	if f.data == "" || f.out == "" {
+		return Usagef("--data and --out are required")
+	}
+
+	// The model's configuration: from the run when resuming, else the
+	// preset (or config file), the corpus rate and the conditions.
+	var cfg wavenet.Config
+	var err error
+	if f.resume {
+		if cfg, err = train.RunConfig(f.out); err != nil {
+			return err
+		}
+	} else if f.config != "" {
+		r, err := os.Open(f.config)
+		if err != nil {
+			return Usagef("--config: %v", err)
+		}
+		cfg, err = wavenet.LoadConfigJSON(r)
+		r.Close()
+		if err != nil {
+			return Usagef("--config: %v", err)
+		}
+	} else if cfg, err = wavenet.Preset(f.preset); err != nil {
+		return Usagef("%v", err)
+	}
+	copts := corpus.Options{SampleRate: f.rate, Levels: cfg.QuantizationChannels, Trim: f.trim, Normalize: f.normalize}
+	if f.resume {
+		copts.SampleRate = cfg.SampleRate
+	}
+	if f.split != "" {
+		if copts.Split, err = corpus.ParseSplit(f.split); err != nil {
+			return Usagef("%v", err)
+		}
+	}
+	bar := progress.New(env.Stderr, "load", "files", 0)
+	copts.Progress = func(done, total int) { bar.Set(int64(done), fmt.Sprintf("of %d", total)) }
+	c, err := corpus.Load(ctx, f.data, copts)
+	if err != nil {
+		return err
+	}
+	bar.Finish()
+	if len(c.Train) == 0 {
+		return fmt.Errorf("train: no training utterances in %s", f.data)
+	}
+	if !f.resume {
+		switch {
+		case f.rate > 0:
+			cfg.SampleRate = f.rate
+		case c.SampleRate > 0:
+			cfg.SampleRate = c.SampleRate
+		default:
+			return Usagef("the files of %s have different rates: give --rate", f.data)
+		}
+		if f.cond != "" {
+			if cfg.Conditions, err = c.Conditions(strings.Split(f.cond, ",")...); err != nil {
+				return Usagef("--cond: %v", err)
+			}
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+	}
+
+	opts := train.Options{
+		Steps: f.steps, Batch: f.batch, Segment: f.segment, Workers: f.workers,
+		LR: f.lr, Warmup: f.warmup, Cosine: f.cosine, ClipNorm: f.clip, Seed: f.seed,
+		CheckpointEvery: f.checkpointEvery, Keep: f.keep, ValidateEvery: f.validateEvery,
+		ValidateMax: f.validateMax, LogEvery: f.logEvery,
+		Logf: func(format string, args ...any) { fmt.Fprintf(env.Stderr, "\n"+format+"\n", args...) },
+	}
+	if f.validateEvery < 0 {
+		opts.ValidateEvery = -1
+	}
+	var t *train.Trainer
+	if f.resume {
+		t, err = train.Resume(ctx, f.out, c.Train, c.Validation, opts)
+	} else {
+		t, err = train.New(f.out, cfg, c.Train, c.Validation, opts)
+	}
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	o := t.Options()
+	m := t.Model
+	fmt.Fprintf(env.Stderr, "train: %d training / %d validation utterances at %d Hz; %d parameters, receptive field %d; "+
+		"batch %d x (%d + %d) on %d workers; from step %d to %d\n",
+		len(c.Train), len(c.Validation), m.Config.SampleRate, m.NumParams(), m.Config.ReceptiveField(),
+		o.Batch, m.Config.ReceptiveField()-1, o.Segment, o.Workers, t.Step(), o.Steps)
+	first := t.Step()
+	bar = progress.New(env.Stderr, fmt.Sprintf("train (steps %d-%d)", first, o.Steps), "steps", o.Steps-first)
+	opts.Progress = func(s train.Status) {
+		status := fmt.Sprintf("loss %.3f nats (%.3f bits)", s.Loss, s.Loss/0.6931471805599453)
+		if s.Val != nil {
+			status += fmt.Sprintf(" val %.3f bits", s.Val.Bits)
+		}
+		status += fmt.Sprintf(" %.0f samples/s lr %.2g", s.SamplesPerSec, s.LR)
+		bar.Set(s.Step-first, status)
+	}
+	t.SetProgress(opts.Progress)
+	err = t.Run(ctx)
+	bar.Finish()
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(env.Stderr, "train: interrupted at step %d; checkpoint saved, continue with --resume\n", t.Step())
+	}
+	return err
+}

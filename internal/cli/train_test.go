@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/train"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// writeChord writes 0.1 s of a two-tone chord at 8 kHz as 16-bit WAV.
+func writeChord(t *testing.T, name string, f1, f2 float64) {
+	t.Helper()
+	const rate = 8000
+	x := make([]float32, rate/10)
+	for i := range x {
+		ti := float64(i) / rate
+		x[i] = float32(0.3*math.Sin(2*math.Pi*f1*ti) + 0.3*math.Sin(2*math.Pi*f2*ti))
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := audio.Encode(f, x, rate, audio.PCM16); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTrainCommand(t *testing.T) {
+	data := t.TempDir()
+	// FSDD names: {digit}_{speaker}_{index}; index 5-9 is validation.
+	for i, name := range []string{"0_ann_5.wav", "1_bob_6.wav", "0_ann_10.wav", "1_bob_11.wav", "1_ann_12.wav", "0_bob_13.wav"} {
+		writeChord(t, filepath.Join(data, name), 200+50*float64(i), 310)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"--data", data, "--preset", "tiny", "--out", out, "--steps", "4", "--segment", "50",
+		"--cond", "speaker,digit", "--checkpoint-every", "2", "--validate-every", "2", "--workers", "2", "--log-every", "1"}
+	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
+		t.Fatalf("train %v: %v\n%s", args, err, stderr)
+	}
+	m, err := wavenet.Load(context.Background(), filepath.Join(out, train.CheckpointDir, "step-000000004"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Config.SampleRate; got != 8000 {
+		t.Errorf("trained model sample_rate = %d, want the corpus rate 8000", got)
+	}
+	if len(m.Config.Conditions) != 2 || m.Config.Conditions[0].Name != "speaker" || len(m.Config.Conditions[0].Values) != 2 {
+		t.Errorf("trained model conditions = %+v, want speaker (ann, bob) and digit", m.Config.Conditions)
+	}
+	for _, f := range []string{train.MetricsFile, train.CurveFile} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("run directory: %v", err)
+		}
+	}
+	// Resume to step 6.
+	args = []string{"--data", data, "--out", out, "--resume", "--steps", "6", "--checkpoint-every", "2", "--workers", "2"}
+	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
+		t.Fatalf("train %v: %v\n%s", args, err, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, train.CheckpointDir, "step-000000006")); err != nil {
+		t.Errorf("after resume: %v", err)
+	}
+	// A fresh run into the same directory is refused.
+	args = []string{"--data", data, "--preset", "tiny", "--out", out, "--steps", "2"}
+	if _, _, err := runCmd(context.Background(), runTrain, args...); err == nil {
+		t.Errorf("train into a directory with checkpoints without --resume = nil error, want an error")
+	}
+}
+
+func TestTrainUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--preset", "tiny", "--out", "x"},                // no --data
+		{"--data", "d", "--preset", "huge", "--out", "x"}, // unknown preset
+		{"--data", "d", "--out", "x", "extra"},            // stray argument
+	} {
+		if _, _, err := runCmd(context.Background(), runTrain, args...); !errors.Is(err, ErrUsage) {
+			t.Errorf("train %q = %v, want a usage error", args, err)
+		}
+	}
+}
