@@ -36,17 +36,13 @@ type StreamOptions struct {
 // gives one sequence.
 const seedStream = 0x9e3779b97f4a7c15
 
-// stream is the state of one slot.
+// stream is the state of one slot. Its queues and conditioning bias live
+// in the generator's row-interleaved blocks, at row `row`.
 type stream struct {
 	active bool
 	opts   StreamOptions
 	rng    rand.PCG
-	// bias is (L, 2D): each layer's gate bias plus its conditioning rows.
-	bias []float32
-	// ring[l] is ((K-1)*d_l, R): layer l's inputs, row t mod (K-1)*d_l
-	// holding the input at time t (zero for t < 0).
-	ring [][]float32
-	pos  []int // pos[l] = t mod (K-1)*d_l, the row the next input goes to
+	row    int // batch row while active
 	// hist holds the K-1 codes before the pending one, oldest first; -1
 	// stands for "before time 0" (a zero one-hot input).
 	hist    []int32
@@ -74,15 +70,25 @@ type Generator struct {
 	resB                [][]float32
 	post1B, post2B      []float32
 	streams             []stream
-	act                 []int // active slots, in join order; row b of the batch is act[b]
-	row                 []int // row of each slot's logits in the last Step, -1 if none
-	x                   []float32
-	xr, pre, z          []float32
-	skip, h, logits     []float32
-	smp                 sampler
-	primeWS             primeWorkspace
-	zeroR               []float32
-	maxLag              int
+	act                 []int // active slots; row b of the batch is act[b]
+	// ring[l] is ((K-1)*d_l, maxStreams, R): layer l's recent inputs, all
+	// streams side by side. Streams step in lockstep, so position
+	// p mod (K-1)*d_l holds every stream's input of generator step p; a
+	// step reads one contiguous (B, R) block per tap and writes one.
+	ring [][]float32
+	// bias is (L, maxStreams, 2D): each stream's gate bias plus its
+	// conditioning rows, per layer, copied into the pre-activations with
+	// one block copy.
+	bias            []float32
+	step            int   // generator steps taken
+	row             []int // row of each slot's logits in the last Step, -1 if none
+	x               []float32
+	xr, pre, z      []float32
+	skip, h, logits []float32
+	smp             sampler
+	primeWS         primeWorkspace
+	zeroR           []float32
+	maxLag          int
 }
 
 // New returns a generator for m with maxStreams slots. It panics if m's
@@ -141,6 +147,11 @@ func New(m *wavenet.Model, maxStreams int) *Generator {
 	for i := range g.row {
 		g.row[i] = -1
 	}
+	g.ring = make([][]float32, L)
+	for l, ly := range m.Layers {
+		g.ring[l] = make([]float32, (K-1)*ly.Dilation*B*R)
+	}
+	g.bias = make([]float32, L*B*2*D)
 	g.x = make([]float32, B*K*R)
 	g.xr = make([]float32, B*R)
 	g.pre = make([]float32, B*2*D)
@@ -193,26 +204,22 @@ func (g *Generator) Join(opts StreamOptions) (int, error) {
 		return -1, ErrFull
 	}
 	st := &g.streams[slot]
-	K, R, D, L := g.k, g.r, g.d, g.nl
-	if st.ring == nil {
-		st.ring = make([][]float32, L)
-		for l, ly := range g.m.Layers {
-			st.ring[l] = make([]float32, (K-1)*ly.Dilation*R)
-		}
-		st.pos = make([]int, L)
-		st.hist = make([]int32, K-1)
-		st.bias = make([]float32, L*2*D)
-	} else {
-		for l := range st.ring {
-			clear(st.ring[l])
-		}
-		clear(st.pos)
+	B, R, D := len(g.streams), g.r, g.d
+	row := len(g.act)
+	if st.hist == nil {
+		st.hist = make([]int32, g.k-1)
 	}
 	for i := range st.hist {
 		st.hist[i] = -1
 	}
+	// Nothing before time 0: the stream's queue rows start at zero.
+	for _, ring := range g.ring {
+		for p := 0; p < len(ring); p += B * R {
+			clear(ring[p+row*R : p+(row+1)*R])
+		}
+	}
 	for l, ly := range g.m.Layers {
-		b := st.bias[l*2*D : (l+1)*2*D]
+		b := g.bias[(l*B+row)*2*D : (l*B+row+1)*2*D]
 		if ly.Gate.B != nil {
 			copy(b, ly.Gate.B)
 		} else {
@@ -229,25 +236,38 @@ func (g *Generator) Join(opts StreamOptions) (int, error) {
 	st.rng.Seed(opts.Seed, seedStream)
 	st.pending = int32(g.q / 2)
 	st.t = 0
+	st.row = row
 	st.active = true
 	g.act = append(g.act, slot)
 	return slot, nil
 }
 
 // Leave ends the stream in slot, freeing the slot for Join. Leaving a slot
-// that is not active does nothing.
+// that is not active does nothing. The last batch row moves into the
+// leaving stream's row (a copy of its queues, (K-1)*sum(dilations)*R
+// floats), so the active streams stay rows 0..Active()-1.
 func (g *Generator) Leave(slot int) {
 	st := &g.streams[slot]
 	if !st.active {
 		return
 	}
 	st.active = false
-	for i, s := range g.act {
-		if s == slot {
-			g.act = append(g.act[:i], g.act[i+1:]...)
-			break
+	B, R, D := len(g.streams), g.r, g.d
+	row, last := st.row, len(g.act)-1
+	if row != last {
+		for _, ring := range g.ring {
+			for p := 0; p < len(ring); p += B * R {
+				copy(ring[p+row*R:p+(row+1)*R], ring[p+last*R:p+(last+1)*R])
+			}
 		}
+		for l := 0; l < g.nl; l++ {
+			copy(g.bias[(l*B+row)*2*D:(l*B+row+1)*2*D], g.bias[(l*B+last)*2*D:(l*B+last+1)*2*D])
+		}
+		moved := g.act[last]
+		g.act[row] = moved
+		g.streams[moved].row = row
 	}
+	g.act = g.act[:last]
 }
 
 // Feed sets the code the next Step feeds to slot's stream, replacing the
@@ -295,6 +315,7 @@ func (g *Generator) Step(dst []int32) []int32 {
 		return dst
 	}
 	g.forwardStep(B)
+	g.step++
 	Q := g.q
 	for b, slot := range g.act {
 		g.row[slot] = b
@@ -339,33 +360,29 @@ func (g *Generator) forwardStep(B int) {
 		st.t++
 	}
 
+	MS := len(g.streams)
 	for l := range g.m.Layers {
-		ly := &g.m.Layers[l]
-		d := ly.Dilation
+		d := g.m.Layers[l].Dilation
 		lq := (K - 1) * d
-		for b, slot := range g.act {
-			st := &g.streams[slot]
-			ring := st.ring[l]
-			pos := st.pos[l]
-			xb := g.x[b*KR : (b+1)*KR]
-			// Tap k reads the input at t-(K-1-k)*d, row (pos-(K-1-k)*d) mod lq.
-			for k := 0; k < K-1; k++ {
-				i := pos - (K-1-k)*d
-				if i < 0 {
-					i += lq
-				}
-				copy(xb[k*R:(k+1)*R], ring[i*R:(i+1)*R])
+		ring := g.ring[l]
+		pos := g.step % lq
+		// Tap k reads the inputs of step-(K-1-k)*d: one (B, R) block each.
+		for k := 0; k < K-1; k++ {
+			i := pos - (K-1-k)*d
+			if i < 0 {
+				i += lq
 			}
-			cur := g.xr[b*R : (b+1)*R]
-			copy(xb[(K-1)*R:], cur)
-			copy(ring[pos*R:(pos+1)*R], cur)
-			pos++
-			if pos == lq {
-				pos = 0
+			blk := ring[i*MS*R:]
+			for b := 0; b < B; b++ {
+				copy(g.x[b*KR+k*R:b*KR+(k+1)*R], blk[b*R:(b+1)*R])
 			}
-			st.pos[l] = pos
-			copy(g.pre[b*2*D:(b+1)*2*D], st.bias[l*2*D:(l+1)*2*D])
 		}
+		for b := 0; b < B; b++ {
+			copy(g.x[b*KR+(K-1)*R:(b+1)*KR], g.xr[b*R:(b+1)*R])
+		}
+		// This step's inputs replace those of step-(K-1)*d, read above.
+		copy(ring[pos*MS*R:pos*MS*R+B*R], g.xr[:B*R])
+		copy(g.pre[:B*2*D], g.bias[l*MS*2*D:l*MS*2*D+B*2*D])
 		g.mul(B, &g.gateW[l], g.x, KR, g.pre, 2*D)
 		for b := 0; b < B; b++ {
 			kernel.GateTanhSigmoid(g.z[b*LD+l*D:b*LD+l*D+D], g.pre[b*2*D:(b+1)*2*D])
@@ -475,29 +492,32 @@ func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 			}
 		}
 	}
+	MS := len(g.streams)
 	for l := range g.m.Layers {
 		if err := ctx.Err(); err != nil {
-			for i := range st.ring[:l] {
-				clear(st.ring[i])
+			for _, ring := range g.ring[:l] {
+				for p := 0; p < len(ring); p += MS * R {
+					clear(ring[p+st.row*R : p+(st.row+1)*R])
+				}
 			}
-			clear(st.pos)
 			return err
 		}
 		ly := &g.m.Layers[l]
 		d := ly.Dilation
 		lq := (K - 1) * d
-		// The queue holds inputs at times n-1-lq .. n-2 (window rows
-		// w-lq .. w-1), row (time mod lq); times before 0 stay zero.
-		ring := st.ring[l]
+		// The queue holds the inputs at times n-1-lq .. n-2 (window rows
+		// w-lq .. w-1); times before 0 stay zero. The stream's time n-1
+		// will be fed at generator step g.step, so its time tau sits at
+		// position (g.step - (n-1) + tau) mod lq.
+		ring := g.ring[l]
 		for t := max(0, w-lq); t < w; t++ {
-			i := (s + t) % lq
-			copy(ring[i*R:(i+1)*R], x[t*R:(t+1)*R])
+			i := ((g.step-(n-1)+s+t)%lq + lq) % lq
+			copy(ring[(i*MS+st.row)*R:(i*MS+st.row+1)*R], x[t*R:(t+1)*R])
 		}
-		st.pos[l] = (n - 1) % lq
 		if l == L-1 || w == 0 {
 			continue
 		}
-		bias := st.bias[l*2*D : (l+1)*2*D]
+		bias := g.bias[(l*MS+st.row)*2*D : (l*MS+st.row+1)*2*D]
 		for t := 0; t < w; t++ {
 			copy(pre[t*2*D:(t+1)*2*D], bias)
 		}
