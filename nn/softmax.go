@@ -36,8 +36,9 @@ func LogSoftmaxRows(x *gorgonia.Node) (*gorgonia.Node, error) {
 }
 
 // Softmax writes the softmax of x into dst (len(x)) with the maximum
-// subtracted first, and returns dst; a nil or short dst is allocated. For
-// one row at inference time (a policy's action probabilities).
+// subtracted first, and returns dst; a nil or short dst is allocated; dst
+// may be x (in place). For one row at inference time (a policy's action
+// probabilities).
 func Softmax(dst, x []float32) []float32 {
 	if cap(dst) < len(x) {
 		dst = make([]float32, len(x))
@@ -48,7 +49,7 @@ func Softmax(dst, x []float32) []float32 {
 }
 
 // LogSoftmax writes the log-softmax of x into dst and returns dst; a nil
-// or short dst is allocated.
+// or short dst is allocated; dst may be x.
 func LogSoftmax(dst, x []float32) []float32 {
 	if cap(dst) < len(x) {
 		dst = make([]float32, len(x))
