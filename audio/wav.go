@@ -284,9 +284,10 @@ func readData(r io.Reader, h header, size int64, opts DecodeOptions) (*Clip, err
 	limit := opts.MaxSamples
 	f := Format{SampleRate: h.rate, Channels: h.channels, BitDepth: h.validBits, Float: h.codec == formatFloat}
 
-	// Preallocate for the declared size, but never more than 1 Mi samples
-	// up front: past that the slice grows with what actually arrives.
-	var hint int64 = 1 << 20
+	// Preallocate for the declared size, but never more than 64 Ki samples
+	// (256 KiB) up front: past that the slice grows with what actually
+	// arrives, so a lying header costs nothing.
+	var hint int64 = 1 << 16
 	if !toEOF && size/int64(bps) < hint {
 		hint = size / int64(bps)
 	}
