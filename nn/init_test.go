@@ -77,6 +77,13 @@ func TestPureGoSoftmaxAndKL(t *testing.T) {
 			t.Errorf("LogSoftmax(1000,999,999)[%d] = %v, want %v", i, lp[i], math.Log(want))
 		}
 	}
+	in := []float32{1000, 999, 999}
+	Softmax(in, in) // in place
+	for i := range in {
+		if in[i] != p[i] {
+			t.Errorf("Softmax in place [%d] = %v, want %v", i, in[i], p[i])
+		}
+	}
 	// KL at T=2 of student (0, 0) from teacher (2, 0), as in TestForwardValues.
 	e := math.E
 	want := 4 * (e/(1+e)*math.Log(2*e/(1+e)) + 1/(1+e)*math.Log(2/(1+e)))
