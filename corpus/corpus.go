@@ -184,6 +184,7 @@ type Utterance struct {
 	Labels     map[string]string // named groups of the pattern
 	Validation bool
 	Codes      []int32 // mu-law codes at the corpus rate
+	Levels     int     // mu-law levels Q of Codes
 	Source     Stats
 }
 
@@ -505,6 +506,7 @@ func loadFile(j job, opts *Options) result {
 		audio.Normalize(x, opts.NormalizeDB)
 	}
 	u.Codes = mulaw.Encode(nil, x, opts.Levels)
+	u.Levels = opts.Levels
 	return result{utt: u}
 }
 

@@ -159,7 +159,7 @@ func TestLoadCodes(t *testing.T) {
 		u := c.Train[0]
 		// 0.5 stored as 16-bit PCM is round(0.5*32767)/32768.
 		want := mulaw.EncodeOne(float32(16384.0/32768), q)
-		if len(u.Codes) != 800 || u.Codes[0] != want || u.Codes[799] != want {
+		if len(u.Codes) != 800 || u.Codes[0] != want || u.Codes[799] != want || u.Levels != q {
 			t.Errorf("Load(Q=%d) codes = %d codes, [0] = %d, want 800 codes of %d", q, len(u.Codes), u.Codes[0], want)
 		}
 		if c.Split.String() != "index=5,6,7,8,9" {
@@ -417,7 +417,12 @@ func TestSamplerLevels(t *testing.T) {
 	seg, _ := s.Next(nil, 2, 2)
 	want := []int32{512, 512, 3, 512} // silence of Q=1024 is 512
 	if !slices.Equal(seg, want) {
-		t.Errorf("Next(Q=1024) = %v, want %v", seg, want)
+		t.Errorf("Next(SetLevels(1024)) = %v, want %v", seg, want)
+	}
+	s = NewSampler([]*Utterance{{Name: "y", Codes: []int32{3}, Levels: 65}}, 1)
+	seg, _ = s.Next(nil, 1, 1)
+	if want := []int32{32, 3}; !slices.Equal(seg, want) { // silence of Q=65 is 32
+		t.Errorf("Next(Levels 65) = %v, want %v", seg, want)
 	}
 }
 

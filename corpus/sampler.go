@@ -31,8 +31,8 @@ type SamplerState struct {
 }
 
 // NewSampler returns a sampler over utts seeded with seed. It panics if
-// utts is empty or an utterance has no codes (a programmer mistake: Load
-// never returns such utterances).
+// utts is empty, an utterance has no codes or its Levels is invalid (a
+// programmer mistake: Load never returns such utterances).
 func NewSampler(utts []*Utterance, seed uint64) *Sampler {
 	if len(utts) == 0 {
 		panic("corpus: NewSampler with no utterances")
@@ -43,9 +43,14 @@ func NewSampler(utts []*Utterance, seed uint64) *Sampler {
 			panic(fmt.Sprintf("corpus: NewSampler: utterance %s has no codes", u.Name))
 		}
 	}
-	// The silence code depends on Q, which the codes do not carry: the
-	// caller sets it with SetLevels; 256 levels until then.
-	s.SetLevels(DefaultLevels)
+	// Padding is the silence code of each utterance's Q (256 if unset).
+	for i, u := range utts {
+		q := u.Levels
+		if q == 0 {
+			q = DefaultLevels
+		}
+		s.silence[i] = mulaw.Silence(q)
+	}
 	// The second PCG word is a fixed odd constant so that seed alone
 	// determines the stream.
 	s.pcg = rand.NewPCG(seed, 0x9E3779B97F4A7C15)
@@ -53,8 +58,9 @@ func NewSampler(utts []*Utterance, seed uint64) *Sampler {
 	return s
 }
 
-// SetLevels sets the number of mu-law levels of the codes, which decides
-// the silence code used for padding (Corpus.Levels; 256 by default).
+// SetLevels overrides the number of mu-law levels of every utterance's
+// codes, which decides the silence code used for padding (by default each
+// Utterance.Levels, or 256 where that is 0).
 func (s *Sampler) SetLevels(q int) {
 	sil := mulaw.Silence(q)
 	for i := range s.silence {
