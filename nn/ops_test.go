@@ -64,6 +64,12 @@ func TestOpGradients(t *testing.T) {
 				}
 				return Huber(q, x[2], 1)
 			}},
+		{"ReLU", withInputs(gradTol, nil, RandTensor(rng, n, in)),
+			func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return ActReLU.Node(x[0]) }},
+		{"Tanh", withInputs(gradTol, nil, RandTensor(rng, n, in)),
+			func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return ActTanh.Node(x[0]) }},
+		{"Sigmoid 3-D", withInputs(gradTol, nil, RandTensor(rng, 2, 3, 4)),
+			func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return ActSigmoid.Node(x[0]) }},
 		// A whole tiny model: Dense, tanh (gorgonia built-in), Dense, MSE.
 		{"Dense-tanh-Dense-MSE", withInputs(gradTol, []int{1, 2, 3, 4},
 			RandTensor(rng, n, in), RandTensor(rng, 6, in), RandTensor(rng, 6), RandTensor(rng, out, 6), RandTensor(rng, out), RandTensor(rng, n, out)),

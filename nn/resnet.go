@@ -142,7 +142,7 @@ func (r *ResNet) buildWith(x *gorgonia.Node, p []*gorgonia.Node) (logits, value 
 		if t, err = gorgonia.Add(h, t); err != nil {
 			return nil, nil, err
 		}
-		if h, err = gorgonia.Rectify(t); err != nil {
+		if h, err = ActReLU.Node(t); err != nil {
 			return nil, nil, err
 		}
 	}
