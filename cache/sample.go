@@ -9,12 +9,13 @@ import (
 // owned by the Generator (one per generator: Step samples streams one after
 // another).
 type sampler struct {
-	sel  []float32 // (Q) copy of the logits for top-k selection
-	prob []float32 // (Q) unnormalised probabilities
+	sel    []float32 // (Q) copy of the logits for top-k selection
+	prob   []float32 // (Q) unnormalised probabilities
+	blocks []float32 // (Q/8 rounded up) sums of blocks of prob
 }
 
 func newSampler(q int) sampler {
-	return sampler{sel: make([]float32, q), prob: make([]float32, q)}
+	return sampler{sel: make([]float32, q), prob: make([]float32, q), blocks: make([]float32, (q+7)/8)}
 }
 
 // uniform returns a float64 in [0, 1) with 53 random bits.
@@ -32,7 +33,7 @@ func (s *sampler) sample(logits []float32, temperature float32, topK int, greedy
 	}
 	q := len(logits)
 	u := uniform(rng)
-	best := logits[argmax(logits)]
+	best := maxOf(logits)
 	// Candidates: all codes, or those whose logit is above the k-th
 	// largest, plus enough of the ties with it (lowest codes first).
 	thr, ties := float32(math.Inf(-1)), q
@@ -49,12 +50,9 @@ func (s *sampler) sample(logits []float32, temperature float32, topK int, greedy
 	}
 	inv := 1 / temperature
 	prob := s.prob[:q]
-	var sum float64
 	if ties == q {
 		for i, v := range logits {
-			p := exp32(float32((v - best) * inv))
-			prob[i] = p
-			sum += float64(p)
+			prob[i] = exp32(float32((v - best) * inv))
 		}
 	} else {
 		for i, v := range logits {
@@ -66,35 +64,99 @@ func (s *sampler) sample(logits []float32, temperature float32, topK int, greedy
 				p = exp32(float32((v - best) * inv))
 			}
 			prob[i] = p
-			sum += float64(p)
 		}
+	}
+	// Inverse CDF in two levels: sums of blocks of 8 (a short tree each,
+	// no long chain of dependent additions), then the block the target
+	// falls in, element by element.
+	const blk = 8
+	nb := (q + blk - 1) / blk
+	blocks := s.blocks[:nb]
+	var sum float64
+	for b := range blocks {
+		var bs float32
+		if (b+1)*blk <= q {
+			p := prob[b*blk : b*blk+blk]
+			bs = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
+		} else {
+			for _, v := range prob[b*blk:] {
+				bs += v
+			}
+		}
+		blocks[b] = bs
+		sum += float64(bs)
 	}
 	target := u * sum
 	var acc float64
-	last := 0
-	for i, p := range prob {
-		if p == 0 {
+	for b, bs := range blocks {
+		if acc+float64(bs) <= target {
+			acc += float64(bs)
 			continue
 		}
-		acc += float64(p)
-		last = i
-		if acc > target {
+		for i := b * blk; i < min(q, (b+1)*blk); i++ {
+			acc += float64(prob[i])
+			if acc > target && prob[i] > 0 {
+				return int32(i)
+			}
+		}
+	}
+	// Rounding left target at the very top: the last possible code.
+	for i := q - 1; i > 0; i-- {
+		if prob[i] > 0 {
 			return int32(i)
 		}
 	}
-	return int32(last) // rounding left target at the very top
+	return 0
 }
 
-// argmax returns the index of the first largest value (NaN never wins).
-func argmax(v []float32) int {
-	bi := 0
-	bv := float32(math.Inf(-1))
-	for i, x := range v {
-		if x > bv {
-			bi, bv = i, x
+// maxOf returns the largest value of v (-Inf if v is empty or all NaN),
+// with four independent running maxima.
+func maxOf(v []float32) float32 {
+	inf := float32(math.Inf(-1))
+	m0, m1, m2, m3 := inf, inf, inf, inf
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		x := v[i : i+4 : i+4]
+		if x[0] > m0 {
+			m0 = x[0]
+		}
+		if x[1] > m1 {
+			m1 = x[1]
+		}
+		if x[2] > m2 {
+			m2 = x[2]
+		}
+		if x[3] > m3 {
+			m3 = x[3]
 		}
 	}
-	return bi
+	for ; i < len(v); i++ {
+		if v[i] > m0 {
+			m0 = v[i]
+		}
+	}
+	if m1 > m0 {
+		m0 = m1
+	}
+	if m3 > m2 {
+		m2 = m3
+	}
+	if m2 > m0 {
+		m0 = m2
+	}
+	return m0
+}
+
+// argmax returns the index of the first largest value (NaN never wins; 0
+// if no value is larger than -Inf).
+func argmax(v []float32) int {
+	m := maxOf(v)
+	for i, x := range v {
+		if x == m {
+			return i
+		}
+	}
+	return 0
 }
 
 // selectKth partially sorts v in decreasing order around position k and
@@ -141,36 +203,39 @@ func selectKth(v []float32, k int) float32 {
 	return v[k]
 }
 
+// exp2Table[j] is 2^(j/64).
+var exp2Table = func() (t [64]float32) {
+	for j := range t {
+		t[j] = float32(math.Exp2(float64(j) / 64))
+	}
+	return t
+}()
+
 // exp32 is e^x in float32 for x <= 0 (the shifted logits; larger x is
-// taken as 0), relative error below 4e-7. Results below e^-87 and NaN give
-// 0. Every product is rounded explicitly with a float32 conversion so that
-// no compiler fuses a multiply-add: the result is bit-identical on every
-// architecture.
+// taken as 0); results below e^-87 and NaN give 0. With
+// x log2(e) = n + j/64 + f, |f| <= 1/128, it returns
+// 2^n * 2^(j/64) * e^(f ln 2), the last factor by a cubic (error 4e-11).
+// The relative error is below 2e-7 + 7e-8|x|, from rounding x log2(e) to
+// float32: plenty for sampling, where the largest probabilities (x near 0)
+// are the ones that matter. Every product is rounded explicitly with a
+// float32 conversion so that no compiler fuses a multiply-add: the result
+// is bit-identical on every architecture.
 func exp32(x float32) float32 {
 	const (
-		log2e = 1.44269504088896341
-		ln2hi = 0.693359375 // ln 2 split in two for exact n*ln2hi (Cephes expf)
-		ln2lo = -2.12194440e-4
+		scale = 64 * 1.44269504088896341 // 64 log2(e)
+		ln2   = 0.693147180559945309 / 64
 	)
 	if !(x >= -87) { // also NaN
 		return 0
 	}
-	if x > 0 {
-		x = 0
-	}
-	// n = round(x log2 e): t-0.5 < 0, and conversion truncates towards
-	// zero, so n = ceil(t-0.5) and r below is within [-ln2/2, ln2/2].
-	in := int32(float32(x*log2e) - 0.5)
-	n := float32(in)
-	r := x - float32(n*ln2hi)
-	r = r - float32(n*ln2lo)
-	// Cephes expf polynomial for e^r on [-ln2/2, ln2/2].
-	p := float32(1.9875691500e-4)
-	p = float32(p*r) + 1.3981999507e-3
-	p = float32(p*r) + 8.3334519073e-3
-	p = float32(p*r) + 4.1665795894e-2
-	p = float32(p*r) + 1.6666665459e-1
-	p = float32(p*r) + 5.0000001201e-1
-	p = float32(float32(p*r)*r) + r + 1
-	return p * math.Float32frombits(uint32(in+127)<<23)
+	t := float32(x * scale)
+	// k = round(t): t-0.5 < 0, and conversion truncates towards zero, so
+	// k = ceil(t-0.5) and f = t-k is within (-0.5, 0.5].
+	k := int32(t - 0.5)
+	r := float32((t - float32(k)) * ln2)
+	p := float32(r*(1.0/6)) + 0.5
+	p = float32(p*r) + 1
+	p = float32(p*r) + 1
+	p = float32(p * exp2Table[k&63])
+	return p * math.Float32frombits(uint32((k>>6)+127)<<23)
 }
