@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 )
 
 // Resampler design constants. The stopband starts at the lower Nyquist
@@ -14,8 +15,9 @@ import (
 const (
 	stopbandDB   = 80
 	transition   = 0.15
-	maxPhases    = 4096 // beyond this many phases, phases are rounded to 1/4096 sample
-	maxRatio     = 256  // largest supported fromRate/toRate or toRate/fromRate
+	maxPhases    = 4096    // beyond this many phases, phases are rounded to 1/4096 sample
+	maxTable     = 1 << 21 // taps in the phase table (8 MiB); fewer, coarser phases beyond
+	maxRatio     = 256     // largest supported fromRate/toRate or toRate/fromRate
 	maxRateHertz = 1 << 24
 )
 
@@ -41,7 +43,6 @@ func NewResampler(fromRate, toRate int) (*Resampler, error) {
 	}
 	g := gcd(fromRate, toRate)
 	r := &Resampler{from: fromRate, to: toRate, l: toRate / g, m: fromRate / g}
-	r.phases = min(r.l, maxPhases)
 
 	// Cutoff and transition width in cycles per input sample.
 	ratio := math.Min(1, float64(toRate)/float64(fromRate))
@@ -52,6 +53,9 @@ func NewResampler(fromRate, toRate int) (*Resampler, error) {
 	n := (stopbandDB - 7.95) / (2.285 * 2 * math.Pi * width)
 	r.half = int(math.Ceil(n/2)) + 1
 	r.taps = 2 * r.half
+	// Exact phases for every ratio in practical use (44100 -> 16000 has
+	// 160); odd ratios round the phase to 1/phases of a sample.
+	r.phases = min(r.l, maxPhases, max(64, maxTable/r.taps))
 	r.table = make([]float32, (r.phases+1)*r.taps)
 	i0b := besselI0(beta)
 	row := make([]float64, r.taps)
@@ -160,7 +164,14 @@ func (r *Resampler) Resample(dst, src []float32) []float32 {
 	return dst
 }
 
-var resamplers sync.Map // [2]int{from, to} -> *Resampler
+// resamplers caches filters by rate pair, up to maxCached pairs, so that
+// rates taken from outside data cannot grow it without bound.
+var (
+	resamplers sync.Map // [2]int{from, to} -> *Resampler
+	cached     atomic.Int32
+)
+
+const maxCached = 32
 
 // Resample converts src from fromRate to toRate with a cached Resampler;
 // see Resampler.Resample. Equal rates copy.
@@ -172,7 +183,14 @@ func Resample(dst, src []float32, fromRate, toRate int) ([]float32, error) {
 		if err != nil {
 			return nil, err
 		}
-		v, _ = resamplers.LoadOrStore(key, r)
+		if cached.Add(1) > maxCached {
+			cached.Add(-1)
+			return r.Resample(dst, src), nil
+		}
+		var loaded bool
+		if v, loaded = resamplers.LoadOrStore(key, r); loaded {
+			cached.Add(-1)
+		}
 	}
 	return v.(*Resampler).Resample(dst, src), nil
 }

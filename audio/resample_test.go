@@ -46,7 +46,9 @@ func rms(x []float32) float64 { return math.Sqrt(meanSquare(x)) }
 func middle(x []float32) []float32 { return x[len(x)/4 : len(x)-len(x)/4] }
 
 func TestResampleKeepsTone(t *testing.T) {
-	pairs := [][2]int{{8000, 16000}, {16000, 8000}, {44100, 16000}, {48000, 8000}, {22050, 16000}, {16000, 44100}, {11025, 8000}, {8000, 8001}}
+	// 8000 -> 8001 has 8001 phases, more than maxPhases: rounded phases.
+	// 96000 -> 1000 (ratio 96, 6400-tap filter) has coarser phases still.
+	pairs := [][2]int{{8000, 16000}, {16000, 8000}, {44100, 16000}, {48000, 8000}, {22050, 16000}, {16000, 44100}, {11025, 8000}, {8000, 8001}, {44100, 44099}, {96000, 2999}}
 	for _, p := range pairs {
 		from, to := p[0], p[1]
 		t.Run(fmt.Sprintf("%d-%d", from, to), func(t *testing.T) {
@@ -128,6 +130,15 @@ func TestResampleEdges(t *testing.T) {
 		if math.Abs(float64(v)-0.25) > 1e-5 {
 			t.Fatalf("Resample(DC 0.25, 44100->16000) = %g in the middle, want 0.25 +- 1e-5", v)
 		}
+	}
+	// The cache of filters stays bounded whatever rates come in.
+	for i := 1; i <= 2*maxCached; i++ {
+		if _, err := Resample(nil, x, 1000*i, 1000*(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := cached.Load(); n > maxCached {
+		t.Errorf("%d resamplers cached, want at most %d", n, maxCached)
 	}
 	r, _ := NewResampler(8000, 16000)
 	dst := make([]float32, 0, 2*len(dc))
