@@ -11,9 +11,10 @@
 // Dataset (FSDD, https://github.com/Jakobovski/free-spoken-digit-dataset):
 // files {digit}_{speaker}_{index}.wav, recordings with index 0-4 form the
 // dataset's official test set, and this package holds out index 5-9 of the
-// remaining recordings for validation. Segment sampling follows
-// ibab/tensorflow-wavenet's AudioReader: random utterance, random window,
-// receptive-field context in front of it.
+// remaining recordings for validation. Training segments are drawn as a
+// uniformly random utterance and a uniformly random window in it, with the
+// receptive field's worth of preceding codes in front (the context
+// ibab/tensorflow-wavenet's AudioReader keeps between pieces).
 //
 // Nothing is dropped silently: files that cannot be read, files whose names
 // do not match the pattern and files that are silent after trimming are
