@@ -46,9 +46,13 @@ func (s *Server) initModels() error {
 		if chunk <= 0 {
 			chunk = max(1, m.Config.SampleRate/10)
 		}
+		gens := make([]stepper, s.opts.Workers)
+		for i := range gens {
+			gens[i] = newStepper(m, s.opts.MaxStreams)
+		}
 		s.models[id] = &servedModel{
 			id: id, net: m,
-			sched: newScheduler(id, newStepper(m, s.opts.MaxStreams), s.opts.MaxStreams, s.opts.MaxQueue, chunk, s.opts.QueueWait, s.metrics),
+			sched: newScheduler(id, gens, s.opts.MaxStreams, s.opts.MaxQueue, chunk, s.opts.QueueWait, s.metrics),
 		}
 	}
 	return nil

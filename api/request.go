@@ -23,7 +23,11 @@ func decodeJSON(c echo.Context, v any) error {
 	req := c.Request()
 	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json")) {
+		// curl -d sends application/x-www-form-urlencoded unless told
+		// otherwise: accept it (and text/plain) as JSON, so that the
+		// README's one-line curl examples work.
+		if err != nil || (mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") &&
+			mt != echo.MIMEApplicationForm && mt != echo.MIMETextPlain) {
 			return Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
 				"Content-Type is %q; send the request as application/json", ct)
 		}

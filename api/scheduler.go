@@ -61,40 +61,64 @@ func (j *job) total() int {
 	return n
 }
 
-// scheduler runs one model's continuous batching: one goroutine owns the
-// generator; jobs join and leave between steps. Admission is bounded: at
-// most slots jobs generate and at most queue more wait, so memory and
-// latency stay bounded; the rest get ErrBusy at once.
+// scheduler runs one model's continuous batching. Each of its shards is
+// one goroutine owning one generator (one shard per core that may be
+// used); jobs join a shard's batch and leave it between steps. Admission
+// is bounded: at most slots jobs generate (over all shards) and at most
+// queue more wait, so memory and latency stay bounded; the rest get
+// ErrBusy at once.
 type scheduler struct {
 	model     string
-	gen       stepper
 	chunkSize int
 	queueWait time.Duration
 	metrics   *metrics
 
 	admit   chan struct{} // tokens: generating + waiting requests
 	slots   chan struct{} // tokens: generating requests (= generator slots)
-	joinCh  chan *job
+	shards  []*shard
 	quit    chan struct{}
-	stopped chan struct{}
 	waiting atomic.Int64
 	active  atomic.Int64
 	once    sync.Once
 }
 
-func newScheduler(model string, gen stepper, slots, queue, chunkSize int, queueWait time.Duration, m *metrics) *scheduler {
+// shard is one generator and the goroutine that steps it.
+type shard struct {
+	sc      *scheduler
+	gen     stepper
+	joinCh  chan *job
+	stopped chan struct{}
+	active  atomic.Int64
+}
+
+// newScheduler starts a scheduler with slots generation slots shared by
+// len(gens) shards; every generator must have slots slots.
+func newScheduler(model string, gens []stepper, slots, queue, chunkSize int, queueWait time.Duration, m *metrics) *scheduler {
 	sc := &scheduler{
-		model: model, gen: gen, chunkSize: chunkSize, queueWait: queueWait, metrics: m,
-		admit:   make(chan struct{}, slots+queue),
-		slots:   make(chan struct{}, slots),
-		joinCh:  make(chan *job, slots),
-		quit:    make(chan struct{}),
-		stopped: make(chan struct{}),
+		model: model, chunkSize: chunkSize, queueWait: queueWait, metrics: m,
+		admit: make(chan struct{}, slots+queue),
+		slots: make(chan struct{}, slots),
+		quit:  make(chan struct{}),
 	}
 	m.active.WithLabelValues(model).Set(0)
 	m.queued.WithLabelValues(model).Set(0)
-	go sc.run()
+	for _, g := range gens {
+		sh := &shard{sc: sc, gen: g, joinCh: make(chan *job, slots), stopped: make(chan struct{})}
+		sc.shards = append(sc.shards, sh)
+		go sh.run()
+	}
 	return sc
+}
+
+// pick returns the shard with the fewest active streams.
+func (sc *scheduler) pick() *shard {
+	best := sc.shards[0]
+	for _, sh := range sc.shards[1:] {
+		if sh.active.Load() < best.active.Load() {
+			best = sh
+		}
+	}
+	return best
 }
 
 // submit admits j: it takes an admission token at once or fails with
@@ -135,9 +159,12 @@ func (sc *scheduler) submit(ctx context.Context, j *job) error {
 	n := j.total()
 	j.out = make(chan []int32, n/sc.chunkSize+len(j.segs)+2) // never blocks the scheduler
 	context.AfterFunc(ctx, func() { j.stop.Store(true) })
+	sh := sc.pick()
+	sh.active.Add(1)
 	select {
-	case sc.joinCh <- j: // cannot block for long: at most slots jobs hold a slot token
+	case sh.joinCh <- j: // cannot block for long: at most slots jobs hold a slot token
 	case <-sc.quit:
+		sh.active.Add(-1)
 		<-sc.slots
 		<-sc.admit
 		return ErrShutdown
@@ -154,16 +181,19 @@ func (sc *scheduler) inFlight() int { return len(sc.admit) }
 // close stops the scheduler; jobs still running end with ErrShutdown.
 func (sc *scheduler) close() {
 	sc.once.Do(func() { close(sc.quit) })
-	<-sc.stopped
+	for _, sh := range sc.shards {
+		<-sh.stopped
+	}
 }
 
-func (sc *scheduler) run() {
-	defer close(sc.stopped)
+func (sh *shard) run() {
+	sc := sh.sc
+	defer close(sh.stopped)
 	var active []*job
 	var codes []int32
 	finish := func(j *job, err error) {
 		if j.slot >= 0 {
-			sc.gen.leave(j.slot)
+			sh.gen.leave(j.slot)
 			j.slot = -1
 		}
 		if len(j.chunk) > 0 && err == nil {
@@ -172,13 +202,14 @@ func (sc *scheduler) run() {
 		j.chunk = nil
 		j.err = err
 		close(j.out)
+		sh.active.Add(-1)
 		<-sc.slots
 		sc.metrics.active.WithLabelValues(sc.model).Set(float64(sc.active.Add(-1)))
 	}
 	// startSeg joins the generator for j's current segment; it reports
 	// false when the job ended.
 	startSeg := func(j *job) bool {
-		slot, err := sc.gen.join(j.segs[j.seg].opts)
+		slot, err := sh.gen.join(j.segs[j.seg].opts)
 		if err != nil {
 			j.slot = -1
 			finish(j, err)
@@ -200,7 +231,7 @@ func (sc *scheduler) run() {
 	for {
 		if len(active) == 0 {
 			select {
-			case j := <-sc.joinCh:
+			case j := <-sh.joinCh:
 				start(j)
 			case <-sc.quit:
 				return
@@ -209,7 +240,7 @@ func (sc *scheduler) run() {
 	drain:
 		for {
 			select {
-			case j := <-sc.joinCh:
+			case j := <-sh.joinCh:
 				start(j)
 			case <-sc.quit:
 				for _, j := range active {
@@ -234,7 +265,7 @@ func (sc *scheduler) run() {
 		if len(active) == 0 {
 			continue
 		}
-		codes = sc.gen.step(codes)
+		codes = sh.gen.step(codes)
 		batch.Observe(float64(len(active)))
 		samples.Add(float64(len(active)))
 		kept = active[:0]
@@ -243,7 +274,7 @@ func (sc *scheduler) run() {
 			j.left--
 			alive := true
 			if j.left == 0 {
-				sc.gen.leave(j.slot)
+				sh.gen.leave(j.slot)
 				j.slot = -1
 				for range j.segs[j.seg].pauseAfter {
 					j.chunk = append(j.chunk, j.silence)

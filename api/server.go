@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -37,6 +38,10 @@ type Options struct {
 	// MaxStreams is the number of generator slots per model: requests
 	// generated together in one batch (default 16).
 	MaxStreams int
+	// Workers is the number of generators (goroutines) per model that
+	// share its slots, each batching the streams it holds: parallelism
+	// across cores on top of batching (default min(GOMAXPROCS, 4)).
+	Workers int
 	// MaxQueue is how many requests per model may wait for a slot before
 	// new ones get 429 (default MaxStreams).
 	MaxQueue int
@@ -65,6 +70,10 @@ func (o *Options) setDefaults() {
 	if o.MaxStreams <= 0 {
 		o.MaxStreams = 16
 	}
+	if o.Workers <= 0 {
+		o.Workers = min(runtime.GOMAXPROCS(0), 4)
+	}
+	o.Workers = min(o.Workers, o.MaxStreams)
 	if o.MaxQueue < 0 {
 		o.MaxQueue = 0
 	} else if o.MaxQueue == 0 {

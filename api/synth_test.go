@@ -303,12 +303,12 @@ func TestSynthesizeBadInput(t *testing.T) {
 		})
 	}
 	// Not JSON at all.
-	res, err := http.Post(ts.URL+"/v1/synthesize", "text/plain", strings.NewReader("hello"))
+	res, err := http.Post(ts.URL+"/v1/synthesize", "application/xml", strings.NewReader("<seconds>1</seconds>"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e := errorOf(t, readAll(t, res)); res.StatusCode != 415 {
-		t.Errorf("text/plain body = %d %v, want 415", res.StatusCode, e)
+		t.Errorf("application/xml body = %d %v, want 415", res.StatusCode, e)
 	}
 }
 

@@ -1,0 +1,272 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+)
+
+func init() {
+	Register(Command{Name: "loadtest", Summary: "load-test a local synthesis service: throughput, latency and errors for several client counts", Run: runLoadtest})
+}
+
+// loadLevel is the result of one client count.
+type loadLevel struct {
+	Clients    int            `json:"clients"`
+	Requests   int            `json:"requests"` // completed within the window
+	OK         int            `json:"ok"`
+	AudioSec   float64        `json:"audio_seconds"`
+	WallSec    float64        `json:"wall_seconds"`
+	Throughput float64        `json:"throughput"` // audio seconds per wall second
+	P50        float64        `json:"p50_seconds"`
+	P99        float64        `json:"p99_seconds"`
+	Errors     map[string]int `json:"errors"` // by status ("429", "503", "500", "transport")
+	latencies  []float64
+}
+
+// badErrors counts errors other than the deliberate 429/503 of bounded
+// admission.
+func (l *loadLevel) badErrors() int {
+	n := 0
+	for k, v := range l.Errors {
+		if k != "429" && k != "503" {
+			n += v
+		}
+	}
+	return n
+}
+
+func runLoadtest(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "loadtest", "loadtest --url http://127.0.0.1:PORT [--clients 1,4,16,64] [--seconds-per-request 1] [--duration 20s]")
+	rawURL := fs.String("url", "http://127.0.0.1:8080", "base URL of the service (loopback hosts only)")
+	clientsFlag := fs.String("clients", "1,4,16,64", "comma-separated numbers of concurrent clients, one run each")
+	secPerReq := fs.Float64("seconds-per-request", 1, "seconds of audio each request asks for")
+	duration := fs.Duration("duration", 20*time.Second, "length of each run (at most 10m)")
+	model := fs.String("model", "", "model id (default: the server's default)")
+	format := fs.String("format", "pcm16", "output format asked for")
+	stream := fs.Bool("stream", false, "ask for streamed responses")
+	keyFile := fs.String("api-key-file", "", "file whose first key is sent as Bearer token")
+	asJSON := fs.Bool("json", false, "print the results as JSON instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	u, err := url.Parse(*rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Usagef("--url %q: want http://127.0.0.1:PORT", *rawURL)
+	}
+	if !isLoopback(u.Hostname()) {
+		return Usagef("--url host %q is not a loopback address: loadtest only targets this machine (127.0.0.1, ::1, localhost)", u.Hostname())
+	}
+	if *duration <= 0 || *duration > 10*time.Minute {
+		return Usagef("--duration is %v, want more than 0 and at most 10m", *duration)
+	}
+	if !(*secPerReq > 0 && *secPerReq <= 600) {
+		return Usagef("--seconds-per-request is %v, want more than 0 and at most 600", *secPerReq)
+	}
+	var levels []int
+	for _, s := range strings.Split(*clientsFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 1024 {
+			return Usagef("--clients: %q is not a number from 1 to 1024", s)
+		}
+		levels = append(levels, n)
+	}
+	key := ""
+	if *keyFile != "" {
+		keys, err := readAPIKeys(*keyFile)
+		if err != nil {
+			return err
+		}
+		key = keys[0]
+	}
+	maxClients := 0
+	for _, n := range levels {
+		maxClients = max(maxClients, n)
+	}
+	client := &http.Client{Transport: &http.Transport{
+		MaxIdleConns: maxClients, MaxIdleConnsPerHost: maxClients, IdleConnTimeout: time.Minute,
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+	}}
+	body := map[string]any{"seconds": *secPerReq, "format": *format, "stream": *stream}
+	if *model != "" {
+		body["model"] = *model
+	}
+	target := strings.TrimSuffix(u.String(), "/") + "/v1/synthesize"
+
+	var results []*loadLevel
+	for _, n := range levels {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stderr, "loadtest: %d clients for %v...\n", n, *duration)
+		results = append(results, runLevel(ctx, client, target, key, body, n, *duration))
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	printLoad(env.Stdout, results, *secPerReq)
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func runLevel(ctx context.Context, client *http.Client, target, key string, body map[string]any, clients int, d time.Duration) *loadLevel {
+	lv := &loadLevel{Clients: clients, Errors: map[string]int{}}
+	rctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; rctx.Err() == nil; i++ {
+				b := map[string]any{"seed": c*1_000_003 + i}
+				for k, v := range body {
+					b[k] = v
+				}
+				t0 := time.Now()
+				status, audioSec, err := oneRequest(rctx, client, target, key, b)
+				lat := time.Since(t0).Seconds()
+				if rctx.Err() != nil && err != nil {
+					return // cut by the end of the window: not counted
+				}
+				mu.Lock()
+				lv.Requests++
+				switch {
+				case err != nil:
+					lv.Errors["transport"]++
+				case status != http.StatusOK:
+					lv.Errors[strconv.Itoa(status)]++
+				default:
+					lv.OK++
+					lv.AudioSec += audioSec
+					lv.latencies = append(lv.latencies, lat)
+				}
+				mu.Unlock()
+				if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+					// Back off as Retry-After asks, but not past the window.
+					select {
+					case <-rctx.Done():
+					case <-time.After(100 * time.Millisecond):
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	lv.WallSec = time.Since(start).Seconds()
+	lv.Throughput = lv.AudioSec / lv.WallSec
+	sort.Float64s(lv.latencies)
+	lv.P50, lv.P99 = quantile(lv.latencies, 0.50), quantile(lv.latencies, 0.99)
+	return lv
+}
+
+// quantile of sorted xs by the nearest-rank method (NaN when empty).
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	i := int(math.Ceil(q*float64(len(xs)))) - 1
+	return xs[max(0, min(i, len(xs)-1))]
+}
+
+// oneRequest posts one synthesis and reads the whole body; it returns the
+// status and the seconds of audio received (from X-Audio-Duration, checked
+// against the body size).
+func oneRequest(ctx context.Context, client *http.Client, target, key string, body map[string]any) (int, float64, error) {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(string(b)))
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer res.Body.Close()
+	n, err := io.Copy(io.Discard, res.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	if res.StatusCode != http.StatusOK {
+		return res.StatusCode, 0, nil
+	}
+	dur, err := strconv.ParseFloat(res.Header.Get("X-Audio-Duration"), 64)
+	if err != nil {
+		return res.StatusCode, 0, errors.New("loadtest: response without X-Audio-Duration")
+	}
+	if want, _ := strconv.ParseInt(res.Header.Get("X-Num-Samples"), 10, 64); want > 0 && n < want {
+		return res.StatusCode, 0, fmt.Errorf("loadtest: body of %d bytes for %d samples", n, want)
+	}
+	return res.StatusCode, dur, nil
+}
+
+func printLoad(w io.Writer, results []*loadLevel, secPerReq float64) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "clients\trequests\tok\taudio s\twall s\taudio s / wall s\tx 1 client\tp50 s\tp99 s\terrors\t")
+	var base float64
+	for _, l := range results {
+		if l.Clients == 1 || base == 0 {
+			if l.Clients == 1 {
+				base = l.Throughput
+			}
+		}
+		speed := "-"
+		if base > 0 {
+			speed = fmt.Sprintf("%.2f", l.Throughput/base)
+		}
+		errs := "none"
+		if len(l.Errors) > 0 {
+			var parts []string
+			for k, v := range l.Errors {
+				parts = append(parts, fmt.Sprintf("%s:%d", k, v))
+			}
+			sort.Strings(parts)
+			errs = strings.Join(parts, " ")
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.1f\t%.1f\t%.3f\t%s\t%.3f\t%.3f\t%s\t\n",
+			l.Clients, l.Requests, l.OK, l.AudioSec, l.WallSec, l.Throughput, speed, l.P50, l.P99, errs)
+	}
+	tw.Flush()
+	bad := 0
+	for _, l := range results {
+		bad += l.badErrors()
+	}
+	fmt.Fprintf(w, "\nrequests ask for %g s of audio each; errors other than 429/503: %d\n", secPerReq, bad)
+	for _, l := range results {
+		if l.Clients == 16 && base > 0 {
+			verdict := "meets"
+			if l.Throughput < 3*base {
+				verdict = "MISSES"
+			}
+			fmt.Fprintf(w, "16 clients: %.2fx the throughput of 1 client (%s the bar of 3x)\n", l.Throughput/base, verdict)
+		}
+	}
+}
+

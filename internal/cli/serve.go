@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/internal/rlapi"
+	"github.com/wavenet-go/wavenet/models"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+func init() {
+	Register(Command{Name: "serve", Summary: "run the synthesis service (REST API on echo; the embedded default model unless --models)", Run: runServe})
+	if DefaultModel == nil {
+		DefaultModel = func(context.Context) (*wavenet.Model, error) { return models.Default() }
+	}
+}
+
+// ServeFeatures are extra REST features the serve command mounts, for
+// packages api must not import (gorgonia users). Each entry returns the
+// feature and a function that releases its resources at shutdown; files of
+// this package append to it from init.
+var ServeFeatures []func() (api.Feature, func())
+
+type serveConfig struct {
+	addr            string
+	modelsDir       string
+	apiKeyFile      string
+	maxStreams      int
+	maxQueue        int
+	workers         int
+	queueWait       time.Duration
+	maxSeconds      float64
+	maxScoreSeconds float64
+	maxBodyBytes    int64
+	requestTimeout  time.Duration
+	shutdownTimeout time.Duration
+	corsOrigins     string
+	logFormat       string
+	randomModel     string
+	noRL            bool
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "serve", "serve [--addr :8080] [--models DIR] [--api-key-file F] [--max-streams N] [--max-seconds S] ...")
+	var c serveConfig
+	fs.StringVar(&c.addr, "addr", ":8080", "listen address (host:port; port 0 picks a free one, printed at start)")
+	fs.StringVar(&c.modelsDir, "models", "", "directory of checkpoint directories (ids are the directory names), or one checkpoint directory; default: the embedded default model")
+	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "file with one API key per line; when given, /v1 routes need \"Authorization: Bearer KEY\"")
+	fs.IntVar(&c.maxStreams, "max-streams", 16, "generation slots per model: requests batched together")
+	fs.IntVar(&c.workers, "workers", 0, "generator goroutines per model sharing its slots (0: min(GOMAXPROCS, 4)); each batches its streams")
+	fs.IntVar(&c.maxQueue, "max-queue", 0, "requests per model that may wait for a slot (0: as many as --max-streams; -1: none); more get 429")
+	fs.DurationVar(&c.queueWait, "queue-wait", 10*time.Second, "longest wait for a slot before 429")
+	fs.Float64Var(&c.maxSeconds, "max-seconds", 30, "longest audio one request may ask for")
+	fs.Float64Var(&c.maxScoreSeconds, "max-score-seconds", 20, "longest WAV /v1/score accepts")
+	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", 32<<20, "largest request body")
+	fs.DurationVar(&c.requestTimeout, "request-timeout", 5*time.Minute, "server-wide deadline of one request")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long running syntheses may take to finish")
+	fs.StringVar(&c.corsOrigins, "cors-origin", "", "comma-separated origins allowed by CORS (\"*\" for any); default: CORS off")
+	fs.StringVar(&c.logFormat, "log-format", "text", "access log format: text or json (log/slog, on stderr)")
+	fs.StringVar(&c.randomModel, "random-model", "", "serve an UNTRAINED model with random weights from a preset (tiny, small, ibab) as \"random\": noise, for load tests only")
+	fs.BoolVar(&c.noRL, "no-rl", false, "do not mount the reinforcement-learning routes (/v1/rl/...)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return Usagef("unexpected arguments %q", fs.Args())
+	}
+	var logger *slog.Logger
+	switch c.logFormat {
+	case "text":
+		logger = slog.New(slog.NewTextHandler(env.Stderr, nil))
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(env.Stderr, nil))
+	default:
+		return Usagef("--log-format is %q, want text or json", c.logFormat)
+	}
+
+	opts := api.Options{
+		MaxStreams: c.maxStreams, MaxQueue: c.maxQueue, Workers: c.workers, QueueWait: c.queueWait,
+		MaxSeconds: c.maxSeconds, MaxScoreSeconds: c.maxScoreSeconds, MaxBodyBytes: c.maxBodyBytes,
+		RequestTimeout: c.requestTimeout, Logger: logger,
+	}
+	if c.maxStreams < 1 || c.maxStreams > 1024 {
+		return Usagef("--max-streams is %d, want 1 to 1024", c.maxStreams)
+	}
+	if c.maxSeconds <= 0 || c.maxScoreSeconds <= 0 || c.maxBodyBytes <= 0 {
+		return Usagef("--max-seconds, --max-score-seconds and --max-body-bytes must be positive")
+	}
+	if c.corsOrigins != "" {
+		for _, o := range strings.Split(c.corsOrigins, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				opts.CORSOrigins = append(opts.CORSOrigins, o)
+			}
+		}
+	}
+	if c.apiKeyFile != "" {
+		keys, err := readAPIKeys(c.apiKeyFile)
+		if err != nil {
+			return err
+		}
+		opts.APIKeys = keys
+		logger.Info("API keys required on /v1", "keys", len(keys)) // the count, never the keys
+	}
+
+	var err error
+	switch {
+	case c.randomModel != "":
+		cfg, perr := wavenet.Preset(c.randomModel)
+		if perr != nil {
+			return Usagef("--random-model: %v", perr)
+		}
+		m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			return err
+		}
+		opts.Models = map[string]*wavenet.Model{"random": m}
+		logger.Warn("serving an untrained random model (noise): for load tests only", "preset", c.randomModel)
+	case c.modelsDir != "":
+		var skipped []string
+		opts.Models, skipped, err = api.LoadModels(ctx, c.modelsDir)
+		if err != nil {
+			return err
+		}
+		for _, s := range skipped {
+			logger.Warn("models directory entry skipped", "entry", s)
+		}
+	default:
+		m, err := models.Default()
+		if err != nil {
+			return err
+		}
+		opts.Models = map[string]*wavenet.Model{models.ID: m}
+	}
+
+	var closers []func()
+	if !c.noRL {
+		mgr := rlapi.NewManager(rlapi.Options{})
+		opts.Features = append(opts.Features, mgr.Feature())
+		closers = append(closers, mgr.Close)
+	}
+	for _, f := range ServeFeatures {
+		feat, closeFn := f()
+		opts.Features = append(opts.Features, feat)
+		if closeFn != nil {
+			closers = append(closers, closeFn)
+		}
+	}
+	defer func() {
+		for _, f := range closers {
+			f()
+		}
+	}()
+
+	srv, err := api.New(opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ids := make([]string, 0, len(opts.Models))
+	for id := range opts.Models {
+		ids = append(ids, id)
+	}
+	logger.Info("serving", "addr", ln.Addr().String(), "models", strings.Join(ids, ","), "max_streams", c.maxStreams)
+	fmt.Fprintf(env.Stdout, "wavenet serve: listening on http://%s\n", ln.Addr())
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		_ = srv.Shutdown(context.Background())
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	// Graceful shutdown: stop accepting, let running syntheses finish
+	// within --shutdown-timeout, then cut what is left.
+	logger.Info("shutting down", "timeout", c.shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	apiErr := make(chan error, 1)
+	go func() { apiErr <- srv.Shutdown(sctx) }()
+	herr := hs.Shutdown(sctx)
+	aerr := <-apiErr
+	if herr != nil {
+		_ = hs.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("server stopped", "err", err)
+	}
+	if aerr != nil || herr != nil {
+		logger.Warn("shutdown timeout: some requests were cut", "err", errors.Join(aerr, herr))
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// readAPIKeys reads one key per line; blank lines and lines starting with
+// # are ignored.
+func readAPIKeys(name string) ([]string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("serve: api key file: %w", err)
+	}
+	defer f.Close()
+	var keys []string
+	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
+	for sc.Scan() {
+		k := strings.TrimSpace(sc.Text())
+		if k == "" || strings.HasPrefix(k, "#") {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("serve: api key file: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("serve: api key file %s has no keys (one per line)", name)
+	}
+	return keys, nil
+}
