@@ -269,4 +269,3 @@ func printLoad(w io.Writer, results []*loadLevel, secPerReq float64) {
 		}
 	}
 }
-
