@@ -305,7 +305,8 @@ func ReadCOCO(r io.Reader, name string) (*Dataset, error) {
 }
 
 // ReadCOCOResults reads a COCO results list (detections) for ds. Image and
-// category ids must exist in ds (pycocotools loadRes asserts the images).
+// category ids must exist in ds (pycocotools loadRes asserts the images);
+// a nil ds accepts any ids.
 func ReadCOCOResults(r io.Reader, name string, ds *Dataset) ([]Detection, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -313,12 +314,14 @@ func ReadCOCOResults(r io.Reader, name string, ds *Dataset) ([]Detection, error)
 	}
 	li := newLineIndex(data)
 	imgs := map[int64]bool{}
-	for _, im := range ds.Images {
-		imgs[im.ID] = true
-	}
 	cats := map[int64]bool{}
-	for _, c := range ds.Categories {
-		cats[c.ID] = true
+	if ds != nil {
+		for _, im := range ds.Images {
+			imgs[im.ID] = true
+		}
+		for _, c := range ds.Categories {
+			cats[c.ID] = true
+		}
 	}
 	var dets []Detection
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -336,9 +339,9 @@ func ReadCOCOResults(r io.Reader, name string, ds *Dataset) ([]Detection, error)
 			return &InputError{File: name, Line: line, Field: f + ".category_id", Msg: "missing"}
 		case a.Score == nil:
 			return &InputError{File: name, Line: line, Field: f + ".score", Msg: "missing"}
-		case !imgs[*a.ImageID]:
+		case ds != nil && !imgs[*a.ImageID]:
 			return &InputError{File: name, Line: line, Field: f + ".image_id", Msg: fmt.Sprintf("unknown image id %d (not in the ground truth)", *a.ImageID)}
-		case !cats[*a.CategoryID]:
+		case ds != nil && !cats[*a.CategoryID]:
 			return &InputError{File: name, Line: line, Field: f + ".category_id", Msg: fmt.Sprintf("unknown category id %d (not in the ground truth)", *a.CategoryID)}
 		case !finite(*a.Score):
 			return &InputError{File: name, Line: line, Field: f + ".score", Msg: "not a finite number"}

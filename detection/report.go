@@ -15,7 +15,7 @@ import (
 // false positives, AP; for COCO also AP50 and AP75) and the mean. A class
 // without ground truth shows "-" for AP.
 func (r *Result) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	coco := r.COCO != nil
 	head := "class\tgt\tdets\ttp\tfp\tAP\t"
 	if coco {

@@ -1,0 +1,380 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/wavenet-go/wavenet/detection"
+)
+
+func init() {
+	Register(Command{
+		Name:    "detect",
+		Summary: "evaluate object detections (VOC, COCO) and run NMS",
+		Run:     runDetect,
+	})
+}
+
+const detectUsage = `detect eval --gt PATH --det PATH --metric voc07|voc|coco [flags]
+       wavenet detect nms --in FILE --iou T [--soft linear|gaussian --sigma S] [--score-threshold S]
+
+eval: PATH is a directory of per-image text files ("class left top right bottom
+[difficult]" for ground truth, "class score left top right bottom" for
+detections, one <image>.txt per image) or a COCO JSON file (instances for
+--gt, a results list for --det).
+nms: FILE holds detection lines "class score left top right bottom" (or is a
+COCO results JSON list); "-" reads standard input. Boxes of different
+classes (and, for JSON, images) never suppress each other.`
+
+func runDetect(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintf(env.Stderr, "usage: wavenet %s\n", detectUsage)
+		return Usagef("detect needs a subcommand: eval or nms")
+	}
+	switch args[0] {
+	case "eval":
+		return runDetectEval(ctx, env, args[1:])
+	case "nms":
+		return runDetectNMS(ctx, env, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprintf(env.Stderr, "usage: wavenet %s\n", detectUsage)
+		return nil
+	}
+	return Usagef("unknown detect subcommand %q (want eval or nms)", args[0])
+}
+
+func detectImageSize(s string) (w, h float64, err error) {
+	a, b, ok := strings.Cut(strings.ToLower(s), "x")
+	if ok {
+		w, err = strconv.ParseFloat(a, 64)
+		if err == nil {
+			h, err = strconv.ParseFloat(b, 64)
+		}
+	}
+	if !ok || err != nil || !(w > 0 && h > 0) || w > 1e9 || h > 1e9 {
+		return 0, 0, Usagef("--image-size %q: want WIDTHxHEIGHT in pixels, e.g. 640x480", s)
+	}
+	return w, h, nil
+}
+
+func runDetectEval(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "detect eval", detectUsage)
+	gt := fs.String("gt", "", "ground truth: directory of <image>.txt files or COCO instances JSON")
+	det := fs.String("det", "", "detections: directory of <image>.txt files or COCO results JSON")
+	metricS := fs.String("metric", "voc", "voc07 (11-point AP), voc (all-point AP) or coco (AP@[.50:.95] and the 12-number summary)")
+	iou := fs.Float64("iou", 0.5, "VOC IoU threshold (a match needs IoU >= T)")
+	continuous := fs.Bool("continuous-iou", false, "VOC: continuous IoU instead of the devkit's integer pixels (width = x2-x1+1)")
+	boxFormat := fs.String("box-format", "xyxy", "text files: xyxy (left top right bottom), xywh (left top width height) or cxcywh")
+	relative := fs.Bool("relative", false, "text files: coordinates are fractions of the image size (needs --image-size)")
+	imageSize := fs.String("image-size", "", "text files with --relative: WIDTHxHEIGHT, e.g. 640x480")
+	asJSON := fs.Bool("json", false, "print the result as JSON instead of tables")
+	plots := fs.String("plots", "", "write a precision-recall curve PNG per class into this directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return Usagef("unexpected arguments %q", fs.Args())
+	}
+	if *gt == "" || *det == "" {
+		return Usagef("--gt and --det are required")
+	}
+	metric, err := detection.ParseMetric(*metricS)
+	if err != nil {
+		return Usagef("--metric: %v", err)
+	}
+	if !(*iou > 0 && *iou <= 1) {
+		return Usagef("--iou %v: want a threshold in (0, 1]", *iou)
+	}
+	format, err := detection.ParseFormat(*boxFormat)
+	if err != nil {
+		return Usagef("--box-format: %v", err)
+	}
+	opt := detection.TextOptions{Format: format, Relative: *relative, GTName: *gt, DetName: *det}
+	if *relative {
+		if *imageSize == "" {
+			return Usagef("--relative needs --image-size WIDTHxHEIGHT")
+		}
+		if opt.ImageWidth, opt.ImageHeight, err = detectImageSize(*imageSize); err != nil {
+			return err
+		}
+	}
+	ds, dets, err := detectLoadInputs(*gt, *det, opt)
+	if err != nil {
+		return err
+	}
+	res, err := detection.Evaluate(ctx, ds, dets, detection.Params{Metric: metric, IoU: *iou, ContinuousIoU: *continuous})
+	if err != nil {
+		return err
+	}
+	if *plots != "" {
+		if err := detectWritePlots(*plots, res); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		return res.WriteJSON(env.Stdout)
+	}
+	if err := res.WriteTable(env.Stdout); err != nil {
+		return err
+	}
+	if res.COCO != nil {
+		fmt.Fprintln(env.Stdout)
+		return res.COCO.WriteSummary(env.Stdout)
+	}
+	return nil
+}
+
+// detectLoadInputs reads text directories or COCO JSON files.
+func detectLoadInputs(gt, det string, opt detection.TextOptions) (*detection.Dataset, []detection.Detection, error) {
+	gi, err := os.Stat(gt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("detect: --gt: %w", err)
+	}
+	di, err := os.Stat(det)
+	if err != nil {
+		return nil, nil, fmt.Errorf("detect: --det: %w", err)
+	}
+	if gi.IsDir() != di.IsDir() {
+		return nil, nil, Usagef("--gt and --det must both be directories of text files or both COCO JSON files")
+	}
+	if gi.IsDir() {
+		return detection.ReadTextDirs(os.DirFS(gt), os.DirFS(det), opt)
+	}
+	ds, err := detectReadFile(gt, func(r io.Reader) (*detection.Dataset, error) { return detection.ReadCOCO(r, gt) })
+	if err != nil {
+		return nil, nil, err
+	}
+	dets, err := detectReadFile(det, func(r io.Reader) ([]detection.Detection, error) { return detection.ReadCOCOResults(r, det, ds) })
+	if err != nil {
+		return nil, nil, err
+	}
+	return ds, dets, nil
+}
+
+func detectReadFile[T any](name string, f func(io.Reader) (T, error)) (T, error) {
+	fh, err := os.Open(name)
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("detect: %w", err)
+	}
+	defer fh.Close()
+	return f(fh)
+}
+
+// detectWritePlots writes <class>.png for every class with ground truth.
+func detectWritePlots(dir string, res *detection.Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("detect: --plots: %w", err)
+	}
+	used := map[string]int{}
+	for _, c := range res.Classes {
+		if c.GT == 0 {
+			continue
+		}
+		name := detectFileName(c.Name)
+		if n := used[name]; n > 0 {
+			name = fmt.Sprintf("%s_%d", name, n)
+		}
+		used[name]++
+		path := filepath.Join(dir, name+".png")
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("detect: --plots: %w", err)
+		}
+		err = detection.WritePRCurve(f, c, res.Metric)
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("detect: --plots: %w", cerr)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// detectFileName keeps letters, digits, '-', '_' and '.' of a class name.
+func detectFileName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 || strings.Trim(b.String(), ".") == "" {
+		return "class"
+	}
+	return b.String()
+}
+
+func runDetectNMS(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "detect nms", detectUsage)
+	in := fs.String("in", "", `detections: text lines "class score left top right bottom" or a COCO results JSON list; "-" for standard input`)
+	iou := fs.Float64("iou", 0.5, "IoU threshold: a box is suppressed when its IoU with a kept box is > T (linear Soft-NMS: decayed when > T)")
+	soft := fs.String("soft", "", "Soft-NMS instead of NMS: linear or gaussian")
+	sigma := fs.Float64("sigma", 0.5, "Gaussian Soft-NMS sigma")
+	scoreThr := fs.Float64("score-threshold", 0, "drop boxes scoring below this (Soft-NMS default 0.001)")
+	boxFormat := fs.String("box-format", "xyxy", "text input and output: xyxy, xywh or cxcywh")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return Usagef("unexpected arguments %q", fs.Args())
+	}
+	if *in == "" {
+		return Usagef("--in is required")
+	}
+	if !(*iou >= 0 && *iou <= 1) {
+		return Usagef("--iou %v: want a threshold in [0, 1]", *iou)
+	}
+	if !(*sigma > 0) || !(*scoreThr >= 0) {
+		return Usagef("--sigma must be > 0 and --score-threshold >= 0")
+	}
+	var method detection.SoftMethod
+	if *soft != "" {
+		m, err := detection.ParseSoftMethod(*soft)
+		if err != nil {
+			return Usagef("--soft: %v", err)
+		}
+		method = m
+	}
+	format, err := detection.ParseFormat(*boxFormat)
+	if err != nil {
+		return Usagef("--box-format: %v", err)
+	}
+	var r io.Reader = env.Stdin
+	name := "stdin"
+	if *in != "-" {
+		f, err := os.Open(*in)
+		if err != nil {
+			return fmt.Errorf("detect: %w", err)
+		}
+		defer f.Close()
+		r, name = f, *in
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("detect: read %s: %w", name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	isJSON := strings.HasSuffix(strings.ToLower(name), ".json") || strings.HasPrefix(strings.TrimSpace(string(data)), "[")
+	var boxes []detection.Box
+	var scores []float64
+	var groups []int64
+	var tbs []detection.TextBox
+	var dets []detection.Detection
+	if isJSON {
+		dets, err = detection.ReadCOCOResults(strings.NewReader(string(data)), name, nil)
+		if err != nil {
+			return err
+		}
+		type key struct{ img, cat int64 }
+		ids := map[key]int64{}
+		for _, d := range dets {
+			k := key{d.ImageID, d.CategoryID}
+			if _, ok := ids[k]; !ok {
+				ids[k] = int64(len(ids))
+			}
+			boxes, scores, groups = append(boxes, d.Box), append(scores, d.Score), append(groups, ids[k])
+		}
+	} else {
+		tbs, err = detection.ParseText(strings.NewReader(string(data)), name, true, detection.TextOptions{Format: format})
+		if err != nil {
+			return err
+		}
+		ids := map[string]int64{}
+		for _, tb := range tbs {
+			if _, ok := ids[tb.Class]; !ok {
+				ids[tb.Class] = int64(len(ids))
+			}
+			boxes, scores, groups = append(boxes, tb.Box), append(scores, tb.Score), append(groups, ids[tb.Class])
+		}
+	}
+	keep, newScores := detectGroupedNMS(boxes, scores, groups, *iou, method, *sigma, *scoreThr)
+	if isJSON {
+		out := make([]map[string]any, len(keep))
+		for i, k := range keep {
+			d := dets[k]
+			out[i] = map[string]any{"image_id": d.ImageID, "category_id": d.CategoryID, "bbox": d.Box.In(detection.XYWH), "score": newScores[i]}
+		}
+		return detectWriteJSON(env.Stdout, out)
+	}
+	for i, k := range keep {
+		c := tbs[k].Box.In(format)
+		fmt.Fprintf(env.Stdout, "%s %s %s %s %s %s\n", tbs[k].Class, detectNum(newScores[i]), detectNum(c[0]), detectNum(c[1]), detectNum(c[2]), detectNum(c[3]))
+	}
+	return nil
+}
+
+// detectGroupedNMS runs NMS (or Soft-NMS when method is set) per group and
+// returns kept indices with their scores, by descending score.
+func detectGroupedNMS(boxes []detection.Box, scores []float64, groups []int64, iou float64, method detection.SoftMethod, sigma, scoreThr float64) ([]int, []float64) {
+	if method == 0 {
+		var keep []int
+		for _, k := range detection.BatchedNMS(boxes, scores, groups, iou) {
+			if scores[k] >= scoreThr {
+				keep = append(keep, k)
+			}
+		}
+		s := make([]float64, len(keep))
+		for i, k := range keep {
+			s[i] = scores[k]
+		}
+		return keep, s
+	}
+	byGroup := map[int64][]int{}
+	var order []int64
+	for i, g := range groups {
+		if _, ok := byGroup[g]; !ok {
+			order = append(order, g)
+		}
+		byGroup[g] = append(byGroup[g], i)
+	}
+	var keep []int
+	var kept []float64
+	for _, g := range order {
+		idx := byGroup[g]
+		bs := make([]detection.Box, len(idx))
+		ss := make([]float64, len(idx))
+		for i, j := range idx {
+			bs[i], ss[i] = boxes[j], scores[j]
+		}
+		k, s := detection.SoftNMS(bs, ss, detection.SoftNMSOptions{Method: method, IoU: iou, Sigma: sigma, ScoreThreshold: scoreThr})
+		for i := range k {
+			keep = append(keep, idx[k[i]])
+			kept = append(kept, s[i])
+		}
+	}
+	// Descending score, stable.
+	perm := make([]int, len(keep))
+	for i := range perm {
+		perm[i] = i
+	}
+	sort.SliceStable(perm, func(a, b int) bool { return kept[perm[a]] > kept[perm[b]] })
+	k2, s2 := make([]int, len(keep)), make([]float64, len(keep))
+	for i, p := range perm {
+		k2[i], s2[i] = keep[p], kept[p]
+	}
+	return k2, s2
+}
+
+func detectNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func detectWriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("detect: write json: %w", err)
+	}
+	return nil
+}
