@@ -59,7 +59,7 @@ func (m *Model) CheckInput(codes []int32, cond []int) error {
 //
 // Sequences are kept channels-last, (T, C), so that each tap of a dilated
 // convolution is a row-shifted view and every convolution is one GEMM per
-// tap. Memory is about T*(2D + 2S + R + D + Q) floats; use Loss for long
+// tap. Memory is about T*(2D + 2S + R + D + Q) floats; use Score or Loss for long
 // recordings, which works in chunks.
 //
 // ctx is checked between layers; on cancellation Forward returns ctx.Err().
