@@ -50,7 +50,25 @@ type Run struct {
 // Trainer trains one kind of agent. Registered trainers: see AgentNames.
 type Trainer func(ctx context.Context, cfg RunConfig, progress func(episode int, ret float64)) (*Run, error)
 
-var trainers = map[string]Trainer{}
+var trainers = map[string]Trainer{
+	"dqn": trainDQN,
+	"reinforce": func(ctx context.Context, cfg RunConfig, progress func(int, float64)) (*Run, error) {
+		return TrainPG(ctx, cfg, DefaultPG(), false, progress)
+	},
+	"alphazero": func(ctx context.Context, cfg RunConfig, progress func(int, float64)) (*Run, error) {
+		return TrainZero(ctx, cfg, DefaultZero(), progress)
+	},
+	"actor-critic": func(ctx context.Context, cfg RunConfig, progress func(int, float64)) (*Run, error) {
+		return TrainPG(ctx, cfg, DefaultPG(), true, progress)
+	},
+}
+
+func init() {
+	for _, a := range []string{"dqn", "reinforce", "actor-critic"} {
+		policyLoaders[a] = loadNetPolicy
+	}
+	policyLoaders["alphazero"] = loadZeroPolicy
+}
 
 // AgentNames lists the agents Train accepts, with their environments.
 func AgentNames() map[string]string {
@@ -61,6 +79,10 @@ func AgentNames() map[string]string {
 		"epsilon-greedy":  "bandit",
 		"ucb1":            "bandit",
 		"thompson":        "bandit",
+		"dqn":             "CartPole-v1",
+		"reinforce":       "CartPole-v1",
+		"actor-critic":    "CartPole-v1",
+		"alphazero":       "tictactoe",
 	}
 }
 
@@ -277,13 +299,29 @@ func LoadRun(dir string) (*Run, error) {
 			return nil, fmt.Errorf("rl: load run %s: policy.json: %w", dir, err)
 		}
 		r.Policy = &p
+	case "epsilon-greedy", "ucb1", "thompson":
+		// Bandit runs keep only their regret curve.
+	default:
+		return nil, fmt.Errorf("rl: load run %s: unknown agent %q in summary.json", dir, s.Config.Agent)
 	}
 	return r, nil
 }
 
 // Evaluate runs a policy greedily on a fresh environment for n episodes and
 // returns the mean return.
+//
+// For "tictactoe" the policy plays n games against the perfect minimax
+// player (half as X) and the mean is (wins - losses) / n: 0 means it never
+// lost.
 func Evaluate(ctx context.Context, envName string, p Policy, n int, seed uint64) (float64, error) {
+	if envName == "tictactoe" {
+		zp, ok := p.(*ZeroPolicy)
+		if !ok {
+			return 0, fmt.Errorf("rl: tictactoe is evaluated with an alphazero policy, not %T", p)
+		}
+		w, _, l, err := PlayMinimax(ctx, zp, n, seed)
+		return float64(w-l) / float64(n), err
+	}
 	env, err := NewEnv(envName)
 	if err != nil {
 		return 0, err
