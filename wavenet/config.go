@@ -1,0 +1,128 @@
+package wavenet
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Config holds a WaveNet's hyperparameters. Its JSON field names follow
+// ibab/tensorflow-wavenet's wavenet_params.json, so that file loads as is
+// (fields this project does not use, such as scalar_input, are ignored).
+// Conditions adds global conditioning: one categorical input per entry.
+type Config struct {
+	FilterWidth          int         `json:"filter_width"`
+	SampleRate           int         `json:"sample_rate"`
+	Dilations            []int       `json:"dilations"`
+	ResidualChannels     int         `json:"residual_channels"`
+	DilationChannels     int         `json:"dilation_channels"`
+	SkipChannels         int         `json:"skip_channels"`
+	QuantizationChannels int         `json:"quantization_channels"`
+	UseBiases            bool        `json:"use_biases"`
+	Conditions           []Condition `json:"global_conditions,omitempty"`
+}
+
+// Condition is one categorical global-conditioning input, such as the
+// speaker. Values is its vocabulary, in the order of the embedding rows.
+type Condition struct {
+	Name   string   `json:"name"`
+	Values []string `json:"values"`
+}
+
+// Index returns the row of value v in the condition's embedding, or an error
+// that lists the allowed values.
+func (c Condition) Index(v string) (int, error) {
+	for i, s := range c.Values {
+		if s == v {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("wavenet: unknown %s %q (allowed: %s)", c.Name, v, strings.Join(c.Values, ", "))
+}
+
+// ReceptiveField is the number of input samples that one output sample
+// depends on: (K-1)*sum(dilations) + 1 for the dilated stack, plus K-1 for
+// the initial causal layer, as ibab/tensorflow-wavenet computes it.
+func (c Config) ReceptiveField() int {
+	sum := 0
+	for _, d := range c.Dilations {
+		sum += d
+	}
+	return (c.FilterWidth-1)*sum + 1 + c.FilterWidth - 1
+}
+
+// Validate reports the first field that makes the configuration unusable.
+func (c Config) Validate() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("wavenet: config: "+format, args...))
+		}
+	}
+	check(c.FilterWidth >= 2, "filter_width is %d, want at least 2", c.FilterWidth)
+	check(c.SampleRate > 0, "sample_rate is %d, want a positive rate in Hz", c.SampleRate)
+	check(len(c.Dilations) > 0, "dilations is empty, want at least one layer")
+	for i, d := range c.Dilations {
+		check(d >= 1, "dilations[%d] is %d, want at least 1", i, d)
+	}
+	check(c.ResidualChannels > 0, "residual_channels is %d, want at least 1", c.ResidualChannels)
+	check(c.DilationChannels > 0, "dilation_channels is %d, want at least 1", c.DilationChannels)
+	check(c.SkipChannels > 0, "skip_channels is %d, want at least 1", c.SkipChannels)
+	check(c.QuantizationChannels >= 2 && c.QuantizationChannels <= 65536,
+		"quantization_channels is %d, want 2 to 65536", c.QuantizationChannels)
+	seen := map[string]bool{}
+	for i, cond := range c.Conditions {
+		check(cond.Name != "", "global_conditions[%d] has no name", i)
+		check(!seen[cond.Name], "global_conditions[%d]: name %q used twice", i, cond.Name)
+		seen[cond.Name] = true
+		check(len(cond.Values) > 0, "global_conditions[%d] (%s) has no values", i, cond.Name)
+		vals := map[string]bool{}
+		for _, v := range cond.Values {
+			check(!vals[v], "global_conditions[%d] (%s): value %q listed twice", i, cond.Name, v)
+			vals[v] = true
+		}
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+// Condition returns the index of the condition named name, or -1.
+func (c Config) Condition(name string) int {
+	for i, cond := range c.Conditions {
+		if cond.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func repeatDilations(maxExp, stacks int) []int {
+	var d []int
+	for s := 0; s < stacks; s++ {
+		for e := 0; e <= maxExp; e++ {
+			d = append(d, 1<<e)
+		}
+	}
+	return d
+}
+
+// Preset returns a named reference configuration: "tiny" (for tests),
+// "small" and "ibab" (ibab/tensorflow-wavenet's defaults), as in DESIGN.md.
+func Preset(name string) (Config, error) {
+	switch name {
+	case "tiny":
+		return Config{FilterWidth: 2, SampleRate: 8000, Dilations: repeatDilations(4, 1),
+			ResidualChannels: 8, DilationChannels: 8, SkipChannels: 16, QuantizationChannels: 256, UseBiases: true}, nil
+	case "small":
+		return Config{FilterWidth: 2, SampleRate: 16000, Dilations: repeatDilations(9, 2),
+			ResidualChannels: 32, DilationChannels: 32, SkipChannels: 128, QuantizationChannels: 256, UseBiases: true}, nil
+	case "ibab":
+		return Config{FilterWidth: 2, SampleRate: 16000, Dilations: repeatDilations(9, 5),
+			ResidualChannels: 32, DilationChannels: 32, SkipChannels: 512, QuantizationChannels: 256, UseBiases: true}, nil
+	}
+	return Config{}, fmt.Errorf("wavenet: unknown preset %q (allowed: tiny, small, ibab)", name)
+}
+
+// Presets lists the names Preset accepts.
+func Presets() []string { return []string{"tiny", "small", "ibab"} }
