@@ -66,12 +66,15 @@ func BenchmarkNaive(b *testing.B) {
 	nv.codes = randomCodes(rand.New(rand.NewPCG(1, 1)), rf, m.Config.QuantizationChannels)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := threadCPU(b)
 	for i := 0; i < b.N; i++ {
 		if _, _, err := nv.step(context.Background()); err != nil {
 			b.Fatal(err)
 		}
+		nv.codes = nv.codes[1:] // keep the history at one receptive field
 	}
 	reportRate(b, b.N)
+	b.ReportMetric(float64(b.N)/cpu(), "cpu-samples/s")
 }
 
 // BenchmarkPrime measures priming one stream with one second of audio
@@ -81,6 +84,8 @@ func BenchmarkPrime(b *testing.B) {
 	codes := randomCodes(rand.New(rand.NewPCG(1, 1)), 16000, m.Config.QuantizationChannels)
 	g := New(m, 1)
 	b.ReportAllocs()
+	cpu := threadCPU(b)
+	defer func() { b.ReportMetric(cpu()*1e3/float64(b.N), "cpu-ms/op") }()
 	for i := 0; i < b.N; i++ {
 		s, _ := g.Join(StreamOptions{Greedy: true})
 		if err := g.Prime(context.Background(), s, codes); err != nil {

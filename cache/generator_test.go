@@ -250,6 +250,7 @@ func TestJoinErrors(t *testing.T) {
 		{"zero temperature", StreamOptions{Cond: []int{0, 0}}},
 		{"negative temperature", StreamOptions{Cond: []int{0, 0}, Temperature: -1}},
 		{"infinite temperature", StreamOptions{Cond: []int{0, 0}, Temperature: inf}},
+		{"temperature whose inverse overflows", StreamOptions{Cond: []int{0, 0}, Temperature: 1e-40}},
 		{"negative top-k", StreamOptions{Cond: []int{0, 0}, Temperature: 1, TopK: -1}},
 		{"missing condition", StreamOptions{Cond: []int{0}, Temperature: 1}},
 		{"condition out of range", StreamOptions{Cond: []int{3, 0}, Temperature: 1}},
