@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+func TestLoadtest(t *testing.T) {
+	cfg, _ := wavenet.Preset("tiny")
+	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One slot and no queue, so 3 clients meet deliberate 429s.
+	srv, err := api.New(api.Options{Models: map[string]*wavenet.Model{"default": m}, MaxStreams: 1, MaxQueue: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	defer srv.Shutdown(context.Background())
+
+	var out, errb bytes.Buffer
+	env := &Env{Stdout: &out, Stderr: &errb}
+	err = runLoadtest(context.Background(), env, []string{"--url", ts.URL, "--clients", "1,3", "--seconds-per-request", "0.05", "--duration", "400ms", "--json"})
+	if err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, errb.String())
+	}
+	var levels []loadLevel
+	if err := json.Unmarshal(out.Bytes(), &levels); err != nil {
+		t.Fatalf("loadtest --json output %q: %v", out.String(), err)
+	}
+	if len(levels) != 2 || levels[0].Clients != 1 || levels[1].Clients != 3 {
+		t.Fatalf("levels = %+v, want clients 1 and 3", levels)
+	}
+	for _, l := range levels {
+		// 0.05 s of audio per request: the audio total is 0.05 x ok.
+		if l.OK == 0 || l.Throughput <= 0 || l.P50 <= 0 || l.P99 < l.P50 {
+			t.Errorf("level %+v: want successful requests, positive throughput, p99 >= p50", l)
+		}
+		if d := l.AudioSec - 0.05*float64(l.OK); d > 1e-9 || d < -1e-9 {
+			t.Errorf("level %d: %v audio seconds for %d requests of 0.05 s", l.Clients, l.AudioSec, l.OK)
+		}
+		for k := range l.Errors {
+			if k != "429" {
+				t.Errorf("level %d: errors %v, want only 429s", l.Clients, l.Errors)
+			}
+		}
+	}
+	// The table form.
+	out.Reset()
+	if err := runLoadtest(context.Background(), env, []string{"--url", ts.URL, "--clients", "1", "--seconds-per-request", "0.05", "--duration", "100ms"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "audio s / wall s") || !strings.Contains(out.String(), "errors other than 429/503: 0") {
+		t.Errorf("table output:\n%s", out.String())
+	}
+}
+
+func TestLoadtestRefusesRemoteHosts(t *testing.T) {
+	for _, u := range []string{"http://example.com:8080", "http://10.0.0.1:8080", "http://0.0.0.0:8080", "ftp://127.0.0.1", "http://[::2]:80"} {
+		err := runLoadtest(context.Background(), &Env{Stdout: io.Discard, Stderr: io.Discard}, []string{"--url", u, "--duration", "1s"})
+		if err == nil {
+			t.Errorf("loadtest --url %s = nil error, want a refusal", u)
+		}
+	}
+	for _, h := range []string{"127.0.0.1", "127.1.2.3", "::1", "localhost"} {
+		if !isLoopback(h) {
+			t.Errorf("isLoopback(%q) = false, want true", h)
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// serveTestModels saves a random tiny model (the "tiny" preset: 8 kHz,
+// receptive field 33) conditioned on digit and speaker as checkpoint
+// <root>/digits, and returns root (a --models directory).
+func serveTestModels(t *testing.T) string {
+	t.Helper()
+	cfg, err := wavenet.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Conditions = []wavenet.Condition{
+		{Name: "digit", Values: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}},
+		{Name: "speaker", Values: []string{"george", "jackson"}},
+	}
+	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(5, 6)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := wavenet.Save(context.Background(), filepath.Join(root, "digits"), m, nil); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// TestServeBinary builds the real binary, serves a checkpoint directory on
+// a free loopback port, synthesizes, and checks that SIGTERM lets a running
+// synthesis finish before the process exits 0.
+func TestServeBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "wavenet")
+	build := exec.Command("go", "build", "-o", bin, "github.com/wavenet-go/wavenet/cmd/wavenet")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	keyFile := filepath.Join(t.TempDir(), "keys")
+	os.WriteFile(keyFile, []byte("# test key\nk-123\n"), 0o600)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--models", serveTestModels(t),
+		"--api-key-file", keyFile, "--shutdown-timeout", "20s", "--log-format", "json")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	_, base, ok := strings.Cut(strings.TrimSpace(line), "listening on ")
+	if err != nil || !ok {
+		t.Fatalf("first stdout line %q (%v), want \"... listening on http://ADDR\"; stderr:\n%s", line, err, stderr.String())
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get(base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz not 200 within 20 s (%v); stderr:\n%s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	do := func(body string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/synthesize", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer k-123")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// A WAV of 0.25 s (2000 samples at 8 kHz) for digit 7.
+	res := do(`{"model": "digits", "seconds": 0.25, "label": "7", "seed": 1}`)
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("POST /v1/synthesize = %d %s", res.StatusCode, b)
+	}
+	clip, err := audio.Decode(bytes.NewReader(b))
+	if err != nil || clip.Frames() != 2000 || clip.Format.SampleRate != 8000 {
+		t.Fatalf("response WAV: %v, %v; want 2000 frames at 8000 Hz", clip, err)
+	}
+	// Without the key: 401.
+	if r2, err := http.Get(base + "/v1/models"); err != nil || r2.StatusCode != 401 {
+		t.Errorf("GET /v1/models without a key = %v %v, want 401", r2.Status, err)
+	} else {
+		r2.Body.Close()
+	}
+	var list struct{ Models []struct{ ID string } }
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/models", nil)
+	req.Header.Set("X-API-Key", "k-123")
+	if r, err := http.DefaultClient.Do(req); err == nil {
+		json.NewDecoder(r.Body).Decode(&list)
+		r.Body.Close()
+	}
+	if len(list.Models) != 1 || list.Models[0].ID != "digits" {
+		t.Errorf("GET /v1/models = %+v, want one model \"digits\"", list)
+	}
+
+	// Start a 3 s streamed synthesis, then SIGTERM: it must finish.
+	res = do(`{"seconds": 3, "stream": true, "format": "pcm16"}`)
+	if res.StatusCode != 200 {
+		t.Fatalf("stream = %d", res.StatusCode)
+	}
+	first := make([]byte, 2)
+	if _, err := io.ReadFull(res.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || len(rest)+2 != 2*3*8000 {
+		t.Errorf("stream across SIGTERM: %d bytes, %v; want all %d bytes", len(rest)+2, err, 2*3*8000)
+	}
+	done := make(chan error)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve after SIGTERM exited with %v, want status 0; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit within 30 s of SIGTERM")
+	}
+	logs := stderr.String()
+	if strings.Contains(logs, "k-123") {
+		t.Error("the API key appears in the log")
+	}
+	for _, want := range []string{`"msg":"http request"`, `"status":200`, `"msg":"shutting down"`, `"msg":"stopped"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
+}
+
+func TestServeFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-streams", "0"}, "--max-streams"},
+		{[]string{"--log-format", "xml"}, "--log-format"},
+		{[]string{"--random-model", "huge"}, "unknown preset"},
+		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"--api-key-file", "/nonexistent/keys"}, "api key file"},
+		{[]string{"--models", "/nonexistent/models"}, "models directory"},
+	} {
+		var out, errb bytes.Buffer
+		err := runServe(context.Background(), &Env{Stdout: &out, Stderr: &errb}, c.args)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("serve %v = %v, want an error mentioning %q", c.args, err, c.want)
+		}
+	}
+}
