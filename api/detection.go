@@ -1,0 +1,393 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wavenet-go/wavenet/detection"
+)
+
+// Object-detection routes (package detection): IoU matrices, NMS and
+// VOC/COCO evaluation over JSON.
+
+// Body limits of the detection routes. iou and nms take at most
+// detectionSmallBody; evaluate takes the server's --max-body-bytes (32 MiB
+// by default: roughly 300,000 COCO result records), since a whole
+// evaluation arrives in one request. Larger evaluations belong to
+// `wavenet detect eval` or need a larger --max-body-bytes.
+const (
+	detectionSmallBody = 4 << 20
+	// maxIoUPairs bounds the IoU matrix of one request (about 20 MB of
+	// JSON numbers).
+	maxIoUPairs = 1 << 20
+	// maxNMSBoxes bounds one NMS request: the greedy loop is quadratic in
+	// the number of boxes of a class.
+	maxNMSBoxes = 20000
+)
+
+func init() {
+	registerFeature(Feature{
+		Name: "detection",
+		Routes: func(g *echo.Group) {
+			small := detectionBodyLimit(detectionSmallBody)
+			g.POST("/detection/iou", handleDetectionIoU, small)
+			g.POST("/detection/nms", handleDetectionNMS, small)
+			g.POST("/detection/evaluate", handleDetectionEvaluate)
+		},
+		OpenAPI: detectionOpenAPI(),
+	})
+}
+
+// detectionBodyLimit refuses bodies above n bytes (on top of the server's
+// own limit, which applies first).
+func detectionBodyLimit(n int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > n {
+				return Errorf(http.StatusRequestEntityTooLarge, "too_large",
+					"request body of %d bytes is larger than this route's limit of %d bytes; send fewer boxes per request", req.ContentLength, n)
+			}
+			if req.Body != nil {
+				req.Body = http.MaxBytesReader(c.Response(), req.Body, n)
+			}
+			return next(c)
+		}
+	}
+}
+
+// detectionError turns a detection input error into a 400 naming the
+// field; anything else passes through to the error handler.
+func detectionError(err error, part string) error {
+	var ie *detection.InputError
+	if errors.As(err, &ie) {
+		msg := strings.TrimPrefix(ie.Error(), "detection: ")
+		if part != "" && ie.File == "" {
+			msg = part + ": " + msg
+		}
+		return Errorf(http.StatusBadRequest, "bad_request", "%s", msg)
+	}
+	return err
+}
+
+// boxesFrom converts [[a, b, c, d], ...] in format f, naming the bad one.
+func boxesFrom(field string, raw [][]float64, f detection.Format) ([]detection.Box, error) {
+	out := make([]detection.Box, len(raw))
+	for i, r := range raw {
+		if len(r) != 4 {
+			return nil, badRequest("%s[%d]: %d numbers, want 4 (%s)", field, i, len(r), f)
+		}
+		if f != detection.XYXY && (r[2] < 0 || r[3] < 0) {
+			return nil, badRequest("%s[%d]: negative width or height in %s format", field, i, f)
+		}
+		b := detection.BoxFrom(f, r[0], r[1], r[2], r[3])
+		if err := b.Validate(); err != nil {
+			var ie *detection.InputError
+			if errors.As(err, &ie) {
+				return nil, badRequest("%s[%d]: %s: %s (boxes are %s)", field, i, ie.Field, ie.Msg, f)
+			}
+			return nil, badRequest("%s[%d]: %v", field, i, err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+func parseBoxFormat(s string) (detection.Format, error) {
+	if s == "" {
+		return detection.XYXY, nil
+	}
+	f, err := detection.ParseFormat(s)
+	if err != nil {
+		return 0, badRequest("field \"format\": %q; want xyxy, xywh or cxcywh", s)
+	}
+	return f, nil
+}
+
+type detectionIoURequest struct {
+	Boxes1 [][]float64 `json:"boxes1"`
+	Boxes2 [][]float64 `json:"boxes2"`
+	Format string      `json:"format"`
+	Pixel  bool        `json:"pixel"`
+}
+
+func handleDetectionIoU(c echo.Context) error {
+	var req detectionIoURequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	f, err := parseBoxFormat(req.Format)
+	if err != nil {
+		return err
+	}
+	if len(req.Boxes2) == 0 {
+		req.Boxes2 = req.Boxes1
+	}
+	if len(req.Boxes1)*len(req.Boxes2) > maxIoUPairs {
+		return badRequest("%d x %d boxes is more than %d pairs; split the request", len(req.Boxes1), len(req.Boxes2), maxIoUPairs)
+	}
+	a, err := boxesFrom("boxes1", req.Boxes1, f)
+	if err != nil {
+		return err
+	}
+	b, err := boxesFrom("boxes2", req.Boxes2, f)
+	if err != nil {
+		return err
+	}
+	flat := detection.PairwiseIoU(nil, a, b, req.Pixel)
+	rows := make([][]float64, len(a))
+	for i := range rows {
+		rows[i] = flat[i*len(b) : (i+1)*len(b)]
+	}
+	return c.JSON(http.StatusOK, map[string]any{"iou": rows})
+}
+
+type detectionNMSRequest struct {
+	Boxes          [][]float64 `json:"boxes"`
+	Scores         []float64   `json:"scores"`
+	Classes        []int64     `json:"classes"`
+	IoUThreshold   *float64    `json:"iou_threshold"`
+	Format         string      `json:"format"`
+	Soft           string      `json:"soft"`
+	Sigma          float64     `json:"sigma"`
+	ScoreThreshold float64     `json:"score_threshold"`
+}
+
+func handleDetectionNMS(c echo.Context) error {
+	var req detectionNMSRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	f, err := parseBoxFormat(req.Format)
+	if err != nil {
+		return err
+	}
+	boxes, err := boxesFrom("boxes", req.Boxes, f)
+	if err != nil {
+		return err
+	}
+	if len(boxes) > maxNMSBoxes {
+		return badRequest("%d boxes is more than %d per request; split the request (by image)", len(boxes), maxNMSBoxes)
+	}
+	if len(req.Scores) != len(boxes) {
+		return badRequest("%d scores for %d boxes; send one score per box", len(req.Scores), len(boxes))
+	}
+	if req.Classes != nil && len(req.Classes) != len(boxes) {
+		return badRequest("%d classes for %d boxes; send one class per box or none", len(req.Classes), len(boxes))
+	}
+	thr := 0.5
+	if req.IoUThreshold != nil {
+		thr = *req.IoUThreshold
+	}
+	if !(thr >= 0 && thr <= 1) {
+		return badRequest("field \"iou_threshold\": %v; want a number in [0, 1]", thr)
+	}
+	if req.Sigma < 0 || req.ScoreThreshold < 0 {
+		return badRequest("fields \"sigma\" and \"score_threshold\" must be >= 0")
+	}
+	for i, s := range req.Scores {
+		if !finite(s) {
+			return badRequest("scores[%d]: %v is not a finite number", i, s)
+		}
+	}
+	classes := req.Classes
+	if classes == nil {
+		classes = make([]int64, len(boxes))
+	}
+	var keep []int
+	var scores []float64
+	if req.Soft == "" {
+		for _, k := range detection.BatchedNMS(boxes, req.Scores, classes, thr) {
+			if req.Scores[k] >= req.ScoreThreshold {
+				keep = append(keep, k)
+				scores = append(scores, req.Scores[k])
+			}
+		}
+	} else {
+		m, err := detection.ParseSoftMethod(req.Soft)
+		if err != nil {
+			return badRequest("field \"soft\": %q; want linear or gaussian (or leave it out for hard NMS)", req.Soft)
+		}
+		keep, scores = softNMSByClass(boxes, req.Scores, classes, detection.SoftNMSOptions{
+			Method: m, IoU: thr, Sigma: req.Sigma, ScoreThreshold: req.ScoreThreshold})
+	}
+	if keep == nil {
+		keep, scores = []int{}, []float64{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"keep": keep, "scores": scores})
+}
+
+// softNMSByClass runs Soft-NMS per class and merges by descending score
+// (equal scores: lower index first).
+func softNMSByClass(boxes []detection.Box, scores []float64, classes []int64, opt detection.SoftNMSOptions) ([]int, []float64) {
+	groups := map[int64][]int{}
+	for i, c := range classes {
+		groups[c] = append(groups[c], i)
+	}
+	type kept struct {
+		i int
+		s float64
+	}
+	var all []kept
+	for _, idx := range groups {
+		bs := make([]detection.Box, len(idx))
+		ss := make([]float64, len(idx))
+		for j, i := range idx {
+			bs[j], ss[j] = boxes[i], scores[i]
+		}
+		k, s := detection.SoftNMS(bs, ss, opt)
+		for j := range k {
+			all = append(all, kept{idx[k[j]], s[j]})
+		}
+	}
+	sort.Slice(all, func(a, b int) bool {
+		return all[a].s > all[b].s || (all[a].s == all[b].s && all[a].i < all[b].i)
+	})
+	keep, out := make([]int, len(all)), make([]float64, len(all))
+	for i, k := range all {
+		keep[i], out[i] = k.i, k.s
+	}
+	return keep, out
+}
+
+type detectionEvalRequest struct {
+	Metric        string          `json:"metric"`
+	IoUThreshold  *float64        `json:"iou_threshold"`
+	ContinuousIoU bool            `json:"continuous_iou"`
+	GroundTruth   json.RawMessage `json:"ground_truth"`
+	Detections    json.RawMessage `json:"detections"`
+	Curves        *bool           `json:"curves"`
+}
+
+type detectionEvalResponse struct {
+	*detection.Result
+	Summary []string `json:"summary,omitempty"`
+}
+
+func handleDetectionEvaluate(c echo.Context) error {
+	var req detectionEvalRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	metric := detection.MetricCOCO
+	if req.Metric != "" {
+		m, err := detection.ParseMetric(req.Metric)
+		if err != nil {
+			return badRequest("field \"metric\": %q; want voc07, voc or coco", req.Metric)
+		}
+		metric = m
+	}
+	thr := 0.5
+	if req.IoUThreshold != nil {
+		thr = *req.IoUThreshold
+	}
+	if !(thr > 0 && thr <= 1) {
+		return badRequest("field \"iou_threshold\": %v; want a number in (0, 1]", thr)
+	}
+	if len(bytes.TrimSpace(req.GroundTruth)) == 0 || len(bytes.TrimSpace(req.Detections)) == 0 {
+		return badRequest("fields \"ground_truth\" (a COCO instances object) and \"detections\" (a COCO results list) are required")
+	}
+	ds, err := detection.ReadCOCO(bytes.NewReader(req.GroundTruth), "ground_truth")
+	if err != nil {
+		return detectionError(err, "ground_truth")
+	}
+	dets, err := detection.ReadCOCOResults(bytes.NewReader(req.Detections), "detections", ds)
+	if err != nil {
+		return detectionError(err, "detections")
+	}
+	res, err := detection.Evaluate(c.Request().Context(), ds, dets, detection.Params{Metric: metric, IoU: thr, ContinuousIoU: req.ContinuousIoU})
+	if err != nil {
+		return detectionError(err, "")
+	}
+	if req.Curves != nil && !*req.Curves {
+		for i := range res.Classes {
+			res.Classes[i].Recall, res.Classes[i].Precision = nil, nil
+		}
+	}
+	out := detectionEvalResponse{Result: res}
+	if res.COCO != nil {
+		var b bytes.Buffer
+		if err := res.COCO.WriteSummary(&b); err != nil {
+			return fmt.Errorf("api: detection summary: %w", err)
+		}
+		out.Summary = strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func detectionOpenAPI() map[string]any {
+	num := map[string]any{"type": "number"}
+	str := map[string]any{"type": "string"}
+	box := map[string]any{"type": "array", "items": num, "minItems": 4, "maxItems": 4,
+		"description": "four numbers in the request's format (xyxy: left, top, right, bottom)"}
+	boxes := map[string]any{"type": "array", "items": box}
+	format := map[string]any{"type": "string", "enum": []any{"xyxy", "xywh", "cxcywh"}, "default": "xyxy"}
+	jsonBody := func(schema any) map[string]any {
+		return map[string]any{"application/json": map[string]any{"schema": schema}}
+	}
+	errBody := func(desc string) map[string]any {
+		return map[string]any{"description": desc, "content": jsonBody(map[string]any{"$ref": "#/components/schemas/Error"})}
+	}
+	errs := func(limit string) map[string]any {
+		return map[string]any{
+			"400": errBody("bad request: the message names the field (e.g. boxes[3]: x2 < x1, ground_truth:12: annotations[4].bbox[2]: negative size)"),
+			"401": errBody("missing or invalid API key"),
+			"413": errBody("body larger than " + limit),
+			"415": errBody("body is not JSON"),
+		}
+	}
+	op := func(summary, desc string, req, resp map[string]any, limit string) map[string]any {
+		r := errs(limit)
+		r["200"] = map[string]any{"description": "result", "content": jsonBody(resp)}
+		return map[string]any{"post": map[string]any{
+			"summary": summary, "description": desc + " Body limit: " + limit + ".",
+			"requestBody": map[string]any{"required": true, "content": jsonBody(req)},
+			"responses":   r,
+		}}
+	}
+	matrix := map[string]any{"type": "array", "items": map[string]any{"type": "array", "items": num}}
+	return map[string]any{
+		"/v1/detection/iou": op("pairwise IoU of two box lists",
+			"IoU of every boxes1[i] with every boxes2[j] (boxes2 defaults to boxes1), continuous coordinates or, with pixel=true, the Pascal VOC integer-pixel convention (width = x2 - x1 + 1). At most 1,048,576 pairs.",
+			map[string]any{"type": "object", "required": []any{"boxes1"}, "properties": map[string]any{
+				"boxes1": boxes, "boxes2": boxes, "format": format, "pixel": map[string]any{"type": "boolean", "default": false}}},
+			map[string]any{"type": "object", "properties": map[string]any{"iou": matrix}}, "4 MiB"),
+		"/v1/detection/nms": op("non-maximum suppression (torchvision semantics) or Soft-NMS",
+			"Greedy by descending score (ties: lower index first); a box is suppressed when its IoU with a kept box is strictly greater than iou_threshold, separately per class. soft=linear|gaussian decays scores instead (Bodla et al. 2017). Returns the kept indices by descending (decayed) score. At most 20,000 boxes.",
+			map[string]any{"type": "object", "required": []any{"boxes", "scores"}, "properties": map[string]any{
+				"boxes": boxes, "scores": map[string]any{"type": "array", "items": num},
+				"classes":         map[string]any{"type": "array", "items": map[string]any{"type": "integer"}, "description": "one class per box; boxes of different classes never suppress each other"},
+				"iou_threshold":   map[string]any{"type": "number", "default": 0.5, "minimum": 0, "maximum": 1},
+				"format":          format,
+				"soft":            map[string]any{"type": "string", "enum": []any{"linear", "gaussian"}},
+				"sigma":           map[string]any{"type": "number", "default": 0.5, "description": "Gaussian Soft-NMS"},
+				"score_threshold": map[string]any{"type": "number", "default": 0, "description": "drop boxes scoring below (Soft-NMS default 0.001)"}}},
+			map[string]any{"type": "object", "properties": map[string]any{
+				"keep": map[string]any{"type": "array", "items": map[string]any{"type": "integer"}}, "scores": map[string]any{"type": "array", "items": num}}}, "4 MiB"),
+		"/v1/detection/evaluate": op("evaluate detections: Pascal VOC (11-point or all-point AP) or COCO (the 12 summary numbers)",
+			"ground_truth is a COCO instances object (images, categories, annotations with bbox [x, y, width, height], area, iscrowd), detections a COCO results list. metric coco (default) follows pycocotools COCOeval; voc07/voc follow the VOC devkit at iou_threshold with integer-pixel IoU unless continuous_iou. curves=false leaves out the per-class precision-recall curves.",
+			map[string]any{"type": "object", "required": []any{"ground_truth", "detections"}, "properties": map[string]any{
+				"metric":         map[string]any{"type": "string", "enum": []any{"voc07", "voc", "coco"}, "default": "coco"},
+				"iou_threshold":  map[string]any{"type": "number", "default": 0.5, "description": "VOC only"},
+				"continuous_iou": map[string]any{"type": "boolean", "default": false, "description": "VOC only"},
+				"curves":         map[string]any{"type": "boolean", "default": true},
+				"ground_truth":   map[string]any{"type": "object", "description": "COCO instances JSON"},
+				"detections":     map[string]any{"type": "array", "items": map[string]any{"type": "object"}, "description": "COCO results JSON"}}},
+			map[string]any{"type": "object", "properties": map[string]any{
+				"metric": str, "iou": num, "map": num,
+				"classes": map[string]any{"type": "array", "items": map[string]any{"type": "object", "properties": map[string]any{
+					"id": map[string]any{"type": "integer"}, "name": str, "gt": map[string]any{"type": "integer"}, "detections": map[string]any{"type": "integer"},
+					"tp": map[string]any{"type": "integer"}, "fp": map[string]any{"type": "integer"}, "ap": num, "ap50": num, "ap75": num,
+					"recall": map[string]any{"type": "array", "items": num}, "precision": map[string]any{"type": "array", "items": num}}}},
+				"coco":    map[string]any{"type": "object", "description": "COCO only: stats (the 12 numbers of COCOeval.summarize), iou_thresholds, area_ranges, max_dets, category_ids"},
+				"summary": map[string]any{"type": "array", "items": str, "description": "COCO only: the summary lines as pycocotools prints them"}}},
+			"the server's --max-body-bytes (default 32 MiB)"),
+	}
+}
