@@ -46,40 +46,102 @@ func (s ConvSpec) valid(T int) error {
 // Conv applies the causal dilated convolution: x is (Seqs*T, Cin), w is
 // (Cout, K*Cin), b is (Cout) or nil; the result is (Seqs*(T-From), Cout).
 func Conv(x, w, b *gorgonia.Node, spec ConvSpec) (*gorgonia.Node, error) {
-	xs, ws := x.Shape(), w.Shape()
-	if len(xs) != 2 || len(ws) != 2 || xs[0]%spec.Seqs != 0 || ws[1] != spec.K*xs[1] {
-		return nil, fmt.Errorf("nn: conv: shapes x %v w %v do not fit %+v", xs, ws, spec)
+	var bs []*gorgonia.Node
+	if b != nil {
+		bs = []*gorgonia.Node{b}
 	}
-	T := xs[0] / spec.Seqs
+	return ConvSum([]*gorgonia.Node{x}, []*gorgonia.Node{w}, bs, nil, nil, spec)
+}
+
+// CondTable is a global-conditioning embedding for ConvSum: row Index[s]
+// of Table (V, Cout) is added to every output row of sequence s. Index has
+// Seqs entries; the caller overwrites them in place between runs.
+type CondTable struct {
+	Table *gorgonia.Node
+	Index []int32
+}
+
+// ConvSum is the fused sum of convolutions that a WaveNet layer needs:
+//
+//	y = Σ_l Conv(xs[l], ws[l], bs[l]) + r + Σ_c conds[c].Table[Index[s]]
+//
+// with every xs[l] of one shape (Seqs*T, Cin) and every ws[l] (Cout,
+// K*Cin). bs is nil or one bias (Cout) per term; r is nil or (Seqs*(T-From),
+// Cout), a residual added to the result. The biases, conditioning rows and
+// r are written into the output first and the convolutions accumulate onto
+// them (GEMM with beta = 1), so the whole sum is one pass over the output:
+// the gate pre-activation of a layer (conv + bias + conditioning), the
+// residual output (1x1 conv + bias + x) and the sum of all layers' skip
+// outputs are each one Op.
+func ConvSum(xs, ws, bs []*gorgonia.Node, r *gorgonia.Node, conds []CondTable, spec ConvSpec) (*gorgonia.Node, error) {
+	if len(xs) == 0 || len(ws) != len(xs) || (bs != nil && len(bs) != len(xs)) {
+		return nil, fmt.Errorf("nn: conv: %d inputs, %d weights, %d biases", len(xs), len(ws), len(bs))
+	}
+	xsh, wsh := xs[0].Shape(), ws[0].Shape()
+	if len(xsh) != 2 || len(wsh) != 2 || spec.Seqs < 1 || xsh[0]%spec.Seqs != 0 || wsh[1] != spec.K*xsh[1] {
+		return nil, fmt.Errorf("nn: conv: shapes x %v w %v do not fit %+v", xsh, wsh, spec)
+	}
+	T, cin, cout := xsh[0]/spec.Seqs, xsh[1], wsh[0]
 	if err := spec.valid(T); err != nil {
 		return nil, err
 	}
-	op := &convOp{spec: spec, t: T, cin: xs[1], cout: ws[0], bias: b != nil}
-	if b != nil {
-		if bs := b.Shape(); bs.TotalSize() != ws[0] {
-			return nil, fmt.Errorf("nn: conv: bias shape %v, want (%d)", bs, ws[0])
+	inputs := gorgonia.Nodes{}
+	for l := range xs {
+		if !xs[l].Shape().Eq(xsh) || !ws[l].Shape().Eq(wsh) {
+			return nil, fmt.Errorf("nn: conv: term %d: shapes x %v w %v, want %v %v", l, xs[l].Shape(), ws[l].Shape(), xsh, wsh)
 		}
-		return gorgonia.ApplyOp(op, x, w, b)
+		inputs = append(inputs, xs[l])
 	}
-	return gorgonia.ApplyOp(op, x, w)
+	inputs = append(inputs, ws...)
+	for l, b := range bs {
+		if b.Shape().TotalSize() != cout {
+			return nil, fmt.Errorf("nn: conv: bias %d shape %v, want (%d)", l, b.Shape(), cout)
+		}
+		inputs = append(inputs, b)
+	}
+	rows := spec.Seqs * (T - spec.From)
+	if r != nil {
+		if rs := r.Shape(); len(rs) != 2 || rs[0] != rows || rs[1] != cout {
+			return nil, fmt.Errorf("nn: conv: residual shape %v, want (%d, %d)", rs, rows, cout)
+		}
+		inputs = append(inputs, r)
+	}
+	op := &convOp{spec: spec, t: T, cin: cin, cout: cout, terms: len(xs), bias: bs != nil, resid: r != nil}
+	for c, ct := range conds {
+		ts := ct.Table.Shape()
+		if len(ts) != 2 || ts[1] != cout || len(ct.Index) != spec.Seqs {
+			return nil, fmt.Errorf("nn: conv: condition %d: table %v with %d indices, want (V, %d) and %d", c, ts, len(ct.Index), cout, spec.Seqs)
+		}
+		op.conds = append(op.conds, ct.Index)
+		op.condV = append(op.condV, ts[0])
+		inputs = append(inputs, ct.Table)
+	}
+	return gorgonia.ApplyOp(op, inputs...)
 }
 
 // ConvForward is the plain computation behind Conv on slices:
 // y (Seqs*(T-From), Cout) = conv(x (Seqs*T, Cin), w, b). b may be nil.
 func ConvForward(y, x, w, b []float32, spec ConvSpec, T, cin, cout int) {
+	rows := T - spec.From
+	beta := float32(0)
+	if b != nil {
+		for i := 0; i < spec.Seqs*rows; i++ {
+			copy(y[i*cout:(i+1)*cout], b)
+		}
+		beta = 1
+	}
+	convAccumulate(y, x, w, beta, spec, T, cin, cout)
+}
+
+// convAccumulate computes y = beta*y + conv(x, w). With beta = 0, y is not
+// read.
+func convAccumulate(y, x, w []float32, beta float32, spec ConvSpec, T, cin, cout int) {
 	K, rows := spec.K, T-spec.From
 	for s := 0; s < spec.Seqs; s++ {
 		xs := x[s*T*cin : (s+1)*T*cin]
 		ys := y[s*rows*cout : (s+1)*rows*cout]
-		// Tap K-1 (shift 0) covers every output row, so it initialises y
-		// (after the bias, when there is one).
-		beta := float32(0)
-		if b != nil {
-			for i := 0; i < rows; i++ {
-				copy(ys[i*cout:(i+1)*cout], b)
-			}
-			beta = 1
-		}
+		// Tap K-1 (shift 0) covers every output row, so it goes first and
+		// applies beta.
 		kernel.Gemm(false, true, rows, cout, cin, 1, xs[spec.From*cin:], cin, w[(K-1)*cin:], K*cin, beta, ys, cout)
 		for k := 0; k < K-1; k++ {
 			shift := (K - 1 - k) * spec.Dilation
@@ -146,26 +208,47 @@ func colSums(db, dy []float32) {
 	}
 }
 
-// convOp is the forward convolution: (x, w[, b]) -> y.
+// convOp is ConvSum: inputs are the terms' x, their w, their biases (if
+// bias), the residual (if resid) and the conditioning tables.
 type convOp struct {
 	buf          buffer
+	row          []float32 // scratch: summed biases and conditioning rows
 	spec         ConvSpec
 	t, cin, cout int
-	bias         bool
+	terms        int
+	bias, resid  bool
+	conds        [][]int32 // per condition, the index of each sequence
+	condV        []int     // per condition, the table's rows
 }
 
 func (op *convOp) Arity() int {
+	n := 2 * op.terms
 	if op.bias {
-		return 3
+		n += op.terms
 	}
-	return 2
+	if op.resid {
+		n++
+	}
+	return n + len(op.conds)
 }
 
 func (op *convOp) Type() hm.Type {
-	if op.bias {
-		return hm.NewFnType(matType, matType, vecType, matType)
+	ts := make([]hm.Type, 0, op.Arity()+1)
+	for i := 0; i < 2*op.terms; i++ {
+		ts = append(ts, matType)
 	}
-	return hm.NewFnType(matType, matType, matType)
+	if op.bias {
+		for i := 0; i < op.terms; i++ {
+			ts = append(ts, vecType)
+		}
+	}
+	if op.resid {
+		ts = append(ts, matType)
+	}
+	for range op.conds {
+		ts = append(ts, matType)
+	}
+	return hm.NewFnType(append(ts, matType)...)
 }
 
 func (op *convOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -173,21 +256,71 @@ func (op *convOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *convOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
-	return op.UsePreallocDo(nil, in...)
-}
-
-func (op *convOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
 	if err := checkArity(op, in); err != nil {
 		return nil, err
 	}
-	x, w := f32(in[0]), f32(in[1])
-	var b []float32
+	L, cout := op.terms, op.cout
+	rows := op.t - op.spec.From
+	out, y := op.buf.get(op.spec.Seqs*rows, cout)
+	i := 2 * L
+	var biases [][]float32
 	if op.bias {
-		b = f32(in[2])
+		for l := 0; l < L; l++ {
+			biases = append(biases, f32(in[i+l]))
+		}
+		i += L
 	}
-	out, y := op.buf.get(op.spec.Seqs*(op.t-op.spec.From), op.cout)
-	ConvForward(y, x, w, b, op.spec, op.t, op.cin, op.cout)
+	var r []float32
+	if op.resid {
+		r = f32(in[i])
+		i++
+	}
+	tables := in[i:]
+	beta := float32(0)
+	if op.bias || op.resid || len(op.conds) > 0 {
+		beta = 1
+		if len(op.row) != cout {
+			op.row = make([]float32, cout)
+		}
+		for s := 0; s < op.spec.Seqs; s++ {
+			row := op.row
+			clear(row)
+			for _, b := range biases {
+				kernel.Add(row, row, b)
+			}
+			for c, idx := range op.conds {
+				ix := int(idx[s])
+				if ix < 0 || ix >= op.condV[c] {
+					return nil, fmt.Errorf("nn: conv: condition %d: index %d outside 0..%d", c, ix, op.condV[c]-1)
+				}
+				kernel.Add(row, row, f32(tables[c])[ix*cout:(ix+1)*cout])
+			}
+			ys := y[s*rows*cout : (s+1)*rows*cout]
+			if r != nil {
+				rs := r[s*rows*cout : (s+1)*rows*cout]
+				if len(biases) == 0 && len(op.conds) == 0 {
+					copy(ys, rs)
+				} else {
+					for t := 0; t < rows; t++ {
+						kernel.Add(ys[t*cout:(t+1)*cout], rs[t*cout:(t+1)*cout], row)
+					}
+				}
+			} else {
+				for t := 0; t < rows; t++ {
+					copy(ys[t*cout:(t+1)*cout], row)
+				}
+			}
+		}
+	}
+	for l := 0; l < L; l++ {
+		convAccumulate(y, f32(in[l]), f32(in[L+l]), beta, op.spec, op.t, op.cin, cout)
+		beta = 1
+	}
 	return out, nil
+}
+
+func (op *convOp) UsePreallocDo(_ gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
+	return op.Do(in...)
 }
 
 func (op *convOp) ReturnsPtr() bool      { return false }
@@ -196,7 +329,11 @@ func (op *convOp) OverwritesInput() int  { return -1 }
 func (op *convOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *convOp) Hashcode() uint32      { return hashOf(op) }
 func (op *convOp) String() string {
-	return fmt.Sprintf("Conv{K=%d,d=%d,seqs=%d,from=%d,T=%d,%dx%d,bias=%v}", op.spec.K, op.spec.Dilation, op.spec.Seqs, op.spec.From, op.t, op.cin, op.cout, op.bias)
+	s := fmt.Sprintf("Conv{K=%d,d=%d,seqs=%d,from=%d,T=%d,%dx%d,terms=%d,bias=%v,resid=%v", op.spec.K, op.spec.Dilation, op.spec.Seqs, op.spec.From, op.t, op.cin, op.cout, op.terms, op.bias, op.resid)
+	for _, c := range op.conds {
+		s += fmt.Sprintf(",cond=%p", &c[0])
+	}
+	return s + "}"
 }
 
 func (op *convOp) DiffWRT(n int) []bool {
@@ -211,23 +348,48 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 	if len(inputs) != op.Arity() {
 		return nil, fmt.Errorf("nn: conv: SymDiff got %d inputs, want %d", len(inputs), op.Arity())
 	}
-	dx, err := gorgonia.ApplyOp(&convGradOp{conv: op.spec0(), wrt: 0}, inputs[1], grad)
-	if err != nil {
-		return nil, err
+	L := op.terms
+	out := make(gorgonia.Nodes, 0, len(inputs))
+	one := op.single()
+	for l := 0; l < L; l++ {
+		dx, err := gorgonia.ApplyOp(&convGradOp{conv: one, wrt: 0}, inputs[L+l], grad)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dx)
 	}
-	dw, err := gorgonia.ApplyOp(&convGradOp{conv: op.spec0(), wrt: 1}, inputs[0], grad)
-	if err != nil {
-		return nil, err
+	for l := 0; l < L; l++ {
+		dw, err := gorgonia.ApplyOp(&convGradOp{conv: one, wrt: 1}, inputs[l], grad)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dw)
 	}
-	out := gorgonia.Nodes{dx, dw}
 	if op.bias {
 		db, err := gorgonia.ApplyOp(&colSumOp{n: op.cout}, grad)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, db)
+		for l := 0; l < L; l++ {
+			out = append(out, db)
+		}
+	}
+	if op.resid {
+		out = append(out, grad)
+	}
+	for c, idx := range op.conds {
+		dt, err := gorgonia.ApplyOp(&condBiasGradOp{f: condBiasOp{index: idx, n: op.spec.Seqs * (op.t - op.spec.From), v: op.condV[c], c: op.cout}}, grad)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dt)
 	}
 	return out, nil
+}
+
+// single returns the parameters of one plain convolution term.
+func (op *convOp) single() convOp {
+	return convOp{spec: op.spec, t: op.t, cin: op.cin, cout: op.cout, terms: 1}
 }
 
 // convGradOp computes one gradient of the convolution: wrt 0 is
@@ -353,9 +515,4 @@ func (b *buffer) get(shape ...int) (*tensor.Dense, []float32) {
 		b.t = tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
 	}
 	return b.t, b.t.Float32s()
-}
-
-// spec0 returns a copy of the Op's parameters without its buffer.
-func (op *convOp) spec0() convOp {
-	return convOp{spec: op.spec, t: op.t, cin: op.cin, cout: op.cout, bias: op.bias}
 }

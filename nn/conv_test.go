@@ -233,3 +233,89 @@ func BenchmarkConvForward(b *testing.B) {
 	}
 	b.ReportMetric(float64(T*b.N)/b.Elapsed().Seconds(), "samples/s")
 }
+
+func TestConvSum(t *testing.T) {
+	// Three terms with biases, a residual and two conditioning tables, on
+	// 2 sequences with the first 2 outputs of each skipped.
+	const L, T, cin, cout, seqs = 3, 7, 3, 4, 2
+	spec := ConvSpec{K: 2, Dilation: 2, Seqs: seqs, From: 2}
+	rows := seqs * (T - spec.From)
+	index := [][]int32{{1, 0}, {2, 2}}
+	vs := []int{2, 3}
+	for _, tc := range []struct {
+		name        string
+		bias, resid bool
+		conds       int
+	}{{"all", true, true, 2}, {"resid only", false, true, 0}, {"conds only", false, false, 2}, {"plain", false, false, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(6, uint64(tc.conds)))
+			var ins []opInput
+			for l := 0; l < L; l++ {
+				ins = append(ins, randInput(rng, fmt.Sprintf("x%d", l), seqs*T, cin))
+			}
+			for l := 0; l < L; l++ {
+				ins = append(ins, randInput(rng, fmt.Sprintf("w%d", l), cout, spec.K*cin))
+			}
+			if tc.bias {
+				for l := 0; l < L; l++ {
+					ins = append(ins, randInput(rng, fmt.Sprintf("b%d", l), cout))
+				}
+			}
+			if tc.resid {
+				ins = append(ins, randInput(rng, "r", rows, cout))
+			}
+			for c := 0; c < tc.conds; c++ {
+				ins = append(ins, randInput(rng, fmt.Sprintf("table%d", c), vs[c], cout))
+			}
+			build := func(n []*gorgonia.Node) (*gorgonia.Node, error) {
+				xs, ws := n[:L], n[L:2*L]
+				i := 2 * L
+				var bs []*gorgonia.Node
+				if tc.bias {
+					bs = n[i : i+L]
+					i += L
+				}
+				var r *gorgonia.Node
+				if tc.resid {
+					r = n[i]
+					i++
+				}
+				var conds []CondTable
+				for c := 0; c < tc.conds; c++ {
+					conds = append(conds, CondTable{Table: n[i+c], Index: index[c]})
+				}
+				return ConvSum(xs, ws, bs, r, conds, spec)
+			}
+			ref := func(in [][]float64) []float64 {
+				y := make([]float64, rows*cout)
+				i := 2 * L
+				for l := 0; l < L; l++ {
+					var b []float64
+					if tc.bias {
+						b = in[i+l]
+					}
+					for j, v := range convRef(in[l], in[L+l], b, spec, cin, cout) {
+						y[j] += v
+					}
+				}
+				if tc.bias {
+					i += L
+				}
+				if tc.resid {
+					for j, v := range in[i] {
+						y[j] += v
+					}
+					i++
+				}
+				for c := 0; c < tc.conds; c++ {
+					for j := range y {
+						s := j / cout / (T - spec.From)
+						y[j] += in[i+c][int(index[c][s])*cout+j%cout]
+					}
+				}
+				return y
+			}
+			checkOp(t, ins, build, ref, 1e-5, 1e-3)
+		})
+	}
+}

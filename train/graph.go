@@ -18,11 +18,14 @@ import (
 //
 // One layer of the graph, on channels-last (Seqs*Len, C) tensors:
 //
-//	x ─ Conv(K, d) ─ CondBias... ─ Gated ─ z ─┬─ Conv 1x1 (Res) ─ + x ─ next x
-//	                                          └─ Conv 1x1 (Skip), last LossRows rows only ─ Σ skips
+//	x ─ Conv(K, d) + bias + Σ cond ─ Gated ─ z ─┬─ Conv 1x1 (Res) + bias + x ─ next x
+//	                                            └─ Conv 1x1 (Skip) + bias, last LossRows rows only ─ Σ layers
 //
 // then ReLU, Post1, ReLU, Post2 and the softmax cross-entropy on the
-// (Seqs*LossRows, Q) logits.
+// (Seqs*LossRows, Q) logits. Each "+" chain is one nn.ConvSum Op (the
+// biases, conditioning rows and residual are written first and the GEMMs
+// accumulate onto them), and the skip outputs of all layers are one
+// ConvSum with a term per layer.
 type Graph struct {
 	Seqs, Len, LossRows int
 	// Codes (Seqs*Len) are the input codes, Targets (Seqs*LossRows) the
@@ -90,41 +93,41 @@ func NewGraph(m *wavenet.Model, seqs, length, lossRows int) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	var skips *gorgonia.Node
+	var zs, skipW, skipB []*gorgonia.Node
 	for i, l := range m.Layers {
 		p := fmt.Sprintf("layers.%d.", i)
-		h, err := nn.Conv(x, node(p+"gate.weight"), node(p+"gate.bias"), nn.ConvSpec{K: K, Dilation: l.Dilation, Seqs: seqs})
+		var conds []nn.CondTable
+		for c, cond := range cfg.Conditions {
+			conds = append(conds, nn.CondTable{Table: node(p + "cond." + cond.Name), Index: gr.Cond[c]})
+		}
+		h, err := nn.ConvSum([]*gorgonia.Node{x}, []*gorgonia.Node{node(p + "gate.weight")}, biases(node(p+"gate.bias")), nil, conds,
+			nn.ConvSpec{K: K, Dilation: l.Dilation, Seqs: seqs})
 		if err != nil {
 			return nil, err
-		}
-		for c, cond := range cfg.Conditions {
-			if h, err = nn.CondBias(h, node(p+"cond."+cond.Name), gr.Cond[c]); err != nil {
-				return nil, err
-			}
 		}
 		z, err := nn.Gated(h)
 		if err != nil {
 			return nil, err
 		}
-		s, err := nn.Conv(z, node(p+"skip.weight"), node(p+"skip.bias"), nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs, From: from})
-		if err != nil {
-			return nil, err
-		}
-		if skips == nil {
-			skips = s
-		} else if skips, err = add(skips, s); err != nil {
-			return nil, err
+		zs = append(zs, z)
+		skipW = append(skipW, node(p+"skip.weight"))
+		if b := node(p + "skip.bias"); b != nil {
+			skipB = append(skipB, b)
 		}
 		if i == len(m.Layers)-1 {
 			break // the last residual output feeds nothing
 		}
-		r, err := nn.Conv(z, node(p+"res.weight"), node(p+"res.bias"), nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs})
+		// x' = x + Res z + b, in one Op.
+		x, err = nn.ConvSum([]*gorgonia.Node{z}, []*gorgonia.Node{node(p + "res.weight")}, biases(node(p+"res.bias")), x, nil,
+			nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs})
 		if err != nil {
 			return nil, err
 		}
-		if x, err = add(x, r); err != nil {
-			return nil, err
-		}
+	}
+	// The skip outputs of all layers, summed in one Op over the loss rows.
+	skips, err := nn.ConvSum(zs, skipW, skipB, nil, nil, nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs, From: from})
+	if err != nil {
+		return nil, err
 	}
 	one := nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs}
 	a, err := relu(skips)
@@ -157,6 +160,14 @@ func NewGraph(m *wavenet.Model, seqs, length, lossRows int) (*Graph, error) {
 	}
 	gr.vm = gorgonia.NewTapeMachine(gr.g, gorgonia.BindDualValues(wrt...))
 	return gr, nil
+}
+
+// biases is the bias list ConvSum takes for one term: nil without a bias.
+func biases(b *gorgonia.Node) []*gorgonia.Node {
+	if b == nil {
+		return nil
+	}
+	return []*gorgonia.Node{b}
 }
 
 // SetBatch copies a batch into the graph's inputs: segs[s] holds Len+1
