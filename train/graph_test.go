@@ -163,3 +163,48 @@ func TestGraphGradientMatchesFiniteDifferences(t *testing.T) {
 	}
 	t.Logf("%d gradient entries checked", checked)
 }
+
+func TestParallelSplitMatchesWhole(t *testing.T) {
+	// One sequence on 1 worker, and split along time over 2 and 3 workers:
+	// the same loss and gradient up to float32 rounding.
+	m := testModel(t, 6)
+	ctxLen := m.Config.ReceptiveField() - 1
+	const lossRows = 18
+	length := ctxLen + lossRows
+	segs, cond := randSegs(rand.New(rand.NewPCG(7, 7)), m, 1, length+1)
+	var refLoss float64
+	var ref [][]float32
+	for _, w := range []int{1, 2, 3} {
+		p, err := NewParallel(m, w, 1, length, lossRows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, err := p.Step(context.Background(), segs, cond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w == 1 {
+			refLoss = loss
+			for _, pr := range p.Params {
+				ref = append(ref, append([]float32(nil), pr.Grad...))
+			}
+			p.Close()
+			continue
+		}
+		// float32 sums over 18 rows in a different grouping: 1e-5 relative.
+		if math.Abs(loss-refLoss) > 1e-5*refLoss {
+			t.Errorf("%d workers: loss %g, want %g", w, loss, refLoss)
+		}
+		for i, pr := range p.Params {
+			for j, g := range pr.Grad {
+				if d := math.Abs(float64(g - ref[i][j])); d > 1e-5*math.Max(1, math.Abs(float64(ref[i][j]))) {
+					t.Fatalf("%d workers: grad %s[%d] = %g, want %g", w, pr.Name, j, g, ref[i][j])
+				}
+			}
+		}
+		p.Close()
+	}
+	if _, err := NewParallel(m, 4, 1, length, lossRows); err == nil {
+		t.Errorf("NewParallel(4 workers, 18 loss rows) = nil error, want an error (18 does not split in 4)")
+	}
+}

@@ -14,9 +14,21 @@ import (
 // step) on Batch/W of the sequences. The workers' gradients are averaged in
 // worker order, so the result for a batch does not depend on timing; with
 // equal shares, the average of the workers' mean losses is the batch mean.
+//
+// With fewer sequences than workers (batch 1 on 2 cores), each sequence is
+// split into W/Batch chunks along time: chunk c keeps the lossRows/S
+// predictions c*lossRows/S.. with the same length-lossRows codes of
+// context before them, so every prediction still sees its whole receptive
+// field and the gradient is the same as without the split (up to float
+// rounding); the context is computed twice.
 type Parallel struct {
 	model  *wavenet.Model
 	graphs []*Graph
+	split  int // chunks per sequence
+	length int // input codes per (unsplit) sequence
+	rows   int // loss rows per (unsplit) sequence
+	chunks [][]int32
+	conds  [][]int
 	// Params are the model's tensors in model.Params() order: Value aliases
 	// the model, Grad holds the averaged gradient after Step.
 	Params []nn.Param
@@ -24,14 +36,24 @@ type Parallel struct {
 
 // NewParallel builds workers replicas for batches of batch sequences of
 // length input codes with the loss on the last lossRows of each. batch
-// must be a multiple of workers.
+// must be a multiple of workers, or workers a multiple of batch with
+// lossRows a multiple of workers/batch (the split described at Parallel).
 func NewParallel(m *wavenet.Model, workers, batch, length, lossRows int) (*Parallel, error) {
-	if workers < 1 || batch < workers || batch%workers != 0 {
-		return nil, fmt.Errorf("train: batch %d does not split over %d workers", batch, workers)
+	split := 1
+	switch {
+	case workers < 1 || batch < 1:
+		return nil, fmt.Errorf("train: %d workers, batch %d", workers, batch)
+	case batch >= workers && batch%workers == 0:
+	case batch < workers && workers%batch == 0 && lossRows%(workers/batch) == 0:
+		split = workers / batch
+	default:
+		return nil, fmt.Errorf("train: batch %d of %d predictions does not split over %d workers", batch, lossRows, workers)
 	}
-	p := &Parallel{model: m}
+	p := &Parallel{model: m, split: split, length: length, rows: lossRows}
+	chunkRows := lossRows / split
+	chunkLen := length - lossRows + chunkRows
 	for w := 0; w < workers; w++ {
-		g, err := NewGraph(m, batch/workers, length, lossRows)
+		g, err := NewGraph(m, batch*split/workers, chunkLen, chunkRows)
 		if err != nil {
 			p.Close()
 			return nil, err
@@ -57,8 +79,29 @@ func (p *Parallel) Step(ctx context.Context, segs [][]int32, cond [][]int) (floa
 	}
 	W := len(p.graphs)
 	per := p.graphs[0].Seqs
-	if len(segs) != W*per {
-		return 0, fmt.Errorf("train: batch of %d sequences, want %d", len(segs), W*per)
+	if len(segs)*p.split != W*per {
+		return 0, fmt.Errorf("train: batch of %d sequences, want %d", len(segs), W*per/p.split)
+	}
+	if p.split > 1 {
+		// Chunk c of a sequence: its share of the loss rows with all the
+		// context before them.
+		p.chunks, p.conds = p.chunks[:0], p.conds[:0]
+		ctxLen, n := p.length-p.rows, p.rows/p.split
+		for i, seg := range segs {
+			if len(seg) != p.length+1 {
+				return 0, fmt.Errorf("train: sequence %d has %d codes, want %d", i, len(seg), p.length+1)
+			}
+			for c := 0; c < p.split; c++ {
+				p.chunks = append(p.chunks, seg[c*n:c*n+ctxLen+n+1])
+				if cond != nil {
+					p.conds = append(p.conds, cond[i])
+				}
+			}
+		}
+		segs = p.chunks
+		if cond != nil {
+			cond = p.conds
+		}
 	}
 	losses := make([]float64, W)
 	errs := make([]error, W)

@@ -37,7 +37,7 @@ type Options struct {
 	Steps   int64 // total optimizer steps of the run (default 1000)
 	Batch   int   // sequences per step (default Workers)
 	Segment int   // predictions per sequence (default 4000); each sequence also carries ReceptiveField()-1 codes of context
-	Workers int   // data-parallel replicas (default runtime.NumCPU(), capped at Batch)
+	Workers int   // data-parallel replicas (default runtime.NumCPU()); more workers than Batch split each sequence along time
 
 	LR       float64 // peak learning rate (default 1e-3)
 	Warmup   int64   // linear warm-up steps of the cosine schedule
@@ -73,12 +73,16 @@ func (o *Options) defaults() {
 	if o.Batch <= 0 {
 		o.Batch = o.Workers
 	}
-	o.Workers = min(o.Workers, o.Batch)
-	for o.Batch%o.Workers != 0 {
-		o.Workers--
-	}
 	if o.Segment <= 0 {
 		o.Segment = 4000
+	}
+	// Fewer sequences than workers: split each along time (see Parallel)
+	// when the numbers divide, else use fewer workers.
+	if o.Batch < o.Workers && !(o.Workers%o.Batch == 0 && o.Segment%(o.Workers/o.Batch) == 0) {
+		o.Workers = o.Batch
+	}
+	for o.Batch >= o.Workers && o.Batch%o.Workers != 0 {
+		o.Workers--
 	}
 	if o.LR <= 0 {
 		o.LR = 1e-3
