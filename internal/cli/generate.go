@@ -46,7 +46,7 @@ type condFlags struct {
 
 func (c *condFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.speaker, "speaker", "", "value of the model's \"speaker\" condition")
-	fs.StringVar(&c.label, "label", "", "value of the model's label condition (its one condition not named speaker, e.g. digit)")
+	fs.StringVar(&c.label, "label", "", "value of the model's label condition: \"digit\", or else its one condition not named speaker")
 	fs.Func("cond", "`name=value` of a global condition (repeatable)", func(s string) error {
 		if _, _, ok := strings.Cut(s, "="); !ok {
 			return fmt.Errorf("want name=value, got %q", s)
@@ -71,16 +71,11 @@ func (c *condFlags) values(cfg wavenet.Config) (map[string]string, error) {
 		vals["speaker"] = c.speaker
 	}
 	if c.label != "" {
-		var labels []string
-		for _, n := range names {
-			if n != "speaker" {
-				labels = append(labels, n)
-			}
+		lc := labelCondition(cfg)
+		if lc == "" {
+			return nil, Usagef("--label: the model has no label condition (conditions: %s), use --cond name=value", listOrNone(names))
 		}
-		if len(labels) != 1 {
-			return nil, Usagef("--label: the model has %d non-speaker conditions (%s), use --cond name=value", len(labels), listOrNone(labels))
-		}
-		vals[labels[0]] = c.label
+		vals[lc] = c.label
 	}
 	for _, s := range c.conds {
 		n, v, _ := strings.Cut(s, "=")
@@ -90,6 +85,17 @@ func (c *condFlags) values(cfg wavenet.Config) (map[string]string, error) {
 		vals[n] = v
 	}
 	return vals, nil
+}
+
+// flagHint names the short flag that also sets condition name, if any.
+func flagHint(cfg wavenet.Config, name string) string {
+	switch {
+	case name == "speaker":
+		return " or --speaker VALUE"
+	case name == labelCondition(cfg):
+		return " or --label VALUE"
+	}
+	return ""
 }
 
 func listOrNone(s []string) string {
@@ -106,11 +112,12 @@ func condIndices(cfg wavenet.Config, vals map[string]string) ([]int, error) {
 	for i, cd := range cfg.Conditions {
 		v, ok := vals[cd.Name]
 		if !ok {
-			return nil, Usagef("the model is conditioned on %s: give --cond %s=VALUE (allowed: %s)", cd.Name, cd.Name, strings.Join(cd.Values, ", "))
+			return nil, Usagef("the model is conditioned on %s: give --cond %s=VALUE%s (allowed: %s)",
+				cd.Name, cd.Name, flagHint(cfg, cd.Name), strings.Join(cd.Values, ", "))
 		}
 		h, err := cd.Index(v)
 		if err != nil {
-			return nil, Usagef("%v", err)
+			return nil, Usagef("unknown %s %q (allowed: %s)", cd.Name, v, strings.Join(cd.Values, ", "))
 		}
 		idx[i] = h
 	}
@@ -152,6 +159,9 @@ func writeWAV(name string, samples []float32, rate int) (err error) {
 		}
 	}()
 	if err = audio.Encode(tmp, samples, rate, audio.PCM16); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(0o644); err != nil {
 		return err
 	}
 	if err = tmp.Close(); err != nil {

@@ -28,9 +28,9 @@ func (s *scoreSum) add(nats float64, n int) {
 
 func (s scoreSum) bits() float64 { return s.nats / float64(s.n) / math.Ln2 }
 
-// labelCondition is the model condition that a file name's digit sets: the
-// one named "digit", else the only condition not named "speaker", else
-// none ("").
+// labelCondition is the model condition that --label and a file name's
+// digit set: the one named "digit", else the only condition not named
+// "speaker", else none ("").
 func labelCondition(cfg wavenet.Config) string {
 	if cfg.Condition("digit") >= 0 {
 		return "digit"
