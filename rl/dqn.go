@@ -84,6 +84,32 @@ func (e *evaluator) solved(ctx context.Context, p Policy) (bool, float64, error)
 	return full >= e.goal, full, err
 }
 
+// episodeEnd records an episode's return and, when the return reaches the
+// goal and the agent may be judged (ready), runs the evaluations; done
+// means the run is solved and the summary filled in.
+func (e *evaluator) episodeEnd(ctx context.Context, run *Run, p Policy, ep int, ret float64, ready bool, progress func(int, float64)) (done bool, err error) {
+	run.Summary.Returns = append(run.Summary.Returns, ret)
+	if progress != nil {
+		progress(ep, ret)
+	}
+	if ret < e.goal || !ready {
+		return false, nil
+	}
+	ok, mean, err := e.solved(ctx, p)
+	if err != nil || !ok {
+		return false, err
+	}
+	run.Summary.SolvedAt, run.Summary.EvalMean, run.Summary.EvalEpisode = ep, mean, e.n
+	return true, nil
+}
+
+// final evaluates the policy at the end of an unsolved run.
+func (e *evaluator) final(ctx context.Context, run *Run, p Policy) error {
+	mean, err := Evaluate(ctx, e.env, p, e.n, e.seed+1)
+	run.Summary.EvalMean, run.Summary.EvalEpisode = mean, e.n
+	return err
+}
+
 func trainDQN(ctx context.Context, cfg RunConfig, progress func(int, float64)) (*Run, error) {
 	return TrainDQN(ctx, cfg, DefaultDQN(), progress)
 }
@@ -236,24 +262,12 @@ func TrainDQN(ctx context.Context, cfg RunConfig, h DQNConfig, progress func(int
 				break
 			}
 		}
-		run.Summary.Returns = append(run.Summary.Returns, ret)
-		if progress != nil {
-			progress(ep, ret)
-		}
-		if ret >= ev.goal && buf.n >= h.LearnStart {
-			ok, mean, err := ev.solved(ctx, pol)
-			if err != nil {
-				return run, err
-			}
-			if ok {
-				run.Summary.SolvedAt, run.Summary.EvalMean, run.Summary.EvalEpisode = ep, mean, cfg.EvalEpisodes
-				return run, nil
-			}
+		done, err := ev.episodeEnd(ctx, run, pol, ep, ret, buf.n >= h.LearnStart, progress)
+		if done || err != nil {
+			return run, err
 		}
 	}
-	mean, err := Evaluate(ctx, cfg.Env, pol, cfg.EvalEpisodes, cfg.Seed+1)
-	run.Summary.EvalMean, run.Summary.EvalEpisode = mean, cfg.EvalEpisodes
-	return run, err
+	return run, ev.final(ctx, run, pol)
 }
 
 // softUpdate moves target towards online: t = (1 - tau) t + tau o.

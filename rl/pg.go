@@ -192,24 +192,12 @@ func TrainPG(ctx context.Context, cfg RunConfig, h PGConfig, actorCritic bool, p
 		if err := vOpt.Step(ps[np:], h.ValueLR); err != nil {
 			return run, err
 		}
-		run.Summary.Returns = append(run.Summary.Returns, ret)
-		if progress != nil {
-			progress(ep, ret)
-		}
-		if ret >= ev.goal {
-			ok, mean, err := ev.solved(ctx, pol)
-			if err != nil {
-				return run, err
-			}
-			if ok {
-				run.Summary.SolvedAt, run.Summary.EvalMean, run.Summary.EvalEpisode = ep, mean, cfg.EvalEpisodes
-				return run, nil
-			}
+		done, err := ev.episodeEnd(ctx, run, pol, ep, ret, true, progress)
+		if done || err != nil {
+			return run, err
 		}
 	}
-	mean, err := Evaluate(ctx, cfg.Env, pol, cfg.EvalEpisodes, cfg.Seed+1)
-	run.Summary.EvalMean, run.Summary.EvalEpisode = mean, cfg.EvalEpisodes
-	return run, err
+	return run, ev.final(ctx, run, pol)
 }
 
 // pgLoss is sum(log_softmax(logits) * coef) + c * sum(vmask * (v - vt)^2):
