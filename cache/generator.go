@@ -69,10 +69,16 @@ type Generator struct {
 	gateW, resW         []linear  // per layer
 	skipL, post1, post2 linear
 	skipB               []float32 // (S): the sum of the layers' skip biases
-	resB                [][]float32
-	post1B, post2B      []float32
-	streams             []stream
-	act                 []int // active slots; row b of the batch is act[b]
+	// The residual biases are folded away: the queues hold
+	// x'_l = x_l - c_l with c_l the sum of the residual biases of the
+	// layers below l, so a step adds no bias to the residual stream.
+	// Gate.W applied to c_l moves into the gate bias (foldTap[l][k] is tap
+	// k's part, (2D)), and a fresh queue holds -c_l (x_l = 0 before time 0).
+	negC           [][]float32 // (L, R): -c_l
+	foldTap        [][]float32 // (L, K*2D)
+	post1B, post2B []float32
+	streams        []stream
+	act            []int // active slots; row b of the batch is act[b]
 	// ring[l] is ((K-1)*d_l, maxStreams, R): layer l's recent inputs, all
 	// streams side by side. Streams step in lockstep, so position
 	// p mod (K-1)*d_l holds every stream's input of generator step p; a
@@ -120,7 +126,9 @@ func New(m *wavenet.Model, maxStreams int) *Generator {
 	copy(g.inB, m.Input.B)
 	g.skipW = make([]float32, S*L*D)
 	g.skipB = make([]float32, S)
-	g.resB = make([][]float32, L)
+	g.negC = make([][]float32, L)
+	g.foldTap = make([][]float32, L)
+	cum := make([]float64, R)
 	for l, ly := range m.Layers {
 		for s := 0; s < S; s++ {
 			copy(g.skipW[s*L*D+l*D:s*L*D+l*D+D], ly.Skip.W[s*D:s*D+D])
@@ -128,8 +136,23 @@ func New(m *wavenet.Model, maxStreams int) *Generator {
 		for s, b := range ly.Skip.B {
 			g.skipB[s] += b
 		}
-		g.resB[l] = make([]float32, R)
-		copy(g.resB[l], ly.Res.B)
+		g.negC[l] = make([]float32, R)
+		g.foldTap[l] = make([]float32, K*2*D)
+		for i, c := range cum {
+			g.negC[l][i] = float32(-c)
+		}
+		for k := 0; k < K; k++ {
+			for o := 0; o < 2*D; o++ {
+				var sum float64
+				for i, c := range cum {
+					sum += float64(ly.Gate.W[o*K*R+k*R+i]) * c
+				}
+				g.foldTap[l][k*2*D+o] = float32(sum)
+			}
+		}
+		for i, b := range ly.Res.B {
+			cum[i] += float64(b)
+		}
 	}
 	for _, ly := range m.Layers {
 		g.gateW = append(g.gateW, newLinear(ly.Gate.W, 2*D, K*R))
@@ -214,10 +237,10 @@ func (g *Generator) Join(opts StreamOptions) (int, error) {
 	for i := range st.hist {
 		st.hist[i] = -1
 	}
-	// Nothing before time 0: the stream's queue rows start at zero.
-	for _, ring := range g.ring {
+	// Nothing before time 0: x_l = 0, so the queue rows start at -c_l.
+	for l, ring := range g.ring {
 		for p := 0; p < len(ring); p += B * R {
-			clear(ring[p+row*R : p+(row+1)*R])
+			copy(ring[p+row*R:p+(row+1)*R], g.negC[l])
 		}
 	}
 	for l, ly := range g.m.Layers {
@@ -229,6 +252,11 @@ func (g *Generator) Join(opts StreamOptions) (int, error) {
 		}
 		for c, h := range opts.Cond {
 			for j, v := range ly.Cond[c][h*2*D : (h+1)*2*D] {
+				b[j] += v
+			}
+		}
+		for k := 0; k < g.k; k++ {
+			for j, v := range g.foldTap[l][k*2*D : (k+1)*2*D] {
 				b[j] += v
 			}
 		}
@@ -390,13 +418,6 @@ func (g *Generator) forwardStep(B int) {
 			kernel.GateTanhSigmoid(g.z[b*LD+l*D:b*LD+l*D+D], g.pre[b*2*D:(b+1)*2*D])
 		}
 		if l < L-1 {
-			rb := g.resB[l]
-			for b := 0; b < B; b++ {
-				xr := g.xr[b*R : (b+1)*R]
-				for i, v := range rb {
-					xr[i] += v
-				}
-			}
 			g.mul(B, &g.resW[l], g.z[l*D:], LD, g.xr, R)
 		}
 	}
@@ -497,9 +518,9 @@ func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 	MS := len(g.streams)
 	for l := range g.m.Layers {
 		if err := ctx.Err(); err != nil {
-			for _, ring := range g.ring[:l] {
+			for i, ring := range g.ring[:l] {
 				for p := 0; p < len(ring); p += MS * R {
-					clear(ring[p+st.row*R : p+(st.row+1)*R])
+					copy(ring[p+st.row*R:p+(st.row+1)*R], g.negC[i])
 				}
 			}
 			return err
@@ -507,8 +528,8 @@ func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 		ly := &g.m.Layers[l]
 		d := ly.Dilation
 		lq := (K - 1) * d
-		// The queue holds the inputs at times n-1-lq .. n-2 (window rows
-		// w-lq .. w-1); times before 0 stay zero. The stream's time n-1
+		// The queue holds the inputs x'_l at times n-1-lq .. n-2 (window
+		// rows w-lq .. w-1); times before 0 keep -c_l. The stream's time n-1
 		// will be fed at generator step g.step, so its time tau sits at
 		// position (g.step - (n-1) + tau) mod lq.
 		ring := g.ring[l]
@@ -525,6 +546,17 @@ func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 		}
 		for k := 0; k < K; k++ {
 			sh := (K - 1 - k) * d
+			// Rows t < sh read before the window, where x' is -c_l (x is
+			// zero before time 0, and rows that see the window's start
+			// when s > 0 are never stored): the bias holds +Gate_k c_l for
+			// this tap, which those rows must not get.
+			fold := g.foldTap[l][k*2*D : (k+1)*2*D]
+			for t := 0; t < min(sh, w); t++ {
+				p := pre[t*2*D : (t+1)*2*D]
+				for j, v := range fold {
+					p[j] -= v
+				}
+			}
 			if sh >= w {
 				continue
 			}
@@ -532,13 +564,6 @@ func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 		}
 		for t := 0; t < w; t++ {
 			kernel.GateTanhSigmoid(z[t*D:(t+1)*D], pre[t*2*D:(t+1)*2*D])
-		}
-		rb := g.resB[l]
-		for t := 0; t < w; t++ {
-			row := x[t*R : (t+1)*R]
-			for i, v := range rb {
-				row[i] += v
-			}
 		}
 		kernel.Gemm(false, true, w, R, D, 1, z, D, ly.Res.W, D, 1, x, R)
 	}
