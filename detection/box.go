@@ -123,9 +123,10 @@ func PixelIoU(a, b Box) float64 {
 	return i / u
 }
 
-// crowdIoU is pycocotools' IoU against a crowd region: intersection over
-// the detection's area (maskApi.c bbIou with iscrowd set).
-func crowdIoU(d, g Box) float64 {
+// cocoIoU is maskApi.c's bbIou for one pair: continuous IoU with the
+// areas da and ga as given (width*height of the JSON boxes), or, against a
+// crowd region, intersection over the detection's area.
+func cocoIoU(d Box, da float64, g Box, ga float64, crowd bool) float64 {
 	w := math.Min(d.X2, g.X2) - math.Max(d.X1, g.X1)
 	if w <= 0 {
 		return 0
@@ -134,7 +135,11 @@ func crowdIoU(d, g Box) float64 {
 	if h <= 0 {
 		return 0
 	}
-	return w * h / d.Area()
+	i := w * h
+	if crowd {
+		return i / da
+	}
+	return i / (da + ga - i)
 }
 
 // PairwiseIoU writes the IoU of every a[i] with every b[j] into

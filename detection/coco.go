@@ -252,7 +252,7 @@ func ReadCOCO(r io.Reader, name string) (*Dataset, error) {
 				if err != nil {
 					return err
 				}
-				area := b.Area()
+				area := a.BBox[2] * a.BBox[3]
 				if a.Area != nil {
 					if !finite(*a.Area) || *a.Area < 0 {
 						return &InputError{File: name, Line: line, Field: f + ".area", Msg: fmt.Sprintf("%v is not a finite number >= 0", *a.Area)}
@@ -260,7 +260,7 @@ func ReadCOCO(r io.Reader, name string) (*Dataset, error) {
 					area = *a.Area
 				}
 				ds.Objects = append(ds.Objects, Object{ID: *a.ID, ImageID: *a.ImageID, CategoryID: *a.CategoryID,
-					Box: b, Area: area, Crowd: bool(a.IsCrowd), Difficult: bool(a.Ignore) || bool(a.Difficult)})
+					Box: b, Area: area, Crowd: bool(a.IsCrowd), Difficult: bool(a.Ignore) || bool(a.Difficult), boxArea: a.BBox[2] * a.BBox[3]})
 				return nil
 			})
 		default:
@@ -350,7 +350,7 @@ func ReadCOCOResults(r io.Reader, name string, ds *Dataset) ([]Detection, error)
 		if err != nil {
 			return err
 		}
-		dets = append(dets, Detection{ImageID: *a.ImageID, CategoryID: *a.CategoryID, Box: b, Score: *a.Score})
+		dets = append(dets, Detection{ImageID: *a.ImageID, CategoryID: *a.CategoryID, Box: b, Score: *a.Score, boxArea: a.BBox[2] * a.BBox[3]})
 		return nil
 	})
 	if err != nil {

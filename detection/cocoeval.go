@@ -166,14 +166,11 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k, 
 		}
 		ious := wk.ious[:D*G]
 		for di, dj := range sel {
-			db := dets[dj].Box
+			d := &dets[dj]
+			da := d.area()
 			for gi, gj := range gs {
 				o := &ds.Objects[gj]
-				if o.Crowd {
-					ious[di*G+gi] = crowdIoU(db, o.Box)
-				} else {
-					ious[di*G+gi] = IoU(db, o.Box)
-				}
+				ious[di*G+gi] = cocoIoU(d.Box, da, o.Box, o.area(), o.Crowd)
 			}
 		}
 		for r, dj := range sel {
@@ -234,7 +231,7 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k, 
 						ig = wk.gtIg[m]
 					}
 					if !matched && !ig {
-						ar := dets[dj].Box.Area()
+						ar := dets[dj].area()
 						ig = ar < rng[0] || ar > rng[1]
 					}
 					switch {
@@ -283,7 +280,7 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k, 
 				bit := uint64(1) << t
 				rc, pr := wk.rc[:0], wk.pr[:0]
 				tp, fp := 0, 0
-				inv := 1 / float64(npig[a])
+				np := float64(npig[a])
 				for _, mk := range sel {
 					if mk.ig&bit != 0 {
 						continue
@@ -293,7 +290,10 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k, 
 					} else {
 						fp++
 					}
-					rc = append(rc, float64(tp)*inv)
+					// tp/npig exactly as numpy divides: a reciprocal
+					// multiply can land one ulp away and across a recall
+					// threshold.
+					rc = append(rc, float64(tp)/np)
 					pr = append(pr, float64(tp)/(float64(fp+tp)+eps))
 				}
 				if a == 0 && m == M-1 && t == 0 {

@@ -80,6 +80,8 @@ type Object struct {
 	Area      float64
 	Crowd     bool // COCO iscrowd: matched by intersection over detection area, ignored
 	Difficult bool // VOC difficult: ignored
+
+	boxArea float64 // COCO JSON: bbox width*height as given; 0 = Box.Area()
 }
 
 // Detection is one scored detector output.
@@ -88,6 +90,26 @@ type Detection struct {
 	CategoryID int64
 	Box        Box
 	Score      float64
+
+	boxArea float64 // COCO JSON: bbox width*height as given; 0 = Box.Area()
+}
+
+// area is the box area the COCO evaluation uses: pycocotools takes
+// width*height of the JSON bbox (loadRes, maskApi.c bbIou), which can
+// differ in the last bit from (x+width-x)*(y+height-y); on an area-range
+// bound such as 32*32 that decides whether a detection is ignored.
+func (d *Detection) area() float64 {
+	if d.boxArea != 0 {
+		return d.boxArea
+	}
+	return d.Box.Area()
+}
+
+func (o *Object) area() float64 {
+	if o.boxArea != 0 {
+		return o.boxArea
+	}
+	return o.Box.Area()
 }
 
 // Dataset is ground truth: images, categories and objects. IDs are unique
