@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wavenet-go/wavenet/internal/kernel"
 	"github.com/wavenet-go/wavenet/nn"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -94,6 +95,59 @@ func BenchmarkStep(b *testing.B) {
 			// Predicted samples per second of process CPU time: what the
 			// step costs, independent of other load on the machine.
 			b.ReportMetric(float64(tc.batch*lossRows*b.N)/(cpuSeconds()-cpu0), "samples/cpu-s")
+		})
+	}
+}
+
+// BenchmarkGemmShapes runs the GEMMs of one `small` training step (segment
+// 2047 + 4000, loss on 4000) one shape at a time, to show the kernel where
+// the time goes. share is the shape's part of the step's multiply-adds
+// (forward: NT, backward input: NN, backward weight: TN).
+func BenchmarkGemmShapes(b *testing.B) {
+	const T, N = 6047, 4000
+	for _, s := range []struct {
+		name    string
+		ta, tb  bool
+		m, n, k int
+		calls   int // per step
+	}{
+		{"gate_fwd_NT", false, true, T, 64, 32, 40},
+		{"gate_dx_NN", false, false, T, 32, 64, 40},
+		{"gate_dw_TN", true, false, 64, 32, T, 40},
+		{"skip_fwd_NT", false, true, N, 128, 32, 20},
+		{"skip_dz_NN", false, false, N, 32, 128, 20},
+		{"skip_dw_TN", true, false, 128, 32, N, 20},
+		{"res_fwd_NT", false, true, T, 32, 32, 19},
+		{"res_dz_NN", false, false, T, 32, 32, 19},
+		{"res_dw_TN", true, false, 32, 32, T, 19},
+		{"post2_fwd_NT", false, true, N, 256, 128, 1},
+		{"post2_dx_NN", false, false, N, 128, 256, 1},
+		{"post2_dw_TN", true, false, 256, 128, N, 1},
+	} {
+		b.Run(s.name, func(b *testing.B) {
+			ar, ac := s.m, s.k
+			if s.ta {
+				ar, ac = s.k, s.m
+			}
+			br, bc := s.k, s.n
+			if s.tb {
+				br, bc = s.n, s.k
+			}
+			a, bb, c := make([]float32, ar*ac), make([]float32, br*bc), make([]float32, s.m*s.n)
+			for i := range a {
+				a[i] = float32(i%7) / 7
+			}
+			for i := range bb {
+				bb[i] = float32(i%5) / 5
+			}
+			cpu0 := cpuSeconds()
+			b.ReportAllocs()
+			for b.Loop() {
+				kernel.Gemm(s.ta, s.tb, s.m, s.n, s.k, 1, a, ac, bb, bc, 1, c, s.n)
+			}
+			flop := 2 * float64(s.m*s.n*s.k) * float64(b.N)
+			b.ReportMetric(flop/(cpuSeconds()-cpu0)/1e9, "GFLOP/cpu-s")
+			b.ReportMetric(float64(s.calls)*2*float64(s.m*s.n*s.k)/1e6, "MFLOP/step")
 		})
 	}
 }

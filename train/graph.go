@@ -155,8 +155,13 @@ func NewGraph(m *wavenet.Model, seqs, length, lossRows int) (*Graph, error) {
 			wrt = append(wrt, byName[p.Name])
 		}
 	}
-	if _, err := gorgonia.Grad(gr.loss, wrt...); err != nil {
+	grads, err := gorgonia.Grad(gr.loss, wrt...)
+	if err != nil {
 		return nil, fmt.Errorf("train: gradient graph: %w", err)
+	}
+	keep := append(append(gorgonia.Nodes{gr.loss, gr.logits}, wrt...), grads...)
+	if _, err := gorgonia.ApplyOp(newSink(keep), keep...); err != nil {
+		return nil, fmt.Errorf("train: graph: %w", err)
 	}
 	gr.vm = gorgonia.NewTapeMachine(gr.g, gorgonia.BindDualValues(wrt...))
 	return gr, nil

@@ -208,3 +208,40 @@ func TestParallelSplitMatchesWhole(t *testing.T) {
 		t.Errorf("NewParallel(4 workers, 18 loss rows) = nil error, want an error (18 does not split in 4)")
 	}
 }
+
+func TestRunLeavesWeightsAlone(t *testing.T) {
+	// Shapes chosen so that activation gradients have as many elements as
+	// some weights (32 rows x 8 channels = 256 = the (16, 16) gate and
+	// post1 weights; 64 rows x 8 = 512 = post2): gorgonia may offer a dead
+	// weight's register as the output buffer of its own Add.
+	cfg, err := wavenet.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.QuantizationChannels = 32
+	rng := rand.New(rand.NewPCG(8, 8))
+	m, err := wavenet.New(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := m.Clone()
+	for _, shape := range [][3]int{{1, 32, 8}, {2, 32, 16}, {1, 64, 32}, {2, 16, 16}} {
+		gr, err := NewGraph(m, shape[0], shape[1], shape[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		segs, _ := randSegs(rng, m, shape[0], shape[1]+1)
+		if err := gr.SetBatch(segs, nil); err != nil {
+			t.Fatal(err)
+		}
+		for run := 0; run < 2; run++ {
+			if _, err := gr.Run(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d, same := diffWeights(before, m); !same {
+			t.Errorf("graph %v: running changed the weights (by up to %g)", shape, d)
+		}
+		gr.Close()
+	}
+}

@@ -134,3 +134,42 @@ func add(a, b *gorgonia.Node) (*gorgonia.Node, error) {
 func relu(x *gorgonia.Node) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(&elemOp{kind: kindReLU, shape: x.Shape().Clone(), id: elemIDs.Add(1)}, x)
 }
+
+// sinkOp reads its inputs and returns nothing useful. NewGraph makes it
+// the last instruction of the tape, reading every weight, the logits and
+// the loss: gorgonia's register allocator frees a register after its
+// value's last use and may hand it to a later Op as a preallocated output
+// (its own Add, which sums the gradient contributions of a node with two
+// consumers, writes into such a register). Keeping these values alive to
+// the end means no later Op can overwrite a weight or the logits.
+type sinkOp struct {
+	types []hm.Type
+}
+
+func newSink(nodes []*gorgonia.Node) *sinkOp {
+	op := &sinkOp{}
+	for _, n := range nodes {
+		switch n.Dims() {
+		case 0:
+			op.types = append(op.types, tensor.Float32)
+		default:
+			op.types = append(op.types, gorgonia.TensorType{Dims: n.Dims(), Of: tensor.Float32})
+		}
+	}
+	return op
+}
+
+func (op *sinkOp) Arity() int { return len(op.types) }
+func (op *sinkOp) Type() hm.Type {
+	return hm.NewFnType(append(append([]hm.Type(nil), op.types...), tensor.Float32)...)
+}
+func (op *sinkOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.ScalarShape(), nil
+}
+func (op *sinkOp) Do(...gorgonia.Value) (gorgonia.Value, error) { return gorgonia.NewF32(0), nil }
+func (op *sinkOp) ReturnsPtr() bool                             { return false }
+func (op *sinkOp) CallsExtern() bool                            { return false }
+func (op *sinkOp) OverwritesInput() int                         { return -1 }
+func (op *sinkOp) WriteHash(h hash.Hash)                        { fmt.Fprint(h, op.String()) }
+func (op *sinkOp) Hashcode() uint32                             { return hashOf(op) }
+func (op *sinkOp) String() string                               { return fmt.Sprintf("train.sink{%d}", len(op.types)) }
