@@ -398,6 +398,9 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 		codes = append(codes, chunk...)
 	}
 	if j.err != nil {
+		if errors.Is(j.err, context.Canceled) && ctx.Err() != nil {
+			return ctx.Err() // deadline (503) or client gone (499)
+		}
 		return j.err
 	}
 	x := decodeCodes(nil, codes, cfg.QuantizationChannels)
@@ -476,7 +479,7 @@ func (s *Server) streamOut(c echo.Context, ctx context.Context, p *plan, j *job)
 		}
 	}
 	if j.err != nil {
-		if errors.Is(j.err, context.Canceled) && ctx.Err() != nil {
+		if errors.Is(c.Request().Context().Err(), context.Canceled) {
 			return nil // the client left; nothing to tell it
 		}
 		s.log.Warn("stream cut after the first byte", "request_id", requestID(c), "err", j.err)

@@ -510,3 +510,21 @@ func TestStreamHeadersBeforeAudio(t *testing.T) {
 		t.Errorf("X-Num-Samples = %d, want 4000", n)
 	}
 }
+
+func TestRequestDeadline(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{RequestTimeout: 100 * time.Millisecond})
+	// 30 s of audio cannot be made in 100 ms on the tiny model (its fast
+	// path runs well under 3 Msamples/s): whole responses get 503 timeout,
+	res := post(t, ts.URL+"/v1/synthesize", `{"seconds": 30}`)
+	if e := errorOf(t, readAll(t, res)); res.StatusCode != 503 || e.Code != "timeout" {
+		t.Errorf("30 s past a 100 ms deadline = %d %+v, want 503 timeout", res.StatusCode, e)
+	}
+	// and streams are cut (an error, not a clean short body).
+	res = post(t, ts.URL+"/v1/synthesize", `{"seconds": 30, "stream": true, "format": "pcm16"}`)
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || err == nil {
+		t.Errorf("stream past the deadline = %d, %d bytes, read error %v; want 200 then a cut (read error)", res.StatusCode, len(b), err)
+	}
+}
