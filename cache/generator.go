@@ -455,7 +455,8 @@ func (g *Generator) mul(B int, l *linear, x []float32, ldx int, y []float32, ldy
 
 // primeWorkspace holds the channels-last buffers of Prime.
 type primeWorkspace struct {
-	x, pre, z, bias []float32
+	x, pre, z []float32
+	lo        []int
 }
 
 func grow(b []float32, n int) []float32 {
@@ -515,6 +516,21 @@ func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 			}
 		}
 	}
+	// lo[l] is the first window row of x_l that is needed: by layer l's
+	// queue (rows w-(K-1)d_l on) or, through layer l, by the rows lo[l+1]
+	// on of x_{l+1}. Layer l computes only rows lo[l+1] on.
+	lo := g.primeWS.lo[:0]
+	for range L {
+		lo = append(lo, 0)
+	}
+	g.primeWS.lo = lo
+	for l := L - 1; l >= 0; l-- {
+		v := w - (K-1)*g.m.Layers[l].Dilation
+		if l < L-1 {
+			v = min(v, lo[l+1]-(K-1)*g.m.Layers[l].Dilation)
+		}
+		lo[l] = max(0, v)
+	}
 	MS := len(g.streams)
 	for l := range g.m.Layers {
 		if err := ctx.Err(); err != nil {
@@ -540,8 +556,9 @@ func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 		if l == L-1 || w == 0 {
 			continue
 		}
+		a := lo[l+1] // rows a..w-1 of x_{l+1} are computed
 		bias := g.bias[(l*MS+st.row)*2*D : (l*MS+st.row+1)*2*D]
-		for t := 0; t < w; t++ {
+		for t := a; t < w; t++ {
 			copy(pre[t*2*D:(t+1)*2*D], bias)
 		}
 		for k := 0; k < K; k++ {
@@ -551,21 +568,20 @@ func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 			// when s > 0 are never stored): the bias holds +Gate_k c_l for
 			// this tap, which those rows must not get.
 			fold := g.foldTap[l][k*2*D : (k+1)*2*D]
-			for t := 0; t < min(sh, w); t++ {
+			for t := a; t < min(sh, w); t++ {
 				p := pre[t*2*D : (t+1)*2*D]
 				for j, v := range fold {
 					p[j] -= v
 				}
 			}
-			if sh >= w {
-				continue
+			if b := max(a, sh); b < w {
+				kernel.Gemm(false, true, w-b, 2*D, R, 1, x[(b-sh)*R:], R, ly.Gate.W[k*R:], K*R, 1, pre[b*2*D:], 2*D)
 			}
-			kernel.Gemm(false, true, w-sh, 2*D, R, 1, x, R, ly.Gate.W[k*R:], K*R, 1, pre[sh*2*D:], 2*D)
 		}
-		for t := 0; t < w; t++ {
+		for t := a; t < w; t++ {
 			kernel.GateTanhSigmoid(z[t*D:(t+1)*D], pre[t*2*D:(t+1)*2*D])
 		}
-		kernel.Gemm(false, true, w, R, D, 1, z, D, ly.Res.W, D, 1, x, R)
+		kernel.Gemm(false, true, w-a, R, D, 1, z[a*D:], D, ly.Res.W, D, 1, x[a*R:], R)
 	}
 	for k := 0; k < K-1; k++ {
 		i := n - 1 - (K - 1 - k)
