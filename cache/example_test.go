@@ -56,4 +56,8 @@ func ExampleGenerator() {
 	for _, r := range running {
 		fmt.Println(len(r.codes))
 	}
+	// Output:
+	// 300
+	// 500
+	// 200
 }
