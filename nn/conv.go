@@ -26,19 +26,26 @@ import (
 // The weight is (Cout, K*Cin) as in wavenet.Dense: columns k*Cin..k*Cin+Cin-1
 // are tap k, which multiplies the input at time t-(K-1-k)*Dilation (tap K-1
 // is the current sample). The input is zero before time 0 of each sequence
-// (causal zero padding). Output rows are the times From..T-1 of each
-// sequence, so with From > 0 only the last T-From outputs are computed (the
-// rows that carry a loss). K = 1 is the 1x1 convolution (a dense layer
-// applied at every time step).
+// (causal zero padding). Output rows are the times From..Len-1 of each
+// sequence, so with From > 0 only the last Len-From outputs are computed
+// (the rows that carry a loss, or that later layers need). The input may
+// likewise hold only the times InFrom..Len-1, when no output reads before
+// InFrom (From-(K-1)*Dilation >= InFrom) or InFrom is 0. K = 1 is the 1x1
+// convolution (a dense layer applied at every time step).
 type ConvSpec struct {
 	K, Dilation int
 	Seqs        int // number of sequences stacked in the rows
 	From        int // first output time of each sequence
+	// Len is the number of time steps of each sequence; 0 means the input
+	// rows per sequence (InFrom 0). ConvSum derives InFrom of each input
+	// from its rows.
+	Len, InFrom int
 }
 
-func (s ConvSpec) valid(T int) error {
-	if s.K < 1 || s.Dilation < 1 || s.Seqs < 1 || s.From < 0 || s.From >= T {
-		return fmt.Errorf("nn: conv: bad spec %+v for %d rows per sequence", s, T)
+func (s ConvSpec) valid() error {
+	if s.K < 1 || s.Dilation < 1 || s.Seqs < 1 || s.From < 0 || s.From >= s.Len || s.InFrom < 0 || s.InFrom >= s.Len ||
+		(s.InFrom > 0 && s.From-(s.K-1)*s.Dilation < s.InFrom) {
+		return fmt.Errorf("nn: conv: bad spec %+v", s)
 	}
 	return nil
 }
@@ -81,15 +88,23 @@ func ConvSum(xs, ws, bs []*gorgonia.Node, r *gorgonia.Node, conds []CondTable, s
 	if len(xsh) != 2 || len(wsh) != 2 || spec.Seqs < 1 || xsh[0]%spec.Seqs != 0 || wsh[1] != spec.K*xsh[1] {
 		return nil, fmt.Errorf("nn: conv: shapes x %v w %v do not fit %+v", xsh, wsh, spec)
 	}
-	T, cin, cout := xsh[0]/spec.Seqs, xsh[1], wsh[0]
-	if err := spec.valid(T); err != nil {
-		return nil, err
+	if spec.Len == 0 {
+		spec.Len = xsh[0] / spec.Seqs
 	}
+	T, cin, cout := spec.Len, xsh[1], wsh[0]
+	op := &convOp{spec: spec, t: T, cin: cin, cout: cout, terms: len(xs), bias: bs != nil, resid: r != nil}
 	inputs := gorgonia.Nodes{}
 	for l := range xs {
-		if !xs[l].Shape().Eq(xsh) || !ws[l].Shape().Eq(wsh) {
-			return nil, fmt.Errorf("nn: conv: term %d: shapes x %v w %v, want %v %v", l, xs[l].Shape(), ws[l].Shape(), xsh, wsh)
+		sh := xs[l].Shape()
+		if len(sh) != 2 || sh[1] != cin || sh[0]%spec.Seqs != 0 || sh[0]/spec.Seqs > T || !ws[l].Shape().Eq(wsh) {
+			return nil, fmt.Errorf("nn: conv: term %d: shapes x %v w %v do not fit %+v with %d inputs", l, sh, ws[l].Shape(), spec, cin)
 		}
+		ts := spec
+		ts.InFrom = T - sh[0]/spec.Seqs
+		if err := ts.valid(); err != nil {
+			return nil, fmt.Errorf("nn: conv: term %d: %w", l, err)
+		}
+		op.inFrom = append(op.inFrom, ts.InFrom)
 		inputs = append(inputs, xs[l])
 	}
 	inputs = append(inputs, ws...)
@@ -99,14 +114,14 @@ func ConvSum(xs, ws, bs []*gorgonia.Node, r *gorgonia.Node, conds []CondTable, s
 		}
 		inputs = append(inputs, b)
 	}
-	rows := spec.Seqs * (T - spec.From)
 	if r != nil {
-		if rs := r.Shape(); len(rs) != 2 || rs[0] != rows || rs[1] != cout {
-			return nil, fmt.Errorf("nn: conv: residual shape %v, want (%d, %d)", rs, rows, cout)
+		rs := r.Shape()
+		if len(rs) != 2 || rs[1] != cout || rs[0]%spec.Seqs != 0 || rs[0]/spec.Seqs < T-spec.From || rs[0]/spec.Seqs > T {
+			return nil, fmt.Errorf("nn: conv: residual shape %v, want (%d*n, %d) with %d <= n <= %d", rs, spec.Seqs, cout, T-spec.From, T)
 		}
+		op.rFrom = T - rs[0]/spec.Seqs
 		inputs = append(inputs, r)
 	}
-	op := &convOp{spec: spec, t: T, cin: cin, cout: cout, terms: len(xs), bias: bs != nil, resid: r != nil}
 	for c, ct := range conds {
 		ts := ct.Table.Shape()
 		if len(ts) != 2 || ts[1] != cout || len(ct.Index) != spec.Seqs {
@@ -120,9 +135,10 @@ func ConvSum(xs, ws, bs []*gorgonia.Node, r *gorgonia.Node, conds []CondTable, s
 }
 
 // ConvForward is the plain computation behind Conv on slices:
-// y (Seqs*(T-From), Cout) = conv(x (Seqs*T, Cin), w, b). b may be nil.
-func ConvForward(y, x, w, b []float32, spec ConvSpec, T, cin, cout int) {
-	rows := T - spec.From
+// y (Seqs*(Len-From), Cout) = conv(x (Seqs*(Len-InFrom), Cin), w, b). b may
+// be nil.
+func ConvForward(y, x, w, b []float32, spec ConvSpec, cin, cout int) {
+	rows := spec.Len - spec.From
 	beta := float32(0)
 	if b != nil {
 		for i := 0; i < spec.Seqs*rows; i++ {
@@ -130,59 +146,61 @@ func ConvForward(y, x, w, b []float32, spec ConvSpec, T, cin, cout int) {
 		}
 		beta = 1
 	}
-	convAccumulate(y, x, w, beta, spec, T, cin, cout)
+	convAccumulate(y, x, w, beta, spec, cin, cout)
 }
 
 // convAccumulate computes y = beta*y + conv(x, w). With beta = 0, y is not
 // read.
-func convAccumulate(y, x, w []float32, beta float32, spec ConvSpec, T, cin, cout int) {
-	K, rows := spec.K, T-spec.From
+func convAccumulate(y, x, w []float32, beta float32, spec ConvSpec, cin, cout int) {
+	K, T, in := spec.K, spec.Len, spec.InFrom
+	rows := T - spec.From
 	for s := 0; s < spec.Seqs; s++ {
-		xs := x[s*T*cin : (s+1)*T*cin]
+		xs := x[s*(T-in)*cin : (s+1)*(T-in)*cin]
 		ys := y[s*rows*cout : (s+1)*rows*cout]
 		// Tap K-1 (shift 0) covers every output row, so it goes first and
-		// applies beta.
-		kernel.Gemm(false, true, rows, cout, cin, 1, xs[spec.From*cin:], cin, w[(K-1)*cin:], K*cin, beta, ys, cout)
+		// applies beta. Input row i holds time in+i.
+		kernel.Gemm(false, true, rows, cout, cin, 1, xs[(spec.From-in)*cin:], cin, w[(K-1)*cin:], K*cin, beta, ys, cout)
 		for k := 0; k < K-1; k++ {
 			shift := (K - 1 - k) * spec.Dilation
 			t0 := max(spec.From, shift)
 			if t0 >= T {
 				continue
 			}
-			kernel.Gemm(false, true, T-t0, cout, cin, 1, xs[(t0-shift)*cin:], cin, w[k*cin:], K*cin, 1, ys[(t0-spec.From)*cout:], cout)
+			kernel.Gemm(false, true, T-t0, cout, cin, 1, xs[(t0-shift-in)*cin:], cin, w[k*cin:], K*cin, 1, ys[(t0-spec.From)*cout:], cout)
 		}
 	}
 }
 
-// ConvBackwardInput computes dx (Seqs*T, Cin) from dy (Seqs*(T-From), Cout).
-func ConvBackwardInput(dx, dy, w []float32, spec ConvSpec, T, cin, cout int) {
-	K, rows := spec.K, T-spec.From
+// ConvBackwardInput computes dx (Seqs*(Len-InFrom), Cin) from dy
+// (Seqs*(Len-From), Cout).
+func ConvBackwardInput(dx, dy, w []float32, spec ConvSpec, cin, cout int) {
+	K, T, in := spec.K, spec.Len, spec.InFrom
+	rows := T - spec.From
 	for s := 0; s < spec.Seqs; s++ {
-		dxs := dx[s*T*cin : (s+1)*T*cin]
+		dxs := dx[s*(T-in)*cin : (s+1)*(T-in)*cin]
 		dys := dy[s*rows*cout : (s+1)*rows*cout]
-		beta := float32(0)
-		if spec.From > 0 {
-			clear(dxs[:spec.From*cin])
-		}
-		// Tap K-1 writes rows From..T-1 of dx, which initialises them.
-		kernel.Gemm(false, false, rows, cin, cout, 1, dys, cout, w[(K-1)*cin:], K*cin, beta, dxs[spec.From*cin:], cin)
+		// Times InFrom..From-1 get only shifted taps: start them at zero.
+		clear(dxs[:(spec.From-in)*cin])
+		// Tap K-1 writes times From..T-1 of dx, which initialises them.
+		kernel.Gemm(false, false, rows, cin, cout, 1, dys, cout, w[(K-1)*cin:], K*cin, 0, dxs[(spec.From-in)*cin:], cin)
 		for k := 0; k < K-1; k++ {
 			shift := (K - 1 - k) * spec.Dilation
 			t0 := max(spec.From, shift)
 			if t0 >= T {
 				continue
 			}
-			kernel.Gemm(false, false, T-t0, cin, cout, 1, dys[(t0-spec.From)*cout:], cout, w[k*cin:], K*cin, 1, dxs[(t0-shift)*cin:], cin)
+			kernel.Gemm(false, false, T-t0, cin, cout, 1, dys[(t0-spec.From)*cout:], cout, w[k*cin:], K*cin, 1, dxs[(t0-shift-in)*cin:], cin)
 		}
 	}
 }
 
 // ConvBackwardWeight computes dw (Cout, K*Cin) from x and dy.
-func ConvBackwardWeight(dw, x, dy []float32, spec ConvSpec, T, cin, cout int) {
-	K, rows := spec.K, T-spec.From
+func ConvBackwardWeight(dw, x, dy []float32, spec ConvSpec, cin, cout int) {
+	K, T, in := spec.K, spec.Len, spec.InFrom
+	rows := T - spec.From
 	clear(dw[:cout*K*cin])
 	for s := 0; s < spec.Seqs; s++ {
-		xs := x[s*T*cin : (s+1)*T*cin]
+		xs := x[s*(T-in)*cin : (s+1)*(T-in)*cin]
 		dys := dy[s*rows*cout : (s+1)*rows*cout]
 		for k := 0; k < K; k++ {
 			shift := (K - 1 - k) * spec.Dilation
@@ -190,7 +208,7 @@ func ConvBackwardWeight(dw, x, dy []float32, spec ConvSpec, T, cin, cout int) {
 			if t0 >= T {
 				continue
 			}
-			kernel.Gemm(true, false, cout, cin, T-t0, 1, dys[(t0-spec.From)*cout:], cout, xs[(t0-shift)*cin:], cin, 1, dw[k*cin:], K*cin)
+			kernel.Gemm(true, false, cout, cin, T-t0, 1, dys[(t0-spec.From)*cout:], cout, xs[(t0-shift-in)*cin:], cin, 1, dw[k*cin:], K*cin)
 		}
 	}
 }
@@ -201,10 +219,7 @@ func colSums(db, dy []float32) {
 	n := len(db)
 	clear(db)
 	for i := 0; i+n <= len(dy); i += n {
-		row := dy[i : i+n : i+n]
-		for j, v := range row {
-			db[j] += v
-		}
+		kernel.Add(db, db, dy[i:i+n])
 	}
 }
 
@@ -216,6 +231,8 @@ type convOp struct {
 	spec         ConvSpec
 	t, cin, cout int
 	terms        int
+	inFrom       []int // first input time of each term
+	rFrom        int   // first time of the residual
 	bias, resid  bool
 	conds        [][]int32 // per condition, the index of each sequence
 	condV        []int     // per condition, the table's rows
@@ -297,7 +314,8 @@ func (op *convOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 			}
 			ys := y[s*rows*cout : (s+1)*rows*cout]
 			if r != nil {
-				rs := r[s*rows*cout : (s+1)*rows*cout]
+				rr := op.t - op.rFrom // residual rows per sequence
+				rs := r[(s*rr+op.spec.From-op.rFrom)*cout : (s+1)*rr*cout]
 				if len(biases) == 0 && len(op.conds) == 0 {
 					copy(ys, rs)
 				} else {
@@ -313,7 +331,7 @@ func (op *convOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 	}
 	for l := 0; l < L; l++ {
-		convAccumulate(y, f32(in[l]), f32(in[L+l]), beta, op.spec, op.t, op.cin, cout)
+		convAccumulate(y, f32(in[l]), f32(in[L+l]), beta, op.single(l).spec, op.cin, cout)
 		beta = 1
 	}
 	return out, nil
@@ -329,7 +347,7 @@ func (op *convOp) OverwritesInput() int  { return -1 }
 func (op *convOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *convOp) Hashcode() uint32      { return hashOf(op) }
 func (op *convOp) String() string {
-	s := fmt.Sprintf("Conv{K=%d,d=%d,seqs=%d,from=%d,T=%d,%dx%d,terms=%d,bias=%v,resid=%v", op.spec.K, op.spec.Dilation, op.spec.Seqs, op.spec.From, op.t, op.cin, op.cout, op.terms, op.bias, op.resid)
+	s := fmt.Sprintf("Conv{K=%d,d=%d,seqs=%d,from=%d,in=%v,T=%d,%dx%d,terms=%d,bias=%v,resid=%v@%d", op.spec.K, op.spec.Dilation, op.spec.Seqs, op.spec.From, op.inFrom, op.t, op.cin, op.cout, op.terms, op.bias, op.resid, op.rFrom)
 	for _, c := range op.conds {
 		s += fmt.Sprintf(",cond=%p", &c[0])
 	}
@@ -350,16 +368,15 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 	}
 	L := op.terms
 	out := make(gorgonia.Nodes, 0, len(inputs))
-	one := op.single()
 	for l := 0; l < L; l++ {
-		dx, err := gorgonia.ApplyOp(&convGradOp{conv: one, wrt: 0}, inputs[L+l], grad)
+		dx, err := gorgonia.ApplyOp(&convGradOp{conv: op.single(l), wrt: 0}, inputs[L+l], grad)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, dx)
 	}
 	for l := 0; l < L; l++ {
-		dw, err := gorgonia.ApplyOp(&convGradOp{conv: one, wrt: 1}, inputs[l], grad)
+		dw, err := gorgonia.ApplyOp(&convGradOp{conv: op.single(l), wrt: 1}, inputs[l], grad)
 		if err != nil {
 			return nil, err
 		}
@@ -375,7 +392,16 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 		}
 	}
 	if op.resid {
-		out = append(out, grad)
+		dr := grad
+		if op.rFrom < op.spec.From {
+			// The residual has rows before From: their gradient is zero.
+			var err error
+			dr, err = gorgonia.ApplyOp(&padOp{seqs: op.spec.Seqs, in: op.t - op.spec.From, out: op.t - op.rFrom, c: op.cout}, grad)
+			if err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, dr)
 	}
 	for c, idx := range op.conds {
 		dt, err := gorgonia.ApplyOp(&condBiasGradOp{f: condBiasOp{index: idx, n: op.spec.Seqs * (op.t - op.spec.From), v: op.condV[c], c: op.cout}}, grad)
@@ -387,9 +413,49 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 	return out, nil
 }
 
-// single returns the parameters of one plain convolution term.
-func (op *convOp) single() convOp {
-	return convOp{spec: op.spec, t: op.t, cin: op.cin, cout: op.cout, terms: 1}
+// single returns the parameters of term l as a plain convolution.
+func (op *convOp) single(l int) convOp {
+	spec := op.spec
+	spec.InFrom = op.inFrom[l]
+	return convOp{spec: spec, t: op.t, cin: op.cin, cout: op.cout, terms: 1, inFrom: []int{op.inFrom[l]}}
+}
+
+// padOp puts zero rows before each sequence's rows: (seqs*in, c) ->
+// (seqs*out, c), out >= in.
+type padOp struct {
+	buf              buffer
+	seqs, in, out, c int
+}
+
+func (op *padOp) Arity() int    { return 1 }
+func (op *padOp) Type() hm.Type { return hm.NewFnType(matType, matType) }
+func (op *padOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.seqs * op.out, op.c}, nil
+}
+func (op *padOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
+	if err := checkArity(op, in); err != nil {
+		return nil, err
+	}
+	out, y := op.buf.get(op.seqs*op.out, op.c)
+	x := f32(in[0])
+	pad := (op.out - op.in) * op.c
+	for s := 0; s < op.seqs; s++ {
+		ys := y[s*op.out*op.c : (s+1)*op.out*op.c]
+		clear(ys[:pad])
+		copy(ys[pad:], x[s*op.in*op.c:(s+1)*op.in*op.c])
+	}
+	return out, nil
+}
+func (op *padOp) UsePreallocDo(_ gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
+	return op.Do(in...)
+}
+func (op *padOp) ReturnsPtr() bool      { return false }
+func (op *padOp) CallsExtern() bool     { return false }
+func (op *padOp) OverwritesInput() int  { return -1 }
+func (op *padOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *padOp) Hashcode() uint32      { return hashOf(op) }
+func (op *padOp) String() string {
+	return fmt.Sprintf("Pad{%d,%d->%d,%d}", op.seqs, op.in, op.out, op.c)
 }
 
 // convGradOp computes one gradient of the convolution: wrt 0 is
@@ -405,7 +471,7 @@ func (op *convGradOp) Type() hm.Type { return hm.NewFnType(matType, matType, mat
 func (op *convGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	c := op.conv
 	if op.wrt == 0 {
-		return tensor.Shape{c.spec.Seqs * c.t, c.cin}, nil
+		return tensor.Shape{c.spec.Seqs * (c.t - c.spec.InFrom), c.cin}, nil
 	}
 	return tensor.Shape{c.cout, c.spec.K * c.cin}, nil
 }
@@ -421,12 +487,12 @@ func (op *convGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Valu
 	c := op.conv
 	a, dy := f32(in[0]), f32(in[1])
 	if op.wrt == 0 {
-		out, dx := op.buf.get(c.spec.Seqs*c.t, c.cin)
-		ConvBackwardInput(dx, dy, a, c.spec, c.t, c.cin, c.cout)
+		out, dx := op.buf.get(c.spec.Seqs*(c.t-c.spec.InFrom), c.cin)
+		ConvBackwardInput(dx, dy, a, c.spec, c.cin, c.cout)
 		return out, nil
 	}
 	out, dw := op.buf.get(c.cout, c.spec.K*c.cin)
-	ConvBackwardWeight(dw, a, dy, c.spec, c.t, c.cin, c.cout)
+	ConvBackwardWeight(dw, a, dy, c.spec, c.cin, c.cout)
 	return out, nil
 }
 

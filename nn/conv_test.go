@@ -134,9 +134,11 @@ func checkOp(t *testing.T, inputs []opInput, build func([]*gorgonia.Node) (*gorg
 	}
 }
 
-// convRef is the causal dilated convolution written as its definition.
-func convRef(x, w, b []float64, spec ConvSpec, cin, cout int) []float64 {
-	T := len(x) / cin / spec.Seqs
+// convRef is the causal dilated convolution written as its definition;
+// x holds times T-len(x)/cin/Seqs..T-1 of each sequence.
+func convRef(x, w, b []float64, spec ConvSpec, T, cin, cout int) []float64 {
+	rows := len(x) / cin / spec.Seqs
+	in := T - rows
 	var y []float64
 	for s := 0; s < spec.Seqs; s++ {
 		for t := spec.From; t < T; t++ {
@@ -150,8 +152,11 @@ func convRef(x, w, b []float64, spec ConvSpec, cin, cout int) []float64 {
 					if tt < 0 {
 						continue
 					}
+					if tt < in {
+						panic("convRef: reads before the input")
+					}
 					for c := 0; c < cin; c++ {
-						v += w[o*spec.K*cin+k*cin+c] * x[(s*T+tt)*cin+c]
+						v += w[o*spec.K*cin+k*cin+c] * x[(s*rows+tt-in)*cin+c]
 					}
 				}
 				y = append(y, v)
@@ -175,12 +180,15 @@ func TestConv(t *testing.T) {
 		// 1x1 convolution with only the last rows computed.
 		{ConvSpec{K: 1, Dilation: 1, Seqs: 2, From: 3}, 7, 4, 3, true},
 		{ConvSpec{K: 2, Dilation: 2, Seqs: 3, From: 2}, 6, 3, 2, true},
+		// Inputs that start late: times 2..8 (From 6 - 2*2 = 2) and 3..9.
+		{ConvSpec{K: 3, Dilation: 2, Seqs: 2, From: 6, InFrom: 2}, 9, 2, 3, true},
+		{ConvSpec{K: 2, Dilation: 3, Seqs: 1, From: 7, InFrom: 3}, 10, 3, 2, false},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%+v_T%d_%dx%d", tc.spec, tc.t, tc.cin, tc.cout), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, uint64(tc.t)))
 			ins := []opInput{
-				randInput(rng, "x", tc.spec.Seqs*tc.t, tc.cin),
+				randInput(rng, "x", tc.spec.Seqs*(tc.t-tc.spec.InFrom), tc.cin),
 				randInput(rng, "w", tc.cout, tc.spec.K*tc.cin),
 			}
 			if tc.bias {
@@ -191,14 +199,16 @@ func TestConv(t *testing.T) {
 				if tc.bias {
 					b = n[2]
 				}
-				return Conv(n[0], n[1], b, tc.spec)
+				spec := tc.spec
+				spec.Len = tc.t
+				return Conv(n[0], n[1], b, spec)
 			}
 			ref := func(in [][]float64) []float64 {
 				var b []float64
 				if tc.bias {
 					b = in[2]
 				}
-				return convRef(in[0], in[1], b, tc.spec, tc.cin, tc.cout)
+				return convRef(in[0], in[1], b, tc.spec, tc.t, tc.cin, tc.cout)
 			}
 			// float32 sums of a few products: 1e-5 relative; gradients
 			// likewise, with the 1e-4 finite-difference step: 1e-3.
@@ -224,12 +234,12 @@ func BenchmarkConvForward(b *testing.B) {
 	// The `small` preset's gate convolution on one training segment of
 	// 2047 + 4000 samples: (6047, 32) x (64, 2*32).
 	const T, cin, cout = 6047, 32, 64
-	spec := ConvSpec{K: 2, Dilation: 8, Seqs: 1}
+	spec := ConvSpec{K: 2, Dilation: 8, Seqs: 1, Len: T}
 	x, w := make([]float32, T*cin), make([]float32, cout*2*cin)
 	y := make([]float32, T*cout)
 	b.ReportAllocs()
 	for b.Loop() {
-		ConvForward(y, x, w, nil, spec, T, cin, cout)
+		ConvForward(y, x, w, nil, spec, cin, cout)
 	}
 	b.ReportMetric(float64(T*b.N)/b.Elapsed().Seconds(), "samples/s")
 }
@@ -237,8 +247,12 @@ func BenchmarkConvForward(b *testing.B) {
 func TestConvSum(t *testing.T) {
 	// Three terms with biases, a residual and two conditioning tables, on
 	// 2 sequences with the first 2 outputs of each skipped.
+	// Term l's input holds times inFrom[l]..T-1 (From - (K-1)*d = 2 allows
+	// inputs from time 2), the residual times 1..T-1.
 	const L, T, cin, cout, seqs = 3, 7, 3, 4, 2
-	spec := ConvSpec{K: 2, Dilation: 2, Seqs: seqs, From: 2}
+	spec := ConvSpec{K: 2, Dilation: 2, Seqs: seqs, From: 4, Len: T}
+	inFrom := []int{0, 2, 1}
+	const rFrom = 1
 	rows := seqs * (T - spec.From)
 	index := [][]int32{{1, 0}, {2, 2}}
 	vs := []int{2, 3}
@@ -251,7 +265,7 @@ func TestConvSum(t *testing.T) {
 			rng := rand.New(rand.NewPCG(6, uint64(tc.conds)))
 			var ins []opInput
 			for l := 0; l < L; l++ {
-				ins = append(ins, randInput(rng, fmt.Sprintf("x%d", l), seqs*T, cin))
+				ins = append(ins, randInput(rng, fmt.Sprintf("x%d", l), seqs*(T-inFrom[l]), cin))
 			}
 			for l := 0; l < L; l++ {
 				ins = append(ins, randInput(rng, fmt.Sprintf("w%d", l), cout, spec.K*cin))
@@ -262,7 +276,7 @@ func TestConvSum(t *testing.T) {
 				}
 			}
 			if tc.resid {
-				ins = append(ins, randInput(rng, "r", rows, cout))
+				ins = append(ins, randInput(rng, "r", seqs*(T-rFrom), cout))
 			}
 			for c := 0; c < tc.conds; c++ {
 				ins = append(ins, randInput(rng, fmt.Sprintf("table%d", c), vs[c], cout))
@@ -294,7 +308,7 @@ func TestConvSum(t *testing.T) {
 					if tc.bias {
 						b = in[i+l]
 					}
-					for j, v := range convRef(in[l], in[L+l], b, spec, cin, cout) {
+					for j, v := range convRef(in[l], in[L+l], b, spec, T, cin, cout) {
 						y[j] += v
 					}
 				}
@@ -302,8 +316,9 @@ func TestConvSum(t *testing.T) {
 					i += L
 				}
 				if tc.resid {
-					for j, v := range in[i] {
-						y[j] += v
+					for j := range y {
+						s, t := j/cout/(T-spec.From), j/cout%(T-spec.From)+spec.From
+						y[j] += in[i][(s*(T-rFrom)+t-rFrom)*cout+j%cout]
 					}
 					i++
 				}

@@ -93,6 +93,15 @@ func NewGraph(m *wavenet.Model, seqs, length, lossRows int) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Each layer computes only the times later layers and the loss need:
+	// layer i's output z starts at time out[i] (the loss rows for the last
+	// layer, then back through each layer's reach (K-1)*dilation), its
+	// input x at max(0, out[i]-(K-1)*dilation) = out[i-1].
+	out := make([]int, len(m.Layers))
+	out[len(out)-1] = from
+	for i := len(out) - 1; i > 0; i-- {
+		out[i-1] = max(0, out[i]-(K-1)*m.Layers[i].Dilation)
+	}
 	var zs, skipW, skipB []*gorgonia.Node
 	for i, l := range m.Layers {
 		p := fmt.Sprintf("layers.%d.", i)
@@ -101,7 +110,7 @@ func NewGraph(m *wavenet.Model, seqs, length, lossRows int) (*Graph, error) {
 			conds = append(conds, nn.CondTable{Table: node(p + "cond." + cond.Name), Index: gr.Cond[c]})
 		}
 		h, err := nn.ConvSum([]*gorgonia.Node{x}, []*gorgonia.Node{node(p + "gate.weight")}, biases(node(p+"gate.bias")), nil, conds,
-			nn.ConvSpec{K: K, Dilation: l.Dilation, Seqs: seqs})
+			nn.ConvSpec{K: K, Dilation: l.Dilation, Seqs: seqs, From: out[i], Len: length})
 		if err != nil {
 			return nil, err
 		}
@@ -119,13 +128,13 @@ func NewGraph(m *wavenet.Model, seqs, length, lossRows int) (*Graph, error) {
 		}
 		// x' = x + Res z + b, in one Op.
 		x, err = nn.ConvSum([]*gorgonia.Node{z}, []*gorgonia.Node{node(p + "res.weight")}, biases(node(p+"res.bias")), x, nil,
-			nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs})
+			nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs, From: out[i], Len: length})
 		if err != nil {
 			return nil, err
 		}
 	}
 	// The skip outputs of all layers, summed in one Op over the loss rows.
-	skips, err := nn.ConvSum(zs, skipW, skipB, nil, nil, nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs, From: from})
+	skips, err := nn.ConvSum(zs, skipW, skipB, nil, nil, nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs, From: from, Len: length})
 	if err != nil {
 		return nil, err
 	}
