@@ -93,18 +93,10 @@ func qscheme(perChannel bool, s Scheme) string {
 // conditioning embeddings) is quantized per tensor or per row and biases
 // stay float32, as PyTorch's quantized Linear keeps them.
 func Save(ctx context.Context, dir string, m *wavenet.Model, opts SaveOptions) error {
-	switch opts.Format {
-	case "", FP32:
-		return wavenet.SaveCheckpoint(ctx, dir, &wavenet.Checkpoint{Model: m, DType: safetensors.F32, Metadata: opts.Metadata})
-	case FP16:
-		return wavenet.SaveCheckpoint(ctx, dir, &wavenet.Checkpoint{Model: m, DType: safetensors.F16, Metadata: opts.Metadata})
-	case BF16:
-		return wavenet.SaveCheckpoint(ctx, dir, &wavenet.Checkpoint{Model: m, DType: safetensors.BF16, Metadata: opts.Metadata})
-	case Int8:
-	default:
-		return fmt.Errorf("compress: save: format %q, want int8, fp16, bf16 or fp32", opts.Format)
+	if m == nil {
+		return errNoModel
 	}
-	st, err := MarshalInt8(m, opts)
+	st, err := Marshal(m, opts)
 	if err != nil {
 		return err
 	}
@@ -117,6 +109,45 @@ func Save(ctx context.Context, dir string, m *wavenet.Model, opts SaveOptions) e
 		_, err := wavenet.Load(ctx, tmp)
 		return err
 	})
+}
+
+// Marshal encodes m's parameters as the model.safetensors of a checkpoint
+// of the given format.
+func Marshal(m *wavenet.Model, opts SaveOptions) ([]byte, error) {
+	if m == nil {
+		return nil, errNoModel
+	}
+	switch opts.Format {
+	case "", FP32:
+		return m.MarshalSafetensors(safetensors.F32, opts.Metadata)
+	case FP16:
+		return m.MarshalSafetensors(safetensors.F16, opts.Metadata)
+	case BF16:
+		return m.MarshalSafetensors(safetensors.BF16, opts.Metadata)
+	case Int8:
+		return MarshalInt8(m, opts)
+	}
+	return nil, fmt.Errorf("compress: format %q, want int8, fp16, bf16 or fp32", opts.Format)
+}
+
+// Quantized returns a copy of m holding exactly the weights a checkpoint
+// of the given format stores (rounded to fp16 or bf16, or int8
+// dequantized), as the loader gives them back, and the size of its
+// model.safetensors.
+func Quantized(m *wavenet.Model, opts SaveOptions) (*wavenet.Model, int, error) {
+	b, err := Marshal(m, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, err := safetensors.Decode(b)
+	if err != nil {
+		return nil, 0, fmt.Errorf("compress: %w", err)
+	}
+	q, _, err := wavenet.FromSafetensors(m.Config, f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("compress: %w", err)
+	}
+	return q, len(b), nil
 }
 
 // MarshalInt8 encodes m's parameters as a safetensors file with int8

@@ -1,0 +1,356 @@
+// Package compressapi serves package compress over the REST API:
+// POST /v1/models/{id}/compress starts a background job that quantizes
+// (int8, fp16, bf16) or prunes a served model into a new model id, which
+// is served as soon as the job is done; GET /v1/compress/jobs/{id} reports
+// the job's progress and result, GET /v1/compress/jobs lists the jobs.
+//
+// The new model is handed to the server through a Registry (the server's
+// model table), set with SetRegistry once the server exists, since the
+// server is built with the feature's routes. Quantization and one-shot
+// pruning need no training, so this package does not import gorgonia.
+package compressapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/compress"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// Registry is the server's table of served models.
+type Registry interface {
+	// Model returns the model served as id.
+	Model(id string) (*wavenet.Model, bool)
+	// AddModel serves m as id from now on (it must not be in use). The
+	// model must not change afterwards.
+	AddModel(id string, m *wavenet.Model) error
+}
+
+// ErrNoRegistry is the cause of the 503 answered before SetRegistry.
+var ErrNoRegistry = errors.New("compressapi: no model registry (the server does not accept new models)")
+
+// Options bound the work the service accepts.
+type Options struct {
+	// Dir, if set, receives a checkpoint directory per new model
+	// (Dir/NEW_ID, in the job's format), so that a restart with
+	// --models Dir serves it again.
+	Dir       string
+	MaxActive int // jobs running at once (default 1)
+	MaxJobs   int // jobs kept, finished or not (default 64)
+}
+
+// Manager runs the compression jobs.
+type Manager struct {
+	opts   Options
+	mu     sync.Mutex
+	reg    Registry
+	jobs   map[string]*job
+	active int
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// NewManager returns a manager without a registry: jobs answer 503 until
+// SetRegistry.
+func NewManager(opts Options) *Manager {
+	if opts.MaxActive <= 0 {
+		opts.MaxActive = 1
+	}
+	if opts.MaxJobs <= 0 {
+		opts.MaxJobs = 64
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Manager{opts: opts, jobs: map[string]*job{}, ctx: ctx, cancel: cancel}
+}
+
+// SetRegistry sets the server's model table.
+func (m *Manager) SetRegistry(r Registry) {
+	m.mu.Lock()
+	m.reg = r
+	m.mu.Unlock()
+}
+
+// Close cancels the running jobs and waits for them to stop.
+func (m *Manager) Close() {
+	m.cancel()
+	m.wg.Wait()
+}
+
+// Feature returns the routes for api.Options.Features.
+func (m *Manager) Feature() api.Feature {
+	return api.Feature{
+		Name: "compress",
+		Routes: func(g *echo.Group) {
+			g.POST("/models/:id/compress", m.create)
+			g.GET("/compress/jobs", m.list)
+			g.GET("/compress/jobs/:id", m.get)
+		},
+		OpenAPI: openAPI,
+	}
+}
+
+// Request is the body of POST /v1/models/{id}/compress.
+type Request struct {
+	Method string `json:"method"` // quantize or prune
+	// NewID is the id of the new model (default "{id}-{dtype}" or
+	// "{id}-pruned{percent}").
+	NewID string `json:"new_id,omitempty"`
+	// quantize
+	DType      string `json:"dtype,omitempty"` // int8 (default), fp16, bf16
+	PerChannel bool   `json:"per_channel,omitempty"`
+	Symmetric  bool   `json:"symmetric,omitempty"`
+	Unsigned   bool   `json:"unsigned,omitempty"` // int8 as quint8 (U8) rather than qint8 (I8)
+	// prune
+	Amount     *float64 `json:"amount,omitempty"` // fraction in [0, 1] (default 0.5)
+	Global     bool     `json:"global,omitempty"`
+	Structured bool     `json:"structured,omitempty"`
+}
+
+// Job is a job's state, the body of GET /v1/compress/jobs/{id}.
+type Job struct {
+	ID       string  `json:"id"`
+	Model    string  `json:"model"`
+	NewModel string  `json:"new_model"`
+	Request  Request `json:"request"`
+	Status   string  `json:"status"` // running, done, failed, cancelled
+	Stage    string  `json:"stage"`  // what the job is doing
+	Progress float64 `json:"progress"`
+	Error    string  `json:"error,omitempty"`
+	// Results, when done.
+	Bytes     int     `json:"bytes,omitempty"`      // model.safetensors size of the new model
+	FP32Bytes int     `json:"fp32_bytes,omitempty"` // the same for the source in float32
+	Sparsity  float64 `json:"sparsity"`
+	Dir       string  `json:"dir,omitempty"` // where the checkpoint was written
+	Seconds   float64 `json:"seconds"`
+	Created   string  `json:"created"`
+}
+
+type job struct {
+	mu       sync.Mutex
+	j        Job
+	started  time.Time
+	finished time.Time
+}
+
+func (j *job) snapshot() Job {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := j.j
+	end := j.finished
+	if end.IsZero() {
+		end = time.Now()
+	}
+	s.Seconds = end.Sub(j.started).Seconds()
+	return s
+}
+
+func (j *job) stage(name string, progress float64) {
+	j.mu.Lock()
+	j.j.Stage, j.j.Progress = name, progress
+	j.mu.Unlock()
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// spec checks a request and returns what the job does.
+type spec struct {
+	save  compress.SaveOptions
+	prune *compress.PruneOptions
+}
+
+func parseRequest(id string, req *Request) (spec, error) {
+	var s spec
+	switch req.Method {
+	case "quantize":
+		if req.DType == "" {
+			req.DType = "int8"
+		}
+		f, err := compress.ParseFormat(req.DType)
+		if err != nil || f == compress.FP32 {
+			return s, fmt.Errorf("dtype %q: want int8, fp16 or bf16", req.DType)
+		}
+		req.DType = string(f)
+		s.save = compress.SaveOptions{Format: f, PerChannel: req.PerChannel, DType: compress.QInt8}
+		if req.Unsigned {
+			s.save.DType = compress.QUInt8
+		}
+		if req.Symmetric {
+			s.save.Scheme = compress.Symmetric
+		}
+		if req.NewID == "" {
+			req.NewID = id + "-" + req.DType
+		}
+	case "prune":
+		a := 0.5
+		if req.Amount != nil {
+			a = *req.Amount
+		}
+		if !(a >= 0 && a <= 1) {
+			return s, fmt.Errorf("amount %v: want a fraction between 0 and 1", a)
+		}
+		req.Amount = &a
+		s.prune = &compress.PruneOptions{Amount: compress.Fraction(a), Global: req.Global, Structured: req.Structured}
+		s.save = compress.SaveOptions{Format: compress.FP32}
+		if req.NewID == "" {
+			req.NewID = fmt.Sprintf("%s-pruned%.0f", id, 100*a)
+		}
+	default:
+		return s, fmt.Errorf("method %q: want quantize or prune", req.Method)
+	}
+	if !api.ValidModelID(req.NewID) {
+		return s, fmt.Errorf("new_id %q: want letters, digits, '.', '_' or '-', not starting with '.', at most 64 characters", req.NewID)
+	}
+	return s, nil
+}
+
+func (m *Manager) create(c echo.Context) error {
+	id := c.Param("id")
+	var req Request
+	if err := c.Bind(&req); err != nil {
+		return api.Errorf(http.StatusBadRequest, "bad_request",
+			"request body must be JSON {\"method\": \"quantize\"|\"prune\", \"dtype\", \"per_channel\", \"amount\", \"global\", ...}: %v", err)
+	}
+	sp, err := parseRequest(id, &req)
+	if err != nil {
+		return api.Errorf(http.StatusBadRequest, "bad_request", "%v", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.reg == nil {
+		return &api.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Err: ErrNoRegistry,
+			Message: "this server cannot add models at run time; compress offline with `wavenet compress` and restart with --models"}
+	}
+	src, ok := m.reg.Model(id)
+	if !ok {
+		return api.Errorf(http.StatusNotFound, "not_found", "no model %q; GET /v1/models lists them", id)
+	}
+	if _, taken := m.reg.Model(req.NewID); taken {
+		return api.Errorf(http.StatusConflict, "conflict", "model %q already exists; choose another new_id", req.NewID)
+	}
+	for _, j := range m.jobs {
+		if s := j.snapshot(); s.NewModel == req.NewID && s.Status == "running" {
+			return api.Errorf(http.StatusConflict, "conflict", "job %s is already making model %q", s.ID, req.NewID)
+		}
+	}
+	if m.active >= m.opts.MaxActive || len(m.jobs) >= m.opts.MaxJobs {
+		return &api.Error{Status: http.StatusTooManyRequests, Code: "busy", RetryAfter: 5,
+			Message: fmt.Sprintf("at most %d compression jobs run at once and %d are kept; retry later", m.opts.MaxActive, m.opts.MaxJobs)}
+	}
+	j := &job{started: time.Now()}
+	j.j = Job{ID: newID(), Model: id, NewModel: req.NewID, Request: req, Status: "running", Stage: "queued",
+		Created: j.started.UTC().Format(time.RFC3339)}
+	m.jobs[j.j.ID] = j
+	m.active++
+	m.wg.Add(1)
+	go m.run(m.ctx, j, src, sp, m.reg)
+	return c.JSON(http.StatusAccepted, j.snapshot())
+}
+
+// run does the job: copy, prune or quantize, save, register.
+func (m *Manager) run(ctx context.Context, j *job, src *wavenet.Model, sp spec, reg Registry) {
+	defer m.wg.Done()
+	res, err := m.compress(ctx, j, src, sp, reg)
+	j.mu.Lock()
+	j.finished = time.Now()
+	switch {
+	case errors.Is(err, context.Canceled):
+		j.j.Status = "cancelled"
+	case err != nil:
+		j.j.Status, j.j.Error = "failed", err.Error()
+	default:
+		j.j.Status, j.j.Stage, j.j.Progress = "done", "served", 1
+		j.j.Bytes, j.j.FP32Bytes, j.j.Sparsity, j.j.Dir = res.Bytes, res.FP32Bytes, res.Sparsity, res.Dir
+	}
+	j.mu.Unlock()
+	m.mu.Lock()
+	m.active--
+	m.mu.Unlock()
+}
+
+type result struct {
+	Bytes, FP32Bytes int
+	Sparsity         float64
+	Dir              string
+}
+
+func (m *Manager) compress(ctx context.Context, j *job, src *wavenet.Model, sp spec, reg Registry) (result, error) {
+	var r result
+	j.stage("copying", 0.05)
+	mdl := src.Clone()
+	fp32, err := compress.Marshal(mdl, compress.SaveOptions{})
+	if err != nil {
+		return r, err
+	}
+	r.FP32Bytes = len(fp32)
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
+	if sp.prune != nil {
+		j.stage("pruning", 0.2)
+		if _, err := compress.PruneModel(mdl, *sp.prune, nil); err != nil {
+			return r, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
+	j.stage("quantizing", 0.5)
+	q, n, err := compress.Quantized(mdl, sp.save)
+	if err != nil {
+		return r, err
+	}
+	r.Bytes, r.Sparsity = n, compress.Sparsity(q)
+	snap := j.snapshot()
+	if m.opts.Dir != "" {
+		j.stage("saving", 0.7)
+		r.Dir = filepath.Join(m.opts.Dir, snap.NewModel)
+		if err := compress.Save(ctx, r.Dir, mdl, sp.save); err != nil {
+			return r, err
+		}
+	}
+	j.stage("registering", 0.9)
+	if err := reg.AddModel(snap.NewModel, q); err != nil {
+		return r, fmt.Errorf("compressapi: serve %s: %w", snap.NewModel, err)
+	}
+	return r, nil
+}
+
+func (m *Manager) get(c echo.Context) error {
+	m.mu.Lock()
+	j, ok := m.jobs[c.Param("id")]
+	m.mu.Unlock()
+	if !ok {
+		return api.Errorf(http.StatusNotFound, "not_found", "no compression job %q; GET /v1/compress/jobs lists them", c.Param("id"))
+	}
+	return c.JSON(http.StatusOK, j.snapshot())
+}
+
+func (m *Manager) list(c echo.Context) error {
+	m.mu.Lock()
+	out := make([]Job, 0, len(m.jobs))
+	for _, j := range m.jobs {
+		out = append(out, j.snapshot())
+	}
+	m.mu.Unlock()
+	sort.Slice(out, func(a, b int) bool {
+		return out[a].Created < out[b].Created || (out[a].Created == out[b].Created && out[a].ID < out[b].ID)
+	})
+	return c.JSON(http.StatusOK, map[string]any{"jobs": out})
+}

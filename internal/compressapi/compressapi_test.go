@@ -1,0 +1,223 @@
+package compressapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/compress"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// registry is a Registry over a map, standing in for the server's table.
+type registry struct {
+	mu     sync.Mutex
+	models map[string]*wavenet.Model
+}
+
+func (r *registry) Model(id string) (*wavenet.Model, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m, ok := r.models[id]
+	return m, ok
+}
+
+func (r *registry) AddModel(id string, m *wavenet.Model) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.models[id]; ok {
+		return fmt.Errorf("model %q exists", id)
+	}
+	if err := m.CheckShapes(); err != nil {
+		return err
+	}
+	r.models[id] = m
+	return nil
+}
+
+func tinyModel(t *testing.T) *wavenet.Model {
+	t.Helper()
+	cfg, err := wavenet.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func newServer(t *testing.T, opts Options, withRegistry bool) (*httptest.Server, *registry) {
+	t.Helper()
+	src := tinyModel(t)
+	reg := &registry{models: map[string]*wavenet.Model{"tiny": src}}
+	mgr := NewManager(opts)
+	s, err := api.New(api.Options{Models: map[string]*wavenet.Model{"tiny": src}, Features: []api.Feature{mgr.Feature()},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withRegistry {
+		mgr.SetRegistry(reg)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { ts.Close(); mgr.Close(); s.Shutdown(context.Background()) })
+	return ts, reg
+}
+
+func do(t *testing.T, method, url, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("%s %s: body %q is not JSON", method, url, b)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// wait polls a job until it is no longer running.
+func wait(t *testing.T, base, id string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, j := do(t, "GET", base+"/v1/compress/jobs/"+id, "")
+		if code != http.StatusOK {
+			t.Fatalf("GET job = %d %v", code, j)
+		}
+		if j["status"] != "running" {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s still running after 30 s: %v", id, j)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestJobs(t *testing.T) {
+	dir := t.TempDir()
+	ts, reg := newServer(t, Options{Dir: dir}, true)
+	src, _ := reg.Model("tiny")
+	cases := []struct {
+		body    string
+		newID   string
+		opts    compress.SaveOptions
+		prune   *compress.PruneOptions
+		smaller float64 // the new file is at most this fraction of fp32
+	}{
+		{`{"method":"quantize","dtype":"int8","per_channel":true}`, "tiny-int8",
+			compress.SaveOptions{Format: compress.Int8, DType: compress.QInt8, PerChannel: true}, nil, 0.5},
+		{`{"method":"quantize","dtype":"fp16","new_id":"half"}`, "half",
+			compress.SaveOptions{Format: compress.FP16}, nil, 0.55},
+		{`{"method":"prune","amount":0.5,"global":true}`, "tiny-pruned50",
+			compress.SaveOptions{}, &compress.PruneOptions{Amount: compress.Fraction(0.5), Global: true}, 1.01},
+	}
+	// tiny is small enough that the safetensors header weighs: int8 is
+	// at most 50% (not the 30% of a real model), fp16 55%.
+	for _, c := range cases {
+		code, j := do(t, "POST", ts.URL+"/v1/models/tiny/compress", c.body)
+		if code != http.StatusAccepted {
+			t.Fatalf("POST %s = %d %v, want 202", c.body, code, j)
+		}
+		j = wait(t, ts.URL, j["id"].(string))
+		if j["status"] != "done" || j["new_model"] != c.newID {
+			t.Fatalf("job for %s = %v, want done, new_model %s", c.body, j, c.newID)
+		}
+		got, ok := reg.Model(c.newID)
+		if !ok {
+			t.Fatalf("after %s: model %s not registered", c.body, c.newID)
+		}
+		want := src.Clone()
+		if c.prune != nil {
+			if _, err := compress.PruneModel(want, *c.prune, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, _, err := compress.Quantized(want, c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gp, wp := got.Params(), want.Params()
+		for i := range gp {
+			for k := range gp[i].Data {
+				if gp[i].Data[k] != wp[i].Data[k] {
+					t.Fatalf("%s: %s[%d] = %v, want %v", c.newID, gp[i].Name, k, gp[i].Data[k], wp[i].Data[k])
+				}
+			}
+		}
+		if r := j["bytes"].(float64) / j["fp32_bytes"].(float64); r > c.smaller {
+			t.Errorf("%s: bytes/fp32_bytes = %.3f, want <= %.2f", c.newID, r, c.smaller)
+		}
+		// The checkpoint on disk loads to the same weights.
+		disk, err := wavenet.Load(context.Background(), filepath.Join(dir, c.newID))
+		if err != nil {
+			t.Fatalf("%s: saved checkpoint: %v", c.newID, err)
+		}
+		dp := disk.Params()
+		for i := range dp {
+			for k := range dp[i].Data {
+				if dp[i].Data[k] != wp[i].Data[k] {
+					t.Fatalf("%s on disk: %s[%d] = %v, want %v", c.newID, dp[i].Name, k, dp[i].Data[k], wp[i].Data[k])
+				}
+			}
+		}
+	}
+	code, list := do(t, "GET", ts.URL+"/v1/compress/jobs", "")
+	if code != http.StatusOK || len(list["jobs"].([]any)) != len(cases) {
+		t.Errorf("GET /v1/compress/jobs = %d %v, want %d jobs", code, list, len(cases))
+	}
+}
+
+func TestErrors(t *testing.T) {
+	ts, _ := newServer(t, Options{}, true)
+	cases := []struct {
+		path, body string
+		want       int
+	}{
+		{"/v1/models/nope/compress", `{"method":"quantize"}`, http.StatusNotFound},
+		{"/v1/models/tiny/compress", `{"method":"shrink"}`, http.StatusBadRequest},
+		{"/v1/models/tiny/compress", `{"method":"quantize","dtype":"int4"}`, http.StatusBadRequest},
+		{"/v1/models/tiny/compress", `{"method":"quantize","dtype":"fp32"}`, http.StatusBadRequest},
+		{"/v1/models/tiny/compress", `{"method":"prune","amount":1.5}`, http.StatusBadRequest},
+		{"/v1/models/tiny/compress", `{"method":"prune","new_id":"../x"}`, http.StatusBadRequest},
+		{"/v1/models/tiny/compress", `{"method":"prune","new_id":"tiny"}`, http.StatusConflict},
+		{"/v1/models/tiny/compress", `not json`, http.StatusBadRequest},
+	}
+	for _, c := range cases {
+		code, body := do(t, "POST", ts.URL+c.path, c.body)
+		if code != c.want {
+			t.Errorf("POST %s %s = %d %v, want %d", c.path, c.body, code, body, c.want)
+		}
+		if e, ok := body["error"].(map[string]any); !ok || e["message"] == "" {
+			t.Errorf("POST %s %s: body %v, want the error shape", c.path, c.body, body)
+		}
+	}
+	if code, _ := do(t, "GET", ts.URL+"/v1/compress/jobs/nope", ""); code != http.StatusNotFound {
+		t.Errorf("GET unknown job = %d, want 404", code)
+	}
+	noReg, _ := newServer(t, Options{}, false)
+	if code, body := do(t, "POST", noReg.URL+"/v1/models/tiny/compress", `{"method":"quantize"}`); code != http.StatusServiceUnavailable {
+		t.Errorf("POST without a registry = %d %v, want 503", code, body)
+	}
+}
