@@ -52,6 +52,7 @@ func PlotCurves(metricsPath, out string) error {
 		p.Legend.Add("validation", vl, vp)
 	}
 	p.Add(plotter.NewGrid())
+	p.Legend.Top = true
 	tmp := filepath.Join(filepath.Dir(out), ".tmp-"+filepath.Base(out))
 	if err := p.Save(8*vg.Inch, 5*vg.Inch, tmp); err != nil {
 		return fmt.Errorf("train: plot: %w", err)
