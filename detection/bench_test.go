@@ -1,7 +1,9 @@
 package detection
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -100,6 +102,33 @@ func BenchmarkVOCEval(b *testing.B) {
 	for range b.N {
 		if _, err := Evaluate(context.Background(), ds, dets, Params{Metric: MetricVOC, ContinuousIoU: true}); err != nil {
 			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(dets))*float64(b.N)/b.Elapsed().Seconds(), "dets/s")
+}
+
+// BenchmarkReadCOCOResults decodes a val2017-scale results list (500,000
+// detections, about 40 MB of JSON).
+func BenchmarkReadCOCOResults(b *testing.B) {
+	ds, dets := synthCOCO(1, 5000, 80, 36000, 100)
+	var buf bytes.Buffer
+	buf.WriteString("[")
+	for i, d := range dets {
+		if i > 0 {
+			buf.WriteString(",\n")
+		}
+		w := d.Box.In(XYWH)
+		fmt.Fprintf(&buf, `{"image_id": %d, "category_id": %d, "bbox": [%.2f, %.2f, %.2f, %.2f], "score": %.5f}`,
+			d.ImageID, d.CategoryID, w[0], w[1], w[2], w[3], d.Score)
+	}
+	buf.WriteString("]\n")
+	b.SetBytes(int64(buf.Len()))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		got, err := ReadCOCOResults(bytes.NewReader(buf.Bytes()), "results.json", ds)
+		if err != nil || len(got) != len(dets) {
+			b.Fatalf("ReadCOCOResults: %d detections, %v", len(got), err)
 		}
 	}
 	b.ReportMetric(float64(len(dets))*float64(b.N)/b.Elapsed().Seconds(), "dets/s")

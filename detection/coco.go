@@ -304,6 +304,15 @@ func ReadCOCO(r io.Reader, name string) (*Dataset, error) {
 	return ds, nil
 }
 
+// resultRec is one results record read by the fast scanner.
+type resultRec struct {
+	imageID, categoryID   int64
+	bbox                  [4]float64
+	score                 float64
+	hasImg, hasCat, hasBB bool
+	hasScore              bool
+}
+
 // ReadCOCOResults reads a COCO results list (detections) for ds. Image and
 // category ids must exist in ds (pycocotools loadRes asserts the images);
 // a nil ds accepts any ids.
@@ -312,6 +321,53 @@ func ReadCOCOResults(r io.Reader, name string, ds *Dataset) ([]Detection, error)
 	if err != nil {
 		return nil, fmt.Errorf("detection: read %s: %w", name, err)
 	}
+	// Fast path: one Unmarshal of the whole list. Any problem sends the
+	// document through the element-by-element reader, which says on which
+	// line it is.
+	if recs, ok := scanResults(data); ok {
+		if dets, ok := resultsFast(recs, ds); ok {
+			return dets, nil
+		}
+	}
+	return readCOCOResultsSlow(data, name, ds)
+}
+
+// resultsFast converts decoded records when they are all valid.
+func resultsFast(recs []resultRec, ds *Dataset) ([]Detection, bool) {
+	var imgs, cats map[int64]bool
+	if ds != nil {
+		imgs = make(map[int64]bool, len(ds.Images))
+		for _, im := range ds.Images {
+			imgs[im.ID] = true
+		}
+		cats = make(map[int64]bool, len(ds.Categories))
+		for _, c := range ds.Categories {
+			cats[c.ID] = true
+		}
+	}
+	dets := make([]Detection, len(recs))
+	for i := range recs {
+		a := &recs[i]
+		if !a.hasImg || !a.hasCat || !a.hasScore || !a.hasBB || !finite(a.score) {
+			return nil, false
+		}
+		if ds != nil && (!imgs[a.imageID] || !cats[a.categoryID]) {
+			return nil, false
+		}
+		bb := a.bbox
+		if !finite(bb[0]) || !finite(bb[1]) || !finite(bb[2]) || !finite(bb[3]) || bb[2] < 0 || bb[3] < 0 {
+			return nil, false
+		}
+		b := BoxFrom(XYWH, bb[0], bb[1], bb[2], bb[3])
+		if !finite(b.X2) || !finite(b.Y2) {
+			return nil, false
+		}
+		dets[i] = Detection{ImageID: a.imageID, CategoryID: a.categoryID, Box: b, Score: a.score, boxArea: bb[2] * bb[3]}
+	}
+	return dets, true
+}
+
+func readCOCOResultsSlow(data []byte, name string, ds *Dataset) ([]Detection, error) {
 	li := newLineIndex(data)
 	imgs := map[int64]bool{}
 	cats := map[int64]bool{}
@@ -325,7 +381,7 @@ func ReadCOCOResults(r io.Reader, name string, ds *Dataset) ([]Detection, error)
 	}
 	var dets []Detection
 	dec := json.NewDecoder(bytes.NewReader(data))
-	err = arrayElems(dec, data, name, li, "results", func(i int, off int64, raw json.RawMessage) error {
+	err := arrayElems(dec, data, name, li, "results", func(i int, off int64, raw json.RawMessage) error {
 		var a cocoAnnJSON
 		f := fmt.Sprintf("results[%d]", i)
 		if err := decodeElem(raw, &a, name, li, off, f); err != nil {

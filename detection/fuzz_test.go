@@ -49,8 +49,21 @@ func FuzzReadCOCO(f *testing.F) {
 			return
 		}
 		dets, err := ReadCOCOResults(bytes.NewReader(dt), "dt.json", ds)
+		// The fast scanner must agree with the encoding/json reader.
+		slow, serr := readCOCOResultsSlow(dt, "dt.json", ds)
+		if (err == nil) != (serr == nil) {
+			t.Fatalf("ReadCOCOResults err %v, slow reader err %v", err, serr)
+		}
 		if err != nil {
 			return
+		}
+		if len(slow) != len(dets) {
+			t.Fatalf("ReadCOCOResults: %d detections, slow reader %d", len(dets), len(slow))
+		}
+		for i := range dets {
+			if dets[i] != slow[i] {
+				t.Fatalf("ReadCOCOResults[%d] = %+v, slow reader %+v", i, dets[i], slow[i])
+			}
 		}
 		for _, m := range []Metric{MetricVOC07, MetricVOC, MetricCOCO} {
 			res, err := Evaluate(context.Background(), ds, dets, Params{Metric: m})
@@ -61,6 +74,31 @@ func FuzzReadCOCO(f *testing.F) {
 				if c.AP < -1 || c.AP > 1+1e-9 {
 					t.Fatalf("Evaluate(%v): class %d AP %v outside [-1, 1]", m, c.ID, c.AP)
 				}
+			}
+		}
+	})
+}
+
+// FuzzReadCOCOResults checks the fast results scanner against the
+// encoding/json reader on arbitrary bytes: same error-or-not, same
+// detections. Seed corpus: testdata/fuzz/FuzzReadCOCOResults.
+func FuzzReadCOCOResults(f *testing.F) {
+	f.Add([]byte(`[{"image_id":1,"category_id":2,"bbox":[1.5,2,3e1,4],"score":0.5,"segmentation":[[1,2]],"x":{"a":[true,null,"s\"q"]}}]`))
+	f.Add([]byte(`[{"image_id":1,"image_id":2,"category_id":2,"bbox":[0,0,1,1],"score":1}]`))
+	f.Add([]byte(`[{"Image_ID":1,"category_id":2,"bbox":[0,0,1,1],"score":-0}, {"image_id":1.0,"category_id":2,"bbox":[0,0,1,1],"score":1}]`))
+	f.Add([]byte(` [ ] `))
+	f.Fuzz(func(t *testing.T, dt []byte) {
+		dets, err := ReadCOCOResults(bytes.NewReader(dt), "dt.json", nil)
+		slow, serr := readCOCOResultsSlow(dt, "dt.json", nil)
+		if (err == nil) != (serr == nil) {
+			t.Fatalf("ReadCOCOResults err %v, slow reader err %v", err, serr)
+		}
+		if len(slow) != len(dets) {
+			t.Fatalf("ReadCOCOResults: %d detections, slow reader %d", len(dets), len(slow))
+		}
+		for i := range dets {
+			if dets[i] != slow[i] {
+				t.Fatalf("ReadCOCOResults[%d] = %+v, slow reader %+v", i, dets[i], slow[i])
 			}
 		}
 	})
