@@ -1,0 +1,289 @@
+// Package retrain implements the compression flows that train: iterative
+// magnitude pruning with fine-tuning under fixed masks (Han et al. 2015,
+// "Learning both Weights and Connections for Efficient Neural Networks";
+// masks as torch.nn.utils.prune keeps them), and knowledge distillation of
+// a WaveNet student from a fixed WaveNet teacher (Hinton, Vinyals and Dean
+// 2015, "Distilling the Knowledge in a Neural Network"). It builds on
+// package train (gorgonia graphs), so unlike package compress it is not
+// for the serving path.
+package retrain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+
+	"github.com/wavenet-go/wavenet/compress"
+	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/nn"
+	"github.com/wavenet-go/wavenet/train"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// Options configure a training flow. Zero values take the defaults noted.
+type Options struct {
+	Steps    int     // optimizer steps (default 200)
+	Batch    int     // sequences per step (default Workers)
+	Segment  int     // predicted samples per sequence (default 2000)
+	Workers  int     // data-parallel graph replicas (default NumCPU, capped at Batch)
+	LR       float64 // Adam learning rate (default 1e-4 for fine-tuning, as a small step keeps the pruned solution near the dense one)
+	ClipNorm float64 // global gradient-norm clip (default 1; negative: off)
+	Seed     uint64  // data order
+
+	// Val, if not empty, is scored every ValidateEvery steps (default
+	// Steps/10) and at the end; ValidateMax bounds it to a fixed, evenly
+	// spread subset (default all).
+	Val           []*corpus.Utterance
+	ValidateEvery int
+	ValidateMax   int
+
+	// Progress, if set, is called after every step.
+	Progress func(Status)
+}
+
+// Status is the state after one step.
+type Status struct {
+	Step, Steps int
+	Loss        float64 // nats per predicted sample, this step
+	Val         *Point  // the latest validation, nil before the first
+}
+
+// Point is one validation: bits per sample after Step steps.
+type Point struct {
+	Step int     `json:"step"`
+	Bits float64 `json:"bits"`
+}
+
+func (o *Options) defaults(lr float64) {
+	if o.Steps <= 0 {
+		o.Steps = 200
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	if o.Batch <= 0 {
+		o.Batch = o.Workers
+	}
+	o.Workers = min(o.Workers, o.Batch)
+	for o.Batch%o.Workers != 0 {
+		o.Workers--
+	}
+	if o.Segment <= 0 {
+		o.Segment = 2000
+	}
+	if o.LR <= 0 {
+		o.LR = lr
+	}
+	if o.ClipNorm == 0 {
+		o.ClipNorm = 1
+	}
+	if o.ValidateEvery <= 0 {
+		o.ValidateEvery = max(1, o.Steps/10)
+	}
+	if o.ValidateMax > 0 && len(o.Val) > o.ValidateMax {
+		sub := make([]*corpus.Utterance, o.ValidateMax)
+		for i := range sub {
+			sub[i] = o.Val[i*len(o.Val)/o.ValidateMax]
+		}
+		o.Val = sub
+	}
+}
+
+// Validate returns m's bits per sample on utts (teacher forcing, every
+// prediction, the pure-Go forward pass), with workers goroutines.
+func Validate(ctx context.Context, m *wavenet.Model, utts []*corpus.Utterance, workers int) (float64, error) {
+	v, err := train.Validate(ctx, m, utts, nil, max(1, workers))
+	if err != nil {
+		return 0, err
+	}
+	return v.Bits, nil
+}
+
+// batches draws training batches for m from utts.
+type batches struct {
+	smp   *corpus.Sampler
+	cond  map[*corpus.Utterance][]int
+	segs  [][]int32
+	conds [][]int
+	seg   int
+	pad   int
+}
+
+func newBatches(m *wavenet.Model, utts []*corpus.Utterance, o *Options) (*batches, error) {
+	if len(utts) == 0 {
+		return nil, errors.New("retrain: no training utterances")
+	}
+	b := &batches{smp: corpus.NewSampler(utts, o.Seed), cond: map[*corpus.Utterance][]int{},
+		segs: make([][]int32, o.Batch), conds: make([][]int, o.Batch), seg: o.Segment, pad: m.Config.ReceptiveField() - 1}
+	b.smp.SetLevels(m.Config.QuantizationChannels)
+	for _, u := range utts {
+		c, err := u.ConditionIndices(m.Config.Conditions)
+		if err != nil {
+			return nil, fmt.Errorf("retrain: %w", err)
+		}
+		if err := m.CheckInput(u.Codes, c); err != nil {
+			return nil, fmt.Errorf("retrain: %s: %w", u.Name, err)
+		}
+		b.cond[u] = c
+	}
+	return b, nil
+}
+
+// next fills segs (each pad + Segment + 1 codes: inputs and, shifted by
+// one, targets) and conds.
+func (b *batches) next() {
+	for i := range b.segs {
+		var u *corpus.Utterance
+		b.segs[i], u = b.smp.Next(b.segs[i], b.seg+1, b.pad)
+		b.conds[i] = b.cond[u]
+	}
+}
+
+// FineTune trains m on utts with Adam for opts.Steps steps, keeping the
+// pruned weights of masks at zero: their gradients are zeroed before each
+// optimizer step (so Adam's moments for them stay zero) and the masks are
+// applied again after it, as torch.nn.utils.prune's forward pre-hook
+// multiplies the weight by its mask on every use. It returns the
+// validation curve (empty without opts.Val).
+func FineTune(ctx context.Context, m *wavenet.Model, masks compress.Masks, utts []*corpus.Utterance, opts Options) ([]Point, error) {
+	opts.defaults(1e-4)
+	bt, err := newBatches(m, utts, &opts)
+	if err != nil {
+		return nil, err
+	}
+	par, err := train.NewParallel(m, opts.Workers, opts.Batch, bt.pad+opts.Segment, opts.Segment)
+	if err != nil {
+		return nil, err
+	}
+	defer par.Close()
+	gradMasks := make([]compress.Mask, len(par.Params))
+	for i, p := range par.Params {
+		gradMasks[i] = masks[p.Name]
+	}
+	opt := nn.NewAdam(0.9, 0.999, 1e-8, 0)
+	masks.Apply(m)
+	var curve []Point
+	var last *Point
+	validate := func(step int) error {
+		if len(opts.Val) == 0 {
+			return nil
+		}
+		bits, err := Validate(ctx, m, opts.Val, opts.Workers)
+		if err != nil {
+			return err
+		}
+		curve = append(curve, Point{Step: step, Bits: bits})
+		last = &curve[len(curve)-1]
+		return nil
+	}
+	if err := validate(0); err != nil {
+		return nil, err
+	}
+	for step := 1; step <= opts.Steps; step++ {
+		bt.next()
+		loss, err := par.Step(ctx, bt.segs, bt.conds)
+		if err != nil {
+			return curve, err
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return curve, fmt.Errorf("retrain: step %d: loss is %v (diverged; lower the learning rate)", step, loss)
+		}
+		for i, mk := range gradMasks {
+			if mk != nil {
+				mk.Apply(par.Params[i].Grad)
+			}
+		}
+		if opts.ClipNorm > 0 {
+			nn.ClipGlobalNorm(par.Params, opts.ClipNorm)
+		}
+		if err := opt.Step(par.Params, opts.LR); err != nil {
+			return curve, fmt.Errorf("retrain: %w", err)
+		}
+		masks.Apply(m)
+		if step%opts.ValidateEvery == 0 || step == opts.Steps {
+			if err := validate(step); err != nil {
+				return curve, err
+			}
+		}
+		if opts.Progress != nil {
+			opts.Progress(Status{Step: step, Steps: opts.Steps, Loss: loss, Val: last})
+		}
+	}
+	return curve, nil
+}
+
+// SparsityPoint is one point of a sparsity curve.
+type SparsityPoint struct {
+	Sparsity float64 `json:"sparsity"` // fraction of zero weights in the weight matrices
+	// Bits is the validation bits per sample right after pruning, Tuned
+	// after fine-tuning (NaN without fine-tuning).
+	Bits  float64 `json:"bits"`
+	Tuned float64 `json:"tuned"`
+}
+
+// PruneSchedule returns the target sparsities of rounds rounds towards
+// final with the cubic schedule of Zhu and Gupta 2017 ("To prune, or not
+// to prune"): s_i = final * (1 - (1 - i/rounds)^3), which prunes fast
+// while many weights are redundant and slowly near the end.
+func PruneSchedule(final float64, rounds int) []float64 {
+	s := make([]float64, rounds)
+	for i := range s {
+		f := 1 - float64(i+1)/float64(rounds)
+		s[i] = final * (1 - f*f*f)
+	}
+	s[rounds-1] = final
+	return s
+}
+
+// IterativePrune prunes m in rounds to the sparsities of schedule
+// (increasing, in [0, 1)), fine-tuning opts.Steps steps on utts after each
+// round with the masks kept (pruned weights never come back); val is
+// scored after each pruning and each fine-tuning. Global ranks all weight
+// matrices together, else each loses the same fraction. It returns one
+// point per round and the final masks.
+func IterativePrune(ctx context.Context, m *wavenet.Model, schedule []float64, global bool, utts, val []*corpus.Utterance,
+	opts Options, progress func(round int, p SparsityPoint)) ([]SparsityPoint, compress.Masks, error) {
+	var masks compress.Masks
+	var points []SparsityPoint
+	prev := 0.0
+	for r, target := range schedule {
+		if !(target >= prev && target < 1) {
+			return points, masks, fmt.Errorf("retrain: sparsity schedule %v: want increasing values in [0, 1)", schedule)
+		}
+		// Of the weights still alive (1 - prev), prune enough to leave
+		// 1 - target.
+		frac := 1 - (1-target)/(1-prev)
+		var err error
+		masks, err = compress.PruneModel(m, compress.PruneOptions{Amount: compress.Fraction(frac), Global: global}, masks)
+		if err != nil {
+			return points, masks, err
+		}
+		prev = target
+		p := SparsityPoint{Sparsity: compress.Sparsity(m), Bits: math.NaN(), Tuned: math.NaN()}
+		if len(val) > 0 {
+			if p.Bits, err = Validate(ctx, m, val, opts.Workers); err != nil {
+				return points, masks, err
+			}
+		}
+		if opts.Steps > 0 && len(utts) > 0 {
+			o := opts
+			o.Val = nil
+			o.Seed = opts.Seed + uint64(r)
+			if _, err := FineTune(ctx, m, masks, utts, o); err != nil {
+				return points, masks, err
+			}
+			if len(val) > 0 {
+				if p.Tuned, err = Validate(ctx, m, val, opts.Workers); err != nil {
+					return points, masks, err
+				}
+			}
+		}
+		points = append(points, p)
+		if progress != nil {
+			progress(r, p)
+		}
+	}
+	return points, masks, nil
+}
