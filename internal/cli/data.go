@@ -225,15 +225,15 @@ func writeInspect(out io.Writer, c *corpus.Corpus, f *inspectFlags) error {
 	if len(all) > 0 {
 		silentFrac /= float64(len(all))
 	}
-	fmt.Fprintf(w, "clipping\t%d files (%s) have full-scale samples, %d samples in all\n", len(clipped), pct(len(clipped), len(all)), clippedSamples)
+	fmt.Fprintf(w, "clipping\t%s (%s) with full-scale samples, %s in all\n", plural(len(clipped), "file"), pct(len(clipped), len(all)), plural(clippedSamples, "sample"))
 	rule := fmt.Sprintf("below %g dBFS", c.TrimDB)
 	if c.TrimRelDB > 0 {
 		rule += fmt.Sprintf(" or %g dB below the file's loudest frame", c.TrimRelDB)
 	}
 	fmt.Fprintf(w, "silence\t%g ms frames %s: %.1f%% of frames on average\n", c.FrameMS, rule, 100*silentFrac)
-	fmt.Fprintf(w, "\t%d files entirely silent (trimming would leave nothing), %d more at least %.0f%% silent\n",
-		len(silent), len(mostly), 100*f.silent)
-	fmt.Fprintf(w, "quiet\t%d files peak below -20 dBFS\n", len(quiet))
+	fmt.Fprintf(w, "\t%s entirely silent (trimming would leave nothing), %d more at least %.0f%% silent\n",
+		plural(len(silent), "file"), len(mostly), 100*f.silent)
+	fmt.Fprintf(w, "quiet\t%s with peak below -20 dBFS\n", plural(len(quiet), "file"))
 	if err := w.Flush(); err != nil {
 		return err
 	}
@@ -285,11 +285,19 @@ func writeInspect(out io.Writer, c *corpus.Corpus, f *inspectFlags) error {
 		slices.SortStableFunc(clipped, func(a, b *corpus.Utterance) int { return cmp.Compare(b.Source.Clipped, a.Source.Clipped) })
 		tw := section("files with clipping", n)
 		for _, u := range clipped[:limit(n)] {
-			fmt.Fprintf(tw, "  %s\t%d samples\t%s of the file\n", u.Name, u.Source.Clipped, pct(u.Source.Clipped, u.Source.Frames*u.Source.Format.Channels))
+			fmt.Fprintf(tw, "  %s\t%s\t%s of the file\n", u.Name, plural(u.Source.Clipped, "sample"), pct(u.Source.Clipped, u.Source.Frames*u.Source.Format.Channels))
 		}
 		tw.Flush()
 	}
 	return nil
+}
+
+// plural prints "1 file", "2 files".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func db(p float32) float64 { return 20 * math.Log10(float64(p)) }

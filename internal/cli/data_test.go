@@ -92,7 +92,7 @@ func TestDataInspectGolden(t *testing.T) {
 		"2_cat_23.wav  audio: wav: truncated",
 		"take2.wav",
 		"2_cat_21.wav",
-		"1 files entirely silent",
+		"1 file entirely silent",
 		"sample rates    8000 Hz: 13, 16000 Hz: 1",
 	} {
 		if !strings.Contains(out, s) {
