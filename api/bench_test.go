@@ -14,8 +14,10 @@ import (
 // BenchmarkScheduler measures the continuous-batching scheduler with the
 // real cache generator: streams concurrent jobs of 1600 samples each (0.1 s
 // at 16 kHz) on the "small" preset, so samples/s shows the batching gain.
+var benchPreset = "small"
+
 func BenchmarkScheduler(b *testing.B) {
-	cfg, _ := wavenet.Preset("small")
+	cfg, _ := wavenet.Preset(benchPreset)
 	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		b.Fatal(err)

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"sort"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -212,4 +215,56 @@ func corePaths() map[string]any {
 			},
 		}},
 	}
+}
+
+// CheckOpenAPI reports routes that /openapi.json does not document and
+// documented operations that are not routed (features included), or nil.
+func (s *Server) CheckOpenAPI() error {
+	documented := map[string]bool{}
+	for p, item := range s.OpenAPI()["paths"].(map[string]any) {
+		ops, ok := item.(map[string]any)
+		if !ok {
+			return fmt.Errorf("api: openapi: path item %s is a %T, want an object", p, item)
+		}
+		for method := range ops {
+			switch method {
+			case "get", "put", "post", "delete", "options", "head", "patch", "trace":
+				documented[strings.ToUpper(method)+" "+p] = true
+			}
+		}
+	}
+	routed := map[string]bool{}
+	for _, r := range s.echo.Routes() {
+		if r.Method == echo.RouteNotFound {
+			continue
+		}
+		routed[r.Method+" "+openAPIPath(r.Path)] = true
+	}
+	var problems []string
+	for k := range routed {
+		if !documented[k] {
+			problems = append(problems, "route "+k+" is not documented")
+		}
+	}
+	for k := range documented {
+		if !routed[k] {
+			problems = append(problems, "documented "+k+" is not routed")
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("api: openapi: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// openAPIPath turns echo's /v1/models/:id into /v1/models/{id}.
+func openAPIPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.HasPrefix(s, ":") {
+			parts[i] = "{" + s[1:] + "}"
+		}
+	}
+	return strings.Join(parts, "/")
 }

@@ -144,19 +144,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		opts.Models = map[string]*wavenet.Model{models.ID: m}
 	}
 
-	var closers []func()
-	if !c.noRL {
-		mgr := rlapi.NewManager(rlapi.Options{})
-		opts.Features = append(opts.Features, mgr.Feature())
-		closers = append(closers, mgr.Close)
-	}
-	for _, f := range ServeFeatures {
-		feat, closeFn := f()
-		opts.Features = append(opts.Features, feat)
-		if closeFn != nil {
-			closers = append(closers, closeFn)
-		}
-	}
+	features, closers := serveFeatures(c.noRL)
+	opts.Features = features
 	defer func() {
 		for _, f := range closers {
 			f()
@@ -214,6 +203,26 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// serveFeatures builds the REST features the binary mounts besides the
+// core routes and api's in-package ones, with their release functions.
+func serveFeatures(noRL bool) ([]api.Feature, []func()) {
+	var feats []api.Feature
+	var closers []func()
+	if !noRL {
+		mgr := rlapi.NewManager(rlapi.Options{})
+		feats = append(feats, mgr.Feature())
+		closers = append(closers, mgr.Close)
+	}
+	for _, f := range ServeFeatures {
+		feat, closeFn := f()
+		feats = append(feats, feat)
+		if closeFn != nil {
+			closers = append(closers, closeFn)
+		}
+	}
+	return feats, closers
 }
 
 // readAPIKeys reads one key per line; blank lines and lines starting with

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -178,5 +179,29 @@ func TestServeFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("serve %v = %v, want an error mentioning %q", c.args, err, c.want)
 		}
+	}
+}
+
+// TestServeOpenAPIDocumentsEveryRoute checks the document of the server as
+// the binary assembles it (rl and every ServeFeatures entry included).
+func TestServeOpenAPIDocumentsEveryRoute(t *testing.T) {
+	feats, closers := serveFeatures(false)
+	defer func() {
+		for _, f := range closers {
+			f()
+		}
+	}()
+	cfg, _ := wavenet.Preset("tiny")
+	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(api.Options{Models: map[string]*wavenet.Model{"default": m}, Features: feats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	if err := srv.CheckOpenAPI(); err != nil {
+		t.Error(err)
 	}
 }
