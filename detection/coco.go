@@ -33,7 +33,7 @@ type cocoAnnJSON struct {
 	BBox       []float64  `json:"bbox"`
 	Area       *float64   `json:"area"`
 	IsCrowd    flexBool   `json:"iscrowd"`
-	Ignore     flexBool   `json:"ignore"`
+	Ignore     rawIgnored `json:"ignore"` // pycocotools overwrites it with iscrowd
 	Difficult  flexBool   `json:"difficult"`
 	Score      *float64   `json:"score"`
 	Segm       rawIgnored `json:"segmentation"`
@@ -178,7 +178,11 @@ func bboxOf(bb []float64, name string, line int, field string) (Box, error) {
 }
 
 // ReadCOCO reads a COCO instances document (ground truth). Crowd
-// annotations become Crowd objects; "ignore" or "difficult" set Difficult.
+// annotations become Crowd objects. An "ignore" key has no effect, as in
+// pycocotools (_prepare overwrites it with iscrowd); a non-standard
+// "difficult": 1 (VOC converted to COCO) sets Difficult, which VOC metrics
+// use and the COCO metric treats as ignored ground truth (pycocotools does
+// not read that key).
 // The object's Area is the annotation's "area" (used for COCO's area
 // ranges) or, when absent, the box area. name is used in errors.
 func ReadCOCO(r io.Reader, name string) (*Dataset, error) {
@@ -260,7 +264,7 @@ func ReadCOCO(r io.Reader, name string) (*Dataset, error) {
 					area = *a.Area
 				}
 				ds.Objects = append(ds.Objects, Object{ID: *a.ID, ImageID: *a.ImageID, CategoryID: *a.CategoryID,
-					Box: b, Area: area, Crowd: bool(a.IsCrowd), Difficult: bool(a.Ignore) || bool(a.Difficult), boxArea: a.BBox[2] * a.BBox[3]})
+					Box: b, Area: area, Crowd: bool(a.IsCrowd), Difficult: bool(a.Difficult), boxArea: a.BBox[2] * a.BBox[3]})
 				return nil
 			})
 		default:

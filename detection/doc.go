@@ -17,7 +17,8 @@
 //     Params.ContinuousIoU is set. AP is VOC2007's 11-point interpolation
 //     (recall levels i*0.1, as numpy's arange/linspace produce them) or
 //     VOC2010+'s all-point interpolation (area under the monotone precision
-//     envelope).
+//     envelope). The threshold test is the devkit's IoU >= T; voc_eval.py
+//     uses IoU > T and an unstable sort, which differ only on exact ties.
 //   - COCO (pycocotools cocoeval.py, evaluate/accumulate/summarize): IoU in
 //     continuous coordinates, crowd ground truth matched with intersection
 //     over detection area and ignored, per image and category the top 100
@@ -25,7 +26,11 @@
 //     ground truth of highest IoU at or above the threshold with
 //     non-ignored ground truth first, IoU thresholds .50:.05:.95, 101 recall
 //     thresholds, area ranges all/small/medium/large and maxDets 1/10/100,
-//     giving the 12 numbers of COCOeval.summarize.
+//     giving the 12 numbers of COCOeval.summarize. Thresholds are numpy's
+//     float values (np.linspace), recall is tp/npig as numpy divides, box
+//     areas are the JSON's width*height (COCO.loadRes, maskApi.c bbIou) and a
+//     match with annotation id 0 counts as unmatched, as in pycocotools.
+//     testdata/pycocotools holds cases checked against it to 1e-12.
 //   - NMS follows torchvision.ops.nms: greedy by descending score, a box is
 //     suppressed when its IoU with a kept box is strictly greater than the
 //     threshold; BatchedNMS runs it per class. Soft-NMS (Bodla et al., "Soft-NMS

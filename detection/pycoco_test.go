@@ -30,6 +30,17 @@ var pycocoCases = []struct {
 	{4, 6, 2, 60, 130, 3, 1},
 }
 
+// TestWriteVal2017 writes a val2017-scale pair (instances and results
+// JSON, 5,000 images, 80 categories, 36,000 objects, 500,000 detections)
+// into $DETECTION_WRITE_VAL2017 for timing `wavenet detect eval`.
+func TestWriteVal2017(t *testing.T) {
+	dir := os.Getenv("DETECTION_WRITE_VAL2017")
+	if dir == "" {
+		t.Skip("set DETECTION_WRITE_VAL2017=DIR to write the files")
+	}
+	writeCOCOPair(t, dir, "val2017", 1, 5000, 80, 36000, 100, 1, 1)
+}
+
 func TestPycocotoolsGolden(t *testing.T) {
 	dir := filepath.Join("testdata", "pycocotools")
 	if os.Getenv("DETECTION_WRITE_PYCOCO") == "1" {
@@ -83,35 +94,39 @@ func writePycocoCases(t *testing.T, dir string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	for i, c := range pycocoCases {
+		writeCOCOPair(t, dir, fmt.Sprintf("case%d", i+1), c.seed, c.img, c.cat, c.gt, c.perImg, c.crowd, c.firstAnnID)
+	}
+}
+
+func writeCOCOPair(t *testing.T, dir, base string, seed uint64, img, cat, gt, perImg, crowd int, firstAnnID int64) {
 	r1 := func(v float64) float64 { return math.Round(v*10) / 10 }
 	r2 := func(v float64) float64 { return math.Round(v*100) / 100 }
-	for i, c := range pycocoCases {
-		ds, dets := synthCOCO(c.seed, c.img, c.cat, c.gt, c.perImg)
-		rng := rand.New(rand.NewPCG(c.seed, 99))
-		var anns []map[string]any
-		for j, o := range ds.Objects {
-			x, y := r1(o.Box.X1), r1(o.Box.Y1)
-			w, h := r1(o.Box.W()), r1(o.Box.H())
-			anns = append(anns, map[string]any{"id": int64(j) + c.firstAnnID, "image_id": o.ImageID, "category_id": o.CategoryID,
-				"bbox": []float64{x, y, w, h}, "area": r1(o.Area), "iscrowd": b2i(c.crowd > 0 && rng.IntN(100) < c.crowd)})
-		}
-		var imgs, cats []map[string]any
-		for _, im := range ds.Images {
-			imgs = append(imgs, map[string]any{"id": im.ID, "width": im.Width, "height": im.Height})
-		}
-		for _, ct := range ds.Categories {
-			cats = append(cats, map[string]any{"id": ct.ID, "name": ct.Name})
-		}
-		var res []map[string]any
-		for _, d := range dets {
-			// Near-copies of ground truth sometimes land exactly on it.
-			res = append(res, map[string]any{"image_id": d.ImageID, "category_id": d.CategoryID,
-				"bbox": []float64{r1(d.Box.X1), r1(d.Box.Y1), r1(d.Box.W()), r1(d.Box.H())}, "score": r2(d.Score)})
-		}
-		name := filepath.Join(dir, fmt.Sprintf("case%d", i+1))
-		writeJSONFile(t, name+".gt.json", map[string]any{"images": imgs, "categories": cats, "annotations": anns})
-		writeJSONFile(t, name+".dt.json", res)
+	ds, dets := synthCOCO(seed, img, cat, gt, perImg)
+	rng := rand.New(rand.NewPCG(seed, 99))
+	var anns []map[string]any
+	for j, o := range ds.Objects {
+		x, y := r1(o.Box.X1), r1(o.Box.Y1)
+		w, h := r1(o.Box.W()), r1(o.Box.H())
+		anns = append(anns, map[string]any{"id": int64(j) + firstAnnID, "image_id": o.ImageID, "category_id": o.CategoryID,
+			"bbox": []float64{x, y, w, h}, "area": r1(o.Area), "iscrowd": b2i(crowd > 0 && rng.IntN(100) < crowd)})
 	}
+	var imgs, cats []map[string]any
+	for _, im := range ds.Images {
+		imgs = append(imgs, map[string]any{"id": im.ID, "width": im.Width, "height": im.Height})
+	}
+	for _, ct := range ds.Categories {
+		cats = append(cats, map[string]any{"id": ct.ID, "name": ct.Name})
+	}
+	var res []map[string]any
+	for _, d := range dets {
+		// Near-copies of ground truth sometimes land exactly on it.
+		res = append(res, map[string]any{"image_id": d.ImageID, "category_id": d.CategoryID,
+			"bbox": []float64{r1(d.Box.X1), r1(d.Box.Y1), r1(d.Box.W()), r1(d.Box.H())}, "score": r2(d.Score)})
+	}
+	name := filepath.Join(dir, base)
+	writeJSONFile(t, name+".gt.json", map[string]any{"images": imgs, "categories": cats, "annotations": anns})
+	writeJSONFile(t, name+".dt.json", res)
 }
 
 func b2i(b bool) int {
