@@ -43,6 +43,11 @@ func testModel(t *testing.T, seed uint64) *wavenet.Model {
 	}
 	cfg.QuantizationChannels = 32
 	cfg.Dilations = []int{1, 2, 4}
+	return testModelConfig(t, cfg, seed)
+}
+
+func testModelConfig(t *testing.T, cfg wavenet.Config, seed uint64) *wavenet.Model {
+	t.Helper()
 	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(seed, 1)))
 	if err != nil {
 		t.Fatal(err)
