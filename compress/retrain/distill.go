@@ -128,26 +128,13 @@ func Distill(ctx context.Context, student, teacher *wavenet.Model, utts []*corpu
 	}
 	opt := nn.NewAdam(0.9, 0.999, 1e-8, 0)
 	tbuf := make([][]float32, o.Batch)
-	var curve []Point
-	var last *Point
-	validate := func(step int) error {
-		if len(o.Val) == 0 {
-			return nil
-		}
-		bits, err := Validate(ctx, student, o.Val, o.Workers)
-		if err != nil {
-			return err
-		}
-		curve = append(curve, Point{Step: step, Bits: bits})
-		last = &curve[len(curve)-1]
-		return nil
-	}
-	if err := validate(0); err != nil {
+	vt := &curveTracker{m: student, val: o.Val, workers: o.Workers}
+	if err := vt.validate(ctx, 0); err != nil {
 		return nil, err
 	}
 	for step := 1; step <= o.Steps; step++ {
 		if err := ctx.Err(); err != nil {
-			return curve, err
+			return vt.curve, err
 		}
 		bt.next()
 		if alpha > 0 {
@@ -169,23 +156,23 @@ func Distill(ctx context.Context, student, teacher *wavenet.Model, utts []*corpu
 			wg.Wait()
 			for _, err := range errs {
 				if err != nil {
-					return curve, fmt.Errorf("retrain: distill: teacher: %w", err)
+					return vt.curve, fmt.Errorf("retrain: distill: teacher: %w", err)
 				}
 			}
 		}
 		if err := gr.SetBatch(bt.segs, bt.conds); err != nil {
-			return curve, err
+			return vt.curve, err
 		}
 		loss, err := gr.Run()
 		if err != nil {
-			return curve, err
+			return vt.curve, err
 		}
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return curve, fmt.Errorf("retrain: distill: step %d: loss is %v (diverged; lower the learning rate)", step, loss)
+			return vt.curve, fmt.Errorf("retrain: distill: step %d: loss is %v (diverged; lower the learning rate)", step, loss)
 		}
 		grads, err := gr.Grads()
 		if err != nil {
-			return curve, err
+			return vt.curve, err
 		}
 		for i := range params {
 			params[i].Grad = grads[i]
@@ -197,19 +184,14 @@ func Distill(ctx context.Context, student, teacher *wavenet.Model, utts []*corpu
 			nn.ClipGlobalNorm(params, o.ClipNorm)
 		}
 		if err := opt.Step(params, o.LR); err != nil {
-			return curve, fmt.Errorf("retrain: %w", err)
+			return vt.curve, fmt.Errorf("retrain: %w", err)
 		}
 		if err := gr.ZeroGrads(); err != nil {
-			return curve, err
+			return vt.curve, err
 		}
-		if step%o.ValidateEvery == 0 || step == o.Steps {
-			if err := validate(step); err != nil {
-				return curve, err
-			}
-		}
-		if o.Progress != nil {
-			o.Progress(Status{Step: step, Steps: o.Steps, Loss: loss, Val: last})
+		if err := vt.after(ctx, step, loss, &o); err != nil {
+			return vt.curve, err
 		}
 	}
-	return curve, nil
+	return vt.curve, nil
 }

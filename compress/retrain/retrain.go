@@ -164,31 +164,18 @@ func FineTune(ctx context.Context, m *wavenet.Model, masks compress.Masks, utts 
 	}
 	opt := nn.NewAdam(0.9, 0.999, 1e-8, 0)
 	masks.Apply(m)
-	var curve []Point
-	var last *Point
-	validate := func(step int) error {
-		if len(opts.Val) == 0 {
-			return nil
-		}
-		bits, err := Validate(ctx, m, opts.Val, opts.Workers)
-		if err != nil {
-			return err
-		}
-		curve = append(curve, Point{Step: step, Bits: bits})
-		last = &curve[len(curve)-1]
-		return nil
-	}
-	if err := validate(0); err != nil {
+	vt := &curveTracker{m: m, val: opts.Val, workers: opts.Workers}
+	if err := vt.validate(ctx, 0); err != nil {
 		return nil, err
 	}
 	for step := 1; step <= opts.Steps; step++ {
 		bt.next()
 		loss, err := par.Step(ctx, bt.segs, bt.conds)
 		if err != nil {
-			return curve, err
+			return vt.curve, err
 		}
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return curve, fmt.Errorf("retrain: step %d: loss is %v (diverged; lower the learning rate)", step, loss)
+			return vt.curve, fmt.Errorf("retrain: step %d: loss is %v (diverged; lower the learning rate)", step, loss)
 		}
 		for i, mk := range gradMasks {
 			if mk != nil {
@@ -199,19 +186,52 @@ func FineTune(ctx context.Context, m *wavenet.Model, masks compress.Masks, utts 
 			nn.ClipGlobalNorm(par.Params, opts.ClipNorm)
 		}
 		if err := opt.Step(par.Params, opts.LR); err != nil {
-			return curve, fmt.Errorf("retrain: %w", err)
+			return vt.curve, fmt.Errorf("retrain: %w", err)
 		}
 		masks.Apply(m)
-		if step%opts.ValidateEvery == 0 || step == opts.Steps {
-			if err := validate(step); err != nil {
-				return curve, err
-			}
-		}
-		if opts.Progress != nil {
-			opts.Progress(Status{Step: step, Steps: opts.Steps, Loss: loss, Val: last})
+		if err := vt.after(ctx, step, loss, &opts); err != nil {
+			return vt.curve, err
 		}
 	}
-	return curve, nil
+	return vt.curve, nil
+}
+
+// curveTracker keeps a validation curve during training.
+type curveTracker struct {
+	m       *wavenet.Model
+	val     []*corpus.Utterance
+	workers int
+	curve   []Point
+}
+
+// validate scores the model (nothing without validation data).
+func (vt *curveTracker) validate(ctx context.Context, step int) error {
+	if len(vt.val) == 0 {
+		return nil
+	}
+	bits, err := Validate(ctx, vt.m, vt.val, vt.workers)
+	if err != nil {
+		return err
+	}
+	vt.curve = append(vt.curve, Point{Step: step, Bits: bits})
+	return nil
+}
+
+// after validates when the options say so and reports progress.
+func (vt *curveTracker) after(ctx context.Context, step int, loss float64, o *Options) error {
+	if step%o.ValidateEvery == 0 || step == o.Steps {
+		if err := vt.validate(ctx, step); err != nil {
+			return err
+		}
+	}
+	if o.Progress != nil {
+		s := Status{Step: step, Steps: o.Steps, Loss: loss}
+		if n := len(vt.curve); n > 0 {
+			s.Val = &vt.curve[n-1]
+		}
+		o.Progress(s)
+	}
+	return nil
 }
 
 // SparsityPoint is one point of a sparsity curve.
