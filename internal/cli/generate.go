@@ -145,31 +145,6 @@ func readCodes(name string, rate, q int) ([]int32, error) {
 	return mulaw.Encode(nil, x, q), nil
 }
 
-// writeWAV writes samples as a 16-bit PCM WAV file, through a temporary
-// file renamed into place so that a failed write leaves no partial file.
-func writeWAV(name string, samples []float32, rate int) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = audio.Encode(tmp, samples, rate, audio.PCM16); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
-}
-
 // genChunk is the number of samples generated between checks of the
 // context and progress updates.
 const genChunk = 1024
@@ -240,39 +215,118 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 
-	codes := make([]int32, 0, n)
+	w, err := newWAVOut(*out, cfg.SampleRate, outRate)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", *out, err)
+	}
 	bar := progress.New(env.Stderr, "generate", "samples", int64(n))
 	dst := make([]int32, 1)
+	codes := make([]int32, 0, genChunk)
+	var samples []float32
 	var genErr error
-	for len(codes) < n {
+	done := 0
+	for done < n {
 		if err := ctx.Err(); err != nil {
 			genErr = err
 			break
 		}
-		k := min(genChunk, n-len(codes))
-		for i := 0; i < k; i++ {
+		codes = codes[:0]
+		for range min(genChunk, n-done) {
 			dst = g.Step(dst)
 			codes = append(codes, dst[slot])
 		}
-		bar.Add(int64(k), "")
+		samples = mulaw.Decode(samples, codes, cfg.QuantizationChannels)
+		if err := w.write(samples); err != nil {
+			w.abort()
+			return fmt.Errorf("write %s: %w", *out, err)
+		}
+		done += len(codes)
+		bar.Add(int64(len(codes)), "")
 	}
 	bar.Finish()
-
-	samples := mulaw.Decode(nil, codes, cfg.QuantizationChannels)
-	if outRate != cfg.SampleRate && len(samples) > 0 {
-		if samples, err = audio.Resample(nil, samples, cfg.SampleRate, outRate); err != nil {
-			return err
-		}
-	}
-	if err := writeWAV(*out, samples, outRate); err != nil {
+	frames, err := w.commit()
+	if err != nil {
 		return fmt.Errorf("write %s: %w", *out, err)
 	}
 	if genErr != nil {
 		fmt.Fprintf(env.Stderr, "generate: interrupted: wrote the %d samples generated so far (%.2f s) to %s\n",
-			len(codes), float64(len(codes))/float64(cfg.SampleRate), *out)
+			done, float64(done)/float64(cfg.SampleRate), *out)
 		return genErr
 	}
 	fmt.Fprintf(env.Stderr, "generate: wrote %.2f s (%d samples at %d Hz) to %s\n",
-		float64(len(samples))/float64(outRate), len(samples), outRate, *out)
+		float64(frames)/float64(outRate), frames, outRate, *out)
 	return nil
+}
+
+// wavOut writes a 16-bit PCM WAV file through a temporary file in the same
+// directory, renamed into place by commit, so that a failed write leaves no
+// partial file. At the model's rate, samples stream to the file as they
+// come (memory stays bounded for long outputs); at another rate they are
+// kept and resampled in one piece by commit.
+type wavOut struct {
+	name             string
+	tmp              *os.File
+	sw               *audio.StreamWriter // nil when resampling
+	fromRate, toRate int
+	kept             []float32
+	frames           int
+}
+
+func newWAVOut(name string, fromRate, toRate int) (*wavOut, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return nil, err
+	}
+	w := &wavOut{name: name, tmp: tmp, fromRate: fromRate, toRate: toRate}
+	if fromRate == toRate {
+		w.sw = audio.NewStreamWriter(tmp, toRate, audio.PCM16)
+	}
+	return w, nil
+}
+
+func (w *wavOut) write(samples []float32) error {
+	if w.sw == nil {
+		w.kept = append(w.kept, samples...)
+		return nil
+	}
+	w.frames += len(samples)
+	return w.sw.Write(samples)
+}
+
+// commit finishes the file and renames it into place; it returns the
+// number of frames written.
+func (w *wavOut) commit() (frames int, err error) {
+	defer func() {
+		if err != nil {
+			w.abort()
+		}
+	}()
+	if w.sw != nil {
+		err = w.sw.Close() // patches the sizes into the header
+	} else {
+		x := w.kept
+		if len(x) > 0 {
+			if x, err = audio.Resample(nil, x, w.fromRate, w.toRate); err != nil {
+				return 0, err
+			}
+		}
+		w.frames = len(x)
+		err = audio.Encode(w.tmp, x, w.toRate, audio.PCM16)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err = w.tmp.Chmod(0o644); err != nil {
+		return 0, err
+	}
+	if err = w.tmp.Close(); err != nil {
+		return 0, err
+	}
+	return w.frames, os.Rename(w.tmp.Name(), w.name)
+}
+
+// abort removes the temporary file.
+func (w *wavOut) abort() {
+	w.tmp.Close()
+	os.Remove(w.tmp.Name())
 }

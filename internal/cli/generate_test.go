@@ -119,6 +119,15 @@ func TestGenerate(t *testing.T) {
 			}
 		})
 	}
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp") {
+			t.Errorf("generate left the temporary file %s behind", e.Name())
+		}
+	}
 }
 
 func TestGenerateSeed(t *testing.T) {
