@@ -48,8 +48,9 @@ func labelCondition(cfg wavenet.Config) string {
 }
 
 func runScore(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "score", "score [--model DIR] [--speaker X] [--label Y] [--cond name=value...] file.wav...")
+	fs := NewFlagSet(env, "score", "score [--model DIR] [--speaker X] [--label Y] [--cond name=value...] [--full-context] file.wav...")
 	modelDir := fs.String("model", "", "checkpoint directory (default: the embedded default model)")
+	full := fs.Bool("full-context", false, "score only predictions whose whole receptive field lies inside the recording (as training on segments does), not those that see the silence before it")
 	var cf condFlags
 	cf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -107,12 +108,16 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 		}
 		// from = 0: every prediction counts, including the first ones,
 		// which see the zero padding before the recording starts.
-		nats, n, err := m.Score(ctx, codes, cond, 0)
+		from := 0
+		if *full {
+			from = cfg.ReceptiveField() - 1
+		}
+		nats, n, err := m.Score(ctx, codes, cond, from)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		if n == 0 {
-			fmt.Fprintf(env.Stdout, "%-40s %9d %12s\n", name, len(codes), "too short")
+			fmt.Fprintf(env.Stdout, "%-40s %9d %12s\n", name, 0, "too short")
 			continue
 		}
 		all.add(nats, n)

@@ -63,6 +63,15 @@ func TestScoreUnlabelled(t *testing.T) {
 	if !strings.Contains(stdout, "overall: 1 files 299 samples") || strings.Contains(stdout, "per label") {
 		t.Errorf("score output:\n%s\nwant one file, 299 scored samples, no per-label section", stdout)
 	}
+	// The tiny model's receptive field is 17 samples: 299 - 16 = 283
+	// predictions see only the recording.
+	stdout, _, err = runCmd(context.Background(), runScore, "--model", dir, "--speaker", "alice", "--label", "2", "--full-context", f)
+	if err != nil {
+		t.Fatalf("score --full-context: %v", err)
+	}
+	if !strings.Contains(stdout, "overall: 1 files 283 samples") {
+		t.Errorf("score --full-context output:\n%s\nwant 283 scored samples", stdout)
+	}
 	if _, _, err := runCmd(context.Background(), runScore, "--model", dir); err == nil {
 		t.Errorf("score without files = nil error, want a usage error")
 	}
