@@ -2,8 +2,11 @@ package detection
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -53,5 +56,54 @@ func TestObjectDetectionMetricsSample(t *testing.T) {
 				t.Errorf("Evaluate(%v) point %d = (p %.4f, r %.4f), want (%.2f, %.2f) to 2 decimals", tc.metric, i, c.Precision[i], c.Recall[i], wantP[i], wantR[i])
 			}
 		}
+	}
+}
+
+// The same sample in relative YOLO form (centre x, centre y, width,
+// height as fractions of a 200x200 image), as the repository's
+// groundtruths_rel/ and detections_rel/ hold it (e.g. groundtruths_rel/00001.txt
+// "person 0.22 0.22 0.19 0.28" for "person 25 16 38 56"), written by the test:
+// the published AP must not move.
+func TestObjectDetectionMetricsRelative(t *testing.T) {
+	dir := t.TempDir()
+	for _, sub := range []string{"groundtruths", "detections"} {
+		src := os.DirFS(filepath.Join("testdata/odm", sub))
+		files, err := txtFiles(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			tbs, err := parseFile(src, f, f, sub == "detections", TextOptions{Format: XYWH})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			for _, tb := range tbs {
+				c := tb.Box.In(CXCYWH)
+				if sub == "detections" {
+					fmt.Fprintf(&b, "%s %v %v %v %v %v\n", tb.Class, tb.Score, c[0]/200, c[1]/200, c[2]/200, c[3]/200)
+				} else {
+					fmt.Fprintf(&b, "%s %v %v %v %v\n", tb.Class, c[0]/200, c[1]/200, c[2]/200, c[3]/200)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, sub, f), []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	opt := TextOptions{Format: CXCYWH, Relative: true, ImageWidth: 200, ImageHeight: 200}
+	ds, dets, err := ReadTextDirs(os.DirFS(filepath.Join(dir, "groundtruths")), os.DirFS(filepath.Join(dir, "detections")), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Evaluate(context.Background(), ds, dets, Params{Metric: MetricVOC, IoU: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := math.Round(res.MAP*1e4) / 100; got != 24.57 {
+		t.Errorf("Evaluate(relative cxcywh) mAP = %.4f%%, want 24.57%%", res.MAP*100)
 	}
 }
