@@ -133,3 +133,45 @@ func BenchmarkReadCOCOResults(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(dets))*float64(b.N)/b.Elapsed().Seconds(), "dets/s")
 }
+
+// BenchmarkNMS is torchvision-style NMS over n random boxes of one class
+// in a 640x480 image (the per-image detector output before top-k).
+func BenchmarkNMS(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(uint64(n), 1))
+			boxes := make([]Box, n)
+			scores := make([]float64, n)
+			for i := range boxes {
+				x, y := rng.Float64()*600, rng.Float64()*440
+				boxes[i] = Box{x, y, x + 10 + rng.Float64()*100, y + 10 + rng.Float64()*100}
+				scores[i] = rng.Float64()
+			}
+			b.ReportAllocs()
+			for range b.N {
+				NMS(boxes, scores, 0.5)
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "boxes/s")
+		})
+	}
+}
+
+// BenchmarkPairwiseIoU is a 100 x 100 IoU matrix into a reused buffer.
+func BenchmarkPairwiseIoU(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	mk := func() []Box {
+		s := make([]Box, 100)
+		for i := range s {
+			x, y := rng.Float64()*600, rng.Float64()*440
+			s[i] = Box{x, y, x + 40, y + 40}
+		}
+		return s
+	}
+	a, c := mk(), mk()
+	dst := PairwiseIoU(nil, a, c, false)
+	b.ReportAllocs()
+	for range b.N {
+		dst = PairwiseIoU(dst, a, c, false)
+	}
+	b.ReportMetric(float64(len(a)*len(c))*float64(b.N)/b.Elapsed().Seconds(), "pairs/s")
+}

@@ -94,11 +94,11 @@ func (b Box) Validate() error {
 // IoU is the intersection over union of a and b in continuous coordinates
 // (COCO, torchvision). Two empty boxes give 0.
 func IoU(a, b Box) float64 {
-	w := math.Min(a.X2, b.X2) - math.Max(a.X1, b.X1)
+	w := min(a.X2, b.X2) - max(a.X1, b.X1)
 	if w <= 0 {
 		return 0
 	}
-	h := math.Min(a.Y2, b.Y2) - math.Max(a.Y1, b.Y1)
+	h := min(a.Y2, b.Y2) - max(a.Y1, b.Y1)
 	if h <= 0 {
 		return 0
 	}
@@ -110,11 +110,11 @@ func IoU(a, b Box) float64 {
 // integer-pixel convention: a box covers pixels X1..X2 inclusive, so its
 // width is X2 - X1 + 1 (VOCevaldet.m, voc_eval.py).
 func PixelIoU(a, b Box) float64 {
-	w := math.Min(a.X2, b.X2) - math.Max(a.X1, b.X1) + 1
+	w := min(a.X2, b.X2) - max(a.X1, b.X1) + 1
 	if w <= 0 {
 		return 0
 	}
-	h := math.Min(a.Y2, b.Y2) - math.Max(a.Y1, b.Y1) + 1
+	h := min(a.Y2, b.Y2) - max(a.Y1, b.Y1) + 1
 	if h <= 0 {
 		return 0
 	}
@@ -127,11 +127,11 @@ func PixelIoU(a, b Box) float64 {
 // areas da and ga as given (width*height of the JSON boxes), or, against a
 // crowd region, intersection over the detection's area.
 func cocoIoU(d Box, da float64, g Box, ga float64, crowd bool) float64 {
-	w := math.Min(d.X2, g.X2) - math.Max(d.X1, g.X1)
+	w := min(d.X2, g.X2) - max(d.X1, g.X1)
 	if w <= 0 {
 		return 0
 	}
-	h := math.Min(d.Y2, g.Y2) - math.Max(d.Y1, g.Y1)
+	h := min(d.Y2, g.Y2) - max(d.Y1, g.Y1)
 	if h <= 0 {
 		return 0
 	}

@@ -26,15 +26,34 @@ func NMS(boxes []Box, scores []float64, iouThr float64) []int {
 }
 
 func nmsSorted(boxes []Box, order []int, iouThr float64) []int {
+	// Boxes in visiting order, contiguous, with their areas: the inner
+	// loop is the whole cost.
+	bs := make([]Box, len(order))
+	area := make([]float64, len(order))
+	for i, bi := range order {
+		bs[i] = boxes[bi]
+		area[i] = bs[i].Area()
+	}
 	removed := make([]bool, len(order))
 	keep := make([]int, 0, len(order))
-	for i, bi := range order {
+	for i := range bs {
 		if removed[i] {
 			continue
 		}
-		keep = append(keep, bi)
-		for j := i + 1; j < len(order); j++ {
-			if !removed[j] && IoU(boxes[bi], boxes[order[j]]) > iouThr {
+		keep = append(keep, order[i])
+		a := bs[i]
+		for j := i + 1; j < len(bs); j++ {
+			if removed[j] {
+				continue
+			}
+			b := &bs[j]
+			w := min(a.X2, b.X2) - max(a.X1, b.X1)
+			h := min(a.Y2, b.Y2) - max(a.Y1, b.Y1)
+			if w <= 0 || h <= 0 {
+				continue
+			}
+			inter := w * h
+			if inter/(area[i]+area[j]-inter) > iouThr {
 				removed[j] = true
 			}
 		}
