@@ -1,0 +1,10 @@
+//go:build !unix
+
+package api
+
+import "time"
+
+var cpuStart = time.Now()
+
+// processCPU falls back to wall time where getrusage does not exist.
+func processCPU() float64 { return time.Since(cpuStart).Seconds() }
