@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -64,6 +65,15 @@ func axpyAVX512(y *float32, alpha float32, x *float32, n int)
 //go:noescape
 func axpyAVX2(y *float32, alpha float32, x *float32, n int)
 
+//go:noescape
+func maxAVX512(x *float32, n int) float32
+
+//go:noescape
+func expShiftAVX512(dst, x *float32, n int, shift float32, store int) float32
+
+//go:noescape
+func affineAVX512(dst, x *float32, n int, a, b float32)
+
 var avx512Impl = &impl{
 	name:    "avx512",
 	matVec:  matVecAsm(16, matVecAVX512, matVec4x4AVX512, dotAVX512),
@@ -75,6 +85,9 @@ var avx512Impl = &impl{
 	tanh:    unAsm(0, tanhAVX512, tanhGo),
 	sigmoid: unAsm(0, sigmoidAVX512, sigmoidGo),
 	gate:    binAsm(0, gateAVX512, gateGo),
+
+	softmax:    softmaxAVX512,
+	logSoftmax: logSoftmaxAVX512,
 }
 
 var avx2Impl = &impl{
@@ -88,6 +101,9 @@ var avx2Impl = &impl{
 	tanh:    unAsm(8, tanhAVX2, tanhGo),
 	sigmoid: unAsm(8, sigmoidAVX2, sigmoidGo),
 	gate:    binAsm(8, gateAVX2, gateGo),
+
+	softmax:    softmaxGo,
+	logSoftmax: logSoftmaxGo,
 }
 
 func init() {
@@ -207,4 +223,25 @@ func axpyAsm(vec int, kern func(y *float32, alpha float32, x *float32, n int)) f
 			kern(&y[0], alpha, &x[0], n)
 		}
 	}
+}
+
+func softmaxAVX512(dst, x []float32) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	mx := maxAVX512(&x[0], n)
+	sum := expShiftAVX512(&dst[0], &x[0], n, mx, 1)
+	affineAVX512(&dst[0], &dst[0], n, 1/sum, 0)
+}
+
+func logSoftmaxAVX512(dst, x []float32) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	mx := maxAVX512(&x[0], n)
+	sum := expShiftAVX512(&dst[0], &x[0], n, mx, 0)
+	lse := mx + float32(math.Log(float64(sum)))
+	affineAVX512(&dst[0], &x[0], n, 1, -lse)
 }

@@ -918,3 +918,161 @@ axpyAVX2_done:
 	VZEROUPPER
 	RET
 
+
+// Softmax pieces (AVX-512 only): the row maximum, exp(x - shift) with its
+// sum, and an affine map a*x + b.
+
+// func maxAVX512(x *float32, n int) float32
+// n >= 1.
+TEXT ·maxAVX512(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS (SI), Z0
+max512loop:
+	CMPQ CX, $16
+	JLT  max512tail
+	VMAXPS (SI), Z0, Z0
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  max512loop
+max512tail:
+	TESTQ CX, CX
+	JEQ   max512reduce
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVAPS Z0, Z1
+	VMOVUPS (SI), K1, Z1
+	VMAXPS Z1, Z0, Z0
+max512reduce:
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VSHUFPS $0x4E, X0, X0, X1
+	VMAXPS X1, X0, X0
+	VSHUFPS $0xB1, X0, X0, X1
+	VMAXPS X1, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+16(FP)
+	RET
+
+// func expShiftAVX512(dst, x *float32, n int, shift float32, store int) float32
+// Returns sum exp(x[i] - shift); stores the terms in dst if store != 0.
+TEXT ·expShiftAVX512(SB), NOSPLIT, $0-44
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ store+32(FP), DX
+	VBROADCASTSS shift+24(FP), Z8
+	VPXORD Z9, Z9, Z9
+exps512loop:
+	CMPQ CX, $16
+	JLT  exps512tail
+	VMOVUPS (SI), Z0
+	VSUBPS Z8, Z0, Z0
+	VMINPS exphi<>(SB), Z0, Z0
+	VMAXPS explo<>(SB), Z0, Z0
+	VMOVUPS half<>(SB), Z1
+	VFMADD231PS log2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0x09, Z1, Z1
+	VFNMADD231PS ln2hi<>(SB), Z1, Z0
+	VFNMADD231PS ln2lo<>(SB), Z1, Z0
+	VMOVUPS p0<>(SB), Z2
+	VFMADD213PS p1<>(SB), Z0, Z2
+	VFMADD213PS p2<>(SB), Z0, Z2
+	VFMADD213PS p3<>(SB), Z0, Z2
+	VFMADD213PS p4<>(SB), Z0, Z2
+	VFMADD213PS p5<>(SB), Z0, Z2
+	VMULPS Z0, Z0, Z3
+	VFMADD213PS Z0, Z3, Z2
+	VADDPS one<>(SB), Z2, Z2
+	VCVTTPS2DQ Z1, Z1
+	VPADDD bias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z1, Z2, Z0
+	VADDPS Z0, Z9, Z9
+	TESTQ DX, DX
+	JEQ   exps512next
+	VMOVUPS Z0, (DI)
+exps512next:
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  exps512loop
+exps512tail:
+	TESTQ CX, CX
+	JEQ   exps512reduce
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VSUBPS Z8, Z0, Z0
+	VMINPS exphi<>(SB), Z0, Z0
+	VMAXPS explo<>(SB), Z0, Z0
+	VMOVUPS half<>(SB), Z1
+	VFMADD231PS log2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0x09, Z1, Z1
+	VFNMADD231PS ln2hi<>(SB), Z1, Z0
+	VFNMADD231PS ln2lo<>(SB), Z1, Z0
+	VMOVUPS p0<>(SB), Z2
+	VFMADD213PS p1<>(SB), Z0, Z2
+	VFMADD213PS p2<>(SB), Z0, Z2
+	VFMADD213PS p3<>(SB), Z0, Z2
+	VFMADD213PS p4<>(SB), Z0, Z2
+	VFMADD213PS p5<>(SB), Z0, Z2
+	VMULPS Z0, Z0, Z3
+	VFMADD213PS Z0, Z3, Z2
+	VADDPS one<>(SB), Z2, Z2
+	VCVTTPS2DQ Z1, Z1
+	VPADDD bias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z1, Z2, Z0
+	VADDPS Z0, Z9, K1, Z9
+	TESTQ DX, DX
+	JEQ   exps512reduce
+	VMOVUPS Z0, K1, (DI)
+exps512reduce:
+	VEXTRACTF64X4 $1, Z9, Y1
+	VADDPS Y1, Y9, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+40(FP)
+	RET
+
+// func affineAVX512(dst, x *float32, n int, a, b float32)
+// dst = a*x + b.
+TEXT ·affineAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS a+24(FP), Z8
+	VBROADCASTSS b+28(FP), Z9
+aff512loop:
+	CMPQ CX, $16
+	JLT  aff512tail
+	VMOVUPS (SI), Z0
+	VFMADD213PS Z9, Z8, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  aff512loop
+aff512tail:
+	TESTQ CX, CX
+	JEQ   aff512done
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VFMADD213PS Z9, Z8, Z0
+	VMOVUPS Z0, K1, (DI)
+aff512done:
+	VZEROUPPER
+	RET

@@ -121,45 +121,66 @@ func TestVectorOps(t *testing.T) {
 }
 
 func TestSoftmax(t *testing.T) {
-	rng := rand.New(rand.NewPCG(17, 18))
-	for _, tc := range []struct {
+	cases := []struct {
 		n      int
 		offset float32 // large offsets overflow a naive exp
-	}{{1, 0}, {2, 0}, {256, 0}, {256, 1e4}, {256, -1e4}, {17, 80}} {
-		x := make([]float32, tc.n)
-		for i := range x {
-			x[i] = tc.offset + 10*rng.Float32() - 5
-		}
-		mx := math.Inf(-1)
-		for _, v := range x {
-			mx = max(mx, float64(v))
-		}
-		var sum float64
-		for _, v := range x {
-			sum += math.Exp(float64(v) - mx)
-		}
-		sm := make([]float32, tc.n)
-		ls := make([]float32, tc.n)
-		Softmax(sm, x)
-		LogSoftmax(ls, x)
-		var total float64
-		for i, v := range x {
-			wantLog := float64(v) - mx - math.Log(sum)
-			// exp32 is accurate to a few ulps; 1e-6 relative for the
-			// probabilities, and the log-softmax is a float32 difference of
-			// values up to |offset|+5, so its error scales with that.
-			if d := math.Abs(float64(sm[i]) - math.Exp(wantLog)); d > 1e-6*math.Exp(wantLog)+1e-9 {
-				t.Errorf("Softmax(n=%d, offset=%g)[%d] = %g, want %g", tc.n, tc.offset, i, sm[i], math.Exp(wantLog))
+	}{{1, 0}, {2, 0}, {15, 0}, {16, 0}, {17, 80}, {33, -80}, {256, 0}, {256, 1e4}, {256, -1e4}, {257, 3}}
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		for _, tc := range cases {
+			x := make([]float32, tc.n)
+			for i := range x {
+				x[i] = tc.offset + 10*rng.Float32() - 5
 			}
-			if d := math.Abs(float64(ls[i]) - wantLog); d > 1e-6*(math.Abs(float64(tc.offset))+10) {
-				t.Errorf("LogSoftmax(n=%d, offset=%g)[%d] = %g, want %g", tc.n, tc.offset, i, ls[i], wantLog)
+			mx := math.Inf(-1)
+			for _, v := range x {
+				mx = max(mx, float64(v))
 			}
-			total += float64(sm[i])
+			var sum float64
+			for _, v := range x {
+				sum += math.Exp(float64(v) - mx)
+			}
+			sm := make([]float32, tc.n)
+			im.softmax(sm, x)
+			ls := append([]float32(nil), x...)
+			im.logSoftmax(ls, ls) // in place: dst aliases x
+			var total float64
+			for i, v := range x {
+				wantLog := float64(v) - mx - math.Log(sum)
+				// exp32 is accurate to a few ulps and the sum to about
+				// 1e-7 relative: 1e-6 relative for the probabilities. The
+				// log-softmax is a float32 difference of values up to
+				// |offset|+5, so its error scales with that.
+				if d := math.Abs(float64(sm[i]) - math.Exp(wantLog)); d > 1e-6*math.Exp(wantLog)+1e-9 {
+					t.Errorf("softmax(n=%d, offset=%g)[%d] = %g, want %g", tc.n, tc.offset, i, sm[i], math.Exp(wantLog))
+				}
+				if d := math.Abs(float64(ls[i]) - wantLog); d > 1e-6*(math.Abs(float64(tc.offset))+10) {
+					t.Errorf("logSoftmax(n=%d, offset=%g)[%d] = %g, want %g", tc.n, tc.offset, i, ls[i], wantLog)
+				}
+				total += float64(sm[i])
+			}
+			if math.Abs(total-1) > 1e-5 {
+				t.Errorf("sum of softmax(n=%d, offset=%g) = %g, want 1", tc.n, tc.offset, total)
+			}
 		}
-		if math.Abs(total-1) > 1e-5 {
-			t.Errorf("sum of Softmax(n=%d, offset=%g) = %g, want 1", tc.n, tc.offset, total)
+	})
+	// The exported wrappers accept an empty row.
+	Softmax(nil, nil)
+	LogSoftmax(nil, nil)
+}
+
+func BenchmarkSoftmax(b *testing.B) {
+	// Q = 256 logits: one sampling step of one stream.
+	rng := rand.New(rand.NewPCG(23, 24))
+	x := randSlice(rng, 256)
+	dst := make([]float32, 256)
+	benchImpls(b, func(b *testing.B, im *impl) {
+		b.ReportAllocs()
+		for b.Loop() {
+			im.softmax(dst, x)
 		}
-	}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
 }
 
 func BenchmarkGateTanhSigmoid(b *testing.B) {

@@ -127,7 +127,7 @@ func gateGo(dst, f, g []float32) {
 	}
 }
 
-func softmax(dst, x []float32) {
+func softmaxGo(dst, x []float32) {
 	if len(dst) == 0 {
 		return
 	}
@@ -149,7 +149,7 @@ func softmax(dst, x []float32) {
 	}
 }
 
-func logSoftmax(dst, x []float32) {
+func logSoftmaxGo(dst, x []float32) {
 	if len(dst) == 0 {
 		return
 	}

@@ -17,6 +17,8 @@ type impl struct {
 	sigmoid func(dst, x []float32)
 	// gate computes dst[i] = tanh(f[i]) * sigmoid(g[i]), len(f) == len(g) == len(dst).
 	gate func(dst, f, g []float32)
+	// softmax and logSoftmax work on one row, len(x) == len(dst).
+	softmax, logSoftmax func(dst, x []float32)
 }
 
 // goImpl is the pure-Go implementation: always available, the only one
@@ -32,6 +34,9 @@ var goImpl = &impl{
 	tanh:    tanhGo,
 	sigmoid: sigmoidGo,
 	gate:    gateGo,
+
+	softmax:    softmaxGo,
+	logSoftmax: logSoftmaxGo,
 }
 
 // impls lists the implementations this CPU can run, best first; cur is

@@ -111,7 +111,7 @@ func LogSoftmax(dst, x []float32) {
 	if len(x) < len(dst) {
 		panic("kernel: LogSoftmax: x shorter than dst")
 	}
-	logSoftmax(dst, x[:len(dst)])
+	cur.logSoftmax(dst, x[:len(dst)])
 }
 
 // Softmax computes dst[i] = exp(x[i] - max) / sum_j exp(x[j] - max) for
@@ -120,7 +120,7 @@ func Softmax(dst, x []float32) {
 	if len(x) < len(dst) {
 		panic("kernel: Softmax: x shorter than dst")
 	}
-	softmax(dst, x[:len(dst)])
+	cur.softmax(dst, x[:len(dst)])
 }
 
 func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
