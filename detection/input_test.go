@@ -3,6 +3,7 @@ package detection
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -163,4 +164,30 @@ func TestEvaluateErrors(t *testing.T) {
 		_, err := Evaluate(context.Background(), ds, tc.dets, Params{Metric: MetricCOCO})
 		wantInputError(t, "Evaluate("+tc.name+")", err, "", 0, tc.field)
 	}
+}
+
+// Many images and categories must not allocate images x categories: 50,000
+// images and 1,500 categories (75 million cells) with one object.
+func TestSparseScale(t *testing.T) {
+	ds := &Dataset{}
+	for i := 1; i <= 50000; i++ {
+		ds.Images = append(ds.Images, Image{ID: int64(i)})
+	}
+	for c := 1; c <= 1500; c++ {
+		ds.Categories = append(ds.Categories, Category{ID: int64(c)})
+	}
+	ds.Objects = []Object{{ID: 1, ImageID: 777, CategoryID: 1234, Box: Box{0, 0, 10, 10}, Area: 100}}
+	dets := []Detection{{ImageID: 777, CategoryID: 1234, Box: Box{0, 0, 10, 10}, Score: 1}}
+	for _, m := range []Metric{MetricVOC, MetricCOCO} {
+		res, err := Evaluate(context.Background(), ds, dets, Params{Metric: m})
+		// 1e-12: COCO's precision is tp/(tp+fp+eps), 1 - 2.2e-16 here.
+		if err != nil || math.Abs(res.MAP-1) > 1e-12 {
+			t.Fatalf("Evaluate(%v) = %v, want mAP 1", m, err)
+		}
+	}
+	for c := 1501; c <= MaxCOCOCategories+1; c++ {
+		ds.Categories = append(ds.Categories, Category{ID: int64(c)})
+	}
+	_, err := Evaluate(context.Background(), ds, dets, Params{Metric: MetricCOCO})
+	wantInputError(t, "Evaluate(2001 categories)", err, "", 0, "categories")
 }

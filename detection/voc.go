@@ -116,36 +116,44 @@ func evalVOC(ctx context.Context, ds *Dataset, ix *index, dets []Detection, p Pa
 	if p.ContinuousIoU {
 		iou = IoU
 	}
-	K, I := len(ix.cats), len(ix.imgs)
-	// Ground truth grouped by (category, image), input order kept.
-	gOff, gOrd := groupBy(len(ds.Objects), K*I, func(j int) int {
-		o := &ds.Objects[j]
-		return ix.cat[o.CategoryID]*I + ix.img[o.ImageID]
-	})
-	// Detections grouped by category, input order kept.
-	dOff, dOrd := groupBy(len(dets), K, func(j int) int { return ix.cat[dets[j].CategoryID] })
+	K := len(ix.cats)
+	g := newGrouping(ix, ds, dets)
 	used := make([]bool, len(ds.Objects))
 	res := &Result{Metric: p.Metric.String(), IoU: thr}
 	nAP, sumAP := 0, 0.0
+	var gbuf, dbuf []int32
+	cellOf := map[int32][]int32{} // image -> ground truth of the class
 	for k := 0; k < K; k++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		cr := ClassResult{ID: ix.cats[k], Name: ds.categoryName(ix.cats[k]), AP: -1}
-		for _, j := range gOrd[gOff[k*I]:gOff[(k+1)*I]] {
-			o := &ds.Objects[j]
-			if !o.Difficult && !o.Crowd {
-				cr.GT++
+		clear(cellOf)
+		var cells cellIter
+		cells.init(g, k, &gbuf, &dbuf)
+		for {
+			gs, _, ok := cells.next()
+			if !ok {
+				break
+			}
+			if len(gs) > 0 {
+				cellOf[g.gImg[gs[0]]] = gs
+			}
+			for _, j := range gs {
+				o := &ds.Objects[j]
+				if !o.Difficult && !o.Crowd {
+					cr.GT++
+				}
 			}
 		}
-		order := slices.Clone(dOrd[dOff[k]:dOff[k+1]])
+		// Detections of the class in input order, then by score.
+		order := slices.Clone(g.dOrd[g.dOff[k]:g.dOff[k+1]])
 		cr.Detections = len(order)
 		sortByScore(order, func(j int32) float64 { return dets[j].Score })
 		tp, fp := 0, 0
 		for _, di := range order {
 			d := &dets[di]
-			cell := ix.cat[d.CategoryID]*I + ix.img[d.ImageID]
-			gs := gOrd[gOff[cell]:gOff[cell+1]]
+			gs := cellOf[g.dImg[di]]
 			best, jmax := math.Inf(-1), int32(-1)
 			for _, gj := range gs {
 				if v := iou(d.Box, ds.Objects[gj].Box); v > 0 && v > best {
@@ -217,9 +225,33 @@ func sortByScore(idx []int32, score func(int32) float64) {
 	})
 }
 
-// groupBy is a stable counting sort of 0..n-1 by key(j) in [0, nkeys):
+// grouping holds ground truth and detections by category (a stable
+// counting sort: input order within a category) with their dense image
+// index. Nothing is sized by images x categories, which outside data could
+// make huge.
+type grouping struct {
+	gOff, gOrd []int32 // objects of category k: gOrd[gOff[k]:gOff[k+1]]
+	dOff, dOrd []int32
+	gImg, dImg []int32 // dense image index of object / detection j
+}
+
+func newGrouping(ix *index, ds *Dataset, dets []Detection) *grouping {
+	K := len(ix.cats)
+	g := &grouping{gImg: make([]int32, len(ds.Objects)), dImg: make([]int32, len(dets))}
+	for j := range ds.Objects {
+		g.gImg[j] = int32(ix.img[ds.Objects[j].ImageID])
+	}
+	for j := range dets {
+		g.dImg[j] = int32(ix.img[dets[j].ImageID])
+	}
+	g.gOff, g.gOrd = countingSort(len(ds.Objects), K, func(j int) int { return ix.cat[ds.Objects[j].CategoryID] })
+	g.dOff, g.dOrd = countingSort(len(dets), K, func(j int) int { return ix.cat[dets[j].CategoryID] })
+	return g
+}
+
+// countingSort is a stable counting sort of 0..n-1 by key(j) in [0, nkeys):
 // the members of key c are ord[off[c]:off[c+1]], in ascending j.
-func groupBy(n, nkeys int, key func(j int) int) (off []int32, ord []int32) {
+func countingSort(n, nkeys int, key func(j int) int) (off []int32, ord []int32) {
 	off = make([]int32, nkeys+1)
 	keys := make([]int32, n)
 	for j := 0; j < n; j++ {
@@ -238,6 +270,57 @@ func groupBy(n, nkeys int, key func(j int) int) (off []int32, ord []int32) {
 		pos[c]++
 	}
 	return off, ord
+}
+
+// cellIter walks the images of one category that have ground truth or
+// detections, in ascending image index, giving each image's objects and
+// detections in input order.
+type cellIter struct {
+	g      *grouping
+	gs, ds []int32
+}
+
+// init sorts category k's members by image into the buffers.
+func (c *cellIter) init(g *grouping, k int, gbuf, dbuf *[]int32) {
+	c.g = g
+	c.gs = append((*gbuf)[:0], g.gOrd[g.gOff[k]:g.gOff[k+1]]...)
+	c.ds = append((*dbuf)[:0], g.dOrd[g.dOff[k]:g.dOff[k+1]]...)
+	*gbuf, *dbuf = c.gs, c.ds
+	byImage := func(img []int32) func(a, b int32) int {
+		return func(a, b int32) int {
+			if d := img[a] - img[b]; d != 0 {
+				return int(d)
+			}
+			return int(a - b) // input order within an image
+		}
+	}
+	slices.SortFunc(c.gs, byImage(g.gImg))
+	slices.SortFunc(c.ds, byImage(g.dImg))
+}
+
+// next returns the next image's objects and detections (one may be empty).
+func (c *cellIter) next() (gs, ds []int32, ok bool) {
+	if len(c.gs) == 0 && len(c.ds) == 0 {
+		return nil, nil, false
+	}
+	img := int32(math.MaxInt32)
+	if len(c.gs) > 0 {
+		img = c.g.gImg[c.gs[0]]
+	}
+	if len(c.ds) > 0 && c.g.dImg[c.ds[0]] < img {
+		img = c.g.dImg[c.ds[0]]
+	}
+	n := 0
+	for n < len(c.gs) && c.g.gImg[c.gs[n]] == img {
+		n++
+	}
+	gs, c.gs = c.gs[:n], c.gs[n:]
+	n = 0
+	for n < len(c.ds) && c.g.dImg[c.ds[n]] == img {
+		n++
+	}
+	ds, c.ds = c.ds[:n], c.ds[n:]
+	return gs, ds, true
 }
 
 func sortInt64(s []int64) { slices.Sort(s) }
