@@ -79,7 +79,11 @@ type scheduler struct {
 	quit    chan struct{}
 	waiting atomic.Int64
 	active  atomic.Int64
-	once    sync.Once
+	// mu orders hand-overs against close: submit sends to a shard under
+	// the read lock after checking closed, so every job sent is in a
+	// shard's joinCh before quit closes, and the shard fails it.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // shard is one generator and the goroutine that steps it.
@@ -159,16 +163,16 @@ func (sc *scheduler) submit(ctx context.Context, j *job) error {
 	n := j.total()
 	j.out = make(chan []int32, n/sc.chunkSize+len(j.segs)+2) // never blocks the scheduler
 	context.AfterFunc(ctx, func() { j.stop.Store(true) })
-	sh := sc.pick()
-	sh.active.Add(1)
-	select {
-	case sh.joinCh <- j: // cannot block for long: at most slots jobs hold a slot token
-	case <-sc.quit:
-		sh.active.Add(-1)
+	sc.mu.RLock()
+	defer sc.mu.RUnlock()
+	if sc.closed {
 		<-sc.slots
 		<-sc.admit
 		return ErrShutdown
 	}
+	sh := sc.pick()
+	sh.active.Add(1)
+	sh.joinCh <- j // never blocks: at most slots jobs hold a slot token
 	return nil
 }
 
@@ -180,7 +184,12 @@ func (sc *scheduler) inFlight() int { return len(sc.admit) }
 
 // close stops the scheduler; jobs still running end with ErrShutdown.
 func (sc *scheduler) close() {
-	sc.once.Do(func() { close(sc.quit) })
+	sc.mu.Lock()
+	if !sc.closed {
+		sc.closed = true
+		close(sc.quit)
+	}
+	sc.mu.Unlock()
 	for _, sh := range sc.shards {
 		<-sh.stopped
 	}
@@ -234,6 +243,7 @@ func (sh *shard) run() {
 			case j := <-sh.joinCh:
 				start(j)
 			case <-sc.quit:
+				sh.failPending(finish)
 				return
 			}
 		}
@@ -246,6 +256,7 @@ func (sh *shard) run() {
 				for _, j := range active {
 					finish(j, ErrShutdown)
 				}
+				sh.failPending(finish)
 				return
 			default:
 				break drain
@@ -297,5 +308,20 @@ func (sh *shard) run() {
 		}
 		clear(active[len(kept):])
 		active = kept
+	}
+}
+
+// failPending ends the jobs handed over but not started, once quit is
+// closed (no more can arrive: see scheduler.mu).
+func (sh *shard) failPending(finish func(*job, error)) {
+	for {
+		select {
+		case j := <-sh.joinCh:
+			sh.sc.metrics.active.WithLabelValues(sh.sc.model).Set(float64(sh.sc.active.Add(1)))
+			j.slot = -1
+			finish(j, ErrShutdown)
+		default:
+			return
+		}
 	}
 }

@@ -167,6 +167,7 @@ func (s *Server) newEcho() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpErrorHandler
+	e.IPExtractor = echo.ExtractIPDirect() // log the peer, not a client-chosen X-Forwarded-For
 	e.Logger.SetOutput(io.Discard)
 
 	e.Use(s.requestIDMiddleware, s.accessLogMiddleware, s.recoverMiddleware, s.timeoutMiddleware, s.bodyLimitMiddleware)

@@ -1,0 +1,193 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeStepper emits, for the stream in slot s, the codes 1000*seed + t
+// (t = 0, 1, ... since its join), so tests can tell streams and positions
+// apart. It checks the scheduler's use of slots.
+type fakeStepper struct {
+	t      *testing.T
+	mu     sync.Mutex
+	active []bool
+	seed   []uint64
+	pos    []int32
+	joins  []streamOptions
+}
+
+func newFake(t *testing.T, slots int) *fakeStepper {
+	return &fakeStepper{t: t, active: make([]bool, slots), seed: make([]uint64, slots), pos: make([]int32, slots)}
+}
+
+func (f *fakeStepper) join(o streamOptions) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if o.Temperature < 0 {
+		return -1, errors.New("fake: bad temperature")
+	}
+	f.joins = append(f.joins, o)
+	for i, a := range f.active {
+		if !a {
+			f.active[i], f.seed[i], f.pos[i] = true, o.Seed, 0
+			return i, nil
+		}
+	}
+	f.t.Error("fake: join with every slot taken: the scheduler admitted too many")
+	return -1, errors.New("fake: full")
+}
+
+func (f *fakeStepper) leave(slot int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.active[slot] {
+		f.t.Errorf("fake: leave of free slot %d", slot)
+	}
+	f.active[slot] = false
+}
+
+func (f *fakeStepper) step(dst []int32) []int32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(dst) < len(f.active) {
+		dst = make([]int32, len(f.active))
+	}
+	for i, a := range f.active {
+		if a {
+			dst[i] = int32(f.seed[i])*1000 + f.pos[i]
+			f.pos[i]++
+		}
+	}
+	return dst
+}
+
+func collect(j *job) []int32 {
+	var out []int32
+	for c := range j.out {
+		out = append(out, c...)
+	}
+	return out
+}
+
+func TestSchedulerSegmentsAndPauses(t *testing.T) {
+	f := newFake(t, 2)
+	sc := newScheduler("m", []stepper{f}, 2, 0, 4, time.Second, newMetrics())
+	defer sc.close()
+	j := &job{silence: -1, segs: []segment{
+		{opts: streamOptions{Seed: 1, Cond: []int{1}}, n: 3, pauseAfter: 2},
+		{opts: streamOptions{Seed: 2, Cond: []int{2}}, n: 5},
+	}}
+	if err := sc.submit(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	got := collect(j)
+	sc.release()
+	want := []int32{1000, 1001, 1002, -1, -1, 2000, 2001, 2002, 2003, 2004}
+	if fmt.Sprint(got) != fmt.Sprint(want) || j.err != nil {
+		t.Errorf("segments = %v (err %v), want %v", got, j.err, want)
+	}
+	if len(f.joins) != 2 || f.joins[1].Cond[0] != 2 {
+		t.Errorf("joins = %+v, want two, the second with cond [2]", f.joins)
+	}
+}
+
+func TestSchedulerJoinErrorEndsTheJob(t *testing.T) {
+	f := newFake(t, 1)
+	sc := newScheduler("m", []stepper{f}, 1, 0, 4, time.Second, newMetrics())
+	defer sc.close()
+	j := &job{segs: []segment{{opts: streamOptions{Temperature: -1}, n: 3}}}
+	if err := sc.submit(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(j); len(got) != 0 || j.err == nil {
+		t.Errorf("job whose join fails: %v, err %v; want nothing and an error", got, j.err)
+	}
+	sc.release()
+	// The slot is free again.
+	j = &job{segs: []segment{{opts: streamOptions{Seed: 3}, n: 2}}}
+	if err := sc.submit(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(j); len(got) != 2 {
+		t.Errorf("next job = %v, want 2 codes", got)
+	}
+	sc.release()
+}
+
+// TestSchedulerCloseUnderLoad submits many jobs from many goroutines while
+// closing: every job must end (its channel closed) with nil, ErrBusy or
+// ErrShutdown, and never hang.
+func TestSchedulerCloseUnderLoad(t *testing.T) {
+	for round := range 20 {
+		gens := []stepper{newFake(t, 4), newFake(t, 4)}
+		sc := newScheduler("m", gens, 4, 4, 16, 50*time.Millisecond, newMetrics())
+		var wg sync.WaitGroup
+		for i := range 32 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				j := &job{segs: []segment{{opts: streamOptions{Seed: uint64(i)}, n: 100000}}}
+				err := sc.submit(context.Background(), j)
+				if err != nil {
+					if !errors.Is(err, ErrBusy) && !errors.Is(err, ErrShutdown) {
+						t.Errorf("submit = %v", err)
+					}
+					return
+				}
+				defer sc.release()
+				collect(j)
+				if j.err != nil && !errors.Is(j.err, ErrShutdown) {
+					t.Errorf("job err = %v", j.err)
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		done := make(chan struct{})
+		go func() { sc.close(); wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: close with jobs in flight did not finish in 10 s", round)
+		}
+		if n := sc.inFlight(); n != 0 {
+			t.Errorf("round %d: %d admission tokens left after close", round, n)
+		}
+		if n := sc.active.Load(); n != 0 {
+			t.Errorf("round %d: active = %d after close, want 0", round, n)
+		}
+	}
+}
+
+func TestSchedulerSpreadsOverShards(t *testing.T) {
+	a, b := newFake(t, 4), newFake(t, 4)
+	sc := newScheduler("m", []stepper{a, b}, 4, 0, 8, time.Second, newMetrics())
+	defer sc.close()
+	var jobs []*job
+	for i := range 4 {
+		j := &job{segs: []segment{{opts: streamOptions{Seed: uint64(i)}, n: 1 << 20}}}
+		if err := sc.submit(context.Background(), j); err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, j)
+	}
+	time.Sleep(20 * time.Millisecond)
+	a.mu.Lock()
+	na := len(a.joins)
+	a.mu.Unlock()
+	b.mu.Lock()
+	nb := len(b.joins)
+	b.mu.Unlock()
+	if na != 2 || nb != 2 {
+		t.Errorf("4 jobs over 2 shards went %d and %d, want 2 and 2", na, nb)
+	}
+	for _, j := range jobs {
+		j.stop.Store(true)
+		collect(j)
+		sc.release()
+	}
+}
