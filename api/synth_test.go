@@ -58,9 +58,7 @@ func TestSynthesizeFormatsDecodeBack(t *testing.T) {
 						if sz := binary.LittleEndian.Uint32(body[40:]); sz != 0xFFFFFFFF {
 							t.Errorf("streamed WAV data size = %#x, want 0xFFFFFFFF (unknown)", sz)
 						}
-						// Patch the sizes so the strict decoder reads it.
-						binary.LittleEndian.PutUint32(body[4:], uint32(len(body)-8))
-						binary.LittleEndian.PutUint32(body[40:], uint32(len(body)-44))
+						// audio.Decode reads an unknown data size to EOF.
 					}
 					clip, err := audio.Decode(bytes.NewReader(body))
 					if err != nil {
