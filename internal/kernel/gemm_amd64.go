@@ -29,13 +29,6 @@ type gemmBuf struct{ b, a, c []float32 }
 
 var gemmPool = sync.Pool{New: func() any { return new(gemmBuf) }}
 
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
-}
-
 // gemmAsm builds a blocked Gemm (GotoBLAS loop order without packing A)
 // around a micro-kernel of mr x nr.
 func gemmAsm(mr, nr int, micro microKernel) func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {

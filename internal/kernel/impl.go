@@ -17,6 +17,8 @@ type impl struct {
 	sigmoid func(dst, x []float32)
 	// gate computes dst[i] = tanh(f[i]) * sigmoid(g[i]), len(f) == len(g) == len(dst).
 	gate func(dst, f, g []float32)
+	// packed computes MatMulAddPacked (shapes checked).
+	packed func(y []float32, ldy int, p *Packed, x []float32, ldx, nb int)
 	// softmax and logSoftmax work on one row, len(x) == len(dst).
 	softmax, logSoftmax func(dst, x []float32)
 }
@@ -38,6 +40,8 @@ var goImpl = &impl{
 	softmax:    softmaxGo,
 	logSoftmax: logSoftmaxGo,
 }
+
+func init() { goImpl.packed = packedVia(goImpl.matVec) }
 
 // impls lists the implementations this CPU can run, best first; cur is
 // the one in use (impls[0]). Both are set by init in the per-architecture

@@ -12,7 +12,8 @@ import (
 // per layer the gate product (2D x 2R), the gated activation and the
 // residual product (R x D, not in the last layer), then the skip product
 // over all layers' outputs (S x 20D), ReLU, the two output products
-// (S x S, Q x S) and a softmax per stream. It is the upper bound the cache
+// (S x S, Q x S) and a softmax per stream. Products go through
+// MatMulAddPacked (the row-major kernels below 8 streams). It is the upper bound the cache
 // package can reach with these kernels (no queue bookkeeping, no sampling).
 func BenchmarkSmallStep(b *testing.B) {
 	const (
@@ -26,6 +27,13 @@ func BenchmarkSmallStep(b *testing.B) {
 		resW[l] = randSlice(rng, R*D)
 	}
 	skipW, post1W, post2W := randSlice(rng, S*L*D), randSlice(rng, S*S), randSlice(rng, Q*S)
+	gateP := make([]*Packed, L)
+	resP := make([]*Packed, L)
+	for l := range L {
+		gateP[l] = NewPacked(gateW[l], 2*D, K*R)
+		resP[l] = NewPacked(resW[l], R, D)
+	}
+	skipP, post1P, post2P := NewPacked(skipW, S, L*D), NewPacked(post1W, S, S), NewPacked(post2W, Q, S)
 	flops := 0
 	for l := range L {
 		flops += 2 * 2 * D * K * R
@@ -53,20 +61,20 @@ func BenchmarkSmallStep(b *testing.B) {
 					clear(logits)
 					for l := range L {
 						clear(pre)
-						im.matVec(pre, gateW[l], x, 2*D, K*R, nb, K*R, 2*D)
+						im.packed(pre, 2*D, gateP[l], x, K*R, nb)
 						for s := range nb {
 							p := pre[s*2*D:]
 							im.gate(z[s*L*D+l*D:][:D], p[:D], p[D:2*D])
 						}
 						if l < L-1 {
-							im.matVec(xr, resW[l], z[l*D:], R, D, nb, L*D, R)
+							im.packed(xr, R, resP[l], z[l*D:], L*D, nb)
 						}
 					}
-					im.matVec(skip, skipW, z, S, L*D, nb, L*D, S)
+					im.packed(skip, S, skipP, z, L*D, nb)
 					im.relu(skip, skip)
-					im.matVec(h, post1W, skip, S, S, nb, S, S)
+					im.packed(h, S, post1P, skip, S, nb)
 					im.relu(h, h)
-					im.matVec(logits, post2W, h, Q, S, nb, S, Q)
+					im.packed(logits, Q, post2P, h, S, nb)
 					for s := range nb {
 						im.softmax(logits[s*Q:(s+1)*Q], logits[s*Q:(s+1)*Q])
 					}
