@@ -137,6 +137,33 @@ func (d *dataFlags) load(ctx context.Context, env *Env, cfg wavenet.Config) (tra
 	return c.Train, val, nil
 }
 
+// parseFlags parses args and refuses positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return Usagef("unexpected arguments %q", fs.Args())
+	}
+	return nil
+}
+
+// finishOutput loads the checkpoint written to out, measures it and prints
+// its line.
+func finishOutput(ctx context.Context, env *Env, out string, base int, int8Gen bool, val []*corpus.Utterance, workers int, bench time.Duration) error {
+	q, info, err := compress.Load(ctx, out)
+	if err != nil {
+		return err
+	}
+	r := measure{Name: filepath.Base(filepath.Clean(out)), Format: string(info.Format), Bytes: int(info.Bytes),
+		Ratio: float64(info.Bytes) / float64(base), Sparsity: info.Sparsity, Int8Gen: int8Gen}
+	if err := measureModel(ctx, env, &r, q, val, workers, bench); err != nil {
+		return err
+	}
+	printMeasure(env.Stdout, r)
+	return nil
+}
+
 func (d *dataFlags) nWorkers() int {
 	if d.workers > 0 {
 		return d.workers
@@ -222,11 +249,8 @@ func runQuantize(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&out, "out", "", "directory of the quantized checkpoint")
 	fs.DurationVar(&bench, "bench", 2*time.Second, "measure generation speed this long per stream count (0: skip)")
 	d.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return Usagef("unexpected arguments %q", fs.Args())
 	}
 	if out == "" {
 		return Usagef("--out DIR is required")
@@ -249,28 +273,18 @@ func runQuantize(ctx context.Context, env *Env, args []string) error {
 	if err := compress.Save(ctx, out, m, opts); err != nil {
 		return err
 	}
-	q, info, err := compress.Load(ctx, out)
-	if err != nil {
-		return err
-	}
 	base, err := fp32Size(m)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "compress: %s -> %s (%s)\n", src, out, f)
-	r := measure{Name: filepath.Base(filepath.Clean(out)), Format: string(info.Format), Bytes: int(info.Bytes),
-		Ratio: float64(info.Bytes) / float64(base), Sparsity: info.Sparsity, Int8Gen: f == compress.Int8}
 	var val []*corpus.Utterance
 	if d.dir != "" {
-		if _, val, err = d.load(ctx, env, q.Config); err != nil {
+		if _, val, err = d.load(ctx, env, m.Config); err != nil {
 			return err
 		}
 	}
-	if err := measureModel(ctx, env, &r, q, val, d.nWorkers(), bench); err != nil {
-		return err
-	}
-	printMeasure(env.Stdout, r)
-	return nil
+	return finishOutput(ctx, env, out, base, f == compress.Int8, val, d.nWorkers(), bench)
 }
 
 func runPrune(ctx context.Context, env *Env, args []string) error {
@@ -299,11 +313,8 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&out, "out", "", "directory of the pruned checkpoint")
 	fs.DurationVar(&bench, "bench", 2*time.Second, "measure generation speed this long per stream count (0: skip)")
 	d.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return Usagef("unexpected arguments %q", fs.Args())
 	}
 	if out == "" {
 		return Usagef("--out DIR is required")
@@ -370,10 +381,6 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 	if err := compress.Save(ctx, out, m, save); err != nil {
 		return err
 	}
-	q, info, err := compress.Load(ctx, out)
-	if err != nil {
-		return err
-	}
 	if len(points) > 0 && len(val) > 0 {
 		if curve == "" {
 			curve = filepath.Join(out, "sparsity.png")
@@ -387,13 +394,7 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stderr, "compress: sparsity curve in %s\n", curve)
 	}
-	r := measure{Name: filepath.Base(filepath.Clean(out)), Format: string(info.Format), Bytes: int(info.Bytes),
-		Ratio: float64(info.Bytes) / float64(base), Sparsity: info.Sparsity, Int8Gen: f == compress.Int8}
-	if err := measureModel(ctx, env, &r, q, val, d.nWorkers(), bench); err != nil {
-		return err
-	}
-	printMeasure(env.Stdout, r)
-	return nil
+	return finishOutput(ctx, env, out, base, f == compress.Int8, val, d.nWorkers(), bench)
 }
 
 func runDistill(ctx context.Context, env *Env, args []string) error {
@@ -423,11 +424,8 @@ func runDistill(ctx context.Context, env *Env, args []string) error {
 	fs.Uint64Var(&seed, "seed", 1, "student initialisation and data order (the same for both students)")
 	fs.DurationVar(&bench, "bench", 2*time.Second, "measure generation speed this long per stream count (0: skip)")
 	d.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return Usagef("unexpected arguments %q", fs.Args())
 	}
 	if out == "" || d.dir == "" {
 		return Usagef("--out DIR and --data DIR are required")
@@ -550,11 +548,8 @@ func runCompressReport(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&out, "out", "", "write the Markdown table here too")
 	fs.DurationVar(&bench, "bench", 3*time.Second, "measure generation speed this long per stream count")
 	d.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return Usagef("unexpected arguments %q", fs.Args())
 	}
 	m, _, src, err := loadCheckpointFlag(ctx, model)
 	if err != nil {
