@@ -3,6 +3,7 @@ package detection
 import (
 	"encoding/json"
 	"fmt"
+	"image/color"
 	"io"
 	"text/tabwriter"
 
@@ -80,12 +81,32 @@ func WritePRCurve(w io.Writer, c ClassResult, metric string) error {
 	for i := range c.Recall {
 		pts = append(pts, plotter.XY{X: c.Recall[i], Y: c.Precision[i]})
 	}
+	p.Add(plotter.NewGrid())
 	if len(pts) > 0 {
 		l, err := plotter.NewLine(pts)
 		if err != nil {
 			return fmt.Errorf("detection: plot %s: %w", c.Name, err)
 		}
-		p.Add(l, plotter.NewGrid())
+		p.Add(l)
+		p.Legend.Add("precision", l)
+		if metric != MetricCOCO.String() {
+			// The interpolated precision (running maximum from the right)
+			// whose area is the all-point AP.
+			env := make(plotter.XYs, len(pts))
+			copy(env, pts)
+			for i := len(env) - 2; i >= 0; i-- {
+				env[i].Y = max(env[i].Y, env[i+1].Y)
+			}
+			e, err := plotter.NewLine(env)
+			if err != nil {
+				return fmt.Errorf("detection: plot %s: %w", c.Name, err)
+			}
+			e.Color = color.RGBA{R: 200, A: 255}
+			e.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			p.Add(e)
+			p.Legend.Add("interpolated", e)
+		}
+		p.Legend.Top = true
 	}
 	wt, err := p.WriterTo(16*vg.Centimeter, 12*vg.Centimeter, "png")
 	if err != nil {
