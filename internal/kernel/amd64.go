@@ -24,6 +24,9 @@ func matVec4x4AVX512(y, w, x *float32, nblk, cols, nsb, ldx, ldy int)
 func packed8AVX512(y, p, x *float32, npan, cols, ldx, ldy, mask int)
 
 //go:noescape
+func matVecF16AVX512(y *float32, w *uint16, x *float32, nblk, cols, nb, ldx, ldy int)
+
+//go:noescape
 func matVecAVX2(y, w, x *float32, nblk, cols, nb, ldx, ldy int)
 
 //go:noescape
@@ -89,6 +92,7 @@ var avx512Impl = &impl{
 	sigmoid: unAsm(0, sigmoidAVX512, sigmoidGo),
 	gate:    binAsm(0, gateAVX512, gateGo),
 
+	matVecF16:  matVecF16AVX512Rows,
 	softmax:    softmaxAVX512,
 	logSoftmax: logSoftmaxAVX512,
 }
@@ -105,6 +109,7 @@ var avx2Impl = &impl{
 	sigmoid: unAsm(8, sigmoidAVX2, sigmoidGo),
 	gate:    binAsm(8, gateAVX2, gateGo),
 
+	matVecF16:  matVecF16Go,
 	softmax:    softmaxGo,
 	logSoftmax: logSoftmaxGo,
 }
@@ -282,4 +287,20 @@ func packedAVX512(matVec func(y, w, x []float32, rows, cols, nb, ldx, ldy int)) 
 			matVec(y[s0*ldy:], p.w, x[s0*ldx:], rows, cols, nb-s0, ldx, ldy)
 		}
 	}
+}
+
+// matVecF16AVX512Rows runs matVecF16AVX512 on blocks of 16 rows, in calls
+// of at most maxCallMACs, and the last rows%16 rows in Go.
+func matVecF16AVX512Rows(y []float32, w []uint16, x []float32, rows, cols, nb, ldx, ldy int) {
+	const f32 = int(unsafe.Sizeof(float32(0)))
+	if rows == 0 || cols == 0 || nb == 0 {
+		return
+	}
+	nblk := rows / 16
+	step := max(1, maxCallMACs/(16*cols*nb))
+	for b0 := 0; b0 < nblk; b0 += step {
+		r0 := b0 * 16
+		matVecF16AVX512(&y[r0], &w[r0*cols], &x[0], min(step, nblk-b0), cols, nb, ldx*f32, ldy*f32)
+	}
+	matVecF16Rows(y, w, x, nblk*16, rows, cols, nb, ldx, ldy)
 }

@@ -17,6 +17,8 @@ type impl struct {
 	sigmoid func(dst, x []float32)
 	// gate computes dst[i] = tanh(f[i]) * sigmoid(g[i]), len(f) == len(g) == len(dst).
 	gate func(dst, f, g []float32)
+	// matVecF16 is matVec with W in binary16.
+	matVecF16 func(y []float32, w []uint16, x []float32, rows, cols, nb, ldx, ldy int)
 	// packed computes MatMulAddPacked (shapes checked).
 	packed func(y []float32, ldy int, p *Packed, x []float32, ldx, nb int)
 	// softmax and logSoftmax work on one row, len(x) == len(dst).
@@ -37,6 +39,7 @@ var goImpl = &impl{
 	sigmoid: sigmoidGo,
 	gate:    gateGo,
 
+	matVecF16:  matVecF16Go,
 	softmax:    softmaxGo,
 	logSoftmax: logSoftmaxGo,
 }
