@@ -30,7 +30,7 @@ func BenchmarkScheduler(b *testing.B) {
 			for range c.workers {
 				gens = append(gens, newStepper(m, streams))
 			}
-			sc := newScheduler("bench", gens, streams, 0, 1600, time.Minute, met)
+			sc := newScheduler("bench", gens, streams, 0, 1600, time.Minute, met, quietLogger())
 			defer sc.close()
 			const n = 1600
 			b.ReportAllocs()

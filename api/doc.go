@@ -5,10 +5,15 @@
 // exposes /healthz, /readyz, /metrics (Prometheus) and /openapi.json
 // (OpenAPI 3.0, https://spec.openapis.org/oas/v3.0.3).
 //
-// Concurrent requests for one model share one batched fast generator
-// (cache.Generator, Fast WaveNet queues, Paine et al. 2016): a scheduler
-// goroutine per model lets streams join and leave between steps (continuous
-// batching), with bounded admission (429 with Retry-After when full).
+// Concurrent requests for one model share batched fast generators
+// (cache.Generator, Fast WaveNet queues, Paine et al. 2016, arXiv:1611.09482):
+// per model, a scheduler with Options.Workers shards, each a goroutine
+// owning one generator, lets streams join and leave between steps
+// (continuous batching, as LLM servers do), with bounded admission:
+// Options.MaxStreams slots over all shards plus a wait queue of
+// Options.MaxQueue; beyond that, 429 with Retry-After. A request's output
+// depends only on its own parameters and seed, not on what it was batched
+// with (the tests check batched output against a lone generator).
 //
 // Other packages contribute routes through Feature: in-package features call
 // registerFeature from init; features from packages that must stay out of

@@ -52,7 +52,7 @@ func (s *Server) initModels() error {
 		}
 		s.models[id] = &servedModel{
 			id: id, net: m,
-			sched: newScheduler(id, gens, s.opts.MaxStreams, s.opts.MaxQueue, chunk, s.opts.QueueWait, s.metrics),
+			sched: newScheduler(id, gens, s.opts.MaxStreams, s.opts.MaxQueue, chunk, s.opts.QueueWait, s.metrics, s.log),
 		}
 	}
 	return nil

@@ -2,6 +2,10 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +76,7 @@ type scheduler struct {
 	chunkSize int
 	queueWait time.Duration
 	metrics   *metrics
+	log       *slog.Logger
 
 	admit   chan struct{} // tokens: generating + waiting requests
 	slots   chan struct{} // tokens: generating requests (= generator slots)
@@ -97,9 +102,9 @@ type shard struct {
 
 // newScheduler starts a scheduler with slots generation slots shared by
 // len(gens) shards; every generator must have slots slots.
-func newScheduler(model string, gens []stepper, slots, queue, chunkSize int, queueWait time.Duration, m *metrics) *scheduler {
+func newScheduler(model string, gens []stepper, slots, queue, chunkSize int, queueWait time.Duration, m *metrics, log *slog.Logger) *scheduler {
 	sc := &scheduler{
-		model: model, chunkSize: chunkSize, queueWait: queueWait, metrics: m,
+		model: model, chunkSize: chunkSize, queueWait: queueWait, metrics: m, log: log,
 		admit: make(chan struct{}, slots+queue),
 		slots: make(chan struct{}, slots),
 		quit:  make(chan struct{}),
@@ -276,7 +281,19 @@ func (sh *shard) run() {
 		if len(active) == 0 {
 			continue
 		}
-		codes = sh.gen.step(codes)
+		var perr error
+		codes, perr = sh.safeStep(codes)
+		if perr != nil {
+			// A generator bug: fail the batch, keep serving. Every stream
+			// leaves, and Join resets a slot's state, so the next batch
+			// starts clean.
+			for _, j := range active {
+				finish(j, perr)
+			}
+			clear(active)
+			active = active[:0]
+			continue
+		}
 		batch.Observe(float64(len(active)))
 		samples.Add(float64(len(active)))
 		kept = active[:0]
@@ -324,4 +341,19 @@ func (sh *shard) failPending(finish func(*job, error)) {
 			return
 		}
 	}
+}
+
+// errGenerator is the error of jobs whose generator step panicked.
+var errGenerator = errors.New("api: generator failed (a bug: see the server log)")
+
+// safeStep runs one generator step, turning a panic into an error (logged
+// with its stack) so that one bug does not take the whole service down.
+func (sh *shard) safeStep(dst []int32) (out []int32, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sh.sc.log.Error("generator step panicked", "model", sh.sc.model, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			out, err = dst, errGenerator
+		}
+	}()
+	return sh.gen.step(dst), nil
 }

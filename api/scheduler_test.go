@@ -76,7 +76,7 @@ func collect(j *job) []int32 {
 
 func TestSchedulerSegmentsAndPauses(t *testing.T) {
 	f := newFake(t, 2)
-	sc := newScheduler("m", []stepper{f}, 2, 0, 4, time.Second, newMetrics())
+	sc := newScheduler("m", []stepper{f}, 2, 0, 4, time.Second, newMetrics(), quietLogger())
 	defer sc.close()
 	j := &job{silence: -1, segs: []segment{
 		{opts: streamOptions{Seed: 1, Cond: []int{1}}, n: 3, pauseAfter: 2},
@@ -98,7 +98,7 @@ func TestSchedulerSegmentsAndPauses(t *testing.T) {
 
 func TestSchedulerJoinErrorEndsTheJob(t *testing.T) {
 	f := newFake(t, 1)
-	sc := newScheduler("m", []stepper{f}, 1, 0, 4, time.Second, newMetrics())
+	sc := newScheduler("m", []stepper{f}, 1, 0, 4, time.Second, newMetrics(), quietLogger())
 	defer sc.close()
 	j := &job{segs: []segment{{opts: streamOptions{Temperature: -1}, n: 3}}}
 	if err := sc.submit(context.Background(), j); err != nil {
@@ -125,7 +125,7 @@ func TestSchedulerJoinErrorEndsTheJob(t *testing.T) {
 func TestSchedulerCloseUnderLoad(t *testing.T) {
 	for round := range 20 {
 		gens := []stepper{newFake(t, 4), newFake(t, 4)}
-		sc := newScheduler("m", gens, 4, 4, 16, 50*time.Millisecond, newMetrics())
+		sc := newScheduler("m", gens, 4, 4, 16, 50*time.Millisecond, newMetrics(), quietLogger())
 		var wg sync.WaitGroup
 		for i := range 32 {
 			wg.Add(1)
@@ -165,7 +165,7 @@ func TestSchedulerCloseUnderLoad(t *testing.T) {
 
 func TestSchedulerSpreadsOverShards(t *testing.T) {
 	a, b := newFake(t, 4), newFake(t, 4)
-	sc := newScheduler("m", []stepper{a, b}, 4, 0, 8, time.Second, newMetrics())
+	sc := newScheduler("m", []stepper{a, b}, 4, 0, 8, time.Second, newMetrics(), quietLogger())
 	defer sc.close()
 	var jobs []*job
 	for i := range 4 {
@@ -190,4 +190,40 @@ func TestSchedulerSpreadsOverShards(t *testing.T) {
 		collect(j)
 		sc.release()
 	}
+}
+
+// panicky panics on its first step.
+type panicky struct {
+	*fakeStepper
+	once sync.Once
+}
+
+func (p *panicky) step(dst []int32) []int32 {
+	p.once.Do(func() { panic("bug in the generator") })
+	return p.fakeStepper.step(dst)
+}
+
+func TestSchedulerSurvivesGeneratorPanic(t *testing.T) {
+	f := &panicky{fakeStepper: newFake(t, 2)}
+	sc := newScheduler("m", []stepper{f}, 2, 0, 4, time.Second, newMetrics(), quietLogger())
+	defer sc.close()
+	j := &job{segs: []segment{{opts: streamOptions{Seed: 1}, n: 5}}}
+	if err := sc.submit(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	if collect(j); !errors.Is(j.err, errGenerator) {
+		t.Errorf("job in a panicking step: err %v, want errGenerator", j.err)
+	}
+	sc.release()
+	if toError(j.err).Status != 500 {
+		t.Errorf("errGenerator maps to %d, want 500", toError(j.err).Status)
+	}
+	j = &job{segs: []segment{{opts: streamOptions{Seed: 2}, n: 5}}}
+	if err := sc.submit(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(j); len(got) != 5 || j.err != nil {
+		t.Errorf("job after the panic = %v, %v; want 5 codes", got, j.err)
+	}
+	sc.release()
 }
