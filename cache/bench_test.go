@@ -34,10 +34,17 @@ func BenchmarkStep(b *testing.B) {
 	for _, bc := range []struct {
 		preset  string
 		streams int
-	}{{"small", 1}, {"small", 4}, {"small", 16}, {"ibab", 1}, {"ibab", 16}} {
-		b.Run(fmt.Sprintf("%s/streams=%d", bc.preset, bc.streams), func(b *testing.B) {
+		fast    bool
+	}{{"small", 1, false}, {"small", 4, false}, {"small", 16, false}, {"small", 16, true},
+		{"ibab", 1, false}, {"ibab", 16, false}, {"ibab", 16, true}} {
+		name := fmt.Sprintf("%s/streams=%d", bc.preset, bc.streams)
+		if bc.fast {
+			name += "/fast-batch"
+		}
+		b.Run(name, func(b *testing.B) {
 			m := presetModel(b, bc.preset)
 			g := New(m, bc.streams)
+			g.SetFastBatch(bc.fast)
 			for i := 0; i < bc.streams; i++ {
 				if _, err := g.Join(StreamOptions{Temperature: 1, Seed: uint64(i)}); err != nil {
 					b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/wavenet"
@@ -211,33 +212,91 @@ func TestNaiveMatchesCache(t *testing.T) {
 }
 
 // TestBatchDoesNotChangeStream generates with one stream alone and with the
-// same stream among 7 others, and wants the same codes.
+// same stream among others (batches of 2, 5, 8, 9 and 16, in the first,
+// a middle and the last row), and wants bit-identical logits and the same
+// codes: in the default mode a stream's output does not depend on the
+// load. (It relies on the row-major kernels of internal/kernel computing
+// each stream's products in the same order whatever the batch, which they
+// do when the row counts are multiples of 16.)
 func TestBatchDoesNotChangeStream(t *testing.T) {
+	// Channel counts multiples of 16, as in every preset: the AVX-512
+	// kernels handle other row counts with a tail path whose order differs
+	// between the 4-stream and the 1-stream kernels.
 	cfg := testConfig(2)
+	cfg.ResidualChannels, cfg.DilationChannels, cfg.SkipChannels, cfg.QuantizationChannels = 16, 16, 32, 64
 	m := randomModel(t, cfg, 41)
 	opts := StreamOptions{Cond: []int{1, 1}, Temperature: 1, Seed: 7}
 	const n = 200 // several receptive fields (32)
 	alone := New(m, 1)
 	s, _ := alone.Join(opts)
 	var want []int32
+	var wantLogits [][]float32
 	var dst []int32
 	for i := 0; i < n; i++ {
 		dst = alone.Step(dst)
 		want = append(want, dst[s])
+		wantLogits = append(wantLogits, slices.Clone(alone.Logits(s)))
 	}
-	g := New(m, 8)
-	for i := 0; i < 3; i++ {
-		g.Join(StreamOptions{Cond: []int{i, i}, Temperature: 1, Seed: uint64(100 + i)})
+	for _, B := range []int{2, 5, 8, 9, 16} {
+		for _, row := range []int{0, B / 2, B - 1} {
+			g := New(m, B)
+			for i := 0; i < B; i++ {
+				o := StreamOptions{Cond: []int{i % 3, i % 4}, Temperature: 0.5, TopK: 3, Seed: uint64(100 + i)}
+				if i == row {
+					o = opts
+				}
+				if _, err := g.Join(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			dst = nil
+			for i := 0; i < n; i++ {
+				dst = g.Step(dst)
+				if !slices.Equal(g.Logits(row), wantLogits[i]) {
+					t.Fatalf("batch of %d, row %d, sample %d: logits differ from the stream alone (max %.3g)", B, row, i, maxDiff(g.Logits(row), wantLogits[i]))
+				}
+				if dst[row] != want[i] {
+					t.Fatalf("batch of %d, row %d, sample %d = %d, alone = %d", B, row, i, dst[row], want[i])
+				}
+			}
+		}
 	}
-	s, _ = g.Join(opts)
-	for i := 0; i < 4; i++ {
-		g.Join(StreamOptions{Cond: []int{0, i}, Temperature: 0.5, TopK: 3, Seed: uint64(200 + i)})
+}
+
+// TestFastBatchMatchesForward checks the panel-kernel mode (SetFastBatch)
+// against Forward: 12 streams, teacher-forced over more than two
+// receptive fields, K = 3, within tol.
+func TestFastBatchMatchesForward(t *testing.T) {
+	cfg := testConfig(3)
+	m := randomModel(t, cfg, 61)
+	rng := rand.New(rand.NewPCG(6, 1))
+	const B = 12
+	n := 2*cfg.ReceptiveField() + 7
+	g := New(m, B)
+	g.SetFastBatch(true)
+	codes := make([][]int32, B)
+	want := make([][]float32, B)
+	for i := range codes {
+		cond := []int{i % 3, i % 4}
+		codes[i] = randomCodes(rng, n, cfg.QuantizationChannels)
+		var err error
+		if want[i], err = m.Forward(context.Background(), nil, codes[i], cond); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := g.Join(StreamOptions{Cond: cond, Greedy: true}); err != nil || s != i {
+			t.Fatalf("Join = %d, %v; want slot %d", s, err, i)
+		}
 	}
-	dst = nil
-	for i := 0; i < n; i++ {
-		dst = g.Step(dst)
-		if dst[s] != want[i] {
-			t.Fatalf("sample %d in a batch of 8 = %d, alone = %d", i, dst[s], want[i])
+	Q := cfg.QuantizationChannels
+	for step := 0; step < n; step++ {
+		for i := range codes {
+			g.Feed(i, codes[i][step])
+		}
+		g.Step(nil)
+		for i := range codes {
+			if d := maxDiff(g.Logits(i), want[i][step*Q:(step+1)*Q]); d > tol {
+				t.Fatalf("stream %d step %d: logits differ from Forward by %.3g, want <= %g", i, step, d, tol)
+			}
 		}
 	}
 }
