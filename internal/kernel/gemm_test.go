@@ -188,3 +188,34 @@ func BenchmarkGemm(b *testing.B) {
 		})
 	}
 }
+
+// TestGemmConcurrent runs Gemm from several goroutines at once (the
+// training workers do): the pooled packing buffers must not be shared.
+func TestGemmConcurrent(t *testing.T) {
+	const workers, m, n, k = 4, 50, 70, 300 // k > gemmKC: two packed blocks
+	rng := rand.New(rand.NewPCG(29, 30))
+	a, b := randSlice(rng, m*k), randSlice(rng, n*k)
+	want := make([]float32, m*n)
+	gemmRef(false, true, m, n, k, 1, a, k, b, k, 0, want, n)
+	errs := make(chan string, workers)
+	for range workers {
+		go func() {
+			c := make([]float32, m*n)
+			for range 20 {
+				Gemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+				for i := range c {
+					if d := math.Abs(float64(c[i] - want[i])); d > tol(k, k/2) {
+						errs <- fmt.Sprintf("concurrent Gemm: C[%d] = %g, want %g", i, c[i], want[i])
+						return
+					}
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for range workers {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+}
