@@ -90,6 +90,14 @@ type cocoWork struct {
 	q      []float64
 	gbuf   []int32
 	dbuf   []int32
+	cd     []catDet
+}
+
+// catDet is what the evaluation reads of a detection.
+type catDet struct {
+	box   Box
+	area  float64
+	score float64
 }
 
 // evalCOCO runs evaluate and accumulate of pycocotools for iouType bbox,
@@ -148,15 +156,28 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k i
 	npig := make([]int, A)
 	var cells cellIter
 	cells.init(g, k, &wk.gbuf, &wk.dbuf)
+	// The category's detections, contiguous in image order: the loops
+	// below then read memory in order instead of all over dets.
+	wk.cd = wk.cd[:0]
+	for _, j := range cells.ds {
+		d := &dets[j]
+		wk.cd = append(wk.cd, catDet{box: d.Box, area: d.area(), score: d.Score})
+	}
+	off := 0
 	for {
 		gs, ds0, ok := cells.next()
 		if !ok {
 			break
 		}
+		cd := wk.cd[off : off+len(ds0)]
+		off += len(ds0)
 		// Detections by descending score, stable (np.argsort kind='mergesort'),
-		// top maxDet.
-		sel := append(wk.dsel[:0], ds0...)
-		sortByScore(sel, func(j int32) float64 { return dets[j].Score })
+		// top maxDet. sel indexes cd, which is in input order.
+		sel := wk.dsel[:0]
+		for i := range cd {
+			sel = append(sel, int32(i))
+		}
+		sortByScore(sel, func(j int32) float64 { return cd[j].score })
 		if len(sel) > maxDet {
 			sel = sel[:maxDet]
 		}
@@ -169,15 +190,14 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k i
 		}
 		ious := wk.ious[:D*G]
 		for di, dj := range sel {
-			d := &dets[dj]
-			da := d.area()
+			d := &cd[dj]
 			for gi, gj := range gs {
 				o := &ds.Objects[gj]
-				ious[di*G+gi] = cocoIoU(d.Box, da, o.Box, o.area(), o.Crowd)
+				ious[di*G+gi] = cocoIoU(d.box, d.area, o.Box, o.area(), o.Crowd)
 			}
 		}
 		for r, dj := range sel {
-			wk.dets = append(wk.dets, cocoDet{score: dets[dj].Score, rank: int32(r)})
+			wk.dets = append(wk.dets, cocoDet{score: cd[dj].score, rank: int32(r)})
 		}
 		wk.gtIg = slices.Grow(wk.gtIg[:0], G)[:G]
 		wk.gtm = slices.Grow(wk.gtm[:0], G)[:G]
@@ -207,8 +227,9 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k i
 			for t, thr := range e.IoUThrs {
 				clear(wk.gtm)
 				bit := uint64(1) << t
+				thr := math.Min(thr, 1-1e-10)
 				for di, dj := range sel {
-					best := math.Min(thr, 1-1e-10)
+					best := thr
 					m := int32(-1)
 					row := ious[di*G : (di+1)*G]
 					for _, gi := range ord {
@@ -234,7 +255,7 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k i
 						ig = wk.gtIg[m]
 					}
 					if !matched && !ig {
-						ar := dets[dj].area()
+						ar := cd[dj].area
 						ig = ar < rng[0] || ar > rng[1]
 					}
 					switch {
@@ -261,6 +282,7 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k i
 	wk.sel = slices.Grow(wk.sel[:0], n)
 	const eps = 2.220446049250313e-16 // np.spacing(1), added to tp+fp by pycocotools
 	for a := 0; a < A; a++ {
+		prevLen := -1
 		for m, md := range e.MaxDets {
 			// The detections within maxDets of their image, in global score
 			// order, contiguous for the threshold loop.
@@ -271,6 +293,19 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k i
 				}
 			}
 			wk.sel = sel
+			if len(sel) == prevLen {
+				// No image has more than the previous maxDets detections of
+				// this category: the same detections, the same numbers.
+				for t := 0; t < T; t++ {
+					e.Recall[((t*K+k)*A+a)*M+m] = e.Recall[((t*K+k)*A+a)*M+m-1]
+					for r := 0; r < R; r++ {
+						i := (((t*R+r)*K+k)*A+a)*M + m
+						e.Precision[i] = e.Precision[i-1]
+					}
+				}
+				continue
+			}
+			prevLen = len(sel)
 			for t := 0; t < T; t++ {
 				ri := ((t*K+k)*A+a)*M + m
 				if npig[a] == 0 {
@@ -299,8 +334,8 @@ func (e *COCOEval) evalCategory(wk *cocoWork, ds *Dataset, dets []Detection, k i
 					rc = append(rc, float64(tp)/np)
 					pr = append(pr, float64(tp)/(float64(fp+tp)+eps))
 				}
-				if a == 0 && m == M-1 && t == 0 {
-					e.tp[k], e.fp[k] = tp, fp
+				if a == 0 && t == 0 {
+					e.tp[k], e.fp[k] = tp, fp // kept from the largest maxDets computed
 				}
 				if len(rc) > 0 {
 					e.Recall[ri] = rc[len(rc)-1]
