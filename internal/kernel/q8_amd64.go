@@ -18,6 +18,9 @@ func q8MatVec1VNNI(y *float32, w *int8, x *uint8, scale *float32, corr *int32, x
 //go:noescape
 func q8MatVec4VNNI(y *float32, ldy int, w *int8, x *uint8, ldx int, scale *float32, corr *int32, xs *float32, nblk, kg, mask int)
 
+//go:noescape
+func q8MatVec4x2VNNI(y *float32, ldy int, w *int8, x *uint8, ldx int, scale *float32, corr *int32, xs *float32, npair, kg int)
+
 var q8VNNI = &q8Impl{
 	name: "vnni",
 	absMax: func(x []float32) float32 {
@@ -38,9 +41,19 @@ func q8MatMulVNNI(y []float32, ldy int, w *Q8, xq []uint8, ldx int, xs []float32
 	if r := w.Rows % 16; r != 0 {
 		mask = 1<<r - 1
 	}
+	// Pairs of full blocks go to the two-block kernel, the rest (at most
+	// two blocks, the last maybe partial) to the one-block kernel.
+	pairs := w.Rows / 32
+	rest := w.nblk - 2*pairs
+	b0 := 2 * pairs
 	s := 0
 	for ; s+4 <= nb; s += 4 {
-		q8MatVec4VNNI(&y[s*ldy], 4*ldy, &w.w[0], &xq[s*ldx], ldx, &w.scale[0], &w.corr[0], &xs[s], w.nblk, w.kg, mask)
+		if pairs > 0 {
+			q8MatVec4x2VNNI(&y[s*ldy], 4*ldy, &w.w[0], &xq[s*ldx], ldx, &w.scale[0], &w.corr[0], &xs[s], pairs, w.kg)
+		}
+		if rest > 0 {
+			q8MatVec4VNNI(&y[s*ldy+16*b0], 4*ldy, &w.w[b0*w.kg*64], &xq[s*ldx], ldx, &w.scale[16*b0], &w.corr[16*b0], &xs[s], rest, w.kg, mask)
+		}
 	}
 	for ; s < nb; s++ {
 		q8MatVec1VNNI(&y[s*ldy], &w.w[0], &xq[s*ldx], &w.scale[0], &w.corr[0], xs[s], w.nblk, w.kg, mask)
