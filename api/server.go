@@ -185,7 +185,11 @@ func (s *Server) newEcho() *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
 	e.GET("/openapi.json", s.handleOpenAPI)
 
-	v1 := e.Group("/v1", s.authMiddleware)
+	// Auth is a root middleware limited to /v1/ paths rather than group
+	// middleware: echo adds a catch-all route for a group's middleware,
+	// which would turn 405 (wrong method) into 404.
+	e.Use(s.authMiddleware)
+	v1 := e.Group("/v1")
 	s.coreRoutes(v1)
 	for _, f := range s.features {
 		if f.Routes != nil {
@@ -330,7 +334,8 @@ func (s *Server) bodyLimitMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 // and the key itself is never logged.
 func (s *Server) authMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if len(s.keys) == 0 || c.Request().Method == http.MethodOptions {
+		protected := strings.HasPrefix(c.Path(), "/v1/") || strings.HasPrefix(c.Request().URL.Path, "/v1/")
+		if len(s.keys) == 0 || c.Request().Method == http.MethodOptions || !protected {
 			return next(c)
 		}
 		key := c.Request().Header.Get("X-API-Key")

@@ -174,6 +174,17 @@ func TestAPIKeys(t *testing.T) {
 			}
 		}
 	}
+	// Encoded or odd spellings of a /v1 path are refused too (401 or 404,
+	// never the resource).
+	for _, p := range []string{"/%76%31/models", "/v1/models/", "/v1//models", "/v1/models/default"} {
+		res, err := http.Get(ts.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if readAll(t, res); res.StatusCode != 401 && res.StatusCode != 404 {
+			t.Errorf("GET %s without a key = %d, want 401 or 404", p, res.StatusCode)
+		}
+	}
 	// Health, readiness, metrics and the document stay open.
 	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json"} {
 		res, _ := http.Get(ts.URL + p)
@@ -319,5 +330,30 @@ func TestOpenAPIGolden(t *testing.T) {
 	want8 := "/healthz /metrics /openapi.json /readyz /v1/models /v1/models/{id} /v1/score /v1/synthesize"
 	if got := strings.Join(paths, " "); got != want8 {
 		t.Errorf("core paths = %s, want %s", got, want8)
+	}
+}
+
+func TestRoutingErrorsAreJSON(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{})
+	for _, c := range []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{http.MethodGet, "/v1/synthesize", 405, "method_not_allowed"},
+		{http.MethodDelete, "/v1/models", 405, "method_not_allowed"},
+		{http.MethodGet, "/v1/nothing", 404, "not_found"},
+		{http.MethodGet, "/", 404, "not_found"},
+	} {
+		req, _ := http.NewRequest(c.method, ts.URL+c.path, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := errorOf(t, readAll(t, res))
+		if res.StatusCode != c.status || e.Code != c.code {
+			t.Errorf("%s %s = %d %+v, want %d %s", c.method, c.path, res.StatusCode, e, c.status, c.code)
+		}
 	}
 }
