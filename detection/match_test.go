@@ -149,3 +149,15 @@ func TestCOCORules(t *testing.T) {
 		}
 	}
 }
+
+// A cancelled context stops the evaluation with ctx.Err(), unchanged.
+func TestEvaluateCancelled(t *testing.T) {
+	ds, dets := synthCOCO(5, 20, 3, 40, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, m := range []Metric{MetricVOC, MetricCOCO} {
+		if _, err := Evaluate(ctx, ds, dets, Params{Metric: m}); err != context.Canceled {
+			t.Errorf("Evaluate(%v, cancelled) = %v, want context.Canceled", m, err)
+		}
+	}
+}

@@ -49,6 +49,24 @@ func TestDetectEvalText(t *testing.T) {
 	}
 }
 
+// COCO metric on text files: one class, boxes as given (area = box area).
+func TestDetectEvalTextCOCO(t *testing.T) {
+	out, err := runDetectCmd(t, "", "eval", "--gt", "../../detection/testdata/odm/groundtruths",
+		"--det", "../../detection/testdata/odm/detections", "--box-format", "xywh", "--metric", "coco", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Metric string `json:"metric"`
+		COCO   struct {
+			Stats []float64 `json:"stats"`
+		} `json:"coco"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Metric != "coco" || len(res.COCO.Stats) != 12 {
+		t.Errorf("detect eval --metric coco --json on text files = %+v, %v", res, err)
+	}
+}
+
 func TestDetectEvalCOCO(t *testing.T) {
 	out, err := runDetectCmd(t, "", "eval", "--gt", "../../detection/testdata/coco/instances.json",
 		"--det", "../../detection/testdata/coco/results.json", "--metric", "coco")
