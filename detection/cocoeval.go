@@ -459,7 +459,7 @@ func (e *COCOEval) classAP(k, t int) float64 {
 	return s / float64(n)
 }
 
-func (e *COCOEval) result(ds *Dataset) *Result {
+func (e *COCOEval) result(ds *Dataset, ix *index) *Result {
 	_, R, K, _, M := e.dims()
 	res := &Result{Metric: MetricCOCO.String(), MAP: e.Stats[0], COCO: e}
 	t50, t75 := e.thrIndex(0.5), e.thrIndex(0.75)
@@ -471,7 +471,7 @@ func (e *COCOEval) result(ds *Dataset) *Result {
 	}
 	for k := 0; k < K; k++ {
 		ap50, ap75 := e.classAP(k, t50), e.classAP(k, t75)
-		cr := ClassResult{ID: e.CatIDs[k], Name: ds.categoryName(e.CatIDs[k]), GT: gt[e.CatIDs[k]],
+		cr := ClassResult{ID: e.CatIDs[k], Name: ix.categoryName(e.CatIDs[k]), GT: gt[e.CatIDs[k]],
 			Detections: e.ndet[k], TP: e.tp[k], FP: e.fp[k], AP: e.classAP(k, -1), AP50: &ap50, AP75: &ap75}
 		if cr.AP > -1 {
 			cr.Recall = slices.Clone(e.RecThrs)

@@ -127,10 +127,12 @@ type index struct {
 	cats []int64
 	img  map[int64]int
 	cat  map[int64]int
+	name map[int64]string // category names
 }
 
 func newIndex(ds *Dataset) (*index, error) {
-	ix := &index{img: make(map[int64]int, len(ds.Images)), cat: make(map[int64]int, len(ds.Categories))}
+	ix := &index{img: make(map[int64]int, len(ds.Images)), cat: make(map[int64]int, len(ds.Categories)),
+		name: make(map[int64]string, len(ds.Categories))}
 	for i, im := range ds.Images {
 		if _, dup := ix.img[im.ID]; dup {
 			return nil, &InputError{Field: fmt.Sprintf("images[%d].id", i), Msg: fmt.Sprintf("image id %d used twice", im.ID)}
@@ -144,6 +146,7 @@ func newIndex(ds *Dataset) (*index, error) {
 		}
 		ix.cat[c.ID] = 0
 		ix.cats = append(ix.cats, c.ID)
+		ix.name[c.ID] = c.Name
 	}
 	sortInt64(ix.imgs)
 	sortInt64(ix.cats)
@@ -196,11 +199,10 @@ func idxField(name string, i int, sub string) string {
 	return name + "[" + strconv.Itoa(i) + "]" + sub
 }
 
-func (ds *Dataset) categoryName(id int64) string {
-	for _, c := range ds.Categories {
-		if c.ID == id {
-			return c.Name
-		}
+// categoryName is the category's name, or its id when it has none.
+func (ix *index) categoryName(id int64) string {
+	if n := ix.name[id]; n != "" {
+		return n
 	}
 	return strconv.FormatInt(id, 10)
 }

@@ -99,7 +99,7 @@ func Evaluate(ctx context.Context, ds *Dataset, dets []Detection, p Params) (*Re
 		if err != nil {
 			return nil, err
 		}
-		return ev.result(ds), nil
+		return ev.result(ds, ix), nil
 	}
 	return nil, fmt.Errorf("detection: unknown metric %v", p.Metric)
 }
@@ -127,7 +127,7 @@ func evalVOC(ctx context.Context, ds *Dataset, ix *index, dets []Detection, p Pa
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		cr := ClassResult{ID: ix.cats[k], Name: ds.categoryName(ix.cats[k]), AP: -1}
+		cr := ClassResult{ID: ix.cats[k], Name: ix.categoryName(ix.cats[k]), AP: -1}
 		clear(cellOf)
 		var cells cellIter
 		cells.init(g, k, &gbuf, &dbuf)
