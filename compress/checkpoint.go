@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/wavenet-go/wavenet/internal/safetensors"
@@ -290,13 +291,13 @@ func dequantizeInt8(f *safetensors.File, t safetensors.Tensor) ([]float32, []str
 
 // Info describes a checkpoint's storage.
 type Info struct {
-	Format     Format
-	DType      string // int8 only: qint8 or quint8
-	QScheme    string // int8 only: per_tensor_affine, per_channel_symmetric, ...
-	Bytes      int64  // size of model.safetensors
-	Params     int    // number of weights
-	Sparsity   float64
-	Parameters map[string]string // the safetensors metadata
+	Format   Format
+	DType    string            // int8 only: qint8 or quint8
+	QScheme  string            // int8 only: per_tensor_affine, per_channel_symmetric, ...
+	Bytes    int64             // size of model.safetensors
+	Params   int               // number of weights
+	Sparsity float64           // fraction of zero weights in the weight matrices
+	Metadata map[string]string // the safetensors __metadata__
 }
 
 // Load reads a checkpoint directory in any format Save writes, with the
@@ -306,7 +307,7 @@ func Load(ctx context.Context, dir string) (*wavenet.Model, Info, error) {
 	if err != nil {
 		return nil, Info{}, err
 	}
-	info := Info{Parameters: c.Metadata, Params: c.Model.NumParams(), Sparsity: Sparsity(c.Model)}
+	info := Info{Metadata: c.Metadata, Params: c.Model.NumParams(), Sparsity: Sparsity(c.Model)}
 	switch c.DType {
 	case safetensors.F16:
 		info.Format = FP16
@@ -318,7 +319,7 @@ func Load(ctx context.Context, dir string) (*wavenet.Model, Info, error) {
 	default:
 		info.Format = FP32
 	}
-	st, err := os.Stat(dir + string(os.PathSeparator) + wavenet.WeightsFile)
+	st, err := os.Stat(filepath.Join(dir, wavenet.WeightsFile))
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("compress: load: %w", err)
 	}
