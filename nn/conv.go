@@ -40,7 +40,16 @@ type ConvSpec struct {
 	// rows per sequence (InFrom 0). ConvSum derives InFrom of each input
 	// from its rows.
 	Len, InFrom int
+	// Planes > 1 stores the output planar: output columns are cut into
+	// Planes equal groups, and group p of every row is stored in block p,
+	// a (Seqs*(Len-From), Cout/Planes) matrix, the blocks one after the
+	// other. The gate pre-activations of a WaveNet layer use 2 planes, so
+	// that the tanh half and the sigmoid half are each one contiguous
+	// vector (GatedPlanar). The gradient arriving at the Op is planar too.
+	Planes int
 }
+
+func (s ConvSpec) planes() int { return max(1, s.Planes) }
 
 func (s ConvSpec) valid() error {
 	if s.K < 1 || s.Dilation < 1 || s.Seqs < 1 || s.From < 0 || s.From >= s.Len || s.InFrom < 0 || s.InFrom >= s.Len ||
@@ -114,6 +123,9 @@ func ConvSum(xs, ws, bs []*gorgonia.Node, r *gorgonia.Node, conds []CondTable, s
 		}
 		inputs = append(inputs, b)
 	}
+	if P := spec.planes(); cout%P != 0 || (P > 1 && r != nil) {
+		return nil, fmt.Errorf("nn: conv: %d planes for %d outputs (with a residual: %v)", P, cout, r != nil)
+	}
 	if r != nil {
 		rs := r.Shape()
 		if len(rs) != 2 || rs[1] != cout || rs[0]%spec.Seqs != 0 || rs[0]/spec.Seqs < T-spec.From || rs[0]/spec.Seqs > T {
@@ -152,6 +164,16 @@ func ConvForward(y, x, w, b []float32, spec ConvSpec, cin, cout int) {
 // convAccumulate computes y = beta*y + conv(x, w). With beta = 0, y is not
 // read.
 func convAccumulate(y, x, w []float32, beta float32, spec ConvSpec, cin, cout int) {
+	P := spec.planes()
+	cp := cout / P
+	n := spec.Seqs * (spec.Len - spec.From) * cp
+	for p := 0; p < P; p++ {
+		convAccumulate1(y[p*n:(p+1)*n], x, w[p*cp*spec.K*cin:], beta, spec, cin, cp)
+	}
+}
+
+// convAccumulate1 is convAccumulate for one plane.
+func convAccumulate1(y, x, w []float32, beta float32, spec ConvSpec, cin, cout int) {
 	K, T, in := spec.K, spec.Len, spec.InFrom
 	rows := T - spec.From
 	for s := 0; s < spec.Seqs; s++ {
@@ -174,15 +196,29 @@ func convAccumulate(y, x, w []float32, beta float32, spec ConvSpec, cin, cout in
 // ConvBackwardInput computes dx (Seqs*(Len-InFrom), Cin) from dy
 // (Seqs*(Len-From), Cout).
 func ConvBackwardInput(dx, dy, w []float32, spec ConvSpec, cin, cout int) {
+	P := spec.planes()
+	cp := cout / P
+	n := spec.Seqs * (spec.Len - spec.From) * cp
+	for p := 0; p < P; p++ {
+		convBackwardInput1(dx, dy[p*n:(p+1)*n], w[p*cp*spec.K*cin:], p > 0, spec, cin, cp)
+	}
+}
+
+// convBackwardInput1 is ConvBackwardInput for one plane; acc adds to dx.
+func convBackwardInput1(dx, dy, w []float32, acc bool, spec ConvSpec, cin, cout int) {
 	K, T, in := spec.K, spec.Len, spec.InFrom
 	rows := T - spec.From
 	for s := 0; s < spec.Seqs; s++ {
 		dxs := dx[s*(T-in)*cin : (s+1)*(T-in)*cin]
 		dys := dy[s*rows*cout : (s+1)*rows*cout]
-		// Times InFrom..From-1 get only shifted taps: start them at zero.
-		clear(dxs[:(spec.From-in)*cin])
-		// Tap K-1 writes times From..T-1 of dx, which initialises them.
-		kernel.Gemm(false, false, rows, cin, cout, 1, dys, cout, w[(K-1)*cin:], K*cin, 0, dxs[(spec.From-in)*cin:], cin)
+		beta := float32(1)
+		if !acc {
+			// Times InFrom..From-1 get only shifted taps: start them at
+			// zero; tap K-1 writes times From..T-1, which initialises them.
+			clear(dxs[:(spec.From-in)*cin])
+			beta = 0
+		}
+		kernel.Gemm(false, false, rows, cin, cout, 1, dys, cout, w[(K-1)*cin:], K*cin, beta, dxs[(spec.From-in)*cin:], cin)
 		for k := 0; k < K-1; k++ {
 			shift := (K - 1 - k) * spec.Dilation
 			t0 := max(spec.From, shift)
@@ -196,6 +232,16 @@ func ConvBackwardInput(dx, dy, w []float32, spec ConvSpec, cin, cout int) {
 
 // ConvBackwardWeight computes dw (Cout, K*Cin) from x and dy.
 func ConvBackwardWeight(dw, x, dy []float32, spec ConvSpec, cin, cout int) {
+	P := spec.planes()
+	cp := cout / P
+	n := spec.Seqs * (spec.Len - spec.From) * cp
+	for p := 0; p < P; p++ {
+		convBackwardWeight1(dw[p*cp*spec.K*cin:], x, dy[p*n:(p+1)*n], spec, cin, cp)
+	}
+}
+
+// convBackwardWeight1 is ConvBackwardWeight for one plane.
+func convBackwardWeight1(dw, x, dy []float32, spec ConvSpec, cin, cout int) {
 	K, T, in := spec.K, spec.Len, spec.InFrom
 	rows := T - spec.From
 	clear(dw[:cout*K*cin])
@@ -214,12 +260,16 @@ func ConvBackwardWeight(dw, x, dy []float32, spec ConvSpec, cin, cout int) {
 }
 
 // colSums writes the column sums of the row-major (len(dy)/n, n) matrix dy
-// into db (n).
-func colSums(db, dy []float32) {
-	n := len(db)
+// into db (n); a planar dy (see ConvSpec.Planes) has planes blocks.
+func colSums(db, dy []float32, planes int) {
+	cp := len(db) / planes
+	m := len(dy) / planes
 	clear(db)
-	for i := 0; i+n <= len(dy); i += n {
-		kernel.Add(db, db, dy[i:i+n])
+	for p := 0; p < planes; p++ {
+		dbp, dyp := db[p*cp:(p+1)*cp], dy[p*m:(p+1)*m]
+		for i := 0; i+cp <= len(dyp); i += cp {
+			kernel.Add(dbp, dbp, dyp[i:i+cp])
+		}
 	}
 }
 
@@ -323,6 +373,14 @@ func (op *convOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 						kernel.Add(ys[t*cout:(t+1)*cout], rs[t*cout:(t+1)*cout], row)
 					}
 				}
+			} else if P := op.spec.planes(); P > 1 {
+				cp, n := cout/P, op.spec.Seqs*rows*cout/P
+				for p := 0; p < P; p++ {
+					yp := y[p*n+s*rows*cp : p*n+(s+1)*rows*cp]
+					for t := 0; t < rows; t++ {
+						copy(yp[t*cp:(t+1)*cp], row[p*cp:(p+1)*cp])
+					}
+				}
 			} else {
 				for t := 0; t < rows; t++ {
 					copy(ys[t*cout:(t+1)*cout], row)
@@ -347,7 +405,7 @@ func (op *convOp) OverwritesInput() int  { return -1 }
 func (op *convOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *convOp) Hashcode() uint32      { return hashOf(op) }
 func (op *convOp) String() string {
-	s := fmt.Sprintf("Conv{K=%d,d=%d,seqs=%d,from=%d,in=%v,T=%d,%dx%d,terms=%d,bias=%v,resid=%v@%d", op.spec.K, op.spec.Dilation, op.spec.Seqs, op.spec.From, op.inFrom, op.t, op.cin, op.cout, op.terms, op.bias, op.resid, op.rFrom)
+	s := fmt.Sprintf("Conv{K=%d,d=%d,seqs=%d,from=%d,in=%v,T=%d,%dx%d,planes=%d,terms=%d,bias=%v,resid=%v@%d", op.spec.K, op.spec.Dilation, op.spec.Seqs, op.spec.From, op.inFrom, op.t, op.cin, op.cout, op.spec.planes(), op.terms, op.bias, op.resid, op.rFrom)
 	for _, c := range op.conds {
 		s += fmt.Sprintf(",cond=%p", &c[0])
 	}
@@ -383,7 +441,7 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 		out = append(out, dw)
 	}
 	if op.bias {
-		db, err := gorgonia.ApplyOp(&colSumOp{n: op.cout}, grad)
+		db, err := gorgonia.ApplyOp(&colSumOp{n: op.cout, planes: op.spec.planes()}, grad)
 		if err != nil {
 			return nil, err
 		}
@@ -404,7 +462,7 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 		out = append(out, dr)
 	}
 	for c, idx := range op.conds {
-		dt, err := gorgonia.ApplyOp(&condBiasGradOp{f: condBiasOp{index: idx, n: op.spec.Seqs * (op.t - op.spec.From), v: op.condV[c], c: op.cout}}, grad)
+		dt, err := gorgonia.ApplyOp(&condBiasGradOp{f: condBiasOp{index: idx, n: op.spec.Seqs * (op.t - op.spec.From), v: op.condV[c], c: op.cout, planes: op.spec.planes()}}, grad)
 		if err != nil {
 			return nil, err
 		}
@@ -507,8 +565,9 @@ func (op *convGradOp) String() string {
 
 // colSumOp sums the rows of a (rows, n) matrix: the gradient of a bias.
 type colSumOp struct {
-	buf buffer
-	n   int
+	buf    buffer
+	n      int
+	planes int
 }
 
 func (op *colSumOp) Arity() int    { return 1 }
@@ -524,7 +583,7 @@ func (op *colSumOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value)
 		return nil, err
 	}
 	out, db := op.buf.get(op.n)
-	colSums(db, f32(in[0]))
+	colSums(db, f32(in[0]), max(1, op.planes))
 	return out, nil
 }
 func (op *colSumOp) ReturnsPtr() bool      { return false }
@@ -532,7 +591,7 @@ func (op *colSumOp) CallsExtern() bool     { return false }
 func (op *colSumOp) OverwritesInput() int  { return -1 }
 func (op *colSumOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *colSumOp) Hashcode() uint32      { return hashOf(op) }
-func (op *colSumOp) String() string        { return fmt.Sprintf("ColSum{%d}", op.n) }
+func (op *colSumOp) String() string        { return fmt.Sprintf("ColSum{%d,planes=%d}", op.n, op.planes) }
 
 // Shared helpers of the custom Ops.
 

@@ -166,6 +166,22 @@ func convRef(x, w, b []float64, spec ConvSpec, T, cin, cout int) []float64 {
 	return y
 }
 
+// toPlanes reorders a row-major (rows, c) matrix into planes blocks of
+// (rows, c/planes), as ConvSpec.Planes stores it.
+func toPlanes(y []float64, c, planes int) []float64 {
+	if planes <= 1 {
+		return y
+	}
+	rows, cp := len(y)/c, c/planes
+	out := make([]float64, 0, len(y))
+	for p := 0; p < planes; p++ {
+		for r := 0; r < rows; r++ {
+			out = append(out, y[r*c+p*cp:r*c+(p+1)*cp]...)
+		}
+	}
+	return out
+}
+
 func TestConv(t *testing.T) {
 	tests := []struct {
 		spec         ConvSpec
@@ -183,6 +199,9 @@ func TestConv(t *testing.T) {
 		// Inputs that start late: times 2..8 (From 6 - 2*2 = 2) and 3..9.
 		{ConvSpec{K: 3, Dilation: 2, Seqs: 2, From: 6, InFrom: 2}, 9, 2, 3, true},
 		{ConvSpec{K: 2, Dilation: 3, Seqs: 1, From: 7, InFrom: 3}, 10, 3, 2, false},
+		// Planar outputs: 2 planes of 2 columns, 3 planes of 2.
+		{ConvSpec{K: 2, Dilation: 2, Seqs: 2, From: 1, Planes: 2}, 6, 3, 4, true},
+		{ConvSpec{K: 2, Dilation: 1, Seqs: 1, From: 3, InFrom: 2, Planes: 3}, 7, 2, 6, false},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%+v_T%d_%dx%d", tc.spec, tc.t, tc.cin, tc.cout), func(t *testing.T) {
@@ -208,7 +227,7 @@ func TestConv(t *testing.T) {
 				if tc.bias {
 					b = in[2]
 				}
-				return convRef(in[0], in[1], b, tc.spec, tc.t, tc.cin, tc.cout)
+				return toPlanes(convRef(in[0], in[1], b, tc.spec, tc.t, tc.cin, tc.cout), tc.cout, tc.spec.Planes)
 			}
 			// float32 sums of a few products: 1e-5 relative; gradients
 			// likewise, with the 1e-4 finite-difference step: 1e-3.
@@ -260,7 +279,9 @@ func TestConvSum(t *testing.T) {
 		name        string
 		bias, resid bool
 		conds       int
-	}{{"all", true, true, 2}, {"resid only", false, true, 0}, {"conds only", false, false, 2}, {"plain", false, false, 0}} {
+		planes      int
+	}{{"all", true, true, 2, 0}, {"resid only", false, true, 0, 0}, {"conds only", false, false, 2, 0}, {"plain", false, false, 0, 0},
+		{"planar", true, false, 2, 2}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(6, uint64(tc.conds)))
 			var ins []opInput
@@ -298,7 +319,9 @@ func TestConvSum(t *testing.T) {
 				for c := 0; c < tc.conds; c++ {
 					conds = append(conds, CondTable{Table: n[i+c], Index: index[c]})
 				}
-				return ConvSum(xs, ws, bs, r, conds, spec)
+				sp := spec
+				sp.Planes = tc.planes
+				return ConvSum(xs, ws, bs, r, conds, sp)
 			}
 			ref := func(in [][]float64) []float64 {
 				y := make([]float64, rows*cout)
@@ -328,7 +351,7 @@ func TestConvSum(t *testing.T) {
 						y[j] += in[i+c][int(index[c][s])*cout+j%cout]
 					}
 				}
-				return y
+				return toPlanes(y, cout, tc.planes)
 			}
 			checkOp(t, ins, build, ref, 1e-5, 1e-3)
 		})

@@ -7,6 +7,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/wavenet-go/wavenet/internal/kernel"
 )
 
 // This file holds the two embedding Ops of WaveNet: the causal one-hot
@@ -228,13 +230,22 @@ func CondBiasForward(y, h, table []float32, index []int32, C int) error {
 
 // CondBiasBackward computes dtable (V, C) from dy (Seqs*T, C).
 func CondBiasBackward(dtable, dy []float32, index []int32, C int) {
+	condBiasBackward(dtable, dy, index, C, 1)
+}
+
+// condBiasBackward is CondBiasBackward for a dy stored in planes (see
+// ConvSpec.Planes).
+func condBiasBackward(dtable, dy []float32, index []int32, C, planes int) {
 	clear(dtable)
-	T := len(dy) / C / len(index)
-	for s, ix := range index {
-		e := dtable[int(ix)*C : int(ix+1)*C]
-		for t := s * T; t < (s+1)*T; t++ {
-			for j, v := range dy[t*C : (t+1)*C] {
-				e[j] += v
+	cp := C / planes
+	m := len(dy) / planes    // elements per plane
+	T := m / cp / len(index) // rows per sequence
+	for p := 0; p < planes; p++ {
+		dyp := dy[p*m : (p+1)*m]
+		for s, ix := range index {
+			e := dtable[int(ix)*C+p*cp : int(ix)*C+(p+1)*cp]
+			for t := s * T; t < (s+1)*T; t++ {
+				kernel.Add(e, e, dyp[t*cp:(t+1)*cp])
 			}
 		}
 	}
@@ -244,6 +255,7 @@ type condBiasOp struct {
 	buf     buffer
 	index   []int32
 	n, v, c int
+	planes  int // of the gradient, for condBiasGradOp
 }
 
 func (op *condBiasOp) Arity() int    { return 2 }
@@ -300,7 +312,7 @@ func (op *condBiasGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.
 		return nil, err
 	}
 	out, dt := op.buf.get(op.f.v, op.f.c)
-	CondBiasBackward(dt, f32(in[0]), op.f.index, op.f.c)
+	condBiasBackward(dt, f32(in[0]), op.f.index, op.f.c, max(1, op.f.planes))
 	return out, nil
 }
 func (op *condBiasGradOp) ReturnsPtr() bool      { return false }
@@ -308,7 +320,9 @@ func (op *condBiasGradOp) CallsExtern() bool     { return false }
 func (op *condBiasGradOp) OverwritesInput() int  { return -1 }
 func (op *condBiasGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *condBiasGradOp) Hashcode() uint32      { return hashOf(op) }
-func (op *condBiasGradOp) String() string        { return "Grad" + op.f.String() }
+func (op *condBiasGradOp) String() string {
+	return fmt.Sprintf("Grad%v/%d", op.f.String(), op.f.planes)
+}
 
 // params returns a copy of the Op's parameters without its buffer.
 func (op *codeConvOp) params() codeConvOp {

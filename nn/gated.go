@@ -21,6 +21,32 @@ func Gated(h *gorgonia.Node) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(&gatedOp{n: s[0], d: s[1] / 2}, h)
 }
 
+// GatedPlanar is Gated for an h stored in 2 planes (ConvSpec.Planes = 2):
+// the N x D tanh inputs, then the N x D sigmoid inputs. Each half is one
+// contiguous vector for the kernels; the gradient it passes back is planar
+// too.
+func GatedPlanar(h *gorgonia.Node) (*gorgonia.Node, error) {
+	s := h.Shape()
+	if len(s) != 2 || s[1]%2 != 0 {
+		return nil, fmt.Errorf("nn: gated: input shape %v, want (N, 2D)", s)
+	}
+	return gorgonia.ApplyOp(&gatedOp{n: s[0], d: s[1] / 2, planar: true}, h)
+}
+
+// GatedPlanarBackward computes the planar dh (2 x N x D) from the planar h
+// and dz (N, D).
+func GatedPlanarBackward(dh, h, dz []float32) {
+	m := len(dz)
+	da, db := dh[:m:m], dh[m:2*m:2*m]
+	kernel.Tanh(da, h[:m])
+	kernel.Sigmoid(db, h[m:2*m])
+	for j, g := range dz {
+		t, s := da[j], db[j]
+		da[j] = g * s * (1 - t*t)
+		db[j] = g * t * s * (1 - s)
+	}
+}
+
 // GatedForward is the computation behind Gated on slices: z (N, D) from
 // h (N, 2D), with the vectorised kernels of internal/kernel.
 func GatedForward(z, h []float32, d int) {
@@ -85,8 +111,9 @@ func Tanh32(x float32) float32 {
 func Sigmoid32(x float32) float32 { return 0.5 + 0.5*Tanh32(0.5*x) }
 
 type gatedOp struct {
-	buf  buffer
-	n, d int
+	buf    buffer
+	n, d   int
+	planar bool
 }
 
 func (op *gatedOp) Arity() int    { return 1 }
@@ -102,7 +129,11 @@ func (op *gatedOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) 
 		return nil, err
 	}
 	out, z := op.buf.get(op.n, op.d)
-	GatedForward(z, f32(in[0]), op.d)
+	if op.planar {
+		kernel.GateTanhSigmoid(z, f32(in[0]))
+	} else {
+		GatedForward(z, f32(in[0]), op.d)
+	}
 	return out, nil
 }
 func (op *gatedOp) ReturnsPtr() bool      { return false }
@@ -110,13 +141,15 @@ func (op *gatedOp) CallsExtern() bool     { return false }
 func (op *gatedOp) OverwritesInput() int  { return -1 }
 func (op *gatedOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *gatedOp) Hashcode() uint32      { return hashOf(op) }
-func (op *gatedOp) String() string        { return fmt.Sprintf("Gated{%dx%d}", op.n, op.d) }
-func (op *gatedOp) DiffWRT(n int) []bool  { return []bool{true} }
+func (op *gatedOp) String() string {
+	return fmt.Sprintf("Gated{%dx%d,planar=%v}", op.n, op.d, op.planar)
+}
+func (op *gatedOp) DiffWRT(n int) []bool { return []bool{true} }
 func (op *gatedOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	if len(inputs) != 1 {
 		return nil, fmt.Errorf("nn: gated: SymDiff got %d inputs, want 1", len(inputs))
 	}
-	dh, err := gorgonia.ApplyOp(&gatedGradOp{g: gatedOp{n: op.n, d: op.d}}, inputs[0], grad)
+	dh, err := gorgonia.ApplyOp(&gatedGradOp{g: gatedOp{n: op.n, d: op.d, planar: op.planar}}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +175,11 @@ func (op *gatedGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 		return nil, err
 	}
 	out, dh := op.buf.get(op.g.n, 2*op.g.d)
-	GatedBackward(dh, f32(in[0]), f32(in[1]), op.g.d)
+	if op.g.planar {
+		GatedPlanarBackward(dh, f32(in[0]), f32(in[1]))
+	} else {
+		GatedBackward(dh, f32(in[0]), f32(in[1]), op.g.d)
+	}
 	return out, nil
 }
 func (op *gatedGradOp) ReturnsPtr() bool      { return false }
@@ -150,4 +187,6 @@ func (op *gatedGradOp) CallsExtern() bool     { return false }
 func (op *gatedGradOp) OverwritesInput() int  { return -1 }
 func (op *gatedGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *gatedGradOp) Hashcode() uint32      { return hashOf(op) }
-func (op *gatedGradOp) String() string        { return fmt.Sprintf("GatedGrad{%dx%d}", op.g.n, op.g.d) }
+func (op *gatedGradOp) String() string {
+	return fmt.Sprintf("GatedGrad{%dx%d,planar=%v}", op.g.n, op.g.d, op.g.planar)
+}

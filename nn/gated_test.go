@@ -61,6 +61,27 @@ func TestGated(t *testing.T) {
 	}
 }
 
+func TestGatedPlanar(t *testing.T) {
+	for _, tc := range []struct{ n, d int }{{1, 1}, {5, 3}, {7, 8}} {
+		rng := rand.New(rand.NewPCG(3, uint64(tc.n)))
+		ins := []opInput{randInput(rng, "h", tc.n, 2*tc.d)}
+		build := func(n []*gorgonia.Node) (*gorgonia.Node, error) { return GatedPlanar(n[0]) }
+		ref := func(in [][]float64) []float64 {
+			// The planar h is the interleaved one's columns regrouped.
+			inter := make([]float64, len(in[0]))
+			m := tc.n * tc.d
+			for r := 0; r < tc.n; r++ {
+				for j := 0; j < tc.d; j++ {
+					inter[r*2*tc.d+j] = in[0][r*tc.d+j]
+					inter[r*2*tc.d+tc.d+j] = in[0][m+r*tc.d+j]
+				}
+			}
+			return gatedRef(inter, tc.d)
+		}
+		checkOp(t, ins, build, ref, 1e-6, 1e-3)
+	}
+}
+
 func BenchmarkGatedForward(b *testing.B) {
 	// One `small` layer on a 6047-sample segment: (6047, 64) -> (6047, 32).
 	const n, d = 6047, 32

@@ -112,11 +112,13 @@ func NewGraph(m *wavenet.Model, seqs, length, lossRows int) (*Graph, error) {
 			conds = append(conds, nn.CondTable{Table: node(p + "cond." + cond.Name), Index: gr.Cond[c]})
 		}
 		h, err := nn.ConvSum([]*gorgonia.Node{x}, []*gorgonia.Node{node(p + "gate.weight")}, biases(node(p+"gate.bias")), nil, conds,
-			nn.ConvSpec{K: K, Dilation: l.Dilation, Seqs: seqs, From: out[i], Len: length})
+			nn.ConvSpec{K: K, Dilation: l.Dilation, Seqs: seqs, From: out[i], Len: length, Planes: 2})
 		if err != nil {
 			return nil, err
 		}
-		z, err := nn.Gated(h)
+		// h is planar (tanh inputs, then sigmoid inputs): the gate runs as
+		// two long vectors.
+		z, err := nn.GatedPlanar(h)
 		if err != nil {
 			return nil, err
 		}
