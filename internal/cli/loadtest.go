@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,7 +34,13 @@ type loadLevel struct {
 	P50        float64        `json:"p50_seconds"`
 	P99        float64        `json:"p99_seconds"`
 	Errors     map[string]int `json:"errors"` // by status ("429", "503", "500", "transport")
-	latencies  []float64
+	// ServerCPU is the CPU time the server process used during the run
+	// (with --server-pid, Linux), and PerCPU the audio seconds per CPU
+	// second: on a shared machine, wall-clock throughput also measures the
+	// other programs, CPU efficiency does not.
+	ServerCPU float64 `json:"server_cpu_seconds,omitempty"`
+	PerCPU    float64 `json:"audio_seconds_per_cpu_second,omitempty"`
+	latencies []float64
 }
 
 // badErrors counts errors other than the deliberate 429/503 of bounded
@@ -59,6 +66,7 @@ func runLoadtest(ctx context.Context, env *Env, args []string) error {
 	stream := fs.Bool("stream", false, "ask for streamed responses")
 	keyFile := fs.String("api-key-file", "", "file whose first key is sent as Bearer token")
 	asJSON := fs.Bool("json", false, "print the results as JSON instead of a table")
+	serverPID := fs.Int("server-pid", 0, "process id of the server, to report its CPU time per run (Linux /proc)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,7 +119,13 @@ func runLoadtest(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(env.Stderr, "loadtest: %d clients for %v...\n", n, *duration)
-		results = append(results, runLevel(ctx, client, target, key, body, n, *duration))
+		cpu0, cpuErr := procCPU(*serverPID)
+		lv := runLevel(ctx, client, target, key, body, n, *duration)
+		if cpu1, err := procCPU(*serverPID); *serverPID > 0 && err == nil && cpuErr == nil && cpu1 > cpu0 {
+			lv.ServerCPU = cpu1 - cpu0
+			lv.PerCPU = lv.AudioSec / lv.ServerCPU
+		}
+		results = append(results, lv)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
@@ -120,6 +134,34 @@ func runLoadtest(ctx context.Context, env *Env, args []string) error {
 	}
 	printLoad(env.Stdout, results, *secPerReq)
 	return nil
+}
+
+// procCPU returns the user+system CPU seconds of process pid from
+// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s, the value of
+// USER_HZ on Linux).
+func procCPU(pid int) (float64, error) {
+	if pid <= 0 {
+		return 0, errors.New("loadtest: no server pid")
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, errors.New("loadtest: bad /proc stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("loadtest: short /proc stat")
+	}
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("loadtest: bad /proc stat")
+	}
+	return (ut + st) / 100, nil
 }
 
 func isLoopback(host string) bool {
@@ -229,7 +271,7 @@ func oneRequest(ctx context.Context, client *http.Client, target, key string, bo
 
 func printLoad(w io.Writer, results []*loadLevel, secPerReq float64) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "clients\trequests\tok\taudio s\twall s\taudio s / wall s\tx 1 client\tp50 s\tp99 s\terrors\t")
+	fmt.Fprintln(tw, "clients\trequests\tok\taudio s\twall s\taudio s / wall s\tx 1 client\tp50 s\tp99 s\tserver cpu s\taudio s / cpu s\terrors\t")
 	var base float64
 	for _, l := range results {
 		if l.Clients == 1 || base == 0 {
@@ -250,8 +292,12 @@ func printLoad(w io.Writer, results []*loadLevel, secPerReq float64) {
 			sort.Strings(parts)
 			errs = strings.Join(parts, " ")
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%.1f\t%.1f\t%.3f\t%s\t%.3f\t%.3f\t%s\t\n",
-			l.Clients, l.Requests, l.OK, l.AudioSec, l.WallSec, l.Throughput, speed, l.P50, l.P99, errs)
+		cpu, per := "-", "-"
+		if l.ServerCPU > 0 {
+			cpu, per = fmt.Sprintf("%.1f", l.ServerCPU), fmt.Sprintf("%.2f", l.PerCPU)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.1f\t%.1f\t%.3f\t%s\t%.3f\t%.3f\t%s\t%s\t%s\t\n",
+			l.Clients, l.Requests, l.OK, l.AudioSec, l.WallSec, l.Throughput, speed, l.P50, l.P99, cpu, per, errs)
 	}
 	tw.Flush()
 	bad := 0

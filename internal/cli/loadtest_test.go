@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -33,7 +36,9 @@ func TestLoadtest(t *testing.T) {
 
 	var out, errb bytes.Buffer
 	env := &Env{Stdout: &out, Stderr: &errb}
-	err = runLoadtest(context.Background(), env, []string{"--url", ts.URL, "--clients", "1,3", "--seconds-per-request", "0.05", "--duration", "400ms", "--json"})
+	// The server runs in this process, so --server-pid is our own pid.
+	err = runLoadtest(context.Background(), env, []string{"--url", ts.URL, "--clients", "1,3", "--seconds-per-request", "0.05", "--duration", "400ms", "--json",
+		"--server-pid", strconv.Itoa(os.Getpid())})
 	if err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, errb.String())
 	}
@@ -48,6 +53,9 @@ func TestLoadtest(t *testing.T) {
 		// 0.05 s of audio per request: the audio total is 0.05 x ok.
 		if l.OK == 0 || l.Throughput <= 0 || l.P50 <= 0 || l.P99 < l.P50 {
 			t.Errorf("level %+v: want successful requests, positive throughput, p99 >= p50", l)
+		}
+		if runtime.GOOS == "linux" && (l.ServerCPU <= 0 || l.PerCPU <= 0) {
+			t.Errorf("level %d: server CPU %v s, %v audio s per CPU s; want both positive", l.Clients, l.ServerCPU, l.PerCPU)
 		}
 		if d := l.AudioSec - 0.05*float64(l.OK); d > 1e-9 || d < -1e-9 {
 			t.Errorf("level %d: %v audio seconds for %d requests of 0.05 s", l.Clients, l.AudioSec, l.OK)
