@@ -145,9 +145,6 @@ func New(opts Options) (*Server, error) {
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Echo returns the underlying echo instance (for route listing in tests).
-func (s *Server) Echo() *echo.Echo { return s.echo }
-
 // Shutdown stops admitting new syntheses (they get 503 and /readyz turns
 // 503), waits for running ones to finish until ctx is done, then stops
 // the schedulers, cutting whatever is still running. It returns ctx.Err()
