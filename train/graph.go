@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/wavenet-go/wavenet/nn"
 	"github.com/wavenet-go/wavenet/wavenet"
@@ -51,133 +50,7 @@ type Graph struct {
 // sequence that carry the loss (at most length; length =
 // ReceptiveField()-1+lossRows gives every loss row a full receptive field).
 func NewGraph(m *wavenet.Model, seqs, length, lossRows int) (*Graph, error) {
-	cfg := m.Config
-	if seqs < 1 || lossRows < 1 || lossRows > length {
-		return nil, fmt.Errorf("train: graph of %d sequences of %d codes with loss on %d rows", seqs, length, lossRows)
-	}
-	if err := m.CheckShapes(); err != nil {
-		return nil, err
-	}
-	gr := &Graph{
-		Seqs: seqs, Len: length, LossRows: lossRows,
-		Codes:   make([]int32, seqs*length),
-		Targets: make([]int32, seqs*lossRows),
-		model:   m,
-		g:       gorgonia.NewGraph(),
-	}
-	for range cfg.Conditions {
-		gr.Cond = append(gr.Cond, make([]int32, seqs))
-	}
-	params := m.Params()
-	byName := map[string]*gorgonia.Node{}
-	for _, p := range params {
-		v := tensor.New(tensor.WithShape(p.Shape...), tensor.WithBacking(p.Data))
-		var n *gorgonia.Node
-		if len(p.Shape) == 1 {
-			n = gorgonia.NewVector(gr.g, tensor.Float32, gorgonia.WithShape(p.Shape...), gorgonia.WithName(p.Name), gorgonia.WithValue(v))
-		} else {
-			n = gorgonia.NewMatrix(gr.g, tensor.Float32, gorgonia.WithShape(p.Shape...), gorgonia.WithName(p.Name), gorgonia.WithValue(v))
-		}
-		byName[p.Name] = n
-	}
-	used := map[string]bool{}
-	node := func(name string) *gorgonia.Node {
-		n, ok := byName[name]
-		if !ok {
-			return nil // a bias of a model without biases
-		}
-		used[name] = true
-		return n
-	}
-	K := cfg.FilterWidth
-	from := length - lossRows
-	x, err := nn.CodeConv(node("input.weight"), node("input.bias"), gr.Codes, seqs, K)
-	if err != nil {
-		return nil, err
-	}
-	// Each layer computes only the times later layers and the loss need:
-	// layer i's output z starts at time out[i] (the loss rows for the last
-	// layer, then back through each layer's reach (K-1)*dilation), its
-	// input x at max(0, out[i]-(K-1)*dilation) = out[i-1].
-	out := make([]int, len(m.Layers))
-	out[len(out)-1] = from
-	for i := len(out) - 1; i > 0; i-- {
-		out[i-1] = max(0, out[i]-(K-1)*m.Layers[i].Dilation)
-	}
-	var zs, skipW, skipB []*gorgonia.Node
-	for i, l := range m.Layers {
-		p := fmt.Sprintf("layers.%d.", i)
-		var conds []nn.CondTable
-		for c, cond := range cfg.Conditions {
-			conds = append(conds, nn.CondTable{Table: node(p + "cond." + cond.Name), Index: gr.Cond[c]})
-		}
-		h, err := nn.ConvSum([]*gorgonia.Node{x}, []*gorgonia.Node{node(p + "gate.weight")}, biases(node(p+"gate.bias")), nil, conds,
-			nn.ConvSpec{K: K, Dilation: l.Dilation, Seqs: seqs, From: out[i], Len: length, Planes: 2})
-		if err != nil {
-			return nil, err
-		}
-		// h is planar (tanh inputs, then sigmoid inputs): the gate runs as
-		// two long vectors.
-		z, err := nn.GatedPlanar(h)
-		if err != nil {
-			return nil, err
-		}
-		zs = append(zs, z)
-		skipW = append(skipW, node(p+"skip.weight"))
-		if b := node(p + "skip.bias"); b != nil {
-			skipB = append(skipB, b)
-		}
-		if i == len(m.Layers)-1 {
-			break // the last residual output feeds nothing
-		}
-		// x' = x + Res z + b, in one Op.
-		x, err = nn.ConvSum([]*gorgonia.Node{z}, []*gorgonia.Node{node(p + "res.weight")}, biases(node(p+"res.bias")), x, nil,
-			nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs, From: out[i], Len: length})
-		if err != nil {
-			return nil, err
-		}
-	}
-	// The skip outputs of all layers, summed in one Op over the loss rows.
-	skips, err := nn.ConvSum(zs, skipW, skipB, nil, nil, nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs, From: from, Len: length})
-	if err != nil {
-		return nil, err
-	}
-	one := nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs}
-	a, err := relu(skips)
-	if err != nil {
-		return nil, err
-	}
-	a, err = nn.Conv(a, node("post1.weight"), node("post1.bias"), one)
-	if err != nil {
-		return nil, err
-	}
-	if a, err = relu(a); err != nil {
-		return nil, err
-	}
-	if gr.logits, err = nn.Conv(a, node("post2.weight"), node("post2.bias"), one); err != nil {
-		return nil, err
-	}
-	if gr.loss, err = nn.SoftmaxCE(gr.logits, gr.Targets, seqs, 0); err != nil {
-		return nil, err
-	}
-	var wrt gorgonia.Nodes
-	gr.nodes = make([]*gorgonia.Node, len(params))
-	for i, p := range params {
-		if used[p.Name] {
-			gr.nodes[i] = byName[p.Name]
-			wrt = append(wrt, byName[p.Name])
-		}
-	}
-	grads, err := gorgonia.Grad(gr.loss, wrt...)
-	if err != nil {
-		return nil, fmt.Errorf("train: gradient graph: %w", err)
-	}
-	keep := append(append(gorgonia.Nodes{gr.loss, gr.logits}, wrt...), grads...)
-	if _, err := gorgonia.ApplyOp(newSink(keep), keep...); err != nil {
-		return nil, fmt.Errorf("train: graph: %w", err)
-	}
-	gr.vm = gorgonia.NewTapeMachine(gr.g, gorgonia.BindDualValues(wrt...))
-	return gr, nil
+	return NewGraphLoss(m, seqs, length, lossRows, nil)
 }
 
 // biases is the bias list ConvSum takes for one term: nil without a bias.

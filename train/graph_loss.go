@@ -19,12 +19,7 @@ import (
 type LossHead func(g *gorgonia.ExprGraph, logits *gorgonia.Node, targets []int32, seqs int) (loss *gorgonia.Node, inputs gorgonia.Nodes, err error)
 
 // NewGraphLoss is NewGraph with the loss built by head (nil: the softmax
-// cross-entropy of NewGraph).
-//
-// It repeats NewGraph's body with the loss made a parameter; NewGraph can
-// become NewGraphLoss(m, seqs, length, lossRows, nil), which removes the
-// repetition (graph.go belongs to the train package's author; this file
-// was added for compress/retrain's distillation).
+// cross-entropy of NewGraph, which is NewGraphLoss with a nil head).
 func NewGraphLoss(m *wavenet.Model, seqs, length, lossRows int, head LossHead) (*Graph, error) {
 	cfg := m.Config
 	if seqs < 1 || lossRows < 1 || lossRows > length {
@@ -87,11 +82,13 @@ func NewGraphLoss(m *wavenet.Model, seqs, length, lossRows int, head LossHead) (
 			conds = append(conds, nn.CondTable{Table: node(p + "cond." + cond.Name), Index: gr.Cond[c]})
 		}
 		h, err := nn.ConvSum([]*gorgonia.Node{x}, []*gorgonia.Node{node(p + "gate.weight")}, biases(node(p+"gate.bias")), nil, conds,
-			nn.ConvSpec{K: K, Dilation: l.Dilation, Seqs: seqs, From: out[i], Len: length})
+			nn.ConvSpec{K: K, Dilation: l.Dilation, Seqs: seqs, From: out[i], Len: length, Planes: 2})
 		if err != nil {
 			return nil, err
 		}
-		z, err := nn.Gated(h)
+		// h is planar (tanh inputs, then sigmoid inputs): the gate runs as
+		// two long vectors.
+		z, err := nn.GatedPlanar(h)
 		if err != nil {
 			return nil, err
 		}
