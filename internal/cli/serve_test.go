@@ -124,8 +124,9 @@ func TestServeBinary(t *testing.T) {
 		t.Errorf("GET /v1/models = %+v, want one model \"digits\"", list)
 	}
 
-	// Start a 3 s streamed synthesis, then SIGTERM: it must finish.
-	res = do(`{"seconds": 3, "stream": true, "format": "pcm16"}`)
+	// Start a 30 s streamed synthesis (240,000 samples: a good fraction of
+	// a second even on a fast machine), then SIGTERM: it must finish.
+	res = do(`{"seconds": 30, "stream": true, "format": "pcm16"}`)
 	if res.StatusCode != 200 {
 		t.Fatalf("stream = %d", res.StatusCode)
 	}
@@ -138,8 +139,8 @@ func TestServeBinary(t *testing.T) {
 	}
 	rest, err := io.ReadAll(res.Body)
 	res.Body.Close()
-	if err != nil || len(rest)+2 != 2*3*8000 {
-		t.Errorf("stream across SIGTERM: %d bytes, %v; want all %d bytes", len(rest)+2, err, 2*3*8000)
+	if err != nil || len(rest)+2 != 2*30*8000 {
+		t.Errorf("stream across SIGTERM: %d bytes, %v; want all %d bytes", len(rest)+2, err, 2*30*8000)
 	}
 	done := make(chan error)
 	go func() { done <- cmd.Wait() }()
@@ -159,6 +160,12 @@ func TestServeBinary(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %s:\n%s", want, logs)
 		}
+	}
+	// The stream ended after the shutdown began (it was drained, not
+	// finished before the signal by chance).
+	shut, streamDone := strings.Index(logs, `"msg":"shutting down"`), strings.Index(logs, `"bytes_out":480000`)
+	if shut < 0 || streamDone < shut {
+		t.Errorf("the stream's access-log line (at %d) is not after \"shutting down\" (at %d):\n%s", streamDone, shut, logs)
 	}
 }
 
