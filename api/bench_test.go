@@ -22,13 +22,16 @@ func BenchmarkScheduler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, c := range []struct{ streams, workers int }{{1, 1}, {4, 1}, {16, 1}, {16, 2}} {
+	for _, c := range []struct {
+		streams, workers int
+		fast             bool
+	}{{1, 1, false}, {4, 1, false}, {16, 1, false}, {16, 1, true}, {16, 2, false}} {
 		streams := c.streams
-		b.Run(fmt.Sprintf("streams=%d/workers=%d", streams, c.workers), func(b *testing.B) {
+		b.Run(fmt.Sprintf("streams=%d/workers=%d/fast=%v", streams, c.workers, c.fast), func(b *testing.B) {
 			met := newMetrics()
 			gens := []stepper{}
 			for range c.workers {
-				gens = append(gens, newStepper(m, streams))
+				gens = append(gens, newStepper(m, streams, c.fast))
 			}
 			sc := newScheduler("bench", gens, streams, 0, 1600, time.Minute, met, quietLogger())
 			defer sc.close()

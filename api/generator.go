@@ -9,8 +9,14 @@ import (
 // per step) to the scheduler.
 type cacheStepper struct{ g *cache.Generator }
 
-func newCacheStepper(m *wavenet.Model, slots int) stepper {
-	return cacheStepper{cache.New(m, slots)}
+// newCacheStepper returns a generator with slots streams; fastBatch turns
+// on cache's panel kernel for steps of 8 or more streams (faster, but a
+// stream's output then depends in its last bits on its batch: see
+// cache.Generator.SetFastBatch).
+func newCacheStepper(m *wavenet.Model, slots int, fastBatch bool) stepper {
+	g := cache.New(m, slots)
+	g.SetFastBatch(fastBatch)
+	return cacheStepper{g}
 }
 
 func (c cacheStepper) join(o streamOptions) (int, error) {

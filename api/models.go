@@ -48,7 +48,7 @@ func (s *Server) initModels() error {
 		}
 		gens := make([]stepper, s.opts.Workers)
 		for i := range gens {
-			gens[i] = newStepper(m, s.opts.MaxStreams)
+			gens[i] = newStepper(m, s.opts.MaxStreams, s.opts.FastBatch)
 		}
 		s.models[id] = &servedModel{
 			id: id, net: m,

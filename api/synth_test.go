@@ -526,3 +526,30 @@ func TestRequestDeadline(t *testing.T) {
 		t.Errorf("stream past the deadline = %d, %d bytes, read error %v; want 200 then a cut (read error)", res.StatusCode, len(b), err)
 	}
 }
+
+// TestFastBatch serves with the panel kernel on: output is still whole and
+// well-formed (bit-exactness against a lone generator is not promised).
+func TestFastBatch(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{MaxStreams: 16, Workers: 1, FastBatch: true})
+	var wg sync.WaitGroup
+	for i := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := post(t, ts.URL+"/v1/synthesize", fmt.Sprintf(`{"num_samples": 2000, "seed": %d, "format": "float32"}`, i))
+			b := readAll(t, res)
+			if res.StatusCode != 200 || len(b) != 4*2000 {
+				t.Errorf("fast batch request %d = %d, %d bytes; want 200, %d bytes", i, res.StatusCode, len(b), 4*2000)
+				return
+			}
+			for k := 0; k < len(b); k += 4 {
+				if v := math.Float32frombits(binary.LittleEndian.Uint32(b[k:])); !(v >= -1 && v <= 1) {
+					t.Errorf("request %d sample %d = %v, want in [-1, 1]", i, k/4, v)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
