@@ -1,0 +1,44 @@
+// Package speech implements saying sequences of labels (the digits of the
+// default voice) with a globally conditioned WaveNet (van den Oord et al.
+// 2016, "WaveNet: A Generative Model for Raw Audio", arXiv:1609.03499,
+// section 3.1: one conditioning value per utterance): each label is
+// generated as its own stream, conditioned on (speaker, label), its end is
+// detected from the audio itself, its leading and trailing silence is
+// trimmed, and the pieces are joined with short pauses.
+//
+// How long to generate: a model trained on trimmed utterances padded with
+// silence learns that silence follows each utterance, so generation can
+// stop when the output goes quiet. Stats holds per (speaker, label)
+// duration statistics of the training split (median, 90th percentile and
+// maximum of the trimmed lengths; computed by Compute, stored with the
+// model as StatsFile). For one utterance:
+//
+//   - onset: the first Options.FrameMS frame whose level is above
+//     Options.FloorDB; at most Options.LeadSeconds of leading silence are
+//     waited for;
+//   - end: Options.HoldMS of consecutive silent frames (below FloorDB, or
+//     more than Options.RelDB below the loudest frame so far), starting at
+//     least Options.MinFraction of the median after the onset (a silence
+//     that starts earlier must last twice HoldMS and reach past that
+//     point), so that the closure of a stop consonant inside a word
+//     ("eight", "six") does not end it; the end is the start of that
+//     silence;
+//   - cap: if no end is found, generation stops max(CapFactor*p90,
+//     median+CapExtraSeconds) after the onset and keeps everything, so a
+//     digit is never cut off by the detector, only by the cap.
+//
+// This is the energy endpoint detector of Rabiner and Sambur (1975, "An
+// algorithm for determining the endpoints of isolated utterances", Bell
+// System Technical Journal 54(2)), with the thresholds relative to the
+// loudest frame as corpus trimming uses them. The kept part is then trimmed
+// with the corpus rule (20 ms frames more than 30 dB below the loudest
+// frame, corpus.DefaultTrimRelDB), the way the training data was trimmed.
+//
+// Say does all of it for a sentence with one batched cache.Generator (the
+// labels are independent streams stepped together). Utterance is the same
+// logic as a per-stream state machine for a scheduler that owns a shared
+// generator: feed it every code the stream draws, stop the stream when
+// Push reports done, then take Trimmed.
+//
+// The package does not import gorgonia: it is on the synthesis path.
+package speech
