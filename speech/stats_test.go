@@ -37,7 +37,9 @@ func TestSummarize(t *testing.T) {
 // toneSeconds is the length of the tone in the synthetic recording of
 // (speaker s, digit d, index i): 0.2 s, plus 50 ms per digit, plus 100 ms
 // for the second speaker, plus 10 ms per index.
-func toneSeconds(s, d, i int) float64 { return 0.2 + 0.05*float64(d) + 0.1*float64(s) + 0.01*float64(i) }
+func toneSeconds(s, d, i int) float64 {
+	return 0.2 + 0.05*float64(d) + 0.1*float64(s) + 0.01*float64(i)
+}
 
 // writeCorpus writes a small FSDD-like corpus: for two speakers, digits
 // 0-2 and indices 0-14, a tone of toneSeconds between 0.1 s of silence
