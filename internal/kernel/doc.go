@@ -14,7 +14,12 @@
 // rows of W at a time with one accumulator per row and reduce the
 // accumulators with a shuffle tree that leaves 16 consecutive y values in
 // one register; with 4 or more streams, blocks of 4 rows x 4 streams share
-// every vector loaded from W and x. Gemm follows the GotoBLAS loop order
+// every vector loaded from W and x. MatMulAddPacked takes W pre-arranged
+// (NewPacked) in column-major panels of 32 rows and steps 8 streams per
+// pass with broadcasts and no horizontal sums, the fastest form for many
+// streams. MatVecAddF16 and MatMulAddBatchF16 read W in IEEE binary16,
+// halving the bytes streamed when the weights do not fit in L2. Gemm
+// follows the GotoBLAS loop order
 // (K. Goto and R. van de Geijn, "Anatomy of high-performance matrix
 // multiplication", ACM TOMS 34(3), 2008): B is packed in panels of 32
 // (AVX-512) or 16 (AVX2) columns by blocks of 256 rows of op(B), and a
