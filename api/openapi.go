@@ -195,6 +195,7 @@ func corePaths() map[string]any {
 				"404": errResp("unknown model"),
 				"413": errResp("upload too large or too long"),
 				"415": errResp("unsupported Content-Type"),
+				"429": busy,
 			},
 		}},
 		"/v1/models": map[string]any{"get": map[string]any{

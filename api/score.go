@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"io"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -101,7 +103,12 @@ func (s *Server) handleScore(c echo.Context) error {
 	if len(codes) < from+2 {
 		return badRequest("the WAV has %d samples at %d Hz; scoring from %d needs at least %d", len(codes), cfg.SampleRate, from, from+2)
 	}
+	release, err := s.admitScore(req.Context())
+	if err != nil {
+		return err
+	}
 	nats, n, err := m.net.Score(req.Context(), codes, cond, from)
+	release()
 	if err != nil {
 		return err
 	}
@@ -151,4 +158,26 @@ func uploadReader(req *http.Request) (io.Reader, error) {
 	}
 	return nil, Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
 		"Content-Type is %q; send the WAV as the body with Content-Type audio/wav, or as the \"file\" field of multipart/form-data", ct)
+}
+
+// admitScore bounds concurrent forward passes: a token at once or 429, then
+// a running slot within QueueWait or 429.
+func (s *Server) admitScore(ctx context.Context) (release func(), err error) {
+	select {
+	case s.scoreAdmit <- struct{}{}:
+	default:
+		return nil, ErrBusy
+	}
+	t := time.NewTimer(s.opts.QueueWait)
+	defer t.Stop()
+	select {
+	case s.scoreRun <- struct{}{}:
+		return func() { <-s.scoreRun; <-s.scoreAdmit }, nil
+	case <-t.C:
+		err = ErrBusy
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	<-s.scoreAdmit
+	return nil, err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"mime/multipart"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/mulaw"
@@ -168,5 +170,36 @@ func TestLoadModels(t *testing.T) {
 	}
 	if _, _, err := LoadModels(ctx, filepath.Join(root, "empty")); err == nil {
 		t.Error("LoadModels(empty dir) = nil error, want no checkpoint error")
+	}
+}
+
+func TestScoreAdmission(t *testing.T) {
+	m := tinyModel(t)
+	s, _ := newTestServer(t, m, Options{MaxScores: 1, QueueWait: 20 * time.Millisecond})
+	ctx := context.Background()
+	rel, err := s.admitScore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One running and one waiting fit; the waiting one times out with ErrBusy.
+	if _, err := s.admitScore(ctx); !errors.Is(err, ErrBusy) {
+		t.Errorf("second score while one runs (queue wait 20 ms) = %v, want ErrBusy", err)
+	}
+	// Fill the wait queue, then a third is refused at once.
+	done := make(chan error)
+	go func() {
+		r, err := s.admitScore(ctx)
+		if err == nil {
+			r()
+		}
+		done <- err
+	}()
+	time.Sleep(5 * time.Millisecond)
+	rel()
+	if err := <-done; err != nil {
+		t.Errorf("queued score after release = %v, want nil", err)
+	}
+	if len(s.scoreAdmit) != 0 || len(s.scoreRun) != 0 {
+		t.Errorf("tokens left: %d admitted, %d running; want 0", len(s.scoreAdmit), len(s.scoreRun))
 	}
 }

@@ -58,6 +58,10 @@ type Options struct {
 	MaxSeconds float64
 	// MaxScoreSeconds is the longest WAV /v1/score accepts (default 20).
 	MaxScoreSeconds float64
+	// MaxScores is how many /v1/score requests run their forward pass at
+	// once (default GOMAXPROCS); as many more may wait QueueWait, the rest
+	// get 429.
+	MaxScores int
 	// MaxBodyBytes bounds request bodies (default 32 MiB); a larger
 	// declared Content-Length is refused before reading.
 	MaxBodyBytes int64
@@ -94,6 +98,9 @@ func (o *Options) setDefaults() {
 	if o.MaxScoreSeconds <= 0 {
 		o.MaxScoreSeconds = 20
 	}
+	if o.MaxScores <= 0 {
+		o.MaxScores = runtime.GOMAXPROCS(0)
+	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 32 << 20
 	}
@@ -115,6 +122,9 @@ type Server struct {
 	metrics  *metrics
 	features []Feature
 	models   map[string]*servedModel
+	// scoreAdmit and scoreRun bound /v1/score: admitted (running or
+	// waiting) and running forward passes.
+	scoreAdmit, scoreRun chan struct{}
 
 	draining atomic.Bool
 	mu       sync.Mutex
@@ -141,6 +151,8 @@ func New(opts Options) (*Server, error) {
 		seen[f.Name] = true
 	}
 	s.metrics = newMetrics()
+	s.scoreAdmit = make(chan struct{}, 2*opts.MaxScores)
+	s.scoreRun = make(chan struct{}, opts.MaxScores)
 	if err := s.initModels(); err != nil {
 		return nil, err
 	}

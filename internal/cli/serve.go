@@ -44,6 +44,7 @@ type serveConfig struct {
 	queueWait       time.Duration
 	maxSeconds      float64
 	maxScoreSeconds float64
+	maxScores       int
 	maxBodyBytes    int64
 	requestTimeout  time.Duration
 	shutdownTimeout time.Duration
@@ -66,6 +67,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.queueWait, "queue-wait", 10*time.Second, "longest wait for a slot before 429")
 	fs.Float64Var(&c.maxSeconds, "max-seconds", 30, "longest audio one request may ask for")
 	fs.Float64Var(&c.maxScoreSeconds, "max-score-seconds", 20, "longest WAV /v1/score accepts")
+	fs.IntVar(&c.maxScores, "max-scores", 0, "/v1/score forward passes run at once (0: GOMAXPROCS); as many more may wait")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", 32<<20, "largest request body")
 	fs.DurationVar(&c.requestTimeout, "request-timeout", 5*time.Minute, "server-wide deadline of one request")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long running syntheses may take to finish")
@@ -91,7 +93,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 
 	opts := api.Options{
 		MaxStreams: c.maxStreams, MaxQueue: c.maxQueue, Workers: c.workers, FastBatch: c.fastBatch, QueueWait: c.queueWait,
-		MaxSeconds: c.maxSeconds, MaxScoreSeconds: c.maxScoreSeconds, MaxBodyBytes: c.maxBodyBytes,
+		MaxSeconds: c.maxSeconds, MaxScoreSeconds: c.maxScoreSeconds, MaxScores: c.maxScores, MaxBodyBytes: c.maxBodyBytes,
 		RequestTimeout: c.requestTimeout, Logger: logger,
 	}
 	if c.maxStreams < 1 || c.maxStreams > 1024 {
