@@ -305,13 +305,24 @@ func printLoad(w io.Writer, results []*loadLevel, secPerReq float64) {
 		bad += l.badErrors()
 	}
 	fmt.Fprintf(w, "\nrequests ask for %g s of audio each; errors other than 429/503: %d\n", secPerReq, bad)
+	var one *loadLevel
+	for _, l := range results {
+		if l.Clients == 1 {
+			one = l
+		}
+	}
 	for _, l := range results {
 		if l.Clients == 16 && base > 0 {
 			verdict := "meets"
 			if l.Throughput < 3*base {
 				verdict = "MISSES"
 			}
-			fmt.Fprintf(w, "16 clients: %.2fx the throughput of 1 client (%s the bar of 3x)\n", l.Throughput/base, verdict)
+			fmt.Fprintf(w, "16 clients: %.2fx the throughput of 1 client (%s the bar of 3x)", l.Throughput/base, verdict)
+			if one != nil && one.PerCPU > 0 && l.PerCPU > 0 {
+				fmt.Fprintf(w, "; per server CPU second %.2fx, on %.2f cores against %.2f", l.PerCPU/one.PerCPU,
+					l.ServerCPU/l.WallSec, one.ServerCPU/one.WallSec)
+			}
+			fmt.Fprintln(w)
 		}
 	}
 }
