@@ -21,9 +21,6 @@ func matVecAVX512(y, w, x *float32, nblk, cols, nb, ldx, ldy int)
 func matVec4x4AVX512(y, w, x *float32, nblk, cols, nsb, ldx, ldy int)
 
 //go:noescape
-func packed8AVX512(y, p, x *float32, npan, cols, ldx, ldy, mask int)
-
-//go:noescape
 func matVecF16AVX512(y *float32, w *uint16, x *float32, nblk, cols, nb, ldx, ldy int)
 
 //go:noescape
@@ -115,8 +112,8 @@ var avx2Impl = &impl{
 }
 
 func init() {
-	avx512Impl.packed = packedAVX512(avx512Impl.matVec)
-	avx2Impl.packed = packedVia(avx2Impl.matVec)
+	avx512Impl.packed = packedAVX512
+	avx2Impl.packed = packedAVX2
 	impls = nil
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512DQ {
 		impls = append(impls, avx512Impl)
@@ -256,38 +253,6 @@ func logSoftmaxAVX512(dst, x []float32) {
 	affineAVX512(&dst[0], &x[0], n, 1, -lse)
 }
 
-// packedAVX512 runs groups of 8 streams on the panels of p and the
-// remaining nb%8 streams through matVec on the row-major W. Panels are
-// taken a few at a time (about 32 KiB of weights, L1-sized) and every
-// group of streams runs on them before the next few.
-func packedAVX512(matVec func(y, w, x []float32, rows, cols, nb, ldx, ldy int)) func(y []float32, ldy int, p *Packed, x []float32, ldx, nb int) {
-	const f32 = int(unsafe.Sizeof(float32(0)))
-	return func(y []float32, ldy int, p *Packed, x []float32, ldx, nb int) {
-		rows, cols := p.rows, p.cols
-		if rows == 0 || cols == 0 || nb == 0 {
-			return
-		}
-		ng := nb / 8
-		if ng > 0 {
-			full := rows / packedRows
-			step := max(1, 8192/(packedRows*cols))
-			for p0 := 0; p0 < full; p0 += step {
-				np := min(step, full-p0)
-				for g := 0; g < ng; g++ {
-					packed8AVX512(&y[g*8*ldy+p0*packedRows], &p.pan[p0*cols*packedRows], &x[g*8*ldx], np, cols, ldx*f32, ldy*f32, 1<<32-1)
-				}
-			}
-			if tail := rows - full*packedRows; tail > 0 {
-				for g := 0; g < ng; g++ {
-					packed8AVX512(&y[g*8*ldy+full*packedRows], &p.pan[full*cols*packedRows], &x[g*8*ldx], 1, cols, ldx*f32, ldy*f32, 1<<tail-1)
-				}
-			}
-		}
-		if s0 := ng * 8; s0 < nb {
-			matVec(y[s0*ldy:], p.w, x[s0*ldx:], rows, cols, nb-s0, ldx, ldy)
-		}
-	}
-}
 
 // matVecF16AVX512Rows runs matVecF16AVX512 on blocks of 16 rows, in calls
 // of at most maxCallMACs, and the last rows%16 rows in Go.

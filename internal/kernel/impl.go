@@ -44,7 +44,7 @@ var goImpl = &impl{
 	logSoftmax: logSoftmaxGo,
 }
 
-func init() { goImpl.packed = packedVia(goImpl.matVec) }
+func init() { goImpl.packed = packedGo }
 
 // impls lists the implementations this CPU can run, best first; cur is
 // the one in use (impls[0]). Both are set by init in the per-architecture

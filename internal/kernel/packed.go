@@ -1,5 +1,7 @@
 package kernel
 
+import "math"
+
 // packedRows is the height of one panel of a Packed matrix: two zmm
 // registers of float32.
 const packedRows = 32
@@ -48,9 +50,16 @@ func (p *Packed) Repack() {
 }
 
 // MatMulAddPacked is MatMulAddBatch with a packed W: for every stream s
-// < nb, y[s*ldy:][:rows] += W x[s*ldx:][:cols]. With 8 or more streams on
-// AVX-512 it runs on the panels (weights read once per 8 streams, no
-// horizontal sums); otherwise it is MatMulAddBatch on the row-major W.
+// < nb, y[s*ldy:][:rows] += W x[s*ldx:][:cols], reading the panels once
+// for up to 8 streams (AVX-512; 3 on AVX2) with broadcasts and no
+// horizontal sums.
+//
+// Its results are reproducible: every output is computed as the same
+// sequential chain acc = fma(W[r][c], x[c], acc) for c = 0..cols-1 from
+// acc = 0 (fma rounding once, as the FMA instructions do), then
+// y[r] += acc, so a stream's result is bit-identical whatever the batch it
+// is stepped in and whichever implementation runs (AVX-512, AVX2, or pure
+// Go, where an exact float32 fma is emulated and is much slower).
 func MatMulAddPacked(y []float32, ldy int, p *Packed, x []float32, ldx int, nb int) {
 	rows, cols := p.rows, p.cols
 	if nb < 0 || ldx < cols || ldy < rows ||
@@ -60,12 +69,47 @@ func MatMulAddPacked(y []float32, ldy int, p *Packed, x []float32, ldx int, nb i
 	cur.packed(y, ldy, p, x, ldx, nb)
 }
 
-// packedGo is the packed product of implementations without a panel
-// kernel: the row-major product of the same implementation.
-func packedVia(matVec func(y, w, x []float32, rows, cols, nb, ldx, ldy int)) func(y []float32, ldy int, p *Packed, x []float32, ldx, nb int) {
-	return func(y []float32, ldy int, p *Packed, x []float32, ldx, nb int) {
-		matVec(y, p.w, x, p.rows, p.cols, nb, ldx, ldy)
+// packedGo is MatMulAddPacked in pure Go: the reference chain, on the
+// row-major W.
+func packedGo(y []float32, ldy int, p *Packed, x []float32, ldx, nb int) {
+	rows, cols := p.rows, p.cols
+	for s := 0; s < nb; s++ {
+		xs := x[s*ldx : s*ldx+cols]
+		ys := y[s*ldy : s*ldy+rows]
+		for r := range ys {
+			var acc float32
+			for c, v := range p.w[r*cols : (r+1)*cols] {
+				acc = fma32(v, xs[c], acc)
+			}
+			ys[r] += acc
+		}
 	}
+}
+
+// fma32 returns a*b + c rounded once to float32, as VFMADD231PS does.
+// The product is exact in float64; the float64 sum is made "round to
+// odd" (if inexact, its last bit is forced to 1 toward the exact value,
+// known from the TwoSum error), and a round-to-odd result with at least
+// two extra bits rounds correctly to float32 (Boldo and Melquiond,
+// "Emulation of FMA and correctly rounded sums: proved algorithms using
+// rounding to odd", IEEE Trans. Computers 57(4), 2008).
+func fma32(a, b, c float32) float32 {
+	p := float64(a) * float64(b)
+	c64 := float64(c)
+	s := p + c64
+	bb := s - p
+	e := (p - (s - bb)) + (c64 - bb)
+	if e != 0 {
+		if bits := math.Float64bits(s); bits&1 == 0 {
+			if (e > 0) == (s > 0) {
+				bits++
+			} else {
+				bits--
+			}
+			s = math.Float64frombits(bits)
+		}
+	}
+	return float32(s)
 }
 
 // grow returns s resliced to n, reallocated if its capacity is smaller.

@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 )
@@ -78,4 +79,77 @@ func BenchmarkMatMulAddPacked(b *testing.B) {
 			})
 		}
 	}
+}
+
+// fma32Big is a*b + c computed exactly with math/big and rounded once to
+// float32 (nearest, ties to even).
+func fma32Big(a, b, c float32) float32 {
+	x := new(big.Float).SetPrec(200).SetFloat64(float64(a))
+	x.Mul(x, new(big.Float).SetPrec(200).SetFloat64(float64(b)))
+	x.Add(x, new(big.Float).SetPrec(200).SetFloat64(float64(c)))
+	f, _ := x.Float32()
+	return f
+}
+
+func TestFMA32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	type abc struct{ a, b, c float32 }
+	// Ties: (1+2^-12)^2 = 1 + 2^-11 + 2^-24; with c = -2^-24 the exact
+	// result 1 + 2^-11 is representable, with c = 0 the sum lies just
+	// above a float32 midpoint... and random operands of every magnitude
+	// in between.
+	cases := []abc{
+		{1 + 1.0/4096, 1 + 1.0/4096, 0},
+		{1 + 1.0/4096, 1 + 1.0/4096, -1.0 / (1 << 24)},
+		{1 + 1.0/(1<<23), 1 - 1.0/(1<<23), -1},
+		{3, 1.0 / 3, -1},
+		{0, 5, -0.0},
+	}
+	for range 20000 {
+		ea, eb := rng.IntN(40)-20, rng.IntN(40)-20
+		a := float32(math.Ldexp(2*rng.Float64()-1, ea))
+		b := float32(math.Ldexp(2*rng.Float64()-1, eb))
+		// c near -a*b makes the cancellation cases that need the exact
+		// error term.
+		c := float32(math.Ldexp(2*rng.Float64()-1, ea+eb+rng.IntN(6)-3))
+		if rng.IntN(2) == 0 {
+			c = -a*b + float32(math.Ldexp(rng.Float64(), ea+eb-rng.IntN(30)))
+		}
+		cases = append(cases, abc{a, b, c})
+	}
+	for _, tc := range cases {
+		if got, want := fma32(tc.a, tc.b, tc.c), fma32Big(tc.a, tc.b, tc.c); math.Float32bits(got) != math.Float32bits(want) && !(got == 0 && want == 0) {
+			t.Fatalf("fma32(%g, %g, %g) = %g, want %g", tc.a, tc.b, tc.c, got, want)
+		}
+	}
+}
+
+// TestPackedBitIdentical checks the promise of MatMulAddPacked: every
+// implementation, at every batch size, gives the bits of the pure-Go
+// reference chain for every stream.
+func TestPackedBitIdentical(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	type shape struct{ rows, cols int }
+	shapes := []shape{{64, 64}, {32, 32}, {128, 640}, {256, 128}, {1, 1}, {31, 5}, {33, 17}, {100, 300}, {160, 40}}
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		for _, sh := range shapes {
+			w := randSlice(rng, sh.rows*sh.cols)
+			p := NewPacked(w, sh.rows, sh.cols)
+			for _, nb := range []int{1, 2, 3, 4, 5, 8, 9, 11, 16, 17} {
+				ldx, ldy := sh.cols+rng.IntN(3), sh.rows+rng.IntN(3)
+				x := randSlice(rng, (nb-1)*ldx+sh.cols)
+				y := randSlice(rng, (nb-1)*ldy+sh.rows)
+				want := append([]float32(nil), y...)
+				packedGo(want, ldy, p, x, ldx, nb)
+				got := append([]float32(nil), y...)
+				im.packed(got, ldy, p, x, ldx, nb)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("packed(%dx%d, nb=%d)[%d] = %g (%#08x), want the bits of the reference chain %g (%#08x)",
+							sh.rows, sh.cols, nb, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+					}
+				}
+			}
+		}
+	})
 }
