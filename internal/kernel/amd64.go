@@ -253,7 +253,6 @@ func logSoftmaxAVX512(dst, x []float32) {
 	affineAVX512(&dst[0], &x[0], n, 1, -lse)
 }
 
-
 // matVecF16AVX512Rows runs matVecF16AVX512 on blocks of 16 rows, in calls
 // of at most maxCallMACs, and the last rows%16 rows in Go.
 func matVecF16AVX512Rows(y []float32, w []uint16, x []float32, rows, cols, nb, ldx, ldy int) {
