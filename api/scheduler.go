@@ -146,7 +146,8 @@ func (sc *scheduler) submit(ctx context.Context, j *job) error {
 		sc.metrics.rejected.WithLabelValues(sc.model).Inc()
 		return ErrBusy
 	}
-	sc.metrics.queued.WithLabelValues(sc.model).Set(float64(sc.waiting.Add(1)))
+	sc.waiting.Add(1)
+	sc.metrics.queued.WithLabelValues(sc.model).Inc()
 	t := time.NewTimer(sc.queueWait)
 	defer t.Stop()
 	var err error
@@ -160,7 +161,8 @@ func (sc *scheduler) submit(ctx context.Context, j *job) error {
 	case <-sc.quit:
 		err = ErrShutdown
 	}
-	sc.metrics.queued.WithLabelValues(sc.model).Set(float64(sc.waiting.Add(-1)))
+	sc.waiting.Add(-1)
+	sc.metrics.queued.WithLabelValues(sc.model).Dec()
 	if err != nil {
 		<-sc.admit
 		return err
@@ -218,7 +220,8 @@ func (sh *shard) run() {
 		close(j.out)
 		sh.active.Add(-1)
 		<-sc.slots
-		sc.metrics.active.WithLabelValues(sc.model).Set(float64(sc.active.Add(-1)))
+		sc.active.Add(-1)
+		sc.metrics.active.WithLabelValues(sc.model).Dec()
 	}
 	// startSeg joins the generator for j's current segment; it reports
 	// false when the job ended.
@@ -233,7 +236,8 @@ func (sh *shard) run() {
 		return true
 	}
 	start := func(j *job) {
-		sc.metrics.active.WithLabelValues(sc.model).Set(float64(sc.active.Add(1)))
+		sc.active.Add(1)
+		sc.metrics.active.WithLabelValues(sc.model).Inc()
 		j.seg, j.slot = 0, -1
 		j.chunk = make([]int32, 0, sc.chunkSize)
 		if startSeg(j) {
@@ -334,7 +338,8 @@ func (sh *shard) failPending(finish func(*job, error)) {
 	for {
 		select {
 		case j := <-sh.joinCh:
-			sh.sc.metrics.active.WithLabelValues(sh.sc.model).Set(float64(sh.sc.active.Add(1)))
+			sh.sc.active.Add(1)
+			sh.sc.metrics.active.WithLabelValues(sh.sc.model).Inc()
 			j.slot = -1
 			finish(j, ErrShutdown)
 		default:
