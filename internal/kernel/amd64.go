@@ -83,11 +83,11 @@ var avx512Impl = &impl{
 	gemm:    gemmAsm(12, 32, gemm12x32AVX512),
 	dot:     dotAsm(dotAVX512),
 	axpy:    axpyAsm(0, axpyAVX512),
-	add:     binAsm(0, addAVX512, addGo),
-	relu:    unAsm(0, reluAVX512, reluGo),
-	tanh:    unAsm(0, tanhAVX512, tanhGo),
-	sigmoid: unAsm(0, sigmoidAVX512, sigmoidGo),
-	gate:    binAsm(0, gateAVX512, gateGo),
+	add:     binAsm(0, addAVX512),
+	relu:    unAsm(0, reluAVX512),
+	tanh:    unAsm(0, tanhAVX512),
+	sigmoid: unAsm(0, sigmoidAVX512),
+	gate:    binAsm(0, gateAVX512),
 
 	matVecF16:  matVecF16AVX512Rows,
 	softmax:    softmaxAVX512,
@@ -100,11 +100,11 @@ var avx2Impl = &impl{
 	gemm:    gemmAsm(6, 16, gemm6x16AVX2),
 	dot:     dotAsm(dotAVX2),
 	axpy:    axpyAsm(8, axpyAVX2),
-	add:     binAsm(8, addAVX2, addGo),
-	relu:    unAsm(8, reluAVX2, reluGo),
-	tanh:    unAsm(8, tanhAVX2, tanhGo),
-	sigmoid: unAsm(8, sigmoidAVX2, sigmoidGo),
-	gate:    binAsm(8, gateAVX2, gateGo),
+	add:     binAsm(8, addAVX2),
+	relu:    unAsm(8, reluAVX2),
+	tanh:    unAsm(8, tanhAVX2),
+	sigmoid: unAsm(8, sigmoidAVX2),
+	gate:    binAsm(8, gateAVX2),
 
 	matVecF16:  matVecF16Go,
 	softmax:    softmaxGo,
@@ -190,15 +190,21 @@ func matVecAsm(blk int, kern func(y, w, x *float32, nblk, cols, nb, ldx, ldy int
 }
 
 // The elementwise wrappers: with vec == 0 the kernel handles any length
-// (masked tail); otherwise it handles a multiple of vec elements and Go
-// does the rest.
+// (masked tail); otherwise it handles a multiple of vec (<= 8) elements
+// and the ragged tail runs through the same kernel on a zero-padded copy,
+// so that every element gets the same operations as on AVX-512.
 
-func unAsm(vec int, kern func(dst, x *float32, n int), tail func(dst, x []float32)) func(dst, x []float32) {
+func unAsm(vec int, kern func(dst, x *float32, n int)) func(dst, x []float32) {
 	return func(dst, x []float32) {
 		n := len(dst)
 		if vec > 0 {
 			n -= n % vec
-			tail(dst[n:], x[n:len(dst)])
+			if t := len(dst) - n; t > 0 {
+				var bd, bx [8]float32
+				copy(bx[:], x[n:len(dst)])
+				kern(&bd[0], &bx[0], vec)
+				copy(dst[n:], bd[:t])
+			}
 		}
 		if n > 0 {
 			kern(&dst[0], &x[0], n)
@@ -206,12 +212,18 @@ func unAsm(vec int, kern func(dst, x *float32, n int), tail func(dst, x []float3
 	}
 }
 
-func binAsm(vec int, kern func(dst, a, b *float32, n int), tail func(dst, a, b []float32)) func(dst, a, b []float32) {
+func binAsm(vec int, kern func(dst, a, b *float32, n int)) func(dst, a, b []float32) {
 	return func(dst, a, b []float32) {
 		n := len(dst)
 		if vec > 0 {
 			n -= n % vec
-			tail(dst[n:], a[n:len(dst)], b[n:len(dst)])
+			if t := len(dst) - n; t > 0 {
+				var bd, ba, bb [8]float32
+				copy(ba[:], a[n:len(dst)])
+				copy(bb[:], b[n:len(dst)])
+				kern(&bd[0], &ba[0], &bb[0], vec)
+				copy(dst[n:], bd[:t])
+			}
 		}
 		if n > 0 {
 			kern(&dst[0], &a[0], &b[0], n)
@@ -224,7 +236,13 @@ func axpyAsm(vec int, kern func(y *float32, alpha float32, x *float32, n int)) f
 		n := len(x)
 		if vec > 0 {
 			n -= n % vec
-			axpyGo(y[n:], alpha, x[n:])
+			if t := len(x) - n; t > 0 {
+				var by, bx [8]float32
+				copy(by[:], y[n:len(x)])
+				copy(bx[:], x[n:])
+				kern(&by[0], alpha, &bx[0], vec)
+				copy(y[n:], by[:t])
+			}
 		}
 		if n > 0 {
 			kern(&y[0], alpha, &x[0], n)

@@ -203,3 +203,46 @@ func BenchmarkGateTanhSigmoid(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 	})
 }
+
+// TestActivationsSIMDIdentical checks that the AVX-512 and AVX2 kernels
+// give the same bits, ragged tails included (they run the same sequence of
+// correctly rounded operations), so generation agrees between machines
+// with either; the
+// pure-Go versions round differently (no fused multiply-add) and are only
+// held to the accuracy bound.
+func TestActivationsSIMDIdentical(t *testing.T) {
+	var simd []*impl
+	for _, im := range impls {
+		if im != goImpl {
+			simd = append(simd, im)
+		}
+	}
+	if len(simd) < 2 {
+		t.Skipf("only %d SIMD implementation(s) on this CPU", len(simd))
+	}
+	rng := rand.New(rand.NewPCG(35, 36))
+	xs, gs := activationInputs(rng), activationInputs(rng)
+	rng.Shuffle(len(gs), func(i, j int) { gs[i], gs[j] = gs[j], gs[i] })
+	n := len(xs) // deliberately not a multiple of 8 or 16
+	for _, f := range []struct {
+		name string
+		run  func(im *impl, dst []float32)
+	}{
+		{"tanh", func(im *impl, dst []float32) { im.tanh(dst, xs[:n]) }},
+		{"sigmoid", func(im *impl, dst []float32) { im.sigmoid(dst, xs[:n]) }},
+		{"gate", func(im *impl, dst []float32) { im.gate(dst, xs[:n], gs[:n]) }},
+	} {
+		want := make([]float32, n)
+		f.run(simd[0], want)
+		for _, im := range simd[1:] {
+			got := make([]float32, n)
+			f.run(im, got)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Errorf("%s %s(%g) = %g, %s gives %g", im.name, f.name, xs[i], got[i], simd[0].name, want[i])
+					break
+				}
+			}
+		}
+	}
+}
