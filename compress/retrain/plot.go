@@ -63,16 +63,35 @@ func PlotLines(out, title, xLabel, yLabel string, series []Series) error {
 }
 
 // PlotSparsity draws validation bits per sample against sparsity: right
-// after pruning and after fine-tuning, with the dense model at sparsity 0.
-func PlotSparsity(out string, dense float64, points []SparsityPoint) error {
+// after each pruning round and after its fine-tuning, with the dense model
+// at sparsity 0; oneShot (may be nil) adds one-shot pruning of the dense
+// model without fine-tuning, and control (NaN for none) the dense model
+// fine-tuned for the same steps, drawn as a flat line: fine-tuning an
+// undertrained model also trains it further, and the control separates
+// that from the cost of pruning.
+func PlotSparsity(out string, dense float64, points, oneShot []SparsityPoint, control float64) error {
 	pruned := plotter.XYs{{X: 0, Y: dense}}
 	tuned := plotter.XYs{{X: 0, Y: dense}}
 	for _, p := range points {
 		pruned = append(pruned, plotter.XY{X: p.Sparsity, Y: p.Bits})
 		tuned = append(tuned, plotter.XY{X: p.Sparsity, Y: p.Tuned})
 	}
-	return PlotLines(out, "WaveNet magnitude pruning", "sparsity (fraction of zero weights)", "validation bits per sample",
-		[]Series{{"pruned, before fine-tuning", pruned}, {"after fine-tuning (masks kept)", tuned}})
+	series := []Series{{"iterative: pruned, before fine-tuning", pruned}, {"iterative: after fine-tuning (masks kept)", tuned}}
+	if len(oneShot) > 0 {
+		xy := plotter.XYs{{X: 0, Y: dense}}
+		for _, p := range oneShot {
+			xy = append(xy, plotter.XY{X: p.Sparsity, Y: p.Bits})
+		}
+		series = append(series, Series{"one-shot, no fine-tuning", xy})
+	}
+	if !math.IsNaN(control) {
+		last := 0.0
+		for _, p := range append(points, oneShot...) {
+			last = max(last, p.Sparsity)
+		}
+		series = append(series, Series{"dense, fine-tuned the same steps", plotter.XYs{{X: 0, Y: control}, {X: last, Y: control}}})
+	}
+	return PlotLines(out, "WaveNet magnitude pruning", "sparsity (fraction of zero weights)", "validation bits per sample", series)
 }
 
 // PlotCurves draws validation curves (bits per sample against step).

@@ -2,6 +2,7 @@ package retrain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -235,6 +236,17 @@ type SparsityPoint struct {
 	Tuned float64 `json:"tuned"`
 }
 
+// MarshalJSON writes NaN (not measured) as null.
+func (p SparsityPoint) MarshalJSON() ([]byte, error) {
+	f := func(v float64) any {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return v
+	}
+	return json.Marshal(map[string]any{"sparsity": f(p.Sparsity), "bits": f(p.Bits), "tuned": f(p.Tuned)})
+}
+
 // PruneSchedule returns the target sparsities of rounds rounds towards
 // final with the cubic schedule of Zhu and Gupta 2017 ("To prune, or not
 // to prune"): s_i = final * (1 - (1 - i/rounds)^3), which prunes fast
@@ -298,4 +310,22 @@ func IterativePrune(ctx context.Context, m *wavenet.Model, schedule []float64, g
 		}
 	}
 	return points, masks, nil
+}
+
+// OneShot prunes copies of m to each of sparsities (globally or per
+// matrix, no fine-tuning) and scores them on val.
+func OneShot(ctx context.Context, m *wavenet.Model, sparsities []float64, global bool, val []*corpus.Utterance, workers int) ([]SparsityPoint, error) {
+	var pts []SparsityPoint
+	for _, s := range sparsities {
+		c := m.Clone()
+		if _, err := compress.PruneModel(c, compress.PruneOptions{Amount: compress.Fraction(s), Global: global}, nil); err != nil {
+			return pts, err
+		}
+		bits, err := Validate(ctx, c, val, workers)
+		if err != nil {
+			return pts, err
+		}
+		pts = append(pts, SparsityPoint{Sparsity: compress.Sparsity(c), Bits: bits, Tuned: math.NaN()})
+	}
+	return pts, nil
 }

@@ -112,8 +112,15 @@ func TestIterativePrune(t *testing.T) {
 			t.Errorf("round %d: %+v, want sparsity %.3f and both validations", i, p, sched[i])
 		}
 	}
+	one, err := OneShot(ctx, testModel(t, 2), []float64{0.3, 0.6}, true, val, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(one) != 2 || math.Abs(one[1].Sparsity-0.6) > 0.01 {
+		t.Errorf("OneShot(0.3, 0.6) = %+v, want two points, the second at sparsity 0.6", one)
+	}
 	out := filepath.Join(t.TempDir(), "sparsity.png")
-	if err := PlotSparsity(out, 5, pts); err != nil {
+	if err := PlotSparsity(out, 5, pts, one, 4.9); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(out); err != nil || st.Size() < 1000 {

@@ -307,6 +307,7 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 		global, structured       bool
 		steps, rounds, batch     int
 		segment, norm            int
+		sweep, control           bool
 		bench                    time.Duration
 		d                        dataFlags
 	)
@@ -320,6 +321,8 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&batch, "batch", 0, "fine-tuning sequences per step (default: --workers)")
 	fs.IntVar(&segment, "segment", 2000, "fine-tuning predicted samples per sequence")
 	fs.StringVar(&curve, "curve", "", "PNG of validation bits/sample against sparsity (default OUT/sparsity.png with --data)")
+	fs.BoolVar(&sweep, "sweep", false, "with --data: also score one-shot pruning (no fine-tuning) of the dense model at 10%, 20%, ..., 90% for the curve")
+	fs.BoolVar(&control, "dense-control", false, "with --finetune-steps: also fine-tune the dense model for the same rounds and steps (the curve's control line)")
 	fs.StringVar(&dtype, "dtype", "fp32", "storage type of the pruned checkpoint: fp32, fp16, bf16 or int8")
 	fs.StringVar(&model, "model", "", "checkpoint or run directory of the dense model")
 	fs.StringVar(&out, "out", "", "directory of the pruned checkpoint")
@@ -365,6 +368,28 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stderr, "compress: dense model %s: validation %.4f bits/sample\n", src, dense)
 	}
+	var oneShot []retrain.SparsityPoint
+	if sweep && len(val) > 0 {
+		fmt.Fprintf(env.Stderr, "compress: one-shot pruning sweep...\n")
+		if oneShot, err = retrain.OneShot(ctx, m, []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}, global, val, d.nWorkers()); err != nil {
+			return err
+		}
+	}
+	controlBits := math.NaN()
+	if control && steps > 0 && len(val) > 0 && !structured {
+		c := m.Clone()
+		opts := retrain.Options{Steps: steps, Batch: batch, Segment: segment, Workers: d.workers, LR: lr, Seed: 1}
+		bar := progress.New(env.Stderr, "dense control", "rounds", int64(rounds))
+		pts, _, err := retrain.IterativePrune(ctx, c, retrain.PruneSchedule(0, rounds), global, trainUtts, val, opts, func(r int, p retrain.SparsityPoint) {
+			bar.Set(int64(r+1), fmt.Sprintf("%.4f bits fine-tuned", p.Tuned))
+		})
+		bar.Finish()
+		if err != nil {
+			return err
+		}
+		controlBits = pts[len(pts)-1].Tuned
+		fmt.Fprintf(env.Stderr, "compress: dense model fine-tuned %d x %d steps: validation %.4f bits/sample\n", rounds, steps, controlBits)
+	}
 	var points []retrain.SparsityPoint
 	if structured {
 		if _, err := compress.PruneModel(m, compress.PruneOptions{Amount: compress.Fraction(amount), Structured: true, Norm: norm}, nil); err != nil {
@@ -393,14 +418,21 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 	if err := compress.Save(ctx, out, m, save); err != nil {
 		return err
 	}
-	if len(points) > 0 && len(val) > 0 {
+	if len(points)+len(oneShot) > 0 && len(val) > 0 {
 		if curve == "" {
 			curve = filepath.Join(out, "sparsity.png")
 		}
-		if err := retrain.PlotSparsity(curve, dense, points); err != nil {
+		if err := retrain.PlotSparsity(curve, dense, points, oneShot, controlBits); err != nil {
 			return err
 		}
-		b, _ := json.MarshalIndent(map[string]any{"dense_bits": dense, "rounds": points}, "", "  ")
+		res := map[string]any{"dense_bits": dense, "rounds": points, "one_shot": oneShot}
+		if !math.IsNaN(controlBits) {
+			res["dense_fine_tuned_bits"] = controlBits
+		}
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return fmt.Errorf("compress: %w", err)
+		}
 		if err := os.WriteFile(strings.TrimSuffix(curve, ".png")+".json", append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("compress: %w", err)
 		}

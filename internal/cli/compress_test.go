@@ -56,7 +56,7 @@ func TestCompressCommands(t *testing.T) {
 			"bf16", compress.BF16, []string{"bf16"}},
 		{"prune one shot", []string{"prune", "--amount", "0.5", "--global", "--model", run, "--out", filepath.Join(dir, "p50"),
 			"--bench", "0"}, "p50", compress.FP32, []string{"sparsity 50.0%"}},
-		{"prune and fine-tune", []string{"prune", "--amount", "0.5", "--rounds", "2", "--finetune-steps", "2", "--segment", "20",
+		{"prune and fine-tune", []string{"prune", "--amount", "0.5", "--rounds", "2", "--finetune-steps", "2", "--segment", "20", "--sweep", "--dense-control",
 			"--workers", "1", "--model", run, "--out", filepath.Join(dir, "p50ft"), "--data", data, "--bench", "0"},
 			"p50ft", compress.FP32, []string{"sparsity 50.0%", "validation"}},
 		{"prune structured", []string{"prune", "--amount", "0.25", "--structured", "--model", run, "--out", filepath.Join(dir, "ps"),
