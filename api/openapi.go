@@ -130,6 +130,7 @@ func audioHeaders() map[string]any {
 		"X-Num-Samples":    h("samples in the body", intg),
 		"X-Audio-Encoding": h("wav_pcm_s16le, pcm_s16le, mulaw (G.711) or pcm_f32le", str),
 		"X-Model":          h("model id", str),
+		"X-Conditions":     h("conditions used, name=value comma-separated (defaults included)", str),
 	}
 }
 

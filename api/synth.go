@@ -74,6 +74,7 @@ type plan struct {
 	rate     int // output rate
 	stream   bool
 	outCount int // output samples after resampling
+	conds    string // "name=value,..." of the conditions used (the text's label shown as "text")
 }
 
 func (s *Server) pickModel(id string) (*servedModel, error) {
@@ -133,6 +134,16 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 	if r.Text != "" && lc < 0 {
 		return nil, badRequest("model %q has no label condition, so \"text\" cannot be used (its conditions: %s)", m.id, condNames(cfg))
 	}
+
+	var used []string
+	for i, c := range cfg.Conditions {
+		v := c.Values[cond[i]]
+		if i == lc && r.Text != "" {
+			v = "text"
+		}
+		used = append(used, c.Name+"="+v)
+	}
+	p.conds = strings.Join(used, ",")
 
 	// Sampling.
 	opts := streamOptions{Cond: cond, Temperature: 1}
@@ -383,6 +394,9 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("X-Seed", strconv.FormatUint(p.seed, 10))
 	h.Set("X-Model", p.model.id)
+	if p.conds != "" {
+		h.Set("X-Conditions", p.conds)
+	}
 	h.Set("X-Sample-Rate", strconv.Itoa(p.rate))
 	h.Set("X-Num-Samples", strconv.Itoa(p.outCount))
 	h.Set("X-Audio-Duration", strconv.FormatFloat(float64(p.outCount)/float64(p.rate), 'f', -1, 64))

@@ -38,6 +38,9 @@ func TestSynthesizeFormatsDecodeBack(t *testing.T) {
 				if got, want := res.Header.Get("Content-Type"), contentType(f, 8000); got != want {
 					t.Errorf("Content-Type = %q, want %q", got, want)
 				}
+				if got := res.Header.Get("X-Conditions"); got != "digit=3,speaker=jackson" {
+					t.Errorf("X-Conditions = %q, want digit=3,speaker=jackson", got)
+				}
 				if got := res.Header.Get("X-Seed"); got != "42" {
 					t.Errorf("X-Seed = %q, want 42", got)
 				}
