@@ -73,7 +73,7 @@ type plan struct {
 	format   string
 	rate     int // output rate
 	stream   bool
-	outCount int // output samples after resampling
+	outCount int    // output samples after resampling
 	conds    string // "name=value,..." of the conditions used (the text's label shown as "text")
 }
 
