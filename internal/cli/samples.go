@@ -1,0 +1,544 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	stddraw "image/draw"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette/moreland"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/classify"
+	"github.com/wavenet-go/wavenet/models"
+	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+func init() {
+	Register(Command{Name: "samples", Summary: "listening tests: one WAV per (speaker, digit) and sentences, spectrogram PNGs, README.md with the classifier's verdicts", Run: runSamples})
+}
+
+// sampleSentences are said by every speaker: all the digits, and a phone
+// number.
+var sampleSentences = []string{"0 1 2 3 4 5 6 7 8 9", "8 6 7 5 3 0 9"}
+
+// fsddAttribution is the licence notice of the training data, which the
+// generated audio is an adaptation of.
+const fsddAttribution = `The model that made these files was trained on the "Free Spoken Digit Dataset (FSDD)" by Zohar Jackson and contributors
+(https://github.com/Jakobovski/free-spoken-digit-dataset), licensed under CC BY-SA 4.0
+(https://creativecommons.org/licenses/by-sa/4.0/). The generated audio is an adaptation of it and is released under
+CC BY-SA 4.0 as well.`
+
+type samplesConfig struct {
+	modelDir  string
+	out       string
+	fsdd      string
+	valIndex  string
+	perPair   int
+	sentences int
+	streams   int
+	png       bool
+	gen       genFlags
+}
+
+// sampleFile is one generated file and its verdict.
+type sampleFile struct {
+	name    string // relative to the output directory
+	png     string // "" when none
+	speaker string
+	digits  []string // what was asked
+	parts   []speech.Part
+	heard   []classify.Prediction
+	errs    []error
+	audio   []float32
+}
+
+func runSamples(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "samples", "samples [--model DIR] --out samples/ [--seed N] [--per-pair N] [--fsdd DIR] [flags]")
+	var c samplesConfig
+	fs.StringVar(&c.modelDir, "model", "", "checkpoint directory (default: the embedded default model)")
+	fs.StringVar(&c.out, "out", "", "output directory (created; existing files of the same names are replaced)")
+	fs.StringVar(&c.fsdd, "fsdd", defaultFSDD, "FSDD-style training recordings for the classifier (trained on indices outside --val-index)")
+	fs.StringVar(&c.valIndex, "val-index", "5-9", "FSDD indices held out from the classifier's training")
+	fs.IntVar(&c.perPair, "per-pair", 1, "samples per (speaker, digit), with fixed seeds (the evaluation uses 10)")
+	fs.IntVar(&c.sentences, "sentences", len(sampleSentences), fmt.Sprintf("sentences per speaker (0 to %d)", len(sampleSentences)))
+	fs.IntVar(&c.streams, "streams", 16, "streams generated together")
+	fs.BoolVar(&c.png, "png", true, "write a spectrogram PNG per file (with --per-pair > 1, for the first sample of each pair only)")
+	fs.Float64Var(&c.gen.temp, "temperature", 1, "sampling temperature (> 0)")
+	fs.IntVar(&c.gen.topK, "top-k", 0, "sample only among the K most likely codes (0: all)")
+	fs.BoolVar(&c.gen.greedy, "greedy", false, "always take the most likely code")
+	fs.Uint64Var(&c.gen.seed, "seed", 1, "base seed: sample k of (speaker s, digit d) uses seed + 1000k + 10s + d")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return Usagef("unexpected arguments %q", fs.Args())
+	case c.out == "":
+		return Usagef("--out DIR is required")
+	case c.perPair < 1 || c.perPair > 1000:
+		return Usagef("--per-pair is %d, want 1 to 1000", c.perPair)
+	case c.sentences < 0 || c.sentences > len(sampleSentences):
+		return Usagef("--sentences is %d, want 0 to %d", c.sentences, len(sampleSentences))
+	case c.streams < 1:
+		return Usagef("--streams is %d, want at least 1", c.streams)
+	}
+	if err := c.gen.check(); err != nil {
+		return err
+	}
+	lo, hi, err := parseRange(c.valIndex)
+	if err != nil {
+		return err
+	}
+	m, stats, err := loadSpeechModel(ctx, env, c.modelDir)
+	if err != nil {
+		return err
+	}
+	cfg := m.Config
+	sc, lc := cfg.Condition("speaker"), speech.LabelCondition(cfg)
+	if sc < 0 || lc < 0 || len(cfg.Conditions) != 2 {
+		return fmt.Errorf("samples: the model must be conditioned on speaker and one label (digit); its conditions: %s", condNames(cfg))
+	}
+	speakers, digits := cfg.Conditions[sc].Values, cfg.Conditions[lc].Values
+
+	// The classifier first: a missing corpus fails before the long part.
+	trainEx, _, _, err := classify.LoadDir(ctx, c.fsdd, classify.IndexIn(lo, hi, false))
+	if err != nil {
+		return fmt.Errorf("samples: classifier training data: %w", err)
+	}
+	clf, err := classify.Train(ctx, trainEx)
+	if err != nil {
+		return err
+	}
+
+	// Every digit of every file is one item of one batched generation.
+	var files []*sampleFile
+	var items []speech.Item
+	var owner []int // items[i] belongs to files[owner[i]]
+	add := func(f *sampleFile, seed uint64) {
+		for i, d := range f.digits {
+			cond := make([]int, 2)
+			cond[sc], _ = cfg.Conditions[sc].Index(f.speaker)
+			cond[lc], _ = cfg.Conditions[lc].Index(d)
+			items = append(items, speech.Item{Cond: cond, Seed: seed + uint64(i)})
+			owner = append(owner, len(files))
+		}
+		files = append(files, f)
+	}
+	for k := range c.perPair {
+		for si, s := range speakers {
+			for di, d := range digits {
+				name := fmt.Sprintf("%s_%s_gen.wav", d, s)
+				if c.perPair > 1 {
+					name = fmt.Sprintf("%s_%s_gen%d.wav", d, s, k)
+				}
+				f := &sampleFile{name: name, speaker: s, digits: []string{d}}
+				if c.png && k == 0 {
+					f.png = strings.TrimSuffix(name, ".wav") + ".png"
+				}
+				add(f, c.gen.seed+uint64(1000*k+10*si+di))
+			}
+		}
+	}
+	for si, s := range speakers {
+		for j := range c.sentences {
+			labels, err := speech.ParseText(sampleSentences[j], cfg.Conditions[lc])
+			if err != nil {
+				return fmt.Errorf("samples: %w", err)
+			}
+			name := fmt.Sprintf("sentences/%s_%d.wav", s, j+1)
+			f := &sampleFile{name: name, speaker: s, digits: labels}
+			if c.png {
+				f.png = strings.TrimSuffix(name, ".wav") + ".png"
+			}
+			add(f, c.gen.seed+uint64(1_000_000+100_000*j+100*si))
+		}
+	}
+
+	onProgress, finish := barProgress(env, "samples")
+	parts, err := speech.Generate(ctx, m, items, speech.GenOptions{Temperature: float32(c.gen.temp), TopK: c.gen.topK,
+		Greedy: c.gen.greedy, Stats: stats, MaxStreams: c.streams, Progress: onProgress})
+	finish()
+	if err != nil {
+		return err
+	}
+	for i, p := range parts {
+		f := files[owner[i]]
+		f.parts = append(f.parts, p)
+	}
+
+	if err := os.MkdirAll(filepath.Join(c.out, "sentences"), 0o755); err != nil {
+		return fmt.Errorf("samples: %w", err)
+	}
+	rate := cfg.SampleRate
+	pause := int(speech.DefaultPause.Seconds() * float64(rate))
+	for _, f := range files {
+		audios := make([][]float32, len(f.parts))
+		for i, p := range f.parts {
+			audios[i] = p.Audio
+			pred, err := predictAt(clf, p.Audio, rate)
+			f.heard = append(f.heard, pred)
+			f.errs = append(f.errs, err)
+		}
+		f.audio = speech.Concat(audios, pause, rate)
+		var buf bytes.Buffer
+		if err := audio.Encode(&buf, f.audio, rate, audio.PCM16); err != nil {
+			return fmt.Errorf("samples: %s: %w", f.name, err)
+		}
+		if err := writeFileAtomic(filepath.Join(c.out, f.name), buf.Bytes()); err != nil {
+			return err
+		}
+		if f.png != "" {
+			buf.Reset()
+			title := fmt.Sprintf("%s: %q said by %s (generated)", f.name, strings.Join(f.digits, " "), f.speaker)
+			if err := spectrogramPNG(&buf, f.audio, rate, title); err != nil {
+				return fmt.Errorf("samples: %s: %w", f.png, err)
+			}
+			if err := writeFileAtomic(filepath.Join(c.out, f.png), buf.Bytes()); err != nil {
+				return err
+			}
+		}
+	}
+	step := checkpointStep(ctx, c.modelDir)
+	readme := samplesReadme(c, cfg, step, files, len(trainEx))
+	if err := writeFileAtomic(filepath.Join(c.out, "README.md"), []byte(readme)); err != nil {
+		return err
+	}
+	sum := summarize(files)
+	fmt.Fprintf(env.Stdout, "%d digit files (%d per speaker and digit): digit recognised %.1f%% (%d/%d), speaker recognised %.1f%% (%d/%d)\n",
+		sum.n, c.perPair, 100*sum.digitRate(), sum.digitOK, sum.n, 100*sum.speakerRate(), sum.speakerOK, sum.n)
+	for _, s := range speakers {
+		ps := sum.per[s]
+		fmt.Fprintf(env.Stdout, "  %-10s %4d files  digit %5.1f%%  speaker %5.1f%%\n", s, ps.n, 100*ps.digitRate(), 100*ps.speakerRate())
+	}
+	if sum.sentences > 0 {
+		fmt.Fprintf(env.Stdout, "%d sentences: %d of %d digits recognised\n", sum.sentences, sum.sentDigitsOK, sum.sentDigits)
+	}
+	fmt.Fprintf(env.Stdout, "ends: %s\nwrote %d WAVs, README.md to %s\n", sum.endCounts(), len(files), c.out)
+	return nil
+}
+
+func condNames(cfg wavenet.Config) string {
+	names := make([]string, len(cfg.Conditions))
+	for i, c := range cfg.Conditions {
+		names[i] = c.Name
+	}
+	return listOrNone(names)
+}
+
+// predictAt classifies x (at rate Hz) with c, resampling when the rates
+// differ.
+func predictAt(c *classify.Classifier, x []float32, rate int) (classify.Prediction, error) {
+	if rate != c.Rate {
+		var err error
+		if x, err = audio.Resample(nil, x, rate, c.Rate); err != nil {
+			return classify.Prediction{}, err
+		}
+	}
+	return c.Predict(x)
+}
+
+// checkpointStep returns the training step recorded in a checkpoint's
+// metadata ("" if unknown).
+func checkpointStep(ctx context.Context, dir string) string {
+	var ck *wavenet.Checkpoint
+	var err error
+	if dir != "" {
+		ck, err = wavenet.LoadCheckpoint(ctx, dir)
+	} else {
+		ck, err = wavenet.LoadCheckpointFS(ctx, models.FS(), "default")
+	}
+	if err != nil {
+		return ""
+	}
+	return ck.Metadata["step"]
+}
+
+// writeFileAtomic writes b to name through a temporary file renamed into
+// place.
+func writeFileAtomic(name string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	if _, err = tmp.Write(b); err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// counts are recognition counts.
+type counts struct{ n, digitOK, speakerOK int }
+
+func (c counts) digitRate() float64   { return float64(c.digitOK) / float64(max(c.n, 1)) }
+func (c counts) speakerRate() float64 { return float64(c.speakerOK) / float64(max(c.n, 1)) }
+
+type samplesSummary struct {
+	counts
+	per                                 map[string]*counts
+	sentences, sentDigits, sentDigitsOK int
+	ends                                map[speech.EndReason]int
+}
+
+func (s samplesSummary) endCounts() string {
+	var out []string
+	for _, r := range []speech.EndReason{speech.Silence, speech.Cap, speech.NoOnset} {
+		out = append(out, fmt.Sprintf("%d by %s", s.ends[r], r))
+	}
+	return strings.Join(out, ", ")
+}
+
+func summarize(files []*sampleFile) samplesSummary {
+	s := samplesSummary{per: map[string]*counts{}, ends: map[speech.EndReason]int{}}
+	for _, f := range files {
+		for _, p := range f.parts {
+			s.ends[p.Reason]++
+		}
+		if len(f.digits) > 1 {
+			s.sentences++
+			for i, d := range f.digits {
+				s.sentDigits++
+				if f.errs[i] == nil && f.heard[i].Digit == d {
+					s.sentDigitsOK++
+				}
+			}
+			continue
+		}
+		pc := s.per[f.speaker]
+		if pc == nil {
+			pc = &counts{}
+			s.per[f.speaker] = pc
+		}
+		for _, c := range []*counts{&s.counts, pc} {
+			c.n++
+			if f.errs[0] == nil && f.heard[0].Digit == f.digits[0] {
+				c.digitOK++
+			}
+			if f.errs[0] == nil && f.heard[0].Speaker == f.speaker {
+				c.speakerOK++
+			}
+		}
+	}
+	return s
+}
+
+func mark(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sampleFile, trainN int) string {
+	var b strings.Builder
+	model := c.modelDir
+	if model == "" {
+		model = "the embedded default model (models/default)"
+	}
+	if step != "" {
+		model += fmt.Sprintf(", training step %s", step)
+	}
+	sum := summarize(files)
+	fmt.Fprintf(&b, "# Generated samples\n\n")
+	fmt.Fprintf(&b, "Made by `wavenet samples` from %s: %d Hz, %d mu-law levels, %d layers (receptive field %d samples), conditioned on %s.\n",
+		model, cfg.SampleRate, cfg.QuantizationChannels, len(cfg.Dilations), cfg.ReceptiveField(), condNames(cfg))
+	fmt.Fprintf(&b, "Base seed %d (sample k of speaker s, digit d: seed + 1000k + 10s + d), temperature %g", c.gen.seed, c.gen.temp)
+	if c.gen.topK > 0 {
+		fmt.Fprintf(&b, ", top-k %d", c.gen.topK)
+	}
+	if c.gen.greedy {
+		b.WriteString(", greedy")
+	}
+	fmt.Fprintf(&b, ", %d per (speaker, digit).\n\n", c.perPair)
+	b.WriteString("Each digit is generated conditioned on (speaker, digit) until its end is detected (sustained silence after ")
+	b.WriteString("a plausible length, from the training split's duration statistics), then trimmed; sentences join digits with ")
+	b.WriteString("150 ms pauses.\n\n")
+	fmt.Fprintf(&b, "Verdicts come from `wavenet eval`'s classifier (MFCC + logistic regression) trained on %d recordings of %s "+
+		"(FSDD indices outside %s, never the validation recordings).\n\n", trainN, c.fsdd, c.valIndex)
+	fmt.Fprintf(&b, "## Recognition\n\n")
+	fmt.Fprintf(&b, "- digits recognised: **%.1f%%** (%d of %d)\n", 100*sum.digitRate(), sum.digitOK, sum.n)
+	fmt.Fprintf(&b, "- speakers recognised: **%.1f%%** (%d of %d)\n", 100*sum.speakerRate(), sum.speakerOK, sum.n)
+	if sum.sentences > 0 {
+		fmt.Fprintf(&b, "- digits of sentences recognised: %d of %d\n", sum.sentDigitsOK, sum.sentDigits)
+	}
+	fmt.Fprintf(&b, "- ends: %s\n\n", sum.endCounts())
+	b.WriteString("| speaker | files | digit | speaker |\n|---|---:|---:|---:|\n")
+	speakers := make([]string, 0, len(sum.per))
+	for s := range sum.per {
+		speakers = append(speakers, s)
+	}
+	sort.Strings(speakers)
+	for _, s := range speakers {
+		p := sum.per[s]
+		fmt.Fprintf(&b, "| %s | %d | %.0f%% | %.0f%% |\n", s, p.n, 100*p.digitRate(), 100*p.speakerRate())
+	}
+	b.WriteString("\n## Files\n\n| file | spectrogram | speaker | said | length | heard (p) | speaker heard (p) | digit ok | speaker ok |\n")
+	b.WriteString("|---|---|---|---|---:|---|---|---|---|\n")
+	for _, f := range files {
+		png := ""
+		if f.png != "" {
+			png = fmt.Sprintf("[png](%s)", f.png)
+		}
+		var heard, spk []string
+		dOK, sOK := true, true
+		for i, h := range f.heard {
+			if f.errs[i] != nil {
+				heard = append(heard, "?")
+				spk = append(spk, "?")
+				dOK, sOK = false, false
+				continue
+			}
+			heard = append(heard, fmt.Sprintf("%s (%.2f)", h.Digit, h.DigitProb))
+			spk = append(spk, fmt.Sprintf("%s (%.2f)", h.Speaker, h.SpeakerProb))
+			dOK = dOK && h.Digit == f.digits[i]
+			sOK = sOK && h.Speaker == f.speaker
+		}
+		if len(f.digits) > 1 {
+			// Sentences: the digits heard, and the speaker heard for most.
+			spk = []string{majority(f.heard, f.errs)}
+		}
+		fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %s | %.2f s | %s | %s | %s | %s |\n",
+			f.name, f.name, png, f.speaker, strings.Join(f.digits, " "), float64(len(f.audio))/float64(cfg.SampleRate),
+			strings.Join(heard, " "), strings.Join(spk, " "), mark(dOK), mark(sOK))
+	}
+	b.WriteString("\n## Licence\n\n")
+	b.WriteString(fsddAttribution)
+	b.WriteString("\n")
+	return b.String()
+}
+
+// majority returns the speaker heard most often among preds.
+func majority(preds []classify.Prediction, errs []error) string {
+	n := map[string]int{}
+	for i, p := range preds {
+		if errs[i] == nil {
+			n[p.Speaker]++
+		}
+	}
+	best := "?"
+	keys := make([]string, 0, len(n))
+	for k := range n {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if best == "?" || n[k] > n[best] {
+			best = k
+		}
+	}
+	if best == "?" {
+		return best
+	}
+	return fmt.Sprintf("%s (%d of %d)", best, n[best], len(preds))
+}
+
+// melGrid is a log-mel spectrogram as a heat-map grid: columns are
+// frames (x: seconds), rows are mel bands (y: mel).
+type melGrid struct {
+	s        *audio.Spectrogram
+	mels     []float64 // band centres in mel
+	min, max float64
+}
+
+func (g melGrid) Dims() (int, int)   { return g.s.Frames, g.s.Bins }
+func (g melGrid) Z(c, r int) float64 { return math.Max(float64(g.s.Data[c*g.s.Bins+r]), g.min) }
+func (g melGrid) X(c int) float64    { return float64(c) / g.s.FrameRate }
+func (g melGrid) Y(r int) float64    { return g.mels[r] }
+func (g melGrid) Min() float64       { return g.min }
+func (g melGrid) Max() float64       { return g.max }
+
+// hzTicks marks the mel axis at round frequencies in Hz.
+type hzTicks struct{ nyquist float64 }
+
+func (t hzTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for _, hz := range []float64{0, 250, 500, 1000, 2000, 3000, 4000, 6000, 8000, 11000, 16000, 22000} {
+		if hz > t.nyquist {
+			break
+		}
+		m := audio.HzToMel(hz)
+		if m >= lo && m <= hi {
+			ticks = append(ticks, plot.Tick{Value: m, Label: fmt.Sprint(hz)})
+		}
+	}
+	return ticks
+}
+
+// spectrogramPNG draws the log-mel spectrogram of x (rate Hz) as a PNG
+// with time and frequency axes.
+func spectrogramPNG(w io.Writer, x []float32, rate int, title string) error {
+	fft := 256 * max(1, rate/8000) // 32 ms frames
+	mc := audio.MelConfig{SampleRate: rate, FFTSize: fft, Hop: fft / 4, Mels: 64}
+	if len(x) < fft {
+		x = append(slices.Clone(x), make([]float32, fft-len(x))...)
+	}
+	s, err := audio.MelSpectrogram(x, mc)
+	if err != nil {
+		return err
+	}
+	// Band centres: 64 bands between 0 Hz and Nyquist, evenly spaced in
+	// mel (HTK filters: centre i is edge i+1 of Mels+2 edges).
+	top := audio.HzToMel(float64(rate) / 2)
+	mels := make([]float64, s.Bins)
+	for i := range mels {
+		mels[i] = top * float64(i+1) / float64(s.Bins+1)
+	}
+	hi := math.Inf(-1)
+	for _, v := range s.Data {
+		hi = math.Max(hi, float64(v))
+	}
+	// 80 dB of range below the loudest cell, as librosa's specshow shows.
+	g := melGrid{s: s, mels: mels, min: hi - 80, max: hi}
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "time (s)"
+	p.Y.Label.Text = "frequency (Hz, mel scale)"
+	p.Y.Tick.Marker = hzTicks{nyquist: float64(rate) / 2}
+	heat := moreland.ExtendedBlackBody().Palette(64)
+	hm := plotter.NewHeatMap(g, heat)
+	hm.Rasterized = true
+	p.Add(hm)
+	p.X.Min, p.X.Max = 0, float64(s.Frames)/s.FrameRate
+	p.Y.Min, p.Y.Max = 0, top
+	// Drawn in RGBA, then stored with 96 colours (the heat map's 64 and
+	// 32 greys for the text and axes): a paletted PNG is about 6 times
+	// smaller, which matters for committed samples.
+	c := vgimg.New(5*vg.Inch, 2.5*vg.Inch)
+	p.Draw(draw.New(c))
+	img := c.Image()
+	colors := slices.Clone(heat.Colors())
+	for i := range 32 {
+		v := uint8(i * 255 / 31)
+		colors = append(colors, color.Gray{Y: v})
+	}
+	pal := image.NewPaletted(img.Bounds(), colors)
+	stddraw.Draw(pal, img.Bounds(), img, img.Bounds().Min, stddraw.Src)
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	return enc.Encode(w, pal)
+}
