@@ -189,7 +189,7 @@ func runLevel(ctx context.Context, client *http.Client, target, key string, body
 					b[k] = v
 				}
 				t0 := time.Now()
-				status, audioSec, err := oneRequest(rctx, client, target, key, b)
+				status, audioSec, retry, err := oneRequest(rctx, client, target, key, b)
 				lat := time.Since(t0).Seconds()
 				if rctx.Err() != nil && err != nil {
 					return // cut by the end of the window: not counted
@@ -208,10 +208,14 @@ func runLevel(ctx context.Context, client *http.Client, target, key string, body
 				}
 				mu.Unlock()
 				if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-					// Back off as Retry-After asks, but not past the window.
+					// Back off as Retry-After asks (100 ms without it), but
+					// not past the window.
+					if retry <= 0 {
+						retry = 100 * time.Millisecond
+					}
 					select {
 					case <-rctx.Done():
-					case <-time.After(100 * time.Millisecond):
+					case <-time.After(retry):
 					}
 				}
 			}
@@ -235,13 +239,13 @@ func quantile(xs []float64, q float64) float64 {
 }
 
 // oneRequest posts one synthesis and reads the whole body; it returns the
-// status and the seconds of audio received (from X-Audio-Duration, checked
-// against the body size).
-func oneRequest(ctx context.Context, client *http.Client, target, key string, body map[string]any) (int, float64, error) {
+// status, the seconds of audio received (from X-Audio-Duration, checked
+// against the body size) and the Retry-After of a refusal.
+func oneRequest(ctx context.Context, client *http.Client, target, key string, body map[string]any) (int, float64, time.Duration, error) {
 	b, _ := json.Marshal(body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(string(b)))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
@@ -249,24 +253,28 @@ func oneRequest(ctx context.Context, client *http.Client, target, key string, bo
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer res.Body.Close()
 	n, err := io.Copy(io.Discard, res.Body)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if res.StatusCode != http.StatusOK {
-		return res.StatusCode, 0, nil
+		var retry time.Duration
+		if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s > 0 {
+			retry = time.Duration(s) * time.Second
+		}
+		return res.StatusCode, 0, retry, nil
 	}
 	dur, err := strconv.ParseFloat(res.Header.Get("X-Audio-Duration"), 64)
 	if err != nil {
-		return res.StatusCode, 0, errors.New("loadtest: response without X-Audio-Duration")
+		return res.StatusCode, 0, 0, errors.New("loadtest: response without X-Audio-Duration")
 	}
 	if want, _ := strconv.ParseInt(res.Header.Get("X-Num-Samples"), 10, 64); want > 0 && n < want {
-		return res.StatusCode, 0, fmt.Errorf("loadtest: body of %d bytes for %d samples", n, want)
+		return res.StatusCode, 0, 0, fmt.Errorf("loadtest: body of %d bytes for %d samples", n, want)
 	}
-	return res.StatusCode, dur, nil
+	return res.StatusCode, dur, 0, nil
 }
 
 func printLoad(w io.Writer, results []*loadLevel, secPerReq float64) {
