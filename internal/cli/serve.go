@@ -22,7 +22,9 @@ import (
 
 func init() {
 	Register(Command{Name: "serve", Summary: "run the synthesis service (REST API on echo; the embedded default model unless --models)", Run: runServe})
-	if DefaultModel == nil {
+	// Commands that take --model (generate, score) fall back to the
+	// embedded default model when the binary has one.
+	if DefaultModel == nil && models.Available() {
 		DefaultModel = func(context.Context) (*wavenet.Model, error) { return models.Default() }
 	}
 }
