@@ -311,6 +311,9 @@ func (s *Server) recoverMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 					panic(r)
 				}
 				s.log.Error("panic in handler", "request_id", requestID(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				if c.Response().Committed {
+					panic(http.ErrAbortHandler) // cut the connection: the body is incomplete
+				}
 				err = Errorf(http.StatusInternalServerError, "internal", "internal server error; the request id identifies it in the server log")
 			}
 		}()

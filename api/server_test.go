@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -217,7 +218,16 @@ func TestRequestIDAndPanicRecovery(t *testing.T) {
 	m := tinyModel(t)
 	boom := Feature{Name: "boom", Routes: func(g *echo.Group) {
 		g.GET("/boom", func(echo.Context) error { panic("kaboom") })
-	}, OpenAPI: map[string]any{"/v1/boom": map[string]any{"get": map[string]any{"responses": map[string]any{}}}}}
+		g.GET("/halfboom", func(c echo.Context) error {
+			c.Response().WriteHeader(200)
+			c.Response().Write([]byte("partial"))
+			c.Response().Flush()
+			panic("kaboom after the first byte")
+		})
+	}, OpenAPI: map[string]any{
+		"/v1/boom":     map[string]any{"get": map[string]any{"responses": map[string]any{}}},
+		"/v1/halfboom": map[string]any{"get": map[string]any{"responses": map[string]any{}}},
+	}}
 	_, ts := newTestServer(t, m, Options{Features: []Feature{boom}, Logger: slogTo(&logs)})
 	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/v1/boom", nil)
 	req.Header.Set("X-Request-Id", "abc-123")
@@ -231,6 +241,15 @@ func TestRequestIDAndPanicRecovery(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "kaboom") {
 		t.Errorf("panic not logged:\n%s", logs.String())
+	}
+	// A panic after the first byte cuts the connection: the client gets a
+	// read error, not a clean short body.
+	if res, err := http.Get(ts.URL + "/v1/halfboom"); err == nil {
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err == nil {
+			t.Errorf("panic after the first byte: body %q read cleanly, want a cut connection", b)
+		}
 	}
 	// A forged request id (log injection) is replaced.
 	req, _ = http.NewRequest(http.MethodGet, ts.URL+"/healthz", nil)
