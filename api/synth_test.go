@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -335,6 +337,23 @@ func TestHugeDeclaredBodyRefusedUnread(t *testing.T) {
 		if rec.Code != http.StatusRequestEntityTooLarge || e.Code != "too_large" || !strings.Contains(e.Message, "10737418240 bytes") {
 			t.Errorf("POST %s with Content-Length 10 GiB = %d %+v, want 413 too_large naming the size", path, rec.Code, e)
 		}
+	}
+	// Over a real connection: headers declaring 10 GiB and no body get a
+	// 413 at once (the server does not wait for the body).
+	_, ts0 := newTestServer(t, m, Options{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts0.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/synthesize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", int64(10)<<30)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res0, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no response to a 10 GiB declaration within 10 s: %v", err)
+	}
+	if e := errorOf(t, readAll(t, res0)); res0.StatusCode != 413 {
+		t.Errorf("10 GiB declared over TCP = %d %+v, want 413", res0.StatusCode, e)
 	}
 	// A chunked body over the limit is cut while reading.
 	_, ts := newTestServer(t, m, Options{MaxBodyBytes: 1000})
