@@ -13,7 +13,8 @@
 // Options.MaxStreams slots over all shards plus a wait queue of
 // Options.MaxQueue; beyond that, 429 with Retry-After. A request's output
 // depends only on its own parameters and seed, not on what it was batched
-// with (the tests check batched output against a lone generator).
+// with (the tests check batched output against a lone generator), unless
+// Options.FastBatch trades that for speed.
 //
 // Other packages contribute routes through Feature: in-package features call
 // registerFeature from init; features from packages that must stay out of
