@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/ngram"
 )
 
 func TestScore(t *testing.T) {
@@ -74,5 +77,112 @@ func TestScoreUnlabelled(t *testing.T) {
 	}
 	if _, _, err := runCmd(context.Background(), runScore, "--model", dir); err == nil {
 		t.Errorf("score without files = nil error, want a usage error")
+	}
+}
+
+func TestScoreBaseline(t *testing.T) {
+	dir, m := genTestModel(t, true)
+	data := t.TempDir()
+	writeDigitCorpus(t, data) // alice and bob, digits 0-9, indices 0-2 and 10-11
+	// Validation recordings (FSDD index 5-9) of different lengths.
+	for i, n := range []int{900, 1300} {
+		writeSine(t, filepath.Join(data, fmt.Sprintf("3_alice_%d.wav", 5+i)), 8000, n)
+		writeSine(t, filepath.Join(data, fmt.Sprintf("7_bob_%d.wav", 7+i)), 8000, n+200)
+	}
+	stdout, stderr, err := runCmd(context.Background(), runScore, "--model", dir, "--baseline", data)
+	if err != nil {
+		t.Fatalf("score --baseline: %v\n%s", err, stderr)
+	}
+
+	// The reference: the same corpus loaded as training loads it, a trigram
+	// trained directly on its training split, both models scored on its
+	// validation split.
+	c, err := corpus.Load(context.Background(), data, corpus.Options{SampleRate: 8000, Levels: 256, Trim: true, Normalize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Train) != 100 || len(c.Validation) != 4 {
+		t.Fatalf("corpus: %d training and %d validation utterances, want 100 and 4", len(c.Train), len(c.Validation))
+	}
+	tri, err := ngram.New(256, 0.75)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range c.Train {
+		if err := tri.Add(u.Codes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type sum struct {
+		model, tri float64
+		n          int
+	}
+	sums := map[string]*sum{"alice": {}, "bob": {}, "all": {}}
+	for _, u := range c.Validation {
+		cond, err := u.ConditionIndices(m.Config.Conditions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nats, n, err := m.Score(context.Background(), u.Codes, cond, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The model predicts codes[1:]: the trigram's bits for them are
+		// its bits for all codes minus those of the first (a unigram).
+		all, _, err := tri.Bits(u.Codes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, err := tri.Bits(u.Codes[:1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("%-40s %9d %12.4f %12.4f", u.Name, n, nats/float64(n)/math.Ln2, (all-first)/float64(n))
+		if !strings.Contains(stdout, want) {
+			t.Errorf("score --baseline lacks the line %q:\n%s", want, stdout)
+		}
+		for _, k := range []string{u.Labels["speaker"], "all"} {
+			sums[k].model += nats / math.Ln2
+			sums[k].tri += all - first
+			sums[k].n += n
+		}
+	}
+	for _, k := range []string{"alice", "bob"} {
+		s := sums[k]
+		want := fmt.Sprintf("  %-12s %4d files %9d %12.4f %12.4f %+9.4f", k, 2, s.n, s.model/float64(s.n), s.tri/float64(s.n), (s.model-s.tri)/float64(s.n))
+		if !strings.Contains(stdout, want) {
+			t.Errorf("score --baseline lacks the speaker line %q:\n%s", want, stdout)
+		}
+	}
+	s := sums["all"]
+	want := fmt.Sprintf("trigram baseline: %.4f bits/sample; model - trigram: %+.4f", s.tri/float64(s.n), (s.model-s.tri)/float64(s.n))
+	if !strings.Contains(stdout, want) || !strings.Contains(stdout, "trained on 100 utterances") {
+		t.Errorf("score --baseline lacks %q and the training summary:\n%s", want, stdout)
+	}
+
+	// With files, the trigram scores the same codes as the model, with
+	// --full-context too (only codes after the receptive field, 17).
+	f := filepath.Join(t.TempDir(), "2_bob_x.wav")
+	writeSine(t, f, 8000, 500)
+	stdout, _, err = runCmd(context.Background(), runScore, "--model", dir, "--baseline", data, "--full-context", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := readCodes(f, 8000, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _, _ := tri.Bits(codes)
+	prefix, _, _ := tri.Bits(codes[:17])
+	// 500 codes, 483 predictions after the first 17: file, samples,
+	// model bits, trigram bits, difference.
+	var line []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(l, f) {
+			line = strings.Fields(l)
+		}
+	}
+	if want := fmt.Sprintf("%.4f", (all-prefix)/483); len(line) != 5 || line[1] != "483" || line[3] != want {
+		t.Errorf("score --baseline --full-context: line %q, want 483 samples and trigram bits %s:\n%s", line, want, stdout)
 	}
 }
