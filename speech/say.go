@@ -144,6 +144,18 @@ func quality(p *Part, median float64, rate int) int {
 	return 0
 }
 
+// PrimeCodes returns the history Generate primes each stream with (see
+// cache.Generator.Prime): a receptive field of silence codes, the left
+// context the trainer pads an utterance's first window with, so that a
+// stream starts in the state training saw before each utterance.
+func PrimeCodes(cfg wavenet.Config) []int32 {
+	p := make([]int32, cfg.ReceptiveField())
+	for i := range p {
+		p[i] = mulaw.Silence(cfg.QuantizationChannels)
+	}
+	return p
+}
+
 // retrySeed is the seed of attempt a (0-based) of an item seeded s.
 func retrySeed(s uint64, a int) uint64 { return s + uint64(a)*0x9E3779B97F4A7C15 }
 
@@ -202,10 +214,7 @@ func Generate(ctx context.Context, m *wavenet.Model, items []Item, o GenOptions)
 	g := cache.New(m, min(len(items), o.MaxStreams))
 	var prime []int32
 	if !o.ZeroStart {
-		prime = make([]int32, cfg.ReceptiveField())
-		for i := range prime {
-			prime[i] = mulaw.Silence(q)
-		}
+		prime = PrimeCodes(cfg)
 	}
 	type job struct{ item, attempt int }
 	queue := make([]job, 0, len(items))
