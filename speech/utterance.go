@@ -115,10 +115,15 @@ type Utterance struct {
 	frames  int     // complete frames
 	loudest float64 // dBFS of the loudest complete frame
 	onset   int     // sample index of the onset frame, -1 before
+	loud    int     // consecutive frames above the floor (before the onset)
 	quiet   int     // consecutive silent frames (after the onset)
 	end     int     // samples kept when done
 	reason  EndReason
 }
+
+// onsetFrames is the number of frames in a row above the floor that make
+// an onset (30 ms with the default 10 ms frames).
+const onsetFrames = 3
 
 var tables sync.Map // q -> []float32 decoded value of each code
 
@@ -180,9 +185,16 @@ func (u *Utterance) frame(n int) {
 	u.frames++
 	start := n - u.lim.Frame
 	if u.onset < 0 {
+		// The onset is the first of onsetFrames frames in a row above
+		// the floor: a click alone is not speech.
 		if db >= u.opt.FloorDB {
-			u.onset = start
-			u.loudest = db
+			u.loud++
+			u.loudest = max(u.loudest, db)
+		} else {
+			u.loud, u.loudest = 0, math.Inf(-1)
+		}
+		if u.loud == onsetFrames {
+			u.onset = start - (onsetFrames-1)*u.lim.Frame
 		}
 		return
 	}
@@ -221,19 +233,25 @@ func (u *Utterance) Codes() []int32 { return u.codes }
 // Onset returns the sample index of the first frame above the floor, or -1.
 func (u *Utterance) Onset() int { return u.onset }
 
-// Trimmed returns the range [start, end) of Codes to keep: up to the
-// detected end (everything if not done), with leading and trailing silence
-// removed by the corpus trimming rule. start == end means nothing was said.
+// Trimmed returns the range [start, end) of Codes to keep: from the onset
+// (if any) up to the detected end (everything if not done), with leading
+// and trailing silence removed by the corpus trimming rule. start == end
+// means nothing was said.
 func (u *Utterance) Trimmed() (start, end int) {
 	n := len(u.codes)
 	if u.reason != Running {
 		n = u.end
 	}
-	x := make([]float32, n)
-	for i, c := range u.codes[:n] {
+	from := max(u.onset, 0) // a click before the onset is not kept
+	x := make([]float32, n-from)
+	for i, c := range u.codes[from:n] {
 		x[i] = u.table[min(max(c, 0), int32(u.q-1))]
 	}
-	return trimRange(x, u.rate, u.opt)
+	s, e := trimRange(x, u.rate, u.opt)
+	if s == e {
+		return 0, 0
+	}
+	return from + s, from + e
 }
 
 // trimRange is corpus trimming: frames of TrimFrameMS below TrimFloorDB or

@@ -161,3 +161,20 @@ func TestUtteranceRunningTrim(t *testing.T) {
 		t.Errorf("Trimmed() = %d, %d, want start in [%d, %d], end %d", s, e, sec(0.04), sec(0.05), sec(0.15))
 	}
 }
+
+func TestOnsetIgnoresClicks(t *testing.T) {
+	// A 5 ms click, 0.3 s of silence, then the word: the onset is the
+	// word's (three 10 ms frames in a row above the floor), so the
+	// silence after the click does not end the utterance.
+	x := concat(tone(sec(0.005), 0.9), tone(sec(0.3), 0), tone(sec(0.4), 0.5), tone(sec(1), 0))
+	u := NewUtterance(256, testRate, testDur, Options{})
+	feed(u, x)
+	if u.Reason() != Silence || u.Onset() < sec(0.3) || u.Onset() > sec(0.31) {
+		t.Errorf("click, silence, word: Reason() = %v, Onset() = %d, want silence and the onset at %d", u.Reason(), u.Onset(), sec(0.305))
+	}
+	// The click is not kept either (trim frames are 20 ms: the word's
+	// start lies in the frame from 0.3 s).
+	if s, e := u.Trimmed(); s < sec(0.3) || s > sec(0.305) || e < sec(0.705) || e > sec(0.725) {
+		t.Errorf("Trimmed() = %d, %d, want the word only, from %d to %d", s, e, sec(0.305), sec(0.705))
+	}
+}
