@@ -24,6 +24,9 @@ func matVec4x4AVX512(y, w, x *float32, nblk, cols, nsb, ldx, ldy int)
 func matVecF16AVX512(y *float32, w *uint16, x *float32, nblk, cols, nb, ldx, ldy int)
 
 //go:noescape
+func matVecF16AVX2(y *float32, w *uint16, x *float32, nblk, cols, chunks, nb, ldx, ldy int)
+
+//go:noescape
 func matVecAVX2(y, w, x *float32, nblk, cols, nb, ldx, ldy int)
 
 //go:noescape
@@ -114,6 +117,9 @@ var avx2Impl = &impl{
 func init() {
 	avx512Impl.packed = packedAVX512
 	avx2Impl.packed = packedAVX2
+	if cpu.X86.HasF16C {
+		avx2Impl.matVecF16 = matVecF16AVX2Rows
+	}
 	impls = nil
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512DQ {
 		impls = append(impls, avx512Impl)
@@ -285,4 +291,32 @@ func matVecF16AVX512Rows(y []float32, w []uint16, x []float32, rows, cols, nb, l
 		matVecF16AVX512(&y[r0], &w[r0*cols], &x[0], min(step, nblk-b0), cols, nb, ldx*f32, ldy*f32)
 	}
 	matVecF16Rows(y, w, x, nblk*16, rows, cols, nb, ldx, ldy)
+}
+
+// matVecF16AVX2Rows runs matVecF16AVX2 on blocks of 8 rows and the first
+// cols - cols%8 columns, then adds the other columns and rows in Go.
+func matVecF16AVX2Rows(y []float32, w []uint16, x []float32, rows, cols, nb, ldx, ldy int) {
+	const f32 = int(unsafe.Sizeof(float32(0)))
+	if rows == 0 || cols == 0 || nb == 0 {
+		return
+	}
+	nblk, chunks := rows/8, cols/8
+	if chunks > 0 {
+		step := max(1, maxCallMACs/(8*cols*nb))
+		for b0 := 0; b0 < nblk; b0 += step {
+			r0 := b0 * 8
+			matVecF16AVX2(&y[r0], &w[r0*cols], &x[0], min(step, nblk-b0), cols, chunks, nb, ldx*f32, ldy*f32)
+		}
+		if c0 := chunks * 8; c0 < cols {
+			for s := 0; s < nb; s++ {
+				xs := x[s*ldx+c0 : s*ldx+cols]
+				for r := 0; r < nblk*8; r++ {
+					y[s*ldy+r] += dotF16Go(w[r*cols+c0:(r+1)*cols], xs)
+				}
+			}
+		}
+	} else {
+		nblk = 0
+	}
+	matVecF16Rows(y, w, x, nblk*8, rows, cols, nb, ldx, ldy)
 }

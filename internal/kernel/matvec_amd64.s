@@ -786,3 +786,88 @@ mvh512reduce:
 mvh512done:
 	VZEROUPPER
 	RET
+
+// func matVecF16AVX2(y *float32, w *uint16, x *float32, nblk, cols, chunks, nb, ldx, ldy int)
+// matVecAVX2 with W in binary16 (F16C VCVTPH2PS): rows = 8*nblk, the
+// first 8*chunks columns of each row (the caller adds the others); cols is
+// the row length of W.
+TEXT ·matVecF16AVX2(SB), NOSPLIT, $0-72
+	MOVQ cols+32(FP), R8
+	MOVQ chunks+40(FP), R15
+	SHLQ $1, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R8)(R8*4), R10
+	LEAQ (R9)(R8*4), R11
+	MOVQ w+8(FP), SI
+	MOVQ y+0(FP), DI
+	CMPQ nblk+24(FP), $0
+	JEQ  mvh2done
+
+mvh2block:
+	MOVQ x+16(FP), R13
+	MOVQ DI, R14
+	MOVQ nb+48(FP), R12
+
+mvh2stream:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ SI, AX
+	MOVQ R13, DX
+	MOVQ R15, CX
+	TESTQ CX, CX
+	JEQ  mvh2reduce
+
+mvh2loop:
+	VMOVUPS (DX), Y8
+	VCVTPH2PS (AX), Y9
+	VFMADD231PS Y9, Y8, Y0
+	VCVTPH2PS (AX)(R8*1), Y10
+	VFMADD231PS Y10, Y8, Y1
+	VCVTPH2PS (AX)(R8*2), Y11
+	VFMADD231PS Y11, Y8, Y2
+	VCVTPH2PS (AX)(R9*1), Y12
+	VFMADD231PS Y12, Y8, Y3
+	VCVTPH2PS (AX)(R8*4), Y13
+	VFMADD231PS Y13, Y8, Y4
+	VCVTPH2PS (AX)(R10*1), Y14
+	VFMADD231PS Y14, Y8, Y5
+	VCVTPH2PS (AX)(R9*2), Y9
+	VFMADD231PS Y9, Y8, Y6
+	VCVTPH2PS (AX)(R11*1), Y10
+	VFMADD231PS Y10, Y8, Y7
+	ADDQ $16, AX
+	ADDQ $32, DX
+	DECQ CX
+	JNE  mvh2loop
+
+mvh2reduce:
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y5, Y4, Y4
+	VHADDPS Y7, Y6, Y6
+	VHADDPS Y2, Y0, Y0
+	VHADDPS Y6, Y4, Y4
+	VPERM2F128 $0x20, Y4, Y0, Y1
+	VPERM2F128 $0x31, Y4, Y0, Y2
+	VADDPS Y2, Y1, Y0
+	VADDPS (R14), Y0, Y0
+	VMOVUPS Y0, (R14)
+	ADDQ ldx+56(FP), R13
+	ADDQ ldy+64(FP), R14
+	DECQ R12
+	JNE  mvh2stream
+
+	LEAQ (SI)(R8*8), SI
+	ADDQ $32, DI
+	DECQ nblk+24(FP)
+	JNE  mvh2block
+
+mvh2done:
+	VZEROUPPER
+	RET
