@@ -165,3 +165,31 @@ func BenchmarkMatMulAddBatch(b *testing.B) {
 		}
 	}
 }
+
+// TestMatMulAddBatchInvariant checks what the cache package relies on in
+// its default mode: with rows a multiple of 16, a stream's result from
+// MatMulAddBatch has the same bits whatever the batch it is stepped in
+// (the 16-row and the 4x4 kernels run the same per-lane chains and the
+// same reduction tree).
+func TestMatMulAddBatchInvariant(t *testing.T) {
+	rng := rand.New(rand.NewPCG(37, 38))
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		for _, sh := range [][2]int{{64, 64}, {32, 32}, {128, 640}, {256, 128}, {16, 7}, {48, 33}} {
+			rows, cols := sh[0], sh[1]
+			w := randSlice(rng, rows*cols)
+			const nb = 17
+			x := randSlice(rng, nb*cols)
+			batch := make([]float32, nb*rows)
+			im.matVec(batch, w, x, rows, cols, nb, cols, rows)
+			for s := 0; s < nb; s++ {
+				alone := make([]float32, rows)
+				im.matVec(alone, w, x[s*cols:], rows, cols, 1, cols, rows)
+				for r := range alone {
+					if math.Float32bits(alone[r]) != math.Float32bits(batch[s*rows+r]) {
+						t.Fatalf("matVec(%dx%d): stream %d row %d = %g in a batch of %d, %g alone", rows, cols, s, r, batch[s*rows+r], nb, alone[r])
+					}
+				}
+			}
+		}
+	})
+}
