@@ -45,7 +45,7 @@ var CompressManager *compressapi.Manager
 const compressUsage = `compress SUBCOMMAND [flags]
 
 subcommands:
-  quantize --dtype int8|fp16|bf16 [--per-channel] [--symmetric] --model DIR --out DIR [--data DIR]
+  quantize --dtype int8|fp16|bf16 [--per-channel] [--affine] [--unsigned] --model DIR --out DIR [--data DIR]
   prune    --amount 0.5 [--global] [--structured] [--finetune-steps N --rounds R --data DIR] --model DIR --out DIR
   distill  --teacher DIR [--preset small | --config F] --data DIR --steps N --out DIR [--alpha 0.5 --temperature 2]
   report   --model DIR --data DIR [--pruned DIR] [--out FILE.md]: the README table (size, bits/sample, speed per format)
@@ -246,16 +246,19 @@ func fp32Size(m *wavenet.Model) (int, error) {
 }
 
 func runQuantize(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "compress quantize", "compress quantize --dtype int8|fp16|bf16 [--per-channel] [--symmetric] --model DIR --out DIR [--data DIR]")
+	fs := NewFlagSet(env, "compress quantize", "compress quantize --dtype int8|fp16|bf16 [--per-channel] [--affine] [--unsigned] --model DIR --out DIR [--data DIR]")
 	var (
-		dtype, model, out             string
-		perChannel, symmetric, unsign bool
-		bench                         time.Duration
-		d                             dataFlags
+		dtype, model, out          string
+		perChannel, affine, unsign bool
+		bench                      time.Duration
+		d                          dataFlags
 	)
 	fs.StringVar(&dtype, "dtype", "int8", "storage type: int8, fp16 or bf16")
+	// The defaults are PyTorch's weight observers: qint8, symmetric, per
+	// tensor (default_weight_observer) or per channel
+	// (default_per_channel_weight_observer).
 	fs.BoolVar(&perChannel, "per-channel", false, "int8: one scale per output channel (PerChannelMinMaxObserver) instead of per tensor")
-	fs.BoolVar(&symmetric, "symmetric", false, "int8: symmetric range (zero point 0 for qint8)")
+	fs.BoolVar(&affine, "affine", false, "int8: affine range [min, max] with a zero point (stored as I32) instead of symmetric")
 	fs.BoolVar(&unsign, "unsigned", false, "int8: quint8 (U8) instead of qint8 (I8)")
 	fs.StringVar(&model, "model", "", "checkpoint or run directory of the float model")
 	fs.StringVar(&out, "out", "", "directory of the quantized checkpoint")
@@ -271,12 +274,12 @@ func runQuantize(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return Usagef("--dtype: %v", err)
 	}
-	opts := compress.SaveOptions{Format: f, PerChannel: perChannel, DType: compress.QInt8}
+	opts := compress.SaveOptions{Format: f, PerChannel: perChannel, DType: compress.QInt8, Scheme: compress.Symmetric}
 	if unsign {
 		opts.DType = compress.QUInt8
 	}
-	if symmetric {
-		opts.Scheme = compress.Symmetric
+	if affine {
+		opts.Scheme = compress.Affine
 	}
 	m, _, src, err := loadCheckpointFlag(ctx, model)
 	if err != nil {
@@ -414,7 +417,7 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	save := compress.SaveOptions{Format: f, DType: compress.QInt8, PerChannel: true}
+	save := compress.SaveOptions{Format: f, DType: compress.QInt8, Scheme: compress.Symmetric, PerChannel: true}
 	if err := compress.Save(ctx, out, m, save); err != nil {
 		return err
 	}
@@ -615,12 +618,13 @@ func runCompressReport(ctx context.Context, env *Env, args []string) error {
 		opts    compress.SaveOptions
 		int8Gen bool
 	}
+	int8Opts := compress.SaveOptions{Format: compress.Int8, DType: compress.QInt8, Scheme: compress.Symmetric, PerChannel: true}
 	vs := []variant{
 		{"fp32", m, compress.SaveOptions{}, false},
 		{"fp16", m, compress.SaveOptions{Format: compress.FP16}, false},
 		{"bf16", m, compress.SaveOptions{Format: compress.BF16}, false},
-		{"int8 (per-channel qint8), float32 generator", m, compress.SaveOptions{Format: compress.Int8, DType: compress.QInt8, PerChannel: true}, false},
-		{"int8 (per-channel qint8), int8 generator", m, compress.SaveOptions{Format: compress.Int8, DType: compress.QInt8, PerChannel: true}, true},
+		{"int8 (qint8 per-channel symmetric), float32 generator", m, int8Opts, false},
+		{"int8 (qint8 per-channel symmetric), int8 generator", m, int8Opts, true},
 	}
 	if pruned != "" {
 		pm, _, _, err := loadCheckpointFlag(ctx, pruned)

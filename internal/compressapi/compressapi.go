@@ -99,10 +99,12 @@ type Request struct {
 	// "{id}-pruned{percent}").
 	NewID string `json:"new_id,omitempty"`
 	// quantize
-	DType      string `json:"dtype,omitempty"` // int8 (default), fp16, bf16
-	PerChannel bool   `json:"per_channel,omitempty"`
-	Symmetric  bool   `json:"symmetric,omitempty"`
-	Unsigned   bool   `json:"unsigned,omitempty"` // int8 as quint8 (U8) rather than qint8 (I8)
+	DType string `json:"dtype,omitempty"` // int8 (default), fp16, bf16
+	// int8 defaults to PyTorch's weight observers: qint8, symmetric, per
+	// tensor or (PerChannel) per output channel.
+	PerChannel bool `json:"per_channel,omitempty"`
+	Affine     bool `json:"affine,omitempty"`   // range [min, max] with a zero point
+	Unsigned   bool `json:"unsigned,omitempty"` // quint8 (U8) rather than qint8 (I8)
 	// prune
 	Amount     *float64 `json:"amount,omitempty"` // fraction in [0, 1] (default 0.5)
 	Global     bool     `json:"global,omitempty"`
@@ -177,12 +179,12 @@ func parseRequest(id string, req *Request) (spec, error) {
 			return s, fmt.Errorf("dtype %q: want int8, fp16 or bf16", req.DType)
 		}
 		req.DType = string(f)
-		s.save = compress.SaveOptions{Format: f, PerChannel: req.PerChannel, DType: compress.QInt8}
+		s.save = compress.SaveOptions{Format: f, PerChannel: req.PerChannel, DType: compress.QInt8, Scheme: compress.Symmetric}
 		if req.Unsigned {
 			s.save.DType = compress.QUInt8
 		}
-		if req.Symmetric {
-			s.save.Scheme = compress.Symmetric
+		if req.Affine {
+			s.save.Scheme = compress.Affine
 		}
 		if req.NewID == "" {
 			req.NewID = id + "-" + req.DType

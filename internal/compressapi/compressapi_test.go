@@ -127,7 +127,7 @@ func TestJobs(t *testing.T) {
 		smaller float64 // the new file is at most this fraction of fp32
 	}{
 		{`{"method":"quantize","dtype":"int8","per_channel":true}`, "tiny-int8",
-			compress.SaveOptions{Format: compress.Int8, DType: compress.QInt8, PerChannel: true}, nil, 0.5},
+			compress.SaveOptions{Format: compress.Int8, DType: compress.QInt8, Scheme: compress.Symmetric, PerChannel: true}, nil, 0.5},
 		{`{"method":"quantize","dtype":"fp16","new_id":"half"}`, "half",
 			compress.SaveOptions{Format: compress.FP16}, nil, 0.55},
 		{`{"method":"prune","amount":0.5,"global":true}`, "tiny-pruned50",

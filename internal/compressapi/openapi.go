@@ -25,7 +25,7 @@ var openAPI = map[string]any{
 					"new_id":      map[string]any{"type": "string", "description": "default {id}-{dtype} or {id}-pruned{percent}"},
 					"dtype":       map[string]any{"type": "string", "enum": []string{"int8", "fp16", "bf16"}, "description": "quantize: default int8"},
 					"per_channel": map[string]any{"type": "boolean", "description": "quantize int8: one scale per output channel"},
-					"symmetric":   map[string]any{"type": "boolean", "description": "quantize int8: symmetric range (zero point 0)"},
+					"affine":      map[string]any{"type": "boolean", "description": "quantize int8: affine range with zero points instead of symmetric"},
 					"unsigned":    map[string]any{"type": "boolean", "description": "quantize int8: quint8 (U8) rather than qint8 (I8)"},
 					"amount":      map[string]any{"type": "number", "minimum": 0, "maximum": 1, "description": "prune: fraction of weights (default 0.5)"},
 					"global":      map[string]any{"type": "boolean", "description": "prune: rank all weights together"},
