@@ -133,10 +133,12 @@ func init() {
 
 func dotAsm(f func(x, y *float32, n int) float32) func(x, y []float32) float32 {
 	return func(x, y []float32) float32 {
-		if len(x) == 0 {
-			return 0
+		var sum float32
+		for i := 0; i < len(x); i += maxCallElems {
+			n := min(maxCallElems, len(x)-i)
+			sum += f(&x[i], &y[i], n)
 		}
-		return f(&x[0], &y[0], len(x))
+		return sum
 	}
 }
 
@@ -144,6 +146,10 @@ func dotAsm(f func(x, y *float32, n int) float32) func(x, y []float32) float32 {
 // so that a huge product cannot hold off the scheduler for long: assembly
 // functions are not preemptible.
 const maxCallMACs = 1 << 20
+
+// maxCallElems bounds the elements of one elementwise assembly call (tens
+// of microseconds for tanh) for the same reason.
+const maxCallElems = 1 << 16
 
 // matVecAsm builds the matVec of an implementation whose kernel handles
 // blocks of blk rows (the rows%blk last rows are dot products) and, if
@@ -212,8 +218,8 @@ func unAsm(vec int, kern func(dst, x *float32, n int)) func(dst, x []float32) {
 				copy(dst[n:], bd[:t])
 			}
 		}
-		if n > 0 {
-			kern(&dst[0], &x[0], n)
+		for i := 0; i < n; i += maxCallElems {
+			kern(&dst[i], &x[i], min(maxCallElems, n-i))
 		}
 	}
 }
@@ -231,8 +237,8 @@ func binAsm(vec int, kern func(dst, a, b *float32, n int)) func(dst, a, b []floa
 				copy(dst[n:], bd[:t])
 			}
 		}
-		if n > 0 {
-			kern(&dst[0], &a[0], &b[0], n)
+		for i := 0; i < n; i += maxCallElems {
+			kern(&dst[i], &a[i], &b[i], min(maxCallElems, n-i))
 		}
 	}
 }
@@ -250,8 +256,8 @@ func axpyAsm(vec int, kern func(y *float32, alpha float32, x *float32, n int)) f
 				copy(y[n:], by[:t])
 			}
 		}
-		if n > 0 {
-			kern(&y[0], alpha, &x[0], n)
+		for i := 0; i < n; i += maxCallElems {
+			kern(&y[i], alpha, &x[i], min(maxCallElems, n-i))
 		}
 	}
 }
@@ -261,9 +267,12 @@ func softmaxAVX512(dst, x []float32) {
 	if n == 0 {
 		return
 	}
-	mx := maxAVX512(&x[0], n)
-	sum := expShiftAVX512(&dst[0], &x[0], n, mx, 1)
-	affineAVX512(&dst[0], &dst[0], n, 1/sum, 0)
+	mx := maxChunked(x)
+	var sum float32
+	for i := 0; i < n; i += maxCallElems {
+		sum += expShiftAVX512(&dst[i], &x[i], min(maxCallElems, n-i), mx, 1)
+	}
+	affineChunked(dst, dst, 1/sum, 0)
 }
 
 func logSoftmaxAVX512(dst, x []float32) {
@@ -271,10 +280,29 @@ func logSoftmaxAVX512(dst, x []float32) {
 	if n == 0 {
 		return
 	}
-	mx := maxAVX512(&x[0], n)
-	sum := expShiftAVX512(&dst[0], &x[0], n, mx, 0)
+	mx := maxChunked(x)
+	var sum float32
+	for i := 0; i < n; i += maxCallElems {
+		sum += expShiftAVX512(&dst[i], &x[i], min(maxCallElems, n-i), mx, 0)
+	}
 	lse := mx + float32(math.Log(float64(sum)))
-	affineAVX512(&dst[0], &x[0], n, 1, -lse)
+	affineChunked(dst, x, 1, -lse)
+}
+
+// maxChunked returns the maximum of x (len(x) >= 1).
+func maxChunked(x []float32) float32 {
+	mx := x[0]
+	for i := 0; i < len(x); i += maxCallElems {
+		mx = max(mx, maxAVX512(&x[i], min(maxCallElems, len(x)-i)))
+	}
+	return mx
+}
+
+// affineChunked computes dst = a*x + b.
+func affineChunked(dst, x []float32, a, b float32) {
+	for i := 0; i < len(dst); i += maxCallElems {
+		affineAVX512(&dst[i], &x[i], min(maxCallElems, len(dst)-i), a, b)
+	}
 }
 
 // matVecF16AVX512Rows runs matVecF16AVX512 on blocks of 16 rows, in calls

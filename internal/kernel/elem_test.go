@@ -246,3 +246,36 @@ func TestActivationsSIMDIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestLongVectors crosses the chunking of long vectors into several
+// assembly calls (maxCallElems elements each).
+func TestLongVectors(t *testing.T) {
+	const n = 1<<16*2 + 37
+	rng := rand.New(rand.NewPCG(39, 40))
+	x, y := randSlice(rng, n), randSlice(rng, n)
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		var want float64
+		for i := range x {
+			want += float64(x[i]) * float64(y[i])
+		}
+		if got := im.dot(x, y); math.Abs(float64(got)-want) > tol(n, n/2) {
+			t.Errorf("dot(n=%d) = %g, want %g", n, got, want)
+		}
+		got := make([]float32, n)
+		im.tanh(got, x)
+		for i := range got {
+			if d := math.Abs(float64(got[i]) - math.Tanh(float64(x[i]))); d > activationTol {
+				t.Fatalf("tanh(n=%d)[%d] = %g, want %g", n, i, got[i], math.Tanh(float64(x[i])))
+			}
+		}
+		im.softmax(got, x)
+		var sum float64
+		for _, v := range got {
+			sum += float64(v)
+		}
+		// n terms of about 1/n, each within 1e-6 relative.
+		if math.Abs(sum-1) > 1e-4 {
+			t.Errorf("sum of softmax(n=%d) = %g, want 1", n, sum)
+		}
+	})
+}
