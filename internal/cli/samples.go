@@ -54,6 +54,7 @@ type samplesConfig struct {
 	sentences int
 	streams   int
 	png       bool
+	zeroStart bool
 	gen       genFlags
 }
 
@@ -80,6 +81,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.sentences, "sentences", len(sampleSentences), fmt.Sprintf("sentences per speaker (0 to %d)", len(sampleSentences)))
 	fs.IntVar(&c.streams, "streams", 16, "streams generated together")
 	fs.BoolVar(&c.png, "png", true, "write a spectrogram PNG per file (with --per-pair > 1, for the first sample of each pair only)")
+	fs.BoolVar(&c.zeroStart, "zero-start", false, "start each stream from zero history instead of a receptive field of silence codes (the trainer's left padding)")
 	fs.Float64Var(&c.gen.temp, "temperature", 1, "sampling temperature (> 0)")
 	fs.IntVar(&c.gen.topK, "top-k", 0, "sample only among the K most likely codes (0: all)")
 	fs.BoolVar(&c.gen.greedy, "greedy", false, "always take the most likely code")
@@ -173,7 +175,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 
 	onProgress, finish := barProgress(env, "samples")
 	parts, err := speech.Generate(ctx, m, items, speech.GenOptions{Temperature: float32(c.gen.temp), TopK: c.gen.topK,
-		Greedy: c.gen.greedy, Stats: stats, MaxStreams: c.streams, Progress: onProgress})
+		Greedy: c.gen.greedy, Stats: stats, MaxStreams: c.streams, ZeroStart: c.zeroStart, Progress: onProgress})
 	finish()
 	if err != nil {
 		return err
@@ -374,6 +376,9 @@ func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sa
 	}
 	if c.gen.greedy {
 		b.WriteString(", greedy")
+	}
+	if c.zeroStart {
+		b.WriteString(", streams started from zero history")
 	}
 	fmt.Fprintf(&b, ", %d per (speaker, digit).\n\n", c.perPair)
 	b.WriteString("Each digit is generated conditioned on (speaker, digit) until its end is detected (sustained silence after ")
