@@ -591,7 +591,7 @@ func runCompressReport(ctx context.Context, env *Env, args []string) error {
 		d                  dataFlags
 	)
 	fs.StringVar(&model, "model", "", "checkpoint or run directory of the float model")
-	fs.StringVar(&pruned, "pruned", "", "checkpoint of a pruned model to add as a row (made by compress prune)")
+	fs.StringVar(&pruned, "pruned", "", "comma-separated checkpoints to add as rows (pruned models made by compress prune, or their dense control)")
 	fs.StringVar(&out, "out", "", "write the Markdown table here too")
 	fs.DurationVar(&bench, "bench", 3*time.Second, "measure generation speed this long per stream count")
 	d.register(fs)
@@ -626,12 +626,16 @@ func runCompressReport(ctx context.Context, env *Env, args []string) error {
 		{"int8 (qint8 per-channel symmetric), float32 generator", m, int8Opts, false},
 		{"int8 (qint8 per-channel symmetric), int8 generator", m, int8Opts, true},
 	}
-	if pruned != "" {
-		pm, _, _, err := loadCheckpointFlag(ctx, pruned)
+	for _, dir := range strings.Split(pruned, ",") {
+		if dir == "" {
+			continue
+		}
+		pm, _, _, err := loadCheckpointFlag(ctx, dir)
 		if err != nil {
 			return err
 		}
-		vs = append(vs, variant{fmt.Sprintf("pruned %.0f%%", 100*compress.Sparsity(pm)), pm, compress.SaveOptions{}, false})
+		name := fmt.Sprintf("%s (sparsity %.0f%%)", filepath.Base(filepath.Clean(dir)), 100*compress.Sparsity(pm))
+		vs = append(vs, variant{name, pm, compress.SaveOptions{}, false})
 	}
 	var rows []measure
 	for _, v := range vs {

@@ -106,7 +106,7 @@ func TestCompressCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"| fp32 |", "| fp16 |", "| bf16 |", "int8 generator", "pruned 50%"} {
+	for _, w := range []string{"| fp32 |", "| fp16 |", "| bf16 |", "int8 generator", "p50 (sparsity 50%)"} {
 		if !strings.Contains(string(b), w) {
 			t.Errorf("report table lacks %q:\n%s", w, b)
 		}
