@@ -18,8 +18,8 @@
 // (NewPacked) in column-major panels of 32 rows and steps 8 streams per
 // pass with broadcasts and no horizontal sums, the fastest form for many
 // streams. MatVecAddF16 and MatMulAddBatchF16 read W in IEEE binary16,
-// halving the bytes streamed when the weights do not fit in L2. Gemm
-// follows the GotoBLAS loop order
+// halving the bytes streamed when the weights do not fit in L2 (and Q8 in
+// q8.go holds int8 weights for AVX-512 VNNI products). Gemm follows the GotoBLAS loop order
 // (K. Goto and R. van de Geijn, "Anatomy of high-performance matrix
 // multiplication", ACM TOMS 34(3), 2008): B is packed in panels of 32
 // (AVX-512) or 16 (AVX2) columns by blocks of 256 rows of op(B), and a
