@@ -70,13 +70,52 @@ func MatMulAddPacked(y []float32, ldy int, p *Packed, x []float32, ldx int, nb i
 }
 
 // packedGo is MatMulAddPacked in pure Go: the reference chain, on the
-// row-major W.
+// row-major W, four rows at a time so that four independent chains are in
+// flight.
 func packedGo(y []float32, ldy int, p *Packed, x []float32, ldx, nb int) {
 	rows, cols := p.rows, p.cols
 	for s := 0; s < nb; s++ {
 		xs := x[s*ldx : s*ldx+cols]
 		ys := y[s*ldy : s*ldy+rows]
-		for r := range ys {
+		r := 0
+		for ; r+4 <= rows; r += 4 {
+			w0 := p.w[r*cols : (r+1)*cols]
+			w1 := p.w[(r+1)*cols : (r+2)*cols]
+			w2 := p.w[(r+2)*cols : (r+3)*cols]
+			w3 := p.w[(r+3)*cols : (r+4)*cols]
+			var a0, a1, a2, a3 float32
+			for c, v := range xs {
+				// fma32, written out (it does not inline).
+				v64 := float64(v)
+				p0, p1, p2, p3 := float64(w0[c])*v64, float64(w1[c])*v64, float64(w2[c])*v64, float64(w3[c])*v64
+				s0, s1, s2, s3 := p0+float64(a0), p1+float64(a1), p2+float64(a2), p3+float64(a3)
+				if fma32Hard(s0) {
+					a0 = fma32Slow(p0, float64(a0), s0)
+				} else {
+					a0 = float32(s0)
+				}
+				if fma32Hard(s1) {
+					a1 = fma32Slow(p1, float64(a1), s1)
+				} else {
+					a1 = float32(s1)
+				}
+				if fma32Hard(s2) {
+					a2 = fma32Slow(p2, float64(a2), s2)
+				} else {
+					a2 = float32(s2)
+				}
+				if fma32Hard(s3) {
+					a3 = fma32Slow(p3, float64(a3), s3)
+				} else {
+					a3 = float32(s3)
+				}
+			}
+			ys[r] += a0
+			ys[r+1] += a1
+			ys[r+2] += a2
+			ys[r+3] += a3
+		}
+		for ; r < rows; r++ {
 			var acc float32
 			for c, v := range p.w[r*cols : (r+1)*cols] {
 				acc = fma32(v, xs[c], acc)
@@ -87,18 +126,42 @@ func packedGo(y []float32, ldy int, p *Packed, x []float32, ldx, nb int) {
 }
 
 // fma32 returns a*b + c rounded once to float32, as VFMADD231PS does.
-// The product is exact in float64; the float64 sum is made "round to
-// odd" (if inexact, its last bit is forced to 1 toward the exact value,
-// known from the TwoSum error), and a round-to-odd result with at least
-// two extra bits rounds correctly to float32 (Boldo and Melquiond,
-// "Emulation of FMA and correctly rounded sums: proved algorithms using
-// rounding to odd", IEEE Trans. Computers 57(4), 2008).
+// The product is exact in float64, so s = a*b + c rounded to float64 is
+// off only by the float64 rounding, and rounding s to float32 is correct
+// unless s fell exactly on a float32 midpoint (the only float32 rounding
+// boundaries, all representable in float64, so the exact value and s are
+// on the same side of every other one) or in float32's subnormal range
+// (fewer mantissa bits). Then the float64 sum is made "round to odd" with
+// its exact error (TwoSum), which rounds correctly to float32 (Boldo and
+// Melquiond, "Emulation of FMA and correctly rounded sums: proved
+// algorithms using rounding to odd", IEEE Trans. Computers 57(4), 2008).
 func fma32(a, b, c float32) float32 {
 	p := float64(a) * float64(b)
 	c64 := float64(c)
 	s := p + c64
+	if !fma32Hard(s) {
+		return float32(s)
+	}
+	return fma32Slow(p, c64, s)
+}
+
+// fma32Hard reports whether rounding the float64 s to float32 may differ
+// from rounding the exact value it approximates: s is a float32 midpoint
+// (its 29 low mantissa bits, which float32 drops, are exactly half a
+// float32 ulp) or below 2^-126 (897 is the biased float64 exponent of
+// 2^-126), where float32 keeps fewer bits.
+func fma32Hard(s float64) bool {
+	bits := math.Float64bits(s)
+	return bits&(1<<29-1) == 1<<28 || bits&0x7ff0000000000000 < 897<<52
+}
+
+// fma32Slow rounds p + c to float32 through round-to-odd, s being the
+// float64 sum. It is kept out of line so that fma32 inlines.
+//
+//go:noinline
+func fma32Slow(p, c, s float64) float32 {
 	bb := s - p
-	e := (p - (s - bb)) + (c64 - bb)
+	e := (p - (s - bb)) + (c - bb)
 	if e != 0 {
 		if bits := math.Float64bits(s); bits&1 == 0 {
 			if (e > 0) == (s > 0) {

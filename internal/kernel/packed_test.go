@@ -103,6 +103,14 @@ func TestFMA32(t *testing.T) {
 		{1 + 1.0/4096, 1 + 1.0/4096, -1.0 / (1 << 24)},
 		{1 + 1.0/(1<<23), 1 - 1.0/(1<<23), -1},
 		{3, 1.0 / 3, -1},
+		// a*b = 2^-24 - 2^-70, c = 1 + 2^-23: the float64 sum rounds onto
+		// the float32 midpoint 1 + 2^-23 + 2^-24, where ties-to-even would
+		// go up; the exact value is below it, so the answer is 1 + 2^-23.
+		{(1 + 1.0/(1<<23)) / 4096, (1 - 1.0/(1<<23)) / 4096, 1 + 1.0/(1<<23)},
+		{-(1 + 1.0/(1<<23)) / 4096, (1 - 1.0/(1<<23)) / 4096, -1 - 1.0/(1<<23)},
+		// Results in float32's subnormal range.
+		{1e-20, 1e-20, 1e-45},
+		{1.5e-23, -1e-22, 3e-45},
 		{0, 5, -0.0},
 	}
 	for range 20000 {
