@@ -103,8 +103,9 @@ type GenOptions struct {
 	Options Options
 	// Attempts is how often an utterance is generated at most: a retry
 	// (with another seed) is made when nothing was said (no onset), no end
-	// was found before the cap, or the kept part is shorter than a quarter
-	// of the median. 0 means 3; the best attempt is kept.
+	// (silence or dip) was found before the cap, or the kept part is
+	// shorter than a quarter of the median. 0 means 3; the best attempt is
+	// kept.
 	Attempts int
 	// MaxStreams bounds the streams stepped together [16].
 	MaxStreams int
@@ -129,12 +130,12 @@ type Part struct {
 	StatsFrom string    // "group", "all" or "default" (see Stats.Lookup)
 }
 
-// quality ranks attempts: an end found after a plausible length is best,
-// then a capped one (a whole word, perhaps with more after it), then a
-// short one, then nothing.
+// quality ranks attempts: an end found (silence or dip) after a plausible
+// length is best, then a capped one (a whole word, perhaps with more after
+// it), then a short one, then nothing.
 func quality(p *Part, median float64, rate int) int {
 	switch {
-	case p.Reason == Silence && float64(len(p.Audio)) >= 0.25*median*float64(rate):
+	case (p.Reason == Silence || p.Reason == Dip) && float64(len(p.Audio)) >= 0.25*median*float64(rate):
 		return 3
 	case p.Reason == Cap && len(p.Audio) > 0:
 		return 2

@@ -21,6 +21,8 @@ type Options struct {
 	CapFactor   float64 // cap: CapFactor * p90 ... [1.3]
 	CapExtra    float64 // ... or median + CapExtra seconds, whichever is longer [0.3]
 	LeadSeconds float64 // most leading silence waited for before giving up [0.5]
+	DipDB       float64 // at the cap, a dip this far below the loudest frame ends the word, dB [20]
+	DipMS       float64 // length of that dip, in ms [50]
 	TrimFrameMS float64 // frame of the final trim, in ms [corpus.DefaultFrameMS = 20]
 	TrimRelDB   float64 // final trim threshold below the loudest frame, dB [corpus.DefaultTrimRelDB = 30]
 	TrimFloorDB float64 // final trim floor, dBFS [corpus.DefaultTrimDB = -60]
@@ -40,6 +42,8 @@ func (o Options) withDefaults() Options {
 	def(&o.CapFactor, 1.3)
 	def(&o.CapExtra, 0.3)
 	def(&o.LeadSeconds, 0.5)
+	def(&o.DipDB, 20)
+	def(&o.DipMS, 50)
 	def(&o.TrimFrameMS, corpus.DefaultFrameMS)
 	def(&o.TrimRelDB, corpus.DefaultTrimRelDB)
 	def(&o.TrimFloorDB, corpus.DefaultTrimDB)
@@ -53,6 +57,8 @@ type Limits struct {
 	MinEnd int // samples after the onset before an end is accepted
 	Cap    int // samples after the onset at which generation stops anyway
 	Lead   int // samples of leading silence after which generation gives up
+	Median int // samples of the median length: where a dip may end the word
+	Dip    int // frames of a dip
 }
 
 // Limits returns the sample counts for an utterance of duration d at rate
@@ -71,6 +77,8 @@ func (o Options) Limits(d Duration, rate int) Limits {
 		MinEnd: int(math.Round(o.MinFraction * d.Median * r)),
 		Cap:    max(1, int(math.Round(capS*r))),
 		Lead:   max(frame, int(math.Round(o.LeadSeconds*r))),
+		Median: int(math.Round(d.Median * r)),
+		Dip:    max(1, int(math.Round(o.DipMS/1000*r/float64(frame)))),
 	}
 }
 
@@ -82,6 +90,7 @@ const (
 	Silence                  // sustained silence after the minimum length
 	Cap                      // no end found before the cap: everything kept
 	NoOnset                  // nothing above the floor within the lead time
+	Dip                      // no silence before the cap, but a dip after the median length
 )
 
 func (r EndReason) String() string {
@@ -94,6 +103,8 @@ func (r EndReason) String() string {
 		return "cap"
 	case NoOnset:
 		return "no onset"
+	case Dip:
+		return "dip"
 	}
 	return "unknown"
 }
@@ -112,12 +123,13 @@ type Utterance struct {
 	codes   []int32
 	sum     float64 // sum of squares of the current frame
 	inFrame int
-	frames  int     // complete frames
-	loudest float64 // dBFS of the loudest complete frame
-	onset   int     // sample index of the onset frame, -1 before
-	loud    int     // consecutive frames above the floor (before the onset)
-	quiet   int     // consecutive silent frames (after the onset)
-	end     int     // samples kept when done
+	frames  int       // complete frames
+	loudest float64   // dBFS of the loudest complete frame
+	onset   int       // sample index of the onset frame, -1 before
+	power   []float64 // mean power of each complete frame
+	loud    int       // consecutive frames above the floor (before the onset)
+	quiet   int       // consecutive silent frames (after the onset)
+	end     int       // samples kept when done
 	reason  EndReason
 }
 
@@ -173,13 +185,18 @@ func (u *Utterance) Push(code int32) (done bool) {
 	case u.onset < 0 && n >= u.lim.Lead:
 		u.finish(NoOnset, n)
 	case u.onset >= 0 && n-u.onset >= u.lim.Cap:
-		u.finish(Cap, n)
+		if end, ok := u.dip(); ok {
+			u.finish(Dip, end)
+		} else {
+			u.finish(Cap, n)
+		}
 	}
 	return u.reason != Running
 }
 
 // frame closes the frame ending at sample n.
 func (u *Utterance) frame(n int) {
+	u.power = append(u.power, u.sum/float64(u.inFrame))
 	db := 10 * math.Log10(u.sum/float64(u.inFrame)+1e-30)
 	u.sum, u.inFrame = 0, 0
 	u.frames++
@@ -212,6 +229,33 @@ func (u *Utterance) frame(n int) {
 		(u.quiet >= 2*u.lim.Hold && n-u.onset >= u.lim.MinEnd) {
 		u.finish(Silence, silenceStart)
 	}
+}
+
+// dip looks, when the cap is reached without a silence, for the quietest
+// Dip frames that start after the median length from the onset: if they
+// are DipDB or more below the loudest frame, the word ended there and what
+// follows is babble; the end is the middle of the dip. A word longer than
+// the median whose only dip is the closure of a stop consonant could be
+// cut there, but such closures sit before 70% or so of a word, and words
+// longer than 1.4 times the median are rare (p90 is about 1.3 times it in
+// FSDD).
+func (u *Utterance) dip() (end int, ok bool) {
+	f := u.lim.Frame
+	first := (u.onset + u.lim.Median + f - 1) / f // first frame at or after onset + median
+	best, at := math.Inf(1), -1
+	for i := first; i+u.lim.Dip <= len(u.power); i++ {
+		p := 0.0
+		for _, v := range u.power[i : i+u.lim.Dip] {
+			p += v
+		}
+		if p < best {
+			best, at = p, i
+		}
+	}
+	if at < 0 || 10*math.Log10(best/float64(u.lim.Dip)+1e-30) > u.loudest-u.opt.DipDB {
+		return 0, false
+	}
+	return (at*f + (at+u.lim.Dip)*f) / 2, true
 }
 
 func (u *Utterance) finish(r EndReason, end int) {

@@ -47,8 +47,9 @@ var testDur = Duration{N: 10, Median: 0.4, P90: 0.5, Max: 0.6}
 
 func TestLimits(t *testing.T) {
 	l := Options{}.Limits(testDur, testRate)
-	// 10 ms frames are 80 samples; 150 ms of hold is 15 frames.
-	want := Limits{Frame: 80, Hold: 15, MinEnd: sec(0.24), Cap: sec(0.7), Lead: sec(0.5)}
+	// 10 ms frames are 80 samples; 150 ms of hold is 15 frames, a 50 ms
+	// dip 5.
+	want := Limits{Frame: 80, Hold: 15, MinEnd: sec(0.24), Cap: sec(0.7), Lead: sec(0.5), Median: sec(0.4), Dip: 5}
 	if l != want {
 		t.Errorf("Limits(%+v) = %+v, want %+v", testDur, l, want)
 	}
@@ -98,6 +99,24 @@ func TestEndDetection(t *testing.T) {
 			// A tone that lasts past the cap is kept whole up to the cap:
 			// nothing is cut before it.
 			name: "tone to the cap", x: tone(sec(2), 0.5),
+			reason: Cap, pushed: [2]int{l.Cap, l.Cap},
+			start: [2]int{0, 0}, end: [2]int{l.Cap, l.Cap},
+		},
+		{
+			// A model that does not fall silent: the word, a 60 ms dip
+			// 28 dB down (amplitude 0.02 against 0.5: quieter than a
+			// closure is loud, not silent for the detector), then more
+			// sound to the cap. The word ends in the middle of the
+			// quietest 50 ms after the median (0.4 s): frames 45-49,
+			// so at 3800 samples.
+			name: "dip after the median", x: concat(tone(sec(0.45), 0.5), tone(sec(0.06), 0.02), tone(sec(1), 0.5)),
+			reason: Dip, pushed: [2]int{l.Cap, l.Cap},
+			start: [2]int{0, 0}, end: [2]int{sec(0.45), 3800},
+		},
+		{
+			// A dip before the median length is part of the word:
+			// everything is kept up to the cap.
+			name: "dip before the median", x: concat(tone(sec(0.2), 0.5), tone(sec(0.06), 0.02), tone(sec(1), 0.5)),
 			reason: Cap, pushed: [2]int{l.Cap, l.Cap},
 			start: [2]int{0, 0}, end: [2]int{l.Cap, l.Cap},
 		},

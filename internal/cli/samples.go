@@ -310,7 +310,7 @@ type samplesSummary struct {
 
 func (s samplesSummary) endCounts() string {
 	var out []string
-	for _, r := range []speech.EndReason{speech.Silence, speech.Cap, speech.NoOnset} {
+	for _, r := range []speech.EndReason{speech.Silence, speech.Dip, speech.Cap, speech.NoOnset} {
 		out = append(out, fmt.Sprintf("%d by %s", s.ends[r], r))
 	}
 	return strings.Join(out, ", ")
