@@ -197,3 +197,22 @@ func TestOnsetIgnoresClicks(t *testing.T) {
 		t.Errorf("Trimmed() = %d, %d, want the word only, from %d to %d", s, e, sec(0.305), sec(0.705))
 	}
 }
+
+// BenchmarkUtterancePush measures the detector's cost per generated
+// sample, to set against the generator's step (tens of microseconds for
+// the small preset): a word of 0.5 s, then silence until the end.
+func BenchmarkUtterancePush(b *testing.B) {
+	codes := mulaw.Encode(nil, concat(tone(sec(0.5), 0.5), tone(sec(1), 0)), 256)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		u := NewUtterance(256, testRate, testDur, Options{})
+		for _, c := range codes {
+			n++
+			if u.Push(c) {
+				break
+			}
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "samples/s")
+}
