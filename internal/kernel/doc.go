@@ -34,10 +34,12 @@
 // with an absolute error below 2e-6 (measured: 2e-7) for every finite
 // input, saturating cleanly at large |x|.
 //
-// Reproducibility: MatMulAddPacked gives bit-identical results on every
-// implementation and at every batch size (one sequential fma chain per
-// output; pure Go emulates the fused rounding exactly). The elementwise
-// functions give identical bits on AVX-512 and AVX2 (the same sequence of
-// correctly rounded operations); pure Go rounds differently in the last
-// bits. The other products sum in implementation-specific orders.
+// Reproducibility: MatMulAddPacked and the activations (GateTanhSigmoid,
+// Tanh, Sigmoid) give bit-identical results on every implementation, and
+// MatMulAddPacked at every batch size: each output is one fixed sequence
+// of correctly rounded operations (for the products one sequential fma
+// chain per output), which pure Go follows by emulating the fused
+// multiply-add exactly (fma32) at a cost in speed. MatMulAddBatch is
+// batch-invariant for row counts that are multiples of 16. The other
+// products and the softmax sum in implementation-specific orders.
 package kernel

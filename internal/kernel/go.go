@@ -80,7 +80,8 @@ const (
 	expBias = 127
 )
 
-// exp32 is the scalar float32 exp the vector code mirrors.
+// exp32 is a fast scalar float32 exp on the same constants (separate
+// roundings, no fused multiply-add), used by the pure-Go softmax.
 func exp32(x float32) float32 {
 	if x > expHi {
 		x = expHi
@@ -101,9 +102,42 @@ func exp32(x float32) float32 {
 	return e * math.Float32frombits(uint32(int32(n)+expBias)<<23)
 }
 
-func sigmoid32(x float32) float32 { return 1 / (1 + exp32(-x)) }
+// expSIMD is exp as the assembly computes it, operation for operation
+// (fused multiply-adds through fma32, every product rounded explicitly so
+// the compiler cannot fuse it), so that tanh, sigmoid and the gate give the
+// same bits in pure Go as on AVX2 and AVX-512.
+func expSIMD(x float32) float32 {
+	if !(x < expHi) { // VMINPS: NaN also gives the bound
+		x = expHi
+	}
+	if !(x > expLo) {
+		x = expLo
+	}
+	n := float32(math.Floor(float64(fma32(x, log2e, 0.5))))
+	r := fma32(-n, ln2Hi, x)
+	r = fma32(-n, ln2Lo, r)
+	p := fma32(r, expP0, expP1)
+	p = fma32(r, p, expP2)
+	p = fma32(r, p, expP3)
+	p = fma32(r, p, expP4)
+	p = fma32(r, p, expP5)
+	rr := float32(r * r)
+	p = fma32(rr, p, r)
+	p += 1
+	return float32(p * math.Float32frombits(uint32(int32(n)+expBias)<<23))
+}
 
-func tanh32(x float32) float32 { return 1 - 2/(exp32(2*x)+1) }
+// tanh32 is 1 - 2/(exp(2x)+1), as the assembly computes it.
+func tanh32(x float32) float32 {
+	e := expSIMD(x+x) + 1
+	return 1 - 2/e
+}
+
+// sigmoid32 is 1/(1+exp(-x)), as the assembly computes it.
+func sigmoid32(x float32) float32 {
+	e := expSIMD(-x) + 1
+	return 1 / e
+}
 
 func tanhGo(dst, x []float32) {
 	x = x[:len(dst)]
@@ -123,7 +157,7 @@ func gateGo(dst, f, g []float32) {
 	f = f[:len(dst)]
 	g = g[:len(dst)]
 	for i := range dst {
-		dst[i] = tanh32(f[i]) * sigmoid32(g[i])
+		dst[i] = float32(tanh32(f[i]) * sigmoid32(g[i]))
 	}
 }
 

@@ -90,22 +90,22 @@ func packedGo(y []float32, ldy int, p *Packed, x []float32, ldx, nb int) {
 				p0, p1, p2, p3 := float64(w0[c])*v64, float64(w1[c])*v64, float64(w2[c])*v64, float64(w3[c])*v64
 				s0, s1, s2, s3 := p0+float64(a0), p1+float64(a1), p2+float64(a2), p3+float64(a3)
 				if fma32Hard(s0) {
-					a0 = fma32Slow(p0, float64(a0), s0)
+					a0 = float32(roundOdd(p0, float64(a0), s0))
 				} else {
 					a0 = float32(s0)
 				}
 				if fma32Hard(s1) {
-					a1 = fma32Slow(p1, float64(a1), s1)
+					a1 = float32(roundOdd(p1, float64(a1), s1))
 				} else {
 					a1 = float32(s1)
 				}
 				if fma32Hard(s2) {
-					a2 = fma32Slow(p2, float64(a2), s2)
+					a2 = float32(roundOdd(p2, float64(a2), s2))
 				} else {
 					a2 = float32(s2)
 				}
 				if fma32Hard(s3) {
-					a3 = fma32Slow(p3, float64(a3), s3)
+					a3 = float32(roundOdd(p3, float64(a3), s3))
 				} else {
 					a3 = float32(s3)
 				}
@@ -132,17 +132,16 @@ func packedGo(y []float32, ldy int, p *Packed, x []float32, ldx, nb int) {
 // boundaries, all representable in float64, so the exact value and s are
 // on the same side of every other one) or in float32's subnormal range
 // (fewer mantissa bits). Then the float64 sum is made "round to odd" with
-// its exact error (TwoSum), which rounds correctly to float32 (Boldo and
+// its exact error (TwoSum, roundOdd), which rounds correctly to float32 (Boldo and
 // Melquiond, "Emulation of FMA and correctly rounded sums: proved
 // algorithms using rounding to odd", IEEE Trans. Computers 57(4), 2008).
 func fma32(a, b, c float32) float32 {
 	p := float64(a) * float64(b)
-	c64 := float64(c)
-	s := p + c64
-	if !fma32Hard(s) {
-		return float32(s)
+	s := p + float64(c)
+	if fma32Hard(s) {
+		s = roundOdd(p, float64(c), s)
 	}
-	return fma32Slow(p, c64, s)
+	return float32(s)
 }
 
 // fma32Hard reports whether rounding the float64 s to float32 may differ
@@ -155,24 +154,22 @@ func fma32Hard(s float64) bool {
 	return bits&(1<<29-1) == 1<<28 || bits&0x7ff0000000000000 < 897<<52
 }
 
-// fma32Slow rounds p + c to float32 through round-to-odd, s being the
-// float64 sum. It is kept out of line so that fma32 inlines.
+// roundOdd returns p + c rounded to odd (s is p + c rounded to nearest):
+// if the sum is inexact and s has an even last bit, the float64 neighbour
+// of s on the side of the exact value. Rarely needed, so kept out of line.
 //
 //go:noinline
-func fma32Slow(p, c, s float64) float32 {
+func roundOdd(p, c, s float64) float64 {
 	bb := s - p
 	e := (p - (s - bb)) + (c - bb)
-	if e != 0 {
-		if bits := math.Float64bits(s); bits&1 == 0 {
-			if (e > 0) == (s > 0) {
-				bits++
-			} else {
-				bits--
-			}
-			s = math.Float64frombits(bits)
-		}
+	bits := math.Float64bits(s)
+	if e == 0 || bits&1 != 0 {
+		return s
 	}
-	return float32(s)
+	if (e > 0) == (s > 0) {
+		return math.Float64frombits(bits + 1)
+	}
+	return math.Float64frombits(bits - 1)
 }
 
 // grow returns s resliced to n, reallocated if its capacity is smaller.
