@@ -112,7 +112,7 @@ func barProgress(env *Env, label string) (func(done, total int64), func()) {
 
 func runSay(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "say", "say \"4 2 7\" [--speaker X] [--cond name=value...] [--model DIR] [--seed N] [--temperature T] [--pause-ms 150] [--rate HZ] --out phone.wav\n"+
-		"       wavenet say --calibrate [--model DIR] --data CORPUS_DIR")
+		"       wavenet say --calibrate --model DIR --data CORPUS_DIR")
 	modelDir := fs.String("model", "", "checkpoint directory (default: the embedded default model)")
 	var g genFlags
 	fs.Float64Var(&g.temp, "temperature", 1, "sampling temperature (> 0)")
