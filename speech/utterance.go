@@ -123,7 +123,6 @@ type Utterance struct {
 	codes   []int32
 	sum     float64 // sum of squares of the current frame
 	inFrame int
-	frames  int       // complete frames
 	loudest float64   // dBFS of the loudest complete frame
 	onset   int       // sample index of the onset frame, -1 before
 	power   []float64 // mean power of each complete frame
@@ -199,7 +198,6 @@ func (u *Utterance) frame(n int) {
 	u.power = append(u.power, u.sum/float64(u.inFrame))
 	db := 10 * math.Log10(u.sum/float64(u.inFrame)+1e-30)
 	u.sum, u.inFrame = 0, 0
-	u.frames++
 	start := n - u.lim.Frame
 	if u.onset < 0 {
 		// The onset is the first of onsetFrames frames in a row above
