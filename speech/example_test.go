@@ -1,7 +1,6 @@
 package speech_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 
@@ -32,7 +31,6 @@ func ExampleUtterance() {
 	utts := map[int]*speech.Utterance{}
 	for _, it := range items {
 		slot, _ := g.Join(cache.StreamOptions{Cond: it.Cond, Temperature: 1, Seed: it.Seed})
-		_ = g.Prime(context.Background(), slot, speech.PrimeCodes(cfg))
 		d, _ := stats.Lookup(cfg, it.Cond)
 		utts[slot] = speech.NewUtterance(cfg.QuantizationChannels, cfg.SampleRate, d, speech.Options{})
 	}

@@ -50,16 +50,16 @@ const fsddAttribution = `The model that made these files was trained on the "Fre
 CC BY-SA 4.0 as well.`
 
 type samplesConfig struct {
-	modelDir  string
-	out       string
-	fsdd      string
-	valIndex  string
-	perPair   int
-	sentences int
-	streams   int
-	png       bool
-	zeroStart bool
-	gen       genFlags
+	modelDir     string
+	out          string
+	fsdd         string
+	valIndex     string
+	perPair      int
+	sentences    int
+	streams      int
+	png          bool
+	primeSilence bool
+	gen          genFlags
 }
 
 // sampleFile is one generated file and its verdict.
@@ -85,7 +85,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.sentences, "sentences", len(sampleSentences), fmt.Sprintf("sentences per speaker (0 to %d)", len(sampleSentences)))
 	fs.IntVar(&c.streams, "streams", 16, "streams generated together")
 	fs.BoolVar(&c.png, "png", true, "write a spectrogram PNG per file (with --per-pair > 1, for the first sample of each pair only)")
-	fs.BoolVar(&c.zeroStart, "zero-start", false, "start each stream from zero history instead of a receptive field of silence codes (the trainer's left padding)")
+	fs.BoolVar(&c.primeSilence, "prime-silence", false, "prime each stream with a receptive field of silence codes (the trainer's left padding) instead of zero history")
 	fs.Float64Var(&c.gen.temp, "temperature", 1, "sampling temperature (> 0)")
 	fs.IntVar(&c.gen.topK, "top-k", 0, "sample only among the K most likely codes (0: all)")
 	fs.BoolVar(&c.gen.greedy, "greedy", false, "always take the most likely code")
@@ -179,7 +179,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 
 	onProgress, finish := barProgress(env, "samples")
 	parts, err := speech.Generate(ctx, m, items, speech.GenOptions{Temperature: float32(c.gen.temp), TopK: c.gen.topK,
-		Greedy: c.gen.greedy, Stats: stats, MaxStreams: c.streams, ZeroStart: c.zeroStart, Progress: onProgress})
+		Greedy: c.gen.greedy, Stats: stats, MaxStreams: c.streams, PrimeSilence: c.primeSilence, Progress: onProgress})
 	finish()
 	if err != nil {
 		return err
@@ -381,8 +381,8 @@ func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sa
 	if c.gen.greedy {
 		b.WriteString(", greedy")
 	}
-	if c.zeroStart {
-		b.WriteString(", streams started from zero history")
+	if c.primeSilence {
+		b.WriteString(", streams primed with silence")
 	}
 	fmt.Fprintf(&b, ", %d per (speaker, digit).\n\n", c.perPair)
 	b.WriteString("Each digit is generated conditioned on (speaker, digit) until its end is detected (sustained silence after ")
