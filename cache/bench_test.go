@@ -30,21 +30,43 @@ func reportRate(b *testing.B, samples int) {
 
 // BenchmarkStep measures generation (temperature 1, no top-k) with the
 // queue cache: one op is one Step, advancing every stream by one sample.
+// The default sub-benchmarks run the generator as New makes it (packed
+// products); "rowmajor" runs the products on kernel.MatMulAddBatch, the
+// generator's kernel before MatMulAddPacked, as a baseline in the same run.
 func BenchmarkStep(b *testing.B) {
-	for _, bc := range []struct {
+	type variant int
+	const (
+		packed variant = iota
+		rowMajor
+	)
+	var cases []struct {
 		preset  string
 		streams int
-		fast    bool
-	}{{"small", 1, false}, {"small", 4, false}, {"small", 16, false}, {"small", 16, true},
-		{"ibab", 1, false}, {"ibab", 16, false}, {"ibab", 16, true}} {
+		v       variant
+	}
+	add := func(preset string, v variant, streams ...int) {
+		for _, n := range streams {
+			cases = append(cases, struct {
+				preset  string
+				streams int
+				v       variant
+			}{preset, n, v})
+		}
+	}
+	add("small", packed, 1, 2, 4, 8, 16)
+	add("small", rowMajor, 1, 2, 4, 8, 16)
+	add("ibab", packed, 1, 16)
+	add("ibab", rowMajor, 1, 16)
+	for _, bc := range cases {
 		name := fmt.Sprintf("%s/streams=%d", bc.preset, bc.streams)
-		if bc.fast {
-			name += "/fast-batch"
+		switch bc.v {
+		case rowMajor:
+			name += "/rowmajor"
 		}
 		b.Run(name, func(b *testing.B) {
 			m := presetModel(b, bc.preset)
 			g := New(m, bc.streams)
-			g.SetFastBatch(bc.fast)
+			g.rowMajor = bc.v == rowMajor
 			for i := 0; i < bc.streams; i++ {
 				if _, err := g.Join(StreamOptions{Temperature: 1, Seed: uint64(i)}); err != nil {
 					b.Fatal(err)

@@ -8,10 +8,10 @@
 // every layer: O(layers) work per sample instead of O(receptive field).
 // A Generator holds up to maxStreams streams in slots; streams join and
 // leave between steps, and one Step advances every active stream by one
-// sample with one batched matrix product per weight matrix (the weights are
-// read once per step for all streams, kernel.MatMulAddBatch), then draws
-// each stream's next mu-law code with its own seeded random number
-// generator (temperature, top-k or greedy). The queues of all streams are
+// sample with one batched matrix product per weight matrix (the weights,
+// packed once by New, are read once per step for all streams:
+// kernel.MatMulAddPacked), then draws each stream's next mu-law code with
+// its own seeded random number generator (temperature, top-k or greedy). The queues of all streams are
 // interleaved by generator step, so a step reads and writes one contiguous
 // block per layer and tap; the residual biases are folded into the gate
 // biases. Prime starts a stream from given audio with one batched
@@ -24,23 +24,27 @@
 // see about 5e-7).
 //
 // Determinism: the codes a stream draws depend only on the model, the
-// stream's options (seed included) and the codes it was fed, as long as the
-// logits are bit-identical. The sampler is pure Go with explicit float32
-// rounding (no fused multiply-add), so it gives the same code for the same
-// logits on every machine. The logits come from the kernels of
-// internal/kernel:
+// stream's options (seed included) and the codes it was fed or primed
+// with: not on the other streams stepped with it, nor on the kernel
+// implementation (AVX-512, AVX2 or the pure-Go fallback of the purego
+// build and other architectures), because its logits are bit-identical in
+// all these cases:
 //
-//   - On one machine, in the default mode, a stream's logits do not depend
-//     on the other streams of the step (the row-major kernels compute each
-//     stream's products in the same order whatever the batch, for channel
-//     counts that are multiples of 16, as in every preset; a test checks
-//     bit-identity for batches of 1 to 16). Generator.SetFastBatch trades
-//     this for about 15-20% more throughput from 8 streams on.
-//   - Across machines, the AVX-512, AVX2 and pure-Go kernels may sum in
-//     different orders. A last-bit difference changes a drawn code only
-//     when the uniform draw falls within about 1e-7 of a boundary of the
-//     cumulative distribution, so outputs agree except with a probability
-//     of the order of 1e-6 per sample (after which the streams diverge); a
-//     golden test checks that the AVX-512 and purego builds draw the same
-//     2000 codes.
+//   - Every product of a step runs on kernel.MatMulAddPacked, which
+//     computes each output as one fixed chain of fused multiply-adds
+//     whatever the batch size, the stream's row or the implementation
+//     (pure Go emulates the fma exactly, at a cost in speed), and the
+//     activations (kernel.GateTanhSigmoid, ReLU) are bit-identical across
+//     implementations too. The rest (the input embedding sum, bias copies)
+//     is plain Go without multiplications.
+//   - The sampler is pure Go with explicit float32 rounding (no fused
+//     multiply-add), so it gives the same code for the same logits on
+//     every machine.
+//
+// Tests check both: a stream alone and among 1 to 16 others, joining and
+// leaving, draws the same codes with bit-identical logits over three
+// receptive fields; a golden file of 2000 drawn codes is the same on the
+// AVX-512 and purego builds. Two things are outside the guarantee: Prime
+// fills the queues with kernel.Gemm, whose summation order depends on the
+// implementation (a primed stream is still independent of the batch).
 package cache

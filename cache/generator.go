@@ -95,12 +95,16 @@ type Generator struct {
 	skip, h, logits []float32
 	smp             sampler
 	primeWS         primeWorkspace
-	fastBatch       bool // see SetFastBatch
+	// rowMajor runs the products on kernel.MatMulAddBatch instead of
+	// MatMulAddPacked: only for benchmarks, as the baseline.
+	rowMajor bool
 }
 
 // New returns a generator for m with maxStreams slots. It panics if m's
 // weights do not have the shapes its config implies or maxStreams < 1
-// (check a loaded model with m.CheckShapes). The queues take
+// (check a loaded model with m.CheckShapes). The packed copy of the
+// step's weights takes 0.9 MB for the small preset, 5.9 MB for ibab. The
+// queues take
 // maxStreams*(K-1)*sum(dilations)*R float32s, allocated here: 262 KB per
 // slot for the small preset, 655 KB for ibab.
 func New(m *wavenet.Model, maxStreams int) *Generator {
@@ -436,66 +440,45 @@ func (g *Generator) forwardStep(B int) {
 	g.mul(B, &g.post2, g.h, S, g.logits, Q)
 }
 
-// linear is one weight matrix of the step, W (out, in) row-major, and its
-// packed form once SetFastBatch asks for it.
+// linear is one weight matrix of the step: W (out, in) row-major, its
+// packed form (the product every step runs) and, with half-precision
+// weights, its binary16 copy.
 type linear struct {
 	w       []float32
 	out, in int
 	p       *kernel.Packed
+	h       []uint16 // binary16 W, nil unless half precision is on
 }
 
 func newLinear(w []float32, out, in int) linear {
-	return linear{w: w, out: out, in: in}
+	return linear{w: w, out: out, in: in, p: kernel.NewPacked(w, out, in)}
 }
 
 // mul computes y (B, out) += x (B, in) W^T, x with row stride ldx and y
-// with row stride ldy, reading W once for all B rows. (kernel.Gemm packs W
-// on every call, which costs 2.5 to 7 times more at these sizes: 1 to 16
-// rows.)
+// with row stride ldy, reading W once for all B rows.
+//
+// kernel.MatMulAddPacked computes every output as one fixed fma chain, so
+// a stream's result does not depend on B, on its row, or on the
+// implementation (AVX-512, AVX2, pure Go); it is also the fastest product
+// at every batch size from 1 stream on. (kernel.Gemm packs W on every
+// call, which costs 2.5 to 7 times more at these sizes: 1 to 16 rows.)
 func (g *Generator) mul(B int, l *linear, x []float32, ldx int, y []float32, ldy int) {
-	if g.fastBatch && B >= fastBatchMin {
+	switch {
+	case l.h != nil:
+		kernel.MatMulAddBatchF16(y, ldy, l.h, x, ldx, B, l.out, l.in)
+	case g.rowMajor:
+		kernel.MatMulAddBatch(y, ldy, l.w, x, ldx, B, l.out, l.in)
+	default:
 		kernel.MatMulAddPacked(y, ldy, l.p, x, ldx, B)
-		return
 	}
-	kernel.MatMulAddBatch(y, ldy, l.w, x, ldx, B, l.out, l.in)
 }
 
-// fastBatchMin is the batch size from which kernel.MatMulAddPacked runs its
-// panel kernel.
-const fastBatchMin = 8
-
-// SetFastBatch chooses the kernel of steps with 8 or more active streams.
-//
-// Off (the default), every product runs on the row-major kernels, whose
-// float32 result for a stream does not depend on the other streams of the
-// step: a stream's codes depend only on the model, its options and the
-// codes it was fed, whatever the load.
-//
-// On, steps with 8 or more streams use kernel.MatMulAddPacked's panel
-// kernel (weights read once per 8 streams, no horizontal sums: about 15-20%
-// more samples per second at 16 streams of the small preset). It sums in
-// another order, so a stream's logits then differ in their last bits with
-// the number of streams sharing the step, and a drawn code can differ
-// (with a probability of the order of 1e-6 per sample, after which the
-// streams diverge) from the same request generated alone. Turning it on
-// packs a copy of the weights (their size again) on first use.
-func (g *Generator) SetFastBatch(on bool) {
-	if on {
-		pack := func(l *linear) {
-			if l.p == nil {
-				l.p = kernel.NewPacked(l.w, l.out, l.in)
-			}
-		}
-		for i := range g.gateW {
-			pack(&g.gateW[i])
-			pack(&g.resW[i])
-		}
-		pack(&g.skipL)
-		pack(&g.post1)
-		pack(&g.post2)
-	}
-	g.fastBatch = on
-}
+// SetFastBatch does nothing. It used to switch steps of 8 or more streams
+// to kernel.MatMulAddPacked, which then summed in another order than the
+// row-major kernels; every step now runs on MatMulAddPacked, which is
+// both the fastest product at every batch size and batch-invariant, so
+// there is nothing left to trade. It is kept for existing callers.
+func (g *Generator) SetFastBatch(on bool) {}
 
 // primeWorkspace holds the channels-last buffers of Prime.
 type primeWorkspace struct {
