@@ -408,8 +408,9 @@ func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sa
 		p := sum.per[s]
 		fmt.Fprintf(&b, "| %s | %d | %.0f%% | %.0f%% |\n", s, p.n, 100*p.digitRate(), 100*p.speakerRate())
 	}
-	b.WriteString("\n## Files\n\n| file | spectrogram | speaker | said | length | heard (p) | speaker heard (p) | digit ok | speaker ok |\n")
-	b.WriteString("|---|---|---|---|---:|---|---|---|---|\n")
+	b.WriteString("\n## Files\n\nThe end column says how each digit's generation stopped: silence (the model fell silent), dip (a quiet stretch after the median length; what followed was dropped), cap (no end found: kept to the length cap).\n\n")
+	b.WriteString("| file | spectrogram | speaker | said | length | end | heard (p) | speaker heard (p) | digit ok | speaker ok |\n")
+	b.WriteString("|---|---|---|---|---:|---|---|---|---|---|\n")
 	for _, f := range files {
 		png := ""
 		if f.png != "" {
@@ -433,9 +434,13 @@ func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sa
 			// Sentences: the digits heard, and the speaker heard for most.
 			spk = []string{majority(f.heard, f.errs)}
 		}
-		fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %s | %.2f s | %s | %s | %s | %s |\n",
+		ends := make([]string, len(f.parts))
+		for i, p := range f.parts {
+			ends[i] = p.Reason.String()
+		}
+		fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %s | %.2f s | %s | %s | %s | %s | %s |\n",
 			f.name, f.name, png, f.speaker, strings.Join(f.digits, " "), float64(len(f.audio))/float64(cfg.SampleRate),
-			strings.Join(heard, " "), strings.Join(spk, " "), mark(dOK), mark(sOK))
+			strings.Join(ends, " "), strings.Join(heard, " "), strings.Join(spk, " "), mark(dOK), mark(sOK))
 	}
 	b.WriteString("\n## Licence\n\n")
 	b.WriteString(fsddAttribution)
