@@ -37,6 +37,15 @@
 // with the corpus rule (20 ms frames more than 30 dB below the loudest
 // frame, corpus.DefaultTrimRelDB), the way the training data was trimmed.
 //
+// The statistics travel with the model as StatsFile in its checkpoint
+// directory: `wavenet say --calibrate --model DIR --data CORPUS` computes
+// them (Calibrate: the corpus loaded as `wavenet train` loads it, its
+// training split only) and writes them (WriteStats); a trainer can put
+// Stats.Marshal's bytes into wavenet.Checkpoint.Extra[StatsFile]; the
+// embedded default model carries models/default/speech.json. LoadStats
+// and ReadStats (for an fs.FS such as the embedded model) read them; a
+// model without them gets DefaultDuration, and the commands say so.
+//
 // Say does all of it for a sentence with one batched cache.Generator (the
 // labels are independent streams stepped together). Utterance is the same
 // logic as a per-stream state machine for a scheduler that owns a shared
