@@ -7,8 +7,12 @@
 // trimmed, and the pieces are joined with short pauses.
 //
 // How long to generate: a model trained on trimmed utterances padded with
-// silence learns that silence follows each utterance, so generation can
-// stop when the output goes quiet. Stats holds per (speaker, label)
+// silence learns that silence follows each utterance (if its training
+// windows reach past the ends often: corpus.Sampler pads only windows
+// longer than what is left of an utterance, so segments should be longer
+// than most utterances, 4000 samples or more for FSDD at 8 kHz), so
+// generation can stop when the output goes quiet; the dip rule below
+// covers models that do not. Stats holds per (speaker, label)
 // duration statistics of the training split (median, 90th percentile and
 // maximum of the trimmed lengths; computed by Compute, stored with the
 // model as StatsFile). For one utterance:
