@@ -32,12 +32,14 @@ func reportRate(b *testing.B, samples int) {
 // queue cache: one op is one Step, advancing every stream by one sample.
 // The default sub-benchmarks run the generator as New makes it (packed
 // products); "rowmajor" runs the products on kernel.MatMulAddBatch, the
-// generator's kernel before MatMulAddPacked, as a baseline in the same run.
+// generator's kernel before MatMulAddPacked, as a baseline in the same run;
+// "f16" runs a generator from NewF16.
 func BenchmarkStep(b *testing.B) {
 	type variant int
 	const (
 		packed variant = iota
 		rowMajor
+		half // NewF16
 	)
 	var cases []struct {
 		preset  string
@@ -57,15 +59,25 @@ func BenchmarkStep(b *testing.B) {
 	add("small", rowMajor, 1, 2, 4, 8, 16)
 	add("ibab", packed, 1, 16)
 	add("ibab", rowMajor, 1, 16)
+	add("ibab", half, 1, 16)
+	add("small", half, 1, 16)
 	for _, bc := range cases {
 		name := fmt.Sprintf("%s/streams=%d", bc.preset, bc.streams)
 		switch bc.v {
 		case rowMajor:
 			name += "/rowmajor"
+		case half:
+			name += "/f16"
 		}
 		b.Run(name, func(b *testing.B) {
 			m := presetModel(b, bc.preset)
-			g := New(m, bc.streams)
+			var g *Generator
+			switch bc.v {
+			case half:
+				g = NewF16(m, bc.streams)
+			default:
+				g = New(m, bc.streams)
+			}
 			g.rowMajor = bc.v == rowMajor
 			for i := 0; i < bc.streams; i++ {
 				if _, err := g.Join(StreamOptions{Temperature: 1, Seed: uint64(i)}); err != nil {

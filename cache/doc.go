@@ -46,5 +46,7 @@
 // receptive fields; a golden file of 2000 drawn codes is the same on the
 // AVX-512 and purego builds. Two things are outside the guarantee: Prime
 // fills the queues with kernel.Gemm, whose summation order depends on the
-// implementation (a primed stream is still independent of the batch).
+// implementation (a primed stream is still independent of the batch), and
+// a generator from NewF16 (binary16 weights), whose products sum in
+// implementation-specific orders.
 package cache

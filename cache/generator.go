@@ -114,6 +114,55 @@ func New(m *wavenet.Model, maxStreams int) *Generator {
 	if maxStreams < 1 {
 		panic(fmt.Sprintf("cache: New: maxStreams is %d, want at least 1", maxStreams))
 	}
+	return newGenerator(m, maxStreams, false)
+}
+
+// NewF16 returns a generator for m with maxStreams slots whose step
+// products read their weights in IEEE 754 binary16 (half the bytes of
+// float32; products accumulate in float32), which pays when the weights
+// do not fit in the L2 cache, as with the ibab preset's 5.9 MB. It panics
+// as New does.
+//
+// The generator keeps its own copy of m with the weight matrices of the
+// step (dilated convolutions, residual, skip and output layers) rounded to
+// binary16 (Model returns it); biases, conditioning and the input
+// embedding stay float32. Its logits are those of that rounded model:
+// teacher-forced, they equal the rounded model's Forward within 1e-4, as
+// New's do, and differ from m's Forward by the weight rounding (relative
+// 2^-11 per weight; the tests see about 1e-3 on a small random model and
+// allow 1e-2). A stream's codes do not depend on the other streams of the
+// step (tested on AVX-512 and pure Go), but the binary16 products sum in
+// an order that depends on the kernel implementation, so unlike New's,
+// this generator's codes may differ between the AVX-512, AVX2 and purego
+// builds (in rare samples, after which the streams diverge).
+//
+// Measured with GOMAXPROCS=1 on AVX-512 (cpu-samples/s of BenchmarkStep):
+// ibab, 1 stream, about 8,000 samples/s against 4,400 for New; with 16
+// streams it is slower than New (18,000 against 29,000 in total), as it is
+// for the small preset, whose float32 weights fit in L2. Use it for few
+// streams of a large model.
+func NewF16(m *wavenet.Model, maxStreams int) *Generator {
+	if err := m.CheckShapes(); err != nil {
+		panic("cache: NewF16: " + err.Error())
+	}
+	if maxStreams < 1 {
+		panic(fmt.Sprintf("cache: NewF16: maxStreams is %d, want at least 1", maxStreams))
+	}
+	r := m.Clone()
+	for l := range r.Layers {
+		ly := &r.Layers[l]
+		kernel.RoundF16(ly.Gate.W)
+		kernel.RoundF16(ly.Res.W)
+		kernel.RoundF16(ly.Skip.W)
+	}
+	kernel.RoundF16(r.Post1.W)
+	kernel.RoundF16(r.Post2.W)
+	return newGenerator(r, maxStreams, true)
+}
+
+// newGenerator builds a generator for a checked model; half stores the
+// step's weights in binary16 instead of packed float32.
+func newGenerator(m *wavenet.Model, maxStreams int, half bool) *Generator {
 	cfg := m.Config
 	g := &Generator{
 		m: m, k: cfg.FilterWidth, q: cfg.QuantizationChannels,
@@ -160,12 +209,12 @@ func New(m *wavenet.Model, maxStreams int) *Generator {
 		}
 	}
 	for _, ly := range m.Layers {
-		g.gateW = append(g.gateW, newLinear(ly.Gate.W, 2*D, K*R))
-		g.resW = append(g.resW, newLinear(ly.Res.W, R, D))
+		g.gateW = append(g.gateW, newLinear(ly.Gate.W, 2*D, K*R, half))
+		g.resW = append(g.resW, newLinear(ly.Res.W, R, D, half))
 	}
-	g.skipL = newLinear(g.skipW, S, L*D)
-	g.post1 = newLinear(m.Post1.W, S, S)
-	g.post2 = newLinear(m.Post2.W, Q, S)
+	g.skipL = newLinear(g.skipW, S, L*D, half)
+	g.post1 = newLinear(m.Post1.W, S, S, half)
+	g.post2 = newLinear(m.Post2.W, Q, S, half)
 	g.post1B = make([]float32, S)
 	copy(g.post1B, m.Post1.B)
 	g.post2B = make([]float32, Q)
@@ -450,8 +499,14 @@ type linear struct {
 	h       []uint16 // binary16 W, nil unless half precision is on
 }
 
-func newLinear(w []float32, out, in int) linear {
-	return linear{w: w, out: out, in: in, p: kernel.NewPacked(w, out, in)}
+func newLinear(w []float32, out, in int, half bool) linear {
+	l := linear{w: w, out: out, in: in}
+	if half {
+		l.h = kernel.ToF16(nil, w)
+	} else {
+		l.p = kernel.NewPacked(w, out, in)
+	}
+	return l
 }
 
 // mul computes y (B, out) += x (B, in) W^T, x with row stride ldx and y

@@ -220,20 +220,26 @@ func TestNaiveMatchesCache(t *testing.T) {
 // change) and a new one joins. Channel counts are not multiples of the
 // kernels' 16- or 32-row blocks, so their tail paths are covered too.
 // (It relies on kernel.MatMulAddPacked computing every output as one fixed
-// fma chain, and on the purego build it checks the same for pure Go.)
+// fma chain, and on the purego build it checks the same for pure Go.) The
+// same holds for NewF16, whose binary16 kernels step each stream through
+// the same code whatever the batch.
 func TestBatchDoesNotChangeStream(t *testing.T) {
 	wide := testConfig(3)
 	// 2D = 80 rows: two full 32-row panels and a 16-row tail; S = 48, Q = 64.
 	wide.ResidualChannels, wide.DilationChannels, wide.SkipChannels, wide.QuantizationChannels = 16, 40, 48, 64
 	for _, tc := range []struct {
-		name string
-		cfg  wavenet.Config
-	}{{"K=2", testConfig(2)}, {"K=3", testConfig(3)}, {"wide", wide}} {
+		name  string
+		cfg   wavenet.Config
+		newFn func(*wavenet.Model, int) *Generator
+	}{
+		{"K=2", testConfig(2), New}, {"K=3", testConfig(3), New}, {"wide", wide, New},
+		{"K=2/f16", testConfig(2), NewF16}, {"wide/f16", wide, NewF16},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := randomModel(t, tc.cfg, 41)
 			opts := StreamOptions{Cond: []int{1, 1}, Temperature: 1, Seed: 7}
 			n := 3 * tc.cfg.ReceptiveField()
-			alone := New(m, 1)
+			alone := tc.newFn(m, 1)
 			s, _ := alone.Join(opts)
 			var want []int32
 			var wantLogits [][]float32
@@ -251,7 +257,7 @@ func TestBatchDoesNotChangeStream(t *testing.T) {
 					// The stream joins after `before` others: first,
 					// last, or in between.
 					before := (others * 5) % (others + 1)
-					g := New(m, others+1)
+					g := tc.newFn(m, others+1)
 					if others%2 == 1 {
 						g.SetFastBatch(true) // a no-op now: it must not change anything
 					}
@@ -399,6 +405,81 @@ func TestNoBiasesNoConditions(t *testing.T) {
 		g.Step(nil)
 		if d := maxDiff(g.Logits(s), want[i*Q:(i+1)*Q]); d > tol {
 			t.Fatalf("step %d: logits differ from Forward by %.3g, want <= %g", i, d, tol)
+		}
+	}
+}
+
+// TestF16MatchesForward checks NewF16 teacher-forced over more than two
+// receptive fields, for K = 2 and 3 and 1 and 4 streams, one of them
+// primed with its first receptive field: its logits must equal Forward of
+// the generator's own model (the weights rounded to binary16) within tol,
+// like New's, and Forward of the original float32 model within tolF16.
+func TestF16MatchesForward(t *testing.T) {
+	// tolF16 bounds the effect of rounding the weights to binary16
+	// (relative error up to 2^-11 each) on logits of size ~1 made of a few
+	// hundred such terms through the layers; this test sees about 1e-3.
+	const tolF16 = 1e-2
+	for _, k := range []int{2, 3} {
+		for _, nStreams := range []int{1, 4} {
+			t.Run(fmt.Sprintf("K=%d/streams=%d", k, nStreams), func(t *testing.T) {
+				cfg := testConfig(k)
+				m := randomModel(t, cfg, uint64(70+k))
+				g := NewF16(m, nStreams)
+				r := g.Model()
+				if r == m {
+					t.Fatal("NewF16(m).Model() is m, want a rounded copy")
+				}
+				rf := cfg.ReceptiveField()
+				n := 2*rf + 11
+				rng := rand.New(rand.NewPCG(uint64(k), 7))
+				codes := make([][]int32, nStreams)
+				want := make([][]float32, nStreams)
+				want32 := make([][]float32, nStreams)
+				start := make([]int, nStreams)
+				for i := range codes {
+					cond := []int{i % 3, (i + 1) % 4}
+					codes[i] = randomCodes(rng, n, cfg.QuantizationChannels)
+					var err error
+					if want[i], err = r.Forward(context.Background(), nil, codes[i], cond); err != nil {
+						t.Fatal(err)
+					}
+					if want32[i], err = m.Forward(context.Background(), nil, codes[i], cond); err != nil {
+						t.Fatal(err)
+					}
+					s, err := g.Join(StreamOptions{Cond: cond, Greedy: true})
+					if err != nil || s != i {
+						t.Fatalf("Join = %d, %v; want slot %d", s, err, i)
+					}
+					if i == nStreams-1 {
+						// Primed with codes[0..rf-1]: its first step feeds codes[rf-1].
+						if err := g.Prime(context.Background(), s, codes[i][:rf]); err != nil {
+							t.Fatal(err)
+						}
+						start[i] = rf - 1
+					}
+				}
+				Q := cfg.QuantizationChannels
+				worst, worst32 := 0.0, 0.0
+				for step := 0; step < n-rf+1; step++ {
+					for i := range codes {
+						g.Feed(i, codes[i][start[i]+step])
+					}
+					g.Step(nil)
+					for i := range codes {
+						row := (start[i] + step) * Q
+						d := maxDiff(g.Logits(i), want[i][row:row+Q])
+						d32 := maxDiff(g.Logits(i), want32[i][row:row+Q])
+						worst, worst32 = max(worst, d), max(worst32, d32)
+						if d > tol {
+							t.Fatalf("stream %d time %d: logits differ from the rounded model's Forward by %.3g, want <= %g", i, start[i]+step, d, tol)
+						}
+						if d32 > tolF16 {
+							t.Fatalf("stream %d time %d: logits differ from the float32 model's Forward by %.3g, want <= %g", i, start[i]+step, d32, tolF16)
+						}
+					}
+				}
+				t.Logf("largest logit difference from Forward: %.3g (rounded model), %.3g (float32 model)", worst, worst32)
+			})
 		}
 	}
 }
