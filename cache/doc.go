@@ -44,9 +44,10 @@
 // Tests check both: a stream alone and among 1 to 16 others, joining and
 // leaving, draws the same codes with bit-identical logits over three
 // receptive fields; a golden file of 2000 drawn codes is the same on the
-// AVX-512 and purego builds. Two things are outside the guarantee: Prime
-// fills the queues with kernel.Gemm, whose summation order depends on the
-// implementation (a primed stream is still independent of the batch), and
-// a generator from NewF16 (binary16 weights), whose products sum in
-// implementation-specific orders.
+// AVX-512 and purego builds; a primed stream continues with bit-identical
+// logits to a stream fed the same codes (Prime runs the step's products,
+// with the window's rows as streams). One generator is outside the
+// guarantee across implementations: NewF16's (binary16 weights), whose
+// products sum in implementation-specific orders; its streams are still
+// independent of the batch.
 package cache

@@ -199,7 +199,10 @@ func newGenerator(m *wavenet.Model, maxStreams int, half bool) *Generator {
 			for o := 0; o < 2*D; o++ {
 				var sum float64
 				for i, c := range cum {
-					sum += float64(ly.Gate.W[o*K*R+k*R+i]) * c
+					// The conversion keeps the compiler from fusing
+					// the multiply-add (arm64, GOAMD64=v3), so the
+					// folded biases have the same bits everywhere.
+					sum += float64(float64(ly.Gate.W[o*K*R+k*R+i]) * c)
 				}
 				g.foldTap[l][k*2*D+o] = float32(sum)
 			}
@@ -537,8 +540,8 @@ func (g *Generator) SetFastBatch(on bool) {}
 
 // primeWorkspace holds the channels-last buffers of Prime.
 type primeWorkspace struct {
-	x, pre, z []float32
-	lo        []int
+	x, taps, pre, z []float32
+	lo              []int
 }
 
 func grow(b []float32, n int) []float32 {
@@ -552,9 +555,11 @@ func grow(b []float32, n int) []float32 {
 // codes: afterwards the stream is in the state it would reach by feeding
 // codes[0..n-2] one step at a time, with codes[n-1] pending, so that the
 // next Step draws the code that follows codes. The queues are filled by one
-// batched pass over the last ReceptiveField codes (one GEMM per tap and
-// layer, channels-last), not sample by sample; the skip and output layers
-// are not computed. Prime returns ctx.Err() if ctx ends between layers,
+// batched pass over the last ReceptiveField codes, not sample by sample:
+// per layer, the step's two products with the window's rows as streams
+// (channels-last), so the queues hold exactly the bits that feeding the
+// codes one step at a time would give; the skip and output layers are not
+// computed. Prime returns ctx.Err() if ctx ends between layers,
 // leaving the stream fresh.
 func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 	st := &g.streams[slot]
@@ -639,31 +644,32 @@ func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 			continue
 		}
 		a := lo[l+1] // rows a..w-1 of x_{l+1} are computed
+		// taps row t (K*R) holds layer l's K inputs at row t, as a step
+		// gathers them; rows before the window hold -c_l, as a fresh
+		// queue does (they stand for times before 0 when s == 0, and are
+		// never stored otherwise). The products are the step's, with the
+		// rows as streams, so the queues get the bits feeding would give.
+		ws.taps = grow(ws.taps, (w-a)*K*R)
+		taps := ws.taps
+		for t := a; t < w; t++ {
+			row := taps[(t-a)*K*R : (t-a+1)*K*R]
+			for k := 0; k < K; k++ {
+				if src := t - (K-1-k)*d; src >= 0 {
+					copy(row[k*R:(k+1)*R], x[src*R:(src+1)*R])
+				} else {
+					copy(row[k*R:(k+1)*R], g.negC[l])
+				}
+			}
+		}
 		bias := g.bias[(l*MS+st.row)*2*D : (l*MS+st.row+1)*2*D]
 		for t := a; t < w; t++ {
 			copy(pre[t*2*D:(t+1)*2*D], bias)
 		}
-		for k := 0; k < K; k++ {
-			sh := (K - 1 - k) * d
-			// Rows t < sh read before the window, where x' is -c_l (x is
-			// zero before time 0, and rows that see the window's start
-			// when s > 0 are never stored): the bias holds +Gate_k c_l for
-			// this tap, which those rows must not get.
-			fold := g.foldTap[l][k*2*D : (k+1)*2*D]
-			for t := a; t < min(sh, w); t++ {
-				p := pre[t*2*D : (t+1)*2*D]
-				for j, v := range fold {
-					p[j] -= v
-				}
-			}
-			if b := max(a, sh); b < w {
-				kernel.Gemm(false, true, w-b, 2*D, R, 1, x[(b-sh)*R:], R, ly.Gate.W[k*R:], K*R, 1, pre[b*2*D:], 2*D)
-			}
-		}
+		g.mul(w-a, &g.gateW[l], taps, K*R, pre[a*2*D:], 2*D)
 		for t := a; t < w; t++ {
 			kernel.GateTanhSigmoid(z[t*D:(t+1)*D], pre[t*2*D:(t+1)*2*D])
 		}
-		kernel.Gemm(false, true, w-a, R, D, 1, z[a*D:], D, ly.Res.W, D, 1, x[a*R:], R)
+		g.mul(w-a, &g.resW[l], z[a*D:], D, x[a*R:], R)
 	}
 	for k := 0; k < K-1; k++ {
 		i := n - 1 - (K - 1 - k)

@@ -119,46 +119,54 @@ func TestTeacherForcedMatchesForward(t *testing.T) {
 }
 
 // TestPrimeMatchesFeed primes a stream with n codes in one batched pass
-// and checks that its next steps give the logits of a stream fed the same
-// codes one step at a time, for n around 1 and around the receptive field.
+// and checks that its next steps give bit-identical logits to those of a
+// stream fed the same codes one step at a time (Prime runs the step's
+// products with the window's rows as streams), for n around 1 and around
+// the receptive field, with New and NewF16.
 func TestPrimeMatchesFeed(t *testing.T) {
 	for _, k := range []int{2, 3} {
-		cfg := testConfig(k)
-		m := randomModel(t, cfg, uint64(20+k))
-		rf := cfg.ReceptiveField()
-		for _, n := range []int{1, 2, 3, 7, rf - 1, rf, rf + 1, 3*rf + 4} {
-			t.Run(fmt.Sprintf("K=%d/n=%d", k, n), func(t *testing.T) {
-				rng := rand.New(rand.NewPCG(uint64(n), uint64(k)))
-				codes := randomCodes(rng, n+10, cfg.QuantizationChannels)
-				opts := StreamOptions{Cond: []int{2, 1}, Greedy: true}
-				g := New(m, 2)
-				fed, _ := g.Join(opts)
-				for i := 0; i < n-1; i++ {
-					g.Feed(fed, codes[i])
-					g.Step(nil)
-				}
-				primed, err := g.Join(opts)
-				if err != nil {
-					t.Fatalf("Join: %v", err)
-				}
-				if err := g.Prime(context.Background(), primed, codes[:n]); err != nil {
-					t.Fatalf("Prime(%d codes): %v", n, err)
-				}
-				if got := g.Pending(primed); got != codes[n-1] {
-					t.Fatalf("Pending after Prime = %d, want %d", got, codes[n-1])
-				}
-				if got := g.Len(primed); got != n-1 {
-					t.Fatalf("Len after Prime = %d, want %d", got, n-1)
-				}
-				for i := n - 1; i < len(codes); i++ {
-					g.Feed(fed, codes[i])
-					g.Feed(primed, codes[i])
-					g.Step(nil)
-					if d := maxDiff(g.Logits(primed), g.Logits(fed)); d > tol {
-						t.Fatalf("step at time %d after Prime(%d codes): logits differ from fed stream by %.3g, want <= %g", i, n, d, tol)
+		for _, half := range []bool{false, true} {
+			cfg := testConfig(k)
+			m := randomModel(t, cfg, uint64(20+k))
+			rf := cfg.ReceptiveField()
+			for _, n := range []int{1, 2, 3, 7, rf - 1, rf, rf + 1, 3*rf + 4} {
+				t.Run(fmt.Sprintf("K=%d/f16=%v/n=%d", k, half, n), func(t *testing.T) {
+					rng := rand.New(rand.NewPCG(uint64(n), uint64(k)))
+					codes := randomCodes(rng, n+10, cfg.QuantizationChannels)
+					opts := StreamOptions{Cond: []int{2, 1}, Greedy: true}
+					newGen := New
+					if half {
+						newGen = NewF16
 					}
-				}
-			})
+					g := newGen(m, 2)
+					fed, _ := g.Join(opts)
+					for i := 0; i < n-1; i++ {
+						g.Feed(fed, codes[i])
+						g.Step(nil)
+					}
+					primed, err := g.Join(opts)
+					if err != nil {
+						t.Fatalf("Join: %v", err)
+					}
+					if err := g.Prime(context.Background(), primed, codes[:n]); err != nil {
+						t.Fatalf("Prime(%d codes): %v", n, err)
+					}
+					if got := g.Pending(primed); got != codes[n-1] {
+						t.Fatalf("Pending after Prime = %d, want %d", got, codes[n-1])
+					}
+					if got := g.Len(primed); got != n-1 {
+						t.Fatalf("Len after Prime = %d, want %d", got, n-1)
+					}
+					for i := n - 1; i < len(codes); i++ {
+						g.Feed(fed, codes[i])
+						g.Feed(primed, codes[i])
+						g.Step(nil)
+						if got, want := g.Logits(primed), g.Logits(fed); !slices.Equal(got, want) {
+							t.Fatalf("step at time %d after Prime(%d codes): logits differ from the fed stream's (max %.3g), want bit-identical", i, n, maxDiff(got, want))
+						}
+					}
+				})
+			}
 		}
 	}
 }
