@@ -217,11 +217,13 @@ func (sh *shard) run() {
 		}
 		j.chunk = nil
 		j.err = err
-		close(j.out)
+		// Account before closing out, so that a request that has seen
+		// its end also sees its slot free and the gauges updated.
 		sh.active.Add(-1)
-		<-sc.slots
 		sc.active.Add(-1)
 		sc.metrics.active.WithLabelValues(sc.model).Dec()
+		<-sc.slots
+		close(j.out)
 	}
 	// startSeg joins the generator for j's current segment; it reports
 	// false when the job ended.

@@ -175,13 +175,16 @@ func TestSchedulerSpreadsOverShards(t *testing.T) {
 		}
 		jobs = append(jobs, j)
 	}
-	time.Sleep(20 * time.Millisecond)
-	a.mu.Lock()
-	na := len(a.joins)
-	a.mu.Unlock()
-	b.mu.Lock()
-	nb := len(b.joins)
-	b.mu.Unlock()
+	joins := func(f *fakeStepper) int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.joins)
+	}
+	// Wait until both shards have started their jobs.
+	for deadline := time.Now().Add(10 * time.Second); joins(a)+joins(b) < 4 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	na, nb := joins(a), joins(b)
 	if na != 2 || nb != 2 {
 		t.Errorf("4 jobs over 2 shards went %d and %d, want 2 and 2", na, nb)
 	}

@@ -175,17 +175,25 @@ func TestLoadModels(t *testing.T) {
 
 func TestScoreAdmission(t *testing.T) {
 	m := tinyModel(t)
-	s, _ := newTestServer(t, m, Options{MaxScores: 1, QueueWait: 20 * time.Millisecond})
 	ctx := context.Background()
+	// A waiting score gives up after QueueWait with ErrBusy.
+	s, _ := newTestServer(t, m, Options{MaxScores: 1, QueueWait: 20 * time.Millisecond})
 	rel, err := s.admitScore(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One running and one waiting fit; the waiting one times out with ErrBusy.
 	if _, err := s.admitScore(ctx); !errors.Is(err, ErrBusy) {
 		t.Errorf("second score while one runs (queue wait 20 ms) = %v, want ErrBusy", err)
 	}
-	// Fill the wait queue, then a third is refused at once.
+	rel()
+
+	// With a long wait: one runs, one waits and gets the slot when it is
+	// released, and a third, beyond the queue, is refused at once.
+	s, _ = newTestServer(t, m, Options{MaxScores: 1, QueueWait: time.Minute})
+	rel, err = s.admitScore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error)
 	go func() {
 		r, err := s.admitScore(ctx)
@@ -194,7 +202,12 @@ func TestScoreAdmission(t *testing.T) {
 		}
 		done <- err
 	}()
-	time.Sleep(5 * time.Millisecond)
+	for len(s.scoreAdmit) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := s.admitScore(ctx); !errors.Is(err, ErrBusy) {
+		t.Errorf("third score with one running and one waiting = %v, want ErrBusy at once", err)
+	}
 	rel()
 	if err := <-done; err != nil {
 		t.Errorf("queued score after release = %v, want nil", err)

@@ -468,7 +468,9 @@ func TestShutdownLetsRunningSynthesesFinish(t *testing.T) {
 	}
 	done := make(chan result)
 	go func() {
-		res := post(t, ts.URL+"/v1/synthesize", `{"seconds": 2, "stream": true, "format": "pcm16"}`)
+		// 30 s = 240,000 samples: long enough to be running when the
+		// shutdown starts, even on a fast machine.
+		res := post(t, ts.URL+"/v1/synthesize", `{"seconds": 30, "stream": true, "format": "pcm16"}`)
 		b, err := io.ReadAll(res.Body)
 		res.Body.Close()
 		done <- result{len(b), err}
@@ -479,7 +481,12 @@ func TestShutdownLetsRunningSynthesesFinish(t *testing.T) {
 	}
 	shut := make(chan error)
 	go func() { shut <- s.Shutdown(context.Background()) }()
-	time.Sleep(20 * time.Millisecond)
+	for !s.draining.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	if s.models["default"].sched.inFlight() == 0 {
+		t.Log("the stream ended before the shutdown began: drain not exercised")
+	}
 	// While draining: new work is refused with 503, readiness fails.
 	res := post(t, ts.URL+"/v1/synthesize", `{"seconds": 0.1}`)
 	if e := errorOf(t, readAll(t, res)); res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
@@ -489,8 +496,8 @@ func TestShutdownLetsRunningSynthesesFinish(t *testing.T) {
 		t.Errorf("/readyz during shutdown = %d, want 503", r.StatusCode)
 	}
 	r := <-done
-	if r.err != nil || r.n != 2*16000 {
-		t.Errorf("running stream during shutdown: %d bytes, %v; want all %d bytes", r.n, r.err, 2*16000)
+	if r.err != nil || r.n != 2*240000 {
+		t.Errorf("running stream during shutdown: %d bytes, %v; want all %d bytes", r.n, r.err, 2*240000)
 	}
 	if err := <-shut; err != nil {
 		t.Errorf("Shutdown = %v, want nil", err)
