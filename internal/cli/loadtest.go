@@ -30,8 +30,8 @@ type loadLevel struct {
 	OK         int            `json:"ok"`
 	AudioSec   float64        `json:"audio_seconds"`
 	WallSec    float64        `json:"wall_seconds"`
-	Throughput float64        `json:"throughput"` // audio seconds per wall second
-	P50        float64        `json:"p50_seconds"`
+	Throughput float64        `json:"throughput"`  // audio seconds per wall second
+	P50        float64        `json:"p50_seconds"` // of successful requests; 0 when none
 	P99        float64        `json:"p99_seconds"`
 	Errors     map[string]int `json:"errors"` // by status ("429", "503", "500", "transport")
 	// ServerCPU is the CPU time the server process used during the run
@@ -225,7 +225,9 @@ func runLevel(ctx context.Context, client *http.Client, target, key string, body
 	lv.WallSec = time.Since(start).Seconds()
 	lv.Throughput = lv.AudioSec / lv.WallSec
 	sort.Float64s(lv.latencies)
-	lv.P50, lv.P99 = quantile(lv.latencies, 0.50), quantile(lv.latencies, 0.99)
+	if len(lv.latencies) > 0 {
+		lv.P50, lv.P99 = quantile(lv.latencies, 0.50), quantile(lv.latencies, 0.99)
+	}
 	return lv
 }
 

@@ -24,8 +24,9 @@ func TestLoadtest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One slot and no queue, so 3 clients meet deliberate 429s.
-	srv, err := api.New(api.Options{Models: map[string]*wavenet.Model{"default": m}, MaxStreams: 1, MaxQueue: -1,
+	// One slot and a queue of one, so of 3 clients one meets deliberate
+	// 429s while two keep working.
+	srv, err := api.New(api.Options{Models: map[string]*wavenet.Model{"default": m}, MaxStreams: 1, MaxQueue: 1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
