@@ -25,8 +25,9 @@ type Series struct {
 }
 
 // PlotLines draws series (NaN points skipped) as a PNG at out, written to
-// a temporary file first and renamed.
-func PlotLines(out, title, xLabel, yLabel string, series []Series) error {
+// a temporary file first and renamed. The legend goes to the top left
+// when legendLeft (curves that rise to the right), else the top right.
+func PlotLines(out, title, xLabel, yLabel string, series []Series, legendLeft bool) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xLabel
@@ -52,6 +53,7 @@ func PlotLines(out, title, xLabel, yLabel string, series []Series) error {
 	}
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
+	p.Legend.Left = legendLeft
 	tmp := filepath.Join(filepath.Dir(out), ".tmp-"+filepath.Base(out))
 	if err := p.Save(8*vg.Inch, 5*vg.Inch, tmp); err != nil {
 		return fmt.Errorf("retrain: plot: %w", err)
@@ -91,7 +93,7 @@ func PlotSparsity(out string, dense float64, points, oneShot []SparsityPoint, co
 		}
 		series = append(series, Series{"dense, fine-tuned the same steps", plotter.XYs{{X: 0, Y: control}, {X: last, Y: control}}})
 	}
-	return PlotLines(out, "WaveNet magnitude pruning", "sparsity (fraction of zero weights)", "validation bits per sample", series)
+	return PlotLines(out, "WaveNet magnitude pruning", "sparsity (fraction of zero weights)", "validation bits per sample", series, true)
 }
 
 // PlotCurves draws validation curves (bits per sample against step).
@@ -104,5 +106,5 @@ func PlotCurves(out, title string, curves map[string][]Point, order []string) er
 		}
 		series = append(series, Series{name, xy})
 	}
-	return PlotLines(out, title, "step", "validation bits per sample", series)
+	return PlotLines(out, title, "step", "validation bits per sample", series, false)
 }
