@@ -304,6 +304,58 @@ func TestBatchDoesNotChangeStream(t *testing.T) {
 	}
 }
 
+// TestJoinTimeDoesNotChangeStream starts the same stream in a fresh
+// generator and in one that has already stepped another stream 1 to 3
+// times (so its queues sit at other ring positions and, with NewF16, its
+// odd steps walk the big products' rows backwards), and wants
+// bit-identical logits over three receptive fields.
+func TestJoinTimeDoesNotChangeStream(t *testing.T) {
+	big := testConfig(2)
+	// S = 136 and Q = 128 rows: at least 4 chunks of halfChunk rows, so
+	// NewF16 walks them backwards on odd steps, with an 8-row tail.
+	big.ResidualChannels, big.DilationChannels, big.SkipChannels, big.QuantizationChannels = 16, 24, 136, 128
+	for _, tc := range []struct {
+		name  string
+		cfg   wavenet.Config
+		newFn func(*wavenet.Model, int) *Generator
+	}{{"K=3", testConfig(3), New}, {"big", big, New}, {"K=3/f16", testConfig(3), NewF16}, {"big/f16", big, NewF16}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := randomModel(t, tc.cfg, 43)
+			opts := StreamOptions{Cond: []int{2, 3}, Temperature: 1, Seed: 5}
+			n := 3 * tc.cfg.ReceptiveField()
+			run := func(lag int) [][]float32 {
+				g := tc.newFn(m, 2)
+				if lag > 0 {
+					other, _ := g.Join(StreamOptions{Cond: []int{0, 0}, Greedy: true})
+					for i := 0; i < lag; i++ {
+						g.Step(nil)
+					}
+					g.Leave(other)
+				}
+				s, err := g.Join(opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out [][]float32
+				for i := 0; i < n; i++ {
+					g.Step(nil)
+					out = append(out, slices.Clone(g.Logits(s)))
+				}
+				return out
+			}
+			want := run(0)
+			for lag := 1; lag <= 3; lag++ {
+				got := run(lag)
+				for i := range want {
+					if !slices.Equal(got[i], want[i]) {
+						t.Fatalf("joined after %d steps, sample %d: logits differ from a fresh generator's (max %.3g)", lag, i, maxDiff(got[i], want[i]))
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestJoinErrors(t *testing.T) {
 	m := randomModel(t, testConfig(2), 1)
 	nan := float32(math.NaN())
