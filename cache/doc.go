@@ -11,11 +11,13 @@
 // sample with one batched matrix product per weight matrix (the weights,
 // packed once by New, are read once per step for all streams:
 // kernel.MatMulAddPacked), then draws each stream's next mu-law code with
-// its own seeded random number generator (temperature, top-k or greedy). The queues of all streams are
-// interleaved by generator step, so a step reads and writes one contiguous
-// block per layer and tap; the residual biases are folded into the gate
-// biases. Prime starts a stream from given audio with one batched
-// full-sequence pass over the last receptive field.
+// its own seeded random number generator (temperature, top-k or greedy).
+// The queues of all streams are interleaved by generator step, so a step
+// reads and writes one contiguous block per layer and tap; the residual
+// biases are folded into the gate biases. Prime starts a stream from given
+// audio with one batched full-sequence pass over the last receptive field.
+// NewF16 makes a generator with binary16 weights, for few streams of a
+// model whose float32 weights do not fit in L2.
 //
 // The layer conventions are those of wavenet.Model.Forward: every layer's
 // input, the one-hot input included, is zero before time 0, and the logits
