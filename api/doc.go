@@ -16,6 +16,14 @@
 // with (the tests check batched output against a lone generator), unless
 // Options.FastBatch trades that for speed.
 //
+// A "text" request says digits (label values) the way package speech
+// (`wavenet say`) does, inside the same scheduler: each word is a stream
+// conditioned on (speaker, word) whose end speech.Utterance detects, with
+// limits from the model's duration statistics (Options.Speech, loaded by
+// LoadSpeechStats or models.Stats), retried with speech's seeds when poor,
+// trimmed, and joined with pauses by speech.Concat; for the same model,
+// statistics, text and seed the audio equals speech.Say's.
+//
 // Other packages contribute routes through Feature: in-package features call
 // registerFeature from init; features from packages that must stay out of
 // api's dependencies (anything importing gorgonia) are passed in

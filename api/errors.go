@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/wavenet-go/wavenet/speech"
 )
 
 // Error is an error with an HTTP status and a machine-readable code. Its
@@ -75,6 +77,7 @@ var codeOfStatus = map[int]string{
 func toError(err error) *Error {
 	var ae *Error
 	var he *echo.HTTPError
+	var ie *speech.InputError
 	switch {
 	case errors.As(err, &ae):
 		if ae.Code == "" {
@@ -83,6 +86,11 @@ func toError(err error) *Error {
 			return &c
 		}
 		return ae
+	case errors.As(err, &ie):
+		// A text request that does not fit the model: the message lists
+		// the allowed values.
+		return &Error{Status: http.StatusBadRequest, Code: "bad_request", Err: err,
+			Message: strings.TrimPrefix(ie.Error(), "speech: ")}
 	case errors.Is(err, ErrBusy):
 		return &Error{Status: http.StatusTooManyRequests, Code: "busy", Err: err, RetryAfter: 1,
 			Message: "all generation slots and the wait queue for this model are full; retry after the number of seconds in Retry-After"}

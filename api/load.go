@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -64,4 +65,41 @@ func LoadModels(ctx context.Context, dir string) (models map[string]*wavenet.Mod
 		return nil, skipped, fmt.Errorf("api: no checkpoint (a directory with %s) under %s", wavenet.ConfigFile, dir)
 	}
 	return models, skipped, nil
+}
+
+// LoadSpeechStats reads the duration statistics (speech.StatsFile) of the
+// checkpoints LoadModels loaded from dir, by model id, for
+// Options.Speech. A checkpoint without the file is listed in missing and
+// gets no entry (its text requests use speech.DefaultDuration); a file
+// that cannot be read or parsed is an error.
+func LoadSpeechStats(dir string, models map[string]*wavenet.Model) (stats map[string]*speech.Stats, missing []string, err error) {
+	stats = map[string]*speech.Stats{}
+	single := false
+	if _, err := os.Stat(filepath.Join(dir, wavenet.ConfigFile)); err == nil {
+		single = true
+	}
+	ids := make([]string, 0, len(models))
+	for id := range models {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		path := dir
+		if !single {
+			if !ValidModelID(id) {
+				return nil, nil, fmt.Errorf("api: model id %q: not a directory name", id)
+			}
+			path = filepath.Join(dir, id)
+		}
+		st, err := speech.LoadStats(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			missing = append(missing, id)
+		case err != nil:
+			return nil, nil, fmt.Errorf("api: model %q: %w", id, err)
+		default:
+			stats[id] = st
+		}
+	}
+	return stats, missing, nil
 }

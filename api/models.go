@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -24,6 +25,7 @@ type servedModel struct {
 	id    string
 	net   *wavenet.Model
 	sched *scheduler
+	stats *speech.Stats // nil: speech.DefaultDuration for every word
 }
 
 // newStepper builds the generator of a model; a variable so tests can
@@ -51,7 +53,7 @@ func (s *Server) initModels() error {
 			gens[i] = newStepper(m, s.opts.MaxStreams, s.opts.FastBatch)
 		}
 		s.models[id] = &servedModel{
-			id: id, net: m,
+			id: id, net: m, stats: s.opts.Speech[id],
 			sched: newScheduler(id, gens, s.opts.MaxStreams, s.opts.MaxQueue, chunk, s.opts.QueueWait, s.metrics, s.log),
 		}
 	}

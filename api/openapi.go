@@ -85,8 +85,8 @@ var synthesizeSchema = map[string]any{
 		"speaker":       map[string]any{"type": "string", "description": "value of the condition named speaker"},
 		"label":         map[string]any{"type": "string", "description": "value of the model's label condition (e.g. a digit)"},
 		"conditions":    map[string]any{"type": "object", "additionalProperties": str, "description": "any condition by name"},
-		"text":          map[string]any{"type": "string", "description": "label values (words/digits) synthesized one after another with pauses"},
-		"label_seconds": map[string]any{"type": "number", "description": "duration of each text label (default 0.5)"},
+		"text":          map[string]any{"type": "string", "description": "digits (label values) said one after another as `wavenet say` says them: each word generated until its detected end (limits from the model's speech.json duration statistics), trimmed, joined with pauses; streamed word by word"},
+		"label_seconds": map[string]any{"type": "number", "description": "optional cap on the samples generated per attempt at each text word, in seconds (default: none, the model's duration statistics decide)"},
 		"pause_seconds": map[string]any{"type": "number", "description": "silence between text labels (default 0.15)"},
 		"temperature":   map[string]any{"type": "number", "minimum": 0, "description": "default 1; 0 is greedy"},
 		"top_k":         map[string]any{"type": "integer", "minimum": 0, "description": "sample among the k most likely codes (0: all)"},
@@ -125,9 +125,9 @@ func audioHeaders() map[string]any {
 	}
 	return map[string]any{
 		"X-Seed":           h("seed used (repeat it for the same audio)", intg),
-		"X-Audio-Duration": h("seconds of audio in the body", num),
+		"X-Audio-Duration": h("seconds of audio in the body (absent for a streamed text)", num),
 		"X-Sample-Rate":    h("sample rate of the body", intg),
-		"X-Num-Samples":    h("samples in the body", intg),
+		"X-Num-Samples":    h("samples in the body (absent for a streamed text)", intg),
 		"X-Audio-Encoding": h("wav_pcm_s16le, pcm_s16le, mulaw (G.711) or pcm_f32le", str),
 		"X-Model":          h("model id", str),
 		"X-Conditions":     h("conditions used, name=value comma-separated (defaults included)", str),

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wavenet-go/wavenet/speech"
 )
 
 // stepper is what the scheduler needs from a batched generator
@@ -33,11 +35,38 @@ type streamOptions struct {
 }
 
 // segment is a run of generated samples under one conditioning, followed
-// by pauseAfter samples of silence (text requests: one segment per word).
+// by pauseAfter samples of silence; or, when word is set, one word of a
+// text request (see word).
 type segment struct {
 	opts       streamOptions
 	n          int
 	pauseAfter int
+	// word makes the segment a spoken word whose length the model decides:
+	// the stream runs until word's end detector says the word is over (or
+	// for at most word.capN samples, if set), is retried with another seed
+	// when the attempt is poor, and the trimmed codes of the best attempt
+	// are sent as one chunk (possibly empty). n is then only an upper
+	// bound on the samples of one attempt, and pauseAfter is ignored: the
+	// request joins the words (speech.Concat).
+	word *wordSpec
+}
+
+// wordSpec is how one word of a text request is generated, the way
+// speech.Generate does it (see textWord in synth.go).
+type wordSpec struct {
+	q, rate  int             // quantization levels and sample rate
+	dur      speech.Duration // the word's length statistics
+	opt      speech.Options  // end detection
+	attempts int             // attempts at most (1 when greedy)
+	capN     int             // label_seconds override: samples per attempt at most (0: none)
+}
+
+// wordState is the scheduler's state of the word a job is generating.
+type wordState struct {
+	utt     *speech.Utterance
+	attempt int
+	best    []int32 // kept codes of the best attempt so far
+	bestQ   int
 }
 
 // job is one request's generation, owned by the scheduler goroutine once
@@ -55,6 +84,7 @@ type job struct {
 	left  int
 	slot  int
 	chunk []int32
+	word  wordState
 }
 
 func (j *job) total() int {
@@ -228,19 +258,26 @@ func (sh *shard) run() {
 	// startSeg joins the generator for j's current segment; it reports
 	// false when the job ended.
 	startSeg := func(j *job) bool {
-		slot, err := sh.gen.join(j.segs[j.seg].opts)
+		seg := &j.segs[j.seg]
+		o := seg.opts
+		if w := seg.word; w != nil {
+			o.Seed = retrySeed(o.Seed, j.word.attempt)
+			j.word.utt = speech.NewUtterance(w.q, w.rate, w.dur, w.opt)
+		}
+		slot, err := sh.gen.join(o)
 		if err != nil {
 			j.slot = -1
 			finish(j, err)
 			return false
 		}
-		j.slot, j.left = slot, j.segs[j.seg].n
+		j.slot, j.left = slot, seg.n
 		return true
 	}
 	start := func(j *job) {
 		sc.active.Add(1)
 		sc.metrics.active.WithLabelValues(sc.model).Inc()
 		j.seg, j.slot = 0, -1
+		j.word = wordState{}
 		j.chunk = make([]int32, 0, sc.chunkSize)
 		if startSeg(j) {
 			active = append(active, j)
@@ -304,6 +341,12 @@ func (sh *shard) run() {
 		samples.Add(float64(len(active)))
 		kept = active[:0]
 		for _, j := range active {
+			if w := j.segs[j.seg].word; w != nil {
+				if alive := sh.stepWord(j, w, codes[j.slot], finish, startSeg); alive {
+					kept = append(kept, j)
+				}
+				continue
+			}
 			j.chunk = append(j.chunk, codes[j.slot])
 			j.left--
 			alive := true
@@ -332,6 +375,60 @@ func (sh *shard) run() {
 		clear(active[len(kept):])
 		active = kept
 	}
+}
+
+// stepWord feeds code to the word j is generating. When the attempt ends
+// (the detector's end, or the label_seconds cap), the stream leaves; the
+// word is retried with the next seed or its best attempt is sent, and the
+// job moves on to its next segment. It reports whether j is still active.
+func (sh *shard) stepWord(j *job, w *wordSpec, code int32, finish func(*job, error), startSeg func(*job) bool) bool {
+	st := &j.word
+	done := st.utt.Push(code)
+	if !done && !(w.capN > 0 && st.utt.Len() >= w.capN) {
+		return true
+	}
+	sh.gen.leave(j.slot)
+	j.slot = -1
+	s, e := st.utt.Trimmed()
+	q := wordQuality(st.utt.Reason(), e-s, w.dur, w.rate)
+	if st.attempt == 0 || q > st.bestQ {
+		st.best = append(st.best[:0], st.utt.Codes()[s:e]...)
+		st.bestQ = q
+	}
+	st.utt = nil
+	if q < 3 && st.attempt+1 < w.attempts {
+		st.attempt++
+		return startSeg(j)
+	}
+	j.out <- st.best
+	j.word = wordState{}
+	j.seg++
+	if j.seg == len(j.segs) {
+		finish(j, nil)
+		return false
+	}
+	return startSeg(j)
+}
+
+// retrySeed is the seed of attempt a (0-based) of a word seeded s: the
+// same as speech.Generate's, so that the service says what `wavenet say`
+// says (TestSynthesizeTextMatchesSay checks it).
+func retrySeed(s uint64, a int) uint64 { return s + uint64(a)*0x9E3779B97F4A7C15 }
+
+// wordQuality ranks attempts as speech.Generate does: an end found (silence
+// or dip) after at least a quarter of the median length is best (3), then
+// one stopped at the cap with something kept (2; the label_seconds cap
+// counts as a cap), then any audio (1), then nothing (0).
+func wordQuality(r speech.EndReason, kept int, d speech.Duration, rate int) int {
+	switch {
+	case (r == speech.Silence || r == speech.Dip) && float64(kept) >= 0.25*d.Median*float64(rate):
+		return 3
+	case (r == speech.Cap || r == speech.Running) && kept > 0:
+		return 2
+	case kept > 0:
+		return 1
+	}
+	return 0
 }
 
 // failPending ends the jobs handed over but not started, once quit is

@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/speech"
 )
 
 // fakeStepper emits, for the stream in slot s, the codes 1000*seed + t
@@ -229,4 +232,90 @@ func TestSchedulerSurvivesGeneratorPanic(t *testing.T) {
 		t.Errorf("job after the panic = %v, %v; want 5 codes", got, j.err)
 	}
 	sc.release()
+}
+
+// scriptStepper is a fakeStepper whose streams play script(seed, t).
+type scriptStepper struct {
+	*fakeStepper
+	script func(seed uint64, t int32) int32
+}
+
+func (s *scriptStepper) step(dst []int32) []int32 {
+	dst = s.fakeStepper.step(dst)
+	for i, a := range s.active { // step and join run on the shard's goroutine only
+		if a {
+			dst[i] = s.script(s.seed[i], s.pos[i]-1)
+		}
+	}
+	return dst
+}
+
+// TestSchedulerWordEndsAndRetries runs text words through the scheduler
+// on scripted streams and checks them against speech.Utterance fed the
+// same codes: a word stops at its detected end and is trimmed, and an
+// attempt with nothing said is retried with the next seed (retrySeed).
+func TestSchedulerWordEndsAndRetries(t *testing.T) {
+	const q, rate = 256, 8000
+	silence := mulaw.Silence(q)
+	// A word: 0.1 s (800 samples) of silence, 0.3 s of full-scale square
+	// wave (codes 0 and q-1), then silence for ever. It ends by silence
+	// (150 ms after the word, which is past 60% of the default 0.4 s
+	// median) and trims to exactly the square wave, which starts and ends
+	// on 20 ms trimming frames (800 and 3200 are multiples of 160).
+	word := func(t int32) int32 {
+		switch {
+		case t < 800 || t >= 3200:
+			return silence
+		case t%2 == 0:
+			return 0
+		}
+		return q - 1
+	}
+	// Seed 1 says nothing (silence for ever); its retry says the word.
+	script := func(seed uint64, t int32) int32 {
+		if seed == 1 {
+			return silence
+		}
+		return word(t)
+	}
+	f := &scriptStepper{fakeStepper: newFake(t, 2), script: script}
+	sc := newScheduler("m", []stepper{f}, 2, 0, 4, time.Second, newMetrics(), quietLogger())
+	defer sc.close()
+	spec := &wordSpec{q: q, rate: rate, dur: speech.DefaultDuration, attempts: 3}
+	lim := speech.Options{}.Limits(spec.dur, rate)
+	j := &job{segs: []segment{
+		{opts: streamOptions{Seed: 1}, n: lim.Lead + lim.Cap, word: spec},
+		{opts: streamOptions{Seed: 7}, n: lim.Lead + lim.Cap, word: spec},
+	}}
+	if err := sc.submit(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	var words [][]int32
+	for c := range j.out {
+		words = append(words, c)
+	}
+	sc.release()
+	if j.err != nil || len(words) != 2 {
+		t.Fatalf("text job: %d chunks, err %v; want one chunk per word and no error", len(words), j.err)
+	}
+	// Reference: an Utterance fed the word's script until it is done.
+	u := speech.NewUtterance(q, rate, spec.dur, speech.Options{})
+	for i := int32(0); !u.Push(word(i)); i++ {
+	}
+	s, e := u.Trimmed()
+	if u.Reason() != speech.Silence || s != 800 || e != 3200 {
+		t.Fatalf("reference utterance: end %s, kept [%d, %d); want silence, [800, 3200)", u.Reason(), s, e)
+	}
+	for i, w := range words {
+		if fmt.Sprint(w) != fmt.Sprint(u.Codes()[s:e]) {
+			t.Errorf("word %d: %d codes, want the %d of the square wave", i, len(w), e-s)
+		}
+	}
+	var seeds []uint64
+	for _, o := range f.joins {
+		seeds = append(seeds, o.Seed)
+	}
+	if want := []uint64{1, retrySeed(1, 1), 7}; fmt.Sprint(seeds) != fmt.Sprint(want) {
+		t.Errorf("join seeds = %v, want %v (word 0 retried once, word 1 right the first time)", seeds, want)
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -28,6 +29,12 @@ import (
 type Options struct {
 	// Models are the models to serve, by id (ids match [A-Za-z0-9._-]+).
 	Models map[string]*wavenet.Model
+	// Speech holds the duration statistics of models that say text (by
+	// model id; see LoadSpeechStats and models.Stats): each word of a
+	// "text" request is generated until speech's end detector finds its
+	// end, within limits taken from these statistics. A model without an
+	// entry (or a nil one) gets speech.DefaultDuration.
+	Speech map[string]*speech.Stats
 	// Features are extra route groups passed in by the binary (features
 	// from packages api must not import). In-package features registered
 	// with registerFeature are always served.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -13,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -33,11 +35,20 @@ type SynthesizeRequest struct {
 	Speaker    string            `json:"speaker,omitempty"`
 	Label      string            `json:"label,omitempty"`
 	Conditions map[string]string `json:"conditions,omitempty"`
-	// Text is a sequence of label values (words or digits, separated by
-	// spaces or commas; digit strings are split into digits and number
-	// words "zero".."nine" map to digits when the labels are digits),
-	// synthesized one after another, LabelSeconds each (default 0.5), with
-	// PauseSeconds of silence between them (default 0.15).
+	// Text is a sequence of label values (the digits of the default voice;
+	// words or digits separated by spaces or commas, digit strings are
+	// split into digits, number words "zero".."nine" map to digits when the
+	// labels are digits) said one after another the way `wavenet say`
+	// says them (package speech): each word is generated conditioned on
+	// (speaker, word) until the model's output shows its end (how long
+	// comes from the model's per (speaker, word) duration statistics,
+	// speech.StatsFile in its checkpoint), retried with another seed when
+	// nothing plausible came out, trimmed of leading and trailing silence,
+	// and the words are joined with PauseSeconds of silence (default 0.15,
+	// speech.DefaultPause) and 5 ms fades. LabelSeconds, if given, caps the
+	// samples generated for each attempt at a word (leading silence
+	// included): a word still running then is cut there; by default there
+	// is no such cap.
 	Text         string   `json:"text,omitempty"`
 	LabelSeconds *float64 `json:"label_seconds,omitempty"`
 	PauseSeconds *float64 `json:"pause_seconds,omitempty"`
@@ -46,7 +57,8 @@ type SynthesizeRequest struct {
 	// TopK restricts sampling to the k most likely codes (0: all).
 	TopK int `json:"top_k,omitempty"`
 	// Seed makes the output reproducible (default: random, returned in
-	// the X-Seed header). Text segment i uses Seed + i.
+	// the X-Seed header). Text word i uses Seed + i (as `wavenet say
+	// --seed` does; its retries derive their seeds from it).
 	Seed *uint64 `json:"seed,omitempty"`
 	// Format is wav (default), pcm16, mulaw or float32.
 	Format string `json:"format,omitempty"`
@@ -56,13 +68,17 @@ type SynthesizeRequest struct {
 	Stream bool `json:"stream,omitempty"`
 }
 
-// Defaults and bounds of text requests.
+// Bounds of the output rate.
 const (
-	defaultLabelSeconds = 0.5  // FSDD digits last 0.1-2.3 s, 0.43 s on average
-	defaultPauseSeconds = 0.15 // a short pause between spoken digits
-	minOutputRate       = 1000
-	maxOutputRate       = 192000
+	minOutputRate = 1000
+	maxOutputRate = 192000
 )
+
+// textPlan is the part of a plan specific to a text request.
+type textPlan struct {
+	labels []string // the words said
+	pause  int      // samples of silence between words
+}
 
 // plan is a validated synthesis request.
 type plan struct {
@@ -73,8 +89,9 @@ type plan struct {
 	format   string
 	rate     int // output rate
 	stream   bool
-	outCount int    // output samples after resampling
+	outCount int    // output samples after resampling (text: an upper bound)
 	conds    string // "name=value,..." of the conditions used (the text's label shown as "text")
+	text     *textPlan
 }
 
 func (s *Server) pickModel(id string) (*servedModel, error) {
@@ -127,12 +144,18 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 	if r.Text != "" && r.Label != "" {
 		return nil, badRequest("give \"label\" or \"text\", not both")
 	}
-	cond, lc, err := resolveConditions(m, r.Conditions, r.Speaker, r.Label)
-	if err != nil {
+	var items []speech.Item
+	var labels []string
+	var cond []int
+	var lc int
+	if r.Text != "" {
+		items, labels, err = textItems(cfg, r)
+		if err != nil {
+			return nil, err
+		}
+		cond, lc = items[0].Cond, speech.LabelCondition(cfg)
+	} else if cond, lc, err = resolveConditions(m, r.Conditions, r.Speaker, r.Label); err != nil {
 		return nil, err
-	}
-	if r.Text != "" && lc < 0 {
-		return nil, badRequest("model %q has no label condition, so \"text\" cannot be used (its conditions: %s)", m.id, condNames(cfg))
 	}
 
 	var used []string
@@ -176,38 +199,46 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 		if r.Seconds != nil || r.NumSamples != nil {
 			return nil, badRequest("with \"text\", the length comes from label_seconds and pause_seconds; drop \"seconds\" and \"num_samples\"")
 		}
-		labels, err := parseText(r.Text, cfg.Conditions[lc])
-		if err != nil {
-			return nil, err
-		}
-		ls, ps := defaultLabelSeconds, defaultPauseSeconds
+		var capN int
+		ps := speech.DefaultPause.Seconds()
 		if r.LabelSeconds != nil {
-			ls = *r.LabelSeconds
+			ls := *r.LabelSeconds
+			if !finite(ls) || ls < 0.01 || ls > 10 {
+				return nil, badRequest("field \"label_seconds\" is %v; want 0.01 to 10 (or leave it out: the model's duration statistics decide)", ls)
+			}
+			capN = max(1, int(math.Round(ls*float64(rate))))
 		}
 		if r.PauseSeconds != nil {
 			ps = *r.PauseSeconds
 		}
-		if !finite(ls) || ls < 0.01 || ls > 10 {
-			return nil, badRequest("field \"label_seconds\" is %v; want 0.01 to 10", ls)
-		}
 		if !finite(ps) || ps < 0 || ps > 10 {
 			return nil, badRequest("field \"pause_seconds\" is %v; want 0 to 10", ps)
 		}
-		n, pause := max(1, int(math.Round(ls*float64(rate)))), int(math.Round(ps*float64(rate)))
-		for i, l := range labels {
+		pause := int(math.Round(ps * float64(rate)))
+		attempts := 3 // speech.GenOptions' default
+		if opts.Greedy {
+			attempts = 1
+		}
+		p.text = &textPlan{labels: labels, pause: pause}
+		for i, it := range items {
 			o := opts
-			o.Cond = append([]int(nil), cond...)
-			o.Cond[lc] = l
+			o.Cond = it.Cond
 			o.Seed = p.seed + uint64(i)
-			seg := segment{opts: o, n: n}
-			if i < len(labels)-1 {
-				seg.pauseAfter = pause
+			d, _ := m.stats.Lookup(cfg, it.Cond)
+			lim := speech.Options{}.Limits(d, rate)
+			n, kept := lim.Lead+lim.Cap, lim.Cap // per attempt: generated, kept at most
+			if capN > 0 {
+				n, kept = capN, min(kept, capN)
 			}
-			p.segs = append(p.segs, seg)
-			p.samples += seg.n + seg.pauseAfter
+			p.segs = append(p.segs, segment{opts: o, n: n, word: &wordSpec{q: cfg.QuantizationChannels, rate: rate,
+				dur: d, attempts: attempts, capN: capN}})
+			p.samples += kept
+			if i > 0 {
+				p.samples += pause
+			}
 		}
 		if p.samples > maxN {
-			return nil, badRequest("text of %d labels needs %.2f s of audio, more than this server's limit of %g s; send less text or lower label_seconds/pause_seconds",
+			return nil, badRequest("text of %d labels may need up to %.2f s of audio, more than this server's limit of %g s; send less text (or lower label_seconds/pause_seconds)",
 				len(labels), float64(p.samples)/float64(rate), s.opts.MaxSeconds)
 		}
 	} else {
@@ -314,60 +345,49 @@ var numberWords = map[string]string{
 	"five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }
 
-// maxTextLabels bounds the number of labels in one text request.
-const maxTextLabels = 1000
-
-// parseText maps text to label indices of c: tokens separated by spaces,
-// commas, semicolons or periods; a token matches a value exactly or
-// case-insensitively, a number word maps to its digit, and a run of digits
-// is split into single digits when every digit is a value.
-func parseText(text string, c wavenet.Condition) ([]int, error) {
-	tokens := strings.FieldsFunc(text, func(r rune) bool {
-		return unicode.IsSpace(r) || r == ',' || r == ';' || r == '.' || r == '!' || r == '?'
-	})
-	if len(tokens) == 0 {
-		return nil, badRequest("field \"text\" has no words; send label values of %q separated by spaces (allowed: %s)", c.Name, strings.Join(c.Values, ", "))
+// textItems maps a text request to speech's items (one per word, seeds
+// left at 0), the way `wavenet say` does (speech.Items), so that unknown
+// speakers, conditions and words are *speech.InputError listing what is
+// allowed. Before that, tokens (separated by spaces, commas, semicolons,
+// periods, '!' or '?') that match a label value case-insensitively become
+// that value and number words become digits; conditions not given take
+// their first value, as for other requests.
+func textItems(cfg wavenet.Config, r *SynthesizeRequest) ([]speech.Item, []string, error) {
+	given := map[string]string{}
+	for k, v := range r.Conditions {
+		given[k] = v
 	}
-	lookup := func(tok string) (int, bool) {
-		for i, v := range c.Values {
-			if v == tok || strings.EqualFold(v, tok) {
-				return i, true
+	if r.Speaker != "" {
+		given["speaker"] = r.Speaker
+	}
+	lc := speech.LabelCondition(cfg)
+	text := r.Text
+	if lc >= 0 {
+		c := cfg.Conditions[lc]
+		for i, cd := range cfg.Conditions {
+			if _, ok := given[cd.Name]; !ok && i != lc && len(cd.Values) > 0 {
+				given[cd.Name] = cd.Values[0]
 			}
 		}
-		return 0, false
-	}
-	var out []int
-	for _, tok := range tokens {
-		if i, ok := lookup(tok); ok {
-			out = append(out, i)
-		} else if d, ok := numberWords[strings.ToLower(tok)]; ok && func() bool { _, ok := lookup(d); return ok }() {
-			i, _ := lookup(d)
-			out = append(out, i)
-		} else if _, err := strconv.ParseUint(tok, 10, 64); err == nil || allDigits(tok) {
-			for _, r := range tok {
-				i, ok := lookup(string(r))
-				if !ok {
-					return nil, badRequest("field \"text\": %q is not a value of %q (allowed: %s)", string(r), c.Name, strings.Join(c.Values, ", "))
+		tokens := strings.FieldsFunc(text, func(r rune) bool {
+			return unicode.IsSpace(r) || r == ',' || r == ';' || r == '.' || r == '!' || r == '?'
+		})
+		for i, tok := range tokens {
+			if slices.Contains(c.Values, tok) {
+				continue
+			}
+			for _, v := range c.Values {
+				if strings.EqualFold(v, tok) {
+					tokens[i] = v
 				}
-				out = append(out, i)
 			}
-		} else {
-			return nil, badRequest("field \"text\": %q is not a value of %q (allowed: %s)", tok, c.Name, strings.Join(c.Values, ", "))
+			if d, ok := numberWords[strings.ToLower(tok)]; ok && slices.Contains(c.Values, d) {
+				tokens[i] = d
+			}
 		}
-		if len(out) > maxTextLabels {
-			return nil, badRequest("field \"text\" has more than %d labels; send less text", maxTextLabels)
-		}
+		text = strings.Join(tokens, " ")
 	}
-	return out, nil
-}
-
-func allDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
+	return speech.Items(cfg, speech.Request{Text: text, Cond: given})
 }
 
 func (s *Server) handleSynthesize(c echo.Context) error {
@@ -398,8 +418,9 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 		h.Set("X-Conditions", p.conds)
 	}
 	h.Set("X-Sample-Rate", strconv.Itoa(p.rate))
-	h.Set("X-Num-Samples", strconv.Itoa(p.outCount))
-	h.Set("X-Audio-Duration", strconv.FormatFloat(float64(p.outCount)/float64(p.rate), 'f', -1, 64))
+	if p.text == nil { // a text's length is known once it is said
+		setLength(h, p.outCount, p.rate)
+	}
 	h.Set("X-Audio-Encoding", encodingName(p.format))
 	h.Set(echo.HeaderContentType, contentType(p.format, p.rate))
 	h.Set("Cache-Control", "no-store")
@@ -407,9 +428,19 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 	if p.stream {
 		return s.streamOut(c, ctx, p, j)
 	}
-	codes := make([]int32, 0, p.samples)
-	for chunk := range j.out {
-		codes = append(codes, chunk...)
+	var x []float32
+	if p.text != nil {
+		var words [][]float32
+		for chunk := range j.out { // one chunk per word
+			words = append(words, decodeCodes(nil, chunk, cfg.QuantizationChannels))
+		}
+		x = speech.Concat(words, p.text.pause, cfg.SampleRate)
+	} else {
+		codes := make([]int32, 0, p.samples)
+		for chunk := range j.out {
+			codes = append(codes, chunk...)
+		}
+		x = decodeCodes(nil, codes, cfg.QuantizationChannels)
 	}
 	if j.err != nil {
 		if errors.Is(j.err, context.Canceled) && ctx.Err() != nil {
@@ -417,9 +448,11 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 		}
 		return j.err
 	}
-	x := decodeCodes(nil, codes, cfg.QuantizationChannels)
 	if p.rate != cfg.SampleRate {
 		x = resampleAll(x, cfg.SampleRate, p.rate)
+	}
+	if p.text != nil {
+		setLength(h, len(x), p.rate)
 	}
 	body := make([]byte, 0, encodedSize(p.format, len(x)))
 	if p.format == formatWAV {
@@ -432,6 +465,24 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 	c.Response().WriteHeader(http.StatusOK)
 	_, err = c.Response().Write(body)
 	return err
+}
+
+// setLength sets the headers that give the audio's length: n samples at
+// rate Hz.
+func setLength(h http.Header, n, rate int) {
+	h.Set("X-Num-Samples", strconv.Itoa(n))
+	h.Set("X-Audio-Duration", strconv.FormatFloat(float64(n)/float64(rate), 'f', -1, 64))
+}
+
+// textPiece returns what a streamed text sends for word i (decoded, in
+// word): the pause before it (none before the first) and the word faded in
+// and out, so that the pieces add up to speech.Concat of the words.
+func (t *textPlan) piece(dst, word []float32, i, rate int) []float32 {
+	dst = dst[:0]
+	if i > 0 {
+		dst = append(dst, make([]float32, t.pause)...)
+	}
+	return append(dst, speech.Concat([][]float32{word}, 0, rate)...)
 }
 
 // pauseCode marks pause samples between text segments in the code chunks:
@@ -454,9 +505,10 @@ type headerBuf []byte
 
 func (b *headerBuf) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
 
-// streamOut sends the audio chunk by chunk as it is generated. Once the
-// first byte is out, an error can only cut the connection: the client sees
-// a truncated (chunked) body instead of a clean end.
+// streamOut sends the audio chunk by chunk as it is generated (a text word
+// by word, each once it is finished and trimmed). Once the first byte is
+// out, an error can only cut the connection: the client sees a truncated
+// (chunked) body instead of a clean end.
 func (s *Server) streamOut(c echo.Context, ctx context.Context, p *plan, j *job) error {
 	cfg := p.model.net.Config
 	res := c.Response()
@@ -472,7 +524,7 @@ func (s *Server) streamOut(c echo.Context, ctx context.Context, p *plan, j *job)
 	if p.rate != cfg.SampleRate {
 		rs = newStreamResampler(cfg.SampleRate, p.rate)
 	}
-	var x []float32
+	var x, piece []float32
 	var buf []byte
 	write := func(x []float32) bool {
 		buf = appendSamples(buf[:0], x, p.format)
@@ -482,9 +534,15 @@ func (s *Server) streamOut(c echo.Context, ctx context.Context, p *plan, j *job)
 		res.Flush()
 		return true
 	}
+	words := 0
 	for chunk := range j.out {
 		x = decodeCodes(x, chunk, cfg.QuantizationChannels)
 		y := x
+		if p.text != nil {
+			piece = p.text.piece(piece, x, words, cfg.SampleRate)
+			y = piece
+			words++
+		}
 		if rs != nil {
 			y = rs.push(x)
 		}

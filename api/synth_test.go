@@ -18,6 +18,7 @@ import (
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/cache"
+	"github.com/wavenet-go/wavenet/speech"
 )
 
 // The request every format test makes: 0.1 s at 8 kHz = 800 samples, digit
@@ -194,42 +195,93 @@ func TestSynthesizeConcurrentRequestsShareTheBatch(t *testing.T) {
 	_ = s
 }
 
-func TestSynthesizeText(t *testing.T) {
+// float32s decodes a float32 response body.
+func float32s(b []byte) []float32 {
+	x := make([]float32, len(b)/4)
+	for i := range x {
+		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return x
+}
+
+// TestSynthesizeTextMatchesSay checks that a text request says exactly what
+// speech.Say (`wavenet say`) says for the same model, statistics, speaker,
+// text and seed: every word generated until its detected end, retried
+// when poor, trimmed, and the words joined with pauses and fades, whether
+// the response is whole or streamed.
+func TestSynthesizeTextMatchesSay(t *testing.T) {
 	m := tinyModel(t)
-	_, ts := newTestServer(t, m, Options{})
-	// "one 2, 3" = digits 1, 2, 3: 3 x 0.1 s of speech (800 samples) and
-	// 2 x 0.05 s (400 samples) of pause = 3200 samples.
-	res := post(t, ts.URL+"/v1/synthesize", `{"text": "one 2, 3", "label_seconds": 0.1, "pause_seconds": 0.05, "seed": 5, "format": "float32", "speaker": "george"}`)
-	b := readAll(t, res)
-	if res.StatusCode != 200 || len(b) != 4*3200 {
-		t.Fatalf("text request = %d, %d bytes (%s), want 200 and %d bytes", res.StatusCode, len(b), b, 4*3200)
-	}
-	got := make([]float32, 3200)
-	for i := range got {
-		got[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	pos := 0
-	for i, digit := range []int{1, 2, 3} {
-		want := referenceAudio(t, m, cache.StreamOptions{Cond: []int{digit, 0}, Temperature: 1, Seed: 5 + uint64(i)}, 800)
-		for k := range want {
-			if got[pos+k] != want[k] {
-				t.Fatalf("word %d sample %d = %v, want %v", i, k, got[pos+k], want[k])
+	// Statistics of a made-up corpus: jackson's 3 is short, every other
+	// word gets All. Both are shorter than speech.DefaultDuration, so the
+	// test also shows the statistics are used (the lengths differ).
+	stats := &speech.Stats{Conditions: []string{"speaker", "digit"},
+		Groups: []speech.Group{{Values: []string{"jackson", "3"}, Duration: speech.Duration{N: 5, Median: 0.1, P90: 0.12, Max: 0.2}}},
+		All:    speech.Duration{N: 50, Median: 0.2, P90: 0.25, Max: 0.4}}
+	for _, c := range []struct {
+		name  string
+		stats *speech.Stats
+		body  string
+		req   speech.Request
+	}{
+		{"default durations", nil, `{"text": "one 2, 3", "seed": 5, "speaker": "george"}`,
+			speech.Request{Text: "1 2 3", Cond: map[string]string{"speaker": "george"}, Seed: 5}},
+		{"model statistics", stats, `{"text": "3 30", "seed": 9, "speaker": "jackson", "pause_seconds": 0.05}`,
+			speech.Request{Text: "3 3 0", Cond: map[string]string{"speaker": "jackson"}, Seed: 9, Pause: 50 * time.Millisecond}},
+		{"greedy, default speaker", stats, `{"text": "42", "temperature": 0}`,
+			speech.Request{Text: "4 2", Cond: map[string]string{"speaker": "george"}, GenOptions: speech.GenOptions{Greedy: true}}},
+		{"top-k and temperature", nil, `{"text": "7", "seed": 3, "temperature": 0.7, "top_k": 20, "speaker": "jackson"}`,
+			speech.Request{Text: "7", Cond: map[string]string{"speaker": "jackson"}, Seed: 3, GenOptions: speech.GenOptions{Temperature: 0.7, TopK: 20}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, ts := newTestServer(t, m, Options{Speech: map[string]*speech.Stats{"default": c.stats}})
+			c.req.Stats = c.stats
+			want, err := speech.Say(context.Background(), m, c.req)
+			if err != nil {
+				t.Fatalf("speech.Say(%+v) = %v", c.req, err)
 			}
-		}
-		pos += 800
-		if i < 2 {
-			for k := range 400 {
-				if got[pos+k] != 0 {
-					t.Fatalf("pause after word %d, sample %d = %v, want 0 (silence)", i, k, got[pos+k])
+			for i, p := range want.Parts {
+				t.Logf("word %s: %d samples kept of %d, end %s, attempts %d, durations from %s", want.Labels[i], len(p.Audio), p.Generated, p.Reason, p.Attempts, p.StatsFrom)
+			}
+			var bodies [2][]byte
+			for i, stream := range []bool{false, true} {
+				body := strings.TrimSuffix(c.body, "}") + fmt.Sprintf(`, "format": "float32", "stream": %v}`, stream)
+				res := post(t, ts.URL+"/v1/synthesize", body)
+				bodies[i] = readAll(t, res)
+				if res.StatusCode != 200 {
+					t.Fatalf("POST %s = %d %s, want 200", body, res.StatusCode, bodies[i])
+				}
+				if n := res.Header.Get("X-Num-Samples"); !stream && n != strconv.Itoa(len(want.Audio)) {
+					t.Errorf("POST %s: X-Num-Samples = %q, want %d", body, n, len(want.Audio))
 				}
 			}
-			pos += 400
-		}
+			if !bytes.Equal(bodies[0], bodies[1]) {
+				t.Errorf("streamed text (%d bytes) differs from the whole response (%d bytes)", len(bodies[1]), len(bodies[0]))
+			}
+			got := float32s(bodies[0])
+			if len(got) != len(want.Audio) {
+				t.Fatalf("text %q: %d samples, want %d as speech.Say (parts %+v)", c.req.Text, len(got), len(want.Audio), want.Parts)
+			}
+			for k := range got {
+				if got[k] != want.Audio[k] {
+					t.Fatalf("text %q sample %d = %v, want %v as speech.Say", c.req.Text, k, got[k], want.Audio[k])
+				}
+			}
+		})
 	}
-	// Digit strings split into digits: "42" is two words.
-	res = post(t, ts.URL+"/v1/synthesize", `{"text": "42", "label_seconds": 0.1, "pause_seconds": 0, "format": "pcm16"}`)
-	if b := readAll(t, res); len(b) != 2*1600 {
-		t.Errorf(`text "42" gave %d bytes, want %d`, len(b), 2*1600)
+}
+
+func TestSynthesizeTextLabelSecondsCaps(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{})
+	// label_seconds 0.05 caps each attempt at 400 samples at 8 kHz, so 3
+	// words and 2 pauses of 0.01 s (80 samples) are at most 3*400 + 2*80.
+	res := post(t, ts.URL+"/v1/synthesize", `{"text": "1 2 3", "label_seconds": 0.05, "pause_seconds": 0.01, "seed": 1, "format": "float32"}`)
+	b := readAll(t, res)
+	if res.StatusCode != 200 {
+		t.Fatalf("text with label_seconds = %d %s, want 200", res.StatusCode, b)
+	}
+	if got := len(float32s(b)); got == 0 || got > 3*400+2*80 {
+		t.Errorf("text with label_seconds 0.05: %d samples, want 1 to %d", got, 3*400+2*80)
 	}
 }
 
@@ -292,7 +344,11 @@ func TestSynthesizeBadInput(t *testing.T) {
 		{"odd rate", `{"sample_rate": 191999}`, 400, "bad_request", "common rate"},
 		{"unknown speaker", `{"speaker": "bob"}`, 400, "bad_request", "allowed: george, jackson"},
 		{"unknown condition", `{"conditions": {"mood": "happy"}}`, 400, "bad_request", `no condition "mood"`},
-		{"unknown word", `{"text": "one banana"}`, 400, "bad_request", `"banana" is not a value of "digit"`},
+		{"unknown word", `{"text": "one banana"}`, 400, "bad_request", `"b" is not a digit (allowed: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)`},
+		{"text, unknown speaker", `{"text": "1", "speaker": "bob"}`, 400, "bad_request", `unknown speaker "bob" (allowed: george, jackson)`},
+		{"text, unknown condition", `{"text": "1", "conditions": {"mood": "happy"}}`, 400, "bad_request", `unknown condition "mood" (allowed: speaker)`},
+		{"text of separators", `{"text": ";,."}`, 400, "bad_request", "no digit to say"},
+		{"label_seconds too small", `{"text": "1", "label_seconds": 0.001}`, 400, "bad_request", `"label_seconds" is 0.001`},
 		{"label and text", `{"text": "1", "label": "2"}`, 400, "bad_request", "not both"},
 		{"text and seconds", `{"text": "1", "seconds": 1}`, 400, "bad_request", "drop \"seconds\""},
 		{"text too long", `{"text": "1 2 3 4 5 6 7 8 9", "label_seconds": 1}`, 400, "bad_request", "limit of 5 s"},

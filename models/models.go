@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -40,4 +41,22 @@ func Default() (*wavenet.Model, error) {
 		return nil, fmt.Errorf("models: embedded default model: %w", err)
 	}
 	return m, nil
+}
+
+// Stats returns the duration statistics of the embedded default model
+// (speech.StatsFile beside its checkpoint), which say how long each
+// (speaker, digit) is generated: nil, nil when the model has none (then
+// speech.DefaultDuration applies) or no default model is embedded.
+func Stats() (*speech.Stats, error) {
+	if !Available() {
+		return nil, nil
+	}
+	st, err := speech.ReadStats(files, "default")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("models: embedded default model: %w", err)
+	}
+	return st, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/internal/rlapi"
 	"github.com/wavenet-go/wavenet/models"
+	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -142,12 +143,30 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		for _, s := range skipped {
 			logger.Warn("models directory entry skipped", "entry", s)
 		}
+		var missing []string
+		opts.Speech, missing, err = api.LoadSpeechStats(c.modelsDir, opts.Models)
+		if err != nil {
+			return err
+		}
+		for _, id := range missing {
+			logger.Info("model has no "+speech.StatsFile+": text requests use default word durations", "model", id,
+				"median_s", speech.DefaultDuration.Median, "p90_s", speech.DefaultDuration.P90)
+		}
 	default:
 		m, err := models.Default()
 		if err != nil {
 			return err
 		}
 		opts.Models = map[string]*wavenet.Model{models.ID: m}
+		st, err := models.Stats()
+		if err != nil {
+			return err
+		}
+		opts.Speech = map[string]*speech.Stats{models.ID: st}
+		if st == nil {
+			logger.Info("the default model has no "+speech.StatsFile+": text requests use default word durations",
+				"median_s", speech.DefaultDuration.Median, "p90_s", speech.DefaultDuration.P90)
+		}
 	}
 
 	features, closers := serveFeatures(c.noRL)
