@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -25,9 +26,17 @@ type ModelInfo struct {
 	Layers               int                 `json:"layers"`
 	Parameters           int                 `json:"parameters"`
 	Conditions           []wavenet.Condition `json:"conditions"`
-	// LabelCondition is the condition "label" and "text" set ("" if none).
+	// LabelCondition is the condition "label" sets ("" if none).
 	LabelCondition string `json:"label_condition,omitempty"`
-	MaxStreams     int    `json:"max_streams"`
+	// TextCondition is the condition the words of "text" set
+	// (speech.LabelCondition: "digit", else the only condition not named
+	// "speaker"; "" if the model cannot say text).
+	TextCondition string `json:"text_condition,omitempty"`
+	// WordDurations says where the word length limits of "text" come
+	// from: "model" (the checkpoint's speech.json) or "default"
+	// (speech.DefaultDuration); "" if the model cannot say text.
+	WordDurations string `json:"word_durations,omitempty"`
+	MaxStreams    int    `json:"max_streams"`
 	// Config is the full hyperparameter set (GET /v1/models/{id} only).
 	Config *wavenet.Config `json:"config,omitempty"`
 }
@@ -45,6 +54,13 @@ func (s *Server) modelInfo(m *servedModel, full bool) ModelInfo {
 	}
 	if lc := labelCondition(cfg); lc >= 0 {
 		info.LabelCondition = cfg.Conditions[lc].Name
+	}
+	if tc := speech.LabelCondition(cfg); tc >= 0 {
+		info.TextCondition = cfg.Conditions[tc].Name
+		info.WordDurations = "default"
+		if m.stats != nil {
+			info.WordDurations = "model"
+		}
 	}
 	if full {
 		c := cfg

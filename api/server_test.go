@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -91,7 +92,8 @@ func TestHealthReadyMetrics(t *testing.T) {
 
 func TestModelsEndpoints(t *testing.T) {
 	m := tinyModel(t)
-	_, ts := newTestServer(t, m, Options{Models: map[string]*wavenet.Model{"default": m, "other": m}})
+	_, ts := newTestServer(t, m, Options{Models: map[string]*wavenet.Model{"default": m, "other": m},
+		Speech: map[string]*speech.Stats{"other": {All: speech.DefaultDuration}}})
 	var list struct{ Models []ModelInfo }
 	if code := getJSON(t, ts.URL+"/v1/models", &list); code != 200 || len(list.Models) != 2 || list.Models[0].ID != "default" || list.Models[1].ID != "other" {
 		t.Fatalf("/v1/models = %d %+v, want default and other", code, list)
@@ -100,6 +102,10 @@ func TestModelsEndpoints(t *testing.T) {
 	got := list.Models[0]
 	if got.SampleRate != 8000 || got.ReceptiveField != 33 || got.QuantizationChannels != 256 || got.LabelCondition != "digit" || got.Config != nil {
 		t.Errorf("/v1/models[0] = %+v, want 8000 Hz, receptive field 33, Q 256, label digit, no config", got)
+	}
+	if got.TextCondition != "digit" || got.WordDurations != "default" || list.Models[1].WordDurations != "model" {
+		t.Errorf("/v1/models: text condition %q, word durations %q and %q; want digit, default (no statistics), model",
+			got.TextCondition, got.WordDurations, list.Models[1].WordDurations)
 	}
 	var one ModelInfo
 	if code := getJSON(t, ts.URL+"/v1/models/other", &one); code != 200 || one.Config == nil || len(one.Config.Dilations) != 5 || len(one.Conditions) != 2 || one.Conditions[1].Values[1] != "jackson" {
