@@ -638,3 +638,33 @@ func TestFastBatch(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestTextStreamCancelFreesSlot checks that a streamed text request sends
+// its first word before the others are said, and that a client that goes
+// away frees the only slot for the next request.
+func TestTextStreamCancelFreesSlot(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{MaxStreams: 1, MaxQueue: -1, MaxSeconds: 60})
+	ctx, cancel := context.WithCancel(context.Background())
+	// 40 digits: about 40 x 0.93 s of audio, each tried 3 times by this
+	// noisy random model; the first word arrives long before the end.
+	res := startStream(t, ctx, ts.URL, `{"text": "`+strings.Repeat("1 ", 40)+`", "stream": true, "format": "pcm16"}`)
+	if n := res.Header.Get("X-Num-Samples"); n != "" {
+		t.Errorf("streamed text: X-Num-Samples = %q, want none (not known in advance)", n)
+	}
+	cancel()
+	res.Body.Close()
+	// The slot frees between generator steps: poll for a bounded time.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := post(t, ts.URL+"/v1/synthesize", `{"seconds": 0.01}`)
+		readAll(t, r)
+		if r.StatusCode == 200 {
+			break
+		}
+		if r.StatusCode != 429 || time.Now().After(deadline) {
+			t.Fatalf("request after the text client left = %d, want 200 once its slot is free (429 meanwhile)", r.StatusCode)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
