@@ -197,7 +197,7 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 	// Length.
 	if r.Text != "" {
 		if r.Seconds != nil || r.NumSamples != nil {
-			return nil, badRequest("with \"text\", the length comes from label_seconds and pause_seconds; drop \"seconds\" and \"num_samples\"")
+			return nil, badRequest("with \"text\", each word lasts as long as the model says it (label_seconds can cap it); drop \"seconds\" and \"num_samples\"")
 		}
 		var capN int
 		ps := speech.DefaultPause.Seconds()
@@ -485,7 +485,8 @@ func (t *textPlan) piece(dst, word []float32, i, rate int) []float32 {
 	return append(dst, speech.Concat([][]float32{word}, 0, rate)...)
 }
 
-// pauseCode marks pause samples between text segments in the code chunks:
+// pauseCode marks the pause samples of segments with pauseAfter in the
+// code chunks (text words are joined by speech.Concat instead):
 // exact digital silence, where the mu-law silence code would decode to
 // its bin centre (not quite 0).
 const pauseCode = -1
