@@ -25,6 +25,7 @@ import (
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/classify"
+	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
@@ -59,6 +60,7 @@ type samplesConfig struct {
 	streams      int
 	png          bool
 	primeSilence bool
+	levelFree    bool
 	gen          genFlags
 }
 
@@ -86,6 +88,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.streams, "streams", 16, "streams generated together")
 	fs.BoolVar(&c.png, "png", true, "write a spectrogram PNG per file (with --per-pair > 1, for the first sample of each pair only)")
 	fs.BoolVar(&c.primeSilence, "prime-silence", false, "prime each stream with a receptive field of silence codes (the trainer's left padding) instead of zero history")
+	fs.BoolVar(&c.levelFree, "level-invariant", false, "peak-normalise the classifier's training recordings and every file it judges (as training normalises audio): the speaker is then recognised by voice, not by recording level")
 	fs.Float64Var(&c.gen.temp, "temperature", 1, "sampling temperature (> 0)")
 	fs.IntVar(&c.gen.topK, "top-k", 0, "sample only among the K most likely codes (0: all)")
 	fs.BoolVar(&c.gen.greedy, "greedy", false, "always take the most likely code")
@@ -128,10 +131,30 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("samples: classifier training data: %w", err)
 	}
+	valEx, valNames, _, err := classify.LoadDir(ctx, c.fsdd, classify.IndexIn(lo, hi, true))
+	if err != nil {
+		return fmt.Errorf("samples: classifier validation data: %w", err)
+	}
+	if len(valEx) == 0 {
+		return fmt.Errorf("samples: %s has no validation recordings (indices %s) to check the classifier on", c.fsdd, c.valIndex)
+	}
+	if c.levelFree {
+		for _, set := range [][]classify.Example{trainEx, valEx} {
+			for i := range set {
+				audio.Normalize(set[i].Samples, corpus.DefaultNormalizeDB)
+			}
+		}
+	}
 	clf, err := classify.Train(ctx, trainEx)
 	if err != nil {
 		return err
 	}
+	valRep, err := clf.Evaluate(valEx, valNames)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "classifier on %d validation recordings: digit recognised %.1f%%, speaker recognised %.1f%%\n",
+		valRep.Files, 100*valRep.DigitAccuracy(), 100*valRep.SpeakerAccuracy())
 
 	// Every digit of every file is one item of one batched generation.
 	var files []*sampleFile
@@ -198,7 +221,12 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 		audios := make([][]float32, len(f.parts))
 		for i, p := range f.parts {
 			audios[i] = p.Audio
-			pred, err := predictAt(clf, p.Audio, rate)
+			x := p.Audio
+			if c.levelFree {
+				x = slices.Clone(x)
+				audio.Normalize(x, corpus.DefaultNormalizeDB)
+			}
+			pred, err := predictAt(clf, x, rate)
 			f.heard = append(f.heard, pred)
 			f.errs = append(f.errs, err)
 		}
@@ -222,7 +250,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	step := checkpointStep(ctx, c.modelDir)
-	readme := samplesReadme(c, cfg, step, files, len(trainEx))
+	readme := samplesReadme(c, cfg, step, files, len(trainEx), valRep)
 	if err := writeFileAtomic(filepath.Join(c.out, "README.md"), []byte(readme)); err != nil {
 		return err
 	}
@@ -361,7 +389,7 @@ func mark(ok bool) string {
 	return "**no**"
 }
 
-func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sampleFile, trainN int) string {
+func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sampleFile, trainN int, val *classify.Report) string {
 	var b strings.Builder
 	model := c.modelDir
 	if model == "" {
@@ -389,7 +417,14 @@ func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sa
 	b.WriteString("a plausible length, from the training split's duration statistics), then trimmed; sentences join digits with ")
 	b.WriteString("150 ms pauses.\n\n")
 	fmt.Fprintf(&b, "Verdicts come from `wavenet eval`'s classifier (MFCC + logistic regression) trained on %d recordings of %s "+
-		"(FSDD indices outside %s, never the validation recordings).\n\n", trainN, c.fsdd, c.valIndex)
+		"(FSDD indices outside %s, never the validation recordings); on the %d validation recordings it recognises %.1f%% of digits and %.1f%% of speakers.",
+		trainN, c.fsdd, c.valIndex, val.Files, 100*val.DigitAccuracy(), 100*val.SpeakerAccuracy())
+	if c.levelFree {
+		b.WriteString(" Level-invariant mode: its training recordings and every judged file are peak-normalised first, so a speaker is not recognised by recording level.")
+	} else {
+		b.WriteString(" As in `wavenet eval`, recordings are judged at their own level, and the classifier's MFCC c0 is level-dependent: generated audio is at the normalised level the model was trained on, which real recordings of some speakers never have.")
+	}
+	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "## Recognition\n\n")
 	fmt.Fprintf(&b, "- digits recognised: **%.1f%%** (%d of %d)\n", 100*sum.digitRate(), sum.digitOK, sum.n)
 	fmt.Fprintf(&b, "- speakers recognised: **%.1f%%** (%d of %d)\n", 100*sum.speakerRate(), sum.speakerOK, sum.n)
