@@ -1,6 +1,7 @@
 package speech_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 
@@ -31,6 +32,7 @@ func ExampleUtterance() {
 	utts := map[int]*speech.Utterance{}
 	for _, it := range items {
 		slot, _ := g.Join(cache.StreamOptions{Cond: it.Cond, Temperature: 1, Seed: it.Seed})
+		_ = g.Prime(context.Background(), slot, speech.PrimeCodes(cfg))
 		d, _ := stats.Lookup(cfg, it.Cond)
 		utts[slot] = speech.NewUtterance(cfg.QuantizationChannels, cfg.SampleRate, d, speech.Options{})
 	}

@@ -51,17 +51,17 @@ const fsddAttribution = `The model that made these files was trained on the "Fre
 CC BY-SA 4.0 as well.`
 
 type samplesConfig struct {
-	modelDir     string
-	out          string
-	fsdd         string
-	valIndex     string
-	perPair      int
-	sentences    int
-	streams      int
-	png          bool
-	primeSilence bool
-	levelFree    bool
-	gen          genFlags
+	modelDir  string
+	out       string
+	fsdd      string
+	valIndex  string
+	perPair   int
+	sentences int
+	streams   int
+	png       bool
+	zeroStart bool
+	levelFree bool
+	gen       genFlags
 }
 
 // sampleFile is one generated file and its verdict.
@@ -87,7 +87,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.sentences, "sentences", len(sampleSentences), fmt.Sprintf("sentences per speaker (0 to %d)", len(sampleSentences)))
 	fs.IntVar(&c.streams, "streams", 16, "streams generated together")
 	fs.BoolVar(&c.png, "png", true, "write a spectrogram PNG per file (with --per-pair > 1, for the first sample of each pair only)")
-	fs.BoolVar(&c.primeSilence, "prime-silence", false, "prime each stream with a receptive field of silence codes (the trainer's left padding) instead of zero history")
+	fs.BoolVar(&c.zeroStart, "zero-start", false, "start each stream from zero history instead of a receptive field of silence codes (the trainer's left padding)")
 	fs.BoolVar(&c.levelFree, "level-invariant", false, "peak-normalise the classifier's training recordings and every file it judges (as training normalises audio): the speaker is then recognised by voice, not by recording level")
 	fs.Float64Var(&c.gen.temp, "temperature", 1, "sampling temperature (> 0)")
 	fs.IntVar(&c.gen.topK, "top-k", 0, "sample only among the K most likely codes (0: all)")
@@ -202,7 +202,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 
 	onProgress, finish := barProgress(env, "samples")
 	parts, err := speech.Generate(ctx, m, items, speech.GenOptions{Temperature: float32(c.gen.temp), TopK: c.gen.topK,
-		Greedy: c.gen.greedy, Stats: stats, MaxStreams: c.streams, PrimeSilence: c.primeSilence, Progress: onProgress})
+		Greedy: c.gen.greedy, Stats: stats, MaxStreams: c.streams, ZeroStart: c.zeroStart, Progress: onProgress})
 	finish()
 	if err != nil {
 		return err
@@ -409,8 +409,8 @@ func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sa
 	if c.gen.greedy {
 		b.WriteString(", greedy")
 	}
-	if c.primeSilence {
-		b.WriteString(", streams primed with silence")
+	if c.zeroStart {
+		b.WriteString(", streams started from zero history")
 	}
 	fmt.Fprintf(&b, ", %d per (speaker, digit).\n\n", c.perPair)
 	b.WriteString("Each digit is generated conditioned on (speaker, digit) until its end is detected (sustained silence after ")
