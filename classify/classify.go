@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/wavenet-go/wavenet/audio"
 )
 
 // Segments is how many equal time slices of an utterance's frames are
@@ -19,15 +21,23 @@ import (
 const Segments = 6
 
 const (
-	numCoeffs  = 13
-	numFilters = 26
+	numCoeffs  = 20
+	numFilters = 40
 )
 
 // Features returns the fixed-length feature vector of an utterance: after
 // trimming leading and trailing frames more than 30 dB below the loudest,
-// the mean MFCC of each of Segments time slices, then the mean and standard
-// deviation of each coefficient over the whole utterance.
+// the mean MFCC of each of Segments time slices, pitch statistics, then the
+// mean and standard deviation of each coefficient over the whole utterance.
+//
+// The utterance is first peak-normalised (to -1 dBFS, as training
+// normalises its recordings), so the features describe the voice and the
+// word, not the recording level: generated audio is always at the training
+// level, and a classifier that used the level would tell speakers apart by
+// their microphones.
 func Features(x []float32, rate int) ([]float64, error) {
+	x = append([]float32(nil), x...)
+	audio.Normalize(x, -1)
 	m := NewMFCC(rate, numCoeffs, numFilters)
 	frames := m.Frames(x)
 	if len(frames) < Segments {
@@ -60,6 +70,7 @@ func Features(x []float32, rate int) ([]float64, error) {
 			feat = append(feat, sum/float64(b-a))
 		}
 	}
+	feat = append(feat, pitchFeatures(x, rate)...)
 	for k := 0; k < numCoeffs; k++ {
 		mean, sq := 0.0, 0.0
 		for _, f := range frames {
@@ -275,4 +286,58 @@ func (c *Classifier) Predict(x []float32) (Prediction, error) {
 	p.Digit, p.DigitProb = c.Digit.Predict(f)
 	p.Speaker, p.SpeakerProb = c.Speaker.Predict(f)
 	return p, nil
+}
+
+// pitchFeatures summarises the fundamental frequency of the voiced part of
+// x: the median and interquartile range of log F0 over 40 ms frames whose
+// normalised autocorrelation peaks above 0.5 at a lag of 60-300 Hz, and the
+// voiced fraction. Pitch is a speaker trait that does not depend on the
+// recording level.
+func pitchFeatures(x []float32, rate int) []float64 {
+	win, hop := rate*40/1000, rate*10/1000
+	minLag, maxLag := rate/300, rate/60
+	var f0s []float64
+	frames := 0
+	peak := 0.0
+	for start := 0; start+win+maxLag <= len(x); start += hop {
+		e := 0.0
+		for _, v := range x[start : start+win] {
+			e += float64(v) * float64(v)
+		}
+		peak = math.Max(peak, e)
+	}
+	for start := 0; start+win+maxLag <= len(x); start += hop {
+		e0 := 0.0
+		for _, v := range x[start : start+win] {
+			e0 += float64(v) * float64(v)
+		}
+		if e0 < peak/100 || e0 == 0 {
+			continue // more than 20 dB below the loudest frame
+		}
+		frames++
+		best, bestLag := 0.0, 0
+		for lag := minLag; lag <= maxLag; lag++ {
+			r, el := 0.0, 0.0
+			for i := 0; i < win; i++ {
+				a, b := float64(x[start+i]), float64(x[start+i+lag])
+				r += a * b
+				el += b * b
+			}
+			if el == 0 {
+				continue
+			}
+			if c := r / math.Sqrt(e0*el); c > best {
+				best, bestLag = c, lag
+			}
+		}
+		if best > 0.5 {
+			f0s = append(f0s, math.Log(float64(rate)/float64(bestLag)))
+		}
+	}
+	if len(f0s) == 0 {
+		return []float64{math.Log(120), 0, 0}
+	}
+	sort.Float64s(f0s)
+	q := func(p float64) float64 { return f0s[int(p*float64(len(f0s)-1))] }
+	return []float64{q(0.5), q(0.75) - q(0.25), float64(len(f0s)) / float64(max(frames, 1))}
 }

@@ -120,3 +120,26 @@ func TestClassifierLearnsSyntheticDigitsAndSpeakers(t *testing.T) {
 		t.Error("Predict on 100 samples: want a too-short error")
 	}
 }
+
+func TestFeaturesIgnoreLevel(t *testing.T) {
+	x := synth(rand.New(rand.NewPCG(9, 9)), 2, 1)
+	quiet := make([]float32, len(x))
+	for i, v := range x {
+		quiet[i] = v * 0.05 // 26 dB quieter
+	}
+	a, err := Features(x, 8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Features(quiet, 8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		// Peak normalisation makes both inputs identical up to float32
+		// rounding of the gain.
+		if math.Abs(a[i]-b[i]) > 1e-3*math.Max(1, math.Abs(a[i])) {
+			t.Errorf("feature %d: %v at full level, %v 26 dB down", i, a[i], b[i])
+		}
+	}
+}
