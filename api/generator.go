@@ -26,3 +26,19 @@ func (c cacheStepper) join(o streamOptions) (int, error) {
 func (c cacheStepper) leave(slot int) { c.g.Leave(slot) }
 
 func (c cacheStepper) step(dst []int32) []int32 { return c.g.Step(dst) }
+
+// int8Stepper adapts cache.Int8Generator to the scheduler.
+type int8Stepper struct{ g *cache.Int8Generator }
+
+// newInt8CacheStepper returns an int8 generator with slots streams.
+func newInt8CacheStepper(m *wavenet.Model, slots int) stepper {
+	return int8Stepper{cache.NewInt8(m, slots)}
+}
+
+func (c int8Stepper) join(o streamOptions) (int, error) {
+	return c.g.Join(cache.StreamOptions{Cond: o.Cond, Temperature: o.Temperature, TopK: o.TopK, Seed: o.Seed, Greedy: o.Greedy})
+}
+
+func (c int8Stepper) leave(slot int) { c.g.Leave(slot) }
+
+func (c int8Stepper) step(dst []int32) []int32 { return c.g.Step(dst) }

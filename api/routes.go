@@ -73,15 +73,15 @@ func (s *Server) handleModels(c echo.Context) error {
 	out := struct {
 		Models []ModelInfo `json:"models"`
 	}{Models: []ModelInfo{}}
-	for _, id := range s.modelIDs() {
-		out.Models = append(out.Models, s.modelInfo(s.models[id], false))
+	for _, m := range s.served() {
+		out.Models = append(out.Models, s.modelInfo(m, false))
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) handleModel(c echo.Context) error {
 	id := c.Param("id")
-	m, ok := s.models[id]
+	m, ok := s.lookup(id)
 	if !ok {
 		return Errorf(http.StatusNotFound, "model_not_found", "unknown model %q; GET /v1/models lists the models", id)
 	}

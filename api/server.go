@@ -29,6 +29,10 @@ import (
 type Options struct {
 	// Models are the models to serve, by id (ids match [A-Za-z0-9._-]+).
 	Models map[string]*wavenet.Model
+	// Int8 marks the models (by id) stored as int8 checkpoints: their
+	// generators are cache.NewInt8 (int8 weight products) rather than
+	// cache.New. LoadModelsInt8 reports which checkpoints are int8.
+	Int8 map[string]bool
 	// Speech holds the duration statistics of models that say text (by
 	// model id; see LoadSpeechStats and models.Stats): each word of a
 	// "text" request is generated until speech's end detector finds its
@@ -128,7 +132,10 @@ type Server struct {
 	keys     [][sha256.Size]byte
 	metrics  *metrics
 	features []Feature
-	models   map[string]*servedModel
+	// models is the table of served models, guarded by tableMu: AddModel
+	// adds to it while requests read it.
+	models  map[string]*servedModel
+	tableMu sync.RWMutex
 	// scoreAdmit and scoreRun bound /v1/score: admitted (running or
 	// waiting) and running forward passes.
 	scoreAdmit, scoreRun chan struct{}
@@ -229,10 +236,11 @@ func (s *Server) handleReadyz(c echo.Context) error {
 	if s.draining.Load() {
 		return Errorf(http.StatusServiceUnavailable, "unavailable", "the server is shutting down")
 	}
-	if len(s.opts.Models) == 0 {
+	n := len(s.served())
+	if n == 0 {
 		return Errorf(http.StatusServiceUnavailable, "unavailable", "no model loaded; start the server with --models DIR")
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "models": len(s.opts.Models)})
+	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "models": n})
 }
 
 // --- middleware ---

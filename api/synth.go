@@ -96,20 +96,19 @@ type plan struct {
 
 func (s *Server) pickModel(id string) (*servedModel, error) {
 	if id == "" {
-		if m, ok := s.models["default"]; ok {
+		if m, ok := s.lookup("default"); ok {
 			return m, nil
 		}
-		if len(s.models) == 1 {
-			for _, m := range s.models {
-				return m, nil
-			}
+		all := s.served()
+		if len(all) == 1 {
+			return all[0], nil
 		}
-		if len(s.models) == 0 {
+		if len(all) == 0 {
 			return nil, Errorf(http.StatusServiceUnavailable, "unavailable", "the server has no model loaded; start it with --models DIR")
 		}
 		return nil, badRequest("field \"model\" is required when several models are served (%s); GET /v1/models lists them", strings.Join(s.modelIDs(), ", "))
 	}
-	m, ok := s.models[id]
+	m, ok := s.lookup(id)
 	if !ok {
 		return nil, Errorf(http.StatusNotFound, "model_not_found", "unknown model %q; GET /v1/models lists the models (%s)", id, strings.Join(s.modelIDs(), ", "))
 	}

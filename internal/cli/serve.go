@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/internal/compressapi"
 	"github.com/wavenet-go/wavenet/internal/rlapi"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/speech"
@@ -136,9 +137,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		logger.Warn("serving an untrained random model (noise): for load tests only", "preset", c.randomModel)
 	case c.modelsDir != "":
 		var skipped []string
-		opts.Models, skipped, err = api.LoadModels(ctx, c.modelsDir)
+		opts.Models, opts.Int8, skipped, err = api.LoadModelsInt8(ctx, c.modelsDir)
 		if err != nil {
 			return err
+		}
+		for id := range opts.Int8 {
+			logger.Info("model stored as int8: served with the int8 generator", "model", id)
 		}
 		for _, s := range skipped {
 			logger.Warn("models directory entry skipped", "entry", s)
@@ -180,6 +184,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	srv, err := api.New(opts)
 	if err != nil {
 		return err
+	}
+	if CompressManager != nil {
+		CompressManager.SetRegistry(serveRegistry{srv})
 	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -248,6 +255,25 @@ func serveFeatures(noRL bool) ([]api.Feature, []func()) {
 		}
 	}
 	return feats, closers
+}
+
+// serveRegistry adapts the server's model table to
+// compressapi.Registry, so that models made by compression jobs are
+// served at once.
+type serveRegistry struct{ srv *api.Server }
+
+var _ compressapi.Registry = serveRegistry{}
+
+func (r serveRegistry) Model(id string) (*wavenet.Model, bool) { return r.srv.Model(id) }
+
+// AddModel serves m with the float32 generator (cache.New).
+func (r serveRegistry) AddModel(id string, m *wavenet.Model) error { return r.srv.AddModel(id, m) }
+
+// AddInt8Model serves m, whose weights are int8 values dequantized, with
+// the int8 generator (cache.NewInt8). compressapi's int8 jobs should call
+// it when the registry has it.
+func (r serveRegistry) AddInt8Model(id string, m *wavenet.Model) error {
+	return r.srv.AddModel(id, m, api.WithInt8(true))
 }
 
 // readAPIKeys reads one key per line; blank lines and lines starting with
