@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServeCompressJobServedAtOnce runs the serve command in process on a
+// free loopback port, starts an int8 quantization of its model through
+// POST /v1/models/digits/compress, follows the job with GET until it is
+// done, and checks that the new model is listed by GET /v1/models and
+// synthesizes at once, without a restart.
+func TestServeCompressJobServedAtOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := runServe(ctx, &Env{Stdout: pw, Stderr: io.Discard},
+			[]string{"--addr", "127.0.0.1:0", "--models", serveTestModels(t), "--no-rl", "--workers", "1", "--max-streams", "2"})
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	defer func() {
+		cancel()
+		go io.Copy(io.Discard, pr) // the command may still print
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v, want nil after cancel", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop within 30 s of cancel")
+		}
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	_, base, ok := strings.Cut(strings.TrimSpace(line), "listening on ")
+	if err != nil || !ok {
+		t.Fatalf("first stdout line %q (%v), want \"... listening on http://ADDR\"", line, err)
+	}
+	getJSON := func(path string, v any) int {
+		t.Helper()
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("GET %s = %d %s: %v", path, res.StatusCode, b, err)
+		}
+		return res.StatusCode
+	}
+
+	res, err := http.Post(base+"/v1/models/digits/compress", "application/json",
+		strings.NewReader(`{"method": "quantize", "dtype": "int8", "per_channel": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job struct {
+		ID       string  `json:"id"`
+		NewModel string  `json:"new_model"`
+		Status   string  `json:"status"`
+		Stage    string  `json:"stage"`
+		Error    string  `json:"error"`
+		Progress float64 `json:"progress"`
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /v1/models/digits/compress = %d %s, want 202", res.StatusCode, b)
+	}
+	json.Unmarshal(b, &job)
+	if job.ID == "" || job.NewModel != "digits-int8" {
+		t.Fatalf("job = %+v, want an id and new model digits-int8", job)
+	}
+	// The tiny model quantizes in milliseconds; 30 s is for a loaded machine.
+	deadline := time.Now().Add(30 * time.Second)
+	for job.Status == "running" || job.Status == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("job still %s (%s, %.2f) after 30 s", job.Status, job.Stage, job.Progress)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if code := getJSON("/v1/compress/jobs/"+job.ID, &job); code != http.StatusOK {
+			t.Fatalf("GET /v1/compress/jobs/%s = %d, want 200", job.ID, code)
+		}
+	}
+	if job.Status != "done" || job.Progress != 1 {
+		t.Fatalf("job = %+v, want status done, progress 1", job)
+	}
+
+	var list struct{ Models []struct{ ID string } }
+	getJSON("/v1/models", &list)
+	var ids []string
+	for _, m := range list.Models {
+		ids = append(ids, m.ID)
+	}
+	if got := fmt.Sprint(ids); got != "[digits digits-int8]" {
+		t.Errorf("GET /v1/models ids = %s, want [digits digits-int8]", got)
+	}
+	var one struct{ ID string }
+	if code := getJSON("/v1/models/digits-int8", &one); code != http.StatusOK || one.ID != "digits-int8" {
+		t.Errorf("GET /v1/models/digits-int8 = %d %+v, want 200 with its id", code, one)
+	}
+	// 400 float32 samples of the new model.
+	res, err = http.Post(base+"/v1/synthesize", "application/json",
+		strings.NewReader(`{"model": "digits-int8", "num_samples": 400, "label": "7", "seed": 1, "format": "float32"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || len(b) != 4*400 {
+		t.Fatalf("POST /v1/synthesize digits-int8 = %d, %d bytes, want 200, %d bytes", res.StatusCode, len(b), 4*400)
+	}
+	// A second job for the same new id is refused: the model exists.
+	res, err = http.Post(base+"/v1/models/digits/compress", "application/json",
+		strings.NewReader(`{"method": "quantize", "dtype": "int8"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusConflict {
+		t.Errorf("second POST /v1/models/digits/compress = %d, want 409", res.StatusCode)
+	}
+}
