@@ -182,9 +182,28 @@ func TestInt8CheckpointUsesInt8Generator(t *testing.T) {
 		t.Errorf("synthesize q8 differs from cache.NewInt8 on the loaded model")
 	}
 	if plain := referenceAudio(t, models["q8"], o, n); equalAudio(got, plain) {
-		t.Logf("note: on this model cache.New and cache.NewInt8 agree for %d samples", n)
+		t.Errorf("synthesize q8 equals cache.New's audio: the int8 generator is not in use (or does not change this model)")
 	}
 	if got, want := synthFloat32(t, ts.URL, "f32", n), referenceAudio(t, models["f32"], o, n); !equalAudio(got, want) {
 		t.Errorf("synthesize f32 differs from cache.New on the loaded model")
+	}
+}
+
+// TestAddModelWithInt8 checks that WithInt8 gives an added model the int8
+// generator, as a compress job's int8 model gets it.
+func TestAddModelWithInt8(t *testing.T) {
+	m := tinyModel(t)
+	s, ts := newTestServer(t, m, Options{})
+	if err := s.AddModel("q8", m, WithInt8(true)); err != nil {
+		t.Fatalf("AddModel(q8, WithInt8) = %v, want nil", err)
+	}
+	const n = 200 // samples: enough for a divergence to show
+	o := cache.StreamOptions{Cond: []int{3, 1}, Temperature: 1, Seed: 42}
+	got := synthFloat32(t, ts.URL, "q8", n)
+	if want := int8Reference(t, m, o, n); !equalAudio(got, want) {
+		t.Errorf("synthesize q8 differs from cache.NewInt8")
+	}
+	if plain := referenceAudio(t, m, o, n); equalAudio(got, plain) {
+		t.Errorf("synthesize q8 equals cache.New's audio: the int8 generator is not in use (or does not change this model)")
 	}
 }

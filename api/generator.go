@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+
 	"github.com/wavenet-go/wavenet/cache"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -25,6 +27,10 @@ func (c cacheStepper) join(o streamOptions) (int, error) {
 
 func (c cacheStepper) leave(slot int) { c.g.Leave(slot) }
 
+func (c cacheStepper) prime(slot int, codes []int32) error {
+	return c.g.Prime(context.Background(), slot, codes)
+}
+
 func (c cacheStepper) step(dst []int32) []int32 { return c.g.Step(dst) }
 
 // int8Stepper adapts cache.Int8Generator to the scheduler.
@@ -40,5 +46,9 @@ func (c int8Stepper) join(o streamOptions) (int, error) {
 }
 
 func (c int8Stepper) leave(slot int) { c.g.Leave(slot) }
+
+func (c int8Stepper) prime(slot int, codes []int32) error {
+	return c.g.Prime(context.Background(), slot, codes)
+}
 
 func (c int8Stepper) step(dst []int32) []int32 { return c.g.Step(dst) }

@@ -20,6 +20,9 @@ type stepper interface {
 	join(o streamOptions) (slot int, err error)
 	// leave frees a slot.
 	leave(slot int)
+	// prime fills a freshly joined slot's history with codes (see
+	// cache.Generator.Prime), as if they had been generated.
+	prime(slot int, codes []int32) error
 	// step advances every active stream by one sample and returns the codes
 	// indexed by slot (len >= number of slots); dst is reused when big enough.
 	step(dst []int32) []int32
@@ -59,6 +62,10 @@ type wordSpec struct {
 	opt      speech.Options  // end detection
 	attempts int             // attempts at most (1 when greedy)
 	capN     int             // label_seconds override: samples per attempt at most (0: none)
+	// prime is the history each attempt starts from (speech.PrimeCodes:
+	// silence), except a retry after an attempt without onset, which
+	// starts from zero history, as speech.Generate does.
+	prime []int32
 }
 
 // wordState is the scheduler's state of the word a job is generating.
@@ -67,6 +74,7 @@ type wordState struct {
 	attempt int
 	best    []int32 // kept codes of the best attempt so far
 	bestQ   int
+	zero    bool // this attempt starts from zero history (not primed)
 }
 
 // job is one request's generation, owned by the scheduler goroutine once
@@ -270,6 +278,13 @@ func (sh *shard) run() {
 			finish(j, err)
 			return false
 		}
+		if w := seg.word; w != nil && !j.word.zero && len(w.prime) > 0 {
+			if err := sh.gen.prime(slot, w.prime); err != nil {
+				j.slot = slot
+				finish(j, err)
+				return false
+			}
+		}
 		j.slot, j.left = slot, seg.n
 		return true
 	}
@@ -395,9 +410,11 @@ func (sh *shard) stepWord(j *job, w *wordSpec, code int32, finish func(*job, err
 		st.best = append(st.best[:0], st.utt.Codes()[s:e]...)
 		st.bestQ = q
 	}
+	noOnset := st.utt.Reason() == speech.NoOnset
 	st.utt = nil
 	if q < 3 && st.attempt+1 < w.attempts {
 		st.attempt++
+		st.zero = noOnset
 		return startSeg(j)
 	}
 	j.out <- st.best

@@ -54,6 +54,16 @@ func (f *fakeStepper) leave(slot int) {
 	f.active[slot] = false
 }
 
+// prime is a no-op: the fake's streams do not depend on their history.
+func (f *fakeStepper) prime(slot int, codes []int32) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.active[slot] {
+		f.t.Errorf("fake: prime of free slot %d", slot)
+	}
+	return nil
+}
+
 func (f *fakeStepper) step(dst []int32) []int32 {
 	f.mu.Lock()
 	defer f.mu.Unlock()

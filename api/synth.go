@@ -219,6 +219,7 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 			attempts = 1
 		}
 		p.text = &textPlan{labels: labels, pause: pause}
+		prime := speech.PrimeCodes(cfg)
 		for i, it := range items {
 			o := opts
 			o.Cond = it.Cond
@@ -230,7 +231,7 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 				n, kept = capN, min(kept, capN)
 			}
 			p.segs = append(p.segs, segment{opts: o, n: n, word: &wordSpec{q: cfg.QuantizationChannels, rate: rate,
-				dur: d, attempts: attempts, capN: capN}})
+				dur: d, attempts: attempts, capN: capN, prime: prime}})
 			p.samples += kept
 			if i > 0 {
 				p.samples += pause
