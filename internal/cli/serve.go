@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,9 +11,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/internal/compressapi"
@@ -186,7 +190,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if CompressManager != nil {
-		CompressManager.SetRegistry(serveRegistry{srv})
+		CompressManager.SetRegistry(serveRegistry{srv: srv, jobs: CompressManager})
 	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -260,20 +264,51 @@ func serveFeatures(noRL bool) ([]api.Feature, []func()) {
 // serveRegistry adapts the server's model table to
 // compressapi.Registry, so that models made by compression jobs are
 // served at once.
-type serveRegistry struct{ srv *api.Server }
+type serveRegistry struct {
+	srv  *api.Server
+	jobs *compressapi.Manager // to tell int8 jobs' models (nil: none)
+}
 
 var _ compressapi.Registry = serveRegistry{}
 
 func (r serveRegistry) Model(id string) (*wavenet.Model, bool) { return r.srv.Model(id) }
 
-// AddModel serves m with the float32 generator (cache.New).
-func (r serveRegistry) AddModel(id string, m *wavenet.Model) error { return r.srv.AddModel(id, m) }
+// AddModel serves m; the model of a running int8 quantization job gets
+// the int8 generator (cache.NewInt8), any other the float32 one.
+func (r serveRegistry) AddModel(id string, m *wavenet.Model) error {
+	return r.srv.AddModel(id, m, api.WithInt8(r.int8Job(id)))
+}
 
 // AddInt8Model serves m, whose weights are int8 values dequantized, with
 // the int8 generator (cache.NewInt8). compressapi's int8 jobs should call
 // it when the registry has it.
 func (r serveRegistry) AddInt8Model(id string, m *wavenet.Model) error {
 	return r.srv.AddModel(id, m, api.WithInt8(true))
+}
+
+// int8Job reports whether a running compression job is making model id
+// as int8. compressapi.Registry's AddModel does not say what the model
+// is, and the manager has no Go accessor for its jobs, so this asks its
+// own GET /v1/compress/jobs route in process (no network, no API key): a
+// stopgap until compressapi calls AddInt8Model for int8 jobs.
+func (r serveRegistry) int8Job(id string) bool {
+	if r.jobs == nil {
+		return false
+	}
+	e := echo.New()
+	r.jobs.Feature().Routes(e.Group("/v1"))
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/compress/jobs", nil))
+	var out struct{ Jobs []compressapi.Job }
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil {
+		return false
+	}
+	for _, j := range out.Jobs {
+		if j.NewModel == id && j.Status == "running" && j.Request.Method == "quantize" && j.Request.DType == "int8" {
+			return true
+		}
+	}
+	return false
 }
 
 // readAPIKeys reads one key per line; blank lines and lines starting with

@@ -2,14 +2,23 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wavenet-go/wavenet/cache"
+	"github.com/wavenet-go/wavenet/compress"
+	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 // TestServeCompressJobServedAtOnce runs the serve command in process on a
@@ -18,12 +27,13 @@ import (
 // done, and checks that the new model is listed by GET /v1/models and
 // synthesizes at once, without a restart.
 func TestServeCompressJobServedAtOnce(t *testing.T) {
+	modelsDir := serveTestModels(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
 		err := runServe(ctx, &Env{Stdout: pw, Stderr: io.Discard},
-			[]string{"--addr", "127.0.0.1:0", "--models", serveTestModels(t), "--no-rl", "--workers", "1", "--max-streams", "2"})
+			[]string{"--addr", "127.0.0.1:0", "--models", modelsDir, "--no-rl", "--workers", "1", "--max-streams", "2"})
 		pw.CloseWithError(err)
 		done <- err
 	}()
@@ -108,9 +118,10 @@ func TestServeCompressJobServedAtOnce(t *testing.T) {
 	if code := getJSON("/v1/models/digits-int8", &one); code != http.StatusOK || one.ID != "digits-int8" {
 		t.Errorf("GET /v1/models/digits-int8 = %d %+v, want 200 with its id", code, one)
 	}
-	// 400 float32 samples of the new model.
+	// 400 float32 samples of the new model: cache.NewInt8's on the
+	// model the job made (compress.Quantized with the job's options).
 	res, err = http.Post(base+"/v1/synthesize", "application/json",
-		strings.NewReader(`{"model": "digits-int8", "num_samples": 400, "label": "7", "seed": 1, "format": "float32"}`))
+		strings.NewReader(`{"model": "digits-int8", "num_samples": 400, "label": "7", "speaker": "george", "seed": 1, "format": "float32"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +129,22 @@ func TestServeCompressJobServedAtOnce(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK || len(b) != 4*400 {
 		t.Fatalf("POST /v1/synthesize digits-int8 = %d, %d bytes, want 200, %d bytes", res.StatusCode, len(b), 4*400)
+	}
+	src, err := wavenet.Load(context.Background(), filepath.Join(modelsDir, "digits"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _, err := compress.Quantized(src, compress.SaveOptions{Format: compress.Int8, DType: compress.QInt8,
+		Scheme: compress.Symmetric, PerChannel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cache.StreamOptions{Cond: []int{7, 0}, Temperature: 1, Seed: 1}
+	if got, want := b, audioBytes(int8Codes(t, cache.NewInt8(q, 1), o, 400), q); !bytes.Equal(got, want) {
+		t.Errorf("digits-int8 audio differs from cache.NewInt8's on the quantized model")
+	}
+	if got, plain := b, audioBytes(int8Codes(t, cache.New(q, 1), o, 400), q); bytes.Equal(got, plain) {
+		t.Errorf("digits-int8 audio equals cache.New's: the int8 generator is not in use")
 	}
 	// A second job for the same new id is refused: the model exists.
 	res, err = http.Post(base+"/v1/models/digits/compress", "application/json",
@@ -129,4 +156,36 @@ func TestServeCompressJobServedAtOnce(t *testing.T) {
 	if res.StatusCode != http.StatusConflict {
 		t.Errorf("second POST /v1/models/digits/compress = %d, want 409", res.StatusCode)
 	}
+}
+
+// serveTestStepper is what int8Codes needs of cache.Generator and Int8Generator.
+type serveTestStepper interface {
+	Join(cache.StreamOptions) (int, error)
+	Step([]int32) []int32
+}
+
+// int8Codes generates n codes of one stream of g.
+func int8Codes(t *testing.T, g serveTestStepper, o cache.StreamOptions, n int) []int32 {
+	t.Helper()
+	slot, err := g.Join(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]int32, n)
+	var dst []int32
+	for i := range out {
+		dst = g.Step(dst)
+		out[i] = dst[slot]
+	}
+	return out
+}
+
+// audioBytes is the float32 little-endian body the service sends for codes.
+func audioBytes(codes []int32, m *wavenet.Model) []byte {
+	x := mulaw.Decode(nil, codes, m.Config.QuantizationChannels)
+	b := make([]byte, 4*len(x))
+	for i, v := range x {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return b
 }
