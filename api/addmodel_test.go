@@ -207,3 +207,36 @@ func TestAddModelWithInt8(t *testing.T) {
 		t.Errorf("synthesize q8 equals cache.New's audio: the int8 generator is not in use (or does not change this model)")
 	}
 }
+
+// TestAddModelConcurrent adds models while requests list and use the
+// table (run with -race): every add succeeds once, and the listing ends
+// with all of them.
+func TestAddModelConcurrent(t *testing.T) {
+	m := tinyModel(t)
+	s, ts := newTestServer(t, m, Options{Workers: 1, MaxStreams: 2})
+	const n = 4 // models added at once
+	errc := make(chan error, 2*n)
+	for i := range n {
+		go func() { errc <- s.AddModel(fmt.Sprintf("m%d", i), m) }()
+		go func() { errc <- s.AddModel(fmt.Sprintf("m%d", i), m) }() // the same id: one of the two fails
+	}
+	for range 3 {
+		listedIDs(t, ts.URL)
+		synthFloat32(t, ts.URL, "default", 10)
+	}
+	failed := 0
+	for range 2 * n {
+		if err := <-errc; err != nil {
+			if !errors.Is(err, ErrModelExists) {
+				t.Errorf("concurrent AddModel = %v, want nil or ErrModelExists", err)
+			}
+			failed++
+		}
+	}
+	if failed != n {
+		t.Errorf("%d concurrent AddModel calls failed, want %d (one per duplicated id)", failed, n)
+	}
+	if got := fmt.Sprint(listedIDs(t, ts.URL)); got != "[default m0 m1 m2 m3]" {
+		t.Errorf("GET /v1/models ids = %s, want [default m0 m1 m2 m3]", got)
+	}
+}

@@ -24,6 +24,13 @@
 // trimmed, and joined with pauses by speech.Concat; for the same model,
 // statistics, text and seed the audio equals speech.Say's.
 //
+// The model table is built by New from Options.Models and can grow while
+// serving: Server.AddModel (used by the compression jobs of
+// internal/compressapi through the binary) builds the new model's
+// scheduler as New does, and GET /v1/models lists it at once. Models
+// stored as int8 checkpoints (LoadModelsInt8, Options.Int8, WithInt8) are
+// generated with cache.NewInt8, whose weight products run in 8 bits.
+//
 // Other packages contribute routes through Feature: in-package features call
 // registerFeature from init; features from packages that must stay out of
 // api's dependencies (anything importing gorgonia) are passed in
