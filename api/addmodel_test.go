@@ -175,6 +175,16 @@ func TestInt8CheckpointUsesInt8Generator(t *testing.T) {
 		t.Fatalf("LoadModelsInt8 int8 = %s, want map[q8:true]", got)
 	}
 	_, ts := newTestServer(t, nil, Options{Models: models, Int8: int8})
+	for id, want := range map[string]string{"q8": "int8", "f32": "float32"} {
+		var info ModelInfo
+		res, err := http.Get(ts.URL + "/v1/models/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(readAll(t, res), &info); err != nil || info.Generator != want {
+			t.Errorf("GET /v1/models/%s generator = %q (%v), want %q", id, info.Generator, err, want)
+		}
+	}
 	const n = 200 // samples: enough for a divergence to show
 	o := cache.StreamOptions{Cond: []int{3, 1}, Temperature: 1, Seed: 42}
 	got := synthFloat32(t, ts.URL, "q8", n)

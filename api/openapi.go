@@ -104,6 +104,7 @@ var modelInfoSchema = map[string]any{
 		"id": str, "sample_rate": intg, "receptive_field": intg, "receptive_field_ms": num,
 		"quantization_channels": intg, "layers": intg, "parameters": intg, "max_streams": intg,
 		"label_condition": str,
+		"generator":       map[string]any{"type": "string", "enum": []any{"float32", "int8"}, "description": "int8: a checkpoint stored as int8, generated with int8 weight products"},
 		"text_condition":  map[string]any{"type": "string", "description": "the condition the words of text set"},
 		"word_durations":  map[string]any{"type": "string", "enum": []any{"model", "default"}, "description": "where text's word length limits come from: the model's speech.json or built-in defaults"},
 		"conditions": map[string]any{"type": "array", "items": map[string]any{"type": "object",

@@ -37,6 +37,9 @@ type ModelInfo struct {
 	// (speech.DefaultDuration); "" if the model cannot say text.
 	WordDurations string `json:"word_durations,omitempty"`
 	MaxStreams    int    `json:"max_streams"`
+	// Generator is "int8" for a model stored as int8 (weight products in
+	// 8 bits, cache.NewInt8), "float32" otherwise (cache.New).
+	Generator string `json:"generator"`
 	// Config is the full hyperparameter set (GET /v1/models/{id} only).
 	Config *wavenet.Config `json:"config,omitempty"`
 }
@@ -48,6 +51,10 @@ func (s *Server) modelInfo(m *servedModel, full bool) ModelInfo {
 		ReceptiveFieldMillis: 1000 * float64(cfg.ReceptiveField()) / float64(cfg.SampleRate),
 		QuantizationChannels: cfg.QuantizationChannels, Layers: len(cfg.Dilations),
 		Parameters: m.net.NumParams(), Conditions: cfg.Conditions, MaxStreams: s.opts.MaxStreams,
+		Generator: "float32",
+	}
+	if m.int8 {
+		info.Generator = "int8"
 	}
 	if info.Conditions == nil {
 		info.Conditions = []wavenet.Condition{}
