@@ -116,6 +116,15 @@ func (s *Server) Model(id string) (*wavenet.Model, bool) {
 	return sm.net, true
 }
 
+// SpeechStats returns the duration statistics the model served as id
+// says text with (nil: speech.DefaultDuration, or no such model).
+func (s *Server) SpeechStats(id string) *speech.Stats {
+	if sm, ok := s.lookup(id); ok {
+		return sm.stats
+	}
+	return nil
+}
+
 // AddModel serves m as id from now on, with a scheduler built as New
 // builds those of Options.Models: GET /v1/models lists it and
 // /v1/synthesize serves it as soon as AddModel returns. The id must pass

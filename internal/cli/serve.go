@@ -273,27 +273,32 @@ var _ compressapi.Registry = serveRegistry{}
 
 func (r serveRegistry) Model(id string) (*wavenet.Model, bool) { return r.srv.Model(id) }
 
-// AddModel serves m; the model of a running int8 quantization job gets
-// the int8 generator (cache.NewInt8), any other the float32 one.
+// AddModel serves m. The model of a running compression job says text
+// with its source model's word duration statistics, and that of an int8
+// quantization gets the int8 generator (cache.NewInt8); any other model
+// gets the float32 one and default durations.
 func (r serveRegistry) AddModel(id string, m *wavenet.Model) error {
-	return r.srv.AddModel(id, m, api.WithInt8(r.int8Job(id)))
+	src, int8 := r.jobOf(id)
+	return r.srv.AddModel(id, m, api.WithInt8(int8), api.WithSpeechStats(r.srv.SpeechStats(src)))
 }
 
 // AddInt8Model serves m, whose weights are int8 values dequantized, with
 // the int8 generator (cache.NewInt8). compressapi's int8 jobs should call
 // it when the registry has it.
 func (r serveRegistry) AddInt8Model(id string, m *wavenet.Model) error {
-	return r.srv.AddModel(id, m, api.WithInt8(true))
+	src, _ := r.jobOf(id)
+	return r.srv.AddModel(id, m, api.WithInt8(true), api.WithSpeechStats(r.srv.SpeechStats(src)))
 }
 
-// int8Job reports whether a running compression job is making model id
-// as int8. compressapi.Registry's AddModel does not say what the model
-// is, and the manager has no Go accessor for its jobs, so this asks its
-// own GET /v1/compress/jobs route in process (no network, no API key): a
-// stopgap until compressapi calls AddInt8Model for int8 jobs.
-func (r serveRegistry) int8Job(id string) bool {
+// jobOf returns the source model of the running compression job making
+// model id ("" if none) and whether it quantizes to int8.
+// compressapi.Registry's AddModel does not say where the model comes from,
+// and the manager has no Go accessor for its jobs, so this asks its own
+// GET /v1/compress/jobs route in process (no network, no API key): a
+// stopgap until compressapi passes that information.
+func (r serveRegistry) jobOf(id string) (src string, int8 bool) {
 	if r.jobs == nil {
-		return false
+		return "", false
 	}
 	e := echo.New()
 	r.jobs.Feature().Routes(e.Group("/v1"))
@@ -301,14 +306,14 @@ func (r serveRegistry) int8Job(id string) bool {
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/compress/jobs", nil))
 	var out struct{ Jobs []compressapi.Job }
 	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil {
-		return false
+		return "", false
 	}
 	for _, j := range out.Jobs {
-		if j.NewModel == id && j.Status == "running" && j.Request.Method == "quantize" && j.Request.DType == "int8" {
-			return true
+		if j.NewModel == id && j.Status == "running" {
+			return j.Model, j.Request.Method == "quantize" && j.Request.DType == "int8"
 		}
 	}
-	return false
+	return "", false
 }
 
 // readAPIKeys reads one key per line; blank lines and lines starting with

@@ -18,6 +18,7 @@ import (
 	"github.com/wavenet-go/wavenet/cache"
 	"github.com/wavenet-go/wavenet/compress"
 	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -28,6 +29,11 @@ import (
 // synthesizes at once, without a restart.
 func TestServeCompressJobServedAtOnce(t *testing.T) {
 	modelsDir := serveTestModels(t)
+	// Word durations for the source model: the new one must say text with them.
+	st := &speech.Stats{Conditions: []string{"digit"}, All: speech.Duration{N: 10, Median: 0.3, P90: 0.4, Max: 0.5}}
+	if err := speech.WriteStats(filepath.Join(modelsDir, "digits"), st); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
@@ -114,9 +120,14 @@ func TestServeCompressJobServedAtOnce(t *testing.T) {
 	if got := fmt.Sprint(ids); got != "[digits digits-int8]" {
 		t.Errorf("GET /v1/models ids = %s, want [digits digits-int8]", got)
 	}
-	var one struct{ ID string }
-	if code := getJSON("/v1/models/digits-int8", &one); code != http.StatusOK || one.ID != "digits-int8" {
-		t.Errorf("GET /v1/models/digits-int8 = %d %+v, want 200 with its id", code, one)
+	var one struct {
+		ID            string `json:"id"`
+		Generator     string `json:"generator"`
+		WordDurations string `json:"word_durations"`
+	}
+	if code := getJSON("/v1/models/digits-int8", &one); code != http.StatusOK || one.ID != "digits-int8" ||
+		one.Generator != "int8" || one.WordDurations != "model" {
+		t.Errorf("GET /v1/models/digits-int8 = %d %+v, want 200, its id, generator int8, word durations from the model", code, one)
 	}
 	// 400 float32 samples of the new model: cache.NewInt8's on the
 	// model the job made (compress.Quantized with the job's options).
