@@ -24,14 +24,19 @@ func BenchmarkScheduler(b *testing.B) {
 	}
 	for _, c := range []struct {
 		streams, workers int
-		fast             bool
-	}{{1, 1, false}, {4, 1, false}, {16, 1, false}, {16, 1, true}, {16, 2, false}} {
+		fast, int8       bool
+	}{{1, 1, false, false}, {1, 1, false, true}, {4, 1, false, false}, {16, 1, false, false}, {16, 1, false, true},
+		{16, 1, true, false}, {16, 2, false, false}} {
 		streams := c.streams
-		b.Run(fmt.Sprintf("streams=%d/workers=%d/fast=%v", streams, c.workers, c.fast), func(b *testing.B) {
+		b.Run(fmt.Sprintf("streams=%d/workers=%d/fast=%v/int8=%v", streams, c.workers, c.fast, c.int8), func(b *testing.B) {
 			met := newMetrics()
 			gens := []stepper{}
 			for range c.workers {
-				gens = append(gens, newStepper(m, streams, c.fast))
+				if c.int8 {
+					gens = append(gens, newInt8Stepper(m, streams))
+				} else {
+					gens = append(gens, newStepper(m, streams, c.fast))
+				}
 			}
 			sc := newScheduler("bench", gens, streams, 0, 1600, time.Minute, met, quietLogger())
 			defer sc.close()
