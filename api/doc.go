@@ -13,8 +13,7 @@
 // Options.MaxStreams slots over all shards plus a wait queue of
 // Options.MaxQueue; beyond that, 429 with Retry-After. A request's output
 // depends only on its own parameters and seed, not on what it was batched
-// with (the tests check batched output against a lone generator), unless
-// Options.FastBatch trades that for speed.
+// with (the tests check batched output against a lone generator).
 //
 // A "text" request says digits (label values) the way package speech
 // (`wavenet say`) does, inside the same scheduler: each word is a stream

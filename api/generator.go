@@ -11,10 +11,9 @@ import (
 // per step) to the scheduler.
 type cacheStepper struct{ g *cache.Generator }
 
-// newCacheStepper returns a generator with slots streams; fastBatch turns
-// on cache's panel kernel for steps of 8 or more streams (faster, but a
-// stream's output then depends in its last bits on its batch: see
-// cache.Generator.SetFastBatch).
+// newCacheStepper returns a generator with slots streams; fastBatch is
+// passed to cache.Generator.SetFastBatch, which no longer changes anything
+// (every step uses the packed, batch-independent kernel).
 func newCacheStepper(m *wavenet.Model, slots int, fastBatch bool) stepper {
 	g := cache.New(m, slots)
 	g.SetFastBatch(fastBatch)

@@ -53,11 +53,10 @@ type Options struct {
 	// share its slots, each batching the streams it holds: parallelism
 	// across cores on top of batching (default min(GOMAXPROCS, 4)).
 	Workers int
-	// FastBatch lets steps of 8 or more streams use the faster panel
-	// kernel (about 15-20% more samples per second at 16 streams); a
-	// request's audio then depends, in rare last-bit cases, on what it was
-	// batched with, so the same seed no longer guarantees the same audio
-	// under load. Off by default.
+	// FastBatch has no effect any more: every generation step now uses
+	// cache's packed kernel, the fastest at every batch size and
+	// independent of the batch (see cache.Generator.SetFastBatch). Kept so
+	// that existing callers compile.
 	FastBatch bool
 	// MaxQueue is how many requests per model may wait for a slot before
 	// new ones get 429 (default MaxStreams).

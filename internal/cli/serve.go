@@ -70,7 +70,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "file with one API key per line; when given, /v1 routes need \"Authorization: Bearer KEY\"")
 	fs.IntVar(&c.maxStreams, "max-streams", 16, "generation slots per model: requests batched together")
 	fs.IntVar(&c.workers, "workers", 0, "generator goroutines per model sharing its slots (0: min(GOMAXPROCS, 4)); each batches its streams")
-	fs.BoolVar(&c.fastBatch, "fast-batch", false, "faster kernel for steps of 8+ streams; the same seed may then give slightly different audio under load")
+	fs.BoolVar(&c.fastBatch, "fast-batch", false, "no effect (kept for old scripts): every step already uses the fastest kernel, whose output does not depend on the batch")
 	fs.IntVar(&c.maxQueue, "max-queue", 0, "requests per model that may wait for a slot (0: as many as --max-streams; -1: none); more get 429")
 	fs.DurationVar(&c.queueWait, "queue-wait", 10*time.Second, "longest wait for a slot before 429")
 	fs.Float64Var(&c.maxSeconds, "max-seconds", 30, "longest audio one request may ask for")
