@@ -88,7 +88,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.streams, "streams", 16, "streams generated together")
 	fs.BoolVar(&c.png, "png", true, "write a spectrogram PNG per file (with --per-pair > 1, for the first sample of each pair only)")
 	fs.BoolVar(&c.zeroStart, "zero-start", false, "start each stream from zero history instead of a receptive field of silence codes (the trainer's left padding)")
-	fs.BoolVar(&c.levelFree, "level-invariant", false, "peak-normalise the classifier's training recordings and every file it judges (as training normalises audio): the speaker is then recognised by voice, not by recording level")
+	fs.BoolVar(&c.levelFree, "level-invariant", false, "also peak-normalise the files before the classifier sees them (redundant now: the classifier's features are level-invariant; kept for old scripts)")
 	fs.Float64Var(&c.gen.temp, "temperature", 1, "sampling temperature (> 0)")
 	fs.IntVar(&c.gen.topK, "top-k", 0, "sample only among the K most likely codes (0: all)")
 	fs.BoolVar(&c.gen.greedy, "greedy", false, "always take the most likely code")
@@ -419,11 +419,7 @@ func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sa
 	fmt.Fprintf(&b, "Verdicts come from `wavenet eval`'s classifier (MFCC + logistic regression) trained on %d recordings of %s "+
 		"(FSDD indices outside %s, never the validation recordings); on the %d validation recordings it recognises %.1f%% of digits and %.1f%% of speakers.",
 		trainN, c.fsdd, c.valIndex, val.Files, 100*val.DigitAccuracy(), 100*val.SpeakerAccuracy())
-	if c.levelFree {
-		b.WriteString(" Level-invariant mode: its training recordings and every judged file are peak-normalised first, so a speaker is not recognised by recording level.")
-	} else {
-		b.WriteString(" As in `wavenet eval`, recordings are judged at their own level, and the classifier's MFCC c0 is level-dependent: generated audio is at the normalised level the model was trained on, which real recordings of some speakers never have.")
-	}
+	b.WriteString(" Its features are level-invariant (each file is peak-normalised first), so a speaker is recognised by voice, not by recording level.")
 	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "## Recognition\n\n")
 	fmt.Fprintf(&b, "- digits recognised: **%.1f%%** (%d of %d)\n", 100*sum.digitRate(), sum.digitOK, sum.n)
