@@ -171,12 +171,20 @@ type Trainer struct {
 // validating on val (may be empty). The model is initialised from
 // opts.Seed.
 func New(dir string, cfg wavenet.Config, trainUtts, val []*corpus.Utterance, opts Options) (*Trainer, error) {
-	if _, err := latestCheckpoints(dir); err == nil {
-		return nil, fmt.Errorf("train: %s already holds checkpoints (resume it, or choose another directory)", dir)
-	}
 	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(opts.Seed, 0x5EED)))
 	if err != nil {
 		return nil, err
+	}
+	return NewFrom(dir, m, trainUtts, val, opts)
+}
+
+// NewFrom starts a run in directory dir like New, but from the weights of
+// m (a warm start: fine-tuning a trained model with a new schedule,
+// segment or batch). The optimizer state and the step counter start
+// afresh; m is trained in place.
+func NewFrom(dir string, m *wavenet.Model, trainUtts, val []*corpus.Utterance, opts Options) (*Trainer, error) {
+	if _, err := latestCheckpoints(dir); err == nil {
+		return nil, fmt.Errorf("train: %s already holds checkpoints (resume it, or choose another directory)", dir)
 	}
 	t, err := newTrainer(dir, m, trainUtts, val, opts)
 	if err != nil {

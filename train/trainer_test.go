@@ -240,3 +240,39 @@ func TestNewRefusesExistingRun(t *testing.T) {
 		t.Errorf("New on a directory with checkpoints = nil error, want an error")
 	}
 }
+
+func TestNewFromStartsFromTheWeights(t *testing.T) {
+	// A warm start: 3 steps from scratch, then a new run from those weights
+	// with a tiny learning rate. Adam moves each weight by about lr per
+	// step, so after 2 steps the weights are within 3*lr of the starting
+	// ones, far closer than a fresh initialisation is; the new run counts
+	// its own steps from 0 and refuses a directory holding checkpoints.
+	base := runSteps(t, t.TempDir(), 3, 1)
+	start := base.Clone()
+	tr, va := testCorpus(64)
+	opts := testOptions(2, 1)
+	opts.LR, opts.Cosine = 1e-6, false
+	dir := t.TempDir()
+	tn, err := NewFrom(dir, base, tr, va, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tn.Close()
+	d, same := diffWeights(start, tn.Model)
+	if same || d > 3e-6 {
+		t.Errorf("fine-tuned 2 steps at lr 1e-6: weights moved by %g (identical %v), want 0 < change <= 3e-6", d, same)
+	}
+	if fresh, _ := diffWeights(start, runSteps(t, t.TempDir(), 2, 1)); fresh < 1e-3 {
+		t.Fatalf("a fresh run differs from the trained weights by only %g: the check above proves nothing", fresh)
+	}
+	dirs, err := latestCheckpoints(dir)
+	if err != nil || filepath.Base(dirs[0]) != "step-000000002" {
+		t.Errorf("warm-started run's checkpoints = %v, %v; want step-000000002 first", dirs, err)
+	}
+	if _, err := NewFrom(dir, start, tr, va, opts); err == nil {
+		t.Errorf("NewFrom on a directory with checkpoints = nil error, want an error")
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -23,6 +24,7 @@ func init() {
 
 type trainFlags struct {
 	data, preset, out, cond, config, split string
+	init                                   string
 	resume, cosine, trim, normalize        bool
 	steps, checkpointEvery, validateEvery  int64
 	warmup, logEvery                       int64
@@ -40,6 +42,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&f.config, "config", "", "model config JSON (ibab wavenet_params.json fields) instead of --preset")
 	fs.StringVar(&f.out, "out", "", "run directory (checkpoints, metrics.jsonl, curve.png)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its newest good checkpoint")
+	fs.StringVar(&f.init, "init", "", "start a new run from this model or checkpoint directory's weights (fine-tuning; its config and conditions are kept)")
 	fs.Int64Var(&f.steps, "steps", 10000, "total optimizer steps of the run")
 	fs.IntVar(&f.batch, "batch", 0, "sequences per step (default: --workers)")
 	fs.IntVar(&f.segment, "segment", 4000, "predicted samples per sequence (each also carries receptive field - 1 samples of context)")
@@ -72,11 +75,27 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	// The model's configuration: from the run when resuming, else the
 	// preset (or config file), the corpus rate and the conditions.
 	var cfg wavenet.Config
+	var initModel *wavenet.Model
 	var err error
+	if f.init != "" {
+		set := map[string]bool{}
+		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+		for _, name := range []string{"resume", "preset", "config", "cond", "rate"} {
+			if set[name] {
+				return Usagef("--init takes the model's configuration: it cannot be combined with --%s", name)
+			}
+		}
+		if initModel, err = wavenet.Load(ctx, f.init); err != nil {
+			return Usagef("--init: %v", err)
+		}
+		cfg = initModel.Config
+	}
 	if f.resume {
 		if cfg, err = train.RunConfig(f.out); err != nil {
 			return err
 		}
+	} else if f.init != "" {
+		// cfg is the initial model's.
 	} else if f.config != "" {
 		r, err := os.Open(f.config)
 		if err != nil {
@@ -91,7 +110,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 		return Usagef("%v", err)
 	}
 	copts := corpus.Options{SampleRate: f.rate, Levels: cfg.QuantizationChannels, Trim: f.trim, Normalize: f.normalize}
-	if f.resume {
+	if f.resume || initModel != nil {
 		copts.SampleRate = cfg.SampleRate
 	}
 	if f.split != "" {
@@ -109,7 +128,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	if len(c.Train) == 0 {
 		return fmt.Errorf("train: no training utterances in %s", f.data)
 	}
-	if !f.resume {
+	if !f.resume && initModel == nil {
 		switch {
 		case f.rate > 0:
 			cfg.SampleRate = f.rate
@@ -141,6 +160,8 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	var t *train.Trainer
 	if f.resume {
 		t, err = train.Resume(ctx, f.out, c.Train, c.Validation, opts)
+	} else if initModel != nil {
+		t, err = train.NewFrom(f.out, initModel, c.Train, c.Validation, opts)
 	} else {
 		t, err = train.New(f.out, cfg, c.Train, c.Validation, opts)
 	}

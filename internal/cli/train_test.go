@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/audio"
@@ -66,6 +67,25 @@ func TestTrainCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, train.CheckpointDir, "step-000000006")); err != nil {
 		t.Errorf("after resume: %v", err)
+	}
+	// A new run from the step-6 weights, with its own schedule and segment.
+	ft := filepath.Join(t.TempDir(), "finetune")
+	args = []string{"--data", data, "--out", ft, "--init", filepath.Join(out, train.CheckpointDir, "step-000000006"),
+		"--steps", "2", "--segment", "80", "--lr", "1e-4", "--cosine", "--checkpoint-every", "2", "--workers", "2"}
+	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
+		t.Fatalf("train %v: %v\n%s", args, err, stderr)
+	}
+	fm, err := wavenet.Load(context.Background(), filepath.Join(ft, train.CheckpointDir, "step-000000002"))
+	if err != nil {
+		t.Fatalf("fine-tuned run: %v", err)
+	}
+	if !reflect.DeepEqual(fm.Config, m.Config) {
+		t.Errorf("fine-tuned config = %+v, want the initial model's %+v", fm.Config, m.Config)
+	}
+	// --init takes the model's configuration: a preset beside it is refused.
+	args = []string{"--data", data, "--out", filepath.Join(t.TempDir(), "x"), "--init", ft + "/checkpoints/step-000000002", "--preset", "tiny"}
+	if _, _, err := runCmd(context.Background(), runTrain, args...); !errors.Is(err, ErrUsage) {
+		t.Errorf("train --init with --preset = %v, want a usage error", err)
 	}
 	// A fresh run into the same directory is refused.
 	args = []string{"--data", data, "--preset", "tiny", "--out", out, "--steps", "2"}
