@@ -5,7 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/wavenet-go/wavenet/corpus"
@@ -24,7 +26,7 @@ func init() {
 
 type trainFlags struct {
 	data, preset, out, cond, config, split string
-	init                                   string
+	init, grow                             string
 	resume, cosine, trim, normalize        bool
 	steps, checkpointEvery, validateEvery  int64
 	warmup, logEvery                       int64
@@ -43,6 +45,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&f.out, "out", "", "run directory (checkpoints, metrics.jsonl, curve.png)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its newest good checkpoint")
 	fs.StringVar(&f.init, "init", "", "start a new run from this model or checkpoint directory's weights (fine-tuning; its config and conditions are kept)")
+	fs.StringVar(&f.grow, "grow", "", "with --init: append residual blocks of these comma-separated dilations (e.g. 1024,2048) to widen the receptive field; they start as a no-op")
 	fs.Int64Var(&f.steps, "steps", 10000, "total optimizer steps of the run")
 	fs.IntVar(&f.batch, "batch", 0, "sequences per step (default: --workers)")
 	fs.IntVar(&f.segment, "segment", 4000, "predicted samples per sequence (each also carries receptive field - 1 samples of context)")
@@ -88,7 +91,18 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 		if initModel, err = wavenet.Load(ctx, f.init); err != nil {
 			return Usagef("--init: %v", err)
 		}
+		if f.grow != "" {
+			ds, err := parseInts(f.grow)
+			if err != nil {
+				return Usagef("--grow: %v", err)
+			}
+			if initModel, err = initModel.Grow(ds, rand.New(rand.NewPCG(f.seed, 0x6207))); err != nil {
+				return Usagef("--grow: %v", err)
+			}
+		}
 		cfg = initModel.Config
+	} else if f.grow != "" {
+		return Usagef("--grow needs --init (the model to grow)")
 	}
 	if f.resume {
 		if cfg, err = train.RunConfig(f.out); err != nil {
@@ -192,4 +206,17 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "train: interrupted at step %d; checkpoint saved, continue with --resume\n", t.Step())
 	}
 	return err
+}
+
+// parseInts parses a comma-separated list of integers.
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an integer", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

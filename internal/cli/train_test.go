@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/audio"
@@ -81,6 +82,27 @@ func TestTrainCommand(t *testing.T) {
 	}
 	if !reflect.DeepEqual(fm.Config, m.Config) {
 		t.Errorf("fine-tuned config = %+v, want the initial model's %+v", fm.Config, m.Config)
+	}
+	// --grow widens the receptive field of the initial model.
+	gr := filepath.Join(t.TempDir(), "grown")
+	args = []string{"--data", data, "--out", gr, "--init", filepath.Join(ft, train.CheckpointDir, "step-000000002"),
+		"--grow", "32,64", "--steps", "1", "--segment", "50", "--checkpoint-every", "1", "--workers", "1"}
+	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
+		t.Fatalf("train %v: %v\n%s", args, err, stderr)
+	}
+	gm, err := wavenet.Load(context.Background(), filepath.Join(gr, train.CheckpointDir, "step-000000001"))
+	if err != nil {
+		t.Fatalf("grown run: %v", err)
+	}
+	if got, want := gm.Config.Dilations, append(slices.Clone(m.Config.Dilations), 32, 64); !slices.Equal(got, want) {
+		t.Errorf("grown model dilations = %v, want %v", got, want)
+	}
+	ftStep := filepath.Join(ft, train.CheckpointDir, "step-000000002")
+	for _, bad := range [][]string{{"--grow", "8"}, {"--init", ftStep, "--grow", "x"}, {"--init", ftStep, "--grow", "0"}} {
+		args = append([]string{"--data", data, "--out", filepath.Join(t.TempDir(), "y")}, bad...)
+		if _, _, err := runCmd(context.Background(), runTrain, args...); !errors.Is(err, ErrUsage) {
+			t.Errorf("train %q = %v, want a usage error", bad, err)
+		}
 	}
 	// --init takes the model's configuration: a preset beside it is refused.
 	args = []string{"--data", data, "--out", filepath.Join(t.TempDir(), "x"), "--init", ft + "/checkpoints/step-000000002", "--preset", "tiny"}

@@ -1,0 +1,41 @@
+package wavenet
+
+import (
+	"errors"
+	"math/rand/v2"
+	"slices"
+)
+
+// Grow returns a copy of m with residual blocks of the given dilations
+// appended to the stack, which widens the receptive field of a trained
+// model. The new blocks' gate weights are drawn from rng as New draws
+// them; their residual and skip outputs start at zero, so the grown model
+// computes exactly what m computes until training moves them.
+func (m *Model) Grow(dilations []int, rng *rand.Rand) (*Model, error) {
+	if len(dilations) == 0 {
+		return nil, errors.New("wavenet: grow: no dilations to add")
+	}
+	cfg := m.Config
+	cfg.Dilations = append(slices.Clone(m.Config.Dilations), dilations...)
+	g, err := New(cfg, rng)
+	if err != nil {
+		return nil, err
+	}
+	old := map[string][]float32{}
+	for _, p := range m.Params() {
+		old[p.Name] = p.Data
+	}
+	for _, p := range g.Params() {
+		if src, ok := old[p.Name]; ok {
+			copy(p.Data, src)
+		}
+	}
+	for i := len(m.Layers); i < len(g.Layers); i++ {
+		l := &g.Layers[i]
+		for _, d := range []Dense{l.Res, l.Skip} {
+			clear(d.W)
+			clear(d.B)
+		}
+	}
+	return g, nil
+}
