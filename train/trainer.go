@@ -46,6 +46,11 @@ type Options struct {
 
 	Seed uint64 // model initialisation and data order
 
+	// Until, if positive and below Steps, stops the run (with a checkpoint)
+	// after that step; the learning-rate schedule still spans Steps, so a
+	// long run can be trained in parts. It is not stored in checkpoints.
+	Until int64
+
 	CheckpointEvery int64 // steps between checkpoints (default 500; the last step always saves)
 	Keep            int   // checkpoints kept (default 3)
 	ValidateEvery   int64 // steps between validations (default 500; 0 with no validation data)
@@ -342,7 +347,7 @@ func (t *Trainer) Options() Options { return t.opts }
 // Close releases the graph replicas.
 func (t *Trainer) Close() error { return t.par.Close() }
 
-// Run trains until opts.Steps. When ctx is cancelled (Ctrl-C, SIGTERM) it
+// Run trains until opts.Steps (or opts.Until). When ctx is cancelled (Ctrl-C, SIGTERM) it
 // saves a checkpoint of the last finished step and returns ctx.Err().
 func (t *Trainer) Run(ctx context.Context) error {
 	o := &t.opts
@@ -351,7 +356,11 @@ func (t *Trainer) Run(ctx context.Context) error {
 	var lossSum, normSum float64
 	var lossN int
 	saved := t.step
-	for t.step < o.Steps {
+	end := o.Steps
+	if o.Until > 0 && o.Until < end {
+		end = o.Until
+	}
+	for t.step < end {
 		if ctx.Err() != nil {
 			break
 		}
@@ -409,7 +418,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 		if o.Progress != nil {
 			o.Progress(Status{Step: t.step, Steps: o.Steps, Loss: loss, LR: lr, SamplesPerSec: rate, Val: t.lastVal})
 		}
-		if t.step%o.CheckpointEvery == 0 || t.step == o.Steps {
+		if t.step%o.CheckpointEvery == 0 || t.step == end {
 			if err := t.Save(context.WithoutCancel(ctx)); err != nil {
 				return err
 			}

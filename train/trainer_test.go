@@ -276,3 +276,28 @@ func TestNewFromStartsFromTheWeights(t *testing.T) {
 		t.Errorf("NewFrom on a directory with checkpoints = nil error, want an error")
 	}
 }
+
+func TestUntilStopsPartWay(t *testing.T) {
+	// --until 3 of a 6-step run, then a resume, equals the 6 steps in one
+	// go: the schedule spans all 6 steps either way.
+	whole := runSteps(t, t.TempDir(), 6, 2)
+	dir := t.TempDir()
+	tr, va := testCorpus(64)
+	opts := testOptions(6, 2)
+	opts.Until = 3
+	tn, err := New(dir, testConfig(t), tr, va, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tn.Close()
+	if tn.Step() != 3 {
+		t.Fatalf("run with Until 3 stopped at step %d", tn.Step())
+	}
+	resumed := resumeSteps(t, dir, 6, 2)
+	if d, same := diffWeights(whole, resumed); !same {
+		t.Errorf("until 3 + resume to 6: weights differ from 6 steps by up to %g, want bit-identical", d)
+	}
+}

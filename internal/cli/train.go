@@ -29,6 +29,7 @@ type trainFlags struct {
 	init, grow                             string
 	resume, cosine, trim, normalize        bool
 	steps, checkpointEvery, validateEvery  int64
+	until                                  int64
 	warmup, logEvery                       int64
 	batch, segment, workers, rate, keep    int
 	validateMax                            int
@@ -47,6 +48,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&f.init, "init", "", "start a new run from this model or checkpoint directory's weights (fine-tuning; its config and conditions are kept)")
 	fs.StringVar(&f.grow, "grow", "", "with --init: append residual blocks of these comma-separated dilations (e.g. 1024,2048) to widen the receptive field; they start as a no-op")
 	fs.Int64Var(&f.steps, "steps", 10000, "total optimizer steps of the run")
+	fs.Int64Var(&f.until, "until", 0, "stop after this step (with a checkpoint) though the schedule spans --steps; continue later with --resume")
 	fs.IntVar(&f.batch, "batch", 0, "sequences per step (default: --workers)")
 	fs.IntVar(&f.segment, "segment", 4000, "predicted samples per sequence (each also carries receptive field - 1 samples of context)")
 	fs.IntVar(&f.workers, "workers", 0, "data-parallel workers (default: one per CPU)")
@@ -162,7 +164,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	}
 
 	opts := train.Options{
-		Steps: f.steps, Batch: f.batch, Segment: f.segment, Workers: f.workers,
+		Steps: f.steps, Until: f.until, Batch: f.batch, Segment: f.segment, Workers: f.workers,
 		LR: f.lr, Warmup: f.warmup, Cosine: f.cosine, ClipNorm: f.clip, Seed: f.seed,
 		CheckpointEvery: f.checkpointEvery, Keep: f.keep, ValidateEvery: f.validateEvery,
 		ValidateMax: f.validateMax, LogEvery: f.logEvery,
@@ -189,8 +191,11 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 		"batch %d x (%d + %d) on %d workers; from step %d to %d\n",
 		len(c.Train), len(c.Validation), m.Config.SampleRate, m.NumParams(), m.Config.ReceptiveField(),
 		o.Batch, m.Config.ReceptiveField()-1, o.Segment, o.Workers, t.Step(), o.Steps)
-	first := t.Step()
-	bar = progress.New(env.Stderr, fmt.Sprintf("train (steps %d-%d)", first, o.Steps), "steps", o.Steps-first)
+	first, last := t.Step(), o.Steps
+	if o.Until > 0 && o.Until < last {
+		last = o.Until
+	}
+	bar = progress.New(env.Stderr, fmt.Sprintf("train (steps %d-%d)", first, last), "steps", last-first)
 	opts.Progress = func(s train.Status) {
 		status := fmt.Sprintf("loss %.3f nats (%.3f bits)", s.Loss, s.Loss/0.6931471805599453)
 		if s.Val != nil {
