@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+func init() {
+	Register(Command{Name: "average", Summary: "average the weights of checkpoints of one run (Polyak averaging) into a new model directory", Run: runAverage})
+}
+
+func runAverage(ctx context.Context, env *Env, args []string) error {
+	fl := NewFlagSet(env, "average", "average --out DIR CHECKPOINT_DIR...")
+	out := fl.String("out", "", "model directory to write (config.json, model.safetensors, and the first checkpoint's speech.json if it has one)")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fl.NArg() == 0 {
+		return Usagef("--out and at least one checkpoint directory are required")
+	}
+	var ms []*wavenet.Model
+	for _, dir := range fl.Args() {
+		if filepath.Clean(dir) == filepath.Clean(*out) {
+			return Usagef("--out %s is also an input", *out)
+		}
+		m, err := wavenet.Load(ctx, dir)
+		if err != nil {
+			return err
+		}
+		ms = append(ms, m)
+	}
+	avg, err := wavenet.Average(ms...)
+	if err != nil {
+		return err
+	}
+	extra := map[string][]byte{}
+	stats, err := os.ReadFile(filepath.Join(fl.Arg(0), speech.StatsFile))
+	switch {
+	case err == nil:
+		extra[speech.StatsFile] = stats
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	if err := wavenet.Save(ctx, *out, avg, extra); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "average: %s = mean of %d checkpoints\n", *out, len(ms))
+	return nil
+}
