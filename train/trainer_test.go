@@ -58,8 +58,21 @@ func testOptions(steps int64, workers int) Options {
 
 func runSteps(t *testing.T, dir string, steps int64, workers int) *wavenet.Model {
 	t.Helper()
+	return runFrom(t, dir, nil, testOptions(steps, workers)).Model
+}
+
+// runFrom trains a new run in dir from m's weights (from a fresh
+// testConfig model when m is nil) with opts and returns the trainer.
+func runFrom(t *testing.T, dir string, m *wavenet.Model, opts Options) *Trainer {
+	t.Helper()
 	tr, va := testCorpus(64)
-	tn, err := New(dir, testConfig(t), tr, va, testOptions(steps, workers))
+	var tn *Trainer
+	var err error
+	if m == nil {
+		tn, err = New(dir, testConfig(t), tr, va, opts)
+	} else {
+		tn, err = NewFrom(dir, m, tr, va, opts)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +80,7 @@ func runSteps(t *testing.T, dir string, steps int64, workers int) *wavenet.Model
 	if err := tn.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return tn.Model
+	return tn
 }
 
 func resumeSteps(t *testing.T, dir string, steps int64, workers int) *wavenet.Model {
@@ -253,14 +266,7 @@ func TestNewFromStartsFromTheWeights(t *testing.T) {
 	opts := testOptions(2, 1)
 	opts.LR, opts.Cosine = 1e-6, false
 	dir := t.TempDir()
-	tn, err := NewFrom(dir, base, tr, va, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tn.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	tn.Close()
+	tn := runFrom(t, dir, base, opts)
 	d, same := diffWeights(start, tn.Model)
 	if same || d > 3e-6 {
 		t.Errorf("fine-tuned 2 steps at lr 1e-6: weights moved by %g (identical %v), want 0 < change <= 3e-6", d, same)
@@ -282,17 +288,9 @@ func TestUntilStopsPartWay(t *testing.T) {
 	// go: the schedule spans all 6 steps either way.
 	whole := runSteps(t, t.TempDir(), 6, 2)
 	dir := t.TempDir()
-	tr, va := testCorpus(64)
 	opts := testOptions(6, 2)
 	opts.Until = 3
-	tn, err := New(dir, testConfig(t), tr, va, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tn.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	tn.Close()
+	tn := runFrom(t, dir, nil, opts)
 	if tn.Step() != 3 {
 		t.Fatalf("run with Until 3 stopped at step %d", tn.Step())
 	}
