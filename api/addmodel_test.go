@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/cache"
@@ -54,30 +55,7 @@ func synthFloat32(t *testing.T, url, id string, n int) []float32 {
 // model served with the int8 generator must return.
 func int8Reference(t *testing.T, m *wavenet.Model, o cache.StreamOptions, n int) []float32 {
 	t.Helper()
-	g := cache.NewInt8(m, 1)
-	slot, err := g.Join(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]int32, n)
-	var dst []int32
-	for i := range out {
-		dst = g.Step(dst)
-		out[i] = dst[slot]
-	}
-	return mulaw.Decode(nil, out, m.Config.QuantizationChannels)
-}
-
-func equalAudio(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return mulaw.Decode(nil, streamCodes(t, cache.NewInt8(m, 1), o, n), m.Config.QuantizationChannels)
 }
 
 func TestAddModelServedAtOnce(t *testing.T) {
@@ -97,10 +75,10 @@ func TestAddModelServedAtOnce(t *testing.T) {
 	// 200 samples: enough to see the models differ, short enough to be fast.
 	const n = 200
 	o := cache.StreamOptions{Cond: []int{3, 1}, Temperature: 1, Seed: 42}
-	if got, want := synthFloat32(t, ts.URL, "added-1", n), referenceAudio(t, other, o, n); !equalAudio(got, want) {
+	if got, want := synthFloat32(t, ts.URL, "added-1", n), referenceAudio(t, other, o, n); !slices.Equal(got, want) {
 		t.Errorf("synthesize added-1 differs from cache.New on the added model")
 	}
-	if got, want := synthFloat32(t, ts.URL, "default", n), referenceAudio(t, m, o, n); !equalAudio(got, want) {
+	if got, want := synthFloat32(t, ts.URL, "default", n), referenceAudio(t, m, o, n); !slices.Equal(got, want) {
 		t.Errorf("synthesize default differs from cache.New on the startup model")
 	}
 }
@@ -188,13 +166,13 @@ func TestInt8CheckpointUsesInt8Generator(t *testing.T) {
 	const n = 200 // samples: enough for a divergence to show
 	o := cache.StreamOptions{Cond: []int{3, 1}, Temperature: 1, Seed: 42}
 	got := synthFloat32(t, ts.URL, "q8", n)
-	if want := int8Reference(t, models["q8"], o, n); !equalAudio(got, want) {
+	if want := int8Reference(t, models["q8"], o, n); !slices.Equal(got, want) {
 		t.Errorf("synthesize q8 differs from cache.NewInt8 on the loaded model")
 	}
-	if plain := referenceAudio(t, models["q8"], o, n); equalAudio(got, plain) {
+	if plain := referenceAudio(t, models["q8"], o, n); slices.Equal(got, plain) {
 		t.Errorf("synthesize q8 equals cache.New's audio: the int8 generator is not in use (or does not change this model)")
 	}
-	if got, want := synthFloat32(t, ts.URL, "f32", n), referenceAudio(t, models["f32"], o, n); !equalAudio(got, want) {
+	if got, want := synthFloat32(t, ts.URL, "f32", n), referenceAudio(t, models["f32"], o, n); !slices.Equal(got, want) {
 		t.Errorf("synthesize f32 differs from cache.New on the loaded model")
 	}
 }
@@ -210,10 +188,10 @@ func TestAddModelWithInt8(t *testing.T) {
 	const n = 200 // samples: enough for a divergence to show
 	o := cache.StreamOptions{Cond: []int{3, 1}, Temperature: 1, Seed: 42}
 	got := synthFloat32(t, ts.URL, "q8", n)
-	if want := int8Reference(t, m, o, n); !equalAudio(got, want) {
+	if want := int8Reference(t, m, o, n); !slices.Equal(got, want) {
 		t.Errorf("synthesize q8 differs from cache.NewInt8")
 	}
-	if plain := referenceAudio(t, m, o, n); equalAudio(got, plain) {
+	if plain := referenceAudio(t, m, o, n); slices.Equal(got, plain) {
 		t.Errorf("synthesize q8 equals cache.New's audio: the int8 generator is not in use (or does not change this model)")
 	}
 }

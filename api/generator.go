@@ -7,9 +7,19 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-// cacheStepper adapts cache.Generator (Fast WaveNet queues, many streams
+// cacheGenerator is what the scheduler needs of a cache generator:
+// *cache.Generator and *cache.Int8Generator (whose Step runs the int8
+// products) both have it.
+type cacheGenerator interface {
+	Join(cache.StreamOptions) (int, error)
+	Leave(slot int)
+	Prime(ctx context.Context, slot int, codes []int32) error
+	Step(dst []int32) []int32
+}
+
+// cacheStepper adapts a cache generator (Fast WaveNet queues, many streams
 // per step) to the scheduler.
-type cacheStepper struct{ g *cache.Generator }
+type cacheStepper struct{ g cacheGenerator }
 
 // newCacheStepper returns a generator with slots streams; fastBatch is
 // passed to cache.Generator.SetFastBatch, which no longer changes anything
@@ -18,6 +28,11 @@ func newCacheStepper(m *wavenet.Model, slots int, fastBatch bool) stepper {
 	g := cache.New(m, slots)
 	g.SetFastBatch(fastBatch)
 	return cacheStepper{g}
+}
+
+// newInt8CacheStepper returns an int8 generator with slots streams.
+func newInt8CacheStepper(m *wavenet.Model, slots int) stepper {
+	return cacheStepper{cache.NewInt8(m, slots)}
 }
 
 func (c cacheStepper) join(o streamOptions) (int, error) {
@@ -31,23 +46,3 @@ func (c cacheStepper) prime(slot int, codes []int32) error {
 }
 
 func (c cacheStepper) step(dst []int32) []int32 { return c.g.Step(dst) }
-
-// int8Stepper adapts cache.Int8Generator to the scheduler.
-type int8Stepper struct{ g *cache.Int8Generator }
-
-// newInt8CacheStepper returns an int8 generator with slots streams.
-func newInt8CacheStepper(m *wavenet.Model, slots int) stepper {
-	return int8Stepper{cache.NewInt8(m, slots)}
-}
-
-func (c int8Stepper) join(o streamOptions) (int, error) {
-	return c.g.Join(cache.StreamOptions{Cond: o.Cond, Temperature: o.Temperature, TopK: o.TopK, Seed: o.Seed, Greedy: o.Greedy})
-}
-
-func (c int8Stepper) leave(slot int) { c.g.Leave(slot) }
-
-func (c int8Stepper) prime(slot int, codes []int32) error {
-	return c.g.Prime(context.Background(), slot, codes)
-}
-
-func (c int8Stepper) step(dst []int32) []int32 { return c.g.Step(dst) }

@@ -104,7 +104,12 @@ func errorOf(t testing.TB, b []byte) errorDetail {
 // these options must return.
 func reference(t testing.TB, m *wavenet.Model, o cache.StreamOptions, n int) []int32 {
 	t.Helper()
-	g := cache.New(m, 1)
+	return streamCodes(t, cache.New(m, 1), o, n)
+}
+
+// streamCodes generates n codes of one stream of g with options o.
+func streamCodes(t testing.TB, g cacheGenerator, o cache.StreamOptions, n int) []int32 {
+	t.Helper()
 	slot, err := g.Join(o)
 	if err != nil {
 		t.Fatal(err)
