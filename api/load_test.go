@@ -9,18 +9,12 @@ import (
 	"testing"
 
 	"github.com/wavenet-go/wavenet/speech"
-	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 func TestLoadSpeechStats(t *testing.T) {
 	m := tinyModel(t)
-	root := t.TempDir()
+	root := saveModels(t, m, "alpha", "beta")
 	ctx := context.Background()
-	for _, id := range []string{"alpha", "beta"} {
-		if err := wavenet.Save(ctx, filepath.Join(root, id), m, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// alpha has statistics (made-up numbers), beta has none.
 	want := &speech.Stats{Conditions: []string{"speaker", "digit"},
 		Groups: []speech.Group{{Values: []string{"george", "3"}, Duration: speech.Duration{N: 4, Median: 0.3, P90: 0.4, Max: 0.5}}},

@@ -137,13 +137,8 @@ func TestScoreBadInput(t *testing.T) {
 
 func TestLoadModels(t *testing.T) {
 	m := tinyModel(t)
-	root := t.TempDir()
+	root := saveModels(t, m, "alpha", "beta")
 	ctx := context.Background()
-	for _, id := range []string{"alpha", "beta"} {
-		if err := wavenet.Save(ctx, filepath.Join(root, id), m, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
 	os.Mkdir(filepath.Join(root, "empty"), 0o755)
 	if err := wavenet.Save(ctx, filepath.Join(root, ".hidden"), m, nil); err != nil {
 		t.Fatal(err)
