@@ -36,7 +36,8 @@ func newInt8CacheStepper(m *wavenet.Model, slots int) stepper {
 }
 
 func (c cacheStepper) join(o streamOptions) (int, error) {
-	return c.g.Join(cache.StreamOptions{Cond: o.Cond, Temperature: o.Temperature, TopK: o.TopK, Seed: o.Seed, Greedy: o.Greedy})
+	return c.g.Join(cache.StreamOptions{Cond: o.Cond, Temperature: o.Temperature, TopK: o.TopK, Seed: o.Seed, Greedy: o.Greedy,
+		Guidance: o.Guidance, GuideCond: o.GuideCond})
 }
 
 func (c cacheStepper) leave(slot int) { c.g.Leave(slot) }

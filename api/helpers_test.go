@@ -105,7 +105,7 @@ func errorOf(t testing.TB, b []byte) errorDetail {
 // these options must return.
 func reference(t testing.TB, m *wavenet.Model, o cache.StreamOptions, n int) []int32 {
 	t.Helper()
-	return streamCodes(t, cache.New(m, 1), o, n)
+	return streamCodes(t, cache.New(m, 2), o, n) // two slots: a guided stream takes two
 }
 
 // streamCodes generates n codes of one stream of g with options o.

@@ -93,18 +93,33 @@ func (s *Server) newServedModel(id string, m *wavenet.Model, o modelOptions) (*s
 	if chunk <= 0 {
 		chunk = max(1, m.Config.SampleRate/10)
 	}
+	// A model that can be guided gets two generator slots per stream: a
+	// guided stream's guide stream takes the second.
+	slots := s.opts.MaxStreams
+	if guidable(m.Config, labelCondition(m.Config)) || guidable(m.Config, speech.LabelCondition(m.Config)) {
+		slots *= 2
+	}
 	gens := make([]stepper, s.opts.Workers)
 	for i := range gens {
 		if o.int8 {
-			gens[i] = newInt8Stepper(m, s.opts.MaxStreams)
+			gens[i] = newInt8Stepper(m, slots)
 		} else {
-			gens[i] = newStepper(m, s.opts.MaxStreams, s.opts.FastBatch)
+			gens[i] = newStepper(m, slots, s.opts.FastBatch)
 		}
 	}
 	return &servedModel{
 		id: id, net: m, stats: o.stats, int8: o.int8,
 		sched: newScheduler(id, gens, s.opts.MaxStreams, s.opts.MaxQueue, chunk, s.opts.QueueWait, s.metrics, s.log),
 	}, nil
+}
+
+// defaultGuidance is the guidance weight of requests that give none: the
+// model's (speech.Stats.Guidance) if condition lc can be guided, else 0.
+func (sm *servedModel) defaultGuidance(lc int) float64 {
+	if sm.stats == nil || !guidable(sm.net.Config, lc) {
+		return 0
+	}
+	return sm.stats.Guidance
 }
 
 // Model returns the model served as id.

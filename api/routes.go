@@ -37,6 +37,11 @@ type ModelInfo struct {
 	// (speech.DefaultDuration); "" if the model cannot say text.
 	WordDurations string `json:"word_durations,omitempty"`
 	MaxStreams    int    `json:"max_streams"`
+	// Guidance is the classifier-free guidance weight of requests that
+	// give none (0: plain sampling); Guidable says whether "guidance" can
+	// be positive (the label condition has a null row).
+	Guidance float64 `json:"guidance"`
+	Guidable bool    `json:"guidable"`
 	// Generator is "int8" for a model stored as int8 (weight products in
 	// 8 bits, cache.NewInt8), "float32" otherwise (cache.New).
 	Generator string `json:"generator"`
@@ -61,6 +66,7 @@ func (s *Server) modelInfo(m *servedModel, full bool) ModelInfo {
 	}
 	if lc := labelCondition(cfg); lc >= 0 {
 		info.LabelCondition = cfg.Conditions[lc].Name
+		info.Guidance, info.Guidable = m.defaultGuidance(lc), guidable(cfg, lc)
 	}
 	if tc := speech.LabelCondition(cfg); tc >= 0 {
 		info.TextCondition = cfg.Conditions[tc].Name

@@ -35,6 +35,10 @@ type streamOptions struct {
 	TopK        int
 	Seed        uint64
 	Greedy      bool
+	// Guidance and GuideCond are cache.StreamOptions'; a guided stream
+	// takes two generator slots.
+	Guidance  float32
+	GuideCond []int
 }
 
 // segment is a run of generated samples under one conditioning, followed
@@ -139,7 +143,8 @@ type shard struct {
 }
 
 // newScheduler starts a scheduler with slots generation slots shared by
-// len(gens) shards; every generator must have slots slots.
+// len(gens) shards; every generator must have slots slots, twice as many
+// if streams may be guided (a guided stream takes two).
 func newScheduler(model string, gens []stepper, slots, queue, chunkSize int, queueWait time.Duration, m *metrics, log *slog.Logger) *scheduler {
 	sc := &scheduler{
 		model: model, chunkSize: chunkSize, queueWait: queueWait, metrics: m, log: log,

@@ -56,6 +56,13 @@ type SynthesizeRequest struct {
 	Temperature *float64 `json:"temperature,omitempty"`
 	// TopK restricts sampling to the k most likely codes (0: all).
 	TopK int `json:"top_k,omitempty"`
+	// Guidance is the classifier-free guidance weight on the label
+	// (cache.StreamOptions.Guidance, against the label's null row): 0 is
+	// plain sampling; the default is the model's (GET /v1/models shows
+	// it). A guided request costs two streams' work. Only models whose
+	// label condition has a null row (trained with conditioning dropout)
+	// take a positive weight.
+	Guidance *float64 `json:"guidance,omitempty"`
 	// Seed makes the output reproducible (default: random, returned in
 	// the X-Seed header). Text word i uses Seed + i (as `wavenet say
 	// --seed` does; its retries derive their seeds from it).
@@ -186,6 +193,10 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 		return nil, badRequest("field \"top_k\" is %d; want 0 (all codes) to %d", r.TopK, cfg.QuantizationChannels)
 	}
 	opts.TopK = r.TopK
+	guide, err := guidance(m, lc, r.Guidance)
+	if err != nil {
+		return nil, err
+	}
 	if r.Seed != nil {
 		p.seed = *r.Seed
 	} else {
@@ -224,6 +235,7 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 			o := opts
 			o.Cond = it.Cond
 			o.Seed = p.seed + uint64(i)
+			o.guide(cfg, lc, guide)
 			d, _ := m.stats.Lookup(cfg, it.Cond)
 			lim := speech.Options{}.Limits(d, rate)
 			n, kept := lim.Lead+lim.Cap, lim.Cap // per attempt: generated, kept at most
@@ -258,6 +270,7 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 				return nil, badRequest("field \"num_samples\" is %d; want 1 to %d (%g s at %d Hz, this server's limit)", n, maxN, s.opts.MaxSeconds, rate)
 			}
 		}
+		opts.guide(cfg, lc, guide)
 		p.segs = []segment{{opts: opts, n: n}}
 		p.samples = n
 	}
@@ -564,4 +577,39 @@ func (s *Server) streamOut(c echo.Context, ctx context.Context, p *plan, j *job)
 		}
 	}
 	return nil
+}
+
+// maxGuidance bounds the guidance weight of a request.
+const maxGuidance = 100
+
+// guidance is the guidance weight of a request to m whose label condition
+// is lc: the request's, else the model's default (its speech statistics).
+func guidance(m *servedModel, lc int, req *float64) (float32, error) {
+	if req == nil {
+		return float32(m.defaultGuidance(lc)), nil
+	}
+	g := *req
+	if !finite(g) || g < 0 || g > maxGuidance {
+		return 0, badRequest("field \"guidance\" is %v; want 0 (none) to %d", g, maxGuidance)
+	}
+	if g > 0 && !guidable(m.net.Config, lc) {
+		return 0, badRequest("field \"guidance\" needs a model whose label condition has a null row (trained with conditioning dropout); model %q has none: leave guidance out or send 0", m.id)
+	}
+	return float32(g), nil
+}
+
+// guidable says whether condition lc has a null row to guide against.
+func guidable(cfg wavenet.Config, lc int) bool {
+	return lc >= 0 && lc < len(cfg.Conditions) && cfg.Conditions[lc].Null
+}
+
+// guide sets o's guidance to weight g against the null row of condition
+// lc, the other conditions kept; g = 0 leaves o unguided.
+func (o *streamOptions) guide(cfg wavenet.Config, lc int, g float32) {
+	if g == 0 {
+		return
+	}
+	o.Guidance = g
+	o.GuideCond = slices.Clone(o.Cond)
+	o.GuideCond[lc] = cfg.Conditions[lc].NullIndex()
 }

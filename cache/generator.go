@@ -30,6 +30,16 @@ type StreamOptions struct {
 	// Greedy picks the most likely code (the lowest on a tie) and ignores
 	// Temperature, TopK and Seed.
 	Greedy bool
+	// Guidance, when positive, draws each code from the guided logits
+	// z + Guidance*(z - z0) (classifier-free guidance): z are the stream's
+	// logits and z0 the logits of the same history under GuideCond, which
+	// a hidden guide stream computes beside it in a second slot. So a
+	// guided stream takes two slots and twice the work per step. GuideCond
+	// is typically Cond with the label replaced by its null row
+	// (wavenet.Condition.NullIndex), for a model trained with
+	// conditioning dropout.
+	Guidance  float32
+	GuideCond []int
 }
 
 // seedStream is the second PCG seed word, fixed so that one uint64 Seed
@@ -48,6 +58,8 @@ type stream struct {
 	hist    []int32
 	pending int32 // the code the next step feeds
 	t       int   // codes fed so far
+	guide   int   // slot of the stream's guide stream, -1 if unguided
+	hidden  bool  // a guide stream: stepped with its stream, not the caller's
 }
 
 // Generator steps up to maxStreams streams of one model together. It is not
@@ -263,11 +275,22 @@ func (g *Generator) Len(slot int) int { return g.streams[slot].t }
 // Join starts a stream in a free slot and returns the slot. The stream
 // starts with every queue zero (nothing before time 0) and the silence code
 // (the code of 0.0, Q/2) pending as its first input; Prime or Feed change
-// that. It returns ErrFull when no slot is free, and an error wrapping a
-// *wavenet.InputError for bad conditioning.
+// that. A guided stream (opts.Guidance > 0) also takes a second free slot
+// for its guide stream, which the stream's Feed, Prime and Leave carry
+// along. Join returns ErrFull when too few slots are free, and an error
+// wrapping a *wavenet.InputError for bad conditioning.
 func (g *Generator) Join(opts StreamOptions) (int, error) {
 	if err := g.m.CheckInput(nil, opts.Cond); err != nil {
 		return -1, fmt.Errorf("cache: join: %w", err)
+	}
+	w := opts.Guidance
+	if math.IsNaN(float64(w)) || math.IsInf(float64(w), 0) || w < 0 {
+		return -1, fmt.Errorf("cache: join: guidance is %v, want 0 (none) or a positive finite number", w)
+	}
+	if w > 0 {
+		if err := g.m.CheckInput(nil, opts.GuideCond); err != nil {
+			return -1, fmt.Errorf("cache: join: guide: %w", err)
+		}
 	}
 	if !opts.Greedy {
 		t := opts.Temperature
@@ -278,18 +301,31 @@ func (g *Generator) Join(opts StreamOptions) (int, error) {
 	if opts.TopK < 0 {
 		return -1, fmt.Errorf("cache: join: top-k is %d, want 0 (all codes) or more", opts.TopK)
 	}
-	slot := -1
+	var free []int
 	for i := range g.streams {
-		if !g.streams[i].active {
-			slot = i
-			break
+		if !g.streams[i].active && len(free) < 2 {
+			free = append(free, i)
 		}
 	}
-	if slot < 0 {
+	if len(free) == 0 || (w > 0 && len(free) < 2) {
 		return -1, ErrFull
 	}
+	slot := free[0]
+	g.start(slot, opts)
+	if w > 0 {
+		gs := free[1]
+		g.start(gs, StreamOptions{Cond: opts.GuideCond, Temperature: 1})
+		g.streams[gs].hidden = true
+		g.streams[slot].guide = gs
+	}
+	return slot, nil
+}
+
+// start makes slot's stream active in the next batch row, with fresh
+// queues and its gate bias and conditioning rows in place.
+func (g *Generator) start(slot int, opts StreamOptions) {
 	st := &g.streams[slot]
-	B, R, D := len(g.streams), g.r, g.d
+	B, D := len(g.streams), g.d
 	row := len(g.act)
 	if st.hist == nil {
 		st.hist = make([]int32, g.k-1)
@@ -297,12 +333,7 @@ func (g *Generator) Join(opts StreamOptions) (int, error) {
 	for i := range st.hist {
 		st.hist[i] = -1
 	}
-	// Nothing before time 0: x_l = 0, so the queue rows start at -c_l.
-	for l, ring := range g.ring {
-		for p := 0; p < len(ring); p += B * R {
-			copy(ring[p+row*R:p+(row+1)*R], g.negC[l])
-		}
-	}
+	g.clearQueues(row, g.nl)
 	for l, ly := range g.m.Layers {
 		b := g.bias[(l*B+row)*2*D : (l*B+row+1)*2*D]
 		if ly.Gate.B != nil {
@@ -322,25 +353,46 @@ func (g *Generator) Join(opts StreamOptions) (int, error) {
 		}
 	}
 	opts.Cond = append([]int(nil), opts.Cond...)
+	opts.GuideCond = append([]int(nil), opts.GuideCond...)
 	st.opts = opts
 	st.rng.Seed(opts.Seed, seedStream)
 	st.pending = int32(g.q / 2)
 	st.t = 0
 	st.row = row
 	st.active = true
+	st.guide, st.hidden = -1, false
 	g.act = append(g.act, slot)
-	return slot, nil
 }
 
-// Leave ends the stream in slot, freeing the slot for Join. Leaving a slot
-// that is not active does nothing. The last batch row moves into the
-// leaving stream's row (a copy of its queues, (K-1)*sum(dilations)*R
-// floats), so the active streams stay rows 0..Active()-1.
+// Leave ends the stream in slot, and its guide stream, freeing their slots
+// for Join. Leaving a slot that is not active or holds a guide stream does
+// nothing. The last batch row moves into the leaving stream's row (a copy
+// of its queues, (K-1)*sum(dilations)*R floats), so the active streams stay
+// rows 0..Active()-1.
 func (g *Generator) Leave(slot int) {
 	st := &g.streams[slot]
-	if !st.active {
+	if !st.active || st.hidden {
 		return
 	}
+	if st.guide >= 0 {
+		g.leave(st.guide)
+	}
+	g.leave(slot)
+}
+
+// clearQueues resets batch row's queues of the first n layers to "nothing
+// before time 0": x_l = 0, so the queue rows hold -c_l.
+func (g *Generator) clearQueues(row, n int) {
+	B, R := len(g.streams), g.r
+	for l, ring := range g.ring[:n] {
+		for p := 0; p < len(ring); p += B * R {
+			copy(ring[p+row*R:p+(row+1)*R], g.negC[l])
+		}
+	}
+}
+
+func (g *Generator) leave(slot int) {
+	st := &g.streams[slot]
 	st.active = false
 	B, R, D := len(g.streams), g.r, g.d
 	row, last := st.row, len(g.act)-1
@@ -364,13 +416,16 @@ func (g *Generator) Leave(slot int) {
 // code the previous step drew (teacher forcing).
 func (g *Generator) Feed(slot int, code int32) error {
 	st := &g.streams[slot]
-	if !st.active {
+	if !st.active || st.hidden {
 		return fmt.Errorf("cache: feed: slot %d has no stream", slot)
 	}
 	if code < 0 || int(code) >= g.q {
 		return fmt.Errorf("cache: feed: %w", &wavenet.InputError{What: "code", Value: int(code), Limit: g.q})
 	}
 	st.pending = code
+	if st.guide >= 0 {
+		g.streams[st.guide].pending = code
+	}
 	return nil
 }
 
@@ -378,8 +433,9 @@ func (g *Generator) Feed(slot int, code int32) error {
 func (g *Generator) Pending(slot int) int32 { return g.streams[slot].pending }
 
 // Logits returns the logits (Q) of the next code that the last Step
-// computed for slot, before temperature, as a view valid until the next
-// Step; nil if slot was not active in the last Step.
+// computed for slot, before temperature (the guided logits of a guided
+// stream), as a view valid until the next Step; nil if slot was not active
+// in the last Step.
 func (g *Generator) Logits(slot int) []float32 {
 	b := g.row[slot]
 	if b < 0 {
@@ -406,16 +462,40 @@ func (g *Generator) Step(dst []int32) []int32 {
 	}
 	g.forwardStep(B)
 	g.step++
+	g.draw(dst)
+	return dst
+}
+
+// draw draws the next code of every active stream from the logits of the
+// step, guided streams from their guided logits (written over their rows),
+// and makes it the stream's (and its guide stream's) pending code.
+func (g *Generator) draw(dst []int32) {
 	Q := g.q
 	for b, slot := range g.act {
 		g.row[slot] = b
+	}
+	for b, slot := range g.act {
 		st := &g.streams[slot]
+		if st.hidden {
+			continue
+		}
 		o := &st.opts
-		c := g.smp.sample(g.logits[b*Q:(b+1)*Q], o.Temperature, o.TopK, o.Greedy, &st.rng)
+		z := g.logits[b*Q : (b+1)*Q]
+		var gd *stream
+		if st.guide >= 0 {
+			gd = &g.streams[st.guide]
+			z0 := g.logits[gd.row*Q : (gd.row+1)*Q]
+			for i, v := range z {
+				z[i] = v + o.Guidance*(v-z0[i])
+			}
+		}
+		c := g.smp.sample(z, o.Temperature, o.TopK, o.Greedy, &st.rng)
 		st.pending = c
+		if gd != nil {
+			gd.pending = c
+		}
 		dst[slot] = c
 	}
-	return dst
 }
 
 // forwardStep feeds every active stream its pending code and leaves the
@@ -579,11 +659,33 @@ func grow(b []float32, n int) []float32 {
 // codes one step at a time would give; the skip and output layers are not
 // computed. Prime returns ctx.Err() if ctx ends between layers,
 // leaving the stream fresh.
+//
+// A guided stream's guide stream is primed with the same codes.
 func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 	st := &g.streams[slot]
-	if !st.active {
+	if !st.active || st.hidden {
 		return fmt.Errorf("cache: prime: slot %d has no stream", slot)
 	}
+	if st.guide < 0 {
+		return g.prime(ctx, slot, codes)
+	}
+	if err := g.prime(ctx, st.guide, codes); err != nil {
+		return err
+	}
+	if err := g.prime(ctx, slot, codes); err != nil {
+		gd := &g.streams[st.guide]
+		g.clearQueues(gd.row, g.nl)
+		for i := range gd.hist {
+			gd.hist[i] = -1
+		}
+		gd.pending, gd.t = int32(g.q/2), 0
+		return err
+	}
+	return nil
+}
+
+func (g *Generator) prime(ctx context.Context, slot int, codes []int32) error {
+	st := &g.streams[slot]
 	if st.t != 0 {
 		return fmt.Errorf("cache: prime: slot %d has already been stepped %d times, want a fresh stream", slot, st.t)
 	}
@@ -639,11 +741,7 @@ func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 	MS := len(g.streams)
 	for l := range g.m.Layers {
 		if err := ctx.Err(); err != nil {
-			for i, ring := range g.ring[:l] {
-				for p := 0; p < len(ring); p += MS * R {
-					copy(ring[p+st.row*R:p+(st.row+1)*R], g.negC[i])
-				}
-			}
+			g.clearQueues(st.row, l)
 			return err
 		}
 		ly := &g.m.Layers[l]

@@ -105,15 +105,7 @@ func (g *Int8Generator) Step(dst []int32) []int32 {
 	}
 	g.forwardStep8(B)
 	g.step++
-	Q := g.q
-	for b, slot := range g.act {
-		g.row[slot] = b
-		st := &g.streams[slot]
-		o := &st.opts
-		c := g.smp.sample(g.logits[b*Q:(b+1)*Q], o.Temperature, o.TopK, o.Greedy, &st.rng)
-		st.pending = c
-		dst[slot] = c
-	}
+	g.draw(dst)
 	return dst
 }
 

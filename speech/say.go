@@ -118,6 +118,12 @@ type GenOptions struct {
 	// training (step 3800) it left 40% of the streams silent, which the
 	// zero-history retry now catches.
 	ZeroStart bool
+	// Guidance, when positive, draws every code with classifier-free
+	// guidance on the label (cache.StreamOptions.Guidance): the label
+	// condition's null row (a model trained with conditioning dropout) is
+	// the guide, the other conditions are kept. Each stream then costs two.
+	// 0 is plain sampling.
+	Guidance float32
 	// Progress, if set, is called from time to time with the samples
 	// generated (or skipped by an early end) out of the total budget.
 	Progress func(done, total int64)
@@ -195,6 +201,16 @@ func Generate(ctx context.Context, m *wavenet.Model, items []Item, o GenOptions)
 		o.MaxStreams = 16
 	}
 	rate, q := cfg.SampleRate, cfg.QuantizationChannels
+	lc, per := LabelCondition(cfg), 1
+	if g := o.Guidance; g != 0 {
+		if !(g > 0) || math.IsInf(float64(g), 0) {
+			return nil, fmt.Errorf("speech: guidance %v, want 0 (none) or a positive number", g)
+		}
+		if lc < 0 || !cfg.Conditions[lc].Null {
+			return nil, errors.New("speech: guidance needs a model whose label condition has a null row (train with --cond-dropout)")
+		}
+		per = 2
+	}
 
 	type stream struct {
 		item, attempt int
@@ -217,7 +233,7 @@ func Generate(ctx context.Context, m *wavenet.Model, items []Item, o GenOptions)
 		}
 	}
 
-	g := cache.New(m, min(len(items), o.MaxStreams))
+	g := cache.New(m, per*min(len(items), o.MaxStreams))
 	prime := PrimeCodes(cfg)
 	type job struct {
 		item, attempt int
@@ -232,12 +248,18 @@ func Generate(ctx context.Context, m *wavenet.Model, items []Item, o GenOptions)
 	var codes []int32
 	steps := 0
 	for {
-		for len(queue) > 0 && len(active) < g.MaxStreams() {
+		for len(queue) > 0 && per*len(active) < g.MaxStreams() {
 			j := queue[0]
 			queue = queue[1:]
 			seed := retrySeed(items[j.item].Seed, j.attempt)
-			slot, err := g.Join(cache.StreamOptions{Cond: items[j.item].Cond, Temperature: o.Temperature,
-				TopK: o.TopK, Seed: seed, Greedy: o.Greedy})
+			so := cache.StreamOptions{Cond: items[j.item].Cond, Temperature: o.Temperature,
+				TopK: o.TopK, Seed: seed, Greedy: o.Greedy}
+			if per == 2 {
+				so.Guidance = o.Guidance
+				so.GuideCond = slices.Clone(so.Cond)
+				so.GuideCond[lc] = cfg.Conditions[lc].NullIndex()
+			}
+			slot, err := g.Join(so)
 			if err != nil {
 				return nil, fmt.Errorf("speech: %w", err)
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wavenet-go/wavenet/cache"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -179,5 +180,66 @@ func TestConcat(t *testing.T) {
 	}
 	if a[0] != 1 {
 		t.Error("Concat changed its input")
+	}
+}
+
+func TestSayGuided(t *testing.T) {
+	ctx := context.Background()
+	m := testModel(t).WithNull()
+	req := Request{Text: "4 2", Cond: map[string]string{"speaker": "bob"}, Seed: 7, GenOptions: GenOptions{Guidance: 2}}
+	res, err := Say(ctx, m, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Say(ctx, m, req)
+	if err != nil || !slices.Equal(again.Audio, res.Audio) {
+		t.Errorf("guided Say twice with seed 7: different audio (err %v)", err)
+	}
+	req.Guidance = 0
+	plain, err := Say(ctx, m, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(plain.Audio, res.Audio) {
+		t.Errorf("Say with guidance 2 equals Say without: guidance had no effect")
+	}
+	// A guided word is the cache's guided stream with the digit's null
+	// row as the guide and the speaker kept, primed and ended as usual.
+	g := cache.New(m, 2)
+	cond := []int{1, 4}
+	slot, err := g.Join(cache.StreamOptions{Cond: cond, Temperature: 1, Seed: 7, Guidance: 2, GuideCond: []int{1, 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Prime(ctx, slot, PrimeCodes(m.Config)); err != nil {
+		t.Fatal(err)
+	}
+	u := NewUtterance(m.Config.QuantizationChannels, testRate, DefaultDuration, Options{})
+	var codes []int32
+	for {
+		codes = g.Step(codes)
+		if u.Push(codes[slot]) {
+			break
+		}
+	}
+	parts, err := Generate(ctx, m, []Item{{Cond: cond, Seed: 7}}, GenOptions{Guidance: 2, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := u.Samples(nil); parts[0].Generated != u.Len() || !slices.Equal(parts[0].Audio, want) {
+		t.Errorf("guided Generate: %d samples generated, %d kept; the guided cache stream: %d, %d (or different audio)",
+			parts[0].Generated, len(parts[0].Audio), u.Len(), len(want))
+	}
+	for _, tc := range []struct {
+		m    *wavenet.Model
+		w    float32
+		want string
+	}{
+		{testModel(t), 1, "null row"},
+		{m, -1, "guidance -1"},
+	} {
+		if _, err := Generate(ctx, tc.m, []Item{{Cond: cond, Seed: 1}}, GenOptions{Guidance: tc.w}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Generate(guidance %v) = %v, want an error containing %q", tc.w, err, tc.want)
+		}
 	}
 }

@@ -60,6 +60,10 @@ type Stats struct {
 	Conditions []string `json:"conditions"`
 	Groups     []Group  `json:"groups"`
 	All        Duration `json:"all"`
+	// Guidance is the classifier-free guidance weight the model is said
+	// with by default (GenOptions.Guidance; `wavenet say`, `samples` and
+	// the service); 0 or absent: none.
+	Guidance float64 `json:"guidance,omitempty"`
 }
 
 // Summarize returns the Duration of lengths in seconds (median and 90th

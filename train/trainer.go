@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -45,6 +46,13 @@ type Options struct {
 	ClipNorm float64 // global gradient-norm clip (default 1; negative disables)
 
 	Seed uint64 // model initialisation and data order
+
+	// CondDropout is the probability with which each training sequence's
+	// value of each condition that has a null row (Condition.Null) is
+	// replaced by the null row, independently per condition, so that the
+	// model also learns the distribution with that condition unknown
+	// (classifier-free guidance's unconditional model). 0 disables it.
+	CondDropout float64
 
 	// Until, if positive and below Steps, stops the run (with a checkpoint)
 	// after that step; the learning-rate schedule still spans Steps, so a
@@ -149,7 +157,9 @@ type state struct {
 	LR      float64             `json:"lr"`
 	Warmup  int64               `json:"warmup"`
 	Cosine  bool                `json:"cosine"`
-	Samples int64               `json:"samples"` // predicted samples trained on
+	// CondDropout is Options.CondDropout (absent in older checkpoints: 0).
+	CondDropout float64 `json:"cond_dropout,omitempty"`
+	Samples     int64   `json:"samples"` // predicted samples trained on
 }
 
 // Trainer trains a model on a corpus; see New, Resume and Run.
@@ -209,6 +219,12 @@ func newTrainer(dir string, m *wavenet.Model, trainUtts, val []*corpus.Utterance
 	opts.defaults()
 	if len(trainUtts) == 0 {
 		return nil, errors.New("train: no training utterances")
+	}
+	if !(opts.CondDropout >= 0 && opts.CondDropout < 1) {
+		return nil, fmt.Errorf("train: conditioning dropout is %v, want a probability in [0, 1)", opts.CondDropout)
+	}
+	if opts.CondDropout > 0 && !slices.ContainsFunc(m.Config.Conditions, func(c wavenet.Condition) bool { return c.Null }) {
+		return nil, errors.New("train: conditioning dropout needs a condition with a null row (see wavenet.Model.WithNull)")
 	}
 	if len(val) == 0 {
 		opts.ValidateEvery = 0
@@ -314,6 +330,7 @@ func resumeFrom(ctx context.Context, dir, ckpt string, trainUtts, val []*corpus.
 	}
 	opts.Batch, opts.Segment, opts.Seed = st.Batch, st.Segment, st.Seed
 	opts.LR, opts.Warmup, opts.Cosine = st.LR, st.Warmup, st.Cosine
+	opts.CondDropout = st.CondDropout
 	if opts.Steps < st.Step {
 		opts.Steps = st.Step
 	}
@@ -367,7 +384,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 		for b := range t.segs {
 			var u *corpus.Utterance
 			t.segs[b], u = t.sampler.Next(t.segs[b], o.Segment+1, rf-1)
-			t.conds[b] = t.cond[u]
+			t.conds[b] = t.dropConds(t.conds[b], t.cond[u], b)
 		}
 		loss, err := t.par.Step(ctx, t.segs, t.conds)
 		if err != nil {
@@ -451,7 +468,7 @@ func (t *Trainer) Save(ctx context.Context) error {
 	}
 	o := t.opts
 	sb, err := json.MarshalIndent(state{Step: t.step, Seed: o.Seed, Sampler: t.sampler.State(), Batch: o.Batch,
-		Segment: o.Segment, LR: o.LR, Warmup: o.Warmup, Cosine: o.Cosine, Samples: t.samples}, "", "  ")
+		Segment: o.Segment, LR: o.LR, Warmup: o.Warmup, Cosine: o.Cosine, CondDropout: o.CondDropout, Samples: t.samples}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("train: save state: %w", err)
 	}
@@ -590,4 +607,24 @@ func RunConfig(dir string) (wavenet.Config, error) {
 		}
 	}
 	return wavenet.Config{}, fmt.Errorf("train: no readable %s in the checkpoints of %s", wavenet.ConfigFile, dir)
+}
+
+// dropConds writes into dst (reused) the conditions of batch row b for
+// this step: cond with each nullable condition replaced by its null row
+// with probability CondDropout. The draws depend only on the seed, the
+// step and b, so a resumed run drops exactly what an uninterrupted one
+// does.
+func (t *Trainer) dropConds(dst, cond []int, b int) []int {
+	p := t.opts.CondDropout
+	if p == 0 {
+		return cond
+	}
+	rng := rand.New(rand.NewPCG(t.opts.Seed^0xD509, uint64(t.step)<<16|uint64(b)))
+	dst = append(dst[:0], cond...)
+	for i, c := range t.Model.Config.Conditions {
+		if c.Null && rng.Float64() < p {
+			dst[i] = c.NullIndex()
+		}
+	}
+	return dst
 }

@@ -468,7 +468,7 @@ func paramCount(cfg Config) float64 {
 	}
 	var vals float64
 	for _, c := range cfg.Conditions {
-		vals += float64(len(c.Values))
+		vals += float64(c.Rows())
 	}
 	layer := 2*D*K*R + R*D + S*D + b*(2*D+R+S) + vals*2*D
 	return R*K*Q + b*R + float64(len(cfg.Dilations))*layer + S*S + Q*S + b*(S+Q)

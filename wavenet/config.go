@@ -26,6 +26,28 @@ type Config struct {
 type Condition struct {
 	Name   string   `json:"name"`
 	Values []string `json:"values"`
+	// Null adds one embedding row after the values' rows, index
+	// len(Values): "no value given". Training with conditioning dropout
+	// (train.Options.CondDropout) teaches it; guided sampling contrasts
+	// the conditioned logits with it (cache.StreamOptions.Guidance).
+	Null bool `json:"null,omitempty"`
+}
+
+// Rows is the number of rows of the condition's embedding: one per value,
+// plus the null row if Null is set.
+func (c Condition) Rows() int {
+	if c.Null {
+		return len(c.Values) + 1
+	}
+	return len(c.Values)
+}
+
+// NullIndex is the index of the null row, or -1 if the condition has none.
+func (c Condition) NullIndex() int {
+	if c.Null {
+		return len(c.Values)
+	}
+	return -1
 }
 
 // Index returns the row of value v in the condition's embedding, or an error

@@ -42,8 +42,8 @@ func (m *Model) CheckInput(codes []int32, cond []int) error {
 		return &InputError{What: "conditions", Value: len(cond), Limit: len(conds)}
 	}
 	for i, h := range cond {
-		if h < 0 || h >= len(conds[i].Values) {
-			return &InputError{What: "condition " + conds[i].Name, Index: i, Value: h, Limit: len(conds[i].Values)}
+		if h < 0 || h >= conds[i].Rows() {
+			return &InputError{What: "condition " + conds[i].Name, Index: i, Value: h, Limit: conds[i].Rows()}
 		}
 	}
 	return nil
@@ -306,8 +306,8 @@ func (m *Model) CheckShapes() error {
 			return fmt.Errorf("wavenet: layers.%d has %d conditioning embeddings, config has %d conditions", i, len(l.Cond), len(cfg.Conditions))
 		}
 		for c, cond := range cfg.Conditions {
-			if len(l.Cond[c]) != len(cond.Values)*2*D {
-				return fmt.Errorf("wavenet: layers.%d.cond.%s has %d values, want (%d, %d)", i, cond.Name, len(l.Cond[c]), len(cond.Values), 2*D)
+			if len(l.Cond[c]) != cond.Rows()*2*D {
+				return fmt.Errorf("wavenet: layers.%d.cond.%s has %d values, want (%d, %d)", i, cond.Name, len(l.Cond[c]), cond.Rows(), 2*D)
 			}
 		}
 	}

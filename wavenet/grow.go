@@ -39,3 +39,38 @@ func (m *Model) Grow(dilations []int, rng *rand.Rand) (*Model, error) {
 	}
 	return g, nil
 }
+
+// WithNull returns a copy of m in which every condition has a null row
+// (Condition.Null), for training with conditioning dropout. A missing null
+// row starts as the mean of the condition's value rows, the embedding of
+// "every value a little"; conditions that have one keep it. The rows of
+// the values are unchanged, so the copy computes what m computes for
+// every value.
+func (m *Model) WithNull() *Model {
+	c := m.Clone()
+	c.Config.Conditions = slices.Clone(m.Config.Conditions) // Clone shares the config's slices
+	for ci, cond := range m.Config.Conditions {
+		if cond.Null {
+			continue
+		}
+		n := len(cond.Values)
+		for l := range c.Layers {
+			rows := c.Layers[l].Cond[ci]
+			w := len(rows) / n
+			mean := make([]float32, w)
+			for h := range n {
+				for j, v := range rows[h*w : (h+1)*w] {
+					mean[j] += v
+				}
+			}
+			for j := range mean {
+				mean[j] /= float32(n)
+			}
+			c.Layers[l].Cond[ci] = append(rows, mean...)
+		}
+		cond.Values = slices.Clone(cond.Values)
+		cond.Null = true
+		c.Config.Conditions[ci] = cond
+	}
+	return c
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -67,5 +68,85 @@ func TestGrowKeepsTheFunction(t *testing.T) {
 	}
 	if _, err := m.Grow([]int{0}, rng); err == nil {
 		t.Errorf("Grow([0]) = nil error, want the config's error")
+	}
+}
+
+func TestWithNullKeepsTheValues(t *testing.T) {
+	cfg := Config{FilterWidth: 2, SampleRate: 8000, Dilations: []int{1, 2, 4}, ResidualChannels: 4,
+		DilationChannels: 3, SkipChannels: 5, QuantizationChannels: 16, UseBiases: true,
+		Conditions: []Condition{{Name: "speaker", Values: []string{"a", "b"}}, {Name: "digit", Values: []string{"0", "1", "2"}}}}
+	rng := rand.New(rand.NewPCG(3, 4))
+	m, err := New(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.Params() {
+		for i := range p.Data {
+			if p.Init == InitZero {
+				p.Data[i] = float32(rng.NormFloat64() * 0.1)
+			}
+		}
+	}
+	n := m.WithNull()
+	if err := n.CheckShapes(); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range n.Config.Conditions {
+		if !c.Null || c.NullIndex() != len(cfg.Conditions[i].Values) || c.Rows() != len(c.Values)+1 {
+			t.Errorf("condition %s: Null %v, NullIndex %d, Rows %d; want true, %d, %d", c.Name, c.Null, c.NullIndex(), c.Rows(),
+				len(c.Values), len(c.Values)+1)
+		}
+	}
+	if m.Config.Conditions[0].Null || m.Config.Conditions[0].Rows() != 2 || len(m.Layers[0].Cond[0]) != 2*6 {
+		t.Fatalf("WithNull changed the original model")
+	}
+	codes := make([]int32, 40)
+	for i := range codes {
+		codes[i] = int32(rng.IntN(16))
+	}
+	for _, cond := range [][]int{{0, 0}, {1, 2}} {
+		a, _ := m.Forward(context.Background(), nil, codes, cond)
+		b, err := n.Forward(context.Background(), nil, codes, cond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("cond %v: logit %d is %g with null rows, %g without; want identical", cond, i, b[i], a[i])
+			}
+		}
+	}
+	// The null row starts as the mean of the value rows (2D = 6 wide).
+	for l, ly := range n.Layers {
+		rows := ly.Cond[1]
+		for j := range 6 {
+			mean := (rows[j] + rows[6+j] + rows[12+j]) / 3
+			if d := math.Abs(float64(rows[18+j] - mean)); d > 1e-7 {
+				t.Fatalf("layer %d: null row[%d] = %g, want the mean %g", l, j, rows[18+j], mean)
+			}
+		}
+	}
+	// The null index is an input the model takes; one past it is not.
+	if _, err := n.Forward(context.Background(), nil, codes, []int{2, 3}); err != nil {
+		t.Errorf("Forward with the null rows = %v, want nil", err)
+	}
+	if err := n.CheckInput(nil, []int{3, 0}); err == nil {
+		t.Errorf("CheckInput(one past the null row) = nil, want an error")
+	}
+	// WithNull of a model that has null rows keeps them.
+	if again := n.WithNull(); len(again.Layers[0].Cond[1]) != len(n.Layers[0].Cond[1]) {
+		t.Errorf("WithNull twice: %d conditioning values, want %d", len(again.Layers[0].Cond[1]), len(n.Layers[0].Cond[1]))
+	}
+	// The null rows survive a save and load.
+	dir := t.TempDir()
+	if err := Save(context.Background(), dir, n, nil); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("Load of a model with null rows: %v", err)
+	}
+	if !back.Config.Conditions[1].Null || !slices.Equal(back.Layers[2].Cond[1], n.Layers[2].Cond[1]) {
+		t.Errorf("loaded model lost its null rows: config %+v", back.Config.Conditions)
 	}
 }

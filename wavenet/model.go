@@ -41,7 +41,7 @@ func newDense(out, in int, bias bool) Dense {
 type Layer struct {
 	Dilation int
 	Gate     Dense
-	// Cond[c] is (len(Config.Conditions[c].Values), 2D): the row of the
+	// Cond[c] is (Config.Conditions[c].Rows(), 2D): the row of the
 	// conditioning value is added to the gate pre-activations.
 	Cond [][]float32
 	Res  Dense
@@ -104,7 +104,7 @@ func NewZero(cfg Config) (*Model, error) {
 			Skip:     newDense(S, D, b),
 		}
 		for _, c := range cfg.Conditions {
-			l.Cond = append(l.Cond, make([]float32, len(c.Values)*2*D))
+			l.Cond = append(l.Cond, make([]float32, c.Rows()*2*D))
 		}
 		m.Layers = append(m.Layers, l)
 	}
@@ -146,7 +146,7 @@ func (m *Model) Params() []Param {
 		p := fmt.Sprintf("layers.%d.", i)
 		dense(p+"gate", l.Gate)
 		for c, cond := range m.Config.Conditions {
-			ps = append(ps, Param{Name: p + "cond." + cond.Name, Shape: []int{len(cond.Values), l.Gate.Out}, Data: l.Cond[c]})
+			ps = append(ps, Param{Name: p + "cond." + cond.Name, Shape: []int{cond.Rows(), l.Gate.Out}, Data: l.Cond[c]})
 		}
 		dense(p+"res", l.Res)
 		dense(p+"skip", l.Skip)

@@ -52,6 +52,7 @@ CC BY-SA 4.0 as well.`
 
 type samplesConfig struct {
 	modelDir  string
+	guidance  float32 // the weight used (the flag's or the model's)
 	out       string
 	fsdd      string
 	valIndex  string
@@ -93,6 +94,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.gen.topK, "top-k", 0, "sample only among the K most likely codes (0: all)")
 	fs.BoolVar(&c.gen.greedy, "greedy", false, "always take the most likely code")
 	fs.Uint64Var(&c.gen.seed, "seed", 1, "base seed: sample k of (speaker s, digit d) uses seed + 1000k + 10s + d")
+	fs.Float64Var(&c.gen.guidance, "guidance", -1, guidanceUsage)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -117,6 +119,9 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	}
 	m, stats, err := loadSpeechModel(ctx, env, c.modelDir)
 	if err != nil {
+		return err
+	}
+	if c.guidance, err = c.gen.guidanceFor(m, stats); err != nil {
 		return err
 	}
 	cfg := m.Config
@@ -202,7 +207,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 
 	onProgress, finish := barProgress(env, "samples")
 	parts, err := speech.Generate(ctx, m, items, speech.GenOptions{Temperature: float32(c.gen.temp), TopK: c.gen.topK,
-		Greedy: c.gen.greedy, Stats: stats, MaxStreams: c.streams, ZeroStart: c.zeroStart, Progress: onProgress})
+		Greedy: c.gen.greedy, Guidance: c.guidance, Stats: stats, MaxStreams: c.streams, ZeroStart: c.zeroStart, Progress: onProgress})
 	finish()
 	if err != nil {
 		return err
@@ -405,6 +410,9 @@ func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sa
 	fmt.Fprintf(&b, "Base seed %d (sample k of speaker s, digit d: seed + 1000k + 10s + d), temperature %g", c.gen.seed, c.gen.temp)
 	if c.gen.topK > 0 {
 		fmt.Fprintf(&b, ", top-k %d", c.gen.topK)
+	}
+	if c.guidance > 0 {
+		fmt.Fprintf(&b, ", classifier-free guidance %g on the digit", c.guidance)
 	}
 	if c.gen.greedy {
 		b.WriteString(", greedy")

@@ -76,11 +76,15 @@ func loadSpeechModel(ctx context.Context, env *Env, dir string) (*wavenet.Model,
 
 // genFlags are the sampling flags of say and samples.
 type genFlags struct {
-	temp   float64
-	topK   int
-	greedy bool
-	seed   uint64
+	temp     float64
+	topK     int
+	greedy   bool
+	seed     uint64
+	guidance float64 // negative: the model's (speech.Stats.Guidance)
 }
+
+// guidanceUsage is the help of --guidance.
+const guidanceUsage = "classifier-free guidance weight on the digit (0: none; needs a model trained with --cond-dropout; default: the model's, from its " + speech.StatsFile + ")"
 
 func (g *genFlags) check() error {
 	switch {
@@ -88,8 +92,27 @@ func (g *genFlags) check() error {
 		return Usagef("--temperature is %v, want a positive number (or --greedy)", g.temp)
 	case g.topK < 0:
 		return Usagef("--top-k is %d, want 0 (all codes) or more", g.topK)
+	case g.guidance != -1 && !(g.guidance >= 0 && g.guidance <= 100):
+		return Usagef("--guidance is %v, want 0 (none) to 100", g.guidance)
 	}
 	return nil
+}
+
+// guidanceFor is the guidance weight to say things with m: the flag's,
+// else the model's default from st (nil: none). A positive weight for a
+// model whose label condition has no null row is a usage error.
+func (g *genFlags) guidanceFor(m *wavenet.Model, st *speech.Stats) (float32, error) {
+	w := g.guidance
+	if w < 0 {
+		w = 0
+		if st != nil {
+			w = st.Guidance
+		}
+	}
+	if lc := speech.LabelCondition(m.Config); w > 0 && (lc < 0 || !m.Config.Conditions[lc].Null) {
+		return 0, Usagef("--guidance %v needs a model trained with --cond-dropout (its label condition has no null row); give --guidance 0", w)
+	}
+	return float32(w), nil
 }
 
 // barProgress adapts a progress bar to speech's progress callback, whose
@@ -119,6 +142,7 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&g.topK, "top-k", 0, "sample only among the K most likely codes (0: all)")
 	fs.BoolVar(&g.greedy, "greedy", false, "always take the most likely code")
 	fs.Uint64Var(&g.seed, "seed", 1, "random seed: digit i uses seed+i; the same seed, model and flags give the same audio")
+	fs.Float64Var(&g.guidance, "guidance", -1, guidanceUsage)
 	pauseMS := fs.Float64("pause-ms", 150, "silence between digits in milliseconds")
 	rate := fs.Int("rate", 0, "sample rate of the output WAV in Hz (default: the model's rate)")
 	out := fs.String("out", "", "output WAV file (16-bit PCM)")
@@ -141,7 +165,10 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 		if len(pos) > 0 {
 			return Usagef("--calibrate takes no text (got %q)", pos)
 		}
-		return runCalibrate(ctx, env, *modelDir, *data)
+		if err := g.check(); err != nil {
+			return err
+		}
+		return runCalibrate(ctx, env, *modelDir, *data, &g)
 	}
 	switch {
 	case len(pos) == 0:
@@ -164,6 +191,10 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	guidance, err := g.guidanceFor(m, stats)
+	if err != nil {
+		return err
+	}
 	pause := time.Duration(*pauseMS * float64(time.Millisecond))
 	if pause == 0 {
 		pause = -1 // no pause (speech.Request's zero means the default)
@@ -171,7 +202,7 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	onProgress, finish := barProgress(env, "say")
 	req := speech.Request{Text: strings.Join(pos, " "), Cond: vals, Seed: g.seed, Pause: pause,
 		GenOptions: speech.GenOptions{Temperature: float32(g.temp), TopK: g.topK, Greedy: g.greedy,
-			Stats: stats, Progress: onProgress}}
+			Guidance: guidance, Stats: stats, Progress: onProgress}}
 	res, err := speech.Say(ctx, m, req)
 	finish()
 	if err != nil {
@@ -209,7 +240,10 @@ func printParts(w io.Writer, labels []string, parts []speech.Part, rate int) {
 	}
 }
 
-func runCalibrate(ctx context.Context, env *Env, modelDir, data string) error {
+// runCalibrate writes the duration statistics of data into modelDir's
+// speech.json, with the guidance weight of g (--guidance) as the model's
+// default, or the one the file had.
+func runCalibrate(ctx context.Context, env *Env, modelDir, data string, g *genFlags) error {
 	switch {
 	case modelDir == "":
 		return Usagef("--calibrate needs --model DIR (the statistics are written into it)")
@@ -224,10 +258,20 @@ func runCalibrate(ctx context.Context, env *Env, modelDir, data string) error {
 	if err != nil {
 		return err
 	}
+	if g.guidance < 0 {
+		if old, err := speech.LoadStats(modelDir); err == nil {
+			st.Guidance = old.Guidance
+		}
+	}
+	w, err := g.guidanceFor(m, st)
+	if err != nil {
+		return err
+	}
+	st.Guidance = float64(w)
 	if err := speech.WriteStats(modelDir, st); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "durations of %d training utterances in %d groups (%s): median %.3f s, p90 %.3f s, max %.3f s\nwrote %s/%s\n",
-		st.All.N, len(st.Groups), strings.Join(st.Conditions, ", "), st.All.Median, st.All.P90, st.All.Max, modelDir, speech.StatsFile)
+	fmt.Fprintf(env.Stdout, "durations of %d training utterances in %d groups (%s): median %.3f s, p90 %.3f s, max %.3f s; guidance %g\nwrote %s/%s\n",
+		st.All.N, len(st.Groups), strings.Join(st.Conditions, ", "), st.All.Median, st.All.P90, st.All.Max, st.Guidance, modelDir, speech.StatsFile)
 	return nil
 }

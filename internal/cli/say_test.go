@@ -5,10 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 func TestSay(t *testing.T) {
@@ -117,5 +119,55 @@ func TestSayCalibrate(t *testing.T) {
 	}
 	if strings.Contains(stderr, "default durations") || !strings.Contains(stderr, "durations from group: median 0.40 s") {
 		t.Errorf("say with speech.json, stderr:\n%s\nwant the group's durations", stderr)
+	}
+}
+
+func TestSayGuidance(t *testing.T) {
+	plainDir, m := genTestModel(t, true)
+	dir := filepath.Join(t.TempDir(), "null")
+	if err := wavenet.Save(context.Background(), dir, m.WithNull(), nil); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	writeDigitCorpus(t, data)
+	// --calibrate records the default weight, and a later calibration
+	// without --guidance keeps it.
+	for _, args := range [][]string{{"--guidance", "1.5"}, nil} {
+		args = append([]string{"--calibrate", "--model", dir, "--data", data}, args...)
+		if _, _, err := runCmd(context.Background(), runSay, args...); err != nil {
+			t.Fatalf("say %q: %v", args, err)
+		}
+		if st, err := speech.LoadStats(dir); err != nil || st.Guidance != 1.5 {
+			t.Fatalf("say %q: speech.json guidance = %v (err %v), want 1.5", args, st, err)
+		}
+	}
+	say := func(extra ...string) []float32 {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "g.wav")
+		args := append([]string{"3 1", "--model", dir, "--speaker", "bob", "--seed", "5", "--out", out}, extra...)
+		if _, stderr, err := runCmd(context.Background(), runSay, args...); err != nil {
+			t.Fatalf("say %q: %v\n%s", args, err, stderr)
+		}
+		return readWAV(t, out).Samples
+	}
+	byDefault, explicit, none := say(), say("--guidance", "1.5"), say("--guidance", "0")
+	if !slices.Equal(byDefault, explicit) {
+		t.Errorf("say with the model's default guidance differs from --guidance 1.5")
+	}
+	if slices.Equal(byDefault, none) {
+		t.Errorf("say with guidance 1.5 equals --guidance 0: guidance had no effect")
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"3", "--model", plainDir, "--speaker", "bob", "--guidance", "1"}, "needs a model trained with --cond-dropout"},
+		{[]string{"3", "--model", dir, "--speaker", "bob", "--guidance", "-2"}, "--guidance is -2"},
+		{[]string{"--calibrate", "--model", plainDir, "--data", data, "--guidance", "1"}, "needs a model trained with --cond-dropout"},
+	} {
+		args := append(tc.args, "--out", filepath.Join(t.TempDir(), "x.wav"))
+		if _, _, err := runCmd(context.Background(), runSay, args...); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("say %q = %v, want a usage error containing %q", args, err, tc.want)
+		}
 	}
 }

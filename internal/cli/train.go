@@ -33,7 +33,7 @@ type trainFlags struct {
 	warmup, logEvery                       int64
 	batch, segment, workers, rate, keep    int
 	validateMax                            int
-	lr, clip                               float64
+	lr, clip, condDropout                  float64
 	seed                                   uint64
 }
 
@@ -58,6 +58,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	fs.Float64Var(&f.clip, "clip", 1, "clip the global gradient norm to this (negative: off)")
 	fs.IntVar(&f.rate, "rate", 0, "sample rate in Hz (default: the corpus's own rate)")
 	fs.StringVar(&f.cond, "cond", "", "comma-separated labels to condition on, e.g. speaker,digit")
+	fs.Float64Var(&f.condDropout, "cond-dropout", 0, "replace each condition of a training sequence by a learned null value with this probability, so that guided sampling (--guidance) can use the model (adds the null rows to an --init model)")
 	fs.StringVar(&f.split, "split", "", "validation split: none, hash=PERCENT or LABEL=VALUES (default: FSDD index=5-9)")
 	fs.BoolVar(&f.trim, "trim", true, "trim leading and trailing silence")
 	fs.BoolVar(&f.normalize, "normalize", true, "normalise each file's peak level")
@@ -102,9 +103,15 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 				return Usagef("--grow: %v", err)
 			}
 		}
+		if f.condDropout > 0 {
+			initModel = initModel.WithNull()
+		}
 		cfg = initModel.Config
 	} else if f.grow != "" {
 		return Usagef("--grow needs --init (the model to grow)")
+	}
+	if f.resume && f.condDropout != 0 {
+		return Usagef("--resume takes --cond-dropout from the checkpoint: it cannot be given again")
 	}
 	if f.resume {
 		if cfg, err = train.RunConfig(f.out); err != nil {
@@ -158,6 +165,11 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 				return Usagef("--cond: %v", err)
 			}
 		}
+		if f.condDropout > 0 {
+			for i := range cfg.Conditions {
+				cfg.Conditions[i].Null = true
+			}
+		}
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
@@ -165,7 +177,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 
 	opts := train.Options{
 		Steps: f.steps, Until: f.until, Batch: f.batch, Segment: f.segment, Workers: f.workers,
-		LR: f.lr, Warmup: f.warmup, Cosine: f.cosine, ClipNorm: f.clip, Seed: f.seed,
+		LR: f.lr, Warmup: f.warmup, Cosine: f.cosine, ClipNorm: f.clip, Seed: f.seed, CondDropout: f.condDropout,
 		CheckpointEvery: f.checkpointEvery, Keep: f.keep, ValidateEvery: f.validateEvery,
 		ValidateMax: f.validateMax, LogEvery: f.logEvery,
 		Logf: func(format string, args ...any) { fmt.Fprintf(env.Stderr, "\n"+format+"\n", args...) },

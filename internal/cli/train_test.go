@@ -104,6 +104,30 @@ func TestTrainCommand(t *testing.T) {
 			t.Errorf("train %q = %v, want a usage error", bad, err)
 		}
 	}
+	// --cond-dropout adds null rows to an --init model (and to a fresh
+	// one); a resume takes it from the checkpoint.
+	cd := filepath.Join(t.TempDir(), "dropout")
+	for _, extra := range [][]string{{"--init", ftStep}, {"--preset", "tiny", "--cond", "speaker,digit"}} {
+		args = append([]string{"--data", data, "--out", cd, "--cond-dropout", "0.2", "--steps", "1", "--segment", "50",
+			"--checkpoint-every", "1", "--workers", "1"}, extra...)
+		if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
+			t.Fatalf("train %v: %v\n%s", args, err, stderr)
+		}
+		dm, err := wavenet.Load(context.Background(), filepath.Join(cd, train.CheckpointDir, "step-000000001"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range dm.Config.Conditions {
+			if !c.Null {
+				t.Errorf("train %v: condition %s has no null row", extra, c.Name)
+			}
+		}
+		args = []string{"--data", data, "--out", cd, "--resume", "--cond-dropout", "0.2", "--steps", "2"}
+		if _, _, err := runCmd(context.Background(), runTrain, args...); !errors.Is(err, ErrUsage) {
+			t.Errorf("train --resume --cond-dropout = %v, want a usage error", err)
+		}
+		cd = filepath.Join(t.TempDir(), "dropout2")
+	}
 	// --init takes the model's configuration: a preset beside it is refused.
 	args = []string{"--data", data, "--out", filepath.Join(t.TempDir(), "x"), "--init", ft + "/checkpoints/step-000000002", "--preset", "tiny"}
 	if _, _, err := runCmd(context.Background(), runTrain, args...); !errors.Is(err, ErrUsage) {

@@ -1,0 +1,88 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wavenet-go/wavenet/cache"
+	"github.com/wavenet-go/wavenet/speech"
+)
+
+// TestSynthesizeGuidance serves a model with null rows whose statistics set
+// a default guidance weight: a request without "guidance" is guided with
+// it (the digit's null row as the guide, the speaker kept), "guidance": 0
+// is plain sampling, and each matches the cache generator's stream.
+func TestSynthesizeGuidance(t *testing.T) {
+	m := tinyModel(t).WithNull()
+	st := &speech.Stats{Conditions: []string{"digit", "speaker"}, All: speech.DefaultDuration, Guidance: 1.5}
+	_, ts := newTestServer(t, m, Options{Speech: map[string]*speech.Stats{"default": st}})
+	const n = 400
+	plain := cache.StreamOptions{Cond: []int{3, 1}, Temperature: 1, Seed: 42}
+	guided := plain
+	guided.Guidance, guided.GuideCond = 1.5, []int{10, 1}
+	double := plain
+	double.Guidance, double.GuideCond = 3, []int{10, 1}
+	for _, tc := range []struct {
+		name, extra string
+		want        cache.StreamOptions
+	}{
+		{"model default", "", guided},
+		{"guidance 0", `, "guidance": 0`, plain},
+		{"guidance 3", `, "guidance": 3`, double},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := post(t, ts.URL+"/v1/synthesize", fmt.Sprintf(`{"num_samples": %d, "label": "3", "speaker": "jackson", "seed": 42, "format": "float32"%s}`, n, tc.extra))
+			body := readAll(t, res)
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("POST = %d %s, want 200", res.StatusCode, body)
+			}
+			if got, want := float32s(body), referenceAudio(t, m, tc.want, n); !slices.Equal(got, want) {
+				t.Errorf("audio differs from the cache generator's stream with guidance %v", tc.want.Guidance)
+			}
+		})
+	}
+	if slices.Equal(reference(t, m, plain, n), reference(t, m, guided, n)) {
+		t.Fatal("guided and plain references are equal: the test cannot tell them apart")
+	}
+
+	res, err := http.Get(ts.URL + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct{ Models []ModelInfo }
+	if err := json.Unmarshal(readAll(t, res), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Models) != 1 || list.Models[0].Guidance != 1.5 || !list.Models[0].Guidable {
+		t.Errorf("GET /v1/models = %+v, want guidance 1.5, guidable", list.Models)
+	}
+}
+
+// TestSynthesizeGuidanceErrors: a weight out of range, or any positive
+// weight for a model without a null row, is a 400 that says why.
+func TestSynthesizeGuidanceErrors(t *testing.T) {
+	_, plainTS := newTestServer(t, tinyModel(t), Options{})
+	_, nullTS := newTestServer(t, tinyModel(t).WithNull(), Options{})
+	for _, tc := range []struct {
+		name, url, guidance, want string
+	}{
+		{"no null row", plainTS.URL, "1", "null row"},
+		{"negative", nullTS.URL, "-1", "want 0 (none) to 100"},
+		{"too large", nullTS.URL, "1e9", "want 0 (none) to 100"},
+	} {
+		res := post(t, tc.url+"/v1/synthesize", `{"label": "3", "speaker": "jackson", "guidance": `+tc.guidance+`}`)
+		body := readAll(t, res)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(errorOf(t, body).Message, tc.want) {
+			t.Errorf("%s: POST = %d %s, want 400 mentioning %q", tc.name, res.StatusCode, body, tc.want)
+		}
+	}
+	// Without a null row, guidance 0 is plain sampling and allowed.
+	res := post(t, plainTS.URL+"/v1/synthesize", `{"label": "3", "speaker": "jackson", "guidance": 0}`)
+	if body := readAll(t, res); res.StatusCode != http.StatusOK {
+		t.Errorf("guidance 0 without a null row: POST = %d %s, want 200", res.StatusCode, body)
+	}
+}
