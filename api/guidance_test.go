@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -84,5 +85,61 @@ func TestSynthesizeGuidanceErrors(t *testing.T) {
 	res := post(t, plainTS.URL+"/v1/synthesize", `{"label": "3", "speaker": "jackson", "guidance": 0}`)
 	if body := readAll(t, res); res.StatusCode != http.StatusOK {
 		t.Errorf("guidance 0 without a null row: POST = %d %s, want 200", res.StatusCode, body)
+	}
+}
+
+// TestSynthesizeTextCandidates: a text request with the model's default
+// candidates and guidance says what speech.Say says with them (the
+// service makes the attempts one after another, speech.Generate side by
+// side, and both take them in attempt order).
+func TestSynthesizeTextCandidates(t *testing.T) {
+	m := tinyModel(t).WithNull()
+	st := &speech.Stats{Conditions: []string{"digit", "speaker"}, All: speech.DefaultDuration, Guidance: 0.5, Candidates: 3}
+	_, ts := newTestServer(t, m, Options{Speech: map[string]*speech.Stats{"default": st}})
+	say := func(o speech.GenOptions) *speech.Result {
+		t.Helper()
+		o.Stats = st
+		res, err := speech.Say(context.Background(), m, speech.Request{Text: "4 2 7 1", Cond: map[string]string{"speaker": "jackson"}, Seed: 11, GenOptions: o})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for _, tc := range []struct {
+		name, extra string
+		want        *speech.Result
+	}{
+		{"model default", "", say(speech.GenOptions{Guidance: 0.5, Candidates: 3})},
+		{"one plain attempt", `, "guidance": 0, "candidates": 1`, say(speech.GenOptions{})},
+		{"five candidates", `, "candidates": 5`, say(speech.GenOptions{Guidance: 0.5, Candidates: 5})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := post(t, ts.URL+"/v1/synthesize", `{"text": "4 2 7 1", "speaker": "jackson", "seed": 11, "format": "float32"`+tc.extra+`}`)
+			body := readAll(t, res)
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("POST = %d %s, want 200", res.StatusCode, body)
+			}
+			if !slices.Equal(float32s(body), tc.want.Audio) {
+				t.Errorf("service said %d samples, speech.Say %d (or different samples)", len(body)/4, len(tc.want.Audio))
+			}
+		})
+	}
+	// The choice matters: some word kept an attempt other than the first.
+	chosen := false
+	for i, p := range say(speech.GenOptions{Candidates: 5}).Parts {
+		chosen = chosen || p.Seed != 11+uint64(i)
+	}
+	if !chosen {
+		t.Fatal("every word kept its first attempt: the test cannot tell candidates from none")
+	}
+	for _, tc := range []struct{ body, want string }{
+		{`{"label": "3", "speaker": "jackson", "candidates": 2}`, "applies to \"text\""},
+		{`{"text": "3", "speaker": "jackson", "candidates": 0}`, "want 1 to"},
+	} {
+		res := post(t, ts.URL+"/v1/synthesize", tc.body)
+		body := readAll(t, res)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(errorOf(t, body).Message, tc.want) {
+			t.Errorf("POST %s = %d %s, want 400 mentioning %q", tc.body, res.StatusCode, body, tc.want)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/wavenet-go/wavenet/speech"
 )
 
 // OpenAPI returns the server's OpenAPI 3 document: the core paths plus every
@@ -90,6 +92,7 @@ var synthesizeSchema = map[string]any{
 		"pause_seconds": map[string]any{"type": "number", "description": "silence between text labels (default 0.15)"},
 		"temperature":   map[string]any{"type": "number", "minimum": 0, "description": "default 1; 0 is greedy"},
 		"top_k":         map[string]any{"type": "integer", "minimum": 0, "description": "sample among the k most likely codes (0: all)"},
+		"candidates":    map[string]any{"type": "integer", "minimum": 1, "maximum": speech.MaxCandidates, "description": "text only: attempts per word, the one the model finds says the most about its word kept (default: the model's, see GET /v1/models); more than 1 needs a model whose label has a null row"},
 		"guidance":      map[string]any{"type": "number", "minimum": 0, "maximum": maxGuidance, "description": "classifier-free guidance weight on the label (0: none; default: the model's, see GET /v1/models); needs a model whose label has a null row"},
 		"seed":          map[string]any{"type": "integer", "minimum": 0, "description": "random seed (default random, returned in X-Seed)"},
 		"format":        map[string]any{"type": "string", "enum": []any{"wav", "pcm16", "mulaw", "float32"}, "default": "wav"},

@@ -42,6 +42,9 @@ type ModelInfo struct {
 	// be positive (the label condition has a null row).
 	Guidance float64 `json:"guidance"`
 	Guidable bool    `json:"guidable"`
+	// Candidates is the number of attempts per word of "text" requests
+	// that give none (see SynthesizeRequest.Candidates).
+	Candidates int `json:"candidates,omitempty"`
 	// Generator is "int8" for a model stored as int8 (weight products in
 	// 8 bits, cache.NewInt8), "float32" otherwise (cache.New).
 	Generator string `json:"generator"`
@@ -71,8 +74,12 @@ func (s *Server) modelInfo(m *servedModel, full bool) ModelInfo {
 	if tc := speech.LabelCondition(cfg); tc >= 0 {
 		info.TextCondition = cfg.Conditions[tc].Name
 		info.WordDurations = "default"
+		info.Candidates = 1
 		if m.stats != nil {
 			info.WordDurations = "model"
+			if guidable(cfg, tc) {
+				info.Candidates = max(1, m.stats.Candidates)
+			}
 		}
 	}
 	if full {

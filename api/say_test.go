@@ -35,7 +35,7 @@ func TestSynthesizeTextDefaultModel(t *testing.T) {
 		Speech: map[string]*speech.Stats{"default": st}})
 	speaker := m.Config.Conditions[0].Values[0]
 	req := speech.Request{Text: "4 2", Cond: map[string]string{"speaker": speaker}, Seed: 11,
-		GenOptions: speech.GenOptions{Stats: st, Guidance: float32(st.Guidance)}} // the service's default
+		GenOptions: speech.GenOptions{Stats: st, Guidance: float32(st.Guidance), Candidates: st.Candidates}} // the service's defaults
 	start := time.Now()
 	want, err := speech.Say(context.Background(), m, req)
 	if err != nil {

@@ -20,6 +20,8 @@ type stepper interface {
 	join(o streamOptions) (slot int, err error)
 	// leave frees a slot.
 	leave(slot int)
+	// score is the slot's cache.Generator.GuideScore (0 without a guide).
+	score(slot int) float64
 	// prime fills a freshly joined slot's history with codes (see
 	// cache.Generator.Prime), as if they had been generated.
 	prime(slot int, codes []int32) error
@@ -64,7 +66,8 @@ type wordSpec struct {
 	q, rate  int             // quantization levels and sample rate
 	dur      speech.Duration // the word's length statistics
 	opt      speech.Options  // end detection
-	attempts int             // attempts at most (1 when greedy)
+	attempts int             // attempts at most (1 when greedy), after the candidates
+	cands    int             // attempts made in any case, the best kept (speech.GenOptions.Candidates)
 	capN     int             // label_seconds override: samples per attempt at most (0: none)
 	// prime is the history each attempt starts from (speech.PrimeCodes:
 	// silence), except a retry after an attempt without onset, which
@@ -74,11 +77,14 @@ type wordSpec struct {
 
 // wordState is the scheduler's state of the word a job is generating.
 type wordState struct {
-	utt     *speech.Utterance
-	attempt int
-	best    []int32 // kept codes of the best attempt so far
-	bestQ   int
-	zero    bool // this attempt starts from zero history (not primed)
+	utt       *speech.Utterance
+	attempt   int
+	launched  int     // attempts to make: the candidates, plus retries so far
+	retryZero []bool  // whether retry k starts from zero history
+	best      []int32 // kept codes of the best attempt so far
+	bestQ     int
+	bestScore float64
+	zero      bool // this attempt starts from zero history (not primed)
 }
 
 // job is one request's generation, owned by the scheduler goroutine once
@@ -407,19 +413,32 @@ func (sh *shard) stepWord(j *job, w *wordSpec, code int32, finish func(*job, err
 	if !done && !(w.capN > 0 && st.utt.Len() >= w.capN) {
 		return true
 	}
+	score := sh.gen.score(j.slot)
 	sh.gen.leave(j.slot)
 	j.slot = -1
 	s, e := st.utt.Trimmed()
 	q := wordQuality(st.utt.Reason(), e-s, w.dur, w.rate)
-	if st.attempt == 0 || q > st.bestQ {
+	if st.attempt == 0 || q > st.bestQ || (w.cands > 1 && q == st.bestQ && score > st.bestScore) {
 		st.best = append(st.best[:0], st.utt.Codes()[s:e]...)
-		st.bestQ = q
+		st.bestQ, st.bestScore = q, score
 	}
 	noOnset := st.utt.Reason() == speech.NoOnset
 	st.utt = nil
-	if q < 3 && st.attempt+1 < w.attempts {
+	// The attempts run one after another in attempt order, which is the
+	// order speech.Generate takes them in: the same one is kept.
+	if st.launched == 0 {
+		st.launched = max(1, w.cands)
+	}
+	if q < 3 && st.launched < max(1, w.cands)+w.attempts-1 {
+		st.launched++
+		st.retryZero = append(st.retryZero, noOnset)
+	}
+	if st.attempt+1 < st.launched {
 		st.attempt++
-		st.zero = noOnset
+		st.zero = false
+		if k := st.attempt - max(1, w.cands); k >= 0 {
+			st.zero = st.retryZero[k]
+		}
 		return startSeg(j)
 	}
 	j.out <- st.best

@@ -45,6 +45,8 @@ func (f *fakeStepper) join(o streamOptions) (int, error) {
 	return -1, errors.New("fake: full")
 }
 
+func (f *fakeStepper) score(int) float64 { return 0 }
+
 func (f *fakeStepper) leave(slot int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

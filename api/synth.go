@@ -63,6 +63,11 @@ type SynthesizeRequest struct {
 	// label condition has a null row (trained with conditioning dropout)
 	// take a positive weight.
 	Guidance *float64 `json:"guidance,omitempty"`
+	// Candidates (text only) is how many attempts are made at each word,
+	// one after another; the one the model finds says the most about its
+	// word is kept (speech.GenOptions.Candidates). Default: the model's;
+	// more than 1 needs a model whose label condition has a null row.
+	Candidates *int `json:"candidates,omitempty"`
 	// Seed makes the output reproducible (default: random, returned in
 	// the X-Seed header). Text word i uses Seed + i (as `wavenet say
 	// --seed` does; its retries derive their seeds from it).
@@ -197,6 +202,10 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	cands, err := candidates(m, lc, r)
+	if err != nil {
+		return nil, err
+	}
 	if r.Seed != nil {
 		p.seed = *r.Seed
 	} else {
@@ -227,7 +236,7 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 		pause := int(math.Round(ps * float64(rate)))
 		attempts := 3 // speech.GenOptions' default
 		if opts.Greedy {
-			attempts = 1
+			attempts, cands = 1, 1
 		}
 		p.text = &textPlan{labels: labels, pause: pause}
 		prime := speech.PrimeCodes(cfg)
@@ -235,7 +244,7 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 			o := opts
 			o.Cond = it.Cond
 			o.Seed = p.seed + uint64(i)
-			o.guide(cfg, lc, guide)
+			o.guide(cfg, lc, guide, cands)
 			d, _ := m.stats.Lookup(cfg, it.Cond)
 			lim := speech.Options{}.Limits(d, rate)
 			n, kept := lim.Lead+lim.Cap, lim.Cap // per attempt: generated, kept at most
@@ -243,7 +252,7 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 				n, kept = capN, min(kept, capN)
 			}
 			p.segs = append(p.segs, segment{opts: o, n: n, word: &wordSpec{q: cfg.QuantizationChannels, rate: rate,
-				dur: d, attempts: attempts, capN: capN, prime: prime}})
+				dur: d, attempts: attempts, cands: cands, capN: capN, prime: prime}})
 			p.samples += kept
 			if i > 0 {
 				p.samples += pause
@@ -270,7 +279,7 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 				return nil, badRequest("field \"num_samples\" is %d; want 1 to %d (%g s at %d Hz, this server's limit)", n, maxN, s.opts.MaxSeconds, rate)
 			}
 		}
-		opts.guide(cfg, lc, guide)
+		opts.guide(cfg, lc, guide, 1)
 		p.segs = []segment{{opts: opts, n: n}}
 		p.samples = n
 	}
@@ -603,10 +612,33 @@ func guidable(cfg wavenet.Config, lc int) bool {
 	return lc >= 0 && lc < len(cfg.Conditions) && cfg.Conditions[lc].Null
 }
 
+// candidates is the number of candidates per word of a request to m whose
+// label condition is lc: the request's, else the model's default.
+func candidates(m *servedModel, lc int, r *SynthesizeRequest) (int, error) {
+	if r.Candidates == nil {
+		if m.stats == nil || r.Text == "" || !guidable(m.net.Config, lc) {
+			return 1, nil
+		}
+		return max(1, m.stats.Candidates), nil
+	}
+	n := *r.Candidates
+	switch {
+	case n < 1 || n > speech.MaxCandidates:
+		return 0, badRequest("field \"candidates\" is %d; want 1 to %d", n, speech.MaxCandidates)
+	case n > 1 && r.Text == "":
+		return 0, badRequest("field \"candidates\" applies to \"text\" requests (each word's best attempt is kept); send text, or leave candidates out")
+	case n > 1 && !guidable(m.net.Config, lc):
+		return 0, badRequest("field \"candidates\" needs a model whose label condition has a null row (trained with conditioning dropout); model %q has none: leave it out or send 1", m.id)
+	}
+	return n, nil
+}
+
 // guide sets o's guidance to weight g against the null row of condition
-// lc, the other conditions kept; g = 0 leaves o unguided.
-func (o *streamOptions) guide(cfg wavenet.Config, lc int, g float32) {
-	if g == 0 {
+// lc, the other conditions kept, and gives o the guide stream that scores
+// its attempts when there are several candidates; g = 0 with one
+// candidate leaves o unguided.
+func (o *streamOptions) guide(cfg wavenet.Config, lc int, g float32, cands int) {
+	if g == 0 && cands <= 1 {
 		return
 	}
 	o.Guidance = g

@@ -30,16 +30,18 @@ type StreamOptions struct {
 	// Greedy picks the most likely code (the lowest on a tie) and ignores
 	// Temperature, TopK and Seed.
 	Greedy bool
-	// Guidance, when positive, draws each code from the guided logits
-	// z + Guidance*(z - z0) (classifier-free guidance): z are the stream's
-	// logits and z0 the logits of the same history under GuideCond, which
-	// a hidden guide stream computes beside it in a second slot. So a
-	// guided stream takes two slots and twice the work per step. GuideCond
-	// is typically Cond with the label replaced by its null row
+	// GuideCond, if set, gives the stream a guide: a hidden second stream
+	// in another slot that computes the logits z0 of the same history
+	// under GuideCond, beside the stream's own logits z. So a guided
+	// stream takes two slots and twice the work per step. GuideCond is
+	// typically Cond with the label replaced by its null row
 	// (wavenet.Condition.NullIndex), for a model trained with
-	// conditioning dropout.
-	Guidance  float32
+	// conditioning dropout. The guide scores the drawn codes (GuideScore)
+	// and, with Guidance, steers them.
 	GuideCond []int
+	// Guidance, when positive, draws each code from the guided logits
+	// z + Guidance*(z - z0) (classifier-free guidance); it needs GuideCond.
+	Guidance float32
 }
 
 // seedStream is the second PCG seed word, fixed so that one uint64 Seed
@@ -58,8 +60,9 @@ type stream struct {
 	hist    []int32
 	pending int32 // the code the next step feeds
 	t       int   // codes fed so far
-	guide   int   // slot of the stream's guide stream, -1 if unguided
-	hidden  bool  // a guide stream: stepped with its stream, not the caller's
+	guide   int     // slot of the stream's guide stream, -1 if unguided
+	hidden  bool    // a guide stream: stepped with its stream, not the caller's
+	score   float64 // see GuideScore
 }
 
 // Generator steps up to maxStreams streams of one model together. It is not
@@ -106,6 +109,7 @@ type Generator struct {
 	xr, pre, z      []float32
 	skip, h, logits []float32
 	smp             sampler
+	zs              []float32 // (Q) a guided stream's own logits, before guidance
 	primeWS         primeWorkspace
 	// rowMajor runs the products on kernel.MatMulAddBatch instead of
 	// MatMulAddPacked: only for benchmarks, as the baseline.
@@ -275,7 +279,7 @@ func (g *Generator) Len(slot int) int { return g.streams[slot].t }
 // Join starts a stream in a free slot and returns the slot. The stream
 // starts with every queue zero (nothing before time 0) and the silence code
 // (the code of 0.0, Q/2) pending as its first input; Prime or Feed change
-// that. A guided stream (opts.Guidance > 0) also takes a second free slot
+// that. A guided stream (opts.GuideCond set) also takes a second free slot
 // for its guide stream, which the stream's Feed, Prime and Leave carry
 // along. Join returns ErrFull when too few slots are free, and an error
 // wrapping a *wavenet.InputError for bad conditioning.
@@ -287,7 +291,11 @@ func (g *Generator) Join(opts StreamOptions) (int, error) {
 	if math.IsNaN(float64(w)) || math.IsInf(float64(w), 0) || w < 0 {
 		return -1, fmt.Errorf("cache: join: guidance is %v, want 0 (none) or a positive finite number", w)
 	}
-	if w > 0 {
+	guided := opts.GuideCond != nil
+	if w > 0 && !guided {
+		return -1, fmt.Errorf("cache: join: guidance %v needs GuideCond", w)
+	}
+	if guided {
 		if err := g.m.CheckInput(nil, opts.GuideCond); err != nil {
 			return -1, fmt.Errorf("cache: join: guide: %w", err)
 		}
@@ -307,12 +315,12 @@ func (g *Generator) Join(opts StreamOptions) (int, error) {
 			free = append(free, i)
 		}
 	}
-	if len(free) == 0 || (w > 0 && len(free) < 2) {
+	if len(free) == 0 || (guided && len(free) < 2) {
 		return -1, ErrFull
 	}
 	slot := free[0]
 	g.start(slot, opts)
-	if w > 0 {
+	if guided {
 		gs := free[1]
 		g.start(gs, StreamOptions{Cond: opts.GuideCond, Temperature: 1})
 		g.streams[gs].hidden = true
@@ -360,7 +368,7 @@ func (g *Generator) start(slot int, opts StreamOptions) {
 	st.t = 0
 	st.row = row
 	st.active = true
-	st.guide, st.hidden = -1, false
+	st.guide, st.hidden, st.score = -1, false, 0
 	g.act = append(g.act, slot)
 }
 
@@ -429,6 +437,15 @@ func (g *Generator) Feed(slot int, code int32) error {
 	return nil
 }
 
+// GuideScore returns, for a stream with a guide (StreamOptions.GuideCond),
+// the sum over the codes Step drew of log p(code | Cond) - log p(code |
+// GuideCond), each under the model's own distribution at that step
+// (temperature 1, no guidance): how much better the stream's conditions
+// explain what it said than the guide's do, in nats. With the label's null
+// row as the guide it measures how much the audio says about the label.
+// It is 0 for a stream without a guide.
+func (g *Generator) GuideScore(slot int) float64 { return g.streams[slot].score }
+
 // Pending returns the code the next Step feeds to slot's stream.
 func (g *Generator) Pending(slot int) int32 { return g.streams[slot].pending }
 
@@ -468,7 +485,9 @@ func (g *Generator) Step(dst []int32) []int32 {
 
 // draw draws the next code of every active stream from the logits of the
 // step, guided streams from their guided logits (written over their rows),
-// and makes it the stream's (and its guide stream's) pending code.
+// and makes it the stream's (and its guide stream's) pending code. A
+// guided stream's score adds the drawn code's log-probability under its
+// own logits less that under its guide's.
 func (g *Generator) draw(dst []int32) {
 	Q := g.q
 	for b, slot := range g.act {
@@ -482,17 +501,24 @@ func (g *Generator) draw(dst []int32) {
 		o := &st.opts
 		z := g.logits[b*Q : (b+1)*Q]
 		var gd *stream
+		var z0 []float32
+		var lz, lz0 float32
 		if st.guide >= 0 {
 			gd = &g.streams[st.guide]
-			z0 := g.logits[gd.row*Q : (gd.row+1)*Q]
-			for i, v := range z {
-				z[i] = v + o.Guidance*(v-z0[i])
+			z0 = g.logits[gd.row*Q : (gd.row+1)*Q]
+			lz, lz0 = logSumExp(z), logSumExp(z0)
+			g.zs = append(g.zs[:0], z...)
+			if w := o.Guidance; w != 0 {
+				for i, v := range z {
+					z[i] = v + w*(v-z0[i])
+				}
 			}
 		}
 		c := g.smp.sample(z, o.Temperature, o.TopK, o.Greedy, &st.rng)
 		st.pending = c
 		if gd != nil {
 			gd.pending = c
+			st.score += float64((g.zs[c] - lz) - (z0[c] - lz0))
 		}
 		dst[slot] = c
 	}

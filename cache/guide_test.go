@@ -15,6 +15,20 @@ import (
 // and seeding.
 type guidedNaive struct {
 	n, guide *naive
+	score    float64 // sum of log p(c | Cond) - log p(c | GuideCond)
+}
+
+// logSoftmax64 returns log softmax(z)[c] in float64.
+func logSoftmax64(z []float32, c int32) float64 {
+	m := math.Inf(-1)
+	for _, v := range z {
+		m = max(m, float64(v))
+	}
+	var s float64
+	for _, v := range z {
+		s += math.Exp(float64(v) - m)
+	}
+	return float64(z[c]) - m - math.Log(s)
 }
 
 func (gn *guidedNaive) step(ctx context.Context) (int32, []float32, error) {
@@ -36,6 +50,7 @@ func (gn *guidedNaive) step(ctx context.Context) (int32, []float32, error) {
 	}
 	c := n.smp.sample(mixed, n.opts.Temperature, n.opts.TopK, n.opts.Greedy, &n.rng)
 	n.codes = append(n.codes, c)
+	gn.score += logSoftmax64(z, c) - logSoftmax64(z0, c)
 	return c, mixed, nil
 }
 
@@ -89,6 +104,10 @@ func TestGuidedMatchesNaive(t *testing.T) {
 				}
 				if len(distinct) < 3 {
 					t.Errorf("only %d distinct codes drawn: sampling looks stuck", len(distinct))
+				}
+				// exp32 and float32 sums against float64: 1e-4 per code.
+				if got, want := g.GuideScore(slot), gn.score; math.Abs(got-want) > 1e-4*float64(3*rf) || want == 0 {
+					t.Errorf("GuideScore = %.6f, reference %.6f (want within %g, and non-zero)", got, want, 1e-4*float64(3*rf))
 				}
 				// Guidance must change what is drawn: the guided logits are
 				// not the stream's own.
@@ -167,7 +186,7 @@ func TestGuidedSlots(t *testing.T) {
 	}{
 		{"negative guidance", StreamOptions{Cond: []int{0, 0}, Temperature: 1, Guidance: -1, GuideCond: []int{0, 4}}},
 		{"NaN guidance", StreamOptions{Cond: []int{0, 0}, Temperature: 1, Guidance: nan, GuideCond: []int{0, 4}}},
-		{"missing guide conditions", StreamOptions{Cond: []int{0, 0}, Temperature: 1, Guidance: 1}},
+		{"guidance without guide conditions", StreamOptions{Cond: []int{0, 0}, Temperature: 1, Guidance: 1}},
 		{"guide condition out of range", StreamOptions{Cond: []int{0, 0}, Temperature: 1, Guidance: 1, GuideCond: []int{0, 5}}},
 	} {
 		g := New(m, 2)
@@ -177,5 +196,42 @@ func TestGuidedSlots(t *testing.T) {
 		if g.Active() != 0 {
 			t.Errorf("Join(%s) failed but left %d active streams", tc.name, g.Active())
 		}
+	}
+}
+
+// TestGuideWithoutGuidance: a guide with weight 0 only scores: the stream
+// draws what an unguided stream with the same seed draws, and its score
+// is the reference's.
+func TestGuideWithoutGuidance(t *testing.T) {
+	cfg := testConfig(2)
+	cfg.Conditions[1].Null = true
+	m := randomModel(t, cfg, 8)
+	rf := cfg.ReceptiveField()
+	plainOpts := StreamOptions{Cond: []int{2, 3}, Temperature: 1, Seed: 11}
+	scored := plainOpts
+	scored.GuideCond = []int{2, 4}
+	g := New(m, 3)
+	plain, _ := g.Join(plainOpts)
+	s, err := g.Join(scored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gn := &guidedNaive{n: newNaive(m, scored), guide: newNaive(m, scored)}
+	var dst []int32
+	for i := 0; i < 2*rf; i++ {
+		dst = g.Step(dst)
+		want, _, err := gn.step(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dst[s] != dst[plain] || dst[s] != want {
+			t.Fatalf("sample %d: scored stream drew %d, plain stream %d, reference %d; want all equal", i, dst[s], dst[plain], want)
+		}
+	}
+	if got, want := g.GuideScore(s), gn.score; math.Abs(got-want) > 1e-4*float64(2*rf) || want == 0 {
+		t.Errorf("GuideScore = %.6f, reference %.6f", got, want)
+	}
+	if g.GuideScore(plain) != 0 {
+		t.Errorf("GuideScore of a stream without a guide = %v, want 0", g.GuideScore(plain))
 	}
 }

@@ -239,3 +239,13 @@ func exp32(x float32) float32 {
 	p = float32(p * exp2Table[k&63])
 	return p * math.Float32frombits(uint32((k>>6)+127)<<23)
 }
+
+// logSumExp returns log(sum(exp(v))), stably.
+func logSumExp(v []float32) float32 {
+	m := maxOf(v)
+	var s float32
+	for _, x := range v {
+		s += exp32(x - m)
+	}
+	return m + float32(math.Log(float64(s)))
+}

@@ -124,6 +124,15 @@ type GenOptions struct {
 	// the guide, the other conditions are kept. Each stream then costs two.
 	// 0 is plain sampling.
 	Guidance float32
+	// Candidates, when above 1, generates that many attempts of every
+	// utterance side by side (seeded as retries are) and keeps, among
+	// those of the best quality, the one that the model itself finds says
+	// the most about its label: the highest cache.Generator.GuideScore
+	// against the label's null row, the attempt's log-likelihood ratio
+	// log p(audio | label) - log p(audio | no label). It needs a model
+	// trained with conditioning dropout, and each attempt costs two
+	// streams. 0 or 1: one attempt (and retries).
+	Candidates int
 	// Progress, if set, is called from time to time with the samples
 	// generated (or skipped by an early end) out of the total budget.
 	Progress func(done, total int64)
@@ -137,6 +146,9 @@ type Part struct {
 	Reason    EndReason // how the kept attempt ended
 	Attempts  int       // attempts made
 	Seed      uint64    // seed of the kept attempt
+	// Score is the kept attempt's GuideScore in nats (see
+	// GenOptions.Candidates); 0 when generated without a guide.
+	Score float64
 	Duration  Duration  // the statistics used
 	StatsFrom string    // "group", "all" or "default" (see Stats.Lookup)
 }
@@ -202,12 +214,19 @@ func Generate(ctx context.Context, m *wavenet.Model, items []Item, o GenOptions)
 	}
 	rate, q := cfg.SampleRate, cfg.QuantizationChannels
 	lc, per := LabelCondition(cfg), 1
-	if g := o.Guidance; g != 0 {
-		if !(g > 0) || math.IsInf(float64(g), 0) {
-			return nil, fmt.Errorf("speech: guidance %v, want 0 (none) or a positive number", g)
-		}
+	if g := o.Guidance; g != 0 && (!(g > 0) || math.IsInf(float64(g), 0)) {
+		return nil, fmt.Errorf("speech: guidance %v, want 0 (none) or a positive number", g)
+	}
+	if o.Candidates < 0 || o.Candidates > MaxCandidates {
+		return nil, fmt.Errorf("speech: %d candidates, want 0 to %d", o.Candidates, MaxCandidates)
+	}
+	cands := max(1, o.Candidates)
+	if o.Greedy {
+		cands = 1 // greedy attempts are all the same
+	}
+	if o.Guidance > 0 || cands > 1 {
 		if lc < 0 || !cfg.Conditions[lc].Null {
-			return nil, errors.New("speech: guidance needs a model whose label condition has a null row (train with --cond-dropout)")
+			return nil, errors.New("speech: guidance and candidates need a model whose label condition has a null row (train with --cond-dropout)")
 		}
 		per = 2
 	}
@@ -239,9 +258,23 @@ func Generate(ctx context.Context, m *wavenet.Model, items []Item, o GenOptions)
 		item, attempt int
 		zero          bool // start from zero history
 	}
-	queue := make([]job, 0, len(items))
+	queue := make([]job, 0, cands*len(items))
+	launched := make([]int, len(items)) // attempts queued per item
+	// Finished attempts are taken in attempt order (held in waiting until
+	// the earlier ones finish), so that the kept attempt and the retries
+	// do not depend on which stream of the batch ended first: the service,
+	// which makes the attempts one after another, keeps the same one.
+	taken := make([]int, len(items)) // attempts of each item taken
+	waiting := make([]map[int]Part, len(items))
 	for i := range items {
-		queue = append(queue, job{i, 0, o.ZeroStart})
+		for a := range cands {
+			queue = append(queue, job{i, a, o.ZeroStart})
+		}
+		launched[i] = cands
+		if a := cands - 1; a > 0 {
+			l := o.Options.Limits(durs[i], rate)
+			total += int64(a * (l.Lead + l.Cap))
+		}
 	}
 	active := map[int]*stream{}
 	var slots []int // active slots in join order, for a deterministic loop
@@ -291,31 +324,51 @@ func Generate(ctx context.Context, m *wavenet.Model, items []Item, o GenOptions)
 				kept = append(kept, slot)
 				continue
 			}
+			score := g.GuideScore(slot)
 			g.Leave(slot)
 			delete(active, slot)
 			l := s.utt.Limits()
 			done += max(0, int64(l.Lead+l.Cap-s.utt.Len()))
-			p := Part{Audio: s.utt.Samples(nil), Generated: s.utt.Len(), Onset: s.utt.Onset(), Reason: s.utt.Reason(),
-				Attempts: s.attempt + 1, Seed: s.seed, Duration: durs[s.item], StatsFrom: parts[s.item].StatsFrom}
-			prev := &parts[s.item]
-			qNew := quality(&p, p.Duration.Median, rate)
-			if s.attempt == 0 || qNew > quality(prev, prev.Duration.Median, rate) {
-				*prev = p
-			} else {
-				prev.Attempts = p.Attempts
+			it := s.item
+			if waiting[it] == nil {
+				waiting[it] = map[int]Part{}
 			}
-			if qNew < 3 && !o.Greedy && s.attempt+1 < o.Attempts {
-				queue = append(queue, job{s.item, s.attempt + 1, o.ZeroStart || p.Reason == NoOnset})
-				ld := o.Options.Limits(durs[s.item], rate)
-				total += int64(ld.Lead + ld.Cap)
+			waiting[it][s.attempt] = Part{Audio: s.utt.Samples(nil), Generated: s.utt.Len(), Onset: s.utt.Onset(), Reason: s.utt.Reason(),
+				Seed: s.seed, Score: score, Duration: durs[it], StatsFrom: parts[it].StatsFrom}
+			for {
+				p, ok := waiting[it][taken[it]]
+				if !ok {
+					break
+				}
+				delete(waiting[it], taken[it])
+				prev := &parts[it]
+				qNew, qPrev := quality(&p, p.Duration.Median, rate), quality(prev, prev.Duration.Median, rate)
+				if taken[it] == 0 || qNew > qPrev || (cands > 1 && qNew == qPrev && p.Score > prev.Score) {
+					*prev = p
+				}
+				taken[it]++
+				// A retry replaces an attempt that said nothing plausible,
+				// up to Attempts-1 of them per utterance.
+				if qNew < 3 && !o.Greedy && launched[it] < cands+o.Attempts-1 {
+					queue = append(queue, job{it, launched[it], o.ZeroStart || p.Reason == NoOnset})
+					launched[it]++
+					ld := o.Options.Limits(durs[it], rate)
+					total += int64(ld.Lead + ld.Cap)
+				}
 			}
 		}
 		slots = kept
+	}
+	for i := range parts {
+		parts[i].Attempts = launched[i]
 	}
 	done = total
 	report()
 	return parts, nil
 }
+
+// MaxCandidates bounds GenOptions.Candidates.
+const MaxCandidates = 32
 
 // DefaultPause is the silence between the labels of a sentence.
 const DefaultPause = 150 * time.Millisecond

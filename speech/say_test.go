@@ -205,13 +205,49 @@ func TestSayGuided(t *testing.T) {
 	}
 	// A guided word is the cache's guided stream with the digit's null
 	// row as the guide and the speaker kept, primed and ended as usual.
-	g := cache.New(m, 2)
 	cond := []int{1, 4}
-	slot, err := g.Join(cache.StreamOptions{Cond: cond, Temperature: 1, Seed: 7, Guidance: 2, GuideCond: []int{1, 10}})
+	want := attempt(t, m, cond, 7, 2)
+	parts, err := Generate(ctx, m, []Item{{Cond: cond, Seed: 7}}, GenOptions{Guidance: 2, Attempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Prime(ctx, slot, PrimeCodes(m.Config)); err != nil {
+	if parts[0].Generated != want.Generated || !slices.Equal(parts[0].Audio, want.Audio) || parts[0].Score != want.Score {
+		t.Errorf("guided Generate: %d samples generated, %d kept, score %g; the guided cache stream: %d, %d, %g",
+			parts[0].Generated, len(parts[0].Audio), parts[0].Score, want.Generated, len(want.Audio), want.Score)
+	}
+	for _, tc := range []struct {
+		m    *wavenet.Model
+		w    float32
+		want string
+	}{
+		{testModel(t), 1, "null row"},
+		{m, -1, "guidance -1"},
+		{testModel(t), 0, "null row"}, // candidates 2 below
+	} {
+		o := GenOptions{Guidance: tc.w}
+		if tc.w == 0 {
+			o.Candidates = 2
+		}
+		if _, err := Generate(ctx, tc.m, []Item{{Cond: cond, Seed: 1}}, o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Generate(guidance %v) = %v, want an error containing %q", tc.w, err, tc.want)
+		}
+	}
+}
+
+// attempt generates one attempt the way Generate does, with the cache
+// directly: a stream guided by the label's null row (weight w), primed
+// with silence, stepped until its utterance ends. Generated, Audio, Score
+// and Reason are set.
+func attempt(t *testing.T, m *wavenet.Model, cond []int, seed uint64, w float32) Part {
+	t.Helper()
+	g := cache.New(m, 2)
+	gc := slices.Clone(cond)
+	gc[1] = m.Config.Conditions[1].NullIndex()
+	slot, err := g.Join(cache.StreamOptions{Cond: cond, Temperature: 1, Seed: seed, Guidance: w, GuideCond: gc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Prime(context.Background(), slot, PrimeCodes(m.Config)); err != nil {
 		t.Fatal(err)
 	}
 	u := NewUtterance(m.Config.QuantizationChannels, testRate, DefaultDuration, Options{})
@@ -222,24 +258,35 @@ func TestSayGuided(t *testing.T) {
 			break
 		}
 	}
-	parts, err := Generate(ctx, m, []Item{{Cond: cond, Seed: 7}}, GenOptions{Guidance: 2, Attempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := u.Samples(nil); parts[0].Generated != u.Len() || !slices.Equal(parts[0].Audio, want) {
-		t.Errorf("guided Generate: %d samples generated, %d kept; the guided cache stream: %d, %d (or different audio)",
-			parts[0].Generated, len(parts[0].Audio), u.Len(), len(want))
-	}
-	for _, tc := range []struct {
-		m    *wavenet.Model
-		w    float32
-		want string
-	}{
-		{testModel(t), 1, "null row"},
-		{m, -1, "guidance -1"},
-	} {
-		if _, err := Generate(ctx, tc.m, []Item{{Cond: cond, Seed: 1}}, GenOptions{Guidance: tc.w}); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Generate(guidance %v) = %v, want an error containing %q", tc.w, err, tc.want)
+	return Part{Generated: u.Len(), Audio: u.Samples(nil), Score: g.GuideScore(slot), Reason: u.Reason(), Seed: seed}
+}
+
+// TestCandidates: with Candidates 4, Generate keeps the attempt of the best
+// quality with the highest score among the four it would make one by one.
+func TestCandidates(t *testing.T) {
+	m := testModel(t).WithNull()
+	for _, item := range []Item{{Cond: []int{0, 3}, Seed: 21}, {Cond: []int{1, 8}, Seed: 5}} {
+		var best Part
+		bestQ := -1
+		scores := map[float64]bool{}
+		for a := range 4 {
+			p := attempt(t, m, item.Cond, retrySeed(item.Seed, a), 0)
+			scores[p.Score] = true
+			if q := quality(&p, DefaultDuration.Median, testRate); q > bestQ || (q == bestQ && p.Score > best.Score) {
+				best, bestQ = p, q
+			}
+		}
+		if len(scores) < 2 {
+			t.Fatalf("item %v: the four attempts have the same score %v: the test cannot tell them apart", item, scores)
+		}
+		parts, err := Generate(context.Background(), m, []Item{item}, GenOptions{Candidates: 4, Attempts: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := parts[0]
+		if got.Seed != best.Seed || got.Score != best.Score || !slices.Equal(got.Audio, best.Audio) || got.Attempts != 4 {
+			t.Errorf("item %v: kept seed %d (score %.2f, %d attempts), want seed %d (score %.2f) of 4 attempts",
+				item, got.Seed, got.Score, got.Attempts, best.Seed, best.Score)
 		}
 	}
 }

@@ -64,6 +64,9 @@ type Stats struct {
 	// with by default (GenOptions.Guidance; `wavenet say`, `samples` and
 	// the service); 0 or absent: none.
 	Guidance float64 `json:"guidance,omitempty"`
+	// Candidates is the number of attempts per utterance the model is
+	// said with by default (GenOptions.Candidates); 0 or absent: one.
+	Candidates int `json:"candidates,omitempty"`
 }
 
 // Summarize returns the Duration of lengths in seconds (median and 90th

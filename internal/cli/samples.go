@@ -52,7 +52,7 @@ CC BY-SA 4.0 as well.`
 
 type samplesConfig struct {
 	modelDir  string
-	guidance  float32 // the weight used (the flag's or the model's)
+	guide     speech.GenOptions // Guidance and Candidates used (the flags' or the model's)
 	out       string
 	fsdd      string
 	valIndex  string
@@ -95,6 +95,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&c.gen.greedy, "greedy", false, "always take the most likely code")
 	fs.Uint64Var(&c.gen.seed, "seed", 1, "base seed: sample k of (speaker s, digit d) uses seed + 1000k + 10s + d")
 	fs.Float64Var(&c.gen.guidance, "guidance", -1, guidanceUsage)
+	fs.IntVar(&c.gen.cands, "candidates", -1, candidatesUsage)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if c.guidance, err = c.gen.guidanceFor(m, stats); err != nil {
+	if err := c.gen.guided(&c.guide, m, stats); err != nil {
 		return err
 	}
 	cfg := m.Config
@@ -207,7 +208,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 
 	onProgress, finish := barProgress(env, "samples")
 	parts, err := speech.Generate(ctx, m, items, speech.GenOptions{Temperature: float32(c.gen.temp), TopK: c.gen.topK,
-		Greedy: c.gen.greedy, Guidance: c.guidance, Stats: stats, MaxStreams: c.streams, ZeroStart: c.zeroStart, Progress: onProgress})
+		Greedy: c.gen.greedy, Guidance: c.guide.Guidance, Candidates: c.guide.Candidates, Stats: stats, MaxStreams: c.streams, ZeroStart: c.zeroStart, Progress: onProgress})
 	finish()
 	if err != nil {
 		return err
@@ -411,8 +412,11 @@ func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sa
 	if c.gen.topK > 0 {
 		fmt.Fprintf(&b, ", top-k %d", c.gen.topK)
 	}
-	if c.guidance > 0 {
-		fmt.Fprintf(&b, ", classifier-free guidance %g on the digit", c.guidance)
+	if c.guide.Guidance > 0 {
+		fmt.Fprintf(&b, ", classifier-free guidance %g on the digit", c.guide.Guidance)
+	}
+	if c.guide.Candidates > 1 {
+		fmt.Fprintf(&b, ", best of %d candidates per digit by the model's own log-likelihood ratio log p(audio | digit) - log p(audio | no digit)", c.guide.Candidates)
 	}
 	if c.gen.greedy {
 		b.WriteString(", greedy")

@@ -81,10 +81,14 @@ type genFlags struct {
 	greedy   bool
 	seed     uint64
 	guidance float64 // negative: the model's (speech.Stats.Guidance)
+	cands    int     // negative: the model's (speech.Stats.Candidates)
 }
 
 // guidanceUsage is the help of --guidance.
 const guidanceUsage = "classifier-free guidance weight on the digit (0: none; needs a model trained with --cond-dropout; default: the model's, from its " + speech.StatsFile + ")"
+
+// candidatesUsage is the help of --candidates.
+const candidatesUsage = "generate this many attempts of each digit and keep the one the model finds most about its digit (log p(audio | digit) - log p(audio | no digit)); needs a model trained with --cond-dropout; costs 2 streams per attempt (default: the model's, from its " + speech.StatsFile + "; 1: one attempt)"
 
 func (g *genFlags) check() error {
 	switch {
@@ -94,25 +98,34 @@ func (g *genFlags) check() error {
 		return Usagef("--top-k is %d, want 0 (all codes) or more", g.topK)
 	case g.guidance != -1 && !(g.guidance >= 0 && g.guidance <= 100):
 		return Usagef("--guidance is %v, want 0 (none) to 100", g.guidance)
+	case g.cands != -1 && (g.cands < 1 || g.cands > speech.MaxCandidates):
+		return Usagef("--candidates is %d, want 1 to %d", g.cands, speech.MaxCandidates)
 	}
 	return nil
 }
 
-// guidanceFor is the guidance weight to say things with m: the flag's,
-// else the model's default from st (nil: none). A positive weight for a
+// guided sets o's guidance weight and candidates for saying things with m:
+// the flags', else the model's defaults from st (nil: none). Either for a
 // model whose label condition has no null row is a usage error.
-func (g *genFlags) guidanceFor(m *wavenet.Model, st *speech.Stats) (float32, error) {
-	w := g.guidance
+func (g *genFlags) guided(o *speech.GenOptions, m *wavenet.Model, st *speech.Stats) error {
+	w, n := g.guidance, g.cands
 	if w < 0 {
 		w = 0
 		if st != nil {
 			w = st.Guidance
 		}
 	}
-	if lc := speech.LabelCondition(m.Config); w > 0 && (lc < 0 || !m.Config.Conditions[lc].Null) {
-		return 0, Usagef("--guidance %v needs a model trained with --cond-dropout (its label condition has no null row); give --guidance 0", w)
+	if n < 0 {
+		n = 1
+		if st != nil && st.Candidates > 0 {
+			n = st.Candidates
+		}
 	}
-	return float32(w), nil
+	if lc := speech.LabelCondition(m.Config); (w > 0 || n > 1) && (lc < 0 || !m.Config.Conditions[lc].Null) {
+		return Usagef("--guidance %v and --candidates %d need a model trained with --cond-dropout (its label condition has no null row); give --guidance 0 --candidates 1", w, n)
+	}
+	o.Guidance, o.Candidates = float32(w), n
+	return nil
 }
 
 // barProgress adapts a progress bar to speech's progress callback, whose
@@ -143,6 +156,7 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&g.greedy, "greedy", false, "always take the most likely code")
 	fs.Uint64Var(&g.seed, "seed", 1, "random seed: digit i uses seed+i; the same seed, model and flags give the same audio")
 	fs.Float64Var(&g.guidance, "guidance", -1, guidanceUsage)
+	fs.IntVar(&g.cands, "candidates", -1, candidatesUsage)
 	pauseMS := fs.Float64("pause-ms", 150, "silence between digits in milliseconds")
 	rate := fs.Int("rate", 0, "sample rate of the output WAV in Hz (default: the model's rate)")
 	out := fs.String("out", "", "output WAV file (16-bit PCM)")
@@ -191,10 +205,7 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	guidance, err := g.guidanceFor(m, stats)
-	if err != nil {
-		return err
-	}
+
 	pause := time.Duration(*pauseMS * float64(time.Millisecond))
 	if pause == 0 {
 		pause = -1 // no pause (speech.Request's zero means the default)
@@ -202,7 +213,11 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	onProgress, finish := barProgress(env, "say")
 	req := speech.Request{Text: strings.Join(pos, " "), Cond: vals, Seed: g.seed, Pause: pause,
 		GenOptions: speech.GenOptions{Temperature: float32(g.temp), TopK: g.topK, Greedy: g.greedy,
-			Guidance: guidance, Stats: stats, Progress: onProgress}}
+			Stats: stats, Progress: onProgress}}
+	if err := g.guided(&req.GenOptions, m, stats); err != nil {
+		finish()
+		return err
+	}
 	res, err := speech.Say(ctx, m, req)
 	finish()
 	if err != nil {
@@ -258,20 +273,19 @@ func runCalibrate(ctx context.Context, env *Env, modelDir, data string, g *genFl
 	if err != nil {
 		return err
 	}
-	if g.guidance < 0 {
-		if old, err := speech.LoadStats(modelDir); err == nil {
-			st.Guidance = old.Guidance
-		}
+	if old, err := speech.LoadStats(modelDir); err == nil {
+		st.Guidance, st.Candidates = old.Guidance, old.Candidates
 	}
-	w, err := g.guidanceFor(m, st)
-	if err != nil {
+	var o speech.GenOptions
+	if err := g.guided(&o, m, st); err != nil {
 		return err
 	}
-	st.Guidance = float64(w)
+	st.Guidance, st.Candidates = float64(o.Guidance), o.Candidates
 	if err := speech.WriteStats(modelDir, st); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "durations of %d training utterances in %d groups (%s): median %.3f s, p90 %.3f s, max %.3f s; guidance %g\nwrote %s/%s\n",
-		st.All.N, len(st.Groups), strings.Join(st.Conditions, ", "), st.All.Median, st.All.P90, st.All.Max, st.Guidance, modelDir, speech.StatsFile)
+	fmt.Fprintf(env.Stdout, "durations of %d training utterances in %d groups (%s): median %.3f s, p90 %.3f s, max %.3f s; guidance %g, candidates %d\nwrote %s/%s\n",
+		st.All.N, len(st.Groups), strings.Join(st.Conditions, ", "), st.All.Median, st.All.P90, st.All.Max, st.Guidance, st.Candidates,
+		modelDir, speech.StatsFile)
 	return nil
 }

@@ -132,13 +132,13 @@ func TestSayGuidance(t *testing.T) {
 	writeDigitCorpus(t, data)
 	// --calibrate records the default weight, and a later calibration
 	// without --guidance keeps it.
-	for _, args := range [][]string{{"--guidance", "1.5"}, nil} {
+	for _, args := range [][]string{{"--guidance", "1.5", "--candidates", "2"}, nil} {
 		args = append([]string{"--calibrate", "--model", dir, "--data", data}, args...)
 		if _, _, err := runCmd(context.Background(), runSay, args...); err != nil {
 			t.Fatalf("say %q: %v", args, err)
 		}
-		if st, err := speech.LoadStats(dir); err != nil || st.Guidance != 1.5 {
-			t.Fatalf("say %q: speech.json guidance = %v (err %v), want 1.5", args, st, err)
+		if st, err := speech.LoadStats(dir); err != nil || st.Guidance != 1.5 || st.Candidates != 2 {
+			t.Fatalf("say %q: speech.json = %+v (err %v), want guidance 1.5, candidates 2", args, st, err)
 		}
 	}
 	say := func(extra ...string) []float32 {
@@ -150,20 +150,22 @@ func TestSayGuidance(t *testing.T) {
 		}
 		return readWAV(t, out).Samples
 	}
-	byDefault, explicit, none := say(), say("--guidance", "1.5"), say("--guidance", "0")
+	byDefault, explicit := say(), say("--guidance", "1.5", "--candidates", "2")
 	if !slices.Equal(byDefault, explicit) {
-		t.Errorf("say with the model's default guidance differs from --guidance 1.5")
+		t.Errorf("say with the model's defaults differs from --guidance 1.5 --candidates 2")
 	}
-	if slices.Equal(byDefault, none) {
-		t.Errorf("say with guidance 1.5 equals --guidance 0: guidance had no effect")
+	if slices.Equal(byDefault, say("--guidance", "0")) || slices.Equal(byDefault, say("--candidates", "1")) {
+		t.Errorf("say with guidance 1.5 and 2 candidates equals say without one of them: no effect")
 	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"3", "--model", plainDir, "--speaker", "bob", "--guidance", "1"}, "needs a model trained with --cond-dropout"},
+		{[]string{"3", "--model", plainDir, "--speaker", "bob", "--guidance", "1"}, "need a model trained with --cond-dropout"},
 		{[]string{"3", "--model", dir, "--speaker", "bob", "--guidance", "-2"}, "--guidance is -2"},
-		{[]string{"--calibrate", "--model", plainDir, "--data", data, "--guidance", "1"}, "needs a model trained with --cond-dropout"},
+		{[]string{"3", "--model", dir, "--speaker", "bob", "--candidates", "0"}, "--candidates is 0"},
+		{[]string{"3", "--model", plainDir, "--speaker", "bob", "--guidance", "0", "--candidates", "3"}, "need a model trained with --cond-dropout"},
+		{[]string{"--calibrate", "--model", plainDir, "--data", data, "--guidance", "1"}, "need a model trained with --cond-dropout"},
 	} {
 		args := append(tc.args, "--out", filepath.Join(t.TempDir(), "x.wav"))
 		if _, _, err := runCmd(context.Background(), runSay, args...); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tc.want) {
