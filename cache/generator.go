@@ -58,8 +58,8 @@ type stream struct {
 	// hist holds the K-1 codes before the pending one, oldest first; -1
 	// stands for "before time 0" (a zero one-hot input).
 	hist    []int32
-	pending int32 // the code the next step feeds
-	t       int   // codes fed so far
+	pending int32   // the code the next step feeds
+	t       int     // codes fed so far
 	guide   int     // slot of the stream's guide stream, -1 if unguided
 	hidden  bool    // a guide stream: stepped with its stream, not the caller's
 	score   float64 // see GuideScore

@@ -148,9 +148,9 @@ type Part struct {
 	Seed      uint64    // seed of the kept attempt
 	// Score is the kept attempt's GuideScore in nats (see
 	// GenOptions.Candidates); 0 when generated without a guide.
-	Score float64
-	Duration  Duration  // the statistics used
-	StatsFrom string    // "group", "all" or "default" (see Stats.Lookup)
+	Score     float64
+	Duration  Duration // the statistics used
+	StatsFrom string   // "group", "all" or "default" (see Stats.Lookup)
 }
 
 // quality ranks attempts: an end found (silence or dip) after a plausible
