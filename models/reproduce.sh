@@ -1,5 +1,6 @@
 #!/bin/sh
-# Trains the default model in the four stages described in models/README.md
+# Trains the default model in the four stages described in models/README.md,
+# adds the null rows its candidates are scored against (step 5, no training)
 # and installs the result in models/default. About 2 hours on an idle
 # 2-core machine (3 from scratch). Every stage checkpoints as it goes: run
 # the script again after an interruption (Ctrl-C) and it continues where it
@@ -58,8 +59,12 @@ g=runs/fsdd-grow/checkpoints
 #    averages of its later checkpoints recognised no more digits).
 stage fsdd-deep --init runs/avg-grow-8-10 --grow 1,2,4,8,16,32,64,128,256,512 --segment 4000 \
 	--lr 5e-4 --cosine --warmup 200 --steps 17000 --until 13000 --checkpoint-every 1000
+# 5. No training: the average gets null rows, each the mean of its
+#    condition's value rows (--null), which say, samples and the service
+#    score their 5 candidate attempts per digit against (the candidate with
+#    the highest log p(audio | digit) - log p(audio | null digit) is kept).
 d=runs/fsdd-deep/checkpoints
-bin/wavenet average --out runs/default $d/step-000011000 $d/step-000012000 $d/step-000013000
-bin/wavenet say --calibrate --model runs/default --data "$DATA"
+bin/wavenet average --null --out runs/default $d/step-000011000 $d/step-000012000 $d/step-000013000
+bin/wavenet say --calibrate --model runs/default --data "$DATA" --candidates 5 --guidance 0
 cp runs/default/config.json runs/default/model.safetensors runs/default/speech.json models/default/
 echo "models/default now holds runs/default"

@@ -17,8 +17,9 @@ func init() {
 }
 
 func runAverage(ctx context.Context, env *Env, args []string) error {
-	fl := NewFlagSet(env, "average", "average --out DIR CHECKPOINT_DIR...")
+	fl := NewFlagSet(env, "average", "average [--null] --out DIR CHECKPOINT_DIR...")
 	out := fl.String("out", "", "model directory to write (config.json, model.safetensors, and the first checkpoint's speech.json if it has one)")
+	null := fl.Bool("null", false, "give every condition that has none a null row, the mean of its value rows (untrained; lets say --candidates score attempts against it, see wavenet.Model.WithNull)")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -40,6 +41,9 @@ func runAverage(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *null {
+		avg = avg.WithNull()
+	}
 	extra := map[string][]byte{}
 	stats, err := os.ReadFile(filepath.Join(fl.Arg(0), speech.StatsFile))
 	switch {
@@ -52,5 +56,8 @@ func runAverage(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "average: %s = mean of %d checkpoints\n", *out, len(ms))
+	if *null {
+		fmt.Fprintf(env.Stdout, "average: null rows added (the mean of each condition's value rows)\n")
+	}
 	return nil
 }

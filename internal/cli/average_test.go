@@ -65,3 +65,38 @@ func TestAverageCommand(t *testing.T) {
 		t.Errorf("average of a missing checkpoint = nil error, want an error")
 	}
 }
+
+func TestAverageNull(t *testing.T) {
+	ctx := context.Background()
+	dir, m := genTestModel(t, true)
+	out := filepath.Join(t.TempDir(), "null")
+	if _, stderr, err := runCmd(ctx, runAverage, "--null", "--out", out, dir); err != nil {
+		t.Fatalf("average --null: %v\n%s", err, stderr)
+	}
+	n, err := wavenet.Load(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range n.Config.Conditions {
+		if !c.Null {
+			t.Errorf("condition %s has no null row after average --null", c.Name)
+		}
+	}
+	codes := make([]int32, 50)
+	for i := range codes {
+		codes[i] = int32(i * 5 % 256)
+	}
+	a, _ := m.Forward(ctx, nil, codes, []int{1, 7})
+	b, err := n.Forward(ctx, nil, codes, []int{1, 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("logit %d: %g after average --null of one checkpoint, %g before; want identical", i, b[i], a[i])
+		}
+	}
+	if _, err := n.Forward(ctx, nil, codes, []int{1, 10}); err != nil {
+		t.Errorf("Forward with the digit's null row: %v", err)
+	}
+}
