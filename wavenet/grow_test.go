@@ -8,16 +8,17 @@ import (
 	"testing"
 )
 
-func TestGrowKeepsTheFunction(t *testing.T) {
+// smallModel is a model of dilations 1, 2, 4 with the given conditions,
+// drawn from rng, whose biases and embeddings are non-zero too, so that a
+// copy that dropped them shows.
+func smallModel(t *testing.T, rng *rand.Rand, conds ...Condition) *Model {
+	t.Helper()
 	cfg := Config{FilterWidth: 2, SampleRate: 8000, Dilations: []int{1, 2, 4}, ResidualChannels: 4,
-		DilationChannels: 3, SkipChannels: 5, QuantizationChannels: 16, UseBiases: true,
-		Conditions: []Condition{{Name: "speaker", Values: []string{"a", "b"}}}}
-	rng := rand.New(rand.NewPCG(1, 2))
+		DilationChannels: 3, SkipChannels: 5, QuantizationChannels: 16, UseBiases: true, Conditions: conds}
 	m, err := New(cfg, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Non-zero biases and embeddings, so that a copy that dropped them shows.
 	for _, p := range m.Params() {
 		for i := range p.Data {
 			if p.Init == InitZero {
@@ -25,6 +26,12 @@ func TestGrowKeepsTheFunction(t *testing.T) {
 			}
 		}
 	}
+	return m
+}
+
+func TestGrowKeepsTheFunction(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	m := smallModel(t, rng, Condition{Name: "speaker", Values: []string{"a", "b"}})
 	g, err := m.Grow([]int{8, 16}, rng)
 	if err != nil {
 		t.Fatal(err)
@@ -72,21 +79,9 @@ func TestGrowKeepsTheFunction(t *testing.T) {
 }
 
 func TestWithNullKeepsTheValues(t *testing.T) {
-	cfg := Config{FilterWidth: 2, SampleRate: 8000, Dilations: []int{1, 2, 4}, ResidualChannels: 4,
-		DilationChannels: 3, SkipChannels: 5, QuantizationChannels: 16, UseBiases: true,
-		Conditions: []Condition{{Name: "speaker", Values: []string{"a", "b"}}, {Name: "digit", Values: []string{"0", "1", "2"}}}}
 	rng := rand.New(rand.NewPCG(3, 4))
-	m, err := New(cfg, rng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range m.Params() {
-		for i := range p.Data {
-			if p.Init == InitZero {
-				p.Data[i] = float32(rng.NormFloat64() * 0.1)
-			}
-		}
-	}
+	m := smallModel(t, rng, Condition{Name: "speaker", Values: []string{"a", "b"}}, Condition{Name: "digit", Values: []string{"0", "1", "2"}})
+	cfg := m.Config
 	n := m.WithNull()
 	if err := n.CheckShapes(); err != nil {
 		t.Fatal(err)
