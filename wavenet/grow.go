@@ -46,17 +46,24 @@ func (m *Model) Grow(dilations []int, rng *rand.Rand) (*Model, error) {
 // "every value a little"; conditions that have one keep it. The rows of
 // the values are unchanged, so the copy computes what m computes for
 // every value.
-func (m *Model) WithNull() *Model {
+func (m *Model) WithNull() *Model { return m.withNull(false) }
+
+// WithMeanNull is WithNull with every null row set to the mean of its
+// condition's value rows, existing ones included (a null row that was not
+// trained goes stale when the value rows are trained on).
+func (m *Model) WithMeanNull() *Model { return m.withNull(true) }
+
+func (m *Model) withNull(reset bool) *Model {
 	c := m.Clone()
 	c.Config.Conditions = slices.Clone(m.Config.Conditions) // Clone shares the config's slices
 	for ci, cond := range m.Config.Conditions {
-		if cond.Null {
+		if cond.Null && !reset {
 			continue
 		}
 		n := len(cond.Values)
 		for l := range c.Layers {
 			rows := c.Layers[l].Cond[ci]
-			w := len(rows) / n
+			w := len(rows) / cond.Rows()
 			mean := make([]float32, w)
 			for h := range n {
 				for j, v := range rows[h*w : (h+1)*w] {
@@ -66,7 +73,7 @@ func (m *Model) WithNull() *Model {
 			for j := range mean {
 				mean[j] /= float32(n)
 			}
-			c.Layers[l].Cond[ci] = append(rows, mean...)
+			c.Layers[l].Cond[ci] = append(rows[:n*w], mean...)
 		}
 		cond.Values = slices.Clone(cond.Values)
 		cond.Null = true

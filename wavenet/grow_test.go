@@ -128,10 +128,17 @@ func TestWithNullKeepsTheValues(t *testing.T) {
 	if err := n.CheckInput(nil, []int{3, 0}); err == nil {
 		t.Errorf("CheckInput(one past the null row) = nil, want an error")
 	}
-	// WithNull of a model that has null rows keeps them.
-	if again := n.WithNull(); len(again.Layers[0].Cond[1]) != len(n.Layers[0].Cond[1]) {
-		t.Errorf("WithNull twice: %d conditioning values, want %d", len(again.Layers[0].Cond[1]), len(n.Layers[0].Cond[1]))
+	// WithNull of a model that has null rows keeps them; WithMeanNull
+	// recomputes them from the value rows.
+	n.Layers[1].Cond[1][18] += 1
+	if again := n.WithNull(); !slices.Equal(again.Layers[1].Cond[1], n.Layers[1].Cond[1]) {
+		t.Errorf("WithNull twice: conditioning rows %v, want %v unchanged", again.Layers[1].Cond[1], n.Layers[1].Cond[1])
 	}
+	reset := n.WithMeanNull()
+	if got, want := reset.Layers[1].Cond[1], m.WithNull().Layers[1].Cond[1]; !slices.Equal(got, want) {
+		t.Errorf("WithMeanNull: conditioning rows %v, want the value rows and their mean %v", got, want)
+	}
+	n.Layers[1].Cond[1][18] -= 1
 	// The null rows survive a save and load.
 	dir := t.TempDir()
 	if err := Save(context.Background(), dir, n, nil); err != nil {

@@ -19,7 +19,7 @@ func init() {
 func runAverage(ctx context.Context, env *Env, args []string) error {
 	fl := NewFlagSet(env, "average", "average [--null] --out DIR CHECKPOINT_DIR...")
 	out := fl.String("out", "", "model directory to write (config.json, model.safetensors, and the first checkpoint's speech.json if it has one)")
-	null := fl.Bool("null", false, "give every condition that has none a null row, the mean of its value rows (untrained; lets say --candidates score attempts against it, see wavenet.Model.WithNull)")
+	null := fl.Bool("null", false, "set every condition's null row (added if missing) to the mean of its value rows (untrained; say --candidates scores attempts against it; see wavenet.Model.WithMeanNull); do not use it on a model trained with --cond-dropout")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func runAverage(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if *null {
-		avg = avg.WithNull()
+		avg = avg.WithMeanNull()
 	}
 	extra := map[string][]byte{}
 	stats, err := os.ReadFile(filepath.Join(fl.Arg(0), speech.StatsFile))
