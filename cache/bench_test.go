@@ -135,3 +135,45 @@ func BenchmarkPrime(b *testing.B) {
 		g.Leave(s)
 	}
 }
+
+// BenchmarkGuided measures streams with a guide (StreamOptions.GuideCond:
+// a second, hidden stream each) against plain streams, on the small preset
+// with a digit condition that has a null row: "score" only scores the
+// drawn codes (GuideScore, as speech's candidates do), "guidance" also
+// mixes the logits. samples/s counts the caller's streams, not the guides.
+func BenchmarkGuided(b *testing.B) {
+	cfg, err := wavenet.Preset("small")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Conditions = []wavenet.Condition{{Name: "digit", Values: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, Null: true}}
+	m := randomModel(b, cfg, 1)
+	for _, streams := range []int{1, 5} {
+		for _, mode := range []string{"plain", "score", "guidance"} {
+			b.Run(fmt.Sprintf("streams=%d/%s", streams, mode), func(b *testing.B) {
+				g := New(m, 2*streams)
+				for i := range streams {
+					o := StreamOptions{Cond: []int{i % 10}, Temperature: 1, Seed: uint64(i)}
+					if mode != "plain" {
+						o.GuideCond = []int{10}
+					}
+					if mode == "guidance" {
+						o.Guidance = 1
+					}
+					if _, err := g.Join(o); err != nil {
+						b.Fatal(err)
+					}
+				}
+				dst := g.Step(nil)
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu := threadCPU(b)
+				for i := 0; i < b.N; i++ {
+					dst = g.Step(dst)
+				}
+				reportRate(b, b.N*streams)
+				b.ReportMetric(float64(b.N*streams)/cpu(), "cpu-samples/s")
+			})
+		}
+	}
+}
