@@ -16,6 +16,8 @@ type cacheGenerator interface {
 	Prime(ctx context.Context, slot int, codes []int32) error
 	Step(dst []int32) []int32
 	GuideScore(slot int) float64
+	MaxStreams() int
+	Active() int
 }
 
 // cacheStepper adapts a cache generator (Fast WaveNet queues, many streams
@@ -44,6 +46,8 @@ func (c cacheStepper) join(o streamOptions) (int, error) {
 func (c cacheStepper) leave(slot int) { c.g.Leave(slot) }
 
 func (c cacheStepper) score(slot int) float64 { return c.g.GuideScore(slot) }
+
+func (c cacheStepper) free() int { return c.g.MaxStreams() - c.g.Active() }
 
 func (c cacheStepper) prime(slot int, codes []int32) error {
 	return c.g.Prime(context.Background(), slot, codes)

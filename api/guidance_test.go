@@ -143,3 +143,32 @@ func TestSynthesizeTextCandidates(t *testing.T) {
 		}
 	}
 }
+
+// TestTextCandidatesRunSideBySide: on an idle server a word's candidate
+// attempts run at once, so some steps advance more than one stream of a
+// single request (wavenet_step_batch_size counts attempts); the audio is
+// still what speech.Say says (TestSynthesizeTextCandidates).
+func TestTextCandidatesRunSideBySide(t *testing.T) {
+	m := tinyModel(t).WithNull()
+	_, ts := newTestServer(t, m, Options{Workers: 1})
+	res := post(t, ts.URL+"/v1/synthesize", `{"text": "4 2", "speaker": "jackson", "seed": 3, "candidates": 4}`)
+	if body := readAll(t, res); res.StatusCode != http.StatusOK {
+		t.Fatalf("POST = %d %s, want 200", res.StatusCode, body)
+	}
+	mres, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var single, all float64 = -1, -1
+	for _, line := range strings.Split(string(readAll(t, mres)), "\n") {
+		if strings.HasPrefix(line, "wavenet_step_batch_size_bucket{") && strings.Contains(line, `le="1"`) {
+			fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &single)
+		}
+		if strings.HasPrefix(line, "wavenet_step_batch_size_count{") {
+			fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &all)
+		}
+	}
+	if single < 0 || all <= 0 || single >= all {
+		t.Errorf("step batch sizes: %v of %v steps advanced one stream; want some steps with several attempts at once", single, all)
+	}
+}

@@ -93,11 +93,13 @@ func (s *Server) newServedModel(id string, m *wavenet.Model, o modelOptions) (*s
 	if chunk <= 0 {
 		chunk = max(1, m.Config.SampleRate/10)
 	}
-	// A model that can be guided gets two generator slots per stream: a
-	// guided stream's guide stream takes the second.
+	// A model that can be guided gets four generator slots per stream:
+	// a guided stream's guide stream takes the second, and the other two
+	// let a text request run candidate attempts side by side when the
+	// server is not full (see scheduler.startExtraAttempts).
 	slots := s.opts.MaxStreams
 	if guidable(m.Config, labelCondition(m.Config)) || guidable(m.Config, speech.LabelCondition(m.Config)) {
-		slots *= 2
+		slots *= 4
 	}
 	gens := make([]stepper, s.opts.Workers)
 	for i := range gens {

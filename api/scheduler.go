@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,8 @@ type stepper interface {
 	leave(slot int)
 	// score is the slot's cache.Generator.GuideScore (0 without a guide).
 	score(slot int) float64
+	// free is the number of free slots (a guided stream takes two).
+	free() int
 	// prime fills a freshly joined slot's history with codes (see
 	// cache.Generator.Prime), as if they had been generated.
 	prime(slot int, codes []int32) error
@@ -75,17 +78,40 @@ type wordSpec struct {
 	prime []int32
 }
 
+// attemptRun is one running attempt at a word: its stream and end detector.
+type attemptRun struct {
+	index int // attempt number (0-based): the seed is retrySeed(seed, index)
+	slot  int
+	utt   *speech.Utterance
+}
+
+// attemptResult is a finished attempt, waiting to be taken in attempt order.
+type attemptResult struct {
+	q       int     // wordQuality
+	score   float64 // the stream's GuideScore
+	codes   []int32 // the trimmed codes
+	noOnset bool
+}
+
 // wordState is the scheduler's state of the word a job is generating.
+// Several attempts may run side by side (the candidates, as far as free
+// slots allow); finished ones are taken in attempt order, the order
+// speech.Generate takes them in, so the kept attempt and the retries do not
+// depend on how many ran at once.
 type wordState struct {
-	utt       *speech.Utterance
-	attempt   int
-	launched  int     // attempts to make: the candidates, plus retries so far
-	retryZero []bool  // whether retry k starts from zero history
-	best      []int32 // kept codes of the best attempt so far
+	runs      []attemptRun
+	next      int // the attempt to start next
+	launched  int // attempts to make: the candidates, plus retries so far
+	done      map[int]attemptResult
+	taken     int    // attempts taken
+	retryZero []bool // whether retry k starts from zero history
+	best      []int32
 	bestQ     int
 	bestScore float64
-	zero      bool // this attempt starts from zero history (not primed)
 }
+
+// maxParallelAttempts bounds the attempts of one word that run at once.
+const maxParallelAttempts = 5
 
 // job is one request's generation, owned by the scheduler goroutine once
 // submitted. The request reads chunks of codes from out until it is closed,
@@ -143,14 +169,16 @@ type scheduler struct {
 type shard struct {
 	sc      *scheduler
 	gen     stepper
+	perJob  int // slots one job's stream takes: 2 if it may be guided
 	joinCh  chan *job
 	stopped chan struct{}
 	active  atomic.Int64
 }
 
 // newScheduler starts a scheduler with slots generation slots shared by
-// len(gens) shards; every generator must have slots slots, twice as many
-// if streams may be guided (a guided stream takes two).
+// len(gens) shards; every generator must have slots slots, at least twice
+// as many if streams may be guided (a guided stream takes two): the slots
+// beyond two per job run a word's candidate attempts side by side.
 func newScheduler(model string, gens []stepper, slots, queue, chunkSize int, queueWait time.Duration, m *metrics, log *slog.Logger) *scheduler {
 	sc := &scheduler{
 		model: model, chunkSize: chunkSize, queueWait: queueWait, metrics: m, log: log,
@@ -161,7 +189,10 @@ func newScheduler(model string, gens []stepper, slots, queue, chunkSize int, que
 	m.active.WithLabelValues(model).Set(0)
 	m.queued.WithLabelValues(model).Set(0)
 	for _, g := range gens {
-		sh := &shard{sc: sc, gen: g, joinCh: make(chan *job, slots), stopped: make(chan struct{})}
+		sh := &shard{sc: sc, gen: g, joinCh: make(chan *job, slots), stopped: make(chan struct{}), perJob: 1}
+		if g.free() >= 2*slots {
+			sh.perJob = 2
+		}
 		sc.shards = append(sc.shards, sh)
 		go sh.run()
 	}
@@ -261,6 +292,10 @@ func (sh *shard) run() {
 			sh.gen.leave(j.slot)
 			j.slot = -1
 		}
+		for _, r := range j.word.runs {
+			sh.gen.leave(r.slot)
+		}
+		j.word.runs = nil
 		if len(j.chunk) > 0 && err == nil {
 			j.out <- j.chunk
 		}
@@ -278,23 +313,20 @@ func (sh *shard) run() {
 	// false when the job ended.
 	startSeg := func(j *job) bool {
 		seg := &j.segs[j.seg]
-		o := seg.opts
 		if w := seg.word; w != nil {
-			o.Seed = retrySeed(o.Seed, j.word.attempt)
-			j.word.utt = speech.NewUtterance(w.q, w.rate, w.dur, w.opt)
+			j.slot = -1
+			j.word = wordState{launched: max(1, w.cands)}
+			if err := sh.startAttempt(j, w); err != nil {
+				finish(j, err)
+				return false
+			}
+			return true
 		}
-		slot, err := sh.gen.join(o)
+		slot, err := sh.gen.join(seg.opts)
 		if err != nil {
 			j.slot = -1
 			finish(j, err)
 			return false
-		}
-		if w := seg.word; w != nil && !j.word.zero && len(w.prime) > 0 {
-			if err := sh.gen.prime(slot, w.prime); err != nil {
-				j.slot = slot
-				finish(j, err)
-				return false
-			}
 		}
 		j.slot, j.left = slot, seg.n
 		return true
@@ -363,12 +395,16 @@ func (sh *shard) run() {
 			active = active[:0]
 			continue
 		}
-		batch.Observe(float64(len(active)))
-		samples.Add(float64(len(active)))
+		streams := 0
+		for _, j := range active {
+			streams += max(1, len(j.word.runs))
+		}
+		batch.Observe(float64(streams))
+		samples.Add(float64(streams))
 		kept = active[:0]
 		for _, j := range active {
 			if w := j.segs[j.seg].word; w != nil {
-				if alive := sh.stepWord(j, w, codes[j.slot], finish, startSeg); alive {
+				if alive := sh.stepWord(j, w, codes, finish, startSeg); alive {
 					kept = append(kept, j)
 				}
 				continue
@@ -400,55 +436,115 @@ func (sh *shard) run() {
 		}
 		clear(active[len(kept):])
 		active = kept
+		sh.startExtraAttempts(active, sh.perJob)
 	}
 }
 
-// stepWord feeds code to the word j is generating. When the attempt ends
-// (the detector's end, or the label_seconds cap), the stream leaves; the
-// word is retried with the next seed or its best attempt is sent, and the
-// job moves on to its next segment. It reports whether j is still active.
-func (sh *shard) stepWord(j *job, w *wordSpec, code int32, finish func(*job, error), startSeg func(*job) bool) bool {
+// stepWord feeds the step's codes to the attempts of the word j is
+// generating. An attempt that ended (the detector's end, or the
+// label_seconds cap) leaves; finished attempts are taken in attempt order,
+// the best so far kept and a retry added after a poor one; once every
+// attempt is taken the best is sent and the job moves on to its next
+// segment. If no attempt is running but some are to come, the next one
+// starts (the slots it needs were just freed). It reports whether j is
+// still active.
+func (sh *shard) stepWord(j *job, w *wordSpec, codes []int32, finish func(*job, error), startSeg func(*job) bool) bool {
 	st := &j.word
-	done := st.utt.Push(code)
-	if !done && !(w.capN > 0 && st.utt.Len() >= w.capN) {
-		return true
+	runs := st.runs
+	st.runs = st.runs[:0] // filtered in place
+	for _, r := range runs {
+		done := r.utt.Push(codes[r.slot])
+		if !done && !(w.capN > 0 && r.utt.Len() >= w.capN) {
+			st.runs = append(st.runs, r)
+			continue
+		}
+		score := sh.gen.score(r.slot)
+		sh.gen.leave(r.slot)
+		s, e := r.utt.Trimmed()
+		if st.done == nil {
+			st.done = map[int]attemptResult{}
+		}
+		st.done[r.index] = attemptResult{q: wordQuality(r.utt.Reason(), e-s, w.dur, w.rate), score: score,
+			codes: slices.Clone(r.utt.Codes()[s:e]), noOnset: r.utt.Reason() == speech.NoOnset}
 	}
-	score := sh.gen.score(j.slot)
-	sh.gen.leave(j.slot)
-	j.slot = -1
-	s, e := st.utt.Trimmed()
-	q := wordQuality(st.utt.Reason(), e-s, w.dur, w.rate)
-	if st.attempt == 0 || q > st.bestQ || (w.cands > 1 && q == st.bestQ && score > st.bestScore) {
-		st.best = append(st.best[:0], st.utt.Codes()[s:e]...)
-		st.bestQ, st.bestScore = q, score
+	clear(runs[len(st.runs):])
+	cands := max(1, w.cands)
+	for {
+		res, ok := st.done[st.taken]
+		if !ok {
+			break
+		}
+		delete(st.done, st.taken)
+		if st.taken == 0 || res.q > st.bestQ || (cands > 1 && res.q == st.bestQ && res.score > st.bestScore) {
+			st.best, st.bestQ, st.bestScore = res.codes, res.q, res.score
+		}
+		st.taken++
+		if res.q < 3 && st.launched < cands+w.attempts-1 {
+			st.launched++
+			st.retryZero = append(st.retryZero, res.noOnset)
+		}
 	}
-	noOnset := st.utt.Reason() == speech.NoOnset
-	st.utt = nil
-	// The attempts run one after another in attempt order, which is the
-	// order speech.Generate takes them in: the same one is kept.
-	if st.launched == 0 {
-		st.launched = max(1, w.cands)
-	}
-	if q < 3 && st.launched < max(1, w.cands)+w.attempts-1 {
-		st.launched++
-		st.retryZero = append(st.retryZero, noOnset)
-	}
-	if st.attempt+1 < st.launched {
-		st.attempt++
-		st.zero = false
-		if k := st.attempt - max(1, w.cands); k >= 0 {
-			st.zero = st.retryZero[k]
+	if st.taken == st.launched {
+		j.out <- st.best
+		j.word = wordState{}
+		j.seg++
+		if j.seg == len(j.segs) {
+			finish(j, nil)
+			return false
 		}
 		return startSeg(j)
 	}
-	j.out <- st.best
-	j.word = wordState{}
-	j.seg++
-	if j.seg == len(j.segs) {
-		finish(j, nil)
-		return false
+	if len(st.runs) == 0 && st.next < st.launched {
+		if err := sh.startAttempt(j, w); err != nil {
+			finish(j, err)
+			return false
+		}
 	}
-	return startSeg(j)
+	return true
+}
+
+// startAttempt joins (and primes) the next attempt at j's current word.
+func (sh *shard) startAttempt(j *job, w *wordSpec) error {
+	st := &j.word
+	k := st.next
+	o := j.segs[j.seg].opts
+	o.Seed = retrySeed(o.Seed, k)
+	slot, err := sh.gen.join(o)
+	if err != nil {
+		return err
+	}
+	zero := false
+	if r := k - max(1, w.cands); r >= 0 {
+		zero = st.retryZero[r]
+	}
+	if !zero && len(w.prime) > 0 {
+		if err := sh.gen.prime(slot, w.prime); err != nil {
+			sh.gen.leave(slot)
+			return err
+		}
+	}
+	st.runs = append(st.runs, attemptRun{index: k, slot: slot, utt: speech.NewUtterance(w.q, w.rate, w.dur, w.opt)})
+	st.next++
+	return nil
+}
+
+// startExtraAttempts starts more attempts of the words of active jobs, up
+// to maxParallelAttempts each, while the generator has free slots beyond
+// those kept for the jobs that may still arrive (perJob slots each).
+func (sh *shard) startExtraAttempts(active []*job, perJob int) {
+	reserve := perJob * (cap(sh.sc.slots) - len(active))
+	for _, j := range active {
+		w := j.segs[j.seg].word
+		if w == nil {
+			continue
+		}
+		st := &j.word
+		for len(st.runs) < maxParallelAttempts && st.next < st.launched && sh.gen.free() >= reserve+perJob {
+			if sh.startAttempt(j, w) != nil {
+				break // tried again when it is the only attempt left to run
+			}
+		}
+	}
 }
 
 // retrySeed is the seed of attempt a (0-based) of a word seeded s: the

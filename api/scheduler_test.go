@@ -47,6 +47,18 @@ func (f *fakeStepper) join(o streamOptions) (int, error) {
 
 func (f *fakeStepper) score(int) float64 { return 0 }
 
+func (f *fakeStepper) free() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, a := range f.active {
+		if !a {
+			n++
+		}
+	}
+	return n
+}
+
 func (f *fakeStepper) leave(slot int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -64,9 +64,10 @@ type SynthesizeRequest struct {
 	// take a positive weight.
 	Guidance *float64 `json:"guidance,omitempty"`
 	// Candidates (text only) is how many attempts are made at each word,
-	// one after another; the one the model finds says the most about its
-	// word is kept (speech.GenOptions.Candidates). Default: the model's;
-	// more than 1 needs a model whose label condition has a null row.
+	// side by side as free generator slots allow; the one the model finds
+	// says the most about its word is kept (speech.GenOptions.Candidates).
+	// Default: the model's; more than 1 needs a model whose label
+	// condition has a null row.
 	Candidates *int `json:"candidates,omitempty"`
 	// Seed makes the output reproducible (default: random, returned in
 	// the X-Seed header). Text word i uses Seed + i (as `wavenet say
