@@ -161,3 +161,47 @@ func BenchmarkInt8Step(b *testing.B) {
 		}
 	}
 }
+
+// TestInt8Guided: the int8 generator's guided streams follow the same
+// rule as the float32 one's. Teacher-forced with the same codes, a stream
+// whose guide scores and one guided with weight 2 give, at every step,
+// logits z + 2 (z - z0) computed from the plain streams of Cond and
+// GuideCond beside them, and a GuideScore equal to the sum of the
+// plain streams' log-probability differences.
+func TestInt8Guided(t *testing.T) {
+	cfg := testConfig(2)
+	cfg.Conditions[1].Null = true
+	m := randomModel(t, cfg, 31)
+	g := NewInt8(m, 8)
+	cond, gc := []int{1, 2}, []int{1, 4}
+	z, _ := g.Join(StreamOptions{Cond: cond, Temperature: 1})
+	z0, _ := g.Join(StreamOptions{Cond: gc, Temperature: 1})
+	scored, _ := g.Join(StreamOptions{Cond: cond, Temperature: 1, GuideCond: gc})
+	guided, err := g.Join(StreamOptions{Cond: cond, Temperature: 1, GuideCond: gc, Guidance: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := randomCodes(rand.New(rand.NewPCG(4, 4)), 2*cfg.ReceptiveField(), cfg.QuantizationChannels)
+	var want float64
+	for i, c := range codes {
+		for _, s := range []int{z, z0, scored, guided} {
+			if err := g.Feed(s, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dst := g.Step(nil)
+		lz, lz0 := g.Logits(z), g.Logits(z0)
+		mixed := make([]float32, len(lz))
+		for j := range mixed {
+			mixed[j] = lz[j] + 2*(lz[j]-lz0[j])
+		}
+		if d := maxDiff(g.Logits(guided), mixed); d > 1e-4 {
+			t.Fatalf("step %d: guided logits differ from z + 2 (z - z0) by %.3g", i, d)
+		}
+		d := dst[scored] // the code the scored stream drew: the score's
+		want += logSoftmax64(lz, d) - logSoftmax64(lz0, d)
+	}
+	if got := g.GuideScore(scored); math.Abs(got-want) > 1e-4*float64(len(codes)) || want == 0 {
+		t.Errorf("GuideScore = %.6f, want %.6f from the plain streams", got, want)
+	}
+}
