@@ -98,7 +98,7 @@ func (s *Server) newServedModel(id string, m *wavenet.Model, o modelOptions) (*s
 	// let a text request run candidate attempts side by side when the
 	// server is not full (see scheduler.startExtraAttempts).
 	slots := s.opts.MaxStreams
-	if guidable(m.Config, labelCondition(m.Config)) || guidable(m.Config, speech.LabelCondition(m.Config)) {
+	if m.Config.HasNull(labelCondition(m.Config)) || m.Config.HasNull(speech.LabelCondition(m.Config)) {
 		slots *= 4
 	}
 	gens := make([]stepper, s.opts.Workers)
@@ -118,7 +118,7 @@ func (s *Server) newServedModel(id string, m *wavenet.Model, o modelOptions) (*s
 // defaultGuidance is the guidance weight of requests that give none: the
 // model's (speech.Stats.Guidance) if condition lc can be guided, else 0.
 func (sm *servedModel) defaultGuidance(lc int) float64 {
-	if sm.stats == nil || !guidable(sm.net.Config, lc) {
+	if sm.stats == nil || !sm.net.Config.HasNull(lc) {
 		return 0
 	}
 	return sm.stats.Guidance

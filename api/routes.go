@@ -69,7 +69,7 @@ func (s *Server) modelInfo(m *servedModel, full bool) ModelInfo {
 	}
 	if lc := labelCondition(cfg); lc >= 0 {
 		info.LabelCondition = cfg.Conditions[lc].Name
-		info.Guidance, info.Guidable = m.defaultGuidance(lc), guidable(cfg, lc)
+		info.Guidance, info.Guidable = m.defaultGuidance(lc), cfg.HasNull(lc)
 	}
 	if tc := speech.LabelCondition(cfg); tc >= 0 {
 		info.TextCondition = cfg.Conditions[tc].Name
@@ -77,7 +77,7 @@ func (s *Server) modelInfo(m *servedModel, full bool) ModelInfo {
 		info.Candidates = 1
 		if m.stats != nil {
 			info.WordDurations = "model"
-			if guidable(cfg, tc) {
+			if cfg.HasNull(tc) {
 				info.Candidates = max(1, m.stats.Candidates)
 			}
 		}

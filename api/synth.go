@@ -602,22 +602,17 @@ func guidance(m *servedModel, lc int, req *float64) (float32, error) {
 	if !finite(g) || g < 0 || g > maxGuidance {
 		return 0, badRequest("field \"guidance\" is %v; want 0 (none) to %d", g, maxGuidance)
 	}
-	if g > 0 && !guidable(m.net.Config, lc) {
+	if g > 0 && !m.net.Config.HasNull(lc) {
 		return 0, badRequest("field \"guidance\" needs a model whose label condition has a null row (trained with conditioning dropout); model %q has none: leave guidance out or send 0", m.id)
 	}
 	return float32(g), nil
-}
-
-// guidable says whether condition lc has a null row to guide against.
-func guidable(cfg wavenet.Config, lc int) bool {
-	return lc >= 0 && lc < len(cfg.Conditions) && cfg.Conditions[lc].Null
 }
 
 // candidates is the number of candidates per word of a request to m whose
 // label condition is lc: the request's, else the model's default.
 func candidates(m *servedModel, lc int, r *SynthesizeRequest) (int, error) {
 	if r.Candidates == nil {
-		if m.stats == nil || r.Text == "" || !guidable(m.net.Config, lc) {
+		if m.stats == nil || r.Text == "" || !m.net.Config.HasNull(lc) {
 			return 1, nil
 		}
 		return max(1, m.stats.Candidates), nil
@@ -628,7 +623,7 @@ func candidates(m *servedModel, lc int, r *SynthesizeRequest) (int, error) {
 		return 0, badRequest("field \"candidates\" is %d; want 1 to %d", n, speech.MaxCandidates)
 	case n > 1 && r.Text == "":
 		return 0, badRequest("field \"candidates\" applies to \"text\" requests (each word's best attempt is kept); send text, or leave candidates out")
-	case n > 1 && !guidable(m.net.Config, lc):
+	case n > 1 && !m.net.Config.HasNull(lc):
 		return 0, badRequest("field \"candidates\" needs a model whose label condition has a null row (trained with conditioning dropout); model %q has none: leave it out or send 1", m.id)
 	}
 	return n, nil

@@ -109,7 +109,7 @@ type Generator struct {
 	xr, pre, z      []float32
 	skip, h, logits []float32
 	smp             sampler
-	zs              []float32 // (Q) a guided stream's own logits, before guidance
+	zs              []float32 // (Q) a guided stream's own logits, kept before guidance mixes them
 	primeWS         primeWorkspace
 	// rowMajor runs the products on kernel.MatMulAddBatch instead of
 	// MatMulAddPacked: only for benchmarks, as the baseline.
@@ -338,10 +338,8 @@ func (g *Generator) start(slot int, opts StreamOptions) {
 	if st.hist == nil {
 		st.hist = make([]int32, g.k-1)
 	}
-	for i := range st.hist {
-		st.hist[i] = -1
-	}
-	g.clearQueues(row, g.nl)
+	st.row = row
+	g.reset(st)
 	for l, ly := range g.m.Layers {
 		b := g.bias[(l*B+row)*2*D : (l*B+row+1)*2*D]
 		if ly.Gate.B != nil {
@@ -364,9 +362,6 @@ func (g *Generator) start(slot int, opts StreamOptions) {
 	opts.GuideCond = append([]int(nil), opts.GuideCond...)
 	st.opts = opts
 	st.rng.Seed(opts.Seed, seedStream)
-	st.pending = int32(g.q / 2)
-	st.t = 0
-	st.row = row
 	st.active = true
 	st.guide, st.hidden, st.score = -1, false, 0
 	g.act = append(g.act, slot)
@@ -397,6 +392,16 @@ func (g *Generator) clearQueues(row, n int) {
 			copy(ring[p+row*R:p+(row+1)*R], g.negC[l])
 		}
 	}
+}
+
+// reset makes st's stream fresh: nothing fed (the queues of its row hold
+// "before time 0"), the silence code pending.
+func (g *Generator) reset(st *stream) {
+	for i := range st.hist {
+		st.hist[i] = -1
+	}
+	g.clearQueues(st.row, g.nl)
+	st.pending, st.t = int32(g.q/2), 0
 }
 
 func (g *Generator) leave(slot int) {
@@ -501,14 +506,15 @@ func (g *Generator) draw(dst []int32) {
 		o := &st.opts
 		z := g.logits[b*Q : (b+1)*Q]
 		var gd *stream
-		var z0 []float32
+		own, z0 := z, []float32(nil) // own: the stream's logits before guidance
 		var lz, lz0 float32
 		if st.guide >= 0 {
 			gd = &g.streams[st.guide]
 			z0 = g.logits[gd.row*Q : (gd.row+1)*Q]
 			lz, lz0 = logSumExp(z), logSumExp(z0)
-			g.zs = append(g.zs[:0], z...)
 			if w := o.Guidance; w != 0 {
+				g.zs = append(g.zs[:0], z...)
+				own = g.zs
 				for i, v := range z {
 					z[i] = v + w*(v-z0[i])
 				}
@@ -518,7 +524,7 @@ func (g *Generator) draw(dst []int32) {
 		st.pending = c
 		if gd != nil {
 			gd.pending = c
-			st.score += float64((g.zs[c] - lz) - (z0[c] - lz0))
+			st.score += float64((own[c] - lz) - (z0[c] - lz0))
 		}
 		dst[slot] = c
 	}
@@ -699,12 +705,7 @@ func (g *Generator) Prime(ctx context.Context, slot int, codes []int32) error {
 		return err
 	}
 	if err := g.prime(ctx, slot, codes); err != nil {
-		gd := &g.streams[st.guide]
-		g.clearQueues(gd.row, g.nl)
-		for i := range gd.hist {
-			gd.hist[i] = -1
-		}
-		gd.pending, gd.t = int32(g.q/2), 0
+		g.reset(&g.streams[st.guide])
 		return err
 	}
 	return nil

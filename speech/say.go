@@ -225,7 +225,7 @@ func Generate(ctx context.Context, m *wavenet.Model, items []Item, o GenOptions)
 		cands = 1 // greedy attempts are all the same
 	}
 	if o.Guidance > 0 || cands > 1 {
-		if lc < 0 || !cfg.Conditions[lc].Null {
+		if !cfg.HasNull(lc) {
 			return nil, errors.New("speech: guidance and candidates need a model whose label condition has a null row (train with --cond-dropout)")
 		}
 		per = 2

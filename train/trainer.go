@@ -119,6 +119,15 @@ func (o *Options) defaults() {
 	}
 }
 
+// End is the step a run stops at: Until if it is set and below Steps, else
+// Steps.
+func (o *Options) End() int64 {
+	if o.Until > 0 && o.Until < o.Steps {
+		return o.Until
+	}
+	return o.Steps
+}
+
 // Schedule is the learning-rate schedule the options describe.
 func (o *Options) Schedule() nn.Schedule {
 	if o.Cosine {
@@ -373,10 +382,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 	var lossSum, normSum float64
 	var lossN int
 	saved := t.step
-	end := o.Steps
-	if o.Until > 0 && o.Until < end {
-		end = o.Until
-	}
+	end := o.End()
 	for t.step < end {
 		if ctx.Err() != nil {
 			break

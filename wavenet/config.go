@@ -42,6 +42,12 @@ func (c Condition) Rows() int {
 	return len(c.Values)
 }
 
+// HasNull says whether condition i exists and has a null row, which
+// guidance and candidate scoring contrast with.
+func (c Config) HasNull(i int) bool {
+	return i >= 0 && i < len(c.Conditions) && c.Conditions[i].Null
+}
+
 // NullIndex is the index of the null row, or -1 if the condition has none.
 func (c Condition) NullIndex() int {
 	if c.Null {

@@ -121,7 +121,7 @@ func (g *genFlags) guided(o *speech.GenOptions, m *wavenet.Model, st *speech.Sta
 			n = st.Candidates
 		}
 	}
-	if lc := speech.LabelCondition(m.Config); (w > 0 || n > 1) && (lc < 0 || !m.Config.Conditions[lc].Null) {
+	if (w > 0 || n > 1) && !m.Config.HasNull(speech.LabelCondition(m.Config)) {
 		return Usagef("--guidance %v and --candidates %d need a model trained with --cond-dropout (its label condition has no null row); give --guidance 0 --candidates 1", w, n)
 	}
 	o.Guidance, o.Candidates = float32(w), n

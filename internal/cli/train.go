@@ -203,10 +203,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 		"batch %d x (%d + %d) on %d workers; from step %d to %d\n",
 		len(c.Train), len(c.Validation), m.Config.SampleRate, m.NumParams(), m.Config.ReceptiveField(),
 		o.Batch, m.Config.ReceptiveField()-1, o.Segment, o.Workers, t.Step(), o.Steps)
-	first, last := t.Step(), o.Steps
-	if o.Until > 0 && o.Until < last {
-		last = o.Until
-	}
+	first, last := t.Step(), o.End()
 	bar = progress.New(env.Stderr, fmt.Sprintf("train (steps %d-%d)", first, last), "steps", last-first)
 	opts.Progress = func(s train.Status) {
 		status := fmt.Sprintf("loss %.3f nats (%.3f bits)", s.Loss, s.Loss/0.6931471805599453)
