@@ -98,7 +98,7 @@ func (s *Server) newServedModel(id string, m *wavenet.Model, o modelOptions) (*s
 	// let a text request run candidate attempts side by side when the
 	// server is not full (see scheduler.startExtraAttempts).
 	slots := s.opts.MaxStreams
-	if m.Config.HasNull(labelCondition(m.Config)) || m.Config.HasNull(speech.LabelCondition(m.Config)) {
+	if m.Config.HasNull(m.Config.LabelCondition()) {
 		slots *= 4
 	}
 	gens := make([]stepper, s.opts.Workers)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -26,11 +25,11 @@ type ModelInfo struct {
 	Layers               int                 `json:"layers"`
 	Parameters           int                 `json:"parameters"`
 	Conditions           []wavenet.Condition `json:"conditions"`
-	// LabelCondition is the condition "label" sets ("" if none).
+	// LabelCondition is the condition "label" sets
+	// (wavenet.Config.LabelCondition; "" if none).
 	LabelCondition string `json:"label_condition,omitempty"`
-	// TextCondition is the condition the words of "text" set
-	// (speech.LabelCondition: "digit", else the only condition not named
-	// "speaker"; "" if the model cannot say text).
+	// TextCondition is the condition the words of "text" set: the same
+	// as LabelCondition ("" if the model cannot say text).
 	TextCondition string `json:"text_condition,omitempty"`
 	// WordDurations says where the word length limits of "text" come
 	// from: "model" (the checkpoint's speech.json) or "default"
@@ -67,11 +66,11 @@ func (s *Server) modelInfo(m *servedModel, full bool) ModelInfo {
 	if info.Conditions == nil {
 		info.Conditions = []wavenet.Condition{}
 	}
-	if lc := labelCondition(cfg); lc >= 0 {
+	if lc := cfg.LabelCondition(); lc >= 0 {
 		info.LabelCondition = cfg.Conditions[lc].Name
 		info.Guidance, info.Guidable = m.defaultGuidance(lc), cfg.HasNull(lc)
 	}
-	if tc := speech.LabelCondition(cfg); tc >= 0 {
+	if tc := cfg.LabelCondition(); tc >= 0 {
 		info.TextCondition = cfg.Conditions[tc].Name
 		info.WordDurations = "default"
 		info.Candidates = 1

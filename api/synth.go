@@ -128,20 +128,6 @@ func (s *Server) pickModel(id string) (*servedModel, error) {
 	return m, nil
 }
 
-// labelCondition is the index of the condition "label" and "text" refer to:
-// the one named "label", else the first not named "speaker"; -1 if none.
-func labelCondition(cfg wavenet.Config) int {
-	if i := cfg.Condition("label"); i >= 0 {
-		return i
-	}
-	for i, c := range cfg.Conditions {
-		if c.Name != "speaker" {
-			return i
-		}
-	}
-	return -1
-}
-
 func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 	m, err := s.pickModel(r.Model)
 	if err != nil {
@@ -165,7 +151,7 @@ func (s *Server) planSynthesis(r *SynthesizeRequest) (*plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		cond, lc = items[0].Cond, speech.LabelCondition(cfg)
+		cond, lc = items[0].Cond, cfg.LabelCondition()
 	} else if cond, lc, err = resolveConditions(m, r.Conditions, r.Speaker, r.Label); err != nil {
 		return nil, err
 	}
@@ -331,7 +317,7 @@ func resolveConditions(m *servedModel, named map[string]string, speaker, label s
 		}
 		given["speaker"] = speaker
 	}
-	lc := labelCondition(cfg)
+	lc := cfg.LabelCondition()
 	if label != "" {
 		if lc < 0 {
 			return nil, -1, badRequest("\"label\": model %q has no label condition (its conditions: %s)", m.id, condNames(cfg))
@@ -383,7 +369,7 @@ func textItems(cfg wavenet.Config, r *SynthesizeRequest) ([]speech.Item, []strin
 	if r.Speaker != "" {
 		given["speaker"] = r.Speaker
 	}
-	lc := speech.LabelCondition(cfg)
+	lc := cfg.LabelCondition()
 	text := r.Text
 	if lc >= 0 {
 		c := cfg.Conditions[lc]

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -36,10 +35,10 @@ var FSDDSplit = Split{Label: "index", Values: []string{"5", "6", "7", "8", "9"}}
 // Defaults for Options' zero values.
 const (
 	DefaultLevels      = 256
-	DefaultTrimDB      = -60.0 // frame RMS below this is always silence (dBFS)
-	DefaultTrimRelDB   = 30.0  // frames this far below a file's loudest frame are silence
-	DefaultFrameMS     = 20.0  // frame length for trimming and silence stats
-	DefaultNormalizeDB = -1.0  // peak level after normalisation (dBFS)
+	DefaultTrimDB      = audio.DefaultTrimDB      // frame RMS below this is always silence (dBFS)
+	DefaultTrimRelDB   = audio.DefaultTrimRelDB   // frames this far below a file's loudest frame are silence
+	DefaultFrameMS     = audio.DefaultFrameMS     // frame length for trimming and silence stats
+	DefaultNormalizeDB = audio.DefaultNormalizeDB // peak level after normalisation (dBFS)
 	DefaultHashPercent = 10    // validation share for custom patterns
 )
 
@@ -86,6 +85,13 @@ type Options struct {
 	// Progress, if set, is called after each file with the number of files
 	// done and the total. It is called from one goroutine at a time.
 	Progress func(done, total int)
+}
+
+// Preprocess is the audio processing of o (trimming, levels), as a model
+// records it in its config (wavenet.Config.Preprocess).
+func (o Options) Preprocess() audio.Preprocess {
+	return audio.Preprocess{RemoveDC: o.RemoveDC, Trim: o.Trim, TrimDB: o.TrimDB, TrimRelDB: o.TrimRelDB,
+		FrameMS: o.FrameMS, Normalize: o.Normalize, NormalizeDB: o.NormalizeDB}.WithDefaults()
 }
 
 // Split assigns utterances to the validation set by a label rule or by a
@@ -479,31 +485,21 @@ func loadFile(j job, opts *Options) result {
 		Peak: audio.Peak(clip.Samples), Clipped: audio.Clipped(clip.Samples, bitsForClipping(clip.Format))}
 	x := clip.Mono(nil)
 	rate := clip.Format.SampleRate
-	if opts.RemoveDC {
+	pre := opts.Preprocess()
+	if pre.RemoveDC {
 		audio.RemoveDC(x)
+		pre.RemoveDC = false
 	}
-	thr := opts.TrimDB
-	if opts.TrimRelDB > 0 {
-		thr = math.Max(thr, audio.LoudestFrameDB(x, rate, opts.FrameMS)-opts.TrimRelDB)
-	}
+	thr := pre.SilenceThreshold(x, rate)
 	if s, n := audio.SilentFrames(x, rate, thr, opts.FrameMS); n > 0 {
 		st.SilentFraction = float64(s) / float64(n)
 	}
 	u := &Utterance{Name: j.name, Labels: j.labels, Source: st}
-	if opts.Trim {
-		a, b := audio.Trim(x, rate, thr, opts.FrameMS)
-		x = x[a:b]
+	if x, err = pre.Apply(x, rate, opts.SampleRate); err != nil {
+		return result{err: err}
 	}
 	if len(x) == 0 {
 		return result{utt: u, err: ErrSilent, silent: true}
-	}
-	if opts.SampleRate != 0 && opts.SampleRate != rate {
-		if x, err = audio.Resample(nil, x, rate, opts.SampleRate); err != nil {
-			return result{err: err}
-		}
-	}
-	if opts.Normalize {
-		audio.Normalize(x, opts.NormalizeDB)
 	}
 	u.Codes = mulaw.Encode(nil, x, opts.Levels)
 	u.Levels = opts.Levels

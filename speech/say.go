@@ -33,25 +33,6 @@ func (e *InputError) Error() string {
 	return fmt.Sprintf("speech: %s (allowed: %s)", msg, strings.Join(e.Allowed, ", "))
 }
 
-// LabelCondition returns the index of the condition that text sets, one
-// value per word: the condition named "digit", else the only condition not
-// named "speaker"; -1 if there is none.
-func LabelCondition(cfg wavenet.Config) int {
-	if i := cfg.Condition("digit"); i >= 0 {
-		return i
-	}
-	found := -1
-	for i, c := range cfg.Conditions {
-		if c.Name != "speaker" {
-			if found >= 0 {
-				return -1
-			}
-			found = i
-		}
-	}
-	return found
-}
-
 // MaxLabels bounds the number of labels of one text.
 const MaxLabels = 1000
 
@@ -213,7 +194,7 @@ func Generate(ctx context.Context, m *wavenet.Model, items []Item, o GenOptions)
 		o.MaxStreams = 16
 	}
 	rate, q := cfg.SampleRate, cfg.QuantizationChannels
-	lc, per := LabelCondition(cfg), 1
+	lc, per := cfg.LabelCondition(), 1
 	if g := o.Guidance; g != 0 && (!(g > 0) || math.IsInf(float64(g), 0)) {
 		return nil, fmt.Errorf("speech: guidance %v, want 0 (none) or a positive number", g)
 	}
@@ -430,7 +411,7 @@ type Result struct {
 // Items maps a request to the items Generate takes, checking every value
 // against the model; errors are *InputError.
 func Items(cfg wavenet.Config, req Request) ([]Item, []string, error) {
-	lc := LabelCondition(cfg)
+	lc := cfg.LabelCondition()
 	if lc < 0 {
 		names := make([]string, len(cfg.Conditions))
 		for i, c := range cfg.Conditions {

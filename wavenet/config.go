@@ -3,6 +3,8 @@ package wavenet
 import (
 	"fmt"
 	"strings"
+
+	"github.com/wavenet-go/wavenet/audio"
 )
 
 // Config holds a WaveNet's hyperparameters. Its JSON field names follow
@@ -19,6 +21,24 @@ type Config struct {
 	QuantizationChannels int         `json:"quantization_channels"`
 	UseBiases            bool        `json:"use_biases"`
 	Conditions           []Condition `json:"global_conditions,omitempty"`
+	// Preprocess records how the training audio was processed before it
+	// was mu-law encoded (trimming, level); scoring applies the same to a
+	// recording. Nil (checkpoints from before it was recorded) means
+	// DefaultPreprocess, what training has always done by default.
+	Preprocess *audio.Preprocess `json:"preprocess,omitempty"`
+}
+
+// DefaultPreprocess is the processing `wavenet train` applies by default:
+// trimmed and peak-normalised, with audio's default thresholds.
+var DefaultPreprocess = audio.Preprocess{Trim: true, Normalize: true}.WithDefaults()
+
+// Preprocessing returns how the model's training audio was processed: the
+// recorded Preprocess, or DefaultPreprocess for a checkpoint that has none.
+func (c Config) Preprocessing() audio.Preprocess {
+	if c.Preprocess != nil {
+		return c.Preprocess.WithDefaults()
+	}
+	return DefaultPreprocess
 }
 
 // Condition is one categorical global-conditioning input, such as the
@@ -113,6 +133,30 @@ func (c Config) Validate() error {
 		return errs[0]
 	}
 	return nil
+}
+
+// LabelCondition returns the index of the condition that a label (the
+// service's "label" field, the CLI's --label) and the words of a text set:
+// the condition named "label", else the one named "digit", else the only
+// condition not named "speaker"; -1 if there is none (or several could be
+// meant). This is the one rule every command and route uses.
+func (c Config) LabelCondition() int {
+	if i := c.Condition("label"); i >= 0 {
+		return i
+	}
+	if i := c.Condition("digit"); i >= 0 {
+		return i
+	}
+	found := -1
+	for i, cond := range c.Conditions {
+		if cond.Name != "speaker" {
+			if found >= 0 {
+				return -1
+			}
+			found = i
+		}
+	}
+	return found
 }
 
 // Condition returns the index of the condition named name, or -1.

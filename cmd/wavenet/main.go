@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"github.com/wavenet-go/wavenet/internal/cli"
+	"github.com/wavenet-go/wavenet/cmd/internal/cli"
 )
 
 func main() {

@@ -13,10 +13,6 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-func init() {
-	Register(Command{Name: "score", Summary: "bits per sample of WAV recordings under a model (teacher-forced), per file, label and overall", Run: runScore})
-}
-
 // scoreSum accumulates cross-entropy over files.
 type scoreSum struct {
 	files, n int
@@ -31,23 +27,13 @@ func (s *scoreSum) add(nats float64, n int) {
 
 func (s scoreSum) bits() float64 { return s.nats / float64(s.n) / math.Ln2 }
 
-// labelCondition is the model condition that --label and a file name's
-// digit set: the one named "digit", else the only condition not named
-// "speaker", else none ("").
+// labelCondition is the name of the model condition that --label and a
+// file name's digit set (wavenet.Config.LabelCondition), or "".
 func labelCondition(cfg wavenet.Config) string {
-	if cfg.Condition("digit") >= 0 {
-		return "digit"
+	if i := cfg.LabelCondition(); i >= 0 {
+		return cfg.Conditions[i].Name
 	}
-	name := ""
-	for _, c := range cfg.Conditions {
-		if c.Name != "speaker" {
-			if name != "" {
-				return ""
-			}
-			name = c.Name
-		}
-	}
-	return name
+	return ""
 }
 
 func runScore(ctx context.Context, env *Env, args []string) error {

@@ -22,7 +22,7 @@ func runDetectCmd(t *testing.T, stdin string, args ...string) (string, error) {
 // The Object-Detection-Metrics sample (detection/testdata/odm, see its
 // README): published AP 24.57% (all-point) and 26.84% (11-point) at IoU 0.3.
 func TestDetectEvalText(t *testing.T) {
-	gt, det := "../../detection/testdata/odm/groundtruths", "../../detection/testdata/odm/detections"
+	gt, det := "../../../detection/testdata/odm/groundtruths", "../../../detection/testdata/odm/detections"
 	plots := filepath.Join(t.TempDir(), "plots")
 	for _, tc := range []struct{ metric, want string }{{"voc", "0.2457"}, {"voc07", "0.2684"}} {
 		out, err := runDetectCmd(t, "", "eval", "--gt", gt, "--det", det, "--metric", tc.metric, "--iou", "0.3", "--box-format", "xywh", "--plots", plots)
@@ -51,8 +51,8 @@ func TestDetectEvalText(t *testing.T) {
 
 // COCO metric on text files: one class, boxes as given (area = box area).
 func TestDetectEvalTextCOCO(t *testing.T) {
-	out, err := runDetectCmd(t, "", "eval", "--gt", "../../detection/testdata/odm/groundtruths",
-		"--det", "../../detection/testdata/odm/detections", "--box-format", "xywh", "--metric", "coco", "--json")
+	out, err := runDetectCmd(t, "", "eval", "--gt", "../../../detection/testdata/odm/groundtruths",
+		"--det", "../../../detection/testdata/odm/detections", "--box-format", "xywh", "--metric", "coco", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +68,8 @@ func TestDetectEvalTextCOCO(t *testing.T) {
 }
 
 func TestDetectEvalCOCO(t *testing.T) {
-	out, err := runDetectCmd(t, "", "eval", "--gt", "../../detection/testdata/coco/instances.json",
-		"--det", "../../detection/testdata/coco/results.json", "--metric", "coco")
+	out, err := runDetectCmd(t, "", "eval", "--gt", "../../../detection/testdata/coco/instances.json",
+		"--det", "../../../detection/testdata/coco/results.json", "--metric", "coco")
 	if err != nil {
 		t.Fatal(err)
 	}

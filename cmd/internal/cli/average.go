@@ -12,10 +12,6 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-func init() {
-	Register(Command{Name: "average", Summary: "average the weights of checkpoints of one run (Polyak averaging) into a new model directory", Run: runAverage})
-}
-
 func runAverage(ctx context.Context, env *Env, args []string) error {
 	fl := NewFlagSet(env, "average", "average [--null] --out DIR CHECKPOINT_DIR...")
 	out := fl.String("out", "", "model directory to write (config.json, model.safetensors, and the first checkpoint's speech.json if it has one)")

@@ -1,5 +1,6 @@
-// Package cli holds the subcommands of cmd/wavenet. Each subcommand lives in
-// its own file and registers itself with Register from an init function, so
+// Package cli holds the subcommands of cmd/wavenet: each parses its flags
+// into a config and calls the package that does the work. Each subcommand
+// lives in its own file and is listed in the commands table (cli.go), so
 // that cmd/wavenet/main.go stays a few lines long.
 package cli
 
@@ -30,15 +31,29 @@ type Env struct {
 	Stdin          io.Reader
 }
 
-var commands = map[string]Command{}
+// commands is the table of subcommands: the one place a command is added.
+var commands = byName([]Command{
+	{Name: "average", Summary: "average the weights of checkpoints of one run (Polyak averaging) into a new model directory", Run: runAverage},
+	{Name: "compress", Summary: "quantize (int8, fp16, bf16), prune or distill a model; report size, bits/sample and speed", Run: runCompress},
+	{Name: "data", Summary: "inspect a directory of training WAVs (data inspect DIR)", Run: runData},
+	{Name: "detect", Summary: "evaluate object detections (VOC, COCO) and run NMS", Run: runDetect},
+	{Name: "eval", Summary: "is it intelligible? digit and speaker recognition of WAVs named {digit}_{speaker}_*.wav", Run: runEval},
+	{Name: "generate", Summary: "synthesize audio with a model (fast queue generation) into a 16-bit WAV", Run: runGenerate},
+	{Name: "loadtest", Summary: "load-test a local synthesis service: throughput, latency and errors for several client counts", Run: runLoadtest},
+	{Name: "rl", Summary: "train and evaluate reinforcement-learning agents (rl train, rl eval)", Run: runRL},
+	{Name: "samples", Summary: "listening tests: one WAV per (speaker, digit) and sentences, spectrogram PNGs, README.md with the classifier's verdicts", Run: runSamples},
+	{Name: "say", Summary: "say a sequence of digits (labels) with a conditioned model, e.g. wavenet say \"4 2 7\" --speaker jackson --out phone.wav", Run: runSay},
+	{Name: "score", Summary: "bits per sample of WAV recordings under a model (teacher-forced), per file, label and overall", Run: runScore},
+	{Name: "serve", Summary: "run the synthesis service (REST API on echo; the embedded default model unless --models)", Run: runServe},
+	{Name: "train", Summary: "train a WaveNet on a directory of WAV files (resumable checkpoints)", Run: runTrain},
+})
 
-// Register adds a subcommand. It panics on a duplicate name (a programmer
-// mistake).
-func Register(c Command) {
-	if _, dup := commands[c.Name]; dup {
-		panic("cli: command registered twice: " + c.Name)
+func byName(cs []Command) map[string]Command {
+	m := make(map[string]Command, len(cs))
+	for _, c := range cs {
+		m[c.Name] = c
 	}
-	commands[c.Name] = c
+	return m
 }
 
 // ErrUsage marks an error caused by wrong arguments: Main prints it and

@@ -11,10 +11,6 @@ import (
 	"github.com/wavenet-go/wavenet/rl"
 )
 
-func init() {
-	Register(Command{Name: "rl", Summary: "train and evaluate reinforcement-learning agents (rl train, rl eval)", Run: runRL})
-}
-
 func runRL(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
 		return Usagef("rl needs a subcommand: train or eval")

@@ -25,11 +25,6 @@ import (
 )
 
 func init() {
-	Register(Command{
-		Name:    "compress",
-		Summary: "quantize (int8, fp16, bf16), prune or distill a model; report size, bits/sample and speed",
-		Run:     runCompress,
-	})
 	ServeFeatures = append(ServeFeatures, func() (api.Feature, func()) {
 		CompressManager = compressapi.NewManager(compressapi.Options{})
 		return CompressManager.Feature(), CompressManager.Close

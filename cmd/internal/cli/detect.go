@@ -14,14 +14,6 @@ import (
 	"github.com/wavenet-go/wavenet/detection"
 )
 
-func init() {
-	Register(Command{
-		Name:    "detect",
-		Summary: "evaluate object detections (VOC, COCO) and run NMS",
-		Run:     runDetect,
-	})
-}
-
 const detectUsage = `detect eval --gt PATH --det PATH --metric voc07|voc|coco [flags]
        wavenet detect nms --in FILE --iou T [--soft linear|gaussian --sigma S] [--score-threshold S]
 

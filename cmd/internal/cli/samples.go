@@ -31,10 +31,6 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-func init() {
-	Register(Command{Name: "samples", Summary: "listening tests: one WAV per (speaker, digit) and sentences, spectrogram PNGs, README.md with the classifier's verdicts", Run: runSamples})
-}
-
 // sampleSentences are said by every speaker: all the digits, and a phone
 // number.
 var sampleSentences = []string{"0 1 2 3 4 5 6 7 8 9", "8 6 7 5 3 0 9"}
@@ -126,7 +122,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	cfg := m.Config
-	sc, lc := cfg.Condition("speaker"), speech.LabelCondition(cfg)
+	sc, lc := cfg.Condition("speaker"), cfg.LabelCondition()
 	if sc < 0 || lc < 0 || len(cfg.Conditions) != 2 {
 		return fmt.Errorf("samples: the model must be conditioned on speaker and one label (digit); its conditions: %s", condNames(cfg))
 	}

@@ -10,10 +10,6 @@ import (
 	"github.com/wavenet-go/wavenet/classify"
 )
 
-func init() {
-	Register(Command{Name: "eval", Summary: "is it intelligible? digit and speaker recognition of WAVs named {digit}_{speaker}_*.wav", Run: runEval})
-}
-
 // defaultFSDD is where the shared corpus sits beside a checkout.
 const defaultFSDD = "../shared/data/fsdd/train"
 

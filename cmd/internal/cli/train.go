@@ -16,14 +16,6 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-func init() {
-	Register(Command{
-		Name:    "train",
-		Summary: "train a WaveNet on a directory of WAV files (resumable checkpoints)",
-		Run:     runTrain,
-	})
-}
-
 type trainFlags struct {
 	data, preset, out, cond, config, split string
 	init, grow                             string

@@ -16,10 +16,6 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-func init() {
-	Register(Command{Name: "say", Summary: "say a sequence of digits (labels) with a conditioned model, e.g. wavenet say \"4 2 7\" --speaker jackson --out phone.wav", Run: runSay})
-}
-
 // interspersed parses args with fs, allowing positional arguments between
 // flags ("wavenet say \"4 2 7\" --speaker jackson"); it returns the
 // positional arguments.
@@ -121,7 +117,7 @@ func (g *genFlags) guided(o *speech.GenOptions, m *wavenet.Model, st *speech.Sta
 			n = st.Candidates
 		}
 	}
-	if (w > 0 || n > 1) && !m.Config.HasNull(speech.LabelCondition(m.Config)) {
+	if (w > 0 || n > 1) && !m.Config.HasNull(m.Config.LabelCondition()) {
 		return Usagef("--guidance %v and --candidates %d need a model trained with --cond-dropout (its label condition has no null row); give --guidance 0 --candidates 1", w, n)
 	}
 	o.Guidance, o.Candidates = float32(w), n

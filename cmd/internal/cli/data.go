@@ -17,10 +17,6 @@ import (
 	"github.com/wavenet-go/wavenet/internal/progress"
 )
 
-func init() {
-	Register(Command{Name: "data", Summary: "inspect a directory of training WAVs (data inspect DIR)", Run: runData})
-}
-
 const dataUsage = "data inspect [flags] DIR"
 
 func runData(ctx context.Context, env *Env, args []string) error {

@@ -27,7 +27,6 @@ import (
 )
 
 func init() {
-	Register(Command{Name: "serve", Summary: "run the synthesis service (REST API on echo; the embedded default model unless --models)", Run: runServe})
 	// Commands that take --model (generate, score) fall back to the
 	// embedded default model when the binary has one.
 	if DefaultModel == nil && models.Available() {

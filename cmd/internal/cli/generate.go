@@ -16,10 +16,6 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-func init() {
-	Register(Command{Name: "generate", Summary: "synthesize audio with a model (fast queue generation) into a 16-bit WAV", Run: runGenerate})
-}
-
 // DefaultModel, when not nil, loads the model that commands use when
 // --model is not given (the embedded default model). The file that embeds
 // the model sets it from an init function; until then --model is required.

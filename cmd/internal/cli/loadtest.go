@@ -19,10 +19,6 @@ import (
 	"time"
 )
 
-func init() {
-	Register(Command{Name: "loadtest", Summary: "load-test a local synthesis service: throughput, latency and errors for several client counts", Run: runLoadtest})
-}
-
 // loadLevel is the result of one client count.
 type loadLevel struct {
 	Clients    int            `json:"clients"`
