@@ -39,7 +39,7 @@ const (
 	DefaultTrimRelDB   = audio.DefaultTrimRelDB   // frames this far below a file's loudest frame are silence
 	DefaultFrameMS     = audio.DefaultFrameMS     // frame length for trimming and silence stats
 	DefaultNormalizeDB = audio.DefaultNormalizeDB // peak level after normalisation (dBFS)
-	DefaultHashPercent = 10    // validation share for custom patterns
+	DefaultHashPercent = 10                       // validation share for custom patterns
 )
 
 // Options configure Load. The zero value loads FSDD at the files' own rate
