@@ -63,13 +63,6 @@ var trainers = map[string]Trainer{
 	},
 }
 
-func init() {
-	for _, a := range []string{"dqn", "reinforce", "actor-critic"} {
-		policyLoaders[a] = loadNetPolicy
-	}
-	policyLoaders["alphazero"] = loadZeroPolicy
-}
-
 // AgentNames lists the agents Train accepts, with their environments.
 func AgentNames() map[string]string {
 	return map[string]string{
@@ -271,7 +264,12 @@ func writeJSON(path string, v any) error {
 }
 
 // policyLoaders load the policy of an agent kind from a run directory.
-var policyLoaders = map[string]func(dir string) (Policy, error){}
+var policyLoaders = map[string]func(dir string) (Policy, error){
+	"dqn":          loadNetPolicy,
+	"reinforce":    loadNetPolicy,
+	"actor-critic": loadNetPolicy,
+	"alphazero":    loadZeroPolicy,
+}
 
 // LoadRun reads a run directory written by Save.
 func LoadRun(dir string) (*Run, error) {
