@@ -1,6 +1,7 @@
 package rlapi
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,16 +14,16 @@ import (
 	"github.com/wavenet-go/wavenet/api"
 )
 
-func newServer(t *testing.T, opts Options) (*httptest.Server, *Manager) {
+func newServer(t *testing.T, opts Options) *httptest.Server {
 	t.Helper()
-	m := NewManager(opts)
-	s, err := api.New(api.Options{Features: []api.Feature{m.Feature()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	feat, closeRuns := New(opts)
+	s, err := api.New(api.Options{Features: []api.Feature{feat}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { ts.Close(); m.Close() })
-	return ts, m
+	t.Cleanup(func() { ts.Close(); closeRuns(); _ = s.Shutdown(context.Background()) })
+	return ts
 }
 
 func do(t *testing.T, method, url, body string) (int, map[string]any) {
@@ -44,8 +45,14 @@ func do(t *testing.T, method, url, body string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-func TestRunLifecycle(t *testing.T) {
-	ts, _ := newServer(t, Options{})
+// echoInternal reports whether msg carries the text of an *echo.HTTPError
+// ("code=400, message=..., internal=...") rather than api's own message.
+func echoInternal(msg string) bool {
+	return strings.Contains(msg, "code=") || strings.Contains(msg, "internal=")
+}
+
+func TestRLRunLifecycle(t *testing.T) {
+	ts := newServer(t, Options{})
 	code, run := do(t, "POST", ts.URL+"/v1/rl/runs", `{"env":"FrozenLake-v1-nonslippery","agent":"q-learning","episodes":2000,"seed":1}`)
 	if code != http.StatusAccepted {
 		t.Fatalf("POST /v1/rl/runs = %d %v, want 202", code, run)
@@ -84,13 +91,14 @@ func TestRunLifecycle(t *testing.T) {
 	bad := []struct{ body, want string }{
 		{`{"observation":[1,0]}`, "16 states"},
 		{`{"observation":"x"}`, "observation"},
+		{`{"observation":[1],"obs":[1]}`, "obs"},
 		{`not json`, "JSON"},
 	}
 	for _, b := range bad {
 		code, e := do(t, "POST", ts.URL+"/v1/rl/runs/"+id+"/act", b.body)
 		msg, _ := e["error"].(map[string]any)["message"].(string)
-		if code != http.StatusBadRequest || !strings.Contains(msg, b.want) {
-			t.Errorf("act %s = %d %v, want 400 mentioning %q", b.body, code, e, b.want)
+		if code != http.StatusBadRequest || !strings.Contains(msg, b.want) || echoInternal(msg) {
+			t.Errorf("act %s = %d %v, want 400 mentioning %q, without echo's error text", b.body, code, e, b.want)
 		}
 	}
 	if code, _ := do(t, "DELETE", ts.URL+"/v1/rl/runs/"+id, ""); code != http.StatusNoContent {
@@ -101,8 +109,8 @@ func TestRunLifecycle(t *testing.T) {
 	}
 }
 
-func TestCreateErrors(t *testing.T) {
-	ts, _ := newServer(t, Options{MaxActive: 1})
+func TestRLCreateErrors(t *testing.T) {
+	ts := newServer(t, Options{MaxActive: 1})
 	cases := []struct {
 		body string
 		code int
@@ -113,6 +121,8 @@ func TestCreateErrors(t *testing.T) {
 		{`{"env":"FrozenLake-v1","agent":"q-learning","episodes":0}`, 400, "episodes must be"},
 		{`{"env":"FrozenLake-v1","agent":"q-learning","episodes":1000000000}`, 400, "episodes must be"},
 		{`{"env":"CartPole-v1","agent":"q-learning","episodes":10}`, 400, "runs on FrozenLake*, not on CartPole-v1"},
+		{`{"env":"FrozenLake-v1","agent":"q-learning","episodes":"ten"}`, 400, "episodes"},
+		{`{"env":`, 400, "JSON"},
 		{`{"env":"FrozenLake-v1","agent":"q-learning","episodes":10}`, 0, ""},
 	}
 	for _, c := range cases {
@@ -124,14 +134,14 @@ func TestCreateErrors(t *testing.T) {
 			continue
 		}
 		msg, _ := e["error"].(map[string]any)["message"].(string)
-		if code != c.code || !strings.Contains(msg, c.want) {
+		if code != c.code || !strings.Contains(msg, c.want) || echoInternal(msg) {
 			t.Errorf("POST %s = %d %v, want %d mentioning %q", c.body, code, e, c.code, c.want)
 		}
 	}
 }
 
-func TestBusy(t *testing.T) {
-	ts, _ := newServer(t, Options{MaxActive: 1})
+func TestRLBusy(t *testing.T) {
+	ts := newServer(t, Options{MaxActive: 1})
 	body := `{"env":"FrozenLake-v1","agent":"q-learning","episodes":100000}`
 	if code, e := do(t, "POST", ts.URL+"/v1/rl/runs", body); code != http.StatusAccepted {
 		t.Fatalf("first POST = %d %v", code, e)

@@ -24,6 +24,7 @@ import (
 type registry struct {
 	mu     sync.Mutex
 	models map[string]*wavenet.Model
+	served map[string]Served // what AddModel was told
 }
 
 func (r *registry) Model(id string) (*wavenet.Model, bool) {
@@ -33,7 +34,7 @@ func (r *registry) Model(id string) (*wavenet.Model, bool) {
 	return m, ok
 }
 
-func (r *registry) AddModel(id string, m *wavenet.Model) error {
+func (r *registry) AddModel(id string, m *wavenet.Model, o Served) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.models[id]; ok {
@@ -43,6 +44,7 @@ func (r *registry) AddModel(id string, m *wavenet.Model) error {
 		return err
 	}
 	r.models[id] = m
+	r.served[id] = o
 	return nil
 }
 
@@ -62,8 +64,8 @@ func tinyModel(t *testing.T) *wavenet.Model {
 func newServer(t *testing.T, opts Options, withRegistry bool) (*httptest.Server, *registry) {
 	t.Helper()
 	src := tinyModel(t)
-	reg := &registry{models: map[string]*wavenet.Model{"tiny": src}}
-	mgr := NewManager(opts)
+	reg := &registry{models: map[string]*wavenet.Model{"tiny": src}, served: map[string]Served{}}
+	mgr := New(opts)
 	s, err := api.New(api.Options{Models: map[string]*wavenet.Model{"tiny": src}, Features: []api.Feature{mgr.Feature()},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -115,7 +117,7 @@ func wait(t *testing.T, base, id string) map[string]any {
 	}
 }
 
-func TestJobs(t *testing.T) {
+func TestCompressJobs(t *testing.T) {
 	dir := t.TempDir()
 	ts, reg := newServer(t, Options{Dir: dir}, true)
 	src, _ := reg.Model("tiny")
@@ -147,6 +149,13 @@ func TestJobs(t *testing.T) {
 		got, ok := reg.Model(c.newID)
 		if !ok {
 			t.Fatalf("after %s: model %s not registered", c.body, c.newID)
+		}
+		reg.mu.Lock()
+		served := reg.served[c.newID]
+		reg.mu.Unlock()
+		// Only an int8 quantization is served with the int8 generator.
+		if want := (Served{Source: "tiny", Int8: c.opts.Format == compress.Int8}); served != want {
+			t.Errorf("after %s: AddModel(%s) told %+v, want %+v", c.body, c.newID, served, want)
 		}
 		want := src.Clone()
 		if c.prune != nil {
@@ -189,7 +198,7 @@ func TestJobs(t *testing.T) {
 	}
 }
 
-func TestErrors(t *testing.T) {
+func TestCompressErrors(t *testing.T) {
 	ts, _ := newServer(t, Options{}, true)
 	cases := []struct {
 		path, body string
@@ -203,14 +212,19 @@ func TestErrors(t *testing.T) {
 		{"/v1/models/tiny/compress", `{"method":"prune","new_id":"../x"}`, http.StatusBadRequest},
 		{"/v1/models/tiny/compress", `{"method":"prune","new_id":"tiny"}`, http.StatusConflict},
 		{"/v1/models/tiny/compress", `not json`, http.StatusBadRequest},
+		{"/v1/models/tiny/compress", `{"method":"prune","amount":"half"}`, http.StatusBadRequest},
+		{"/v1/models/tiny/compress", `{"method":"quantize","dtyp":"fp16"}`, http.StatusBadRequest},
 	}
 	for _, c := range cases {
 		code, body := do(t, "POST", ts.URL+c.path, c.body)
 		if code != c.want {
 			t.Errorf("POST %s %s = %d %v, want %d", c.path, c.body, code, body, c.want)
 		}
-		if e, ok := body["error"].(map[string]any); !ok || e["message"] == "" {
-			t.Errorf("POST %s %s: body %v, want the error shape", c.path, c.body, body)
+		e, ok := body["error"].(map[string]any)
+		msg, _ := e["message"].(string)
+		// echo's own error text reads "code=400, message=..., internal=...".
+		if !ok || msg == "" || strings.Contains(msg, "code=") || strings.Contains(msg, "internal=") {
+			t.Errorf("POST %s %s: body %v, want the error shape with api's message", c.path, c.body, body)
 		}
 	}
 	if code, _ := do(t, "GET", ts.URL+"/v1/compress/jobs/nope", ""); code != http.StatusNotFound {
