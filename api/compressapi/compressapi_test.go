@@ -2,20 +2,16 @@ package compressapi
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/api/internal/featuretest"
 	"github.com/wavenet-go/wavenet/compress"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -61,41 +57,20 @@ func tinyModel(t *testing.T) *wavenet.Model {
 	return m
 }
 
-func newServer(t *testing.T, opts Options, withRegistry bool) (*httptest.Server, *registry) {
+// newServer serves the model "tiny" with the compress feature; its
+// manager gets reg (the stand-in for the server's table) when
+// withRegistry.
+func newServer(t *testing.T, opts Options, withRegistry bool) (string, *registry) {
 	t.Helper()
 	src := tinyModel(t)
 	reg := &registry{models: map[string]*wavenet.Model{"tiny": src}, served: map[string]Served{}}
 	mgr := New(opts)
-	s, err := api.New(api.Options{Models: map[string]*wavenet.Model{"tiny": src}, Features: []api.Feature{mgr.Feature()},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(mgr.Close)
+	base := featuretest.Serve(t, api.Options{Models: map[string]*wavenet.Model{"tiny": src}, Features: []api.Feature{mgr.Feature()}})
 	if withRegistry {
 		mgr.SetRegistry(reg)
 	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { ts.Close(); mgr.Close(); s.Shutdown(context.Background()) })
-	return ts, reg
-}
-
-func do(t *testing.T, method, url, body string) (int, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	b, _ := io.ReadAll(resp.Body)
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatalf("%s %s: body %q is not JSON", method, url, b)
-		}
-	}
-	return resp.StatusCode, out
+	return base, reg
 }
 
 // wait polls a job until it is no longer running.
@@ -103,7 +78,7 @@ func wait(t *testing.T, base, id string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		code, j := do(t, "GET", base+"/v1/compress/jobs/"+id, "")
+		code, j := featuretest.Do(t, "GET", base+"/v1/compress/jobs/"+id, "")
 		if code != http.StatusOK {
 			t.Fatalf("GET job = %d %v", code, j)
 		}
@@ -119,7 +94,7 @@ func wait(t *testing.T, base, id string) map[string]any {
 
 func TestCompressJobs(t *testing.T) {
 	dir := t.TempDir()
-	ts, reg := newServer(t, Options{Dir: dir}, true)
+	base, reg := newServer(t, Options{Dir: dir}, true)
 	src, _ := reg.Model("tiny")
 	cases := []struct {
 		body    string
@@ -138,11 +113,11 @@ func TestCompressJobs(t *testing.T) {
 	// tiny is small enough that the safetensors header weighs: int8 is
 	// at most 50% (not the 30% of a real model), fp16 55%.
 	for _, c := range cases {
-		code, j := do(t, "POST", ts.URL+"/v1/models/tiny/compress", c.body)
+		code, j := featuretest.Do(t, "POST", base+"/v1/models/tiny/compress", c.body)
 		if code != http.StatusAccepted {
 			t.Fatalf("POST %s = %d %v, want 202", c.body, code, j)
 		}
-		j = wait(t, ts.URL, j["id"].(string))
+		j = wait(t, base, j["id"].(string))
 		if j["status"] != "done" || j["new_model"] != c.newID {
 			t.Fatalf("job for %s = %v, want done, new_model %s", c.body, j, c.newID)
 		}
@@ -192,14 +167,14 @@ func TestCompressJobs(t *testing.T) {
 			}
 		}
 	}
-	code, list := do(t, "GET", ts.URL+"/v1/compress/jobs", "")
+	code, list := featuretest.Do(t, "GET", base+"/v1/compress/jobs", "")
 	if code != http.StatusOK || len(list["jobs"].([]any)) != len(cases) {
 		t.Errorf("GET /v1/compress/jobs = %d %v, want %d jobs", code, list, len(cases))
 	}
 }
 
 func TestCompressErrors(t *testing.T) {
-	ts, _ := newServer(t, Options{}, true)
+	base, _ := newServer(t, Options{}, true)
 	cases := []struct {
 		path, body string
 		want       int
@@ -216,22 +191,19 @@ func TestCompressErrors(t *testing.T) {
 		{"/v1/models/tiny/compress", `{"method":"quantize","dtyp":"fp16"}`, http.StatusBadRequest},
 	}
 	for _, c := range cases {
-		code, body := do(t, "POST", ts.URL+c.path, c.body)
+		code, body := featuretest.Do(t, "POST", base+c.path, c.body)
 		if code != c.want {
 			t.Errorf("POST %s %s = %d %v, want %d", c.path, c.body, code, body, c.want)
 		}
-		e, ok := body["error"].(map[string]any)
-		msg, _ := e["message"].(string)
-		// echo's own error text reads "code=400, message=..., internal=...".
-		if !ok || msg == "" || strings.Contains(msg, "code=") || strings.Contains(msg, "internal=") {
+		if featuretest.ErrorMessage(body) == "" {
 			t.Errorf("POST %s %s: body %v, want the error shape with api's message", c.path, c.body, body)
 		}
 	}
-	if code, _ := do(t, "GET", ts.URL+"/v1/compress/jobs/nope", ""); code != http.StatusNotFound {
+	if code, _ := featuretest.Do(t, "GET", base+"/v1/compress/jobs/nope", ""); code != http.StatusNotFound {
 		t.Errorf("GET unknown job = %d, want 404", code)
 	}
 	noReg, _ := newServer(t, Options{}, false)
-	if code, body := do(t, "POST", noReg.URL+"/v1/models/tiny/compress", `{"method":"quantize"}`); code != http.StatusServiceUnavailable {
+	if code, body := featuretest.Do(t, "POST", noReg+"/v1/models/tiny/compress", `{"method":"quantize"}`); code != http.StatusServiceUnavailable {
 		t.Errorf("POST without a registry = %d %v, want 503", code, body)
 	}
 }

@@ -1,34 +1,23 @@
 package detectionapi
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/api/internal/featuretest"
 )
 
-// detectionServer is an api server without models serving only this
-// feature: the detection routes need no model.
+// detectionServer is a server without models: the detection routes need
+// none.
 func detectionServer(t *testing.T) string {
 	t.Helper()
-	s, err := api.New(api.Options{Features: []api.Feature{New()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		_ = s.Shutdown(context.Background())
-	})
-	return ts.URL
+	return featuretest.Serve(t, api.Options{Features: []api.Feature{New()}})
 }
 
 // errorBody is api's one error shape.
