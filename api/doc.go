@@ -25,13 +25,12 @@
 //
 // The model table is built by New from Options.Models and can grow while
 // serving: Server.AddModel (used by the compression jobs of
-// internal/compressapi through the binary) builds the new model's
+// api/compressapi through the binary) builds the new model's
 // scheduler as New does, and GET /v1/models lists it at once. Models
 // stored as int8 checkpoints (LoadModelsInt8, Options.Int8, WithInt8) are
 // generated with cache.NewInt8, whose weight products run in 8 bits.
 //
-// Other packages contribute routes through Feature: in-package features call
-// registerFeature from init; features from packages that must stay out of
-// api's dependencies (anything importing gorgonia) are passed in
-// Options.Features by the binary.
+// Other packages contribute routes through Feature (api/detectionapi,
+// api/rlapi, api/compressapi); the binary mounts them explicitly in
+// Options.Features, and api imports none of them.
 package api

@@ -1,13 +1,11 @@
 package api
 
-import (
-	"sync"
+import "github.com/labstack/echo/v4"
 
-	"github.com/labstack/echo/v4"
-)
-
-// Feature is a group of routes contributed from outside the core synthesis
-// routes.
+// Feature is a group of routes served besides the core synthesis routes
+// (detection, rl and compress live in api/detectionapi, api/rlapi and
+// api/compressapi). The binary lists the features it serves in
+// Options.Features; api serves exactly those.
 type Feature struct {
 	Name string
 	// Routes registers the feature's handlers. g is the /v1 group: API-key
@@ -18,24 +16,8 @@ type Feature struct {
 	OpenAPI map[string]any
 }
 
-var (
-	featuresMu sync.Mutex
-	features   []Feature
-)
-
-// registerFeature adds an in-package feature (api/detection.go, ...); call
-// it from init. Features from packages that import gorgonia (rl, compress)
-// must not be imported by package api: the binary passes them in
-// Options.Features instead.
-func registerFeature(f Feature) {
-	featuresMu.Lock()
-	defer featuresMu.Unlock()
-	features = append(features, f)
-}
-
-// registeredFeatures returns a copy of the in-package features.
-func registeredFeatures() []Feature {
-	featuresMu.Lock()
-	defer featuresMu.Unlock()
-	return append([]Feature(nil), features...)
-}
+// DecodeJSON decodes a feature's JSON request body into v as the core
+// routes decode theirs: unknown fields and trailing data are refused, an
+// empty body leaves v as it is, and every error is an *Error whose
+// message names the field (never echo's internal error text).
+func DecodeJSON(c echo.Context, v any) error { return decodeJSON(c, v) }

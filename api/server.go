@@ -39,9 +39,9 @@ type Options struct {
 	// end, within limits taken from these statistics. A model without an
 	// entry (or a nil one) gets speech.DefaultDuration.
 	Speech map[string]*speech.Stats
-	// Features are extra route groups passed in by the binary (features
-	// from packages api must not import). In-package features registered
-	// with registerFeature are always served.
+	// Features are the route groups served besides the core routes
+	// (detection, rl, compress: see Feature); the server serves exactly
+	// these.
 	Features []Feature
 	// APIKeys, when not empty, are required on every /v1 route as
 	// "Authorization: Bearer KEY" or "X-API-Key: KEY".
@@ -155,7 +155,7 @@ func New(opts Options) (*Server, error) {
 		}
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
-	s.features = append(registeredFeatures(), opts.Features...)
+	s.features = append([]Feature(nil), opts.Features...)
 	seen := map[string]bool{}
 	for _, f := range s.features {
 		if f.Name == "" || seen[f.Name] {

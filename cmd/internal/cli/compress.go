@@ -15,27 +15,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/compress"
 	"github.com/wavenet-go/wavenet/compress/retrain"
 	"github.com/wavenet-go/wavenet/corpus"
-	"github.com/wavenet-go/wavenet/internal/compressapi"
 	"github.com/wavenet-go/wavenet/internal/progress"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
-
-func init() {
-	ServeFeatures = append(ServeFeatures, func() (api.Feature, func()) {
-		CompressManager = compressapi.NewManager(compressapi.Options{})
-		return CompressManager.Feature(), CompressManager.Close
-	})
-}
-
-// CompressManager runs the REST compression jobs of the serve command
-// (POST /v1/models/{id}/compress). It answers 503 until the server's model
-// table is given to it with SetRegistry after api.New, which needs the
-// server to offer Model(id) and AddModel(id, m) (compressapi.Registry).
-var CompressManager *compressapi.Manager
 
 const compressUsage = `compress SUBCOMMAND [flags]
 

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,16 +10,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/wavenet-go/wavenet/api"
-	"github.com/wavenet-go/wavenet/internal/compressapi"
-	"github.com/wavenet-go/wavenet/internal/rlapi"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
@@ -33,12 +27,6 @@ func init() {
 		DefaultModel = func(context.Context) (*wavenet.Model, error) { return models.Default() }
 	}
 }
-
-// ServeFeatures are extra REST features the serve command mounts, for
-// packages api must not import (gorgonia users). Each entry returns the
-// feature and a function that releases its resources at shutdown; files of
-// this package append to it from init.
-var ServeFeatures []func() (api.Feature, func())
 
 type serveConfig struct {
 	addr            string
@@ -176,21 +164,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 
-	features, closers := serveFeatures(c.noRL)
-	opts.Features = features
-	defer func() {
-		for _, f := range closers {
-			f()
-		}
-	}()
+	features := newServeFeatures(c.noRL)
+	opts.Features = features.list
+	defer features.close()
 
 	srv, err := api.New(opts)
 	if err != nil {
 		return err
 	}
-	if CompressManager != nil {
-		CompressManager.SetRegistry(serveRegistry{srv: srv, jobs: CompressManager})
-	}
+	features.serve(srv)
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -238,81 +220,6 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// serveFeatures builds the REST features the binary mounts besides the
-// core routes and api's in-package ones, with their release functions.
-func serveFeatures(noRL bool) ([]api.Feature, []func()) {
-	var feats []api.Feature
-	var closers []func()
-	if !noRL {
-		mgr := rlapi.NewManager(rlapi.Options{})
-		feats = append(feats, mgr.Feature())
-		closers = append(closers, mgr.Close)
-	}
-	for _, f := range ServeFeatures {
-		feat, closeFn := f()
-		feats = append(feats, feat)
-		if closeFn != nil {
-			closers = append(closers, closeFn)
-		}
-	}
-	return feats, closers
-}
-
-// serveRegistry adapts the server's model table to
-// compressapi.Registry, so that models made by compression jobs are
-// served at once.
-type serveRegistry struct {
-	srv  *api.Server
-	jobs *compressapi.Manager // to tell int8 jobs' models (nil: none)
-}
-
-var _ compressapi.Registry = serveRegistry{}
-
-func (r serveRegistry) Model(id string) (*wavenet.Model, bool) { return r.srv.Model(id) }
-
-// AddModel serves m. The model of a running compression job says text
-// with its source model's word duration statistics, and that of an int8
-// quantization gets the int8 generator (cache.NewInt8); any other model
-// gets the float32 one and default durations.
-func (r serveRegistry) AddModel(id string, m *wavenet.Model) error {
-	src, int8 := r.jobOf(id)
-	return r.srv.AddModel(id, m, api.WithInt8(int8), api.WithSpeechStats(r.srv.SpeechStats(src)))
-}
-
-// AddInt8Model serves m, whose weights are int8 values dequantized, with
-// the int8 generator (cache.NewInt8). compressapi's int8 jobs should call
-// it when the registry has it.
-func (r serveRegistry) AddInt8Model(id string, m *wavenet.Model) error {
-	src, _ := r.jobOf(id)
-	return r.srv.AddModel(id, m, api.WithInt8(true), api.WithSpeechStats(r.srv.SpeechStats(src)))
-}
-
-// jobOf returns the source model of the running compression job making
-// model id ("" if none) and whether it quantizes to int8.
-// compressapi.Registry's AddModel does not say where the model comes from,
-// and the manager has no Go accessor for its jobs, so this asks its own
-// GET /v1/compress/jobs route in process (no network, no API key): a
-// stopgap until compressapi passes that information.
-func (r serveRegistry) jobOf(id string) (src string, int8 bool) {
-	if r.jobs == nil {
-		return "", false
-	}
-	e := echo.New()
-	r.jobs.Feature().Routes(e.Group("/v1"))
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/compress/jobs", nil))
-	var out struct{ Jobs []compressapi.Job }
-	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil {
-		return "", false
-	}
-	for _, j := range out.Jobs {
-		if j.NewModel == id && j.Status == "running" {
-			return j.Model, j.Request.Method == "quantize" && j.Request.DType == "int8"
-		}
-	}
-	return "", false
 }
 
 // readAPIKeys reads one key per line; blank lines and lines starting with

@@ -190,20 +190,16 @@ func TestServeFlags(t *testing.T) {
 }
 
 // TestServeOpenAPIDocumentsEveryRoute checks the document of the server as
-// the binary assembles it (rl and every ServeFeatures entry included).
+// the binary assembles it (every feature of newServeFeatures included).
 func TestServeOpenAPIDocumentsEveryRoute(t *testing.T) {
-	feats, closers := serveFeatures(false)
-	defer func() {
-		for _, f := range closers {
-			f()
-		}
-	}()
+	features := newServeFeatures(false)
+	defer features.close()
 	cfg, _ := wavenet.Preset("tiny")
 	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Options{Models: map[string]*wavenet.Model{"default": m}, Features: feats})
+	srv, err := api.New(api.Options{Models: map[string]*wavenet.Model{"default": m}, Features: features.list})
 	if err != nil {
 		t.Fatal(err)
 	}

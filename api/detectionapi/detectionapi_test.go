@@ -1,29 +1,42 @@
-package api
+package detectionapi
 
 import (
 	"encoding/json"
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/wavenet-go/wavenet/wavenet"
+	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/api/internal/featuretest"
 )
 
 // detectionServer is a server without models: the detection routes need
 // none.
 func detectionServer(t *testing.T) string {
 	t.Helper()
-	_, ts := newTestServer(t, nil, Options{Models: map[string]*wavenet.Model{}})
-	return ts.URL
+	return featuretest.Serve(t, api.Options{Features: []api.Feature{New()}})
+}
+
+// errorBody is api's one error shape.
+type errorBody struct {
+	Error struct {
+		Code      string `json:"code"`
+		Message   string `json:"message"`
+		RequestID string `json:"request_id"`
+	} `json:"error"`
 }
 
 // postDetection posts body and decodes the JSON answer into v (when the
 // status is 200) and returns the status and the error body.
 func postDetection(t *testing.T, url, body string, v any) (int, errorBody) {
 	t.Helper()
-	res := post(t, url, body)
+	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
@@ -77,12 +90,12 @@ func TestDetectionNMS(t *testing.T) {
 	if code, eb := postDetection(t, url, body, &got); code != 200 {
 		t.Fatalf("POST nms = %d %+v", code, eb)
 	}
-	if want := []int{1, 2, 3}; !equalInts(got.Keep, want) {
+	if want := []int{1, 2, 3}; !slices.Equal(got.Keep, want) {
 		t.Errorf("POST nms keep = %v, want %v", got.Keep, want)
 	}
 	// Different classes never suppress each other.
 	body = `{"boxes": [[0,0,10,10],[1,0,11,10]], "scores": [0.9, 0.95], "classes": [1, 2]}`
-	if code, eb := postDetection(t, url, body, &got); code != 200 || !equalInts(got.Keep, []int{1, 0}) {
+	if code, eb := postDetection(t, url, body, &got); code != 200 || !slices.Equal(got.Keep, []int{1, 0}) {
 		t.Errorf("POST nms with classes = %d %+v %v, want keep [1 0]", code, eb, got.Keep)
 	}
 	// Gaussian Soft-NMS keeps both, decaying the second:
@@ -92,18 +105,6 @@ func TestDetectionNMS(t *testing.T) {
 		math.Abs(got.Scores[1]-0.9*math.Exp(-(90.0/110)*(90.0/110)/0.5)) > 1e-12 {
 		t.Errorf("POST nms soft = %d %+v %v, want decayed second score", code, eb, got.Scores)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestDetectionEvaluate(t *testing.T) {
@@ -169,7 +170,7 @@ func TestDetectionErrors(t *testing.T) {
 		}
 	}
 	// The small routes refuse bodies above 4 MiB before reading them.
-	big := `{"boxes1": [` + strings.Repeat(`[0,0,1,1],`, detectionSmallBody/10) + `[0,0,1,1]]}`
+	big := `{"boxes1": [` + strings.Repeat(`[0,0,1,1],`, smallBody/10) + `[0,0,1,1]]}`
 	if code, eb := postDetection(t, base+"/v1/detection/iou", big, nil); code != http.StatusRequestEntityTooLarge || eb.Error.Code != "too_large" {
 		t.Errorf("POST iou with %d bytes = %d %+v, want 413 too_large", len(big), code, eb)
 	}

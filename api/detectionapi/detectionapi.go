@@ -1,29 +1,28 @@
-package api
+package detectionapi
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sort"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/detection"
 )
 
-// Object-detection routes (package detection): IoU matrices, NMS and
-// VOC/COCO evaluation over JSON.
-
 // Body limits of the detection routes. iou and nms take at most
-// detectionSmallBody; evaluate takes the server's --max-body-bytes (32 MiB
+// smallBody; evaluate takes the server's --max-body-bytes (32 MiB
 // by default: roughly 300,000 COCO result records), since a whole
 // evaluation arrives in one request. Larger evaluations belong to
 // `wavenet detect eval` or need a larger --max-body-bytes.
 const (
-	detectionSmallBody = 4 << 20
+	smallBody = 4 << 20
 	// maxIoUPairs bounds the IoU matrix of one request (about 20 MB of
 	// JSON numbers).
 	maxIoUPairs = 1 << 20
@@ -32,27 +31,29 @@ const (
 	maxNMSBoxes = 20000
 )
 
-func init() {
-	registerFeature(Feature{
+// New returns the detection feature for api.Options.Features. It holds no
+// resources.
+func New() api.Feature {
+	return api.Feature{
 		Name: "detection",
 		Routes: func(g *echo.Group) {
-			small := detectionBodyLimit(detectionSmallBody)
-			g.POST("/detection/iou", handleDetectionIoU, small)
-			g.POST("/detection/nms", handleDetectionNMS, small)
-			g.POST("/detection/evaluate", handleDetectionEvaluate)
+			small := bodyLimit(smallBody)
+			g.POST("/detection/iou", handleIoU, small)
+			g.POST("/detection/nms", handleNMS, small)
+			g.POST("/detection/evaluate", handleEvaluate)
 		},
-		OpenAPI: detectionOpenAPI(),
-	})
+		OpenAPI: openAPI(),
+	}
 }
 
-// detectionBodyLimit refuses bodies above n bytes (on top of the server's
+// bodyLimit refuses bodies above n bytes (on top of the server's
 // own limit, which applies first).
-func detectionBodyLimit(n int64) echo.MiddlewareFunc {
+func bodyLimit(n int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			if req.ContentLength > n {
-				return Errorf(http.StatusRequestEntityTooLarge, "too_large",
+				return api.Errorf(http.StatusRequestEntityTooLarge, "too_large",
 					"request body of %d bytes is larger than this route's limit of %d bytes; send fewer boxes per request", req.ContentLength, n)
 			}
 			if req.Body != nil {
@@ -63,16 +64,16 @@ func detectionBodyLimit(n int64) echo.MiddlewareFunc {
 	}
 }
 
-// detectionError turns a detection input error into a 400 naming the
+// inputError turns a detection input error into a 400 naming the
 // field; anything else passes through to the error handler.
-func detectionError(err error, part string) error {
+func inputError(err error, part string) error {
 	var ie *detection.InputError
 	if errors.As(err, &ie) {
 		msg := strings.TrimPrefix(ie.Error(), "detection: ")
 		if part != "" && ie.File == "" {
 			msg = part + ": " + msg
 		}
-		return Errorf(http.StatusBadRequest, "bad_request", "%s", msg)
+		return api.Errorf(http.StatusBadRequest, "bad_request", "%s", msg)
 	}
 	return err
 }
@@ -111,16 +112,16 @@ func parseBoxFormat(s string) (detection.Format, error) {
 	return f, nil
 }
 
-type detectionIoURequest struct {
+type iouRequest struct {
 	Boxes1 [][]float64 `json:"boxes1"`
 	Boxes2 [][]float64 `json:"boxes2"`
 	Format string      `json:"format"`
 	Pixel  bool        `json:"pixel"`
 }
 
-func handleDetectionIoU(c echo.Context) error {
-	var req detectionIoURequest
-	if err := decodeJSON(c, &req); err != nil {
+func handleIoU(c echo.Context) error {
+	var req iouRequest
+	if err := api.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	f, err := parseBoxFormat(req.Format)
@@ -149,7 +150,7 @@ func handleDetectionIoU(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"iou": rows})
 }
 
-type detectionNMSRequest struct {
+type nmsRequest struct {
 	Boxes          [][]float64 `json:"boxes"`
 	Scores         []float64   `json:"scores"`
 	Classes        []int64     `json:"classes"`
@@ -160,9 +161,9 @@ type detectionNMSRequest struct {
 	ScoreThreshold float64     `json:"score_threshold"`
 }
 
-func handleDetectionNMS(c echo.Context) error {
-	var req detectionNMSRequest
-	if err := decodeJSON(c, &req); err != nil {
+func handleNMS(c echo.Context) error {
+	var req nmsRequest
+	if err := api.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	f, err := parseBoxFormat(req.Format)
@@ -257,7 +258,7 @@ func softNMSByClass(boxes []detection.Box, scores []float64, classes []int64, op
 	return keep, out
 }
 
-type detectionEvalRequest struct {
+type evalRequest struct {
 	Metric        string          `json:"metric"`
 	IoUThreshold  *float64        `json:"iou_threshold"`
 	ContinuousIoU bool            `json:"continuous_iou"`
@@ -266,14 +267,14 @@ type detectionEvalRequest struct {
 	Curves        *bool           `json:"curves"`
 }
 
-type detectionEvalResponse struct {
+type evalResponse struct {
 	*detection.Result
 	Summary []string `json:"summary,omitempty"`
 }
 
-func handleDetectionEvaluate(c echo.Context) error {
-	var req detectionEvalRequest
-	if err := decodeJSON(c, &req); err != nil {
+func handleEvaluate(c echo.Context) error {
+	var req evalRequest
+	if err := api.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	metric := detection.MetricCOCO
@@ -296,33 +297,33 @@ func handleDetectionEvaluate(c echo.Context) error {
 	}
 	ds, err := detection.ReadCOCO(bytes.NewReader(req.GroundTruth), "ground_truth")
 	if err != nil {
-		return detectionError(err, "ground_truth")
+		return inputError(err, "ground_truth")
 	}
 	dets, err := detection.ReadCOCOResults(bytes.NewReader(req.Detections), "detections", ds)
 	if err != nil {
-		return detectionError(err, "detections")
+		return inputError(err, "detections")
 	}
 	res, err := detection.Evaluate(c.Request().Context(), ds, dets, detection.Params{Metric: metric, IoU: thr, ContinuousIoU: req.ContinuousIoU})
 	if err != nil {
-		return detectionError(err, "")
+		return inputError(err, "")
 	}
 	if req.Curves != nil && !*req.Curves {
 		for i := range res.Classes {
 			res.Classes[i].Recall, res.Classes[i].Precision = nil, nil
 		}
 	}
-	out := detectionEvalResponse{Result: res}
+	out := evalResponse{Result: res}
 	if res.COCO != nil {
 		var b bytes.Buffer
 		if err := res.COCO.WriteSummary(&b); err != nil {
-			return fmt.Errorf("api: detection summary: %w", err)
+			return fmt.Errorf("detectionapi: summary: %w", err)
 		}
 		out.Summary = strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
-func detectionOpenAPI() map[string]any {
+func openAPI() map[string]any {
 	num := map[string]any{"type": "number"}
 	str := map[string]any{"type": "string"}
 	box := map[string]any{"type": "array", "items": num, "minItems": 4, "maxItems": 4,
@@ -391,3 +392,9 @@ func detectionOpenAPI() map[string]any {
 			"the server's --max-body-bytes (default 32 MiB)"),
 	}
 }
+
+func badRequest(format string, args ...any) *api.Error {
+	return api.Errorf(http.StatusBadRequest, "bad_request", format, args...)
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

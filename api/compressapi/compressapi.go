@@ -19,13 +19,25 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-// Registry is the server's table of served models.
+// Registry is the server's table of served models, as the jobs use it:
+// they read the source model and hand over the new one.
 type Registry interface {
 	// Model returns the model served as id.
 	Model(id string) (*wavenet.Model, bool)
-	// AddModel serves m as id from now on (it must not be in use). The
-	// model must not change afterwards.
-	AddModel(id string, m *wavenet.Model) error
+	// AddModel serves m as id from now on (it must not be in use), as o
+	// says. The model must not change afterwards.
+	AddModel(id string, m *wavenet.Model, o Served) error
+}
+
+// Served says how a job's new model is to be served.
+type Served struct {
+	// Source is the id of the model the job compressed: the new model
+	// says text with its word duration statistics.
+	Source string
+	// Int8 marks an int8 quantization: the weights are int8 values
+	// dequantized, to be generated with the int8 generator
+	// (cache.NewInt8) rather than the float32 one.
+	Int8 bool
 }
 
 // ErrNoRegistry is the cause of the 503 answered before SetRegistry.
@@ -53,9 +65,10 @@ type Manager struct {
 	cancel context.CancelFunc
 }
 
-// NewManager returns a manager without a registry: jobs answer 503 until
-// SetRegistry.
-func NewManager(opts Options) *Manager {
+// New returns a manager without a registry: jobs answer 503 until
+// SetRegistry. Mount its Feature, give it the server's table with
+// SetRegistry once the server exists, and Close it at shutdown.
+func New(opts Options) *Manager {
 	if opts.MaxActive <= 0 {
 		opts.MaxActive = 1
 	}
@@ -215,9 +228,8 @@ func parseRequest(id string, req *Request) (spec, error) {
 func (m *Manager) create(c echo.Context) error {
 	id := c.Param("id")
 	var req Request
-	if err := c.Bind(&req); err != nil {
-		return api.Errorf(http.StatusBadRequest, "bad_request",
-			"request body must be JSON {\"method\": \"quantize\"|\"prune\", \"dtype\", \"per_channel\", \"amount\", \"global\", ...}: %v", err)
+	if err := api.DecodeJSON(c, &req); err != nil {
+		return err
 	}
 	sp, err := parseRequest(id, &req)
 	if err != nil {
@@ -318,7 +330,7 @@ func (m *Manager) compress(ctx context.Context, j *job, src *wavenet.Model, sp s
 		}
 	}
 	j.stage("registering", 0.9)
-	if err := reg.AddModel(snap.NewModel, q); err != nil {
+	if err := reg.AddModel(snap.NewModel, q, Served{Source: snap.Model, Int8: sp.save.Format == compress.Int8}); err != nil {
 		return r, fmt.Errorf("compressapi: serve %s: %w", snap.NewModel, err)
 	}
 	return r, nil

@@ -32,7 +32,7 @@ var openAPI = map[string]any{
 					"structured":  map[string]any{"type": "boolean", "description": "prune: whole output channels (L2 norm)"},
 				}}),
 			"responses": map[string]any{"202": jsonResponse("the job, status running"), "400": errResponse, "404": errResponse,
-				"409": errResponse, "429": errResponse, "503": errResponse},
+				"409": errResponse, "415": errResponse, "429": errResponse, "503": errResponse},
 		},
 	},
 	"/v1/compress/jobs": map[string]any{

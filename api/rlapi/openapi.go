@@ -24,7 +24,7 @@ var openAPI = map[string]any{
 					"seed":          map[string]any{"type": "integer"},
 					"eval_episodes": map[string]any{"type": "integer"},
 				}}),
-			"responses": map[string]any{"202": jsonResponse("the run, status running"), "400": errResponse, "429": errResponse},
+			"responses": map[string]any{"202": jsonResponse("the run, status running"), "400": errResponse, "415": errResponse, "429": errResponse},
 		},
 	},
 	"/v1/rl/runs/{id}": map[string]any{
@@ -44,7 +44,7 @@ var openAPI = map[string]any{
 			"summary": "The trained policy's action for an observation",
 			"requestBody": jsonBody(map[string]any{"type": "object", "required": []string{"observation"},
 				"properties": map[string]any{"observation": map[string]any{"type": "array", "items": map[string]any{"type": "number"}}}}),
-			"responses": map[string]any{"200": jsonResponse("{\"action\": n}"), "400": errResponse, "404": errResponse, "409": errResponse},
+			"responses": map[string]any{"200": jsonResponse("{\"action\": n}"), "400": errResponse, "404": errResponse, "409": errResponse, "415": errResponse},
 		},
 	},
 }

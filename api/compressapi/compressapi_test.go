@@ -2,20 +2,16 @@ package compressapi
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/api/internal/featuretest"
 	"github.com/wavenet-go/wavenet/compress"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -24,6 +20,7 @@ import (
 type registry struct {
 	mu     sync.Mutex
 	models map[string]*wavenet.Model
+	served map[string]Served // what AddModel was told
 }
 
 func (r *registry) Model(id string) (*wavenet.Model, bool) {
@@ -33,7 +30,7 @@ func (r *registry) Model(id string) (*wavenet.Model, bool) {
 	return m, ok
 }
 
-func (r *registry) AddModel(id string, m *wavenet.Model) error {
+func (r *registry) AddModel(id string, m *wavenet.Model, o Served) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.models[id]; ok {
@@ -43,6 +40,7 @@ func (r *registry) AddModel(id string, m *wavenet.Model) error {
 		return err
 	}
 	r.models[id] = m
+	r.served[id] = o
 	return nil
 }
 
@@ -59,41 +57,20 @@ func tinyModel(t *testing.T) *wavenet.Model {
 	return m
 }
 
-func newServer(t *testing.T, opts Options, withRegistry bool) (*httptest.Server, *registry) {
+// newServer serves the model "tiny" with the compress feature; its
+// manager gets reg (the stand-in for the server's table) when
+// withRegistry.
+func newServer(t *testing.T, opts Options, withRegistry bool) (string, *registry) {
 	t.Helper()
 	src := tinyModel(t)
-	reg := &registry{models: map[string]*wavenet.Model{"tiny": src}}
-	mgr := NewManager(opts)
-	s, err := api.New(api.Options{Models: map[string]*wavenet.Model{"tiny": src}, Features: []api.Feature{mgr.Feature()},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := &registry{models: map[string]*wavenet.Model{"tiny": src}, served: map[string]Served{}}
+	mgr := New(opts)
+	t.Cleanup(mgr.Close)
+	base := featuretest.Serve(t, api.Options{Models: map[string]*wavenet.Model{"tiny": src}, Features: []api.Feature{mgr.Feature()}})
 	if withRegistry {
 		mgr.SetRegistry(reg)
 	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { ts.Close(); mgr.Close(); s.Shutdown(context.Background()) })
-	return ts, reg
-}
-
-func do(t *testing.T, method, url, body string) (int, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	b, _ := io.ReadAll(resp.Body)
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatalf("%s %s: body %q is not JSON", method, url, b)
-		}
-	}
-	return resp.StatusCode, out
+	return base, reg
 }
 
 // wait polls a job until it is no longer running.
@@ -101,7 +78,7 @@ func wait(t *testing.T, base, id string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		code, j := do(t, "GET", base+"/v1/compress/jobs/"+id, "")
+		code, j := featuretest.Do(t, "GET", base+"/v1/compress/jobs/"+id, "")
 		if code != http.StatusOK {
 			t.Fatalf("GET job = %d %v", code, j)
 		}
@@ -115,9 +92,9 @@ func wait(t *testing.T, base, id string) map[string]any {
 	}
 }
 
-func TestJobs(t *testing.T) {
+func TestCompressJobs(t *testing.T) {
 	dir := t.TempDir()
-	ts, reg := newServer(t, Options{Dir: dir}, true)
+	base, reg := newServer(t, Options{Dir: dir}, true)
 	src, _ := reg.Model("tiny")
 	cases := []struct {
 		body    string
@@ -136,17 +113,24 @@ func TestJobs(t *testing.T) {
 	// tiny is small enough that the safetensors header weighs: int8 is
 	// at most 50% (not the 30% of a real model), fp16 55%.
 	for _, c := range cases {
-		code, j := do(t, "POST", ts.URL+"/v1/models/tiny/compress", c.body)
+		code, j := featuretest.Do(t, "POST", base+"/v1/models/tiny/compress", c.body)
 		if code != http.StatusAccepted {
 			t.Fatalf("POST %s = %d %v, want 202", c.body, code, j)
 		}
-		j = wait(t, ts.URL, j["id"].(string))
+		j = wait(t, base, j["id"].(string))
 		if j["status"] != "done" || j["new_model"] != c.newID {
 			t.Fatalf("job for %s = %v, want done, new_model %s", c.body, j, c.newID)
 		}
 		got, ok := reg.Model(c.newID)
 		if !ok {
 			t.Fatalf("after %s: model %s not registered", c.body, c.newID)
+		}
+		reg.mu.Lock()
+		served := reg.served[c.newID]
+		reg.mu.Unlock()
+		// Only an int8 quantization is served with the int8 generator.
+		if want := (Served{Source: "tiny", Int8: c.opts.Format == compress.Int8}); served != want {
+			t.Errorf("after %s: AddModel(%s) told %+v, want %+v", c.body, c.newID, served, want)
 		}
 		want := src.Clone()
 		if c.prune != nil {
@@ -183,14 +167,14 @@ func TestJobs(t *testing.T) {
 			}
 		}
 	}
-	code, list := do(t, "GET", ts.URL+"/v1/compress/jobs", "")
+	code, list := featuretest.Do(t, "GET", base+"/v1/compress/jobs", "")
 	if code != http.StatusOK || len(list["jobs"].([]any)) != len(cases) {
 		t.Errorf("GET /v1/compress/jobs = %d %v, want %d jobs", code, list, len(cases))
 	}
 }
 
-func TestErrors(t *testing.T) {
-	ts, _ := newServer(t, Options{}, true)
+func TestCompressErrors(t *testing.T) {
+	base, _ := newServer(t, Options{}, true)
 	cases := []struct {
 		path, body string
 		want       int
@@ -203,21 +187,23 @@ func TestErrors(t *testing.T) {
 		{"/v1/models/tiny/compress", `{"method":"prune","new_id":"../x"}`, http.StatusBadRequest},
 		{"/v1/models/tiny/compress", `{"method":"prune","new_id":"tiny"}`, http.StatusConflict},
 		{"/v1/models/tiny/compress", `not json`, http.StatusBadRequest},
+		{"/v1/models/tiny/compress", `{"method":"prune","amount":"half"}`, http.StatusBadRequest},
+		{"/v1/models/tiny/compress", `{"method":"quantize","dtyp":"fp16"}`, http.StatusBadRequest},
 	}
 	for _, c := range cases {
-		code, body := do(t, "POST", ts.URL+c.path, c.body)
+		code, body := featuretest.Do(t, "POST", base+c.path, c.body)
 		if code != c.want {
 			t.Errorf("POST %s %s = %d %v, want %d", c.path, c.body, code, body, c.want)
 		}
-		if e, ok := body["error"].(map[string]any); !ok || e["message"] == "" {
-			t.Errorf("POST %s %s: body %v, want the error shape", c.path, c.body, body)
+		if featuretest.ErrorMessage(body) == "" {
+			t.Errorf("POST %s %s: body %v, want the error shape with api's message", c.path, c.body, body)
 		}
 	}
-	if code, _ := do(t, "GET", ts.URL+"/v1/compress/jobs/nope", ""); code != http.StatusNotFound {
+	if code, _ := featuretest.Do(t, "GET", base+"/v1/compress/jobs/nope", ""); code != http.StatusNotFound {
 		t.Errorf("GET unknown job = %d, want 404", code)
 	}
 	noReg, _ := newServer(t, Options{}, false)
-	if code, body := do(t, "POST", noReg.URL+"/v1/models/tiny/compress", `{"method":"quantize"}`); code != http.StatusServiceUnavailable {
+	if code, body := featuretest.Do(t, "POST", noReg+"/v1/models/tiny/compress", `{"method":"quantize"}`); code != http.StatusServiceUnavailable {
 		t.Errorf("POST without a registry = %d %v, want 503", code, body)
 	}
 }

@@ -1,9 +1,3 @@
-// Package rlapi serves package rl over the REST API: training runs as
-// background jobs (POST /v1/rl/runs), their status and learning curve
-// (GET /v1/rl/runs/{id}), acting with a trained policy
-// (POST /v1/rl/runs/{id}/act) and deleting a run (DELETE /v1/rl/runs/{id}).
-// It is passed to api.New by the binary, because rl imports gorgonia and
-// package api must not.
 package rlapi
 
 import (
@@ -31,8 +25,8 @@ type Options struct {
 	MaxEpisodes int // per run (default 100,000)
 }
 
-// Manager holds the runs.
-type Manager struct {
+// manager holds the runs.
+type manager struct {
 	opts   Options
 	mu     sync.Mutex
 	runs   map[string]*job
@@ -53,8 +47,14 @@ type job struct {
 	finished time.Time
 }
 
-// NewManager returns an empty manager.
-func NewManager(opts Options) *Manager {
+// New returns the rl feature for api.Options.Features and the function
+// that cancels its runs and waits for them to stop (call it at shutdown).
+func New(opts Options) (api.Feature, func()) {
+	m := newManager(opts)
+	return m.feature(), m.close
+}
+
+func newManager(opts Options) *manager {
 	if opts.MaxActive <= 0 {
 		opts.MaxActive = 2
 	}
@@ -64,11 +64,11 @@ func NewManager(opts Options) *Manager {
 	if opts.MaxEpisodes <= 0 {
 		opts.MaxEpisodes = 100000
 	}
-	return &Manager{opts: opts, runs: map[string]*job{}}
+	return &manager{opts: opts, runs: map[string]*job{}}
 }
 
-// Close cancels every run and waits for them to stop.
-func (m *Manager) Close() {
+// close cancels every run and waits for them to stop.
+func (m *manager) close() {
 	m.mu.Lock()
 	for _, j := range m.runs {
 		j.cancel()
@@ -77,8 +77,7 @@ func (m *Manager) Close() {
 	m.wg.Wait()
 }
 
-// Feature returns the routes for api.Options.Features.
-func (m *Manager) Feature() api.Feature {
+func (m *manager) feature() api.Feature {
 	return api.Feature{
 		Name: "rl",
 		Routes: func(g *echo.Group) {
@@ -116,10 +115,10 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (m *Manager) create(c echo.Context) error {
+func (m *manager) create(c echo.Context) error {
 	var req createRequest
-	if err := c.Bind(&req); err != nil {
-		return api.Errorf(http.StatusBadRequest, "bad_request", "request body must be JSON {env, agent, episodes, seed}: %v", err)
+	if err := api.DecodeJSON(c, &req); err != nil {
+		return err
 	}
 	cfg := rl.RunConfig{Env: req.Env, Agent: req.Agent, Episodes: req.Episodes, Seed: req.Seed, EvalEpisodes: req.EvalEpisodes}
 	if err := cfg.Validate(); err != nil {
@@ -147,7 +146,7 @@ func (m *Manager) create(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, j.snapshot(false))
 }
 
-func (m *Manager) train(ctx context.Context, j *job) {
+func (m *manager) train(ctx context.Context, j *job) {
 	defer m.wg.Done()
 	run, err := rl.Train(ctx, j.cfg, func(ep int, ret float64) {
 		j.mu.Lock()
@@ -194,7 +193,7 @@ func (j *job) snapshot(curve bool) runStatus {
 	return s
 }
 
-func (m *Manager) lookup(c echo.Context) (*job, error) {
+func (m *manager) lookup(c echo.Context) (*job, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	j, ok := m.runs[c.Param("id")]
@@ -204,7 +203,7 @@ func (m *Manager) lookup(c echo.Context) (*job, error) {
 	return j, nil
 }
 
-func (m *Manager) get(c echo.Context) error {
+func (m *manager) get(c echo.Context) error {
 	j, err := m.lookup(c)
 	if err != nil {
 		return err
@@ -216,14 +215,14 @@ type actRequest struct {
 	Observation []float64 `json:"observation"`
 }
 
-func (m *Manager) act(c echo.Context) error {
+func (m *manager) act(c echo.Context) error {
 	j, err := m.lookup(c)
 	if err != nil {
 		return err
 	}
 	var req actRequest
-	if err := c.Bind(&req); err != nil {
-		return api.Errorf(http.StatusBadRequest, "bad_request", "request body must be JSON {\"observation\": [numbers]}: %v", err)
+	if err := api.DecodeJSON(c, &req); err != nil {
+		return err
 	}
 	j.mu.Lock()
 	status, run := j.status, j.run
@@ -243,7 +242,7 @@ func (m *Manager) act(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]int{"action": a})
 }
 
-func (m *Manager) delete(c echo.Context) error {
+func (m *manager) delete(c echo.Context) error {
 	j, err := m.lookup(c)
 	if err != nil {
 		return err

@@ -1,59 +1,32 @@
 package rlapi
 
 import (
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/api/internal/featuretest"
 )
 
-func newServer(t *testing.T, opts Options) (*httptest.Server, *Manager) {
+func newServer(t *testing.T, opts Options) string {
 	t.Helper()
-	m := NewManager(opts)
-	s, err := api.New(api.Options{Features: []api.Feature{m.Feature()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { ts.Close(); m.Close() })
-	return ts, m
+	feat, closeRuns := New(opts)
+	t.Cleanup(closeRuns)
+	return featuretest.Serve(t, api.Options{Features: []api.Feature{feat}})
 }
 
-func do(t *testing.T, method, url, body string) (int, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	b, _ := io.ReadAll(resp.Body)
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatalf("%s %s: body %q is not JSON", method, url, b)
-		}
-	}
-	return resp.StatusCode, out
-}
-
-func TestRunLifecycle(t *testing.T) {
-	ts, _ := newServer(t, Options{})
-	code, run := do(t, "POST", ts.URL+"/v1/rl/runs", `{"env":"FrozenLake-v1-nonslippery","agent":"q-learning","episodes":2000,"seed":1}`)
+func TestRLRunLifecycle(t *testing.T) {
+	base := newServer(t, Options{})
+	code, run := featuretest.Do(t, "POST", base+"/v1/rl/runs", `{"env":"FrozenLake-v1-nonslippery","agent":"q-learning","episodes":2000,"seed":1}`)
 	if code != http.StatusAccepted {
 		t.Fatalf("POST /v1/rl/runs = %d %v, want 202", code, run)
 	}
 	id := run["id"].(string)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		code, run = do(t, "GET", ts.URL+"/v1/rl/runs/"+id, "")
+		code, run = featuretest.Do(t, "GET", base+"/v1/rl/runs/"+id, "")
 		if code != http.StatusOK {
 			t.Fatalf("GET run = %d %v", code, run)
 		}
@@ -77,32 +50,32 @@ func TestRunLifecycle(t *testing.T) {
 		obs[i] = "0"
 	}
 	obs[14] = "1"
-	code, act := do(t, "POST", ts.URL+"/v1/rl/runs/"+id+"/act", `{"observation":[`+strings.Join(obs, ",")+`]}`)
+	code, act := featuretest.Do(t, "POST", base+"/v1/rl/runs/"+id+"/act", `{"observation":[`+strings.Join(obs, ",")+`]}`)
 	if code != http.StatusOK || act["action"] != 2.0 {
 		t.Errorf("act at state 14 = %d %v, want 200 action 2", code, act)
 	}
 	bad := []struct{ body, want string }{
 		{`{"observation":[1,0]}`, "16 states"},
 		{`{"observation":"x"}`, "observation"},
+		{`{"observation":[1],"obs":[1]}`, "obs"},
 		{`not json`, "JSON"},
 	}
 	for _, b := range bad {
-		code, e := do(t, "POST", ts.URL+"/v1/rl/runs/"+id+"/act", b.body)
-		msg, _ := e["error"].(map[string]any)["message"].(string)
-		if code != http.StatusBadRequest || !strings.Contains(msg, b.want) {
-			t.Errorf("act %s = %d %v, want 400 mentioning %q", b.body, code, e, b.want)
+		code, e := featuretest.Do(t, "POST", base+"/v1/rl/runs/"+id+"/act", b.body)
+		if msg := featuretest.ErrorMessage(e); code != http.StatusBadRequest || !strings.Contains(msg, b.want) {
+			t.Errorf("act %s = %d %v, want 400 mentioning %q, without echo's error text", b.body, code, e, b.want)
 		}
 	}
-	if code, _ := do(t, "DELETE", ts.URL+"/v1/rl/runs/"+id, ""); code != http.StatusNoContent {
+	if code, _ := featuretest.Do(t, "DELETE", base+"/v1/rl/runs/"+id, ""); code != http.StatusNoContent {
 		t.Errorf("DELETE = %d, want 204", code)
 	}
-	if code, _ := do(t, "GET", ts.URL+"/v1/rl/runs/"+id, ""); code != http.StatusNotFound {
+	if code, _ := featuretest.Do(t, "GET", base+"/v1/rl/runs/"+id, ""); code != http.StatusNotFound {
 		t.Errorf("GET after DELETE = %d, want 404", code)
 	}
 }
 
-func TestCreateErrors(t *testing.T) {
-	ts, _ := newServer(t, Options{MaxActive: 1})
+func TestRLCreateErrors(t *testing.T) {
+	base := newServer(t, Options{MaxActive: 1})
 	cases := []struct {
 		body string
 		code int
@@ -113,30 +86,31 @@ func TestCreateErrors(t *testing.T) {
 		{`{"env":"FrozenLake-v1","agent":"q-learning","episodes":0}`, 400, "episodes must be"},
 		{`{"env":"FrozenLake-v1","agent":"q-learning","episodes":1000000000}`, 400, "episodes must be"},
 		{`{"env":"CartPole-v1","agent":"q-learning","episodes":10}`, 400, "runs on FrozenLake*, not on CartPole-v1"},
+		{`{"env":"FrozenLake-v1","agent":"q-learning","episodes":"ten"}`, 400, "episodes"},
+		{`{"env":`, 400, "JSON"},
 		{`{"env":"FrozenLake-v1","agent":"q-learning","episodes":10}`, 0, ""},
 	}
 	for _, c := range cases {
-		code, e := do(t, "POST", ts.URL+"/v1/rl/runs", c.body)
+		code, e := featuretest.Do(t, "POST", base+"/v1/rl/runs", c.body)
 		if c.code == 0 {
 			if code != http.StatusAccepted {
 				t.Errorf("POST %s = %d %v, want 202", c.body, code, e)
 			}
 			continue
 		}
-		msg, _ := e["error"].(map[string]any)["message"].(string)
-		if code != c.code || !strings.Contains(msg, c.want) {
+		if msg := featuretest.ErrorMessage(e); code != c.code || !strings.Contains(msg, c.want) {
 			t.Errorf("POST %s = %d %v, want %d mentioning %q", c.body, code, e, c.code, c.want)
 		}
 	}
 }
 
-func TestBusy(t *testing.T) {
-	ts, _ := newServer(t, Options{MaxActive: 1})
+func TestRLBusy(t *testing.T) {
+	base := newServer(t, Options{MaxActive: 1})
 	body := `{"env":"FrozenLake-v1","agent":"q-learning","episodes":100000}`
-	if code, e := do(t, "POST", ts.URL+"/v1/rl/runs", body); code != http.StatusAccepted {
+	if code, e := featuretest.Do(t, "POST", base+"/v1/rl/runs", body); code != http.StatusAccepted {
 		t.Fatalf("first POST = %d %v", code, e)
 	}
-	code, e := do(t, "POST", ts.URL+"/v1/rl/runs", body)
+	code, e := featuretest.Do(t, "POST", base+"/v1/rl/runs", body)
 	if code != http.StatusTooManyRequests {
 		t.Errorf("second POST while one trains = %d %v, want 429", code, e)
 	}

@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/api/compressapi"
+	"github.com/wavenet-go/wavenet/api/detectionapi"
+	"github.com/wavenet-go/wavenet/api/rlapi"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// serveFeatures are the REST features serve mounts besides the core
+// routes: the one place that lists them.
+type serveFeatures struct {
+	list     []api.Feature
+	closers  []func()
+	compress *compressapi.Manager
+}
+
+// newServeFeatures builds detection, rl (unless noRL) and compress.
+func newServeFeatures(noRL bool) *serveFeatures {
+	f := &serveFeatures{list: []api.Feature{detectionapi.New()}}
+	if !noRL {
+		feat, closeRuns := rlapi.New(rlapi.Options{})
+		f.list = append(f.list, feat)
+		f.closers = append(f.closers, closeRuns)
+	}
+	f.compress = compressapi.New(compressapi.Options{})
+	f.list = append(f.list, f.compress.Feature())
+	f.closers = append(f.closers, f.compress.Close)
+	return f
+}
+
+// serve hands srv's model table to the features that add models: until
+// then compression jobs answer 503.
+func (f *serveFeatures) serve(srv *api.Server) {
+	f.compress.SetRegistry(serveRegistry{srv})
+}
+
+// close stops the features' background work (rl runs, compression jobs)
+// and waits for it.
+func (f *serveFeatures) close() {
+	for _, c := range f.closers {
+		c()
+	}
+}
+
+// serveRegistry adapts the server's model table to compressapi.Registry,
+// so that models made by compression jobs are served at once.
+type serveRegistry struct{ srv *api.Server }
+
+var _ compressapi.Registry = serveRegistry{}
+
+func (r serveRegistry) Model(id string) (*wavenet.Model, bool) { return r.srv.Model(id) }
+
+// AddModel serves m with its source model's word duration statistics,
+// and with the int8 generator (cache.NewInt8) when it is an int8
+// quantization.
+func (r serveRegistry) AddModel(id string, m *wavenet.Model, o compressapi.Served) error {
+	return r.srv.AddModel(id, m, api.WithInt8(o.Int8), api.WithSpeechStats(r.srv.SpeechStats(o.Source)))
+}
