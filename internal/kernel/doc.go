@@ -59,8 +59,9 @@
 // exp constants of go.go). To change a kernel: edit its generator, run
 // "go generate ./internal/kernel", review the .s diff, and run the tests
 // with and without -tags purego (they compare every implementation with
-// the plain loops of ref.go). CI checks that go generate leaves git status
-// clean.
+// the plain loops of ref.go). The asmgen test fails when a committed .s
+// file differs from its generator's output. A new kernel also needs its Go
+// declaration in the matching _amd64.go file.
 package kernel
 
 //go:generate go run ./asmgen

@@ -134,7 +134,7 @@ func (st strided) at(base string, k int) string {
 	panic(fmt.Sprintf("asmgen: stride multiple %d", k))
 }
 
-// setup computes the multiples of the stride needed for k < n.
+// strides computes the multiples of st.x1 that addressing k < n needs.
 func (a *asm) strides(st strided, n int) {
 	if n > 3 {
 		a.i("LEAQ (%s)(%s*2), %s", st.x1, st.x1, st.x3)

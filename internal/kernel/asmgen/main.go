@@ -39,10 +39,8 @@ func main() {
 			continue
 		}
 		delete(want, f.name)
-		a := newAsm()
-		f.gen(a)
-		path := filepath.Join(*out, f.name+"_amd64.s")
-		if err := os.WriteFile(path, a.bytes(), 0o644); err != nil {
+		path := filepath.Join(*out, fileName(f.name))
+		if err := os.WriteFile(path, generate(f.gen), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, "asmgen:", err)
 			os.Exit(1)
 		}
@@ -51,4 +49,14 @@ func main() {
 		fmt.Fprintf(os.Stderr, "asmgen: unknown file %q\n", name)
 		os.Exit(2)
 	}
+}
+
+// fileName is the assembly file written for a generator name.
+func fileName(name string) string { return name + "_amd64.s" }
+
+// generate returns the text one generator writes.
+func generate(gen func(*asm)) []byte {
+	a := newAsm()
+	gen(a)
+	return a.bytes()
 }

@@ -1,6 +1,9 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"math/bits"
+)
 
 // mvW addresses W rows 0..7 of a block from AX (and 8..15 from BX): R8 is
 // the row stride, R9, R10, R11 its multiples 3, 5 and 7.
@@ -105,9 +108,8 @@ func matVec(a *asm, k mvKernel) {
 	if k.chunks {
 		a.i("MOVQ chunks+40(FP), R15")
 	} else {
-		shift := map[int]int{16: 4, 8: 3}[s.lanes]
 		a.i("MOVQ R8, R15")
-		a.i("SHRQ $%d, R15", shift)
+		a.i("SHRQ $%d, R15", bits.TrailingZeros(uint(s.lanes))) // whole vectors
 		a.i("MOVQ R8, CX")
 		a.i("ANDQ $%d, CX", s.lanes-1)
 		if s == avx512 {
@@ -121,7 +123,7 @@ func matVec(a *asm, k mvKernel) {
 	if k.f16 {
 		elem = 2
 	}
-	a.i("SHLQ $%d, R8", map[int]int{4: 2, 2: 1}[elem])
+	a.i("SHLQ $%d, R8", bits.TrailingZeros(uint(elem))) // row stride in bytes
 	a.strides(mvW, 8)
 	a.i("MOVQ w+8(FP), SI")
 	a.i("MOVQ y+0(FP), DI")
