@@ -42,4 +42,26 @@
 // multiply-add exactly (fma32) at a cost in speed. MatMulAddBatch is
 // batch-invariant for row counts that are multiples of 16. The other
 // products and the softmax sum in implementation-specific orders.
+//
+// # Generated assembly
+//
+// The .s files are written by the program in asmgen (go generate, from
+// the directive below) and must not be edited by hand: a kernel is changed
+// in its generator and the files regenerated. asmgen has one file per .s
+// file (elem.go writes elem_amd64.s, and so on) and shared helpers in
+// emit.go; it emits the assembly text itself rather than through avo, so
+// that the layout, comments and tables stay as written. The structure is
+// in Go: tables of kernels (elemOps, mvKernels, packedShapes, gemmTiles),
+// one function per kernel family taking the instruction set (avx512 or
+// avx2: register letter, lanes, zeroing instruction) so that the AVX-512
+// and AVX2 forms come from one description, loops for the unrolled rows,
+// streams and panels, and the DATA tables computed from their values (the
+// exp constants of go.go). To change a kernel: edit its generator, run
+// "go generate ./internal/kernel", review the .s diff, and run the tests
+// with and without -tags purego (they compare every implementation with
+// the plain loops of ref.go). The asmgen test fails when a committed .s
+// file differs from its generator's output. A new kernel also needs its Go
+// declaration in the matching _amd64.go file.
 package kernel
+
+//go:generate go run ./asmgen
