@@ -24,9 +24,9 @@ const (
 	resampleRolloff = 0.945 // cutoff as a fraction of the lower Nyquist frequency
 	resampleBeta    = 8.6   // Kaiser beta: about 86 dB stopband attenuation
 	maxPhases       = 4096  // largest reduced output step L whose phase table is built
-	maxTable        = 1 << 21
-	// maxTable bounds the phase table (L*2W taps, 8 MiB of float32): it
-	// limits downsampling to about 1/60000 of the input rate.
+	// maxTable bounds the phase table (L*2W taps, 8 MiB of float32); since
+	// L*2W is about 34*M when downsampling, it limits M to about 61000.
+	maxTable = 1 << 21
 )
 
 // RateError reports a pair of sample rates the resampler cannot convert
