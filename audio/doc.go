@@ -1,6 +1,12 @@
-// Package audio implements WAV decoding and encoding over io.Reader and
-// io.Writer, band-limited resampling, silence trimming, peak normalisation,
-// DC removal and log-mel spectrograms, on plain []float32 samples.
+// Package audio implements WAV decoding over io.Reader, every output
+// encoding over io.Writer (WAV, raw 16-bit PCM, G.711 mu-law and A-law, raw
+// float32: Encoding, AppendEncoded, Encoder), band-limited resampling,
+// batch and streaming, silence trimming, peak normalisation, DC removal,
+// log-mel spectrograms and MFCCs, on plain []float32 samples.
+//
+// G.711 follows ITU-T Recommendation G.711 (1988) as Sun Microsystems'
+// public-domain g711.c computes it (linear2ulaw, linear2alaw). PCM16 is
+// round(clip(v, -1, 1) * 32767) in every encoding that holds 16-bit samples.
 //
 // WAV follows the Microsoft RIFF/WAVE specification ("Multimedia Programming
 // Interface and Data Specifications 1.0", 1991, and the
@@ -18,9 +24,10 @@
 // the tests check this decoder against go-audio/wav on files go-audio
 // writes.
 //
-// Resampling uses a Kaiser-windowed sinc filter (J. F. Kaiser, "Nonrecursive
+// Resampling, batch (Resample) and streaming (StreamResampler), uses one
+// polyphase Kaiser-windowed sinc filter (J. F. Kaiser, "Nonrecursive
 // digital filter design using the I0-sinh window function", 1974; J. O.
-// Smith, "Digital Audio Resampling", https://ccrma.stanford.edu/~jos/resample/)
-// with 80 dB stopband attenuation and the stopband starting at the lower
-// of the two Nyquist frequencies.
+// Smith, "Digital Audio Resampling", https://ccrma.stanford.edu/~jos/resample/):
+// 16 zero crossings, cutoff at 0.945 of the lower Nyquist frequency, Kaiser
+// beta 8.6; streaming and batch give the same samples bit for bit.
 package audio

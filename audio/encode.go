@@ -6,15 +6,166 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 )
 
-// SampleFormat is how Encode and StreamWriter store samples.
+// Encoding is a byte format for mono samples: what the service sends and
+// the CLI writes.
+type Encoding string
+
+// The encodings. Every one but WAV is headerless.
+const (
+	EncodingWAV     Encoding = "wav"     // RIFF/WAVE, 16-bit PCM, mono
+	EncodingPCM16   Encoding = "pcm16"   // raw signed 16-bit little-endian
+	EncodingMulaw   Encoding = "mulaw"   // raw 8-bit ITU-T G.711 mu-law
+	EncodingAlaw    Encoding = "alaw"    // raw 8-bit ITU-T G.711 A-law
+	EncodingFloat32 Encoding = "float32" // raw IEEE 754 float32 little-endian, in [-1, 1]
+)
+
+var encodings = []Encoding{EncodingWAV, EncodingPCM16, EncodingMulaw, EncodingAlaw, EncodingFloat32}
+
+// Encodings returns every encoding, in a fixed order.
+func Encodings() []Encoding { return slices.Clone(encodings) }
+
+// ErrUnknownEncoding is wrapped by ParseEncoding's error.
+var ErrUnknownEncoding = errors.New("unknown encoding")
+
+// ParseEncoding returns the encoding named s ("wav", "pcm16", "mulaw",
+// "alaw" or "float32"); the error wraps ErrUnknownEncoding.
+func ParseEncoding(s string) (Encoding, error) {
+	if slices.Contains(encodings, Encoding(s)) {
+		return Encoding(s), nil
+	}
+	names := make([]string, len(encodings))
+	for i, e := range encodings {
+		names[i] = strconv.Quote(string(e))
+	}
+	return "", fmt.Errorf("audio: %w %q: want one of %s", ErrUnknownEncoding, s, strings.Join(names, ", "))
+}
+
+// ContentType is the media type of e at a sample rate:
+//
+//   - wav: audio/wav.
+//   - pcm16: application/octet-stream, because the registered audio/L16
+//     (RFC 2586) is big-endian and this encoding is little-endian.
+//   - mulaw: audio/basic (RFC 2046: 8-bit G.711 mu-law, 8 kHz, mono) at
+//     8000 Hz, audio/PCMU;rate=R (RFC 4856) at any other rate.
+//   - alaw: audio/PCMA;rate=R (RFC 4856).
+//   - float32: application/octet-stream.
+func (e Encoding) ContentType(rate int) string {
+	switch e {
+	case EncodingWAV:
+		return "audio/wav"
+	case EncodingMulaw:
+		if rate == 8000 {
+			return "audio/basic"
+		}
+		return fmt.Sprintf("audio/PCMU;rate=%d", rate)
+	case EncodingAlaw:
+		return fmt.Sprintf("audio/PCMA;rate=%d", rate)
+	}
+	return "application/octet-stream"
+}
+
+// FFmpegName is e's name for ffmpeg -f (wav gives "wav_pcm_s16le": a WAV
+// file of pcm_s16le samples).
+func (e Encoding) FFmpegName() string {
+	switch e {
+	case EncodingWAV:
+		return "wav_pcm_s16le"
+	case EncodingPCM16:
+		return "pcm_s16le"
+	case EncodingMulaw:
+		return "mulaw"
+	case EncodingAlaw:
+		return "alaw"
+	}
+	return "pcm_f32le"
+}
+
+// BytesPerSample of e's samples (WAV's are 16-bit).
+func (e Encoding) BytesPerSample() int {
+	switch e {
+	case EncodingMulaw, EncodingAlaw:
+		return 1
+	case EncodingFloat32:
+		return 4
+	}
+	return 2
+}
+
+// EncodedSize is the number of bytes of n samples in e, a WAV's 44-byte
+// header included.
+func (e Encoding) EncodedSize(n int) int64 {
+	size := int64(n) * int64(e.BytesPerSample())
+	if e == EncodingWAV {
+		size += wavHeaderSize
+	}
+	return size
+}
+
+// wavHeaderSize is the header of a 16-bit PCM WAV (a float WAV's has an
+// 18-byte fmt chunk and a fact chunk: 58 bytes).
+const wavHeaderSize = 44
+
+// AppendEncoded appends x in e's sample encoding to dst and returns it
+// (WAV samples are 16-bit PCM; the header is NewEncoder's). Samples are
+// clipped to [-1, 1] and NaN is 0 in every encoding. It does not allocate
+// when dst has room. An Encoding not in Encodings() panics.
+func AppendEncoded(dst []byte, x []float32, e Encoding) []byte {
+	dst = slices.Grow(dst, len(x)*e.BytesPerSample())
+	switch e {
+	case EncodingWAV, EncodingPCM16:
+		for _, v := range x {
+			dst = binary.LittleEndian.AppendUint16(dst, uint16(pcm16(v)))
+		}
+	case EncodingMulaw:
+		for _, v := range x {
+			dst = append(dst, linearToUlaw(pcm16(v)))
+		}
+	case EncodingAlaw:
+		for _, v := range x {
+			dst = append(dst, linearToAlaw(pcm16(v)))
+		}
+	case EncodingFloat32:
+		for _, v := range x {
+			dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(clamp1(v)))
+		}
+	default:
+		panic(fmt.Sprintf("audio: AppendEncoded: unknown encoding %q", string(e)))
+	}
+	return dst
+}
+
+// clamp1 clips v to [-1, 1] and maps NaN to 0.
+func clamp1(v float32) float32 {
+	switch {
+	case v > 1:
+		return 1
+	case v < -1:
+		return -1
+	case v != v:
+		return 0
+	}
+	return v
+}
+
+// pcm16 maps [-1, 1] to [-32767, 32767], rounding to nearest (half away
+// from zero); beyond is clipped, NaN is 0.
+func pcm16(v float32) int16 {
+	return int16(math.Round(float64(clamp1(v)) * 32767))
+}
+
+// SampleFormat is how a WAV file made by NewWAVEncoder, Encode or
+// EncodeClip stores samples.
 type SampleFormat int
 
-// The formats Encode writes.
+// The WAV sample formats.
 const (
 	PCM16   SampleFormat = iota + 1 // 16-bit signed integer PCM
-	Float32                         // 32-bit IEEE float
+	Float32                         // 32-bit IEEE float, in [-1, 1]
 )
 
 func (f SampleFormat) String() string {
@@ -27,64 +178,20 @@ func (f SampleFormat) String() string {
 	return fmt.Sprintf("SampleFormat(%d)", int(f))
 }
 
-func (f SampleFormat) bytes() int {
-	switch f {
-	case PCM16:
-		return 2
-	case Float32:
-		return 4
+// encoding is f's raw sample encoding.
+func (f SampleFormat) encoding() Encoding {
+	if f == Float32 {
+		return EncodingFloat32
 	}
-	return 0
+	return EncodingPCM16
 }
-
-// EncodePCM16 writes x as 16-bit little-endian PCM bytes into dst and
-// returns it, resized to 2*len(x) (allocating only if dst is too small).
-// Samples are clipped to [-1, 1], scaled by 32767 and rounded; NaN is 0.
-func EncodePCM16(dst []byte, x []float32) []byte {
-	dst = growB(dst, 2*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint16(dst[2*i:], uint16(pcm16(v)))
-	}
-	return dst
-}
-
-func pcm16(v float32) int16 {
-	switch {
-	case v != v:
-		return 0
-	case v >= 1:
-		return 32767
-	case v <= -1:
-		return -32767
-	}
-	return int16(math.Round(float64(v) * 32767))
-}
-
-// EncodeFloat32LE writes x as 32-bit little-endian IEEE floats into dst
-// and returns it, resized to 4*len(x).
-func EncodeFloat32LE(dst []byte, x []float32) []byte {
-	dst = growB(dst, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
-	}
-	return dst
-}
-
-func growB(dst []byte, n int) []byte {
-	if cap(dst) < n {
-		return make([]byte, n)
-	}
-	return dst[:n]
-}
-
-// riffSizeOff is the offset of the RIFF size field in the header.
-const riffSizeOff = 4
 
 // appendHeader appends a WAV header for channels x frames samples in format
-// f. frames < 0 declares an unknown length (0xFFFFFFFF sizes).
+// f. frames < 0 declares an unknown length (0xFFFFFFFF sizes, what
+// streaming servers send and most players read as "until the end").
 func appendHeader(b []byte, rate, channels int, f SampleFormat, frames int64) []byte {
 	le := binary.LittleEndian
-	bps := f.bytes()
+	bps := f.encoding().BytesPerSample()
 	dataSize, riffSize, factCount := uint32(unknownSize), uint32(unknownSize), uint32(unknownSize)
 	if frames >= 0 {
 		d := frames * int64(channels*bps)
@@ -126,180 +233,165 @@ func appendHeader(b []byte, rate, channels int, f SampleFormat, frames int64) []
 	return b
 }
 
-func checkEncode(rate, channels int, f SampleFormat) error {
-	if f != PCM16 && f != Float32 {
-		return fmt.Errorf("audio: encode: unknown sample format %v", f)
+// riffSizeOff is the offset of the RIFF size field in the header.
+const riffSizeOff = 4
+
+// Encoder writes samples in one encoding to an io.Writer, a WAV header
+// first. It is not safe for concurrent use.
+type Encoder struct {
+	w        io.Writer
+	raw      Encoding     // the samples' encoding
+	wav      SampleFormat // 0 for headerless encodings
+	rate     int
+	channels int
+	declared int64 // frames the caller declared, -1 if unknown
+	frames   int64 // frames written
+	start    int64 // offset of a WAV header in a seekable writer, -1 if unknown
+	buf      []byte
+	err      error // sticky
+	closed   bool
+}
+
+// NewEncoder returns an encoder of mono samples at rate Hz in e, to be
+// written n in all (n < 0: unknown). For WAV it writes the 44-byte header
+// now, declaring n samples; with n < 0 the RIFF and data sizes are
+// 0xFFFFFFFF, as for a stream, and Close patches the real sizes in when w
+// is an io.WriteSeeker that can seek (a file).
+func NewEncoder(w io.Writer, e Encoding, rate, n int) (*Encoder, error) {
+	if !slices.Contains(encodings, e) {
+		_, err := ParseEncoding(string(e))
+		return nil, err
 	}
+	if e == EncodingWAV {
+		return NewWAVEncoder(w, rate, 1, PCM16, n)
+	}
+	if err := checkEncode(rate, 1, e.BytesPerSample()); err != nil {
+		return nil, err
+	}
+	return &Encoder{w: w, raw: e, rate: rate, channels: 1, declared: int64(max(n, -1)), start: -1}, nil
+}
+
+// NewWAVEncoder returns an encoder of a WAV file of interleaved samples of
+// channels channels in format f, frames frames in all (frames < 0:
+// unknown, as NewEncoder's n). It writes the header now.
+func NewWAVEncoder(w io.Writer, rate, channels int, f SampleFormat, frames int) (*Encoder, error) {
+	if f != PCM16 && f != Float32 {
+		return nil, fmt.Errorf("audio: encode: unknown sample format %v, want PCM16 or Float32", f)
+	}
+	if err := checkEncode(rate, channels, f.encoding().BytesPerSample()); err != nil {
+		return nil, err
+	}
+	enc := &Encoder{w: w, raw: f.encoding(), wav: f, rate: rate, channels: channels,
+		declared: int64(max(frames, -1)), start: -1}
+	if ws, ok := w.(io.WriteSeeker); ok && frames < 0 {
+		if off, err := ws.Seek(0, io.SeekCurrent); err == nil {
+			enc.start = off
+		}
+	}
+	enc.buf = appendHeader(make([]byte, 0, 64), rate, channels, f, enc.declared)
+	if _, err := w.Write(enc.buf); err != nil {
+		return nil, fmt.Errorf("audio: encode: write header: %w", err)
+	}
+	return enc, nil
+}
+
+func checkEncode(rate, channels, bytesPerSample int) error {
 	if rate <= 0 || rate > maxRateHertz {
 		return fmt.Errorf("audio: encode: sample rate %d Hz, want 1 to %d", rate, maxRateHertz)
 	}
 	if channels <= 0 || channels > maxChannels {
 		return fmt.Errorf("audio: encode: %d channels, want 1 to %d", channels, maxChannels)
 	}
-	if int64(rate)*int64(channels)*int64(f.bytes()) > math.MaxUint32 {
-		return fmt.Errorf("audio: encode: %d Hz x %d channels x %d bytes overflows the header's byte rate", rate, channels, f.bytes())
+	if int64(rate)*int64(channels)*int64(bytesPerSample) > math.MaxUint32 {
+		return fmt.Errorf("audio: encode: %d Hz x %d channels x %d bytes overflows the WAV header's byte rate", rate, channels, bytesPerSample)
 	}
 	return nil
 }
 
-// Encode writes mono samples as a complete WAV file in format f.
-func Encode(w io.Writer, samples []float32, rate int, f SampleFormat) error {
-	return encode(w, samples, rate, 1, f)
-}
-
-// EncodeClip writes a clip (any channel count) as a WAV file in format f.
-func EncodeClip(w io.Writer, c *Clip, f SampleFormat) error {
-	return encode(w, c.Samples[:c.Frames()*c.Format.Channels], c.Format.SampleRate, c.Format.Channels, f)
-}
-
-func encode(w io.Writer, samples []float32, rate, channels int, f SampleFormat) error {
-	if err := checkEncode(rate, channels, f); err != nil {
-		return err
+// Write encodes interleaved samples (a whole number of frames) and writes
+// them.
+func (e *Encoder) Write(x []float32) error {
+	if e.closed {
+		return errors.New("audio: encode: write after close")
 	}
-	buf := appendHeader(make([]byte, 0, 64<<10), rate, channels, f, int64(len(samples)/channels))
-	const chunk = 8 << 10 // samples per write
-	for i := 0; ; i += chunk {
-		s := samples[min(i, len(samples)):min(i+chunk, len(samples))]
-		buf = appendEncoded(buf, s, f)
-		if _, err := w.Write(buf); err != nil {
-			return fmt.Errorf("audio: encode: %w", err)
+	if e.err != nil {
+		return e.err
+	}
+	if len(x)%e.channels != 0 {
+		return fmt.Errorf("audio: encode: %d samples is not a whole number of %d-channel frames", len(x), e.channels)
+	}
+	const chunk = 8 << 10 // samples per write: bounded buffer for long inputs
+	for len(x) > 0 {
+		n := min(len(x), chunk-chunk%e.channels)
+		e.buf = AppendEncoded(e.buf[:0], x[:n], e.raw)
+		if _, err := e.w.Write(e.buf); err != nil {
+			e.err = fmt.Errorf("audio: encode: %w", err)
+			return e.err
 		}
-		buf = buf[:0]
-		if i+chunk >= len(samples) {
-			return nil
-		}
+		e.frames += int64(n / e.channels)
+		x = x[n:]
 	}
-}
-
-func appendEncoded(b []byte, s []float32, f SampleFormat) []byte {
-	n := len(b)
-	need := n + len(s)*f.bytes()
-	if cap(b) < need {
-		nb := make([]byte, n, need)
-		copy(nb, b)
-		b = nb
-	}
-	if f == PCM16 {
-		EncodePCM16(b[n:need], s)
-	} else {
-		EncodeFloat32LE(b[n:need], s)
-	}
-	return b[:need]
-}
-
-// StreamWriter writes a WAV stream whose length is not known when the
-// header goes out, as an HTTP response does: the header declares
-// 0xFFFFFFFF for the RIFF and data sizes (what streaming servers and ffmpeg
-// send, and what Decode reads as "until end of stream"). If the
-// destination is an io.WriteSeeker that can seek (a file), Close patches
-// the real sizes in unless PatchOnClose is false.
-type StreamWriter struct {
-	// PatchOnClose, true by default, makes Close write the real sizes into
-	// the header when the writer is an io.WriteSeeker.
-	PatchOnClose bool
-
-	w        io.Writer
-	rate     int
-	channels int
-	f        SampleFormat
-	header   bool
-	frames   int64
-	buf      []byte
-	err      error
-	closed   bool
-	start    int64 // offset of the header in a seekable writer, -1 if unknown
-}
-
-// NewStreamWriter returns a writer of mono samples at rate in format f.
-// The header is written by the first Write, WriteHeader or Close.
-func NewStreamWriter(w io.Writer, rate int, f SampleFormat) *StreamWriter {
-	return NewStreamWriterChannels(w, rate, 1, f)
-}
-
-// NewStreamWriterChannels is NewStreamWriter for interleaved samples of
-// several channels.
-func NewStreamWriterChannels(w io.Writer, rate, channels int, f SampleFormat) *StreamWriter {
-	sw := &StreamWriter{PatchOnClose: true, w: w, rate: rate, channels: channels, f: f, start: -1}
-	sw.err = checkEncode(rate, channels, f)
-	return sw
-}
-
-// WriteHeader writes the header now, if it has not been written yet.
-func (s *StreamWriter) WriteHeader() error {
-	if s.err != nil || s.header {
-		return s.err
-	}
-	if ws, ok := s.w.(io.WriteSeeker); ok {
-		if off, err := ws.Seek(0, io.SeekCurrent); err == nil {
-			s.start = off
-		}
-	}
-	s.buf = appendHeader(s.buf[:0], s.rate, s.channels, s.f, -1)
-	s.header = true
-	if _, err := s.w.Write(s.buf); err != nil {
-		s.err = fmt.Errorf("audio: stream: write header: %w", err)
-	}
-	return s.err
-}
-
-// Write appends interleaved samples. The number of samples must be a
-// multiple of the channel count.
-func (s *StreamWriter) Write(samples []float32) error {
-	if s.closed {
-		return errors.New("audio: stream: write after close")
-	}
-	if err := s.WriteHeader(); err != nil {
-		return err
-	}
-	if len(samples)%s.channels != 0 {
-		return fmt.Errorf("audio: stream: %d samples is not a whole number of %d-channel frames", len(samples), s.channels)
-	}
-	s.buf = appendEncoded(s.buf[:0], samples, s.f)
-	if _, err := s.w.Write(s.buf); err != nil {
-		s.err = fmt.Errorf("audio: stream: %w", err)
-		return s.err
-	}
-	s.frames += int64(len(samples) / s.channels)
 	return nil
 }
 
-// Frames returns the number of frames written so far.
-func (s *StreamWriter) Frames() int64 { return s.frames }
-
-// Close writes the header if nothing was written, and patches the sizes
-// when possible (see PatchOnClose). It does not close the underlying
-// writer.
-func (s *StreamWriter) Close() error {
-	if s.closed {
-		return s.err
+// Close finishes the output; it does not close the underlying writer. It
+// reports a count of samples that differs from the one declared, and for
+// a WAV of unknown length written to a seekable io.WriteSeeker, patches
+// the real sizes into the header (unless they overflow 32 bits).
+func (e *Encoder) Close() error {
+	if e.closed || e.err != nil {
+		e.closed = true
+		return e.err
 	}
-	if err := s.WriteHeader(); err != nil {
-		s.closed = true
-		return err
+	e.closed = true
+	if e.declared >= 0 && e.frames != e.declared {
+		e.err = fmt.Errorf("audio: encode: wrote %d frames, declared %d", e.frames, e.declared)
+		return e.err
 	}
-	s.closed = true
-	ws, ok := s.w.(io.WriteSeeker)
-	if !s.PatchOnClose || !ok || s.start < 0 {
+	if e.wav == 0 || e.start < 0 {
 		return nil
 	}
+	ws := e.w.(io.WriteSeeker)
 	end, err := ws.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return nil // not seekable after all: the unknown-length header stands
 	}
-	hdr := appendHeader(nil, s.rate, s.channels, s.f, s.frames)
+	hdr := appendHeader(e.buf[:0], e.rate, e.channels, e.wav, e.frames)
 	if binary.LittleEndian.Uint32(hdr[riffSizeOff:]) == unknownSize {
 		return nil // too long for 32-bit sizes
 	}
-	if _, err := ws.Seek(s.start, io.SeekStart); err != nil {
-		return fmt.Errorf("audio: stream: patch sizes: %w", err)
+	if _, err := ws.Seek(e.start, io.SeekStart); err != nil {
+		e.err = fmt.Errorf("audio: encode: patch sizes: %w", err)
+		return e.err
 	}
 	if _, err := ws.Write(hdr); err != nil {
-		s.err = fmt.Errorf("audio: stream: patch sizes: %w", err)
-		return s.err
+		e.err = fmt.Errorf("audio: encode: patch sizes: %w", err)
+		return e.err
 	}
 	if _, err := ws.Seek(end, io.SeekStart); err != nil {
-		s.err = fmt.Errorf("audio: stream: patch sizes: %w", err)
-		return s.err
+		e.err = fmt.Errorf("audio: encode: patch sizes: %w", err)
 	}
-	return nil
+	return e.err
+}
+
+// Encode writes mono samples as a complete WAV file in format f.
+func Encode(w io.Writer, x []float32, rate int, f SampleFormat) error {
+	return encodeWAV(w, x, rate, 1, f)
+}
+
+// EncodeClip writes a clip (any channel count) as a WAV file in format f.
+func EncodeClip(w io.Writer, c *Clip, f SampleFormat) error {
+	ch := c.Format.Channels
+	return encodeWAV(w, c.Samples[:c.Frames()*ch], c.Format.SampleRate, ch, f)
+}
+
+func encodeWAV(w io.Writer, x []float32, rate, channels int, f SampleFormat) error {
+	enc, err := NewWAVEncoder(w, rate, channels, f, len(x)/max(channels, 1))
+	if err != nil {
+		return err
+	}
+	if err := enc.Write(x); err != nil {
+		return err
+	}
+	return enc.Close()
 }

@@ -69,29 +69,60 @@ func HzToMel(f float64) float64 { return 2595 * math.Log10(1+f/700) }
 func MelToHz(m float64) float64 { return 700 * (math.Pow(10, m/2595) - 1) }
 
 // melFilters returns (Mels, FFTSize/2+1) triangular filters on the HTK mel
-// scale, each with unit peak.
+// scale, each with unit peak. The band edges are computed in FFT bins, as
+// the MFCC of package classify always computed them (its trained numbers
+// depend on the exact rounding).
 func melFilters(c MelConfig) [][]float64 {
 	nb := c.FFTSize/2 + 1
 	lo, hi := HzToMel(c.FMin), HzToMel(c.FMax)
-	edges := make([]float64, c.Mels+2)
+	edges := make([]float64, c.Mels+2) // in bins
 	for i := range edges {
-		edges[i] = MelToHz(lo + (hi-lo)*float64(i)/float64(c.Mels+1))
+		edges[i] = MelToHz(lo+(hi-lo)*float64(i)/float64(c.Mels+1)) * float64(c.FFTSize) / float64(c.SampleRate)
 	}
 	fb := make([][]float64, c.Mels)
 	for m := range fb {
 		fb[m] = make([]float64, nb)
 		l, ctr, r := edges[m], edges[m+1], edges[m+2]
 		for k := range nb {
-			f := float64(k) * float64(c.SampleRate) / float64(c.FFTSize)
+			x := float64(k)
 			switch {
-			case f > l && f <= ctr:
-				fb[m][k] = (f - l) / (ctr - l)
-			case f > ctr && f < r:
-				fb[m][k] = (r - f) / (r - ctr)
+			case x > l && x <= ctr:
+				fb[m][k] = (x - l) / (ctr - l)
+			case x > ctr && x < r:
+				fb[m][k] = (r - x) / (r - ctr)
 			}
 		}
 	}
 	return fb
+}
+
+// filterSpans returns each filter's nonzero bins [a, b).
+func filterSpans(fb [][]float64) [][2]int {
+	span := make([][2]int, len(fb))
+	for m, filt := range fb {
+		a, b := 0, 0
+		for k, w := range filt {
+			if w != 0 {
+				if b == 0 {
+					a = k
+				}
+				b = k + 1
+			}
+		}
+		span[m] = [2]int{a, b}
+	}
+	return span
+}
+
+// bandEnergies sets e[m] to the sum of filter m's weights times power.
+func bandEnergies(e []float64, fb [][]float64, span [][2]int, power []float64) {
+	for m, filt := range fb {
+		var s float64
+		for k := span[m][0]; k < span[m][1]; k++ {
+			s += filt[k] * power[k]
+		}
+		e[m] = s
+	}
 }
 
 // MelSpectrogram returns the log-mel power spectrogram of x in dB: frames
@@ -121,23 +152,12 @@ func MelSpectrogram(x []float32, cfg MelConfig) (*Spectrogram, error) {
 		wsq += win[i] * win[i]
 	}
 	fb := melFilters(c)
-	span := make([][2]int, len(fb)) // each filter's nonzero bins
-	for m, filt := range fb {
-		a, b := 0, 0
-		for k, w := range filt {
-			if w != 0 {
-				if b == 0 {
-					a = k
-				}
-				b = k + 1
-			}
-		}
-		span[m] = [2]int{a, b}
-	}
+	span := filterSpans(fb)
 	fft := fourier.NewFFT(n)
 	buf := make([]float64, n)
 	coef := make([]complex128, n/2+1)
 	power := make([]float64, n/2+1)
+	band := make([]float64, c.Mels)
 	// Parseval: the one-sided bins of a windowed sine of amplitude A hold
 	// about n*wsq*A^2/4 in all; scaling by 2/(n*wsq) makes them sum to
 	// A^2/2, the sine's power, however the window spreads it over bins.
@@ -155,12 +175,9 @@ func MelSpectrogram(x []float32, cfg MelConfig) (*Spectrogram, error) {
 		for k, z := range coef {
 			power[k] = (real(z)*real(z) + imag(z)*imag(z)) * norm
 		}
+		bandEnergies(band, fb, span, power)
 		row := s.Row(f)
-		for m, filt := range fb {
-			var e float64
-			for k := span[m][0]; k < span[m][1]; k++ {
-				e += filt[k] * power[k]
-			}
+		for m, e := range band {
 			db := 10 * math.Log10(e)
 			if e <= 0 || db < MelFloorDB {
 				db = MelFloorDB
@@ -171,36 +188,114 @@ func MelSpectrogram(x []float32, cfg MelConfig) (*Spectrogram, error) {
 	return s, nil
 }
 
-// MFCC returns the first n mel-frequency cepstral coefficients of each frame
-// of a log-mel spectrogram: the orthonormal DCT-II of each row (what
-// librosa.feature.mfcc computes from a dB mel spectrogram). The result is
-// (Frames, n).
-func MFCC(mel *Spectrogram, n int) (*Spectrogram, error) {
-	if n < 1 || n > mel.Bins {
-		return nil, fmt.Errorf("audio: mfcc: %d coefficients from %d mel bands", n, mel.Bins)
+// MFCCConfig describes mel-frequency cepstral coefficients. The zero value
+// of a field takes the default in brackets.
+type MFCCConfig struct {
+	SampleRate int // Hz (required)
+	Coeffs     int // cepstral coefficients kept, c0 included [13]
+	Filters    int // mel filters from 0 Hz to the Nyquist frequency [26]
+}
+
+// MFCC computes mel-frequency cepstral coefficients (S. Davis and P.
+// Mermelstein, "Comparison of parametric representations for monosyllabic
+// word recognition in continuously spoken sentences", IEEE Trans. ASSP 28(4),
+// 1980) the usual way: pre-emphasis 0.97, 25 ms Hamming frames every 10 ms,
+// zero-padded to a power-of-two FFT, power spectrum, the triangular HTK mel
+// filters of MelSpectrogram from 0 Hz to Nyquist, natural log of each
+// band's energy (+1e-10), unnormalised DCT-II:
+//
+//	c_k = sum_f log(E_f + 1e-10) cos(pi k (f + 1/2) / Filters)
+//
+// It is safe for concurrent use.
+type MFCC struct {
+	cfg    MFCCConfig
+	frame  int
+	hop    int
+	nfft   int
+	window []float64   // (frame)
+	bank   [][]float64 // (Filters, nfft/2+1)
+	span   [][2]int    // each filter's nonzero bins
+	dct    []float64   // (Coeffs, Filters)
+}
+
+// NewMFCC returns an MFCC extractor.
+func NewMFCC(cfg MFCCConfig) (*MFCC, error) {
+	if cfg.Coeffs == 0 {
+		cfg.Coeffs = 13
 	}
-	nb := mel.Bins
-	dct := make([]float64, n*nb)
-	for k := range n {
-		scale := math.Sqrt(2 / float64(nb))
-		if k == 0 {
-			scale = math.Sqrt(1 / float64(nb))
-		}
-		for j := range nb {
-			dct[k*nb+j] = scale * math.Cos(math.Pi*float64(k)*(2*float64(j)+1)/(2*float64(nb)))
+	if cfg.Filters == 0 {
+		cfg.Filters = 26
+	}
+	m := &MFCC{cfg: cfg, frame: cfg.SampleRate * 25 / 1000, hop: cfg.SampleRate * 10 / 1000}
+	if m.hop < 1 || cfg.SampleRate > maxRateHertz {
+		return nil, fmt.Errorf("audio: mfcc: sample rate %d Hz, want 100 to %d", cfg.SampleRate, maxRateHertz)
+	}
+	m.nfft = 1
+	for m.nfft < m.frame {
+		m.nfft *= 2
+	}
+	if cfg.Filters < 1 || cfg.Filters > m.nfft/2+1 || cfg.Coeffs < 1 || cfg.Coeffs > cfg.Filters {
+		return nil, fmt.Errorf("audio: mfcc: %d coefficients from %d filters over %d FFT bins, want 1 <= coefficients <= filters <= bins",
+			cfg.Coeffs, cfg.Filters, m.nfft/2+1)
+	}
+	m.window = make([]float64, m.frame)
+	for i := range m.window {
+		m.window[i] = 0.54 - 0.46*math.Cos(2*math.Pi*float64(i)/float64(m.frame-1))
+	}
+	m.bank = melFilters(MelConfig{SampleRate: cfg.SampleRate, FFTSize: m.nfft, Mels: cfg.Filters, FMax: float64(cfg.SampleRate) / 2})
+	m.span = filterSpans(m.bank)
+	m.dct = make([]float64, cfg.Coeffs*cfg.Filters)
+	for k := range cfg.Coeffs {
+		for f := range cfg.Filters {
+			m.dct[k*cfg.Filters+f] = math.Cos(math.Pi * float64(k) * (float64(f) + 0.5) / float64(cfg.Filters))
 		}
 	}
-	out := &Spectrogram{Frames: mel.Frames, Bins: n, Data: make([]float32, mel.Frames*n), FrameRate: mel.FrameRate}
-	for f := range mel.Frames {
-		row := mel.Row(f)
-		dst := out.Row(f)
-		for k := range n {
-			var s float64
-			for j, v := range row {
-				s += dct[k*nb+j] * float64(v)
+	return m, nil
+}
+
+// FrameLen is the number of samples in a frame (25 ms).
+func (m *MFCC) FrameLen() int { return m.frame }
+
+// Hop is the number of samples between frame starts (10 ms).
+func (m *MFCC) Hop() int { return m.hop }
+
+// Frames returns one row of Coeffs coefficients per whole frame of x
+// (none when x is shorter than a frame). The sample before x counts as 0
+// for the pre-emphasis.
+func (m *MFCC) Frames(x []float32) [][]float64 {
+	var out [][]float64
+	buf := make([]float64, m.nfft)
+	coef := make([]complex128, m.nfft/2+1)
+	power := make([]float64, m.nfft/2+1)
+	logE := make([]float64, m.cfg.Filters)
+	fft := fourier.NewFFT(m.nfft)
+	for start := 0; start+m.frame <= len(x); start += m.hop {
+		clear(buf)
+		for i := range m.frame {
+			prev := float32(0)
+			if start+i > 0 {
+				prev = x[start+i-1]
 			}
-			dst[k] = float32(s)
+			buf[i] = (float64(x[start+i]) - 0.97*float64(prev)) * m.window[i]
 		}
+		coef = fft.Coefficients(coef, buf)
+		for k, z := range coef {
+			power[k] = real(z)*real(z) + imag(z)*imag(z)
+		}
+		bandEnergies(logE, m.bank, m.span, power)
+		for f, e := range logE {
+			logE[f] = math.Log(e + 1e-10)
+		}
+		c := make([]float64, m.cfg.Coeffs)
+		for k := range c {
+			row := m.dct[k*m.cfg.Filters : (k+1)*m.cfg.Filters]
+			s := 0.0
+			for f, v := range logE {
+				s += v * row[f]
+			}
+			c[k] = s
+		}
+		out = append(out, c)
 	}
-	return out, nil
+	return out
 }

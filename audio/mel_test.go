@@ -2,6 +2,8 @@ package audio
 
 import (
 	"math"
+	"math/cmplx"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -75,40 +77,72 @@ func TestMelSpectrogramEdges(t *testing.T) {
 	}
 }
 
-func TestMFCC(t *testing.T) {
-	// A flat log-mel row (every band 5 dB) has only a DC cepstral term:
-	// c0 = 5 * sqrt(nb) with the orthonormal DCT.
-	mel := &Spectrogram{Frames: 2, Bins: 8, Data: make([]float32, 16)}
-	for i := range mel.Data {
-		mel.Data[i] = 5
+// TestMFCCAgainstNaiveDFT recomputes one frame's MFCCs from the
+// definition (see MFCC) with a plain DFT and an inline DCT.
+func TestMFCCAgainstNaiveDFT(t *testing.T) {
+	const rate = 8000
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, 1000)
+	for i := range x {
+		x[i] = float32(0.3*math.Sin(2*math.Pi*440*float64(i)/rate) + 0.05*rng.NormFloat64())
 	}
-	c, err := MFCC(mel, 4)
+	m, err := NewMFCC(MFCCConfig{SampleRate: rate, Coeffs: 13, Filters: 26})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []float64{5 * math.Sqrt(8), 0, 0, 0}
-	for f := range 2 {
-		for k, w := range want {
-			if got := float64(c.Row(f)[k]); math.Abs(got-w) > 1e-5 {
-				t.Errorf("MFCC(flat 5 dB)[%d][%d] = %g, want %g", f, k, got, w)
-			}
+	frames := m.Frames(x)
+	// (1000 - 200) / 80 + 1 = 11 frames of 200 samples (25 ms) every 80 (10 ms).
+	if len(frames) != 11 || m.FrameLen() != 200 || m.Hop() != 80 {
+		t.Fatalf("Frames: %d frames of %d every %d, want 11 of 200 every 80", len(frames), m.FrameLen(), m.Hop())
+	}
+	start := 3 * m.hop
+	buf := make([]complex128, m.nfft)
+	for i := 0; i < m.frame; i++ {
+		v := float64(x[start+i]) - 0.97*float64(x[start+i-1])
+		buf[i] = complex(v*m.window[i], 0)
+	}
+	power := make([]float64, m.nfft/2+1)
+	for k := range power {
+		var s complex128
+		for n, v := range buf {
+			s += v * cmplx.Exp(complex(0, -2*math.Pi*float64(k*n)/float64(m.nfft)))
+		}
+		power[k] = real(s)*real(s) + imag(s)*imag(s)
+	}
+	logE := make([]float64, 26)
+	for f := range logE {
+		e := 0.0
+		for b, w := range m.bank[f] {
+			e += w * power[b]
+		}
+		logE[f] = math.Log(e + 1e-10)
+	}
+	for k := 0; k < 13; k++ {
+		want := 0.0
+		for f, v := range logE {
+			want += v * math.Cos(math.Pi*float64(k)*(float64(f)+0.5)/26)
+		}
+		// The FFT and the DFT differ by rounding only: 1e-9 relative.
+		if got := frames[3][k]; math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
+			t.Errorf("MFCC frame 3 coeff %d = %v, naive DFT gives %v", k, got, want)
 		}
 	}
-	// Orthonormal: energy is preserved when all coefficients are kept.
-	for i := range mel.Data {
-		mel.Data[i] = float32(i%8) - 3.5
+	// The filters are MelSpectrogram's: unit-peak triangles whose centres
+	// are equally spaced on the HTK mel scale from 0 Hz to Nyquist.
+	hi := HzToMel(rate / 2)
+	for f, row := range m.bank {
+		centre := MelToHz(hi*float64(f+1)/27) * float64(m.nfft) / rate
+		if k := int(math.Round(centre)); row[k] < 0.5 {
+			t.Errorf("filter %d: weight %g at bin %d nearest its centre %.2f, want >= 0.5", f, row[k], k, centre)
+		}
 	}
-	c, _ = MFCC(mel, 8)
-	var e1, e2 float64
-	for i := range 8 {
-		e1 += float64(mel.Data[i] * mel.Data[i])
-		e2 += float64(c.Data[i] * c.Data[i])
+	for _, c := range []MFCCConfig{{}, {SampleRate: 50}, {SampleRate: 8000, Coeffs: 30, Filters: 26}, {SampleRate: 8000, Filters: 200}} {
+		if _, err := NewMFCC(c); err == nil {
+			t.Errorf("NewMFCC(%+v) = nil error, want one", c)
+		}
 	}
-	if math.Abs(e1-e2) > 1e-4 {
-		t.Errorf("MFCC(all 8) energy %g, want %g (orthonormal DCT)", e2, e1)
-	}
-	if _, err := MFCC(mel, 9); err == nil {
-		t.Errorf("MFCC(9 of 8 bands) = nil error, want one")
+	if got := m.Frames(x[:199]); len(got) != 0 {
+		t.Errorf("Frames(199 samples) = %d frames, want 0 (a frame is 200)", len(got))
 	}
 }
 
@@ -120,6 +154,19 @@ func BenchmarkMelSpectrogram(b *testing.B) {
 		if _, err := MelSpectrogram(x, cfg); err != nil {
 			b.Fatal(err)
 		}
+	}
+	b.ReportMetric(float64(len(x)*b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+func BenchmarkMFCC(b *testing.B) {
+	x := tone(16000, 16000, 440, 0.5) // 1 s
+	m, err := NewMFCC(MFCCConfig{SampleRate: 16000, Coeffs: 20, Filters: 40})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Frames(x)
 	}
 	b.ReportMetric(float64(len(x)*b.N)/b.Elapsed().Seconds(), "samples/s")
 }

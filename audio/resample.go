@@ -4,87 +4,121 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"sync/atomic"
 )
 
-// Resampler design constants. The stopband starts at the lower Nyquist
-// frequency and is attenuated by stopbandDB; the passband ends
-// transition*100 % below it. 80 dB leaves margin over the 60 dB the tests
-// demand (Kaiser's formulas are approximations); a 15 % transition band
-// keeps 0 to 3.4 kHz flat at 8 kHz output, above FSDD's speech band.
+// Band-limited resampling, batch (Resample) and streaming
+// (StreamResampler), with one filter: a polyphase windowed-sinc filter
+// with a Kaiser window (J. O. Smith, "Digital Audio Resampling",
+// https://ccrma.stanford.edu/~jos/resample/). With L/M = to/from in lowest
+// terms, output j sits at input time t_j = j*M/L and is
+//
+//	y[j] = sum_k x[k] h(t_j - k),  h(t) = fc sinc(fc t) w(t/W)
+//
+// where fc = resampleRolloff*min(1, L/M) is the cutoff in cycles per input
+// sample times two (1 = the input's Nyquist frequency), W = ceil(zeros/fc)
+// the half-width in input samples and w the Kaiser window of
+// resampleBeta on [-1, 1]. Input before time 0 and after the end is zero.
+
 const (
-	stopbandDB   = 80
-	transition   = 0.15
-	maxPhases    = 4096    // beyond this many phases, phases are rounded to 1/4096 sample
-	maxTable     = 1 << 21 // taps in the phase table (8 MiB); fewer, coarser phases beyond
-	maxRatio     = 256     // largest supported fromRate/toRate or toRate/fromRate
-	maxRateHertz = 1 << 24
+	resampleZeros   = 16    // zero crossings of the sinc on each side
+	resampleRolloff = 0.945 // cutoff as a fraction of the lower Nyquist frequency
+	resampleBeta    = 8.6   // Kaiser beta: about 86 dB stopband attenuation
+	maxPhases       = 4096  // largest reduced output step L whose phase table is built
+	// maxTable bounds the phase table (L*2W taps, 8 MiB of float32); since
+	// L*2W is about 34*M when downsampling, it limits M to about 61000.
+	maxTable = 1 << 21
 )
 
-// Resampler converts between two fixed sample rates with a band-limited
-// Kaiser-windowed sinc filter (polyphase: one row of taps per output
-// phase). It is safe for concurrent use.
-type Resampler struct {
-	from, to int
-	l, m     int       // to/from reduced: output n is at input time n*m/l
-	phases   int       // rows in table; == l when exact
-	taps     int       // taps per row (even)
-	half     int       // taps/2
-	table    []float32 // (phases+1, taps): row p is input fraction p/phases
+// RateError reports a pair of sample rates the resampler cannot convert
+// between; its message says which rates would work.
+type RateError struct {
+	From, To int
+	Reason   string
 }
 
-// NewResampler builds the filter for fromRate -> toRate.
-func NewResampler(fromRate, toRate int) (*Resampler, error) {
-	if fromRate <= 0 || toRate <= 0 || fromRate > maxRateHertz || toRate > maxRateHertz {
-		return nil, fmt.Errorf("audio: resample %d Hz to %d Hz: rates must be 1 to %d Hz", fromRate, toRate, maxRateHertz)
-	}
-	if fromRate > maxRatio*toRate || toRate > maxRatio*fromRate {
-		return nil, fmt.Errorf("audio: resample %d Hz to %d Hz: ratio beyond %d", fromRate, toRate, maxRatio)
-	}
-	g := gcd(fromRate, toRate)
-	r := &Resampler{from: fromRate, to: toRate, l: toRate / g, m: fromRate / g}
-
-	// Cutoff and transition width in cycles per input sample.
-	ratio := math.Min(1, float64(toRate)/float64(fromRate))
-	stop := 0.5 * ratio
-	width := stop * transition
-	fc := stop - width/2
-	beta := 0.1102 * (stopbandDB - 8.7) // Kaiser's beta for A > 50 dB
-	n := (stopbandDB - 7.95) / (2.285 * 2 * math.Pi * width)
-	r.half = int(math.Ceil(n/2)) + 1
-	r.taps = 2 * r.half
-	// Exact phases for every ratio in practical use (44100 -> 16000 has
-	// 160); odd ratios round the phase to 1/phases of a sample.
-	r.phases = min(r.l, maxPhases, max(64, maxTable/r.taps))
-	r.table = make([]float32, (r.phases+1)*r.taps)
-	i0b := besselI0(beta)
-	row := make([]float64, r.taps)
-	for p := 0; p <= r.phases; p++ {
-		frac := float64(p) / float64(r.phases)
-		sum := 0.0
-		for j := range row {
-			tau := frac + float64(r.half-1-j) // input time of the output minus input j's time
-			u := tau / float64(r.half)
-			w := 0.0
-			if u > -1 && u < 1 {
-				w = besselI0(beta*math.Sqrt(1-u*u)) / i0b
-			}
-			row[j] = 2 * fc * sinc(2*fc*tau) * w
-			sum += row[j]
-		}
-		for j, v := range row {
-			// Unit gain at DC for every phase.
-			r.table[p*r.taps+j] = float32(v / sum)
-		}
-	}
-	return r, nil
+func (e *RateError) Error() string {
+	return fmt.Sprintf("audio: resample %d Hz to %d Hz: %s", e.From, e.To, e.Reason)
 }
+
+// filter is the immutable phase table of one rate pair, shared by every
+// resampler of that pair.
+type filter struct {
+	l, m int       // output step L, input step M (t_j = j*M/L)
+	w    int       // half-width of the filter in input samples
+	taps []float32 // (L, 2W): phase p, tap i multiplies x[floor(t_j) - W + 1 + i]
+}
+
+// filters caches phase tables by rate pair, up to maxCached pairs, so that
+// rates taken from outside data cannot grow it without bound.
+var (
+	filtersMu sync.Mutex
+	filters   = map[[2]int]*filter{}
+)
+
+const maxCached = 32
 
 func gcd(a, b int) int {
 	for b != 0 {
 		a, b = b, a%b
 	}
 	return a
+}
+
+// filterFor returns the filter for from -> to, building it if needed.
+func filterFor(from, to int) (*filter, error) {
+	if from <= 0 || to <= 0 {
+		return nil, &RateError{from, to, "sample rates must be positive"}
+	}
+	key := [2]int{from, to}
+	filtersMu.Lock()
+	f, ok := filters[key]
+	filtersMu.Unlock()
+	if ok {
+		return f, nil
+	}
+	g := gcd(from, to)
+	l, m := to/g, from/g
+	if l > maxPhases {
+		return nil, &RateError{from, to, fmt.Sprintf(
+			"the ratio reduces to %d/%d, whose %d filter phases exceed %d; "+
+				"use rates with a larger common divisor (8000, 16000, 22050, 44100 and 48000 Hz all convert to each other)",
+			l, m, l, maxPhases)}
+	}
+	fc := resampleRolloff * min(1, float64(l)/float64(m))
+	w := math.Ceil(resampleZeros / fc)
+	if float64(l)*2*w > maxTable {
+		return nil, &RateError{from, to, fmt.Sprintf(
+			"downsampling by %d/%d needs a %g-tap filter table, more than %d; resample in two steps",
+			m, l, float64(l)*2*w, maxTable)}
+	}
+	f = newFilter(l, m, fc, int(w))
+	filtersMu.Lock()
+	if len(filters) < maxCached {
+		filters[key] = f
+	}
+	filtersMu.Unlock()
+	return f, nil
+}
+
+func newFilter(l, m int, fc float64, w int) *filter {
+	f := &filter{l: l, m: m, w: w}
+	n := 2 * w
+	f.taps = make([]float32, l*n)
+	i0b := besselI0(resampleBeta)
+	for p := range l {
+		frac := float64(p) / float64(l) // t_j - floor(t_j)
+		row := f.taps[p*n : (p+1)*n]
+		for i := range n {
+			t := frac + float64(w-1-i) // t_j - k, k = floor(t_j) - W + 1 + i
+			if math.Abs(t) >= float64(w) {
+				continue
+			}
+			x := t / float64(w)
+			win := besselI0(resampleBeta*math.Sqrt(1-x*x)) / i0b
+			row[i] = float32(fc * sinc(fc*t) * win)
+		}
+	}
+	return f
 }
 
 func sinc(x float64) float64 {
@@ -95,12 +129,11 @@ func sinc(x float64) float64 {
 }
 
 // besselI0 is the modified Bessel function of the first kind, order 0, by
-// its power series (converges fast for the beta values used here).
+// its power series (converges fast for the arguments used here).
 func besselI0(x float64) float64 {
 	sum, term := 1.0, 1.0
-	q := x * x / 4
 	for k := 1; k < 200; k++ {
-		term *= q / float64(k*k)
+		term *= (x / 2) * (x / 2) / float64(k*k)
 		sum += term
 		if term < sum*1e-17 {
 			break
@@ -109,88 +142,149 @@ func besselI0(x float64) float64 {
 	return sum
 }
 
-// OutputLen returns the number of output samples for n input samples:
-// ceil(n * toRate / fromRate).
-func (r *Resampler) OutputLen(n int) int {
-	return int((int64(n)*int64(r.l) + int64(r.m) - 1) / int64(r.m))
+// output computes output j from the 2W input samples xs that start at
+// floor(t_j) - W + 1. Batch and streaming both call it, so they agree bit
+// for bit.
+func (f *filter) output(xs []float32, j int64) float32 {
+	n := 2 * f.w
+	p := int(j * int64(f.m) % int64(f.l))
+	row := f.taps[p*n : (p+1)*n]
+	xs = xs[:n]
+	var acc float32
+	for i, v := range xs {
+		acc += v * row[i]
+	}
+	return acc
 }
 
-// Resample converts src into dst and returns it, resized to
-// OutputLen(len(src)) (allocating only if dst is too small). Output sample
-// n is the band-limited interpolation of src at time n*fromRate/toRate;
-// samples before and after src count as zero. dst and src must not
-// overlap.
-func (r *Resampler) Resample(dst, src []float32) []float32 {
-	nOut := r.OutputLen(len(src))
-	dst = growF(dst, nOut)
-	if r.l == r.m {
-		copy(dst, src)
+// ResampledLen is the number of output samples for n input samples from
+// rate from to rate to: ceil(n * to / from).
+func ResampledLen(n, from, to int) int {
+	return int((int64(n)*int64(to) + int64(from) - 1) / int64(from))
+}
+
+// Resample appends to dst the samples of src converted from rate from to
+// rate to, ResampledLen(len(src), from, to) of them, and returns it.
+// Equal rates copy; otherwise the output is exactly what a
+// StreamResampler gives for the same input (Push then Flush). dst and src
+// must not overlap. The error is a *RateError.
+func Resample(dst, src []float32, from, to int) ([]float32, error) {
+	if from == to && from > 0 {
+		return append(dst, src...), nil
+	}
+	f, err := filterFor(from, to)
+	if err != nil {
+		return dst, err
+	}
+	total := int64(ResampledLen(len(src), from, to))
+	n := 2 * f.w
+	var small [128]float32 // 2W <= 128 up to a downsampling ratio of 3.7 (44.1 to 16 kHz: 94)
+	var edge []float32     // zero-padded window for outputs near the ends
+	for j := range total {
+		first := j*int64(f.m)/int64(f.l) - int64(f.w) + 1
+		if first >= 0 && first+int64(n) <= int64(len(src)) {
+			dst = append(dst, f.output(src[first:], j))
+			continue
+		}
+		if edge == nil {
+			edge = small[:0]
+			if n > len(small) {
+				edge = make([]float32, 0, n)
+			}
+			edge = edge[:n]
+		}
+		for i := range edge {
+			edge[i] = 0
+			if k := first + int64(i); k >= 0 && k < int64(len(src)) {
+				edge[i] = src[k]
+			}
+		}
+		dst = append(dst, f.output(edge, j))
+	}
+	return dst, nil
+}
+
+// StreamResampler converts a signal that arrives in pieces, with the same
+// filter and the same output as Resample over the whole signal. It is not
+// safe for concurrent use.
+type StreamResampler struct {
+	f    *filter   // nil when the rates are equal (copy)
+	buf  []float32 // input from global index base on
+	base int64     // global index of buf[0]
+	in   int64     // input samples received
+	j    int64     // next output index
+}
+
+// NewStreamResampler returns a resampler from rate from to rate to. The
+// error is a *RateError for non-positive rates or a ratio whose reduced
+// numerator to/gcd exceeds the phase-table limit (4096).
+func NewStreamResampler(from, to int) (*StreamResampler, error) {
+	if from == to && from > 0 {
+		return &StreamResampler{}, nil
+	}
+	f, err := filterFor(from, to)
+	if err != nil {
+		return nil, err
+	}
+	r := &StreamResampler{f: f}
+	r.reset()
+	return r, nil
+}
+
+func (r *StreamResampler) reset() {
+	// Start with W-1 zeros before time 0.
+	r.base = -int64(r.f.w - 1)
+	r.buf = append(r.buf[:0], make([]float32, r.f.w-1)...)
+	r.in, r.j = 0, 0
+}
+
+// Push adds input samples x and appends to dst the outputs they complete.
+// Once buffers have grown to the chunk size, it does not allocate.
+func (r *StreamResampler) Push(dst, x []float32) []float32 {
+	if r.f == nil {
+		return append(dst, x...)
+	}
+	r.buf = append(r.buf, x...)
+	r.in += int64(len(x))
+	return r.produce(dst, r.in, -1)
+}
+
+// Flush appends the remaining outputs to dst, so that the outputs of all
+// Push and Flush calls number ResampledLen of all input, and makes the
+// resampler ready for a new signal.
+func (r *StreamResampler) Flush(dst []float32) []float32 {
+	if r.f == nil {
 		return dst
 	}
-	l, m := int64(r.l), int64(r.m)
-	taps, half := r.taps, r.half
-	ns := len(src)
-	for n := range nOut {
-		pos := int64(n) * m
-		i := int(pos / l)
-		p := int(pos % l)
-		if r.phases != r.l {
-			p = int((int64(p)*int64(r.phases) + l/2) / l) // nearest of phases+1 rows
-		}
-		h := r.table[p*taps : p*taps+taps]
-		k0 := i - half + 1
-		var acc float32
-		if k0 >= 0 && k0+taps <= ns {
-			x := src[k0 : k0+taps]
-			var a0, a1, a2, a3 float32
-			j := 0
-			for ; j+4 <= taps; j += 4 {
-				a0 += x[j] * h[j]
-				a1 += x[j+1] * h[j+1]
-				a2 += x[j+2] * h[j+2]
-				a3 += x[j+3] * h[j+3]
-			}
-			for ; j < taps; j++ {
-				a0 += x[j] * h[j]
-			}
-			acc = (a0 + a1) + (a2 + a3)
-		} else {
-			for j := max(0, -k0); j < taps && k0+j < ns; j++ {
-				acc += src[k0+j] * h[j]
-			}
-		}
-		dst[n] = acc
+	total := (r.in*int64(r.f.l) + int64(r.f.m) - 1) / int64(r.f.m)
+	// Pad with zeros far enough for every remaining output.
+	for range r.f.w + 1 {
+		r.buf = append(r.buf, 0)
 	}
+	dst = r.produce(dst, r.in+int64(r.f.w)+1, total)
+	r.reset()
 	return dst
 }
 
-// resamplers caches filters by rate pair, up to maxCached pairs, so that
-// rates taken from outside data cannot grow it without bound.
-var (
-	resamplers sync.Map // [2]int{from, to} -> *Resampler
-	cached     atomic.Int32
-)
-
-const maxCached = 32
-
-// Resample converts src from fromRate to toRate with a cached Resampler;
-// see Resampler.Resample. Equal rates copy.
-func Resample(dst, src []float32, fromRate, toRate int) ([]float32, error) {
-	key := [2]int{fromRate, toRate}
-	v, ok := resamplers.Load(key)
-	if !ok {
-		r, err := NewResampler(fromRate, toRate)
-		if err != nil {
-			return nil, err
+// produce appends outputs whose input ends before avail, up to limit
+// outputs in all (limit < 0: no limit), then drops input no later output
+// needs.
+func (r *StreamResampler) produce(dst []float32, avail, limit int64) []float32 {
+	f := r.f
+	for limit < 0 || r.j < limit {
+		fl := r.j * int64(f.m) / int64(f.l) // floor(t_j)
+		if fl+int64(f.w) >= avail {
+			break
 		}
-		if cached.Add(1) > maxCached {
-			cached.Add(-1)
-			return r.Resample(dst, src), nil
-		}
-		var loaded bool
-		if v, loaded = resamplers.LoadOrStore(key, r); loaded {
-			cached.Add(-1)
-		}
+		first := fl - int64(f.w) + 1
+		dst = append(dst, f.output(r.buf[first-r.base:], r.j))
+		r.j++
 	}
-	return v.(*Resampler).Resample(dst, src), nil
+	// Output j needs k >= floor(t_j)-W+1.
+	keep := r.j*int64(f.m)/int64(f.l) - int64(f.w) + 1
+	if d := keep - r.base; d > 0 && d <= int64(len(r.buf)) {
+		r.buf = append(r.buf[:0], r.buf[d:]...)
+		r.base = keep
+	}
+	return dst
 }

@@ -112,6 +112,8 @@ const (
 	maxFmtSize  = 1 << 12 // the extensible fmt chunk is 40 bytes; 4 KiB is generous
 	maxChannels = 1024    // more than any real recording; guards the frame size
 	unknownSize = 0xFFFFFFFF
+
+	maxRateHertz = 1 << 24 // sample rates a WAV header may declare
 )
 
 // guidTail is bytes 2..15 of KSDATAFORMAT_SUBTYPE_PCM and _IEEE_FLOAT: the

@@ -310,19 +310,16 @@ func TestEncodeRoundTrip(t *testing.T) {
 			t.Errorf("Decode(Encode(%v)).Format = %+v", f, c.Format)
 		}
 		for i, v := range x {
-			want := v
+			// Encode clips to [-1, 1] and maps NaN to 0 in both formats.
+			want := float32(math.Max(-1, math.Min(1, float64(v))))
+			if v != v {
+				want = 0
+			}
 			tol := float32(0)
 			if f == PCM16 {
-				// Encode clips to [-1, 1] and maps NaN to 0; 16-bit
-				// quantization is within half a step (2^-16) plus the
-				// 32767/32768 scale difference (2^-15).
-				want = float32(math.Max(-1, math.Min(1, float64(v))))
-				if v != v {
-					want = 0
-				}
+				// 16-bit quantization is within half a step (2^-16) plus
+				// the 32767/32768 scale difference (2^-15).
 				tol = 1.0 / 32768
-			} else if v != v {
-				want = 0 // Decode sanitizes NaN in float files
 			}
 			if d := math.Abs(float64(c.Samples[i] - want)); d > float64(tol) {
 				t.Errorf("Decode(Encode(%v)) sample %d = %g, want %g (tolerance %g)", f, i, c.Samples[i], want, tol)
@@ -369,7 +366,7 @@ func TestEncodeErrors(t *testing.T) {
 	}
 }
 
-func TestStreamWriter(t *testing.T) {
+func TestEncoderUnknownLength(t *testing.T) {
 	x := make([]float32, 3000)
 	for i := range x {
 		x[i] = float32(math.Sin(float64(i) / 10))
@@ -377,13 +374,16 @@ func TestStreamWriter(t *testing.T) {
 	for _, f := range []SampleFormat{PCM16, Float32} {
 		// Unseekable destination: sizes stay 0xFFFFFFFF.
 		var buf bytes.Buffer
-		sw := NewStreamWriter(&buf, 16000, f)
+		enc, err := NewWAVEncoder(&buf, 16000, 1, f, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for i := 0; i < len(x); i += 1000 {
-			if err := sw.Write(x[i : i+1000]); err != nil {
+			if err := enc.Write(x[i : i+1000]); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := sw.Close(); err != nil {
+		if err := enc.Close(); err != nil {
 			t.Fatal(err)
 		}
 		b := buf.Bytes()
@@ -397,7 +397,7 @@ func TestStreamWriter(t *testing.T) {
 		if len(c.Samples) != len(x) {
 			t.Errorf("Decode(stream %v) = %d samples, want %d", f, len(c.Samples), len(x))
 		}
-		if sw.Write(x) == nil {
+		if enc.Write(x) == nil {
 			t.Errorf("Write after Close = nil, want an error")
 		}
 
@@ -407,11 +407,13 @@ func TestStreamWriter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sw = NewStreamWriter(fh, 16000, f)
-		if err := sw.Write(x); err != nil {
+		if enc, err = NewWAVEncoder(fh, 16000, 1, f, -1); err != nil {
 			t.Fatal(err)
 		}
-		if err := sw.Close(); err != nil {
+		if err := enc.Write(x); err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Close(); err != nil {
 			t.Fatal(err)
 		}
 		fh.Close()
@@ -429,29 +431,15 @@ func TestStreamWriter(t *testing.T) {
 	}
 	// Nothing written: Close still leaves a valid (empty) stream.
 	var buf bytes.Buffer
-	if err := NewStreamWriter(&buf, 8000, PCM16).Close(); err != nil {
+	enc, err := NewEncoder(&buf, EncodingWAV, 8000, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if c, err := Decode(&buf); err != nil || len(c.Samples) != 0 {
 		t.Errorf("Decode(empty stream) = %v, %v; want 0 samples", c, err)
-	}
-}
-
-func TestRawEncoders(t *testing.T) {
-	x := []float32{0, 1, -1, 0.5, 2}
-	want16 := le16(0, 32767, -32767, 16384, 32767)
-	if got := EncodePCM16(nil, x); !bytes.Equal(got, want16) {
-		t.Errorf("EncodePCM16(%v) = % x, want % x", x, got, want16)
-	}
-	gotF := EncodeFloat32LE(nil, x)
-	for i, v := range x {
-		if g := math.Float32frombits(binary.LittleEndian.Uint32(gotF[4*i:])); g != v {
-			t.Errorf("EncodeFloat32LE(%v)[%d] = %g, want %g", x, i, g, v)
-		}
-	}
-	dst := make([]byte, 0, 64)
-	if n := testing.AllocsPerRun(10, func() { EncodePCM16(dst, x); EncodeFloat32LE(dst, x) }); n != 0 {
-		t.Errorf("EncodePCM16/EncodeFloat32LE with capacity allocate %v times, want 0", n)
 	}
 }
 
@@ -515,8 +503,9 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("Decode sample %d = %g, want finite", i, v)
 			}
 		}
-		// Float32 re-encoding is lossless (when the byte rate fits the
-		// header's 32 bits, which Encode checks).
+		// Float32 re-encoding is lossless within [-1, 1] and clips beyond
+		// (when the byte rate fits the header's 32 bits, which Encode
+		// checks).
 		if int64(c.Format.SampleRate)*int64(ch)*4 > math.MaxUint32 {
 			return
 		}
@@ -532,8 +521,8 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoded %d samples, decoded %d", len(c.Samples), len(back.Samples))
 		}
 		for i := range back.Samples {
-			if back.Samples[i] != c.Samples[i] {
-				t.Fatalf("re-encoded sample %d = %g, want %g", i, back.Samples[i], c.Samples[i])
+			if want := clamp1(c.Samples[i]); back.Samples[i] != want {
+				t.Fatalf("re-encoded sample %d = %g, want %g", i, back.Samples[i], want)
 			}
 		}
 	})

@@ -1,5 +1,5 @@
 // Package classify implements a small spoken-digit and speaker classifier:
-// MFCC features (Davis and Mermelstein 1980) summarised over fixed time
+// MFCC features (Davis and Mermelstein 1980, audio.MFCC) summarised over fixed time
 // segments of the utterance, and multinomial logistic regression. It is the
 // project's intelligibility check for generated audio: if a classifier
 // trained on real recordings recognises the digit and the speaker of
@@ -38,11 +38,14 @@ const (
 func Features(x []float32, rate int) ([]float64, error) {
 	x = append([]float32(nil), x...)
 	audio.Normalize(x, -1)
-	m := NewMFCC(rate, numCoeffs, numFilters)
+	m, err := audio.NewMFCC(audio.MFCCConfig{SampleRate: rate, Coeffs: numCoeffs, Filters: numFilters})
+	if err != nil {
+		return nil, fmt.Errorf("classify: %w", err)
+	}
 	frames := m.Frames(x)
 	if len(frames) < Segments {
 		return nil, fmt.Errorf("classify: %d samples make %d frames, want at least %d (%.0f ms)",
-			len(x), len(frames), Segments, float64(Segments*m.hop+m.frame)/float64(rate)*1000)
+			len(x), len(frames), Segments, float64(Segments*m.Hop()+m.FrameLen())/float64(rate)*1000)
 	}
 	// Trim on c0 (log energy): keep frames within 30 dB (ln 10^3 = 6.9) of the peak.
 	peak := math.Inf(-1)

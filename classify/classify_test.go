@@ -3,57 +3,9 @@ package classify
 import (
 	"context"
 	"math"
-	"math/cmplx"
 	"math/rand/v2"
 	"testing"
 )
-
-// TestMFCCAgainstNaiveDFT recomputes one frame's MFCCs with a plain DFT.
-func TestMFCCAgainstNaiveDFT(t *testing.T) {
-	const rate = 8000
-	rng := rand.New(rand.NewPCG(1, 1))
-	x := make([]float32, 1000)
-	for i := range x {
-		x[i] = float32(0.3*math.Sin(2*math.Pi*440*float64(i)/rate) + 0.05*rng.NormFloat64())
-	}
-	m := NewMFCC(rate, 13, 26)
-	frames := m.Frames(x)
-	// (1000 - 200) / 80 + 1 = 11 frames of 200 samples every 80.
-	if len(frames) != 11 {
-		t.Fatalf("Frames: %d frames, want 11", len(frames))
-	}
-	start := 3 * m.hop
-	buf := make([]complex128, m.nfft)
-	for i := 0; i < m.frame; i++ {
-		v := float64(x[start+i]) - 0.97*float64(x[start+i-1])
-		buf[i] = complex(v*m.window[i], 0)
-	}
-	power := make([]float64, m.nfft/2+1)
-	for k := range power {
-		var s complex128
-		for n, v := range buf {
-			s += v * cmplx.Exp(complex(0, -2*math.Pi*float64(k*n)/float64(m.nfft)))
-		}
-		power[k] = real(s)*real(s) + imag(s)*imag(s)
-	}
-	logE := make([]float64, 26)
-	for f := range logE {
-		e := 0.0
-		for b, w := range m.bank[f] {
-			e += w * power[b]
-		}
-		logE[f] = math.Log(e + 1e-10)
-	}
-	for k := 0; k < 13; k++ {
-		want := 0.0
-		for f, v := range logE {
-			want += v * math.Cos(math.Pi*float64(k)*(float64(f)+0.5)/26)
-		}
-		if got := frames[3][k]; math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
-			t.Errorf("MFCC frame 3 coeff %d = %v, naive DFT gives %v", k, got, want)
-		}
-	}
-}
 
 // synth makes an utterance whose "digit" is a pair of formant-like tones
 // and whose "speaker" is a pitch with harmonics.

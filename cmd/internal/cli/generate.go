@@ -262,7 +262,7 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 type wavOut struct {
 	name             string
 	tmp              *os.File
-	sw               *audio.StreamWriter // nil when resampling
+	sw               *audio.Encoder // nil when resampling
 	fromRate, toRate int
 	kept             []float32
 	frames           int
@@ -275,7 +275,10 @@ func newWAVOut(name string, fromRate, toRate int) (*wavOut, error) {
 	}
 	w := &wavOut{name: name, tmp: tmp, fromRate: fromRate, toRate: toRate}
 	if fromRate == toRate {
-		w.sw = audio.NewStreamWriter(tmp, toRate, audio.PCM16)
+		if w.sw, err = audio.NewEncoder(tmp, audio.EncodingWAV, toRate, -1); err != nil {
+			w.abort()
+			return nil, err
+		}
 	}
 	return w, nil
 }
