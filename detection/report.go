@@ -3,13 +3,8 @@ package detection
 import (
 	"encoding/json"
 	"fmt"
-	"image/color"
 	"io"
 	"text/tabwriter"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 )
 
 // WriteTable prints one row per class (ground truth, detections, true and
@@ -61,59 +56,24 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	return nil
 }
 
-// WritePRCurve draws c's precision-recall curve as a 16 x 12 cm PNG to w
-// (VOC: the raw curve after each detection; COCO: interpolated precision at
-// the 101 recall thresholds, IoU 0.5). It is an error when the class has no
-// ground truth.
-func WritePRCurve(w io.Writer, c ClassResult, metric string) error {
+// Curve returns c's precision-recall curve as it is drawn: for VOC the
+// raw curve after each detection, starting at recall 0 with the first
+// precision; for COCO the interpolated precision at the 101 recall
+// thresholds, IoU 0.5. Interpolated reports whether the precision is
+// already interpolated (COCO); a VOC curve is drawn with its running
+// maximum from the right, whose area is the all-point AP. It is an error
+// when the class has no ground truth.
+// internal/plots.PRCurve draws it.
+func (c ClassResult) Curve(metric string) (recall, precision []float64, interpolated bool, err error) {
 	if len(c.Recall) == 0 && c.GT == 0 {
-		return fmt.Errorf("detection: class %q has no ground truth, so no precision-recall curve", c.Name)
+		return nil, nil, false, fmt.Errorf("detection: class %q has no ground truth, so no precision-recall curve", c.Name)
 	}
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s: AP %.4f (%s)", c.Name, c.AP, metric)
-	p.X.Label.Text = "recall"
-	p.Y.Label.Text = "precision"
-	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1.02
-	pts := make(plotter.XYs, 0, len(c.Recall)+1)
-	if metric != MetricCOCO.String() && len(c.Recall) > 0 {
-		pts = append(pts, plotter.XY{X: 0, Y: c.Precision[0]})
+	coco := metric == MetricCOCO.String()
+	if !coco && len(c.Recall) > 0 {
+		recall = append(recall, 0)
+		precision = append(precision, c.Precision[0])
 	}
-	for i := range c.Recall {
-		pts = append(pts, plotter.XY{X: c.Recall[i], Y: c.Precision[i]})
-	}
-	p.Add(plotter.NewGrid())
-	if len(pts) > 0 {
-		l, err := plotter.NewLine(pts)
-		if err != nil {
-			return fmt.Errorf("detection: plot %s: %w", c.Name, err)
-		}
-		p.Add(l)
-		p.Legend.Add("precision", l)
-		if metric != MetricCOCO.String() {
-			// The interpolated precision (running maximum from the right)
-			// whose area is the all-point AP.
-			env := make(plotter.XYs, len(pts))
-			copy(env, pts)
-			for i := len(env) - 2; i >= 0; i-- {
-				env[i].Y = max(env[i].Y, env[i+1].Y)
-			}
-			e, err := plotter.NewLine(env)
-			if err != nil {
-				return fmt.Errorf("detection: plot %s: %w", c.Name, err)
-			}
-			e.Color = color.RGBA{R: 200, A: 255}
-			e.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-			p.Add(e)
-			p.Legend.Add("interpolated", e)
-		}
-		p.Legend.Top = true
-	}
-	wt, err := p.WriterTo(16*vg.Centimeter, 12*vg.Centimeter, "png")
-	if err != nil {
-		return fmt.Errorf("detection: plot %s: %w", c.Name, err)
-	}
-	if _, err := wt.WriteTo(w); err != nil {
-		return fmt.Errorf("detection: plot %s: %w", c.Name, err)
-	}
-	return nil
+	recall = append(recall, c.Recall...)
+	precision = append(precision, c.Precision...)
+	return recall, precision, coco, nil
 }

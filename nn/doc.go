@@ -27,8 +27,10 @@
 //     [LayerNorm], [BatchNormTrain] / [BatchNorm], [InstanceNorm]; the
 //     WaveNet Ops [Conv], [Gated], [SoftmaxCE], [CondBias] (float32 only).
 //     ReLU, tanh and sigmoid are gorgonia's ([Activation]).
-//   - [GradCheck] / [CheckGradients]: symbolic gradients against central
-//     differences, for this package's tests and other packages'.
+//   - [GradCheck] ([GradCheck.Run], [GradCheck.Check]): symbolic gradients
+//     against central differences, for this package's tests and other
+//     packages'; tests elsewhere call nntest.CheckGradients (package
+//     nn/nntest), so "testing" stays out of binaries that import nn.
 //   - [MLP] and [ResNet]: Build adds the model to a graph with nodes that
 //     alias its weight slices; Forward runs it on one observation without
 //     gorgonia and without allocating; CopyFrom / Clone for target networks.

@@ -129,7 +129,7 @@ func TestNormGradients(t *testing.T) {
 		// eps 1e-3 rather than 1e-5: with a group of 3 to 5 standard normal
 		// values the variance is of order 1 either way; a larger eps only
 		// keeps the check away from near-zero variances.
-		CheckGradients(t, tc.name, withInputs(gradTol, nil, RandTensor(rng, tc.shape...), RandTensor(rng, c), RandTensor(rng, c)),
+		checkGradients(t, tc.name, withInputs(gradTol, nil, RandTensor(rng, tc.shape...), RandTensor(rng, c), RandTensor(rng, c)),
 			func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
 				return tc.build(in[0], in[1], in[2], 1e-3)
 			})

@@ -89,7 +89,7 @@ func TestOpGradients(t *testing.T) {
 			}},
 	}
 	for _, tt := range tests {
-		CheckGradients(t, tt.name, tt.c, tt.f)
+		checkGradients(t, tt.name, tt.c, tt.f)
 	}
 }
 
@@ -98,11 +98,11 @@ func TestOpGradients(t *testing.T) {
 // per-row softmax.
 func TestFloat32GradCheck(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
-	CheckGradients(t, "Dense float32", GradCheck{Inputs: []*tensor.Dense{RandTensor32(rng, 4, 5), RandTensor32(rng, 3, 5), RandTensor32(rng, 3)}},
+	checkGradients(t, "Dense float32", GradCheck{Inputs: []*tensor.Dense{RandTensor32(rng, 4, 5), RandTensor32(rng, 3, 5), RandTensor32(rng, 3)}},
 		func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) {
 			return Dense(x[0], x[1], x[2])
 		})
-	CheckGradients(t, "SoftmaxRows float32", GradCheck{Inputs: []*tensor.Dense{RandTensor32(rng, 4, 5)}},
+	checkGradients(t, "SoftmaxRows float32", GradCheck{Inputs: []*tensor.Dense{RandTensor32(rng, 4, 5)}},
 		func(g *gorgonia.ExprGraph, x []*gorgonia.Node) (*gorgonia.Node, error) { return SoftmaxRows(x[0]) })
 	if _, err := (GradCheck{Inputs: []*tensor.Dense{RandTensor32(rng, 2), RandTensor(rng, 2)}}).Run(nil); err == nil {
 		t.Error("GradCheck with mixed float32/float64 inputs: no error")

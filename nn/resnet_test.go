@@ -106,7 +106,7 @@ func TestWholeModelGradients(t *testing.T) {
 		wrt[i] = 3 + i
 	}
 	c := withInputs(gradTol, wrt, in...)
-	CheckGradients(t, "ResNet AlphaZero loss", c, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+	checkGradients(t, "ResNet AlphaZero loss", c, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
 		logits, value, err := r.buildWith(in[0], in[3:])
 		if err != nil {
 			return nil, err
@@ -134,7 +134,7 @@ func TestWholeModelGradients(t *testing.T) {
 	for i := range mps {
 		wrt = append(wrt, 2+i)
 	}
-	CheckGradients(t, "MLP MSE", withInputs(gradTol, wrt, mins...), func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+	checkGradients(t, "MLP MSE", withInputs(gradTol, wrt, mins...), func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
 		y, err := m.buildWith(in[0], in[2:])
 		if err != nil {
 			return nil, err

@@ -3,13 +3,8 @@ package train
 import (
 	"errors"
 	"fmt"
-	"image/color"
-	"os"
-	"path/filepath"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
+	"github.com/wavenet-go/wavenet/internal/plots"
 )
 
 // PlotCurves draws the training loss and the validation bits per sample of
@@ -23,41 +18,21 @@ func PlotCurves(metricsPath, out string) error {
 	if len(ms) == 0 {
 		return errors.New("train: plot: no metrics yet")
 	}
-	var trainXY, valXY plotter.XYs
+	train := plots.Series{Name: "training (batch mean)"}
+	val := plots.Series{Name: "validation", Points: true}
 	for _, m := range ms {
-		trainXY = append(trainXY, plotter.XY{X: float64(m.Step), Y: m.Bits})
+		train.X = append(train.X, float64(m.Step))
+		train.Y = append(train.Y, m.Bits)
 		if m.Val != nil {
-			valXY = append(valXY, plotter.XY{X: float64(m.Step), Y: m.Val.Bits})
+			val.X = append(val.X, float64(m.Step))
+			val.Y = append(val.Y, m.Val.Bits)
 		}
 	}
-	p := plot.New()
-	p.Title.Text = "WaveNet training"
-	p.X.Label.Text = "step"
-	p.Y.Label.Text = "bits per sample"
-	tl, err := plotter.NewLine(trainXY)
-	if err != nil {
-		return fmt.Errorf("train: plot: %w", err)
+	c := plots.Chart{
+		Title: "WaveNet training", XLabel: "step", YLabel: "bits per sample",
+		Series: []plots.Series{train, val},
 	}
-	tl.Color = color.RGBA{R: 31, G: 119, B: 180, A: 255}
-	p.Add(tl)
-	p.Legend.Add("training (batch mean)", tl)
-	if len(valXY) > 0 {
-		vl, vp, err := plotter.NewLinePoints(valXY)
-		if err != nil {
-			return fmt.Errorf("train: plot: %w", err)
-		}
-		vl.Color = color.RGBA{R: 214, G: 39, B: 40, A: 255}
-		vp.Color = vl.Color
-		p.Add(vl, vp)
-		p.Legend.Add("validation", vl, vp)
-	}
-	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
-	tmp := filepath.Join(filepath.Dir(out), ".tmp-"+filepath.Base(out))
-	if err := p.Save(8*vg.Inch, 5*vg.Inch, tmp); err != nil {
-		return fmt.Errorf("train: plot: %w", err)
-	}
-	if err := os.Rename(tmp, out); err != nil {
+	if err := plots.WriteFile(out, c.WritePNG); err != nil {
 		return fmt.Errorf("train: plot: %w", err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/wavenet-go/wavenet/detection"
+	"github.com/wavenet-go/wavenet/internal/plots"
 )
 
 const detectUsage = `detect eval --gt PATH --det PATH --metric voc07|voc|coco [flags]
@@ -180,7 +181,7 @@ func detectWritePlots(dir string, res *detection.Result) error {
 		if err != nil {
 			return fmt.Errorf("detect: --plots: %w", err)
 		}
-		err = detection.WritePRCurve(f, c, res.Metric)
+		err = writePRCurve(f, c, res.Metric)
 		if cerr := f.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("detect: --plots: %w", cerr)
 		}
@@ -369,4 +370,14 @@ func detectWriteJSON(w io.Writer, v any) error {
 		return fmt.Errorf("detect: write json: %w", err)
 	}
 	return nil
+}
+
+// writePRCurve draws c's precision-recall curve as a 16 x 12 cm PNG to w.
+func writePRCurve(w io.Writer, c detection.ClassResult, metric string) error {
+	recall, precision, interpolated, err := c.Curve(metric)
+	if err != nil {
+		return err
+	}
+	title := fmt.Sprintf("%s: AP %.4f (%s)", c.Name, c.AP, metric)
+	return plots.PRCurve(w, title, recall, precision, !interpolated)
 }

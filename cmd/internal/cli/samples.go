@@ -4,10 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"image"
-	"image/color"
-	stddraw "image/draw"
-	"image/png"
 	"io"
 	"math"
 	"os"
@@ -16,16 +12,10 @@ import (
 	"sort"
 	"strings"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/palette/moreland"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/classify"
 	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/internal/plots"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
@@ -512,38 +502,6 @@ func majority(preds []classify.Prediction, errs []error) string {
 	return fmt.Sprintf("%s (%d of %d)", best, n[best], len(preds))
 }
 
-// melGrid is a log-mel spectrogram as a heat-map grid: columns are
-// frames (x: seconds), rows are mel bands (y: mel).
-type melGrid struct {
-	s        *audio.Spectrogram
-	mels     []float64 // band centres in mel
-	min, max float64
-}
-
-func (g melGrid) Dims() (int, int)   { return g.s.Frames, g.s.Bins }
-func (g melGrid) Z(c, r int) float64 { return math.Max(float64(g.s.Data[c*g.s.Bins+r]), g.min) }
-func (g melGrid) X(c int) float64    { return float64(c) / g.s.FrameRate }
-func (g melGrid) Y(r int) float64    { return g.mels[r] }
-func (g melGrid) Min() float64       { return g.min }
-func (g melGrid) Max() float64       { return g.max }
-
-// hzTicks marks the mel axis at round frequencies in Hz.
-type hzTicks struct{ nyquist float64 }
-
-func (t hzTicks) Ticks(lo, hi float64) []plot.Tick {
-	var ticks []plot.Tick
-	for _, hz := range []float64{0, 250, 500, 1000, 2000, 3000, 4000, 6000, 8000, 11000, 16000, 22000} {
-		if hz > t.nyquist {
-			break
-		}
-		m := audio.HzToMel(hz)
-		if m >= lo && m <= hi {
-			ticks = append(ticks, plot.Tick{Value: m, Label: fmt.Sprint(hz)})
-		}
-	}
-	return ticks
-}
-
 // spectrogramPNG draws the log-mel spectrogram of x (rate Hz) as a PNG
 // with time and frequency axes.
 func spectrogramPNG(w io.Writer, x []float32, rate int, title string) error {
@@ -567,32 +525,17 @@ func spectrogramPNG(w io.Writer, x []float32, rate int, title string) error {
 	for _, v := range s.Data {
 		hi = math.Max(hi, float64(v))
 	}
-	// 80 dB of range below the loudest cell, as librosa's specshow shows.
-	g := melGrid{s: s, mels: mels, min: hi - 80, max: hi}
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "time (s)"
-	p.Y.Label.Text = "frequency (Hz, mel scale)"
-	p.Y.Tick.Marker = hzTicks{nyquist: float64(rate) / 2}
-	heat := moreland.ExtendedBlackBody().Palette(64)
-	hm := plotter.NewHeatMap(g, heat)
-	hm.Rasterized = true
-	p.Add(hm)
-	p.X.Min, p.X.Max = 0, float64(s.Frames)/s.FrameRate
-	p.Y.Min, p.Y.Max = 0, top
-	// Drawn in RGBA, then stored with 96 colours (the heat map's 64 and
-	// 32 greys for the text and axes): a paletted PNG is about 6 times
-	// smaller, which matters for committed samples.
-	c := vgimg.New(5*vg.Inch, 2.5*vg.Inch)
-	p.Draw(draw.New(c))
-	img := c.Image()
-	colors := slices.Clone(heat.Colors())
-	for i := range 32 {
-		v := uint8(i * 255 / 31)
-		colors = append(colors, color.Gray{Y: v})
+	// The mel axis is marked at round frequencies in Hz.
+	var ticks []plots.Tick
+	for _, hz := range []float64{0, 250, 500, 1000, 2000, 3000, 4000, 6000, 8000, 11000, 16000, 22000} {
+		if hz <= float64(rate)/2 {
+			ticks = append(ticks, plots.Tick{Value: audio.HzToMel(hz), Label: fmt.Sprint(hz)})
+		}
 	}
-	pal := image.NewPaletted(img.Bounds(), colors)
-	stddraw.Draw(pal, img.Bounds(), img, img.Bounds().Min, stddraw.Src)
-	enc := png.Encoder{CompressionLevel: png.BestCompression}
-	return enc.Encode(w, pal)
+	// 80 dB of range below the loudest cell, as librosa's specshow shows.
+	return plots.Spectrogram{
+		Title: title, YLabel: "frequency (Hz, mel scale)",
+		Data: s.Data, Frames: s.Frames, Bins: s.Bins, FrameRate: s.FrameRate,
+		BinY: mels, YMax: top, YTicks: ticks, Min: hi - 80, Max: hi,
+	}.WritePNG(w)
 }
