@@ -158,7 +158,7 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 		if tri == nil {
 			fmt.Fprintf(env.Stdout, "%-40s %9d %12.4f\n", name, n, nats/float64(n)/math.Ln2)
 		} else {
-			tb, err := trigramBits(tri, codes, from)
+			tb, err := tri.SuffixBits(codes, from)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -228,10 +228,6 @@ func recordingCodes(name string, cfg wavenet.Config, raw bool) ([]int32, error) 
 	return codes, nil
 }
 
-// baselineDiscount is the trigram's absolute discount: 0.75, the usual
-// choice for absolute discounting (Ney, Essen and Kneser 1994).
-const baselineDiscount = 0.75
-
 // trainBaseline loads the corpus in dir as the model's training did
 // (train.CorpusOptions: its preprocessing, rate and levels; the FSDD split)
 // and trains the trigram baseline on its training split. It returns the
@@ -244,7 +240,7 @@ func trainBaseline(ctx context.Context, env *Env, dir string, cfg wavenet.Config
 	if len(c.Train) == 0 {
 		return nil, nil, fmt.Errorf("baseline: %s has no training utterances", dir)
 	}
-	tri, err := ngram.New(cfg.QuantizationChannels, baselineDiscount)
+	tri, err := ngram.New(cfg.QuantizationChannels, ngram.DefaultDiscount)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -258,24 +254,8 @@ func trainBaseline(ctx context.Context, env *Env, dir string, cfg wavenet.Config
 		split[u.Name] = u.Codes
 	}
 	fmt.Fprintf(env.Stdout, "trigram baseline: trained on %d utterances (%d samples) of the training split of %s (validation: %s; %s, %d Hz, Q=%d, discount %g)\n",
-		len(c.Train), corpus.Samples(c.Train), dir, c.Split, cfg.Preprocessing(), cfg.SampleRate, cfg.QuantizationChannels, baselineDiscount)
+		len(c.Train), corpus.Samples(c.Train), dir, c.Split, cfg.Preprocessing(), cfg.SampleRate, cfg.QuantizationChannels, ngram.DefaultDiscount)
 	return tri, split, nil
-}
-
-// trigramBits returns the trigram's bits for the codes the model scores
-// with Score(codes, cond, from): codes[from+1:], each given all before it.
-// The trigram scores a prefix term by term, so the bits of a suffix are
-// those of the whole minus those of the prefix.
-func trigramBits(tri *ngram.Trigram, codes []int32, from int) (float64, error) {
-	whole, _, err := tri.Bits(codes)
-	if err != nil {
-		return 0, err
-	}
-	prefix, _, err := tri.Bits(codes[:min(from+1, len(codes))])
-	if err != nil {
-		return 0, err
-	}
-	return whole - prefix, nil
 }
 
 // printBaselineGroup prints a group's bits per sample under the model and
