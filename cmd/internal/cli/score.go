@@ -55,6 +55,9 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 	if len(files) == 0 && *baseline == "" {
 		return Usagef("no WAV files given")
 	}
+	if len(files) == 0 && *raw {
+		return Usagef("--raw scores given files: the validation split of --baseline is processed as training was")
+	}
 	m, err := loadModel(ctx, *modelDir)
 	if err != nil {
 		return err
@@ -72,9 +75,6 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		if len(files) == 0 {
-			if *raw {
-				return Usagef("--raw scores given files: the validation split of --baseline is processed as training was")
-			}
 			processing = fmt.Sprintf("processing: as training (%s): the validation split as the trainer loads it", m.Config.Preprocessing())
 			// The validation split, as the trainer holds it (trimmed,
 			// normalised, resampled), so the model's numbers match

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -259,6 +260,9 @@ func TestScoreProcessing(t *testing.T) {
 		if msg := fmt.Sprintf("%-40s %9d silent: nothing is left after trimming", silent, 0); tc.args == nil && !strings.Contains(stdout, msg) {
 			t.Errorf("score %v: no per-file message for the silent recording:\n%s", tc.args, stdout)
 		}
+	}
+	if _, _, err := runCmd(ctx, runScore, "--model", dir, "--raw", "--baseline", tmp); !errors.Is(err, ErrUsage) {
+		t.Errorf("score --raw --baseline without files = %v, want a usage error (the split is processed as training)", err)
 	}
 	// The two differ: trimming drops 1600 of the 3200 samples.
 	if len(toneCodes) == len(rawCodes) || bitsOf(toneCodes) == bitsOf(rawCodes) {
