@@ -19,8 +19,7 @@ import (
 // Format is how a checkpoint stores the model's weights.
 type Format string
 
-// The formats Save writes and wavenet.Load reads (int8 once this package
-// is linked in: its init registers the dequantizer).
+// The formats Save writes and wavenet.Load reads.
 const (
 	FP32 Format = "fp32" // float32, as wavenet.Save
 	FP16 Format = "fp16" // IEEE binary16 (safetensors F16), half the size
@@ -64,16 +63,16 @@ type SaveOptions struct {
 const (
 	metaFormat  = "compress.format"  // "int8"
 	metaDType   = "compress.dtype"   // "qint8" or "quint8"
-	metaQScheme = "compress.qscheme" // per_tensor_affine, per_channel_symmetric, ...
+	metaQScheme = wavenet.QSchemeKey // per_tensor_affine, per_channel_symmetric, ...
 )
 
-// Suffixes of the auxiliary tensors of an int8 weight W (rows, cols):
-// W.scale is F32 (1) or (rows); W.zero_point is I32 of the same shape,
-// written only for the affine schemes (symmetric ones have zero point 0
-// for qint8 and 128 for quint8, as PyTorch's).
+// Suffixes of the auxiliary tensors of an int8 weight W (rows, cols), as
+// wavenet reads them: W.scale is F32 (1) or (rows); W.zero_point is I32 of
+// the same shape, written only for the affine schemes (symmetric ones have
+// zero point 0 for qint8 and 128 for quint8, as PyTorch's).
 const (
-	ScaleSuffix     = ".scale"
-	ZeroPointSuffix = ".zero_point"
+	ScaleSuffix     = wavenet.ScaleSuffix
+	ZeroPointSuffix = wavenet.ZeroPointSuffix
 )
 
 // qscheme is PyTorch's name of a quantization scheme.
@@ -120,11 +119,11 @@ func Marshal(m *wavenet.Model, opts SaveOptions) ([]byte, error) {
 	}
 	switch opts.Format {
 	case "", FP32:
-		return m.MarshalSafetensors(safetensors.F32, opts.Metadata)
+		return m.MarshalSafetensors(wavenet.F32, opts.Metadata)
 	case FP16:
-		return m.MarshalSafetensors(safetensors.F16, opts.Metadata)
+		return m.MarshalSafetensors(wavenet.F16, opts.Metadata)
 	case BF16:
-		return m.MarshalSafetensors(safetensors.BF16, opts.Metadata)
+		return m.MarshalSafetensors(wavenet.BF16, opts.Metadata)
 	case Int8:
 		return MarshalInt8(m, opts)
 	}
@@ -140,11 +139,7 @@ func Quantized(m *wavenet.Model, opts SaveOptions) (*wavenet.Model, int, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	f, err := safetensors.Decode(b)
-	if err != nil {
-		return nil, 0, fmt.Errorf("compress: %w", err)
-	}
-	q, _, err := wavenet.FromSafetensors(m.Config, f)
+	q, _, err := wavenet.UnmarshalSafetensors(m.Config, b)
 	if err != nil {
 		return nil, 0, fmt.Errorf("compress: %w", err)
 	}
@@ -203,92 +198,6 @@ func MarshalInt8(m *wavenet.Model, opts SaveOptions) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func init() {
-	wavenet.RegisterDequantizer(safetensors.I8, dequantizeInt8)
-	wavenet.RegisterDequantizer(safetensors.U8, dequantizeInt8)
-}
-
-// QuantError reports an int8 tensor of a checkpoint that cannot be
-// decoded: missing or malformed scales or zero points.
-type QuantError struct {
-	Tensor string
-	Msg    string
-}
-
-func (e *QuantError) Error() string { return "compress: int8 tensor " + e.Tensor + ": " + e.Msg }
-
-// dequantizeInt8 is the wavenet.Dequantizer of I8 and U8 weights:
-// (q - zero_point) * scale per tensor or per row.
-func dequantizeInt8(f *safetensors.File, t safetensors.Tensor) ([]float32, []string, error) {
-	bad := func(format string, args ...any) ([]float32, []string, error) {
-		return nil, nil, &QuantError{Tensor: t.Name, Msg: fmt.Sprintf(format, args...)}
-	}
-	if len(t.Shape) != 2 || t.NumElements() != len(t.Data) {
-		return bad("shape %v with %d bytes, want a matrix of one byte per element", t.Shape, len(t.Data))
-	}
-	rows, cols := t.Shape[0], t.Shape[1]
-	d := QUInt8
-	if t.DType == safetensors.I8 {
-		d = QInt8
-	}
-	scheme := Affine
-	if strings.HasSuffix(f.Metadata[metaQScheme], "symmetric") {
-		scheme = Symmetric
-	}
-	sc, ok := f.Tensor(t.Name + ScaleSuffix)
-	if !ok {
-		return bad("no %s%s tensor", t.Name, ScaleSuffix)
-	}
-	n := sc.NumElements()
-	if sc.DType != safetensors.F32 || len(sc.Shape) != 1 || (n != 1 && n != rows) || len(sc.Data) != 4*n {
-		return bad("scale tensor is %s %v, want F32 (1) or (%d)", sc.DType, sc.Shape, rows)
-	}
-	aux := []string{sc.Name}
-	params := make([]QParams, n)
-	for i := range params {
-		s := math.Float32frombits(binary.LittleEndian.Uint32(sc.Data[4*i:]))
-		if !(s > 0) || math.IsInf(float64(s), 0) {
-			return bad("scale %d is %v, want a positive finite number", i, s)
-		}
-		params[i].Scale = s
-		if scheme == Symmetric && d == QUInt8 {
-			params[i].ZeroPoint = 128
-		}
-	}
-	if zp, ok := f.Tensor(t.Name + ZeroPointSuffix); ok {
-		if zp.DType != safetensors.I32 || zp.NumElements() != n || len(zp.Shape) != 1 || len(zp.Data) != 4*n {
-			return bad("zero point tensor is %s %v, want I32 (%d)", zp.DType, zp.Shape, n)
-		}
-		qmin, qmax := d.bounds()
-		for i := range params {
-			z := int32(binary.LittleEndian.Uint32(zp.Data[4*i:]))
-			if z < qmin || z > qmax {
-				return bad("zero point %d is %d, outside [%d, %d]", i, z, qmin, qmax)
-			}
-			params[i].ZeroPoint = z
-		}
-		aux = append(aux, zp.Name)
-	} else if scheme == Affine {
-		return bad("no %s%s tensor (the scheme is affine)", t.Name, ZeroPointSuffix)
-	}
-	v := make([]float32, len(t.Data))
-	for r := 0; r < rows; r++ {
-		qp := params[0]
-		if n > 1 {
-			qp = params[r]
-		}
-		for c := 0; c < cols; c++ {
-			i := r*cols + c
-			q := int32(t.Data[i])
-			if d == QInt8 {
-				q = int32(int8(t.Data[i]))
-			}
-			v[i] = qp.Dequantize(q)
-		}
-	}
-	return v, aux, nil
-}
-
 // Info describes a checkpoint's storage.
 type Info struct {
 	Format   Format
@@ -309,11 +218,11 @@ func Load(ctx context.Context, dir string) (*wavenet.Model, Info, error) {
 	}
 	info := Info{Metadata: c.Metadata, Params: c.Model.NumParams(), Sparsity: Sparsity(c.Model)}
 	switch c.DType {
-	case safetensors.F16:
+	case wavenet.F16:
 		info.Format = FP16
-	case safetensors.BF16:
+	case wavenet.BF16:
 		info.Format = BF16
-	case safetensors.I8, safetensors.U8:
+	case wavenet.Int8:
 		info.Format = Int8
 		info.DType, info.QScheme = c.Metadata[metaDType], c.Metadata[metaQScheme]
 	default:

@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -200,10 +201,14 @@ func TestDequantizeRefuses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = wavenet.FromSafetensors(m.Config, &safetensors.File{Tensors: c.f(f), Metadata: f.Metadata})
-		var qe *QuantError
+		var buf bytes.Buffer
+		if err := safetensors.Write(&buf, c.f(f), f.Metadata); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = wavenet.UnmarshalSafetensors(m.Config, buf.Bytes())
+		var qe *wavenet.QuantError
 		if !errors.As(err, &qe) {
-			t.Errorf("FromSafetensors with %s = %v, want a *QuantError", c.name, err)
+			t.Errorf("UnmarshalSafetensors with %s = %v, want a *wavenet.QuantError", c.name, err)
 		}
 	}
 }

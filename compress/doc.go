@@ -18,10 +18,10 @@
 // model.safetensors): fp16 and bf16 as safetensors F16/BF16, int8 as I8 or
 // U8 weights with F32 scales ("NAME.scale") and, for affine schemes, I32
 // zero points ("NAME.zero_point"), the scheme in the safetensors
-// __metadata__ ("compress.qscheme"). wavenet.Load reads all of them once
-// this package is linked in: its init registers the int8 dequantizer with
-// wavenet.RegisterDequantizer. This package does not import gorgonia, so
-// the serving path may import it.
+// __metadata__ ("compress.qscheme"). wavenet.Load reads all of them
+// itself (wavenet.DType names them, wavenet.StoredDType tells them from
+// the header). This package does not import gorgonia, so the serving path
+// may import it.
 //
 // Int8 generation itself (int8 weights and activations, AVX-512 VNNI) is
 // cache.Int8Generator; MeasureSpeed and Int8Bits measure it.

@@ -3,11 +3,10 @@ package compress
 import (
 	"testing"
 
-	"github.com/wavenet-go/wavenet/internal/safetensors"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-// FuzzLoadInt8 feeds mutated int8 weight files to the loader: it must
+// FuzzLoadInt8 feeds mutated int8 weight files to wavenet's loader: it must
 // return a model or an error, never panic. The seeds are int8 files of the
 // tiny test model in two schemes.
 func FuzzLoadInt8(f *testing.F) {
@@ -24,13 +23,9 @@ func FuzzLoadInt8(f *testing.F) {
 	}
 	cfg := m.Config
 	f.Fuzz(func(t *testing.T, b []byte) {
-		st, err := safetensors.Decode(b)
-		if err != nil {
-			return
-		}
-		if q, _, err := wavenet.FromSafetensors(cfg, st); err == nil {
+		if q, _, err := wavenet.UnmarshalSafetensors(cfg, b); err == nil {
 			if err := q.CheckShapes(); err != nil {
-				t.Errorf("FromSafetensors returned a model with bad shapes: %v", err)
+				t.Errorf("UnmarshalSafetensors returned a model with bad shapes: %v", err)
 			}
 		}
 	})

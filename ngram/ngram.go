@@ -124,3 +124,23 @@ func (m *Trigram) Bits(codes []int32) (bits float64, n int, err error) {
 	}
 	return bits, len(codes), nil
 }
+
+// DefaultDiscount is the usual absolute discount, 0.75 (Ney, Essen and
+// Kneser 1994).
+const DefaultDiscount = 0.75
+
+// SuffixBits returns the bits of codes[from+1:], each coded given all the
+// codes before it: the predictions a WaveNet's Score(codes, cond, from)
+// counts. The trigram codes a sequence term by term, so they are the bits
+// of the whole minus those of the prefix codes[:from+1].
+func (m *Trigram) SuffixBits(codes []int32, from int) (float64, error) {
+	whole, _, err := m.Bits(codes)
+	if err != nil {
+		return 0, err
+	}
+	prefix, _, err := m.Bits(codes[:max(0, min(from+1, len(codes)))])
+	if err != nil {
+		return 0, err
+	}
+	return whole - prefix, nil
+}

@@ -72,3 +72,42 @@ func TestPredictableSequenceCostsLittle(t *testing.T) {
 		t.Error("Bits with code 256 of 256: want an error")
 	}
 }
+
+// SuffixBits counts the codes after from, each given all before it: the
+// sum of the per-code bits of the plain loop, which codes one term at a
+// time with the unigram, bigram, then trigram context.
+func TestSuffixBits(t *testing.T) {
+	m, err := New(4, DefaultDiscount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := []int32{0, 1, 2, 3, 0, 1, 2, 3, 0, 2}
+	if err := m.Add(train); err != nil {
+		t.Fatal(err)
+	}
+	codes := []int32{1, 2, 3, 0, 0, 1}
+	per := make([]float64, len(codes))
+	for i := range codes {
+		var a, b int32
+		if i >= 1 {
+			b = codes[i-1]
+		}
+		if i >= 2 {
+			a = codes[i-2]
+		}
+		per[i] = -math.Log2(m.prob(a, b, codes[i], min(i, 2)))
+	}
+	for _, from := range []int{-1, 0, 2, 5, 9} {
+		var want float64
+		for i := from + 1; i < len(codes); i++ {
+			if i >= 0 {
+				want += per[i]
+			}
+		}
+		got, err := m.SuffixBits(codes, from)
+		// 1e-12: the difference of two sums of a few terms near 2 bits.
+		if err != nil || math.Abs(got-want) > 1e-12 {
+			t.Errorf("SuffixBits(%v, %d) = %v, %v; want %v", codes, from, got, err, want)
+		}
+	}
+}

@@ -6,7 +6,10 @@
 // forward pass, and resumable checkpoints, after
 // ibab/tensorflow-wavenet's train.py (whose resume bug, issue #387, this
 // package does not repeat: the step counter, schedule and data order carry
-// on exactly).
+// on exactly). Open turns a run specification (preset or config file,
+// initial model, resume) into a trainer on a corpus processed as the
+// model's config records (Config.Preprocess); LatestCheckpoint and
+// RunConfig read run directories.
 package train
 
 import (

@@ -195,7 +195,7 @@ type Trainer struct {
 // validating on val (may be empty). The model is initialised from
 // opts.Seed.
 func New(dir string, cfg wavenet.Config, trainUtts, val []*corpus.Utterance, opts Options) (*Trainer, error) {
-	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(opts.Seed, 0x5EED)))
+	m, err := NewModel(cfg, opts.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -595,24 +595,11 @@ func truncateMetrics(path string, step int64) error {
 func (t *Trainer) SetProgress(f func(Status)) { t.opts.Progress = f }
 
 // RunConfig returns the model configuration of the run in dir, from the
-// config.json of its newest checkpoint that has a readable one.
+// config.json of its newest checkpoint whose config and weights header
+// read.
 func RunConfig(dir string) (wavenet.Config, error) {
-	dirs, err := latestCheckpoints(dir)
-	if err != nil {
-		return wavenet.Config{}, err
-	}
-	for _, d := range dirs {
-		f, err := os.Open(filepath.Join(d, wavenet.ConfigFile))
-		if err != nil {
-			continue
-		}
-		cfg, err := wavenet.LoadConfigJSON(f)
-		f.Close()
-		if err == nil {
-			return cfg, nil
-		}
-	}
-	return wavenet.Config{}, fmt.Errorf("train: no readable %s in the checkpoints of %s", wavenet.ConfigFile, dir)
+	_, cfg, err := latestGood(dir)
+	return cfg, err
 }
 
 // dropConds writes into dst (reused) the conditions of batch row b for

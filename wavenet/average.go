@@ -7,7 +7,8 @@ import (
 )
 
 // Average returns a model whose every weight is the mean of that weight in
-// ms, which must share one configuration. Averaging checkpoints from late
+// ms, which must share one configuration (a checkpoint that records no
+// Preprocess counts as one that records DefaultPreprocess). Averaging checkpoints from late
 // in one run (Polyak averaging) smooths out the noise of the last
 // optimizer steps.
 func Average(ms ...*Model) (*Model, error) {
@@ -24,7 +25,7 @@ func Average(ms ...*Model) (*Model, error) {
 		sum[i] = make([]float64, len(p.Data))
 	}
 	for k, m := range ms {
-		if !reflect.DeepEqual(m.Config, ms[0].Config) {
+		if !reflect.DeepEqual(m.Config.withPreprocessing(), ms[0].Config.withPreprocessing()) {
 			return nil, fmt.Errorf("wavenet: average: model %d has another configuration than model 0", k)
 		}
 		if err := m.CheckShapes(); err != nil {
@@ -42,4 +43,12 @@ func Average(ms ...*Model) (*Model, error) {
 		}
 	}
 	return out, nil
+}
+
+// withPreprocessing is c with Preprocess set to what Preprocessing says,
+// so that configurations that process audio alike compare equal.
+func (c Config) withPreprocessing() Config {
+	p := c.Preprocessing()
+	c.Preprocess = &p
+	return c
 }

@@ -42,6 +42,19 @@ func TestAverage(t *testing.T) {
 	if _, err := Average(ms[0], o); err == nil {
 		t.Errorf("average of models with different configs = nil error, want an error")
 	}
+	// A model that records the default processing averages with one from
+	// before the record; one trained on untrimmed audio does not.
+	recorded := ms[1].Clone()
+	recorded.Config.Preprocess = &DefaultPreprocess
+	if _, err := Average(ms[0], recorded); err != nil {
+		t.Errorf("average of a model recording DefaultPreprocess with one recording none: %v", err)
+	}
+	untrimmed := DefaultPreprocess
+	untrimmed.Trim = false
+	recorded.Config.Preprocess = &untrimmed
+	if _, err := Average(ms[0], recorded); err == nil {
+		t.Errorf("average of models trained on differently processed audio = nil error, want an error")
+	}
 	if _, err := Average(); err == nil {
 		t.Errorf("average of nothing = nil error, want an error")
 	}

@@ -43,10 +43,11 @@ func (e *CheckpointError) Unwrap() error { return e.Err }
 // Checkpoint is everything a checkpoint directory holds.
 type Checkpoint struct {
 	Model *Model
-	// DType is the element type the weights are stored as: safetensors.F32
-	// (the default when empty), F16 or BF16 (rounded to nearest even, half
-	// the size). Load converts them back to float32.
-	DType safetensors.DType
+	// DType is the element type the weights are stored as: F32 (the
+	// default when empty), F16 or BF16 (rounded to nearest even, half the
+	// size); Load also reads Int8 (written by package compress). Load
+	// converts them back to float32.
+	DType DType
 	// Metadata goes into model.safetensors' "__metadata__" (say, the
 	// training step). "format" is set by Save.
 	Metadata map[string]string
@@ -110,15 +111,14 @@ func (c *Checkpoint) encode() (map[string][]byte, error) {
 	return files, nil
 }
 
-// MarshalSafetensors encodes the model's Params as a safetensors file with
-// elements of type dtype (F32 when empty, F16 or BF16) and the given
-// metadata plus "format": "wavenet".
-func (m *Model) MarshalSafetensors(dtype safetensors.DType, metadata map[string]string) ([]byte, error) {
-	if dtype == "" {
-		dtype = safetensors.F32
-	}
-	if dtype != safetensors.F32 && dtype != safetensors.F16 && dtype != safetensors.BF16 {
-		return nil, fmt.Errorf("wavenet: save: weights as %s not supported (F32, F16 or BF16)", dtype)
+// MarshalSafetensors encodes the model's Params as a safetensors file
+// (model.safetensors) with elements of type dtype (F32 when empty, F16 or
+// BF16; package compress writes Int8) and the given metadata plus
+// "format": "wavenet".
+func (m *Model) MarshalSafetensors(dtype DType, metadata map[string]string) ([]byte, error) {
+	sd, ok := dtype.safetensorsDType()
+	if !ok {
+		return nil, fmt.Errorf("wavenet: save: weights as %s not supported (f32, f16 or bf16; package compress writes int8)", dtype)
 	}
 	if err := m.CheckShapes(); err != nil {
 		return nil, fmt.Errorf("wavenet: save: %w", err)
@@ -129,7 +129,7 @@ func (m *Model) MarshalSafetensors(dtype safetensors.DType, metadata map[string]
 	}
 	var ts []safetensors.Tensor
 	for _, p := range m.Params() {
-		ts = append(ts, safetensors.FromFloat32(p.Name, p.Shape, p.Data, dtype))
+		ts = append(ts, safetensors.FromFloat32(p.Name, p.Shape, p.Data, sd))
 	}
 	var buf bytes.Buffer
 	if err := safetensors.Write(&buf, ts, md); err != nil {
@@ -308,7 +308,7 @@ func loadCheckpoint(ctx context.Context, fsys fs.FS, dir, display string, extra 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m, dtype, err := FromSafetensors(cfg, st)
+	m, dtype, err := fromSafetensors(cfg, st)
 	if err != nil {
 		return nil, &CheckpointError{where(WeightsFile), err}
 	}
@@ -375,25 +375,25 @@ func readSafetensors(fsys fs.FS, name string) (*safetensors.File, error) {
 	return safetensors.Decode(b)
 }
 
-// A Dequantizer decodes a tensor stored in a quantized dtype (such as I8)
-// to float32. It may use auxiliary tensors of the file (per-row scales,
-// say), whose names it returns so that the loader does not reject them as
-// unknown.
-type Dequantizer func(f *safetensors.File, t safetensors.Tensor) (v []float32, aux []string, err error)
+// UnmarshalSafetensors builds a model for cfg from b, the bytes of a
+// model.safetensors in any dtype (F32, F16, BF16, Int8), checking that
+// every parameter is present with the right shape and that nothing else
+// is. It returns the dtype the weights are stored as.
+func UnmarshalSafetensors(cfg Config, b []byte) (*Model, DType, error) {
+	f, err := safetensors.Decode(b)
+	if err != nil {
+		return nil, "", fmt.Errorf("wavenet: %w", err)
+	}
+	m, d, err := fromSafetensors(cfg, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("wavenet: %w", err)
+	}
+	return m, d, nil
+}
 
-var dequantizers = map[safetensors.DType]Dequantizer{}
-
-// RegisterDequantizer makes FromSafetensors (and so Load) accept weights
-// of dtype d. Package compress registers int8 this way, from an init
-// function; registration is not safe to do concurrently with loading.
-func RegisterDequantizer(d safetensors.DType, fn Dequantizer) { dequantizers[d] = fn }
-
-// FromSafetensors builds a model for cfg from the tensors of f, checking
-// that every parameter is present with the right shape and that nothing
-// else is. F32, F16 and BF16 tensors are converted to float32; other
-// dtypes need a registered Dequantizer. It returns the dtype of the
-// weights (the first one's, when mixed).
-func FromSafetensors(cfg Config, f *safetensors.File) (*Model, safetensors.DType, error) {
+// fromSafetensors builds a model for cfg from the tensors of f (see
+// UnmarshalSafetensors).
+func fromSafetensors(cfg Config, f *safetensors.File) (*Model, DType, error) {
 	// A config that lies (residual_channels 1e9) must not make NewZero
 	// allocate more than the file could fill: every weight takes at least
 	// one byte of the file.
@@ -413,7 +413,6 @@ func FromSafetensors(cfg Config, f *safetensors.File) (*Model, safetensors.DType
 		byName[t.Name] = t
 	}
 	used := make(map[string]bool, len(f.Tensors))
-	var dtype safetensors.DType
 	for _, p := range m.Params() {
 		t, ok := byName[p.Name]
 		if !ok {
@@ -423,23 +422,18 @@ func FromSafetensors(cfg Config, f *safetensors.File) (*Model, safetensors.DType
 		if !equalShape(t.Shape, p.Shape) {
 			return nil, "", fmt.Errorf("tensor %s has shape %v, the config needs %v", p.Name, t.Shape, p.Shape)
 		}
-		if dtype == "" {
-			dtype = t.DType
-		}
 		var v []float32
 		switch t.DType {
 		case safetensors.F32, safetensors.F16, safetensors.BF16:
 			v, err = t.Float32s()
-		default:
-			dq := dequantizers[t.DType]
-			if dq == nil {
-				return nil, "", fmt.Errorf("tensor %s: weights of dtype %s not supported", p.Name, t.DType)
-			}
+		case safetensors.I8, safetensors.U8:
 			var aux []string
-			v, aux, err = dq(f, t)
+			v, aux, err = dequantizeInt8(f, t)
 			for _, a := range aux {
 				used[a] = true
 			}
+		default:
+			return nil, "", fmt.Errorf("tensor %s: weights of dtype %s not supported", p.Name, t.DType)
 		}
 		if err != nil {
 			return nil, "", fmt.Errorf("tensor %s: %w", p.Name, err)
@@ -454,7 +448,7 @@ func FromSafetensors(cfg Config, f *safetensors.File) (*Model, safetensors.DType
 			return nil, "", fmt.Errorf("unexpected tensor %s (does the config match the weights? use_biases is %v)", t.Name, cfg.UseBiases)
 		}
 	}
-	return m, dtype, nil
+	return m, weightsDType(f.Tensors), nil
 }
 
 // paramCount is the number of weights cfg implies, in float64 so that an

@@ -1,7 +1,9 @@
 package wavenet
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"math"
@@ -70,7 +72,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(c.Extra, extra) {
 			t.Errorf("LoadCheckpoint Extra = %v, want %v", c.Extra, extra)
 		}
-		if c.DType != safetensors.F32 || c.Metadata["format"] != "wavenet" {
+		if c.DType != F32 || c.Metadata["format"] != "wavenet" {
 			t.Errorf("LoadCheckpoint DType, metadata = %s, %v; want F32, format=wavenet", c.DType, c.Metadata)
 		}
 		if names := dirNames(t, filepath.Join(root, "runs")); !reflect.DeepEqual(names, []string{"ckpt"}) {
@@ -94,11 +96,11 @@ func TestSaveHalfPrecision(t *testing.T) {
 	ctx := context.Background()
 	m := randomModel(t, testConfig(2, true, 1), 9, 1)
 	for _, tc := range []struct {
-		dtype safetensors.DType
+		dtype DType
 		round func(float32) float32
 	}{
-		{safetensors.F16, func(f float32) float32 { return safetensors.F16ToFloat32(safetensors.Float32ToF16(f)) }},
-		{safetensors.BF16, func(f float32) float32 { return safetensors.BF16ToFloat32(safetensors.Float32ToBF16(f)) }},
+		{F16, func(f float32) float32 { return safetensors.F16ToFloat32(safetensors.Float32ToF16(f)) }},
+		{BF16, func(f float32) float32 { return safetensors.BF16ToFloat32(safetensors.Float32ToBF16(f)) }},
 	} {
 		dir := filepath.Join(t.TempDir(), "half")
 		if err := SaveCheckpoint(ctx, dir, &Checkpoint{Model: m, DType: tc.dtype, Metadata: map[string]string{"step": "7"}}); err != nil {
@@ -119,8 +121,8 @@ func TestSaveHalfPrecision(t *testing.T) {
 		}
 		sameWeights(t, c.Model, want)
 	}
-	if err := SaveCheckpoint(ctx, filepath.Join(t.TempDir(), "x"), &Checkpoint{Model: m, DType: safetensors.I8}); err == nil {
-		t.Errorf("SaveCheckpoint(I8): no error")
+	if err := SaveCheckpoint(ctx, filepath.Join(t.TempDir(), "x"), &Checkpoint{Model: m, DType: Int8}); err == nil {
+		t.Errorf("SaveCheckpoint(Int8): no error (int8 is package compress's to write)")
 	}
 }
 
@@ -280,39 +282,127 @@ func TestParamCount(t *testing.T) {
 	}
 }
 
-func TestDequantizerHook(t *testing.T) {
-	// An I8 tensor is refused until a Dequantizer is registered; the hook
-	// may consume auxiliary tensors. This dequantizer reads value/10.
-	defer delete(dequantizers, safetensors.I8)
+// TestLoadInt8 loads hand-made int8 weights: post2.weight (2, 1) holds
+// the bytes 5 and 0xfb under each scheme, so the expected values are
+// (q - zero_point) * scale worked out by hand.
+func TestLoadInt8(t *testing.T) {
 	cfg := Config{FilterWidth: 2, SampleRate: 8000, Dilations: []int{1},
 		ResidualChannels: 1, DilationChannels: 1, SkipChannels: 1, QuantizationChannels: 2}
+	i32 := func(name string, v ...int32) safetensors.Tensor {
+		b := make([]byte, 4*len(v))
+		for i, x := range v {
+			binary.LittleEndian.PutUint32(b[4*i:], uint32(x))
+		}
+		return safetensors.Tensor{Name: name, DType: safetensors.I32, Shape: []int{len(v)}, Data: b}
+	}
+	f32 := func(name string, v ...float32) safetensors.Tensor {
+		return safetensors.FromFloat32(name, []int{len(v)}, v, safetensors.F32)
+	}
+	for _, tc := range []struct {
+		name    string
+		dtype   safetensors.DType
+		qscheme string
+		aux     []safetensors.Tensor
+		want    []float32
+	}{
+		// I8 5 and -5, zero point 0, scale 0.1.
+		{"qint8 per tensor symmetric", safetensors.I8, "per_tensor_symmetric",
+			[]safetensors.Tensor{f32("post2.weight.scale", 0.1)}, []float32{0.5, -0.5}},
+		// U8 5 and 251, symmetric: zero point 128.
+		{"quint8 per tensor symmetric", safetensors.U8, "per_tensor_symmetric",
+			[]safetensors.Tensor{f32("post2.weight.scale", 0.5)}, []float32{-61.5, 61.5}},
+		// U8 per row: (5-1)*0.25, (251-250)*2.
+		{"quint8 per channel affine", safetensors.U8, "per_channel_affine",
+			[]safetensors.Tensor{f32("post2.weight.scale", 0.25, 2), i32("post2.weight.zero_point", 1, 250)}, []float32{1, 2}},
+		// I8 per row: (5-(-3))*0.5, (-5-2)*1.
+		{"qint8 per channel affine", safetensors.I8, "per_channel_affine",
+			[]safetensors.Tensor{f32("post2.weight.scale", 0.5, 1), i32("post2.weight.zero_point", -3, 2)}, []float32{4, -7}},
+	} {
+		b := int8File(t, cfg, tc.dtype, tc.qscheme, tc.aux)
+		got, dtype, err := UnmarshalSafetensors(cfg, b)
+		if err != nil {
+			t.Errorf("%s: UnmarshalSafetensors: %v", tc.name, err)
+			continue
+		}
+		if dtype != Int8 || !reflect.DeepEqual(got.Post2.W, tc.want) {
+			t.Errorf("%s: UnmarshalSafetensors = post2.weight %v, dtype %s; want %v, int8", tc.name, got.Post2.W, dtype, tc.want)
+		}
+		dir := filepath.Join(t.TempDir(), "m")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, WeightsFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, fsys := range []fs.FS{os.DirFS(dir), fstest.MapFS{WeightsFile: {Data: b}}} {
+			if d, err := StoredDType(fsys, "."); d != Int8 || err != nil {
+				t.Errorf("%s: StoredDType = %q, %v; want int8", tc.name, d, err)
+			}
+		}
+	}
+}
+
+// int8File is model.safetensors for a zero model of cfg whose
+// post2.weight (2, 1) holds the bytes 5 and 0xfb as dtype, with the
+// auxiliary tensors aux and the scheme qscheme in the metadata.
+func int8File(t *testing.T, cfg Config, dtype safetensors.DType, qscheme string, aux []safetensors.Tensor) []byte {
+	t.Helper()
 	m, _ := NewZero(cfg)
 	var ts []safetensors.Tensor
 	for _, p := range m.Params() {
-		if p.Name == "post2.weight" { // (2, 1)
-			ts = append(ts, safetensors.Tensor{Name: p.Name, DType: safetensors.I8, Shape: p.Shape, Data: []byte{5, 0xfb}}) // 5, -5
-			ts = append(ts, safetensors.FromFloat32(p.Name+".scale", []int{1}, []float32{0.1}, safetensors.F32))
+		if p.Name == "post2.weight" {
+			ts = append(ts, safetensors.Tensor{Name: p.Name, DType: dtype, Shape: p.Shape, Data: []byte{5, 0xfb}})
 			continue
 		}
 		ts = append(ts, safetensors.FromFloat32(p.Name, p.Shape, p.Data, safetensors.F32))
 	}
-	f := &safetensors.File{Tensors: ts}
-	if _, _, err := FromSafetensors(cfg, f); err == nil || !strings.Contains(err.Error(), "not supported") {
-		t.Errorf("FromSafetensors(I8, no dequantizer) error = %v, want 'not supported'", err)
+	ts = append(ts, aux...)
+	var buf bytes.Buffer
+	if err := safetensors.Write(&buf, ts, map[string]string{QSchemeKey: qscheme}); err != nil {
+		t.Fatal(err)
 	}
-	RegisterDequantizer(safetensors.I8, func(f *safetensors.File, t safetensors.Tensor) ([]float32, []string, error) {
-		v := make([]float32, len(t.Data))
-		for i, b := range t.Data {
-			v[i] = float32(int8(b)) / 10
+	return buf.Bytes()
+}
+
+// TestLoadInt8Refuses: malformed scales or zero points are a *QuantError,
+// never a panic.
+func TestLoadInt8Refuses(t *testing.T) {
+	cfg := Config{FilterWidth: 2, SampleRate: 8000, Dilations: []int{1},
+		ResidualChannels: 1, DilationChannels: 1, SkipChannels: 1, QuantizationChannels: 2}
+	for _, tc := range []struct {
+		name    string
+		qscheme string
+		aux     []safetensors.Tensor
+	}{
+		{"no scale", "per_tensor_symmetric", nil},
+		{"affine without zero point", "per_tensor_affine", []safetensors.Tensor{safetensors.FromFloat32("post2.weight.scale", []int{1}, []float32{1}, safetensors.F32)}},
+		{"negative scale", "per_tensor_symmetric", []safetensors.Tensor{safetensors.FromFloat32("post2.weight.scale", []int{1}, []float32{-1}, safetensors.F32)}},
+		{"three scales for two rows", "per_channel_symmetric", []safetensors.Tensor{safetensors.FromFloat32("post2.weight.scale", []int{3}, []float32{1, 1, 1}, safetensors.F32)}},
+	} {
+		b := int8File(t, cfg, safetensors.I8, tc.qscheme, tc.aux)
+		_, _, err := UnmarshalSafetensors(cfg, b)
+		var qe *QuantError
+		if !errors.As(err, &qe) {
+			t.Errorf("%s: UnmarshalSafetensors error = %v, want a *QuantError", tc.name, err)
 		}
-		return v, []string{t.Name + ".scale"}, nil
-	})
-	got, _, err := FromSafetensors(cfg, f)
-	if err != nil {
-		t.Fatalf("FromSafetensors(I8, with dequantizer): %v", err)
 	}
-	if want := []float32{0.5, -0.5}; !reflect.DeepEqual(got.Post2.W, want) {
-		t.Errorf("dequantized post2.weight = %v, want %v", got.Post2.W, want)
+}
+
+// TestStoredDType: the float dtypes Save writes are told from the header.
+func TestStoredDType(t *testing.T) {
+	ctx := context.Background()
+	m := randomModel(t, testConfig(2, true, 1), 9, 1)
+	for _, d := range []DType{F32, F16, BF16} {
+		dir := filepath.Join(t.TempDir(), "m")
+		if err := SaveCheckpoint(ctx, dir, &Checkpoint{Model: m, DType: d}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := StoredDType(os.DirFS(dir), "."); got != d || err != nil {
+			t.Errorf("StoredDType(%s checkpoint) = %q, %v", d, got, err)
+		}
+	}
+	if _, err := StoredDType(os.DirFS(t.TempDir()), "."); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("StoredDType(empty directory) error = %v, want fs.ErrNotExist", err)
 	}
 }
 

@@ -3,8 +3,13 @@
 // configuration (compatible with ibab/tensorflow-wavenet's
 // wavenet_params.json), its weights as plain float32 slices, a pure-Go
 // full-sequence forward pass, and checkpoint directories (config.json plus
-// model.safetensors).
+// model.safetensors, https://github.com/huggingface/safetensors), whose
+// weights it reads in every dtype a checkpoint may store (DType: float32,
+// float16, bfloat16, and the int8 that package compress writes) and whose
+// config records how the training audio was processed, so that a
+// recording is scored as training saw it (Config.RecordingCodes).
 //
 // Nothing here imports gorgonia: training lives in package train, fast
-// generation in package cache.
+// generation in package cache. No package registers anything with this
+// one: loading needs nothing else linked in.
 package wavenet

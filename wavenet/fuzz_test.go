@@ -30,7 +30,8 @@ func FuzzLoadConfigJSON(f *testing.F) {
 }
 
 // FuzzLoadWeights: any model.safetensors next to the golden config loads
-// or fails with a *CheckpointError; a model that loads runs Forward. Run it
+// or fails with a *CheckpointError; a model that loads runs Forward and
+// its header gives StoredDType. Run it
 // with -fuzzminimizetime 2s: minimizing each new 2.4 KB input for the
 // default 60 s looks like a stalled fuzzer.
 func FuzzLoadWeights(f *testing.F) {
@@ -47,6 +48,9 @@ func FuzzLoadWeights(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fsys := fstest.MapFS{ConfigFile: {Data: cfg}, WeightsFile: {Data: b}}
 		m, err := LoadFS(fsys, ".")
+		if _, derr := StoredDType(fsys, "."); err == nil && derr != nil {
+			t.Fatalf("LoadFS loads the weights, StoredDType fails on their header: %v", derr)
+		}
 		if err != nil {
 			if _, ok := err.(*CheckpointError); !ok {
 				t.Fatalf("LoadFS error %v (%T), want *CheckpointError", err, err)

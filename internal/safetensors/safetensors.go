@@ -278,26 +278,11 @@ func Decode(b []byte) (*File, error) {
 // refused before anything larger than the header is allocated, and the data
 // buffer is never larger than size.
 func Read(r io.ReaderAt, size int64) (*File, error) {
-	if size < 8 {
-		return nil, formatErr("", "file is %d bytes, shorter than the 8-byte header length", size)
-	}
-	var nb [8]byte
-	if _, err := r.ReadAt(nb[:], 0); err != nil {
-		return nil, readErr("header length", err)
-	}
-	n := binary.LittleEndian.Uint64(nb[:])
-	if err := checkHeaderLen(n, uint64(size)); err != nil {
-		return nil, err
-	}
-	header := make([]byte, n)
-	if _, err := r.ReadAt(header, 8); err != nil {
-		return nil, readErr("header", err)
-	}
-	dataLen := uint64(size) - 8 - n
-	f, end, err := parseHeader(header, dataLen)
+	f, end, n, err := readHeader(r, size)
 	if err != nil {
 		return nil, err
 	}
+	dataLen := uint64(size) - 8 - n
 	// Make sure the file really is as long as claimed before allocating.
 	if dataLen > 0 {
 		var last [1]byte
@@ -316,6 +301,36 @@ func Read(r io.ReaderAt, size int64) (*File, error) {
 		t.Data = data[end[i][0]:end[i][1]:end[i][1]]
 	}
 	return f, nil
+}
+
+// ReadHeader parses only the header of a safetensors file of size bytes:
+// the tensors (without Data) and the metadata, checked as Read checks
+// them. It reads at most 8 bytes plus the header (MaxHeader at most).
+func ReadHeader(r io.ReaderAt, size int64) (*File, error) {
+	f, _, _, err := readHeader(r, size)
+	return f, err
+}
+
+// readHeader reads and parses the header; it returns the tensors' data
+// offsets and the header length.
+func readHeader(r io.ReaderAt, size int64) (*File, [][2]uint64, uint64, error) {
+	if size < 8 {
+		return nil, nil, 0, formatErr("", "file is %d bytes, shorter than the 8-byte header length", size)
+	}
+	var nb [8]byte
+	if _, err := r.ReadAt(nb[:], 0); err != nil {
+		return nil, nil, 0, readErr("header length", err)
+	}
+	n := binary.LittleEndian.Uint64(nb[:])
+	if err := checkHeaderLen(n, uint64(size)); err != nil {
+		return nil, nil, 0, err
+	}
+	header := make([]byte, n)
+	if _, err := r.ReadAt(header, 8); err != nil {
+		return nil, nil, 0, readErr("header", err)
+	}
+	f, end, err := parseHeader(header, uint64(size)-8-n)
+	return f, end, n, err
 }
 
 func readErr(what string, err error) error {

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/wavenet-go/wavenet/compress/retrain"
 	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/internal/progress"
+	"github.com/wavenet-go/wavenet/train"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -53,34 +52,11 @@ func runCompress(ctx context.Context, env *Env, args []string) error {
 	return Usagef("unknown compress subcommand %q (quantize, prune, distill, report)", args[0])
 }
 
-// resolveCheckpoint returns dir if it is a checkpoint directory, else the
-// newest checkpoint of a training run directory (checkpoints/step-N).
-func resolveCheckpoint(dir string) (string, error) {
-	if dir == "" {
-		return "", Usagef("--model DIR is required")
-	}
-	if _, err := os.Stat(filepath.Join(dir, wavenet.ConfigFile)); err == nil {
-		return dir, nil
-	}
-	entries, err := os.ReadDir(filepath.Join(dir, "checkpoints"))
-	if err != nil {
-		return "", fmt.Errorf("compress: %s is neither a checkpoint (no %s) nor a run directory: %w", dir, wavenet.ConfigFile, err)
-	}
-	var steps []string
-	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "step-") {
-			steps = append(steps, e.Name())
-		}
-	}
-	if len(steps) == 0 {
-		return "", fmt.Errorf("compress: run directory %s has no checkpoints yet", dir)
-	}
-	sort.Strings(steps) // step-%09d sorts by step
-	return filepath.Join(dir, "checkpoints", steps[len(steps)-1]), nil
-}
-
 func loadCheckpointFlag(ctx context.Context, dir string) (*wavenet.Model, compress.Info, string, error) {
-	d, err := resolveCheckpoint(dir)
+	if dir == "" {
+		return nil, compress.Info{}, "", Usagef("--model DIR is required")
+	}
+	d, err := train.LatestCheckpoint(dir)
 	if err != nil {
 		return nil, compress.Info{}, "", err
 	}
@@ -102,10 +78,11 @@ func (d *dataFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.workers, "workers", 0, "goroutines for validation and data-parallel training (default: one per CPU)")
 }
 
-// load reads the corpus at the model's rate and levels; it returns the
-// training utterances and the validation subset.
+// load reads the corpus as the model's training did (train.CorpusOptions:
+// its rate, levels and preprocessing); it returns the training utterances
+// and the validation subset.
 func (d *dataFlags) load(ctx context.Context, env *Env, cfg wavenet.Config) (trainUtts, val []*corpus.Utterance, err error) {
-	opts := corpus.Options{SampleRate: cfg.SampleRate, Levels: cfg.QuantizationChannels, Trim: true, Normalize: true}
+	opts := train.CorpusOptions(cfg)
 	if d.split != "" {
 		if opts.Split, err = corpus.ParseSplit(d.split); err != nil {
 			return nil, nil, Usagef("%v", err)
@@ -461,22 +438,13 @@ func runDistill(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var cfg wavenet.Config
-	if config != "" {
-		r, err := os.Open(config)
-		if err != nil {
-			return Usagef("--config: %v", err)
-		}
-		cfg, err = wavenet.LoadConfigJSON(r)
-		r.Close()
-		if err != nil {
-			return Usagef("--config: %v", err)
-		}
-	} else if cfg, err = wavenet.Preset(preset); err != nil {
+	cfg, err := train.ModelConfig(preset, config)
+	if err != nil {
 		return Usagef("%v", err)
 	}
 	tc := teacher.Config
 	cfg.SampleRate, cfg.QuantizationChannels, cfg.Conditions = tc.SampleRate, tc.QuantizationChannels, tc.Conditions
+	cfg.Preprocess = tc.Preprocess // the student trains on the teacher's data, processed alike
 	trainUtts, val, err := d.load(ctx, env, tc)
 	if err != nil {
 		return err
@@ -502,7 +470,7 @@ func runDistill(ctx context.Context, env *Env, args []string) error {
 	var order []string
 	var student *wavenet.Model
 	for i, r := range runs {
-		s, err := newStudent(cfg, seed)
+		s, err := train.NewModel(cfg, seed)
 		if err != nil {
 			return err
 		}
@@ -555,12 +523,6 @@ func runDistill(ctx context.Context, env *Env, args []string) error {
 	}
 	printMeasure(env.Stdout, r)
 	return nil
-}
-
-// newStudent is a fresh model for cfg: the same weights for the same seed,
-// as train.New draws them.
-func newStudent(cfg wavenet.Config, seed uint64) (*wavenet.Model, error) {
-	return wavenet.New(cfg, newRand(seed))
 }
 
 func runCompressReport(ctx context.Context, env *Env, args []string) error {
@@ -675,6 +637,3 @@ func runCompressReport(ctx context.Context, env *Env, args []string) error {
 	}
 	return nil
 }
-
-// newRand is the generator train.New draws initial weights from.
-func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5EED)) }

@@ -2,14 +2,17 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"os"
 	"sort"
 
+	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/classify"
 	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/ngram"
-	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/train"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -37,10 +40,11 @@ func labelCondition(cfg wavenet.Config) string {
 }
 
 func runScore(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "score", "score [--model DIR] [--speaker X] [--label Y] [--cond name=value...] [--full-context] [--baseline CORPUS] file.wav...\n"+
+	fs := NewFlagSet(env, "score", "score [--model DIR] [--raw] [--speaker X] [--label Y] [--cond name=value...] [--full-context] [--baseline CORPUS] file.wav...\n"+
 		"       wavenet score [--model DIR] --baseline CORPUS   (the validation split of CORPUS, processed as training does)")
 	modelDir := fs.String("model", "", "checkpoint directory (default: the embedded default model)")
 	full := fs.Bool("full-context", false, "score only predictions whose whole receptive field lies inside the recording (as training on segments does), not those that see the silence before it")
+	raw := fs.Bool("raw", false, "score the recordings as they are (only resampled to the model's rate), not trimmed and normalised as the model's training audio was")
 	baseline := fs.String("baseline", "", "also score with an interpolated trigram over mu-law codes trained on the training split of this corpus (FSDD names; loaded as `wavenet train` loads it); without files, score the corpus's validation split")
 	var cf condFlags
 	cf.register(fs)
@@ -51,12 +55,18 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 	if len(files) == 0 && *baseline == "" {
 		return Usagef("no WAV files given")
 	}
+	if len(files) == 0 && *raw {
+		return Usagef("--raw scores given files: the validation split of --baseline is processed as training was")
+	}
 	m, err := loadModel(ctx, *modelDir)
 	if err != nil {
 		return err
 	}
-	read := func(name string) ([]int32, error) {
-		return readCodes(name, m.Config.SampleRate, m.Config.QuantizationChannels)
+	read := func(name string) ([]int32, error) { return recordingCodes(name, m.Config, *raw) }
+	processing := fmt.Sprintf("processing: as training (%s); --raw scores the recordings as they are", m.Config.Preprocessing())
+	if *raw {
+		processing = fmt.Sprintf("processing: raw (only resampled to %d Hz); without --raw the recordings are processed as training was (%s)",
+			m.Config.SampleRate, m.Config.Preprocessing())
 	}
 	var tri *ngram.Trigram
 	if *baseline != "" {
@@ -65,6 +75,7 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		if len(files) == 0 {
+			processing = fmt.Sprintf("processing: as training (%s): the validation split as the trainer loads it", m.Config.Preprocessing())
 			// The validation split, as the trainer holds it (trimmed,
 			// normalised, resampled), so the model's numbers match
 			// the trainer's validation bits/sample.
@@ -96,6 +107,7 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 		}
 		s.add(nats, n)
 	}
+	fmt.Fprintln(env.Stdout, processing)
 	if tri == nil {
 		fmt.Fprintf(env.Stdout, "%-40s %9s %12s\n", "file", "samples", "bits/sample")
 	} else {
@@ -121,6 +133,10 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		codes, err := read(name)
+		if errors.Is(err, wavenet.ErrSilentRecording) {
+			fmt.Fprintf(env.Stdout, "%-40s %9d %12s\n", name, 0, "silent: nothing is left after trimming (--raw scores it as it is)")
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -142,7 +158,7 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 		if tri == nil {
 			fmt.Fprintf(env.Stdout, "%-40s %9d %12.4f\n", name, n, nats/float64(n)/math.Ln2)
 		} else {
-			tb, err := trigramBits(tri, codes, from)
+			tb, err := tri.SuffixBits(codes, from)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -192,23 +208,39 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// baselineDiscount is the trigram's absolute discount: 0.75, the usual
-// choice for absolute discounting (Ney, Essen and Kneser 1994).
-const baselineDiscount = 0.75
+// recordingCodes reads the WAV file name and turns it into the model's
+// codes: processed as the model's training audio was, or only resampled
+// with raw (wavenet.Config.RecordingCodes).
+func recordingCodes(name string, cfg wavenet.Config, raw bool) ([]int32, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	clip, err := audio.DecodeMono(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	codes, err := cfg.RecordingCodes(clip.Samples, clip.Format.SampleRate, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return codes, nil
+}
 
-// trainBaseline loads the corpus in dir as `wavenet train` does by default
-// (trim and normalise on, the model's rate and levels, the FSDD split)
+// trainBaseline loads the corpus in dir as the model's training did
+// (train.CorpusOptions: its preprocessing, rate and levels; the FSDD split)
 // and trains the trigram baseline on its training split. It returns the
 // trigram and the codes of the validation split by utterance name.
 func trainBaseline(ctx context.Context, env *Env, dir string, cfg wavenet.Config) (*ngram.Trigram, map[string][]int32, error) {
-	c, err := corpus.Load(ctx, dir, speech.CorpusOptions(cfg))
+	c, err := corpus.Load(ctx, dir, train.CorpusOptions(cfg))
 	if err != nil {
 		return nil, nil, fmt.Errorf("baseline: %w", err)
 	}
 	if len(c.Train) == 0 {
 		return nil, nil, fmt.Errorf("baseline: %s has no training utterances", dir)
 	}
-	tri, err := ngram.New(cfg.QuantizationChannels, baselineDiscount)
+	tri, err := ngram.New(cfg.QuantizationChannels, ngram.DefaultDiscount)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -221,25 +253,9 @@ func trainBaseline(ctx context.Context, env *Env, dir string, cfg wavenet.Config
 	for _, u := range c.Validation {
 		split[u.Name] = u.Codes
 	}
-	fmt.Fprintf(env.Stdout, "trigram baseline: trained on %d utterances (%d samples) of the training split of %s (validation: %s; trimmed, normalised, %d Hz, Q=%d, discount %g)\n",
-		len(c.Train), corpus.Samples(c.Train), dir, c.Split, cfg.SampleRate, cfg.QuantizationChannels, baselineDiscount)
+	fmt.Fprintf(env.Stdout, "trigram baseline: trained on %d utterances (%d samples) of the training split of %s (validation: %s; %s, %d Hz, Q=%d, discount %g)\n",
+		len(c.Train), corpus.Samples(c.Train), dir, c.Split, cfg.Preprocessing(), cfg.SampleRate, cfg.QuantizationChannels, ngram.DefaultDiscount)
 	return tri, split, nil
-}
-
-// trigramBits returns the trigram's bits for the codes the model scores
-// with Score(codes, cond, from): codes[from+1:], each given all before it.
-// The trigram scores a prefix term by term, so the bits of a suffix are
-// those of the whole minus those of the prefix.
-func trigramBits(tri *ngram.Trigram, codes []int32, from int) (float64, error) {
-	whole, _, err := tri.Bits(codes)
-	if err != nil {
-		return 0, err
-	}
-	prefix, _, err := tri.Bits(codes[:min(from+1, len(codes))])
-	if err != nil {
-		return 0, err
-	}
-	return whole - prefix, nil
 }
 
 // printBaselineGroup prints a group's bits per sample under the model and

@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/mulaw"
 	"github.com/wavenet-go/wavenet/ngram"
 )
 
@@ -27,7 +32,7 @@ func TestScore(t *testing.T) {
 	// with the conditioning taken from the file name.
 	cond := map[string][]int{"3_alice_0.wav": {0, 3}, "3_bob_1.wav": {1, 3}, "5_bob_2.wav": {1, 5}}
 	for _, f := range files {
-		codes, err := readCodes(f, 8000, 256)
+		codes, err := recordingCodes(f, m.Config, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +175,7 @@ func TestScoreBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes, err := readCodes(f, 8000, 256)
+	codes, err := recordingCodes(f, m.Config, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,5 +191,92 @@ func TestScoreBaseline(t *testing.T) {
 	}
 	if want := fmt.Sprintf("%.4f", (all-prefix)/483); len(line) != 5 || line[1] != "483" || line[3] != want {
 		t.Errorf("score --baseline --full-context: line %q, want 483 samples and trigram bits %s:\n%s", line, want, stdout)
+	}
+}
+
+// TestScoreProcessing: by default score processes a recording as the
+// model's training audio was (the test model records no Preprocess, so
+// wavenet.DefaultPreprocess: 20 ms frames trimmed, peak normalised to -1
+// dBFS); --raw scores the codes of the file as it is. The recording is a
+// tone with frame-aligned digital silence before and after, so the
+// reference below is built by hand: the tone's samples, scaled to the
+// peak, mu-law encoded.
+func TestScoreProcessing(t *testing.T) {
+	ctx := context.Background()
+	dir, m := genTestModel(t, true)
+	tmp := t.TempDir()
+	// 8000 Hz: a 20 ms frame is 160 samples. 5 frames of silence, 10 of
+	// a 440 Hz tone at 0.25 (-12 dBFS, far above the -60 dBFS floor), 5 of
+	// silence.
+	const rate, frame = 8000, 160
+	x := make([]float32, 20*frame)
+	for i := 5 * frame; i < 15*frame; i++ {
+		x[i] = 0.25 * float32(math.Sin(2*math.Pi*440*float64(i)/rate))
+	}
+	name := filepath.Join(tmp, "2_alice_0.wav")
+	writeWAV(t, name, x, rate)
+	silent := filepath.Join(tmp, "2_alice_1.wav")
+	writeWAV(t, silent, make([]float32, 4*frame), rate)
+
+	// The file as stored (PCM16), then the tone part normalised.
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clip, err := audio.DecodeMono(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawCodes := mulaw.Encode(nil, clip.Samples, 256)
+	tone := append([]float32(nil), clip.Samples[5*frame:15*frame]...)
+	audio.Normalize(tone, -1)
+	toneCodes := mulaw.Encode(nil, tone, 256)
+	cond := []int{0, 2} // alice, digit 2 (genTestModel's conditions)
+
+	bitsOf := func(codes []int32) float64 {
+		b, err := m.BitsPerSample(ctx, codes, cond, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		args       []string
+		codes      []int32
+		processing string
+	}{
+		{nil, toneCodes, "processing: as training (trimmed (20 ms frames below -60 dBFS or 30 dB under the loudest), peak normalised to -1 dBFS); --raw scores the recordings as they are"},
+		{[]string{"--raw"}, rawCodes, "processing: raw (only resampled to 8000 Hz)"},
+	} {
+		stdout, stderr, err := runCmd(ctx, runScore, append(append([]string{"--model", dir}, tc.args...), name, silent)...)
+		if err != nil {
+			t.Fatalf("score %v: %v\n%s", tc.args, err, stderr)
+		}
+		want := fmt.Sprintf("%-40s %9d %12.4f", name, len(tc.codes)-1, bitsOf(tc.codes))
+		if !strings.Contains(stdout, want) || !strings.Contains(stdout, tc.processing) {
+			t.Errorf("score %v output lacks %q or %q:\n%s", tc.args, want, tc.processing, stdout)
+		}
+		if msg := fmt.Sprintf("%-40s %9d silent: nothing is left after trimming", silent, 0); tc.args == nil && !strings.Contains(stdout, msg) {
+			t.Errorf("score %v: no per-file message for the silent recording:\n%s", tc.args, stdout)
+		}
+	}
+	if _, _, err := runCmd(ctx, runScore, "--model", dir, "--raw", "--baseline", tmp); !errors.Is(err, ErrUsage) {
+		t.Errorf("score --raw --baseline without files = %v, want a usage error (the split is processed as training)", err)
+	}
+	// The two differ: trimming drops 1600 of the 3200 samples.
+	if len(toneCodes) == len(rawCodes) || bitsOf(toneCodes) == bitsOf(rawCodes) {
+		t.Errorf("processed and raw codes score alike: %d vs %d codes", len(toneCodes), len(rawCodes))
+	}
+}
+
+func writeWAV(t *testing.T, name string, x []float32, rate int) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := audio.Encode(&b, x, rate, audio.PCM16); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

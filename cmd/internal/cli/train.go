@@ -5,11 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 
+	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/internal/progress"
 	"github.com/wavenet-go/wavenet/train"
@@ -70,103 +69,36 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 		return Usagef("--data and --out are required")
 	}
 
-	// The model's configuration: from the run when resuming, else the
-	// preset (or config file), the corpus rate and the conditions.
-	var cfg wavenet.Config
-	var initModel *wavenet.Model
-	var err error
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if f.init != "" {
-		set := map[string]bool{}
-		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 		for _, name := range []string{"resume", "preset", "config", "cond", "rate"} {
 			if set[name] {
 				return Usagef("--init takes the model's configuration: it cannot be combined with --%s", name)
 			}
 		}
-		if initModel, err = wavenet.Load(ctx, f.init); err != nil {
-			return Usagef("--init: %v", err)
-		}
-		if f.grow != "" {
-			ds, err := parseInts(f.grow)
-			if err != nil {
-				return Usagef("--grow: %v", err)
-			}
-			if initModel, err = initModel.Grow(ds, rand.New(rand.NewPCG(f.seed, 0x6207))); err != nil {
-				return Usagef("--grow: %v", err)
-			}
-		}
-		if f.condDropout > 0 {
-			initModel = initModel.WithNull()
-		}
-		cfg = initModel.Config
 	} else if f.grow != "" {
 		return Usagef("--grow needs --init (the model to grow)")
 	}
 	if f.resume && f.condDropout != 0 {
 		return Usagef("--resume takes --cond-dropout from the checkpoint: it cannot be given again")
 	}
-	if f.resume {
-		if cfg, err = train.RunConfig(f.out); err != nil {
-			return err
+	spec := train.Spec{Data: f.data, Dir: f.out, Resume: f.resume, Init: f.init, Preset: f.preset, ConfigFile: f.config,
+		Rate: f.rate, Preprocess: audio.Preprocess{Trim: f.trim, Normalize: f.normalize}}
+	var err error
+	if f.grow != "" {
+		if spec.Grow, err = parseInts(f.grow); err != nil {
+			return Usagef("--grow: %v", err)
 		}
-	} else if f.init != "" {
-		// cfg is the initial model's.
-	} else if f.config != "" {
-		r, err := os.Open(f.config)
-		if err != nil {
-			return Usagef("--config: %v", err)
-		}
-		cfg, err = wavenet.LoadConfigJSON(r)
-		r.Close()
-		if err != nil {
-			return Usagef("--config: %v", err)
-		}
-	} else if cfg, err = wavenet.Preset(f.preset); err != nil {
-		return Usagef("%v", err)
 	}
-	copts := corpus.Options{SampleRate: f.rate, Levels: cfg.QuantizationChannels, Trim: f.trim, Normalize: f.normalize}
-	if f.resume || initModel != nil {
-		copts.SampleRate = cfg.SampleRate
+	if f.cond != "" {
+		spec.Cond = strings.Split(f.cond, ",")
 	}
 	if f.split != "" {
-		if copts.Split, err = corpus.ParseSplit(f.split); err != nil {
+		if spec.Split, err = corpus.ParseSplit(f.split); err != nil {
 			return Usagef("%v", err)
 		}
 	}
-	bar := progress.New(env.Stderr, "load", "files", 0)
-	copts.Progress = func(done, total int) { bar.Set(int64(done), fmt.Sprintf("of %d", total)) }
-	c, err := corpus.Load(ctx, f.data, copts)
-	if err != nil {
-		return err
-	}
-	bar.Finish()
-	if len(c.Train) == 0 {
-		return fmt.Errorf("train: no training utterances in %s", f.data)
-	}
-	if !f.resume && initModel == nil {
-		switch {
-		case f.rate > 0:
-			cfg.SampleRate = f.rate
-		case c.SampleRate > 0:
-			cfg.SampleRate = c.SampleRate
-		default:
-			return Usagef("the files of %s have different rates: give --rate", f.data)
-		}
-		if f.cond != "" {
-			if cfg.Conditions, err = c.Conditions(strings.Split(f.cond, ",")...); err != nil {
-				return Usagef("--cond: %v", err)
-			}
-		}
-		if f.condDropout > 0 {
-			for i := range cfg.Conditions {
-				cfg.Conditions[i].Null = true
-			}
-		}
-		if err := cfg.Validate(); err != nil {
-			return err
-		}
-	}
-
 	opts := train.Options{
 		Steps: f.steps, Until: f.until, Batch: f.batch, Segment: f.segment, Workers: f.workers,
 		LR: f.lr, Warmup: f.warmup, Cosine: f.cosine, ClipNorm: f.clip, Seed: f.seed, CondDropout: f.condDropout,
@@ -177,13 +109,12 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	if f.validateEvery < 0 {
 		opts.ValidateEvery = -1
 	}
-	var t *train.Trainer
-	if f.resume {
-		t, err = train.Resume(ctx, f.out, c.Train, c.Validation, opts)
-	} else if initModel != nil {
-		t, err = train.NewFrom(f.out, initModel, c.Train, c.Validation, opts)
-	} else {
-		t, err = train.New(f.out, cfg, c.Train, c.Validation, opts)
+	bar := progress.New(env.Stderr, "load", "files", 0)
+	spec.LoadProgress = func(done, total int) { bar.Set(int64(done), fmt.Sprintf("of %d", total)) }
+	t, c, err := train.Open(ctx, spec, opts)
+	bar.Finish()
+	if errors.Is(err, train.ErrSpec) {
+		return Usagef("%v", err)
 	}
 	if err != nil {
 		return err

@@ -56,6 +56,11 @@ func TestTrainCommand(t *testing.T) {
 	if len(m.Config.Conditions) != 2 || m.Config.Conditions[0].Name != "speaker" || len(m.Config.Conditions[0].Values) != 2 {
 		t.Errorf("trained model conditions = %+v, want speaker (ann, bob) and digit", m.Config.Conditions)
 	}
+	// The checkpoint records how the training audio was processed (the
+	// flags' defaults: trimmed and normalised).
+	if p := m.Config.Preprocess; p == nil || *p != wavenet.DefaultPreprocess {
+		t.Errorf("trained model preprocess = %+v, want %+v", p, wavenet.DefaultPreprocess)
+	}
 	for _, f := range []string{train.MetricsFile, train.CurveFile} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("run directory: %v", err)
@@ -66,8 +71,12 @@ func TestTrainCommand(t *testing.T) {
 	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
 		t.Fatalf("train %v: %v\n%s", args, err, stderr)
 	}
-	if _, err := os.Stat(filepath.Join(out, train.CheckpointDir, "step-000000006")); err != nil {
-		t.Errorf("after resume: %v", err)
+	rm, err := wavenet.Load(context.Background(), filepath.Join(out, train.CheckpointDir, "step-000000006"))
+	if err != nil {
+		t.Fatalf("after resume: %v", err)
+	}
+	if !reflect.DeepEqual(rm.Config, m.Config) {
+		t.Errorf("resumed config = %+v, want the run's %+v", rm.Config, m.Config)
 	}
 	// A new run from the step-6 weights, with its own schedule and segment.
 	ft := filepath.Join(t.TempDir(), "finetune")
@@ -102,6 +111,26 @@ func TestTrainCommand(t *testing.T) {
 		args = append([]string{"--data", data, "--out", filepath.Join(t.TempDir(), "y")}, bad...)
 		if _, _, err := runCmd(context.Background(), runTrain, args...); !errors.Is(err, ErrUsage) {
 			t.Errorf("train %q = %v, want a usage error", bad, err)
+		}
+	}
+	// A new run without trimming records that; resuming it with the
+	// default flags keeps the recorded processing.
+	nt := filepath.Join(t.TempDir(), "notrim")
+	for _, args := range [][]string{
+		{"--data", data, "--preset", "tiny", "--out", nt, "--trim=false", "--steps", "1", "--segment", "50", "--checkpoint-every", "1", "--workers", "1"},
+		{"--data", data, "--out", nt, "--resume", "--steps", "2", "--checkpoint-every", "1", "--workers", "1"},
+	} {
+		if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
+			t.Fatalf("train %v: %v\n%s", args, err, stderr)
+		}
+	}
+	for _, step := range []string{"step-000000001", "step-000000002"} {
+		nm, err := wavenet.Load(context.Background(), filepath.Join(nt, train.CheckpointDir, step))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := nm.Config.Preprocess; p == nil || p.Trim || !p.Normalize {
+			t.Errorf("%s of a --trim=false run: preprocess %+v, want untrimmed, normalised", step, p)
 		}
 	}
 	// --cond-dropout adds null rows to an --init model (and to a fresh

@@ -1,0 +1,244 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// ErrSpec marks a run specification that names nothing usable or
+// contradicts itself (an unknown preset, an unreadable config or initial
+// model, a condition the corpus has no label for). Errors wrapping it are
+// the caller's to fix; the CLI reports them as usage errors.
+var ErrSpec = errors.New("train: bad run specification")
+
+func specErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrSpec}, args...)...)
+}
+
+// Spec says which model a run trains and on what: a new model (Preset or
+// ConfigFile, with the corpus's rate and the Cond labels as conditions),
+// a new run from a trained model's weights (Init, optionally grown), or
+// the continuation of the run in Dir (Resume).
+type Spec struct {
+	Data   string // directory of WAV files (corpus.Load)
+	Dir    string // run directory
+	Resume bool   // continue the run in Dir from its newest good checkpoint: the model's configuration is the run's
+
+	Init string // start a new run from this checkpoint directory's weights (its configuration is kept)
+	Grow []int  // with Init: residual blocks of these dilations appended (wavenet.Model.Grow)
+
+	Preset     string   // preset of a new model (wavenet.Preset)
+	ConfigFile string   // config JSON of a new model instead of Preset
+	Rate       int      // sample rate of a new model (0: the corpus's own)
+	Cond       []string // labels a new model is conditioned on
+
+	// Preprocess is how the training audio is processed; the model's
+	// config records it (wavenet.Config.Preprocess). A resumed run keeps
+	// the processing it recorded; a run from before the record is resumed
+	// with Preprocess, which its checkpoints then record.
+	Preprocess audio.Preprocess
+	Split      corpus.Split // validation split (zero: corpus's default)
+
+	// LoadProgress, if set, follows the loading of the corpus.
+	LoadProgress func(done, total int)
+}
+
+// Open resolves spec, loads its corpus as the model's training processes
+// it, and returns the trainer, resumed, started from Init's weights, or
+// new (with opts.Seed; opts.CondDropout > 0 gives every condition a null
+// row), and the corpus. The trainer is Closed by the caller.
+func Open(ctx context.Context, spec Spec, opts Options) (*Trainer, *corpus.Corpus, error) {
+	var cfg wavenet.Config
+	var init *wavenet.Model
+	var err error
+	switch {
+	case spec.Resume:
+		if cfg, err = RunConfig(spec.Dir); err != nil {
+			return nil, nil, err
+		}
+	case spec.Init != "":
+		if init, err = initModel(ctx, spec, opts); err != nil {
+			return nil, nil, err
+		}
+		cfg = init.Config
+	default:
+		if len(spec.Grow) > 0 {
+			return nil, nil, specErr("growing needs an initial model to grow")
+		}
+		if cfg, err = ModelConfig(spec.Preset, spec.ConfigFile); err != nil {
+			return nil, nil, err
+		}
+	}
+	pre := spec.Preprocess.WithDefaults()
+	if spec.Resume && cfg.Preprocess != nil {
+		pre = cfg.Preprocessing()
+	}
+	copts := corpus.Options{SampleRate: spec.Rate, Levels: cfg.QuantizationChannels, Split: spec.Split, Progress: spec.LoadProgress}
+	setPreprocess(&copts, pre)
+	if spec.Resume || init != nil {
+		copts.SampleRate = cfg.SampleRate
+	}
+	c, err := corpus.Load(ctx, spec.Data, copts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(c.Train) == 0 {
+		return nil, nil, fmt.Errorf("train: no training utterances in %s", spec.Data)
+	}
+	var t *Trainer
+	switch {
+	case spec.Resume:
+		if t, err = Resume(ctx, spec.Dir, c.Train, c.Validation, opts); err == nil && t.Model.Config.Preprocess == nil {
+			t.Model.Config.Preprocess = &pre
+		}
+	case init != nil:
+		init.Config.Preprocess = &pre
+		t, err = NewFrom(spec.Dir, init, c.Train, c.Validation, opts)
+	default:
+		if cfg, err = newConfig(cfg, spec, c, opts.CondDropout); err != nil {
+			return nil, nil, err
+		}
+		cfg.Preprocess = &pre
+		t, err = New(spec.Dir, cfg, c.Train, c.Validation, opts)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, c, nil
+}
+
+// initModel loads spec.Init, grows it by spec.Grow (the new blocks drawn
+// from opts.Seed) and adds null rows when opts.CondDropout asks for them.
+func initModel(ctx context.Context, spec Spec, opts Options) (*wavenet.Model, error) {
+	m, err := wavenet.Load(ctx, spec.Init)
+	if err != nil {
+		return nil, specErr("initial model: %v", err)
+	}
+	if len(spec.Grow) > 0 {
+		if m, err = m.Grow(spec.Grow, rand.New(rand.NewPCG(opts.Seed, 0x6207))); err != nil {
+			return nil, specErr("grow: %v", err)
+		}
+	}
+	if opts.CondDropout > 0 {
+		m = m.WithNull()
+	}
+	return m, nil
+}
+
+// newConfig completes the configuration of a new model with what the
+// corpus c says: the rate (spec.Rate, else the files'), the conditions
+// (spec.Cond's labels, with null rows when condDropout > 0).
+func newConfig(cfg wavenet.Config, spec Spec, c *corpus.Corpus, condDropout float64) (wavenet.Config, error) {
+	switch {
+	case spec.Rate > 0:
+		cfg.SampleRate = spec.Rate
+	case c.SampleRate > 0:
+		cfg.SampleRate = c.SampleRate
+	default:
+		return cfg, specErr("the files of %s have different rates: give the sample rate", spec.Data)
+	}
+	if len(spec.Cond) > 0 {
+		var err error
+		if cfg.Conditions, err = c.Conditions(spec.Cond...); err != nil {
+			return cfg, specErr("conditions: %v", err)
+		}
+	}
+	if condDropout > 0 {
+		for i := range cfg.Conditions {
+			cfg.Conditions[i].Null = true
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// ModelConfig is the configuration of a new model: read from the JSON
+// file configFile (this package's config.json or ibab's
+// wavenet_params.json) when it is not empty, else the named preset.
+func ModelConfig(preset, configFile string) (wavenet.Config, error) {
+	if configFile == "" {
+		cfg, err := wavenet.Preset(preset)
+		if err != nil {
+			return cfg, specErr("%v", err)
+		}
+		return cfg, nil
+	}
+	r, err := os.Open(configFile)
+	if err != nil {
+		return wavenet.Config{}, specErr("config: %v", err)
+	}
+	defer r.Close()
+	cfg, err := wavenet.LoadConfigJSON(r)
+	if err != nil {
+		return wavenet.Config{}, specErr("config %s: %v", configFile, err)
+	}
+	return cfg, nil
+}
+
+// NewModel is a new model for cfg with the initial weights New draws from
+// seed: the same weights for the same seed.
+func NewModel(cfg wavenet.Config, seed uint64) (*wavenet.Model, error) {
+	return wavenet.New(cfg, rand.New(rand.NewPCG(seed, 0x5EED)))
+}
+
+// LatestCheckpoint returns dir itself when it is a checkpoint directory
+// (it holds wavenet.ConfigFile), else the newest checkpoint of the run
+// directory dir whose config and weights header read.
+func LatestCheckpoint(dir string) (string, error) {
+	if _, err := os.Stat(filepath.Join(dir, wavenet.ConfigFile)); err == nil {
+		return dir, nil
+	}
+	d, _, err := latestGood(dir)
+	return d, err
+}
+
+// latestGood is the newest checkpoint of the run in dir whose config
+// reads and whose weights header reads, and its config.
+func latestGood(dir string) (string, wavenet.Config, error) {
+	dirs, err := latestCheckpoints(dir)
+	if err != nil {
+		return "", wavenet.Config{}, err
+	}
+	for _, d := range dirs {
+		f, err := os.Open(filepath.Join(d, wavenet.ConfigFile))
+		if err != nil {
+			continue
+		}
+		cfg, err := wavenet.LoadConfigJSON(f)
+		f.Close()
+		if err != nil {
+			continue
+		}
+		if _, err := wavenet.StoredDType(os.DirFS(d), "."); err == nil {
+			return d, cfg, nil
+		}
+	}
+	return "", wavenet.Config{}, fmt.Errorf("train: no checkpoint of %s has a readable %s and %s", dir, wavenet.ConfigFile, wavenet.WeightsFile)
+}
+
+// CorpusOptions are the corpus options that load audio as the training of
+// a model of cfg did: cfg's rate and levels, and the preprocessing its
+// config records (cfg.Preprocessing(): wavenet.DefaultPreprocess for
+// checkpoints older than the record). The split, workers and progress
+// are left for the caller.
+func CorpusOptions(cfg wavenet.Config) corpus.Options {
+	o := corpus.Options{SampleRate: cfg.SampleRate, Levels: cfg.QuantizationChannels}
+	setPreprocess(&o, cfg.Preprocessing())
+	return o
+}
+
+// setPreprocess sets the processing fields of o to p's.
+func setPreprocess(o *corpus.Options, p audio.Preprocess) {
+	o.RemoveDC, o.Trim, o.TrimDB, o.TrimRelDB, o.FrameMS = p.RemoveDC, p.Trim, p.TrimDB, p.TrimRelDB, p.FrameMS
+	o.Normalize, o.NormalizeDB = p.Normalize, p.NormalizeDB
+}
