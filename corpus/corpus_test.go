@@ -475,3 +475,21 @@ func TestTrimQuietAndSilent(t *testing.T) {
 		t.Errorf("Load(TrimDB -40, no relative rule): Silent = %v, want both files", c.Silent)
 	}
 }
+
+func TestCompactValues(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"5", "6", "7", "9"}, "5-7, 9"},
+		{[]string{"1", "2"}, "1, 2"},
+		{[]string{"a", "b", "c"}, "a, b, c"},
+		{[]string{"3", "4", "5", "x", "7"}, "3-5, x, 7"},
+		{[]string{"-1", "0", "1"}, "-1, 0, 1"}, // no signs: "-1" is not a small integer
+	}
+	for _, tt := range tests {
+		if got := CompactValues(tt.in); got != tt.want {
+			t.Errorf("CompactValues(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -130,20 +130,3 @@ func TestDataInspectErrors(t *testing.T) {
 		t.Errorf("data --help error %v, want flag.ErrHelp", err)
 	}
 }
-
-func TestCompactValues(t *testing.T) {
-	tests := []struct {
-		in   []string
-		want string
-	}{
-		{[]string{"5", "6", "7", "9"}, "5-7, 9"},
-		{[]string{"1", "2"}, "1, 2"},
-		{[]string{"a", "b", "c"}, "a, b, c"},
-		{[]string{"3", "4", "5", "x", "7"}, "3-5, x, 7"},
-	}
-	for _, tt := range tests {
-		if got := compactValues(tt.in); got != tt.want {
-			t.Errorf("compactValues(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
