@@ -2,12 +2,11 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -124,41 +123,20 @@ func runDetectEval(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// detectLoadInputs reads text directories or COCO JSON files.
+// detectLoadInputs checks that --gt and --det exist and reads them
+// (detection.ReadInputs).
 func detectLoadInputs(gt, det string, opt detection.TextOptions) (*detection.Dataset, []detection.Detection, error) {
-	gi, err := os.Stat(gt)
-	if err != nil {
+	if _, err := os.Stat(gt); err != nil {
 		return nil, nil, fmt.Errorf("detect: --gt: %w", err)
 	}
-	di, err := os.Stat(det)
-	if err != nil {
+	if _, err := os.Stat(det); err != nil {
 		return nil, nil, fmt.Errorf("detect: --det: %w", err)
 	}
-	if gi.IsDir() != di.IsDir() {
+	ds, dets, err := detection.ReadInputs(gt, det, opt)
+	if errors.Is(err, detection.ErrMixedInputs) {
 		return nil, nil, Usagef("--gt and --det must both be directories of text files or both COCO JSON files")
 	}
-	if gi.IsDir() {
-		return detection.ReadTextDirs(os.DirFS(gt), os.DirFS(det), opt)
-	}
-	ds, err := detectReadFile(gt, func(r io.Reader) (*detection.Dataset, error) { return detection.ReadCOCO(r, gt) })
-	if err != nil {
-		return nil, nil, err
-	}
-	dets, err := detectReadFile(det, func(r io.Reader) ([]detection.Detection, error) { return detection.ReadCOCOResults(r, det, ds) })
-	if err != nil {
-		return nil, nil, err
-	}
-	return ds, dets, nil
-}
-
-func detectReadFile[T any](name string, f func(io.Reader) (T, error)) (T, error) {
-	fh, err := os.Open(name)
-	if err != nil {
-		var zero T
-		return zero, fmt.Errorf("detect: %w", err)
-	}
-	defer fh.Close()
-	return f(fh)
+	return ds, dets, err
 }
 
 // detectWritePlots writes <class>.png for every class with ground truth.
@@ -261,115 +239,12 @@ func runDetectNMS(ctx context.Context, env *Env, args []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	isJSON := strings.HasSuffix(strings.ToLower(name), ".json") || strings.HasPrefix(strings.TrimSpace(string(data)), "[")
-	var boxes []detection.Box
-	var scores []float64
-	var groups []int64
-	var tbs []detection.TextBox
-	var dets []detection.Detection
-	if isJSON {
-		dets, err = detection.ReadCOCOResults(strings.NewReader(string(data)), name, nil)
-		if err != nil {
-			return err
-		}
-		type key struct{ img, cat int64 }
-		ids := map[key]int64{}
-		for _, d := range dets {
-			k := key{d.ImageID, d.CategoryID}
-			if _, ok := ids[k]; !ok {
-				ids[k] = int64(len(ids))
-			}
-			boxes, scores, groups = append(boxes, d.Box), append(scores, d.Score), append(groups, ids[k])
-		}
-	} else {
-		tbs, err = detection.ParseText(strings.NewReader(string(data)), name, true, detection.TextOptions{Format: format})
-		if err != nil {
-			return err
-		}
-		ids := map[string]int64{}
-		for _, tb := range tbs {
-			if _, ok := ids[tb.Class]; !ok {
-				ids[tb.Class] = int64(len(ids))
-			}
-			boxes, scores, groups = append(boxes, tb.Box), append(scores, tb.Score), append(groups, ids[tb.Class])
-		}
+	c, err := detection.ReadCandidates(data, name, format)
+	if err != nil {
+		return err
 	}
-	keep, newScores := detectGroupedNMS(boxes, scores, groups, *iou, method, *sigma, *scoreThr)
-	if isJSON {
-		out := make([]map[string]any, len(keep))
-		for i, k := range keep {
-			d := dets[k]
-			out[i] = map[string]any{"image_id": d.ImageID, "category_id": d.CategoryID, "bbox": d.Box.In(detection.XYWH), "score": newScores[i]}
-		}
-		return detectWriteJSON(env.Stdout, out)
-	}
-	for i, k := range keep {
-		c := tbs[k].Box.In(format)
-		fmt.Fprintf(env.Stdout, "%s %s %s %s %s %s\n", tbs[k].Class, detectNum(newScores[i]), detectNum(c[0]), detectNum(c[1]), detectNum(c[2]), detectNum(c[3]))
-	}
-	return nil
-}
-
-// detectGroupedNMS runs NMS (or Soft-NMS when method is set) per group and
-// returns kept indices with their scores, by descending score.
-func detectGroupedNMS(boxes []detection.Box, scores []float64, groups []int64, iou float64, method detection.SoftMethod, sigma, scoreThr float64) ([]int, []float64) {
-	if method == 0 {
-		var keep []int
-		for _, k := range detection.BatchedNMS(boxes, scores, groups, iou) {
-			if scores[k] >= scoreThr {
-				keep = append(keep, k)
-			}
-		}
-		s := make([]float64, len(keep))
-		for i, k := range keep {
-			s[i] = scores[k]
-		}
-		return keep, s
-	}
-	byGroup := map[int64][]int{}
-	var order []int64
-	for i, g := range groups {
-		if _, ok := byGroup[g]; !ok {
-			order = append(order, g)
-		}
-		byGroup[g] = append(byGroup[g], i)
-	}
-	var keep []int
-	var kept []float64
-	for _, g := range order {
-		idx := byGroup[g]
-		bs := make([]detection.Box, len(idx))
-		ss := make([]float64, len(idx))
-		for i, j := range idx {
-			bs[i], ss[i] = boxes[j], scores[j]
-		}
-		k, s := detection.SoftNMS(bs, ss, detection.SoftNMSOptions{Method: method, IoU: iou, Sigma: sigma, ScoreThreshold: scoreThr})
-		for i := range k {
-			keep = append(keep, idx[k[i]])
-			kept = append(kept, s[i])
-		}
-	}
-	// Descending score, stable.
-	perm := make([]int, len(keep))
-	for i := range perm {
-		perm[i] = i
-	}
-	sort.SliceStable(perm, func(a, b int) bool { return kept[perm[a]] > kept[perm[b]] })
-	k2, s2 := make([]int, len(keep)), make([]float64, len(keep))
-	for i, p := range perm {
-		k2[i], s2[i] = keep[p], kept[p]
-	}
-	return k2, s2
-}
-
-func detectNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-
-func detectWriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("detect: write json: %w", err)
-	}
-	return nil
+	keep, scores := c.NMS(detection.SoftNMSOptions{Method: method, IoU: *iou, Sigma: *sigma, ScoreThreshold: *scoreThr})
+	return c.WriteKept(env.Stdout, keep, scores, format)
 }
 
 // writePRCurve draws c's precision-recall curve as a 16 x 12 cm PNG to w.
