@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"sort"
 
@@ -15,20 +14,6 @@ import (
 	"github.com/wavenet-go/wavenet/train"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
-
-// scoreSum accumulates cross-entropy over files.
-type scoreSum struct {
-	files, n int
-	nats     float64
-}
-
-func (s *scoreSum) add(nats float64, n int) {
-	s.files++
-	s.n += n
-	s.nats += nats
-}
-
-func (s scoreSum) bits() float64 { return s.nats / float64(s.n) / math.Ln2 }
 
 // labelCondition is the name of the model condition that --label and a
 // file name's digit set (wavenet.Config.LabelCondition), or "".
@@ -86,126 +71,73 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 			read = func(name string) ([]int32, error) { return split[name], nil }
 		}
 	}
-	var allTri scoreSum
-	triDigit := map[string]*scoreSum{}
-	triSpeaker := map[string]*scoreSum{}
 	cfg := m.Config
 	given, err := cf.values(cfg)
 	if err != nil {
 		return err
 	}
-	labelCond := labelCondition(cfg)
-
-	var all scoreSum
-	byDigit := map[string]*scoreSum{}
-	bySpeaker := map[string]*scoreSum{}
-	add := func(sums map[string]*scoreSum, key string, nats float64, n int) {
-		s := sums[key]
-		if s == nil {
-			s = &scoreSum{}
-			sums[key] = s
-		}
-		s.add(nats, n)
-	}
 	fmt.Fprintln(env.Stdout, processing)
-	if tri == nil {
-		fmt.Fprintf(env.Stdout, "%-40s %9s %12s\n", "file", "samples", "bits/sample")
-	} else {
-		fmt.Fprintf(env.Stdout, "%-40s %9s %12s %12s %9s\n", "file", "samples", "bits/sample", "trigram", "diff")
+	rep := ngram.NewReport(env.Stdout, cfg.QuantizationChannels, tri != nil)
+	if err := rep.WriteHeader(); err != nil {
+		return err
 	}
 	for _, name := range files {
-		digit, speaker, _, named := classify.ParseName(name)
-		// Conditioning: flags first, then what the file name says.
-		vals := map[string]string{}
-		if named {
-			if cfg.Condition("speaker") >= 0 {
-				vals["speaker"] = speaker
-			}
-			if labelCond != "" {
-				vals[labelCond] = digit
-			}
-		}
-		for k, v := range given {
-			vals[k] = v
-		}
-		cond, err := condIndices(cfg, vals)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		codes, err := read(name)
-		if errors.Is(err, wavenet.ErrSilentRecording) {
-			fmt.Fprintf(env.Stdout, "%-40s %9d %12s\n", name, 0, "silent: nothing is left after trimming (--raw scores it as it is)")
-			continue
-		}
-		if err != nil {
+		if err := scoreFile(ctx, rep, m, tri, name, given, read, *full); err != nil {
 			return err
 		}
-		// from = 0: every prediction counts, including the first ones,
-		// which see the zero padding before the recording starts.
-		from := 0
-		if *full {
-			from = cfg.ReceptiveField() - 1
+	}
+	return rep.Close()
+}
+
+// scoreFile scores one recording under m (and tri) and adds it to rep.
+// Its conditions are given, else what an FSDD file name says.
+func scoreFile(ctx context.Context, rep *ngram.Report, m *wavenet.Model, tri *ngram.Trigram, name string, given map[string]string,
+	read func(string) ([]int32, error), full bool) error {
+	cfg := m.Config
+	digit, speaker, _, named := classify.ParseName(name)
+	vals := map[string]string{}
+	if named {
+		if cfg.Condition("speaker") >= 0 {
+			vals["speaker"] = speaker
 		}
-		nats, n, err := m.Score(ctx, codes, cond, from)
-		if err != nil {
+		if lc := labelCondition(cfg); lc != "" {
+			vals[lc] = digit
+		}
+	}
+	for k, v := range given {
+		vals[k] = v
+	}
+	cond, err := condIndices(cfg, vals)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	codes, err := read(name)
+	if errors.Is(err, wavenet.ErrSilentRecording) {
+		return rep.Skip(name, "silent: nothing is left after trimming (--raw scores it as it is)")
+	}
+	if err != nil {
+		return err
+	}
+	// from = 0: every prediction counts, including the first ones, which
+	// see the zero padding before the recording starts.
+	from := 0
+	if full {
+		from = cfg.ReceptiveField() - 1
+	}
+	nats, n, err := m.Score(ctx, codes, cond, from)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if n == 0 {
+		return rep.Skip(name, "too short")
+	}
+	s := ngram.Score{Name: name, Label: digit, Speaker: speaker, Grouped: named, Samples: n, Nats: nats}
+	if tri != nil {
+		if s.TrigramBits, err = tri.SuffixBits(codes, from); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if n == 0 {
-			fmt.Fprintf(env.Stdout, "%-40s %9d %12s\n", name, 0, "too short")
-			continue
-		}
-		all.add(nats, n)
-		if tri == nil {
-			fmt.Fprintf(env.Stdout, "%-40s %9d %12.4f\n", name, n, nats/float64(n)/math.Ln2)
-		} else {
-			tb, err := tri.SuffixBits(codes, from)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			tn := tb * math.Ln2 // sums are kept in nats
-			allTri.add(tn, n)
-			if named {
-				add(triDigit, digit, tn, n)
-				add(triSpeaker, speaker, tn, n)
-			}
-			fmt.Fprintf(env.Stdout, "%-40s %9d %12.4f %12.4f %+9.4f\n", name, n, nats/float64(n)/math.Ln2, tb/float64(n), (nats/math.Ln2-tb)/float64(n))
-		}
-		if named {
-			add(byDigit, digit, nats, n)
-			add(bySpeaker, speaker, nats, n)
-		}
 	}
-	printGroup := func(title string, sums map[string]*scoreSum, tris map[string]*scoreSum) {
-		if len(sums) == 0 {
-			return
-		}
-		if tri != nil {
-			printBaselineGroup(env, title, sums, tris)
-			return
-		}
-		fmt.Fprintf(env.Stdout, "\nper %s:\n", title)
-		keys := make([]string, 0, len(sums))
-		for k := range sums {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			s := sums[k]
-			fmt.Fprintf(env.Stdout, "  %-12s %4d files %9d samples %8.4f bits/sample\n", k, s.files, s.n, s.bits())
-		}
-	}
-	printGroup("label (digit, from {digit}_{speaker}_*.wav names)", byDigit, triDigit)
-	printGroup("speaker", bySpeaker, triSpeaker)
-	if all.n == 0 {
-		return fmt.Errorf("no file had at least 2 samples to score")
-	}
-	fmt.Fprintf(env.Stdout, "\noverall: %d files %d samples %.4f bits/sample (uniform over %d codes: %.4f)\n",
-		all.files, all.n, all.bits(), cfg.QuantizationChannels, math.Log2(float64(cfg.QuantizationChannels)))
-	if tri != nil {
-		fmt.Fprintf(env.Stdout, "trigram baseline: %.4f bits/sample; model - trigram: %+.4f bits/sample (the default voice's bar: -1 or lower, overall and per speaker)\n",
-			allTri.bits(), all.bits()-allTri.bits())
-	}
-	return nil
+	return rep.Add(s)
 }
 
 // recordingCodes reads the WAV file name and turns it into the model's
@@ -256,20 +188,4 @@ func trainBaseline(ctx context.Context, env *Env, dir string, cfg wavenet.Config
 	fmt.Fprintf(env.Stdout, "trigram baseline: trained on %d utterances (%d samples) of the training split of %s (validation: %s; %s, %d Hz, Q=%d, discount %g)\n",
 		len(c.Train), corpus.Samples(c.Train), dir, c.Split, cfg.Preprocessing(), cfg.SampleRate, cfg.QuantizationChannels, ngram.DefaultDiscount)
 	return tri, split, nil
-}
-
-// printBaselineGroup prints a group's bits per sample under the model and
-// the trigram, and their difference.
-func printBaselineGroup(env *Env, title string, sums, tris map[string]*scoreSum) {
-	fmt.Fprintf(env.Stdout, "\nper %s:\n", title)
-	keys := make([]string, 0, len(sums))
-	for k := range sums {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	fmt.Fprintf(env.Stdout, "  %-12s %10s %9s %12s %12s %9s\n", "", "files", "samples", "model", "trigram", "diff")
-	for _, k := range keys {
-		s, t := sums[k], tris[k]
-		fmt.Fprintf(env.Stdout, "  %-12s %4d files %9d %12.4f %12.4f %+9.4f\n", k, s.files, s.n, s.bits(), t.bits(), s.bits()-t.bits())
-	}
 }
