@@ -75,13 +75,7 @@ func (o *Options) defaults(lr float64) {
 	if o.ValidateEvery <= 0 {
 		o.ValidateEvery = max(1, o.Steps/10)
 	}
-	if o.ValidateMax > 0 && len(o.Val) > o.ValidateMax {
-		sub := make([]*corpus.Utterance, o.ValidateMax)
-		for i := range sub {
-			sub[i] = o.Val[i*len(o.Val)/o.ValidateMax]
-		}
-		o.Val = sub
-	}
+	o.Val = spread(o.Val, o.ValidateMax)
 }
 
 // Validate returns m's bits per sample on utts (teacher forcing, every

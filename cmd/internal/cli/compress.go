@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -78,11 +77,10 @@ func (d *dataFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.workers, "workers", 0, "goroutines for validation and data-parallel training (default: one per CPU)")
 }
 
-// load reads the corpus as the model's training did (train.CorpusOptions:
-// its rate, levels and preprocessing); it returns the training utterances
-// and the validation subset.
+// load reads the corpus as the model's training did (retrain.LoadCorpus);
+// it returns the training utterances and the validation subset.
 func (d *dataFlags) load(ctx context.Context, env *Env, cfg wavenet.Config) (trainUtts, val []*corpus.Utterance, err error) {
-	opts := train.CorpusOptions(cfg)
+	opts := retrain.LoadOptions{ValidateMax: d.validateMax}
 	if d.split != "" {
 		if opts.Split, err = corpus.ParseSplit(d.split); err != nil {
 			return nil, nil, Usagef("%v", err)
@@ -90,20 +88,16 @@ func (d *dataFlags) load(ctx context.Context, env *Env, cfg wavenet.Config) (tra
 	}
 	bar := progress.New(env.Stderr, "load", "files", 0)
 	opts.Progress = func(done, total int) { bar.Set(int64(done), fmt.Sprintf("of %d", total)) }
-	c, err := corpus.Load(ctx, d.dir, opts)
+	trainUtts, val, err = retrain.LoadCorpus(ctx, d.dir, cfg, opts)
 	bar.Finish()
-	if err != nil {
-		return nil, nil, err
+	return trainUtts, val, err
+}
+
+func (d *dataFlags) nWorkers() int {
+	if d.workers > 0 {
+		return d.workers
 	}
-	val = c.Validation
-	if d.validateMax > 0 && len(val) > d.validateMax {
-		sub := make([]*corpus.Utterance, d.validateMax)
-		for i := range sub {
-			sub[i] = val[i*len(val)/d.validateMax]
-		}
-		val = sub
-	}
-	return c.Train, val, nil
+	return runtime.NumCPU()
 }
 
 // parseFlags parses args and refuses positional arguments.
@@ -117,89 +111,40 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// finishOutput loads the checkpoint written to out, measures it and prints
-// its line.
+// compressProgress shows a flow's lines and stages on w, a progress bar per
+// stage.
+func compressProgress(w io.Writer) retrain.ProgressFunc {
+	bars := map[string]*progress.Bar{}
+	return func(e retrain.Event) {
+		if e.Stage == "" {
+			fmt.Fprintln(w, e.Line)
+			return
+		}
+		b := bars[e.Stage]
+		if e.Final {
+			if b != nil {
+				b.Finish()
+				delete(bars, e.Stage)
+			}
+			return
+		}
+		if b == nil {
+			b = progress.New(w, e.Stage, e.Unit, int64(e.Total))
+			bars[e.Stage] = b
+		}
+		b.Set(int64(e.Done), e.Status)
+	}
+}
+
+// finishOutput measures the checkpoint written to out and prints its line.
 func finishOutput(ctx context.Context, env *Env, out string, base int, int8Gen bool, val []*corpus.Utterance, workers int, bench time.Duration) error {
-	q, info, err := compress.Load(ctx, out)
+	r, err := retrain.MeasureCheckpoint(ctx, out, base, int8Gen,
+		retrain.MeasureOptions{Val: val, Workers: workers, Bench: bench, Progress: compressProgress(env.Stderr)})
 	if err != nil {
 		return err
 	}
-	r := measure{Name: filepath.Base(filepath.Clean(out)), Format: string(info.Format), Bytes: int(info.Bytes),
-		Ratio: float64(info.Bytes) / float64(base), Sparsity: info.Sparsity, Int8Gen: int8Gen}
-	if err := measureModel(ctx, env, &r, q, val, workers, bench); err != nil {
-		return err
-	}
-	printMeasure(env.Stdout, r)
+	fmt.Fprintln(env.Stdout, r)
 	return nil
-}
-
-func (d *dataFlags) nWorkers() int {
-	if d.workers > 0 {
-		return d.workers
-	}
-	return runtime.NumCPU()
-}
-
-// measure is one row of the report: a model in a storage format.
-type measure struct {
-	Name      string  `json:"name"`
-	Format    string  `json:"format"`
-	Bytes     int     `json:"bytes"`
-	Ratio     float64 `json:"ratio_to_fp32"`
-	Sparsity  float64 `json:"sparsity"`
-	Bits      float64 `json:"val_bits_per_sample"` // NaN: not measured
-	Speed1    float64 `json:"samples_per_s_1_stream"`
-	Speed16   float64 `json:"samples_per_s_16_streams"`
-	CPUSpeed1 float64 `json:"cpu_samples_per_s_1_stream"`
-	CPUSpd16  float64 `json:"cpu_samples_per_s_16_streams"`
-	Int8Gen   bool    `json:"int8_generator"`
-}
-
-// measureModel fills the bits (if val is not empty) and speeds of m.
-func measureModel(ctx context.Context, env *Env, r *measure, m *wavenet.Model, val []*corpus.Utterance, workers int, bench time.Duration) error {
-	r.Bits = math.NaN()
-	if len(val) > 0 {
-		fmt.Fprintf(env.Stderr, "compress: scoring %s on %d validation utterances...\n", r.Name, len(val))
-		b, err := retrain.Validate(ctx, m, val, workers)
-		if err != nil {
-			return err
-		}
-		r.Bits = b
-	}
-	if bench > 0 {
-		s1, err := compress.MeasureSpeed(ctx, m, r.Int8Gen, 1, bench)
-		if err != nil {
-			return err
-		}
-		s16, err := compress.MeasureSpeed(ctx, m, r.Int8Gen, 16, bench)
-		if err != nil {
-			return err
-		}
-		r.Speed1, r.Speed16, r.CPUSpeed1, r.CPUSpd16 = s1.PerSec, s16.PerSec, s1.PerCPUSec, s16.PerCPUSec
-	}
-	return nil
-}
-
-func printMeasure(w io.Writer, r measure) {
-	fmt.Fprintf(w, "%s: %s, %d bytes (%.1f%% of fp32), sparsity %.1f%%", r.Name, r.Format, r.Bytes, 100*r.Ratio, 100*r.Sparsity)
-	if !math.IsNaN(r.Bits) {
-		fmt.Fprintf(w, ", validation %.4f bits/sample", r.Bits)
-	}
-	if r.Speed1 > 0 {
-		gen := "float32 generator"
-		if r.Int8Gen {
-			gen = "int8 generator"
-		}
-		fmt.Fprintf(w, ", %s: %.0f samples/s (1 stream), %.0f samples/s (16 streams); per CPU second %.0f and %.0f",
-			gen, r.Speed1, r.Speed16, r.CPUSpeed1, r.CPUSpd16)
-	}
-	fmt.Fprintln(w)
-}
-
-// fp32Size is the size of m's model.safetensors in float32.
-func fp32Size(m *wavenet.Model) (int, error) {
-	b, err := compress.Marshal(m, compress.SaveOptions{})
-	return len(b), err
 }
 
 func runQuantize(ctx context.Context, env *Env, args []string) error {
@@ -245,7 +190,7 @@ func runQuantize(ctx context.Context, env *Env, args []string) error {
 	if err := compress.Save(ctx, out, m, opts); err != nil {
 		return err
 	}
-	base, err := fp32Size(m)
+	base, err := retrain.FP32Size(m)
 	if err != nil {
 		return err
 	}
@@ -311,7 +256,7 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	base, err := fp32Size(m)
+	base, err := retrain.FP32Size(m)
 	if err != nil {
 		return err
 	}
@@ -321,80 +266,22 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	dense := math.NaN()
-	if len(val) > 0 {
-		if dense, err = retrain.Validate(ctx, m, val, d.nWorkers()); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stderr, "compress: dense model %s: validation %.4f bits/sample\n", src, dense)
-	}
-	var oneShot []retrain.SparsityPoint
-	if sweep && len(val) > 0 {
-		fmt.Fprintf(env.Stderr, "compress: one-shot pruning sweep...\n")
-		if oneShot, err = retrain.OneShot(ctx, m, []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}, global, val, d.nWorkers()); err != nil {
-			return err
-		}
-	}
-	controlBits := math.NaN()
-	if control && steps > 0 && len(val) > 0 && !structured {
-		c := m.Clone()
-		opts := retrain.Options{Steps: steps, Batch: batch, Segment: segment, Workers: d.workers, LR: lr, Seed: 1}
-		bar := progress.New(env.Stderr, "dense control", "rounds", int64(rounds))
-		pts, _, err := retrain.IterativePrune(ctx, c, retrain.PruneSchedule(0, rounds), global, trainUtts, val, opts, func(r int, p retrain.SparsityPoint) {
-			bar.Set(int64(r+1), fmt.Sprintf("%.4f bits fine-tuned", p.Tuned))
-		})
-		bar.Finish()
-		if err != nil {
-			return err
-		}
-		controlBits = pts[len(pts)-1].Tuned
-		fmt.Fprintf(env.Stderr, "compress: dense model fine-tuned %d x %d steps: validation %.4f bits/sample\n", rounds, steps, controlBits)
-	}
-	var points []retrain.SparsityPoint
-	if structured {
-		if _, err := compress.PruneModel(m, compress.PruneOptions{Amount: compress.Fraction(amount), Structured: true, Norm: norm}, nil); err != nil {
-			return err
-		}
-	} else {
-		opts := retrain.Options{Steps: steps, Batch: batch, Segment: segment, Workers: d.workers, LR: lr, Seed: 1}
-		sched := retrain.PruneSchedule(amount, rounds)
-		var bar *progress.Bar
-		if steps > 0 {
-			bar = progress.New(env.Stderr, "prune + fine-tune", "rounds", int64(rounds))
-		}
-		points, _, err = retrain.IterativePrune(ctx, m, sched, global, trainUtts, val, opts, func(r int, p retrain.SparsityPoint) {
-			if bar != nil {
-				bar.Set(int64(r+1), fmt.Sprintf("sparsity %.3f: %.4f bits pruned, %.4f fine-tuned", p.Sparsity, p.Bits, p.Tuned))
-			}
-		})
-		if bar != nil {
-			bar.Finish()
-		}
-		if err != nil {
-			return err
-		}
+	res, err := retrain.Prune(ctx, m, retrain.PruneOptions{Amount: amount, Global: global, Structured: structured, Norm: norm, Rounds: rounds,
+		FineTune: retrain.Options{Steps: steps, Batch: batch, Segment: segment, Workers: d.workers, LR: lr, Seed: 1},
+		Train:    trainUtts, Val: val, Sweep: sweep, DenseControl: control, ValWorkers: d.nWorkers(), Source: src, Progress: compressProgress(env.Stderr)})
+	if err != nil {
+		return err
 	}
 	save := compress.SaveOptions{Format: f, DType: compress.QInt8, Scheme: compress.Symmetric, PerChannel: true}
 	if err := compress.Save(ctx, out, m, save); err != nil {
 		return err
 	}
-	if len(points)+len(oneShot) > 0 && len(val) > 0 {
+	if res.HasCurve() {
 		if curve == "" {
 			curve = filepath.Join(out, "sparsity.png")
 		}
-		if err := retrain.PlotSparsity(curve, dense, points, oneShot, controlBits); err != nil {
+		if err := res.WriteCurve(curve); err != nil {
 			return err
-		}
-		res := map[string]any{"dense_bits": dense, "rounds": points, "one_shot": oneShot}
-		if !math.IsNaN(controlBits) {
-			res["dense_fine_tuned_bits"] = controlBits
-		}
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return fmt.Errorf("compress: %w", err)
-		}
-		if err := os.WriteFile(strings.TrimSuffix(curve, ".png")+".json", append(b, '\n'), 0o644); err != nil {
-			return fmt.Errorf("compress: %w", err)
 		}
 		fmt.Fprintf(env.Stderr, "compress: sparsity curve in %s\n", curve)
 	}
@@ -442,86 +329,40 @@ func runDistill(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return Usagef("%v", err)
 	}
-	tc := teacher.Config
-	cfg.SampleRate, cfg.QuantizationChannels, cfg.Conditions = tc.SampleRate, tc.QuantizationChannels, tc.Conditions
-	cfg.Preprocess = tc.Preprocess // the student trains on the teacher's data, processed alike
-	trainUtts, val, err := d.load(ctx, env, tc)
+	trainUtts, val, err := d.load(ctx, env, teacher.Config)
 	if err != nil {
 		return err
 	}
-	teacherBits, err := retrain.Validate(ctx, teacher, val, d.nWorkers())
+	res, err := retrain.DistillStudents(ctx, teacher, retrain.StudentsOptions{Student: cfg,
+		Distill: retrain.DistillOptions{Options: retrain.Options{Steps: steps, Batch: batch, Segment: segment, Workers: d.workers,
+			LR: lr, Seed: seed, ValidateEvery: validateEvery}, Temperature: temperature, Alpha: &alpha},
+		Baseline: baseline, Train: trainUtts, Val: val, Out: out, ValWorkers: d.nWorkers(), Source: tsrc, Progress: compressProgress(env.Stderr)})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "compress: teacher %s: %d parameters, validation %.4f bits/sample\n", tsrc, teacher.NumParams(), teacherBits)
-	runs := []struct {
-		name  string
-		alpha float64
-		dir   string
-	}{{fmt.Sprintf("distilled (alpha %g, T %g)", alpha, temperature), alpha, out}}
-	if baseline {
-		runs = append(runs, struct {
-			name  string
-			alpha float64
-			dir   string
-		}{"from scratch", 0, filepath.Clean(out) + "-scratch"})
-	}
-	curves := map[string][]retrain.Point{}
-	var order []string
-	var student *wavenet.Model
-	for i, r := range runs {
-		s, err := train.NewModel(cfg, seed)
-		if err != nil {
-			return err
-		}
-		bar := progress.New(env.Stderr, r.name, "steps", int64(steps))
-		o := retrain.DistillOptions{Options: retrain.Options{Steps: steps, Batch: batch, Segment: segment, Workers: d.workers,
-			LR: lr, Seed: seed, Val: val, ValidateEvery: validateEvery,
-			Progress: func(st retrain.Status) {
-				status := fmt.Sprintf("loss %.3f", st.Loss)
-				if st.Val != nil {
-					status += fmt.Sprintf(" val %.4f bits", st.Val.Bits)
-				}
-				bar.Set(int64(st.Step), status)
-			}}, Temperature: temperature, Alpha: &r.alpha}
-		c, err := retrain.Distill(ctx, s, teacher, trainUtts, o)
-		bar.Finish()
-		if err != nil {
-			return err
-		}
-		if err := compress.Save(ctx, r.dir, s, compress.SaveOptions{}); err != nil {
-			return err
-		}
-		curves[r.name] = c
-		order = append(order, r.name)
-		if len(c) > 0 {
+	for _, s := range res.Students {
+		if len(s.Curve) > 0 {
 			fmt.Fprintf(env.Stdout, "%s: %d parameters, final validation %.4f bits/sample (teacher %.4f), saved in %s\n",
-				r.name, s.NumParams(), c[len(c)-1].Bits, teacherBits, r.dir)
-		}
-		if i == 0 {
-			student = s
+				s.Name, s.Model.NumParams(), s.Curve[len(s.Curve)-1].Bits, res.TeacherBits, s.Dir)
 		}
 	}
 	if curve == "" {
 		curve = filepath.Join(out, "distill.png")
 	}
-	if err := retrain.PlotCurves(curve, "Distillation: the same student with and without a teacher", curves, order); err != nil {
+	if err := res.WriteCurves(curve); err != nil {
 		return err
 	}
-	b, _ := json.MarshalIndent(map[string]any{"teacher_bits": teacherBits, "curves": curves}, "", "  ")
-	if err := os.WriteFile(strings.TrimSuffix(curve, ".png")+".json", append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("compress: %w", err)
-	}
 	fmt.Fprintf(env.Stderr, "compress: curves in %s\n", curve)
-	base, err := fp32Size(student)
+	student := res.Students[0].Model
+	base, err := retrain.FP32Size(student)
 	if err != nil {
 		return err
 	}
-	r := measure{Name: filepath.Base(filepath.Clean(out)), Format: string(compress.FP32), Bytes: base, Ratio: 1}
-	if err := measureModel(ctx, env, &r, student, nil, d.nWorkers(), bench); err != nil {
+	r := retrain.Measurement{Name: filepath.Base(filepath.Clean(out)), Format: string(compress.FP32), Bytes: base, Ratio: 1}
+	if err := retrain.Measure(ctx, &r, student, retrain.MeasureOptions{Workers: d.nWorkers(), Bench: bench}); err != nil {
 		return err
 	}
-	printMeasure(env.Stdout, r)
+	fmt.Fprintln(env.Stdout, r)
 	return nil
 }
 
@@ -544,30 +385,13 @@ func runCompressReport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	base, err := fp32Size(m)
-	if err != nil {
-		return err
-	}
 	var val []*corpus.Utterance
 	if d.dir != "" {
 		if _, val, err = d.load(ctx, env, m.Config); err != nil {
 			return err
 		}
 	}
-	type variant struct {
-		name    string
-		model   *wavenet.Model
-		opts    compress.SaveOptions
-		int8Gen bool
-	}
-	int8Opts := compress.SaveOptions{Format: compress.Int8, DType: compress.QInt8, Scheme: compress.Symmetric, PerChannel: true}
-	vs := []variant{
-		{"fp32", m, compress.SaveOptions{}, false},
-		{"fp16", m, compress.SaveOptions{Format: compress.FP16}, false},
-		{"bf16", m, compress.SaveOptions{Format: compress.BF16}, false},
-		{"int8 (qint8 per-channel symmetric), float32 generator", m, int8Opts, false},
-		{"int8 (qint8 per-channel symmetric), int8 generator", m, int8Opts, true},
-	}
+	var more []retrain.Named
 	for _, dir := range strings.Split(pruned, ",") {
 		if dir == "" {
 			continue
@@ -576,54 +400,15 @@ func runCompressReport(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		name := fmt.Sprintf("%s (sparsity %.0f%%)", filepath.Base(filepath.Clean(dir)), 100*compress.Sparsity(pm))
-		vs = append(vs, variant{name, pm, compress.SaveOptions{}, false})
+		more = append(more, retrain.Named{Name: filepath.Base(filepath.Clean(dir)), Model: pm})
 	}
-	var rows []measure
-	for _, v := range vs {
-		q, n, err := compress.Quantized(v.model, v.opts)
-		if err != nil {
-			return err
-		}
-		f := v.opts.Format
-		if f == "" {
-			f = compress.FP32
-		}
-		r := measure{Name: v.name, Format: string(f), Bytes: n, Ratio: float64(n) / float64(base), Sparsity: compress.Sparsity(q), Int8Gen: v.int8Gen}
-		if v.int8Gen {
-			// The int8 generator quantizes activations too: score it by
-			// teacher forcing through the generator itself.
-			r.Bits = math.NaN()
-			if len(val) > 0 {
-				fmt.Fprintf(env.Stderr, "compress: scoring %s (teacher-forced int8 generator)...\n", r.Name)
-				if r.Bits, err = compress.Int8Bits(ctx, q, val, 16); err != nil {
-					return err
-				}
-			}
-			v := r
-			v.Bits = 0
-			if err := measureModel(ctx, env, &v, q, nil, d.nWorkers(), bench); err != nil {
-				return err
-			}
-			r.Speed1, r.Speed16, r.CPUSpeed1, r.CPUSpd16 = v.Speed1, v.Speed16, v.CPUSpeed1, v.CPUSpd16
-		} else if err := measureModel(ctx, env, &r, q, val, d.nWorkers(), bench); err != nil {
-			return err
-		}
-		printMeasure(env.Stderr, r)
-		rows = append(rows, r)
+	rows, err := retrain.Report(ctx, m, retrain.ReportOptions{Pruned: more, Val: val, Workers: d.nWorkers(), Bench: bench, Progress: compressProgress(env.Stderr)})
+	if err != nil {
+		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Model: `%s` (%d parameters, %d Hz, receptive field %d); validation: %d utterances; speed: `GOMAXPROCS=%d`, %s per measurement, samples/s per CPU second of the generating thread (wall-clock in parentheses; the machine is shared).\n\n",
-		src, m.NumParams(), m.Config.SampleRate, m.Config.ReceptiveField(), len(val), runtime.GOMAXPROCS(0), bench)
-	b.WriteString("| model | size | vs fp32 | validation bits/sample | 1-stream samples/s | 16-stream samples/s |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|\n")
-	for _, r := range rows {
-		bits := "-"
-		if !math.IsNaN(r.Bits) {
-			bits = fmt.Sprintf("%.4f", r.Bits)
-		}
-		fmt.Fprintf(&b, "| %s | %.1f KiB | %.1f%% | %s | %.0f (%.0f) | %.0f (%.0f) |\n", r.Name, float64(r.Bytes)/1024, 100*r.Ratio, bits,
-			r.CPUSpeed1, r.Speed1, r.CPUSpd16, r.Speed16)
+	if err := retrain.WriteReport(&b, src, m, len(val), bench, rows); err != nil {
+		return err
 	}
 	fmt.Fprint(env.Stdout, b.String())
 	if out != "" {
