@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -57,7 +56,9 @@ func runEval(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	printReport(env, "validation recordings (indices "+*val+")", rep, *verbose)
+	if err := rep.WriteText(env.Stdout, "validation recordings (indices "+*val+")", *verbose); err != nil {
+		return err
+	}
 	for _, dir := range fs.Args() {
 		ex, names, skipped, err := classify.LoadDir(ctx, dir, nil)
 		if err != nil {
@@ -71,37 +72,9 @@ func runEval(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		printReport(env, dir, rep, *verbose)
+		if err := rep.WriteText(env.Stdout, dir, *verbose); err != nil {
+			return err
+		}
 	}
 	return nil
-}
-
-func printReport(env *Env, title string, rep *classify.Report, verbose bool) {
-	fmt.Fprintf(env.Stdout, "\n%s: %d files, digit recognised %.1f%%, speaker recognised %.1f%%\n",
-		title, rep.Files, 100*rep.DigitAccuracy(), 100*rep.SpeakerAccuracy())
-	var speakers []string
-	for s := range rep.PerSpeaker {
-		speakers = append(speakers, s)
-	}
-	sort.Strings(speakers)
-	for _, s := range speakers {
-		ps := rep.PerSpeaker[s]
-		sp := 0
-		for _, r := range rep.Results {
-			if r.Speaker == s && r.SpeakerOK {
-				sp++
-			}
-		}
-		fmt.Fprintf(env.Stdout, "  %-10s %3d files  digit %5.1f%%  speaker %5.1f%%\n", s, ps[1],
-			100*float64(ps[0])/float64(ps[1]), 100*float64(sp)/float64(ps[1]))
-	}
-	if verbose {
-		for _, r := range rep.Results {
-			verdict := fmt.Sprintf("heard %s (p=%.2f) by %s (p=%.2f)", r.Pred.Digit, r.Pred.DigitProb, r.Pred.Speaker, r.Pred.SpeakerProb)
-			if r.Err != nil {
-				verdict = "error: " + r.Err.Error()
-			}
-			fmt.Fprintf(env.Stdout, "  %-28s %s\n", r.Name, verdict)
-		}
-	}
 }
