@@ -18,5 +18,7 @@
 //
 // Nothing is dropped silently: files that cannot be read, files whose names
 // do not match the pattern and files that are silent after trimming are
-// listed in the Corpus with their reasons.
+// listed in the Corpus with their reasons. Inspect turns a loaded corpus
+// into the report of `wavenet data inspect`: durations, rates, formats,
+// per-label counts, clipping, silence and the files that need a look.
 package corpus

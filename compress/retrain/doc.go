@@ -7,4 +7,9 @@
 // Vinyals and Dean 2015, "Distilling the Knowledge in a Neural Network").
 // It builds on package train (gorgonia graphs), so unlike package compress
 // it is not for the serving path.
+//
+// Prune, DistillStudents and Report are the whole flows behind `wavenet
+// compress prune`, `distill` and `report` (scoring on a validation split
+// with Validate, generation speed with compress.MeasureSpeed), reporting
+// progress through a ProgressFunc.
 package retrain
