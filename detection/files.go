@@ -145,8 +145,7 @@ func (c *Candidates) WriteKept(w io.Writer, keep []int, scores []float64, format
 // opt.IoU) keeping boxes that score at least opt.ScoreThreshold; with a
 // Soft-NMS method it runs SoftNMS per group, groups in order of first
 // appearance. It returns the kept indices and their (decayed) scores by
-// descending score; equal scores keep NMS's order (lower index first) or,
-// for Soft-NMS, group then selection order.
+// descending score, equal scores lower index first.
 func GroupedNMS(boxes []Box, scores []float64, groups []int64, opt SoftNMSOptions) (keep []int, kept []float64) {
 	if opt.Method == 0 {
 		for _, k := range BatchedNMS(boxes, scores, groups, opt.IoU) {
@@ -178,12 +177,15 @@ func GroupedNMS(boxes []Box, scores []float64, groups []int64, opt SoftNMSOption
 			kept = append(kept, s[i])
 		}
 	}
-	// Descending score, stable.
+	// Descending score; equal scores: lower index first.
 	perm := make([]int, len(keep))
 	for i := range perm {
 		perm[i] = i
 	}
-	sort.SliceStable(perm, func(a, b int) bool { return kept[perm[a]] > kept[perm[b]] })
+	sort.Slice(perm, func(a, b int) bool {
+		pa, pb := perm[a], perm[b]
+		return kept[pa] > kept[pb] || (kept[pa] == kept[pb] && keep[pa] < keep[pb])
+	})
 	k2, s2 := make([]int, len(keep)), make([]float64, len(keep))
 	for i, p := range perm {
 		k2[i], s2[i] = keep[p], kept[p]

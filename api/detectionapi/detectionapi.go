@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -216,46 +215,13 @@ func handleNMS(c echo.Context) error {
 		if err != nil {
 			return badRequest("field \"soft\": %q; want linear or gaussian (or leave it out for hard NMS)", req.Soft)
 		}
-		keep, scores = softNMSByClass(boxes, req.Scores, classes, detection.SoftNMSOptions{
+		keep, scores = detection.GroupedNMS(boxes, req.Scores, classes, detection.SoftNMSOptions{
 			Method: m, IoU: thr, Sigma: req.Sigma, ScoreThreshold: req.ScoreThreshold})
 	}
 	if keep == nil {
 		keep, scores = []int{}, []float64{}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"keep": keep, "scores": scores})
-}
-
-// softNMSByClass runs Soft-NMS per class and merges by descending score
-// (equal scores: lower index first).
-func softNMSByClass(boxes []detection.Box, scores []float64, classes []int64, opt detection.SoftNMSOptions) ([]int, []float64) {
-	groups := map[int64][]int{}
-	for i, c := range classes {
-		groups[c] = append(groups[c], i)
-	}
-	type kept struct {
-		i int
-		s float64
-	}
-	var all []kept
-	for _, idx := range groups {
-		bs := make([]detection.Box, len(idx))
-		ss := make([]float64, len(idx))
-		for j, i := range idx {
-			bs[j], ss[j] = boxes[i], scores[i]
-		}
-		k, s := detection.SoftNMS(bs, ss, opt)
-		for j := range k {
-			all = append(all, kept{idx[k[j]], s[j]})
-		}
-	}
-	sort.Slice(all, func(a, b int) bool {
-		return all[a].s > all[b].s || (all[a].s == all[b].s && all[a].i < all[b].i)
-	})
-	keep, out := make([]int, len(all)), make([]float64, len(all))
-	for i, k := range all {
-		keep[i], out[i] = k.i, k.s
-	}
-	return keep, out
 }
 
 type evalRequest struct {
