@@ -101,6 +101,20 @@ type Measurement struct {
 	Int8Gen   bool    `json:"int8_generator"`
 }
 
+// MarshalJSON writes an unmeasured Bits (NaN, which JSON cannot hold) as
+// null.
+func (r Measurement) MarshalJSON() ([]byte, error) {
+	type plain Measurement
+	var bits *float64
+	if !math.IsNaN(r.Bits) {
+		bits = &r.Bits
+	}
+	return json.Marshal(struct {
+		plain
+		Bits *float64 `json:"val_bits_per_sample"`
+	}{plain(r), bits})
+}
+
 // String is the measurement as one line.
 func (r Measurement) String() string {
 	var b strings.Builder

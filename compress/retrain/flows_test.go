@@ -2,6 +2,7 @@ package retrain
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -116,5 +117,23 @@ func TestReportFlow(t *testing.T) {
 	}
 	if n := strings.Count(b.String(), "\n| "); n != 7 { // header and six rows (the separator starts "|---")
 		t.Errorf("WriteReport wrote %d table rows, want 7:\n%s", n, b.String())
+	}
+}
+
+func TestMeasurementJSON(t *testing.T) {
+	for _, tc := range []struct {
+		bits float64
+		want string // the val_bits_per_sample field as written
+	}{
+		{math.NaN(), `"val_bits_per_sample":null`},
+		{4.25, `"val_bits_per_sample":4.25`},
+	} {
+		b, err := json.Marshal(Measurement{Name: "int8", Bits: tc.bits})
+		if err != nil {
+			t.Fatalf("Marshal(Bits %v): %v", tc.bits, err)
+		}
+		if !strings.Contains(string(b), tc.want) || strings.Count(string(b), "val_bits_per_sample") != 1 {
+			t.Errorf("Marshal(Bits %v) = %s, want one %s", tc.bits, b, tc.want)
+		}
 	}
 }

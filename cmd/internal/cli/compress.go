@@ -415,7 +415,10 @@ func runCompressReport(ctx context.Context, env *Env, args []string) error {
 		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
 			return fmt.Errorf("compress: %w", err)
 		}
-		j, _ := json.MarshalIndent(rows, "", "  ")
+		j, err := json.MarshalIndent(rows, "", "  ")
+		if err != nil {
+			return fmt.Errorf("compress: %w", err)
+		}
 		if err := os.WriteFile(strings.TrimSuffix(out, filepath.Ext(out))+".json", append(j, '\n'), 0o644); err != nil {
 			return fmt.Errorf("compress: %w", err)
 		}
