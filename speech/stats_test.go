@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"math"
 	"testing"
-
 )
 
 func TestSummarize(t *testing.T) {

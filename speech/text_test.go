@@ -106,4 +106,3 @@ func TestConcat(t *testing.T) {
 		t.Error("Concat changed its input")
 	}
 }
-

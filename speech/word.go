@@ -65,6 +65,7 @@ type result struct {
 	noOnset bool
 	reason  EndReason
 	n       int // samples generated
+	index   int // attempt number
 }
 
 // Attempt is one running attempt at a word.
@@ -127,6 +128,7 @@ func (w *Word) record(i int, res result) {
 	if w.done == nil {
 		w.done = map[int]result{}
 	}
+	res.index = i
 	w.done[i] = res
 	for {
 		res, ok := w.done[w.taken]
@@ -151,6 +153,24 @@ func (w *Word) Done() bool { return w.taken == w.launched }
 
 // Best returns the trimmed codes of the kept attempt (possibly empty).
 func (w *Word) Best() []int32 { return w.best.codes }
+
+// Kept returns the number of the kept attempt (0-based).
+func (w *Word) Kept() int { return w.best.index }
+
+// WordResult describes the kept attempt at a word.
+type WordResult struct {
+	Kept      int       // attempt number (0-based)
+	Attempts  int       // attempts made
+	Reason    EndReason // how the kept attempt ended
+	Generated int       // samples the kept attempt generated
+	Score     float64   // its GuideScore (0 without a guide)
+}
+
+// Result describes the kept attempt, once Done.
+func (w *Word) Result() WordResult {
+	b := w.best
+	return WordResult{Kept: b.index, Attempts: w.launched, Reason: b.reason, Generated: b.n, Score: b.score}
+}
 
 // Attempts returns the number of attempts made so far (and to make).
 func (w *Word) Attempts() int { return w.launched }

@@ -358,3 +358,14 @@ func (c cacheStepper) prime(slot int, codes []int32) error {
 }
 
 func (c cacheStepper) step(dst []int32) []int32 { return c.g.Step(dst) }
+
+// InFlight returns the requests admitted to model id's scheduler
+// (generating or waiting) and the streams generating; 0, 0 for an
+// unknown id.
+func (e *Engine) InFlight(id string) (admitted, generating int) {
+	sm, ok := e.lookup(id)
+	if !ok {
+		return 0, 0
+	}
+	return sm.sched.inFlight(), int(sm.sched.active.Load())
+}

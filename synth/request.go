@@ -57,6 +57,9 @@ type Request struct {
 	// Prime is the history the stream starts from (mu-law codes at the
 	// model's rate, e.g. a recording's: generate --prime); not with Text.
 	Prime []int32
+	// ZeroStart starts every attempt at a text's words from zero history
+	// instead of speech.PrimeCodes' silence.
+	ZeroStart bool
 }
 
 // RequestError is a request the engine cannot serve as given. Msg says
@@ -82,8 +85,8 @@ const (
 	MaxOutputRate = 192000
 )
 
-// maxGuidance bounds the guidance weight of a request.
-const maxGuidance = 100
+// MaxGuidance bounds the guidance weight of a request.
+const MaxGuidance = 100
 
 // plan is a validated request.
 type plan struct {
@@ -97,7 +100,7 @@ type plan struct {
 	conds    string // "name=value,..." of the conditions used (the text's label shown as "text")
 	text     bool
 	pause    int // text: samples of silence between words
-	words    int
+	items    []speech.Item
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
@@ -283,8 +286,11 @@ func (e *Engine) planText(p *plan, r *Request, items []speech.Item, opts streamO
 	if opts.Greedy {
 		attempts, cands = 1, 1 // greedy attempts are all the same
 	}
-	p.words = len(items)
 	prime := speech.PrimeCodes(cfg)
+	if r.ZeroStart {
+		prime = nil
+	}
+	p.items = items
 	for i, it := range items {
 		o := opts
 		o.Cond = it.Cond
@@ -381,8 +387,8 @@ func guidance(m *served, lc int, req *float64) (float32, error) {
 		return float32(m.b.DefaultGuidance()), nil
 	}
 	g := *req
-	if !finite(g) || g < 0 || g > maxGuidance {
-		return 0, badRequest("guidance", "field \"guidance\" is %v; want 0 (none) to %d", g, maxGuidance)
+	if !finite(g) || g < 0 || g > MaxGuidance {
+		return 0, badRequest("guidance", "field \"guidance\" is %v; want 0 (none) to %d", g, MaxGuidance)
 	}
 	if g > 0 && !m.b.Model.Config.HasNull(lc) {
 		return 0, badRequest("guidance", "field \"guidance\" needs a model whose label condition has a null row (trained with conditioning dropout); model %q has none: leave guidance out or send 0", m.id)

@@ -91,7 +91,8 @@ type job struct {
 	segs    []segment
 	silence int32 // the code of pause samples
 	out     chan []int32
-	err     error // set before out is closed
+	err     error               // set before out is closed
+	words   []speech.WordResult // text: the kept attempt of each word said, set before out is closed
 	stop    atomic.Bool
 
 	// scheduler-owned
@@ -438,6 +439,7 @@ func (sh *shard) stepWord(j *job, codes []int32, finish func(*job, error), start
 	}
 	clear(runs[len(st.runs):])
 	if st.w.Done() {
+		j.words = append(j.words, st.w.Result()) // read after out is closed
 		j.out <- st.w.Best()
 		j.word = wordState{}
 		j.seg++

@@ -20,6 +20,8 @@ type Synthesis struct {
 	// Samples is the number of output samples; for a text, whose length
 	// is known once it is said, -1.
 	Samples int
+	// Words describes the words of a text once Audio has returned.
+	Words []Word
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -89,6 +91,11 @@ func (s *Synthesis) Audio() ([]float32, error) {
 			words = append(words, decodeCodes(nil, chunk, cfg.QuantizationChannels))
 		}
 		x = speech.Concat(words, s.p.pause, cfg.SampleRate)
+		for i, r := range s.j.words {
+			it := s.p.items[i]
+			d, from := s.p.model.b.Stats.Lookup(cfg, it.Cond)
+			s.Words = append(s.Words, Word{Label: it.Label, Audio: words[i], WordResult: r, Duration: d, StatsFrom: from})
+		}
 	} else {
 		codes := make([]int32, 0, s.p.samples)
 		for chunk := range s.j.out {
@@ -103,6 +110,15 @@ func (s *Synthesis) Audio() ([]float32, error) {
 		x = resampleAll(x, cfg.SampleRate, s.Rate)
 	}
 	return x, nil
+}
+
+// Word is one word of a said text.
+type Word struct {
+	Label string
+	Audio []float32 // trimmed, at the model's rate (before fades)
+	speech.WordResult
+	Duration  speech.Duration // the length statistics used
+	StatsFrom string          // "group", "all" or "default" (speech.Stats.Lookup)
 }
 
 // Encode returns x encoded in format at rate Hz: a WAV with its exact

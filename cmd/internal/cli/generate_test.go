@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -160,7 +161,7 @@ func TestGenerateErrors(t *testing.T) {
 	// the default model (conditioned on speaker and digit), one asking for
 	// the speaker.
 	noModel := "--model"
-	if DefaultModel != nil {
+	if models.Available() {
 		noModel = "speaker"
 	}
 	for _, tc := range []struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/wavenet-go/wavenet/classify"
 	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/ngram"
-	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/train"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -201,7 +201,7 @@ const baselineDiscount = 0.75
 // and trains the trigram baseline on its training split. It returns the
 // trigram and the codes of the validation split by utterance name.
 func trainBaseline(ctx context.Context, env *Env, dir string, cfg wavenet.Config) (*ngram.Trigram, map[string][]int32, error) {
-	c, err := corpus.Load(ctx, dir, speech.CorpusOptions(cfg))
+	c, err := corpus.Load(ctx, dir, train.CorpusOptions(cfg))
 	if err != nil {
 		return nil, nil, fmt.Errorf("baseline: %w", err)
 	}
