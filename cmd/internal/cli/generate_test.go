@@ -211,8 +211,9 @@ func TestGenerateInterrupted(t *testing.T) {
 	dir, _ := genTestModel(t, false)
 	out := filepath.Join(t.TempDir(), "out.wav")
 	ctx := &countdownCtx{Context: context.Background()}
-	// One Err call while loading the checkpoint, then one per chunk.
-	ctx.n.Store(3)
+	// One Err call while loading the checkpoint, one before writing the
+	// WAV header, then one before writing each chunk: two chunks get out.
+	ctx.n.Store(4)
 	_, _, err := runCmd(ctx, runGenerate, "--model", dir, "--seconds", "10", "--out", out)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted generate = %v, want context.Canceled", err)
