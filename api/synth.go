@@ -58,7 +58,7 @@ type SynthesizeRequest struct {
 	Guidance *float64 `json:"guidance,omitempty"`
 	// Candidates (text only) is how many attempts are made at each word,
 	// side by side as free generator slots allow; the one the model finds
-	// says the most about its word is kept (speech.GenOptions.Candidates).
+	// says the most about its word is kept (speech.Word).
 	// Default: the model's; more than 1 needs a model whose label
 	// condition has a null row.
 	Candidates *int `json:"candidates,omitempty"`

@@ -59,11 +59,11 @@ type Stats struct {
 	Groups     []Group  `json:"groups"`
 	All        Duration `json:"all"`
 	// Guidance is the classifier-free guidance weight the model is said
-	// with by default (GenOptions.Guidance; `wavenet say`, `samples` and
+	// with by default (synth.Request.Guidance; `wavenet say`, `samples` and
 	// the service); 0 or absent: none.
 	Guidance float64 `json:"guidance,omitempty"`
 	// Candidates is the number of attempts per utterance the model is
-	// said with by default (GenOptions.Candidates); 0 or absent: one.
+	// said with by default (WordOptions.Candidates); 0 or absent: one.
 	Candidates int `json:"candidates,omitempty"`
 }
 
