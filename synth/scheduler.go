@@ -380,32 +380,11 @@ func (sh *shard) run() {
 		sc.metrics.Step(sc.model, streams)
 		kept = active[:0]
 		for _, j := range active {
+			var alive bool
 			if j.word.w != nil {
-				if alive := sh.stepWord(j, codes, finish, startSeg); alive {
-					kept = append(kept, j)
-				}
-				continue
-			}
-			j.chunk = append(j.chunk, codes[j.slot])
-			j.left--
-			alive := true
-			if j.left == 0 {
-				sh.gen.leave(j.slot)
-				j.slot = -1
-				for range j.segs[j.seg].pauseAfter {
-					j.chunk = append(j.chunk, j.silence)
-				}
-				j.seg++
-				if j.seg == len(j.segs) {
-					finish(j, nil)
-					alive = false
-				} else {
-					alive = startSeg(j)
-				}
-			}
-			if alive && len(j.chunk) >= sc.chunkSize {
-				j.out <- j.chunk
-				j.chunk = make([]int32, 0, sc.chunkSize)
+				alive = sh.stepWord(j, codes, finish, startSeg)
+			} else {
+				alive = sh.stepSegment(j, codes, finish, startSeg)
 			}
 			if alive {
 				kept = append(kept, j)
@@ -415,6 +394,36 @@ func (sh *shard) run() {
 		active = kept
 		sh.startExtraAttempts(active, sh.perJob)
 	}
+}
+
+// stepSegment appends the step's code of j's stream to its chunk; at the
+// end of the segment the stream leaves, the pause follows, and the next
+// segment starts. A full chunk is sent. It reports whether j is still
+// active.
+func (sh *shard) stepSegment(j *job, codes []int32, finish func(*job, error), startSeg func(*job) bool) bool {
+	sc := sh.sc
+	j.chunk = append(j.chunk, codes[j.slot])
+	j.left--
+	if j.left == 0 {
+		sh.gen.leave(j.slot)
+		j.slot = -1
+		for range j.segs[j.seg].pauseAfter {
+			j.chunk = append(j.chunk, j.silence)
+		}
+		j.seg++
+		if j.seg == len(j.segs) {
+			finish(j, nil)
+			return false
+		}
+		if !startSeg(j) {
+			return false
+		}
+	}
+	if len(j.chunk) >= sc.chunkSize {
+		j.out <- j.chunk
+		j.chunk = make([]int32, 0, sc.chunkSize)
+	}
+	return true
 }
 
 // stepWord feeds the step's codes to the attempts of the word j is
