@@ -234,27 +234,35 @@ func (e *Engine) plan(r *Request) (*plan, error) {
 		p.samples = n
 	}
 
-	// Output.
+	if err := p.planOutput(rate); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// planOutput checks the output format and rate of p, whose model runs at
+// rate Hz, and counts the output samples.
+func (p *plan) planOutput(rate int) error {
 	if p.format == "" {
 		p.format = FormatWAV
 	}
 	if !slices.Contains(Formats, p.format) {
-		return nil, badRequest("format", "field \"format\" is %q; want one of %s", p.format, quoteList(Formats))
+		return badRequest("format", "field \"format\" is %q; want one of %s", p.format, quoteList(Formats))
 	}
 	if p.rate == 0 {
 		p.rate = rate
 	}
 	if p.rate < MinOutputRate || p.rate > MaxOutputRate {
-		return nil, badRequest("sample_rate", "field \"sample_rate\" is %d; want %d to %d Hz (or leave it out for the model's %d Hz)", p.rate, MinOutputRate, MaxOutputRate, rate)
+		return badRequest("sample_rate", "field \"sample_rate\" is %d; want %d to %d Hz (or leave it out for the model's %d Hz)", p.rate, MinOutputRate, MaxOutputRate, rate)
 	}
 	p.outCount = p.samples
 	if p.rate != rate {
 		if !resampleSupported(rate, p.rate) {
-			return nil, badRequest("sample_rate", "field \"sample_rate\": %d Hz from the model's %d Hz is not a ratio this server resamples (the reduced ratio's numerator must be at most %d); use a common rate such as 8000, 16000, 22050, 44100 or 48000", p.rate, rate, maxPhases)
+			return badRequest("sample_rate", "field \"sample_rate\": %d Hz from the model's %d Hz is not a ratio this server resamples (the reduced ratio's numerator must be at most %d); use a common rate such as 8000, 16000, 22050, 44100 or 48000", p.rate, rate, maxPhases)
 		}
 		p.outCount = resampledLen(p.samples, rate, p.rate)
 	}
-	return p, nil
+	return nil
 }
 
 // planText plans the words of a text request: one word segment each,
