@@ -11,8 +11,9 @@ import (
 	"testing"
 
 	"github.com/wavenet-go/wavenet/cache"
-	"github.com/wavenet-go/wavenet/compress" // registers the int8 dequantizer (test only: api itself does not import it)
+	"github.com/wavenet-go/wavenet/compress"
 	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/synth" // registers the int8 dequantizer (test only: api itself does not import it)
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -145,14 +146,14 @@ func TestInt8CheckpointUsesInt8Generator(t *testing.T) {
 	if err := compress.Save(ctx, filepath.Join(root, "q8"), m, q); err != nil {
 		t.Fatal(err)
 	}
-	models, int8, skipped, err := LoadModelsInt8(ctx, root)
+	bundles, skipped, err := synth.LoadModels(ctx, root)
 	if err != nil || len(skipped) != 0 {
-		t.Fatalf("LoadModelsInt8 = %v, skipped %v", err, skipped)
+		t.Fatalf("synth.LoadModels = %v, skipped %v", err, skipped)
 	}
-	if got := fmt.Sprint(int8); got != "map[q8:true]" {
-		t.Fatalf("LoadModelsInt8 int8 = %s, want map[q8:true]", got)
+	if !bundles["q8"].Int8 || bundles["f32"].Int8 {
+		t.Fatalf("synth.LoadModels: int8 q8 %v, f32 %v; want true, false", bundles["q8"].Int8, bundles["f32"].Int8)
 	}
-	_, ts := newTestServer(t, nil, Options{Models: models, Int8: int8})
+	_, ts := newTestServer(t, nil, Options{Bundles: bundles})
 	for id, want := range map[string]string{"q8": "int8", "f32": "float32"} {
 		var info ModelInfo
 		res, err := http.Get(ts.URL + "/v1/models/" + id)
@@ -166,13 +167,13 @@ func TestInt8CheckpointUsesInt8Generator(t *testing.T) {
 	const n = 200 // samples: enough for a divergence to show
 	o := cache.StreamOptions{Cond: []int{3, 1}, Temperature: 1, Seed: 42}
 	got := synthFloat32(t, ts.URL, "q8", n)
-	if want := int8Reference(t, models["q8"], o, n); !slices.Equal(got, want) {
+	if want := int8Reference(t, bundles["q8"].Model, o, n); !slices.Equal(got, want) {
 		t.Errorf("synthesize q8 differs from cache.NewInt8 on the loaded model")
 	}
-	if plain := referenceAudio(t, models["q8"], o, n); slices.Equal(got, plain) {
+	if plain := referenceAudio(t, bundles["q8"].Model, o, n); slices.Equal(got, plain) {
 		t.Errorf("synthesize q8 equals cache.New's audio: the int8 generator is not in use (or does not change this model)")
 	}
-	if got, want := synthFloat32(t, ts.URL, "f32", n), referenceAudio(t, models["f32"], o, n); !slices.Equal(got, want) {
+	if got, want := synthFloat32(t, ts.URL, "f32", n), referenceAudio(t, bundles["f32"].Model, o, n); !slices.Equal(got, want) {
 		t.Errorf("synthesize f32 differs from cache.New on the loaded model")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/synth"
 )
 
 // Error is an error with an HTTP status and a machine-readable code. Its
@@ -39,8 +40,8 @@ func Errorf(status int, code, format string, args ...any) *Error {
 // maps them to statuses in one table (statusOf).
 var (
 	ErrNotFound = errors.New("api: not found")
-	ErrBusy     = errors.New("api: all generation slots and the wait queue are full")
-	ErrShutdown = errors.New("api: server is shutting down")
+	ErrBusy     = synth.ErrBusy
+	ErrShutdown = synth.ErrShutdown
 )
 
 // errorBody is the one JSON shape of every error response.
@@ -78,6 +79,7 @@ func toError(err error) *Error {
 	var ae *Error
 	var he *echo.HTTPError
 	var ie *speech.InputError
+	var re *synth.RequestError
 	switch {
 	case errors.As(err, &ae):
 		if ae.Code == "" {
@@ -91,6 +93,14 @@ func toError(err error) *Error {
 		// the allowed values.
 		return &Error{Status: http.StatusBadRequest, Code: "bad_request", Err: err,
 			Message: strings.TrimPrefix(ie.Error(), "speech: ")}
+	case errors.As(err, &re):
+		switch {
+		case errors.Is(err, synth.ErrUnknownModel):
+			return &Error{Status: http.StatusNotFound, Code: "model_not_found", Err: err, Message: re.Msg}
+		case errors.Is(err, synth.ErrNoModel):
+			return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Err: err, Message: re.Msg}
+		}
+		return &Error{Status: http.StatusBadRequest, Code: "bad_request", Err: err, Message: re.Msg}
 	case errors.Is(err, ErrBusy):
 		return &Error{Status: http.StatusTooManyRequests, Code: "busy", Err: err, RetryAfter: 1,
 			Message: "all generation slots and the wait queue for this model are full; retry after the number of seconds in Retry-After"}

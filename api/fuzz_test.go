@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -33,21 +32,18 @@ func FuzzSynthesizeRequest(f *testing.F) {
 			}
 			return
 		}
-		p, err := s.planSynthesis(&r)
+		syn, err := s.engine.Start(t.Context(), r.request())
 		if err != nil {
 			if st := toError(err).Status; st >= 500 {
 				t.Fatalf("plan %q: %v maps to %d, want a 4xx", body, err, st)
 			}
 			return
 		}
-		maxN := int(math.Floor(2 * 8000))
-		if p.samples <= 0 || p.samples > maxN || p.outCount <= 0 || len(p.segs) == 0 {
-			t.Fatalf("plan of %q: %d samples (%d out) in %d segments; want 1 to %d", body, p.samples, p.outCount, len(p.segs), maxN)
-		}
-		for _, seg := range p.segs {
-			if seg.n <= 0 || seg.pauseAfter < 0 || len(seg.opts.Cond) != 2 {
-				t.Fatalf("plan of %q: bad segment %+v", body, seg)
-			}
+		syn.Close()
+		// 2 s (MaxSeconds) at 8 kHz, or at the fastest output rate.
+		maxOut := 2 * 192000
+		if syn.Samples == 0 || syn.Samples > maxOut || syn.Rate <= 0 {
+			t.Fatalf("plan of %q: %d output samples at %d Hz; want 1 to %d (or -1 for a text)", body, syn.Samples, syn.Rate, maxOut)
 		}
 	})
 }

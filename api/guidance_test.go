@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -89,29 +88,25 @@ func TestSynthesizeGuidanceErrors(t *testing.T) {
 }
 
 // TestSynthesizeTextCandidates: a text request with the model's default
-// candidates and guidance says what speech.Say says with them (the
-// service makes the attempts one after another, speech.Generate side by
-// side, and both take them in attempt order).
+// candidates and guidance says what the word policy says with them when
+// the attempts are made one at a time (sayReference; the service runs
+// them side by side, and the policy takes them in attempt order).
 func TestSynthesizeTextCandidates(t *testing.T) {
 	m := tinyModel(t).WithNull()
 	st := &speech.Stats{Conditions: []string{"digit", "speaker"}, All: speech.DefaultDuration, Guidance: 0.5, Candidates: 3}
 	_, ts := newTestServer(t, m, Options{Speech: map[string]*speech.Stats{"default": st}})
-	say := func(o speech.GenOptions) *speech.Result {
+	say := func(g float32, cands int) []float32 {
 		t.Helper()
-		o.Stats = st
-		res, err := speech.Say(context.Background(), m, speech.Request{Text: "4 2 7 1", Cond: map[string]string{"speaker": "jackson"}, Seed: 11, GenOptions: o})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
+		x, _ := sayReference(t, m, st, "4 2 7 1", map[string]string{"speaker": "jackson"}, 11, refOpts{guidance: g, cands: cands})
+		return x
 	}
 	for _, tc := range []struct {
 		name, extra string
-		want        *speech.Result
+		want        []float32
 	}{
-		{"model default", "", say(speech.GenOptions{Guidance: 0.5, Candidates: 3})},
-		{"one plain attempt", `, "guidance": 0, "candidates": 1`, say(speech.GenOptions{})},
-		{"five candidates", `, "candidates": 5`, say(speech.GenOptions{Guidance: 0.5, Candidates: 5})},
+		{"model default", "", say(0.5, 3)},
+		{"one plain attempt", `, "guidance": 0, "candidates": 1`, say(0, 1)},
+		{"five candidates", `, "candidates": 5`, say(0.5, 5)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := post(t, ts.URL+"/v1/synthesize", `{"text": "4 2 7 1", "speaker": "jackson", "seed": 11, "format": "float32"`+tc.extra+`}`)
@@ -119,17 +114,13 @@ func TestSynthesizeTextCandidates(t *testing.T) {
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("POST = %d %s, want 200", res.StatusCode, body)
 			}
-			if !slices.Equal(float32s(body), tc.want.Audio) {
-				t.Errorf("service said %d samples, speech.Say %d (or different samples)", len(body)/4, len(tc.want.Audio))
+			if !slices.Equal(float32s(body), tc.want) {
+				t.Errorf("service said %d samples, the reference %d (or different samples)", len(body)/4, len(tc.want))
 			}
 		})
 	}
 	// The choice matters: some word kept an attempt other than the first.
-	chosen := false
-	for i, p := range say(speech.GenOptions{Candidates: 5}).Parts {
-		chosen = chosen || p.Seed != 11+uint64(i)
-	}
-	if !chosen {
+	if _, kept := sayReference(t, m, st, "4 2 7 1", map[string]string{"speaker": "jackson"}, 11, refOpts{cands: 5}); !kept {
 		t.Fatal("every word kept its first attempt: the test cannot tell candidates from none")
 	}
 	for _, tc := range []struct{ body, want string }{
@@ -147,7 +138,7 @@ func TestSynthesizeTextCandidates(t *testing.T) {
 // TestTextCandidatesRunSideBySide: on an idle server a word's candidate
 // attempts run at once, so some steps advance more than one stream of a
 // single request (wavenet_step_batch_size counts attempts); the audio is
-// still what speech.Say says (TestSynthesizeTextCandidates).
+// still the reference's (TestSynthesizeTextCandidates).
 func TestTextCandidatesRunSideBySide(t *testing.T) {
 	m := tinyModel(t).WithNull()
 	_, ts := newTestServer(t, m, Options{Workers: 1})

@@ -7,15 +7,18 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/cache"
 	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -52,7 +55,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // newTestServer serves m as "default" on an httptest server.
 func newTestServer(t testing.TB, m *wavenet.Model, opts Options) (*Server, *httptest.Server) {
 	t.Helper()
-	if opts.Models == nil {
+	if opts.Models == nil && opts.Bundles == nil {
 		opts.Models = map[string]*wavenet.Model{"default": m}
 	}
 	if opts.Logger == nil {
@@ -108,6 +111,13 @@ func reference(t testing.TB, m *wavenet.Model, o cache.StreamOptions, n int) []i
 	return streamCodes(t, cache.New(m, 2), o, n) // two slots: a guided stream takes two
 }
 
+// cacheGenerator is what streamCodes needs of *cache.Generator and
+// *cache.Int8Generator.
+type cacheGenerator interface {
+	Join(cache.StreamOptions) (int, error)
+	Step(dst []int32) []int32
+}
+
 // streamCodes generates n codes of one stream of g with options o.
 func streamCodes(t testing.TB, g cacheGenerator, o cache.StreamOptions, n int) []int32 {
 	t.Helper()
@@ -161,4 +171,81 @@ func saveModels(t testing.TB, m *wavenet.Model, ids ...string) string {
 		}
 	}
 	return root
+}
+
+// sayReference says text one attempt at a time with a plain cache
+// generator and speech.Word's policy, the way the scheduler must (which
+// runs attempts side by side and batches requests): the reference audio
+// of a text request (float32 at the model's rate, pause 0.15 s). kept
+// reports whether some word kept an attempt other than its first.
+func sayReference(t testing.TB, m *wavenet.Model, st *speech.Stats, text string, cond map[string]string, seed uint64, ro refOpts) (x []float32, kept bool) {
+	t.Helper()
+	guidance, cands := ro.guidance, max(1, ro.cands)
+	attempts := 0
+	if ro.greedy {
+		attempts, cands = 1, 1
+	}
+	temp := ro.temp
+	if temp == 0 {
+		temp = 1
+	}
+	pause := speech.DefaultPause.Seconds()
+	if ro.pause != nil {
+		pause = *ro.pause
+	}
+	cfg := m.Config
+	lc := cfg.LabelCondition()
+	items, err := speech.Items(cfg, text, cond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var words [][]float32
+	for i, it := range items {
+		d, _ := st.Lookup(cfg, it.Cond)
+		w := speech.NewWord(speech.WordOptions{Q: cfg.QuantizationChannels, Rate: cfg.SampleRate, Duration: d,
+			Seed: seed + uint64(i), Candidates: cands, Attempts: attempts})
+		for !w.Done() {
+			a, ok := w.Next()
+			if !ok {
+				t.Fatal("word policy: not done, nothing pending, nothing running")
+			}
+			o := cache.StreamOptions{Cond: it.Cond, Temperature: temp, TopK: ro.topK, Greedy: ro.greedy, Seed: a.Seed}
+			if guidance > 0 || cands > 1 {
+				o.Guidance, o.GuideCond = guidance, slices.Clone(it.Cond)
+				o.GuideCond[lc] = cfg.Conditions[lc].NullIndex()
+			}
+			g := cache.New(m, 2)
+			slot, err := g.Join(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !a.ZeroStart {
+				if err := g.Prime(context.Background(), slot, speech.PrimeCodes(cfg)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var dst []int32
+			for {
+				dst = g.Step(dst)
+				if a.Push(dst[slot]) {
+					break
+				}
+			}
+			w.Finish(a, g.GuideScore(slot))
+		}
+		kept = kept || w.Kept() > 0
+		words = append(words, mulaw.Decode(nil, w.Best(), cfg.QuantizationChannels))
+	}
+	return speech.Concat(words, int(math.Round(pause*float64(cfg.SampleRate))), cfg.SampleRate), kept
+}
+
+// refOpts are sayReference's sampling options (zero: temperature 1, no
+// guidance, one candidate, the default pause).
+type refOpts struct {
+	temp     float32
+	topK     int
+	greedy   bool
+	pause    *float64 // seconds
+	guidance float32
+	cands    int
 }

@@ -64,3 +64,20 @@ func (m *metrics) observeRequest(method, route string, status int, d time.Durati
 	m.requests.WithLabelValues(method, route, s).Inc()
 	m.latency.WithLabelValues(method, route, s).Observe(d.Seconds())
 }
+
+// Active, Queued, Rejected and Step implement synth.Metrics.
+
+func (m *metrics) Active(model string, delta int) {
+	m.active.WithLabelValues(model).Add(float64(delta))
+}
+
+func (m *metrics) Queued(model string, delta int) {
+	m.queued.WithLabelValues(model).Add(float64(delta))
+}
+
+func (m *metrics) Rejected(model string) { m.rejected.WithLabelValues(model).Inc() }
+
+func (m *metrics) Step(model string, streams int) {
+	m.stepBatch.WithLabelValues(model).Observe(float64(streams))
+	m.samples.WithLabelValues(model).Add(float64(streams))
+}

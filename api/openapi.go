@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/synth"
 )
 
 // OpenAPI returns the server's OpenAPI 3 document: the core paths plus every
@@ -93,7 +94,7 @@ var synthesizeSchema = map[string]any{
 		"temperature":   map[string]any{"type": "number", "minimum": 0, "description": "default 1; 0 is greedy"},
 		"top_k":         map[string]any{"type": "integer", "minimum": 0, "description": "sample among the k most likely codes (0: all)"},
 		"candidates":    map[string]any{"type": "integer", "minimum": 1, "maximum": speech.MaxCandidates, "description": "text only: attempts per word, the one the model finds says the most about its word kept (default: the model's, see GET /v1/models); more than 1 needs a model whose label has a null row"},
-		"guidance":      map[string]any{"type": "number", "minimum": 0, "maximum": maxGuidance, "description": "classifier-free guidance weight on the label (0: none; default: the model's, see GET /v1/models); needs a model whose label has a null row"},
+		"guidance":      map[string]any{"type": "number", "minimum": 0, "maximum": synth.MaxGuidance, "description": "classifier-free guidance weight on the label (0: none; default: the model's, see GET /v1/models); needs a model whose label has a null row"},
 		"seed":          map[string]any{"type": "integer", "minimum": 0, "description": "random seed (default random, returned in X-Seed)"},
 		"format":        map[string]any{"type": "string", "enum": []any{"wav", "pcm16", "mulaw", "float32"}, "default": "wav"},
 		"sample_rate":   map[string]any{"type": "integer", "description": "output rate in Hz (default: the model's rate)"},
@@ -123,6 +124,7 @@ var scoreSchema = map[string]any{
 		"model": str, "bits_per_sample": num, "nats_per_sample": num, "scored": intg, "from": intg,
 		"samples": intg, "seconds": num, "input_sample_rate": intg, "input_channels": intg,
 		"conditions": map[string]any{"type": "array", "items": intg},
+		"processing": map[string]any{"type": "string", "enum": []any{"training", "raw"}},
 	},
 }
 
@@ -190,6 +192,7 @@ func corePaths() map[string]any {
 				map[string]any{"name": "speaker", "in": "query", "schema": str},
 				map[string]any{"name": "label", "in": "query", "schema": str},
 				map[string]any{"name": "from", "in": "query", "schema": str, "description": "first scored position: 0 (default), an index, or receptive_field"},
+				map[string]any{"name": "raw", "in": "query", "schema": map[string]any{"type": "boolean"}, "description": "true: score the recording as it is (only resampled); default: processed (trimmed, normalised) as the model's training audio was"},
 			},
 			"requestBody": map[string]any{"required": true, "content": map[string]any{
 				"audio/wav": binary,

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -51,16 +52,16 @@ type ModelInfo struct {
 	Config *wavenet.Config `json:"config,omitempty"`
 }
 
-func (s *Server) modelInfo(m *servedModel, full bool) ModelInfo {
-	cfg := m.net.Config
+func (s *Server) modelInfo(id string, m *synth.Bundle, full bool) ModelInfo {
+	cfg := m.Model.Config
 	info := ModelInfo{
-		ID: m.id, SampleRate: cfg.SampleRate, ReceptiveField: cfg.ReceptiveField(),
+		ID: id, SampleRate: cfg.SampleRate, ReceptiveField: cfg.ReceptiveField(),
 		ReceptiveFieldMillis: 1000 * float64(cfg.ReceptiveField()) / float64(cfg.SampleRate),
 		QuantizationChannels: cfg.QuantizationChannels, Layers: len(cfg.Dilations),
-		Parameters: m.net.NumParams(), Conditions: cfg.Conditions, MaxStreams: s.opts.MaxStreams,
+		Parameters: m.Model.NumParams(), Conditions: cfg.Conditions, MaxStreams: s.opts.MaxStreams,
 		Generator: "float32",
 	}
-	if m.int8 {
+	if m.Int8 {
 		info.Generator = "int8"
 	}
 	if info.Conditions == nil {
@@ -68,18 +69,16 @@ func (s *Server) modelInfo(m *servedModel, full bool) ModelInfo {
 	}
 	if lc := cfg.LabelCondition(); lc >= 0 {
 		info.LabelCondition = cfg.Conditions[lc].Name
-		info.Guidance, info.Guidable = m.defaultGuidance(lc), cfg.HasNull(lc)
+		info.Guidance, info.Guidable = m.DefaultGuidance(), cfg.HasNull(lc)
 	}
 	if tc := cfg.LabelCondition(); tc >= 0 {
 		info.TextCondition = cfg.Conditions[tc].Name
 		info.WordDurations = "default"
 		info.Candidates = 1
-		if m.stats != nil {
+		if m.Stats != nil {
 			info.WordDurations = "model"
-			if cfg.HasNull(tc) {
-				info.Candidates = max(1, m.stats.Candidates)
-			}
 		}
+		info.Candidates = m.DefaultCandidates()
 	}
 	if full {
 		c := cfg
@@ -92,17 +91,19 @@ func (s *Server) handleModels(c echo.Context) error {
 	out := struct {
 		Models []ModelInfo `json:"models"`
 	}{Models: []ModelInfo{}}
-	for _, m := range s.served() {
-		out.Models = append(out.Models, s.modelInfo(m, false))
+	for _, id := range s.engine.IDs() {
+		if m, ok := s.engine.Bundle(id); ok {
+			out.Models = append(out.Models, s.modelInfo(id, m, false))
+		}
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) handleModel(c echo.Context) error {
 	id := c.Param("id")
-	m, ok := s.lookup(id)
+	m, ok := s.engine.Bundle(id)
 	if !ok {
 		return Errorf(http.StatusNotFound, "model_not_found", "unknown model %q; GET /v1/models lists the models", id)
 	}
-	return c.JSON(http.StatusOK, s.modelInfo(m, true))
+	return c.JSON(http.StatusOK, s.modelInfo(id, m, true))
 }

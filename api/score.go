@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -14,7 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wavenet-go/wavenet/audio"
-	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/synth"
 )
 
 // ScoreResponse is the body of POST /v1/score.
@@ -33,6 +32,10 @@ type ScoreResponse struct {
 	InputRate  int     `json:"input_sample_rate"`
 	Channels   int     `json:"input_channels"`
 	Conditions []int   `json:"conditions"`
+	// Processing says how the recording was turned into codes:
+	// "training" (trimmed and normalised as the model's training audio
+	// was; the default) or "raw" (query raw=true: only resampled).
+	Processing string `json:"processing"`
 }
 
 // handleScore scores a WAV upload: the raw body (Content-Type audio/wav,
@@ -42,20 +45,20 @@ type ScoreResponse struct {
 func (s *Server) handleScore(c echo.Context) error {
 	req := c.Request()
 	q := req.URL.Query()
-	m, err := s.pickModel(q.Get("model"))
+	id, b, err := s.engine.Pick(q.Get("model"))
 	if err != nil {
 		return err
 	}
-	cfg := m.net.Config
+	cfg := b.Model.Config
 	named := map[string]string{}
 	for k, v := range q {
 		switch k {
-		case "model", "speaker", "label", "from":
+		case "model", "speaker", "label", "from", "raw":
 		default:
 			named[k] = v[0]
 		}
 	}
-	cond, _, err := resolveConditions(m, named, q.Get("speaker"), q.Get("label"))
+	cond, err := synth.ResolveConditions(id, cfg, named, q.Get("speaker"), q.Get("label"))
 	if err != nil {
 		return err
 	}
@@ -70,6 +73,14 @@ func (s *Server) handleScore(c echo.Context) error {
 			return badRequest("query \"from\" is %q; want 0, a positive sample index or \"receptive_field\"", f)
 		}
 		from = n
+	}
+	raw := false
+	switch r := q.Get("raw"); r {
+	case "", "false", "0":
+	case "true", "1":
+		raw = true
+	default:
+		return badRequest("query \"raw\" is %q; want true (score the recording as it is, only resampled) or false (processed as the model's training audio was)", r)
 	}
 
 	body, err := uploadReader(req)
@@ -92,33 +103,20 @@ func (s *Server) handleScore(c echo.Context) error {
 	if sec > s.opts.MaxScoreSeconds {
 		return Errorf(http.StatusRequestEntityTooLarge, "too_long", "the WAV lasts %.2f s, more than this server scores (%g s); send a shorter clip", sec, s.opts.MaxScoreSeconds)
 	}
-	x := clip.Samples
-	if r := clip.Format.SampleRate; r != cfg.SampleRate {
-		x, err = audio.Resample(nil, x, r, cfg.SampleRate)
-		if err != nil {
-			return badRequest("the WAV's sample rate cannot be converted to the model's %d Hz: %v", cfg.SampleRate, err)
-		}
-	}
-	codes := mulaw.Encode(nil, x, cfg.QuantizationChannels)
-	if len(codes) < from+2 {
-		return badRequest("the WAV has %d samples at %d Hz; scoring from %d needs at least %d", len(codes), cfg.SampleRate, from, from+2)
-	}
 	release, err := s.admitScore(req.Context())
 	if err != nil {
 		return err
 	}
-	nats, n, err := m.net.Score(req.Context(), codes, cond, from)
+	sc, err := synth.ScoreRecording(req.Context(), b.Model, clip.Samples, clip.Format.SampleRate, cond, from, raw)
 	release()
 	if err != nil {
 		return err
 	}
-	res := ScoreResponse{
-		Model: m.id, NatsPerSample: nats / float64(n), Scored: n, From: from,
-		Samples: len(codes), Seconds: float64(len(codes)) / float64(cfg.SampleRate),
-		InputRate: clip.Format.SampleRate, Channels: clip.Format.Channels, Conditions: cond,
-	}
-	res.BitsPerSample = res.NatsPerSample / math.Ln2
-	return c.JSON(http.StatusOK, res)
+	return c.JSON(http.StatusOK, ScoreResponse{
+		Model: id, BitsPerSample: sc.BitsPerSample, NatsPerSample: sc.NatsPerSample, Scored: sc.Scored, From: sc.From,
+		Samples: sc.Samples, Seconds: float64(sc.Samples) / float64(cfg.SampleRate),
+		InputRate: clip.Format.SampleRate, Channels: clip.Format.Channels, Conditions: cond, Processing: sc.Processing,
+	})
 }
 
 // uploadReader returns the WAV bytes of a score request.

@@ -9,15 +9,12 @@ import (
 	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/mulaw"
-	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 // testWAV is n samples of a 440 Hz tone plus a little noise at rate, as a
@@ -51,6 +48,17 @@ func TestScore(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantBits := nats / float64(n) / math.Ln2
+	// By default the recording is processed as the model's training audio
+	// was (trimmed, peak-normalised): wavenet.Config.RecordingCodes.
+	pcodes, err := m.Config.RecordingCodes(x, 8000, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pnats, pn, err := m.Score(context.Background(), pcodes, []int{5, 1}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProcessed := pnats / float64(pn) / math.Ln2
 
 	var mp bytes.Buffer
 	w := multipart.NewWriter(&mp)
@@ -64,7 +72,7 @@ func TestScore(t *testing.T) {
 		{"raw", "audio/wav", wav},
 		{"multipart", w.FormDataContentType(), mp.Bytes()},
 	} {
-		res, err := http.Post(ts.URL+"/v1/score?label=5&speaker=jackson", c.ct, bytes.NewReader(c.body))
+		res, err := http.Post(ts.URL+"/v1/score?label=5&speaker=jackson&raw=true", c.ct, bytes.NewReader(c.body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,24 +82,35 @@ func TestScore(t *testing.T) {
 			t.Fatalf("%s: POST /v1/score = %d %s", c.name, res.StatusCode, b)
 		}
 		// The same computation: equal to float64 rounding of the JSON.
-		if math.Abs(got.BitsPerSample-wantBits) > 1e-9 || got.Scored != 3999 || got.Samples != 4000 || got.Conditions[0] != 5 || got.Conditions[1] != 1 {
-			t.Errorf("%s: score = %+v, want %v bits over 3999 predictions, conditions [5 1]", c.name, got, wantBits)
+		if math.Abs(got.BitsPerSample-wantBits) > 1e-9 || got.Scored != 3999 || got.Samples != 4000 || got.Conditions[0] != 5 || got.Conditions[1] != 1 || got.Processing != "raw" {
+			t.Errorf("%s: score = %+v, want %v bits over 3999 predictions, conditions [5 1], processing raw", c.name, got, wantBits)
 		}
+	}
+	res, err := http.Post(ts.URL+"/v1/score?label=5&speaker=jackson", "audio/wav", bytes.NewReader(wav))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got ScoreResponse
+	if b := readAll(t, res); json.Unmarshal(b, &got) != nil || res.StatusCode != 200 {
+		t.Fatalf("POST /v1/score (processed) = %d %s", res.StatusCode, b)
+	}
+	if math.Abs(got.BitsPerSample-wantProcessed) > 1e-9 || got.Scored != pn || got.Processing != "training" {
+		t.Errorf("processed score = %+v, want %v bits over %d predictions, processing training", got, wantProcessed, pn)
 	}
 	// A random model is close to uniform over 256 codes: about 8 bits.
 	if wantBits < 6 || wantBits > 10 {
 		t.Errorf("random tiny model scores %v bits/sample, want about 8 (log2 256)", wantBits)
 	}
 	// from=receptive_field scores 4000 - 1 - 32 predictions.
-	res, _ := http.Post(ts.URL+"/v1/score?from=receptive_field", "audio/wav", bytes.NewReader(wav))
-	var got ScoreResponse
+	res, _ = http.Post(ts.URL+"/v1/score?from=receptive_field&raw=true", "audio/wav", bytes.NewReader(wav))
+	got = ScoreResponse{}
 	json.Unmarshal(readAll(t, res), &got)
 	if got.From != 32 || got.Scored != 4000-1-32 {
 		t.Errorf("from=receptive_field: from %d scored %d, want 32 and %d", got.From, got.Scored, 4000-1-32)
 	}
 	// A 16 kHz upload is resampled to the model's 8 kHz: 8000 -> 4000 samples.
 	wav16, _ := testWAV(t, 8000, 16000)
-	res, _ = http.Post(ts.URL+"/v1/score", "audio/wav", bytes.NewReader(wav16))
+	res, _ = http.Post(ts.URL+"/v1/score?raw=true", "audio/wav", bytes.NewReader(wav16))
 	json.Unmarshal(readAll(t, res), &got)
 	if got.Samples != 4000 || got.InputRate != 16000 {
 		t.Errorf("16 kHz upload: %d samples from %d Hz, want 4000 from 16000", got.Samples, got.InputRate)
@@ -132,39 +151,6 @@ func TestScoreBadInput(t *testing.T) {
 				t.Errorf("POST /v1/score%s (%s) = %d %s %q, want %d %s containing %q", c.query, c.name, res.StatusCode, e.Code, e.Message, c.status, c.code, c.inMsg)
 			}
 		})
-	}
-}
-
-func TestLoadModels(t *testing.T) {
-	m := tinyModel(t)
-	root := saveModels(t, m, "alpha", "beta")
-	ctx := context.Background()
-	os.Mkdir(filepath.Join(root, "empty"), 0o755)
-	if err := wavenet.Save(ctx, filepath.Join(root, ".hidden"), m, nil); err != nil {
-		t.Fatal(err)
-	}
-	got, skipped, err := LoadModels(ctx, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got["alpha"] == nil || got["beta"] == nil {
-		t.Errorf("LoadModels = %v, want alpha and beta", got)
-	}
-	if len(skipped) != 2 || !strings.HasPrefix(skipped[0], ".hidden:") || !strings.HasPrefix(skipped[1], "empty:") {
-		t.Errorf("LoadModels skipped %q, want .hidden and empty with reasons", skipped)
-	}
-	// A checkpoint directory itself serves one model under its name.
-	got, _, err = LoadModels(ctx, filepath.Join(root, "beta"))
-	if err != nil || len(got) != 1 || got["beta"] == nil {
-		t.Errorf("LoadModels(beta) = %v, %v; want one model beta", got, err)
-	}
-	// A corrupt checkpoint is an error, not a silently missing model.
-	os.WriteFile(filepath.Join(root, "alpha", "model.safetensors"), []byte("garbage"), 0o644)
-	if _, _, err := LoadModels(ctx, root); err == nil || !strings.Contains(err.Error(), "alpha") {
-		t.Errorf("LoadModels with a corrupt alpha = %v, want an error naming alpha", err)
-	}
-	if _, _, err := LoadModels(ctx, filepath.Join(root, "empty")); err == nil {
-		t.Error("LoadModels(empty dir) = nil error, want no checkpoint error")
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
+
 	"sync/atomic"
 	"time"
 
@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -29,15 +30,18 @@ import (
 type Options struct {
 	// Models are the models to serve, by id (ids match [A-Za-z0-9._-]+).
 	Models map[string]*wavenet.Model
-	// Int8 marks the models (by id) stored as int8 checkpoints: their
+	// Bundles are models with their int8 form and speech statistics
+	// (synth.LoadModels), by id; they are served besides Models.
+	Bundles map[string]*synth.Bundle
+	// Int8 marks the Models (by id) stored as int8 checkpoints: their
 	// generators are cache.NewInt8 (int8 weight products) rather than
-	// cache.New. LoadModelsInt8 reports which checkpoints are int8.
+	// cache.New.
 	Int8 map[string]bool
-	// Speech holds the duration statistics of models that say text (by
-	// model id; see LoadSpeechStats and models.Stats): each word of a
-	// "text" request is generated until speech's end detector finds its
-	// end, within limits taken from these statistics. A model without an
-	// entry (or a nil one) gets speech.DefaultDuration.
+	// Speech holds the duration statistics of Models that say text (by
+	// model id): each word of a "text" request is generated until
+	// speech's end detector finds its end, within limits taken from these
+	// statistics. A model without an entry (or a nil one) gets
+	// speech.DefaultDuration.
 	Speech map[string]*speech.Stats
 	// Features are the route groups served besides the core routes
 	// (detection, rl, compress: see Feature); the server serves exactly
@@ -53,11 +57,6 @@ type Options struct {
 	// share its slots, each batching the streams it holds: parallelism
 	// across cores on top of batching (default min(GOMAXPROCS, 4)).
 	Workers int
-	// FastBatch has no effect any more: every generation step now uses
-	// cache's packed kernel, the fastest at every batch size and
-	// independent of the batch (see cache.Generator.SetFastBatch). Kept so
-	// that existing callers compile.
-	FastBatch bool
 	// MaxQueue is how many requests per model may wait for a slot before
 	// new ones get 429 (default MaxStreams).
 	MaxQueue int
@@ -87,24 +86,10 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	if o.MaxStreams <= 0 {
-		o.MaxStreams = 16
-	}
-	if o.Workers <= 0 {
-		o.Workers = min(runtime.GOMAXPROCS(0), 4)
-	}
-	o.Workers = min(o.Workers, o.MaxStreams)
-	if o.MaxQueue < 0 {
-		o.MaxQueue = 0
-	} else if o.MaxQueue == 0 {
-		o.MaxQueue = o.MaxStreams
-	}
-	if o.QueueWait <= 0 {
-		o.QueueWait = 10 * time.Second
-	}
-	if o.MaxSeconds <= 0 {
-		o.MaxSeconds = 30
-	}
+	eo := synth.Options{MaxStreams: o.MaxStreams, Workers: o.Workers, MaxQueue: o.MaxQueue, QueueWait: o.QueueWait,
+		MaxSeconds: o.MaxSeconds, ChunkSamples: o.ChunkSamples}.WithDefaults()
+	// MaxQueue stays as given: synth.New reads it (negative: none).
+	o.MaxStreams, o.Workers, o.QueueWait, o.MaxSeconds = eo.MaxStreams, eo.Workers, eo.QueueWait, eo.MaxSeconds
 	if o.MaxScoreSeconds <= 0 {
 		o.MaxScoreSeconds = 20
 	}
@@ -131,17 +116,11 @@ type Server struct {
 	keys     [][sha256.Size]byte
 	metrics  *metrics
 	features []Feature
-	// models is the table of served models, guarded by tableMu: AddModel
-	// adds to it while requests read it.
-	models  map[string]*servedModel
-	tableMu sync.RWMutex
+	// engine generates: the served models and their schedulers.
+	engine *synth.Engine
 	// scoreAdmit and scoreRun bound /v1/score: admitted (running or
 	// waiting) and running forward passes.
 	scoreAdmit, scoreRun chan struct{}
-
-	draining atomic.Bool
-	mu       sync.Mutex
-	closed   bool
 }
 
 // New builds a Server from opts.
@@ -166,8 +145,19 @@ func New(opts Options) (*Server, error) {
 	s.metrics = newMetrics()
 	s.scoreAdmit = make(chan struct{}, 2*opts.MaxScores)
 	s.scoreRun = make(chan struct{}, opts.MaxScores)
-	if err := s.initModels(); err != nil {
-		return nil, err
+	bundles := map[string]*synth.Bundle{}
+	for id, m := range opts.Models {
+		bundles[id] = &synth.Bundle{Model: m, Int8: opts.Int8[id], Stats: opts.Speech[id]}
+	}
+	for id, b := range opts.Bundles {
+		bundles[id] = b
+	}
+	var err error
+	s.engine, err = synth.New(bundles, synth.Options{MaxStreams: opts.MaxStreams, Workers: opts.Workers,
+		MaxQueue: opts.MaxQueue, QueueWait: opts.QueueWait, MaxSeconds: opts.MaxSeconds, ChunkSamples: opts.ChunkSamples,
+		Metrics: s.metrics, Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
 	}
 	s.echo = s.newEcho()
 	return s, nil
@@ -181,13 +171,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // the schedulers, cutting whatever is still running. It returns ctx.Err()
 // when it had to cut.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.draining.Store(true)
-	err := s.drainModels(ctx)
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.closeModels()
-	return err
+	return s.engine.Shutdown(ctx)
 }
 
 func (s *Server) newEcho() *echo.Echo {
@@ -232,10 +216,10 @@ func (s *Server) handleHealthz(c echo.Context) error {
 }
 
 func (s *Server) handleReadyz(c echo.Context) error {
-	if s.draining.Load() {
+	if s.engine.Draining() {
 		return Errorf(http.StatusServiceUnavailable, "unavailable", "the server is shutting down")
 	}
-	n := len(s.served())
+	n := len(s.engine.IDs())
 	if n == 0 {
 		return Errorf(http.StatusServiceUnavailable, "unavailable", "no model loaded; start the server with --models DIR")
 	}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/cache"
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/synth"
 )
 
 // The request every format test makes: 0.1 s at 8 kHz = 800 samples, digit
@@ -31,14 +33,14 @@ func TestSynthesizeFormatsDecodeBack(t *testing.T) {
 	want := referenceAudio(t, m, cache.StreamOptions{Cond: []int{3, 1}, Temperature: 1, Seed: 42}, 800)
 
 	for _, stream := range []bool{false, true} {
-		for _, f := range formats {
+		for _, f := range synth.Formats {
 			t.Run(fmt.Sprintf("%s/stream=%v", f, stream), func(t *testing.T) {
 				res := post(t, ts.URL+"/v1/synthesize", fmt.Sprintf(fmtReq, f, stream))
 				body := readAll(t, res)
 				if res.StatusCode != http.StatusOK {
 					t.Fatalf("POST /v1/synthesize = %d %s, want 200", res.StatusCode, body)
 				}
-				if got, want := res.Header.Get("Content-Type"), contentType(f, 8000); got != want {
+				if got, want := res.Header.Get("Content-Type"), synth.ContentType(f, 8000); got != want {
 					t.Errorf("Content-Type = %q, want %q", got, want)
 				}
 				if got := res.Header.Get("X-Conditions"); got != "digit=3,speaker=jackson" {
@@ -53,13 +55,13 @@ func TestSynthesizeFormatsDecodeBack(t *testing.T) {
 				if stream && res.ContentLength != -1 {
 					t.Errorf("stream: Content-Length = %d, want -1 (chunked)", res.ContentLength)
 				}
-				if !stream && res.ContentLength != encodedSize(f, 800) {
-					t.Errorf("Content-Length = %d, want %d", res.ContentLength, encodedSize(f, 800))
+				if !stream && res.ContentLength != bodySize(f, 800) {
+					t.Errorf("Content-Length = %d, want %d", res.ContentLength, bodySize(f, 800))
 				}
 				var got []float32
 				var tol float64
 				switch f {
-				case formatWAV:
+				case synth.FormatWAV:
 					if stream {
 						if sz := binary.LittleEndian.Uint32(body[40:]); sz != 0xFFFFFFFF {
 							t.Errorf("streamed WAV data size = %#x, want 0xFFFFFFFF (unknown)", sz)
@@ -78,17 +80,17 @@ func TestSynthesizeFormatsDecodeBack(t *testing.T) {
 						got = append(got, v*32768/32767)
 					}
 					tol = 0.5/32767 + 1e-6 // rounding to 16 bits
-				case formatPCM16:
+				case synth.FormatPCM16:
 					for _, v := range le16(body) {
 						got = append(got, float32(v)/32767)
 					}
 					tol = 0.5/32767 + 1e-6
-				case formatFloat32:
+				case synth.FormatFloat32:
 					for i := 0; i+4 <= len(body); i += 4 {
 						got = append(got, math.Float32frombits(binary.LittleEndian.Uint32(body[i:])))
 					}
 					tol = 0
-				case formatMulaw:
+				case synth.FormatMulaw:
 					for _, u := range body {
 						got = append(got, float32(g711Decode(u))/32767)
 					}
@@ -100,7 +102,7 @@ func TestSynthesizeFormatsDecodeBack(t *testing.T) {
 				for i := range want {
 					d := math.Abs(float64(got[i] - want[i]))
 					lim := tol
-					if f == formatMulaw {
+					if f == synth.FormatMulaw {
 						// G.711 segment step is 2^(exp+3) in 16-bit units; half a step,
 						// at most 1/16 of the magnitude plus the 4-unit floor step.
 						lim = (math.Abs(float64(want[i]))*32767/16 + 4 + 1) / 32767
@@ -123,9 +125,9 @@ func TestSynthesizeDeterministicAndDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := readAll(t, res)
-	if res.StatusCode != 200 || len(b) != wavHeaderSize+2*8000 || res.Header.Get("X-Seed") == "" {
+	if res.StatusCode != 200 || len(b) != 44+2*8000 || res.Header.Get("X-Seed") == "" {
 		t.Fatalf("POST /v1/synthesize (no body) = %d, %d bytes, X-Seed %q; want 200, %d bytes, a seed",
-			res.StatusCode, len(b), res.Header.Get("X-Seed"), wavHeaderSize+2*8000)
+			res.StatusCode, len(b), res.Header.Get("X-Seed"), 44+2*8000)
 	}
 	// Repeating with the returned seed gives the same audio.
 	seed := res.Header.Get("X-Seed")
@@ -204,11 +206,13 @@ func float32s(b []byte) []float32 {
 	return x
 }
 
-// TestSynthesizeTextMatchesSay checks that a text request says exactly what
-// speech.Say (`wavenet say`) says for the same model, statistics, speaker,
-// text and seed: every word generated until its detected end, retried
-// when poor, trimmed, and the words joined with pauses and fades, whether
-// the response is whole or streamed.
+// TestSynthesizeTextMatchesSay checks that a text request says exactly
+// what the word policy says one attempt at a time (sayReference) for the
+// same model, statistics, speaker, text and seed: every word generated
+// until its detected end, retried when poor, trimmed, and the words
+// joined with pauses and fades, whether the response is whole or
+// streamed. (The CLI's say runs the same engine: TestParity in
+// cmd/internal/cli compares the bytes.)
 func TestSynthesizeTextMatchesSay(t *testing.T) {
 	m := tinyModel(t)
 	// Statistics of a made-up corpus: jackson's 3 is short, every other
@@ -217,31 +221,28 @@ func TestSynthesizeTextMatchesSay(t *testing.T) {
 	stats := &speech.Stats{Conditions: []string{"speaker", "digit"},
 		Groups: []speech.Group{{Values: []string{"jackson", "3"}, Duration: speech.Duration{N: 5, Median: 0.1, P90: 0.12, Max: 0.2}}},
 		All:    speech.Duration{N: 50, Median: 0.2, P90: 0.25, Max: 0.4}}
+	pause := 0.05
 	for _, c := range []struct {
 		name  string
 		stats *speech.Stats
 		body  string
-		req   speech.Request
+		text  string
+		cond  map[string]string
+		seed  uint64
+		ro    refOpts
 	}{
 		{"default durations", nil, `{"text": "one 2, 3", "seed": 5, "speaker": "george"}`,
-			speech.Request{Text: "1 2 3", Cond: map[string]string{"speaker": "george"}, Seed: 5}},
+			"1 2 3", map[string]string{"speaker": "george"}, 5, refOpts{}},
 		{"model statistics", stats, `{"text": "3 30", "seed": 9, "speaker": "jackson", "pause_seconds": 0.05}`,
-			speech.Request{Text: "3 3 0", Cond: map[string]string{"speaker": "jackson"}, Seed: 9, Pause: 50 * time.Millisecond}},
-		{"greedy, default speaker", stats, `{"text": "42", "temperature": 0}`,
-			speech.Request{Text: "4 2", Cond: map[string]string{"speaker": "george"}, GenOptions: speech.GenOptions{Greedy: true}}},
+			"3 3 0", map[string]string{"speaker": "jackson"}, 9, refOpts{pause: &pause}},
+		{"greedy, default speaker", stats, `{"text": "42", "temperature": 0, "seed": 0}`,
+			"4 2", map[string]string{"speaker": "george"}, 0, refOpts{greedy: true}},
 		{"top-k and temperature", nil, `{"text": "7", "seed": 3, "temperature": 0.7, "top_k": 20, "speaker": "jackson"}`,
-			speech.Request{Text: "7", Cond: map[string]string{"speaker": "jackson"}, Seed: 3, GenOptions: speech.GenOptions{Temperature: 0.7, TopK: 20}}},
+			"7", map[string]string{"speaker": "jackson"}, 3, refOpts{temp: 0.7, topK: 20}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, ts := newTestServer(t, m, Options{Speech: map[string]*speech.Stats{"default": c.stats}})
-			c.req.Stats = c.stats
-			want, err := speech.Say(context.Background(), m, c.req)
-			if err != nil {
-				t.Fatalf("speech.Say(%+v) = %v", c.req, err)
-			}
-			for i, p := range want.Parts {
-				t.Logf("word %s: %d samples kept of %d, end %s, attempts %d, durations from %s", want.Labels[i], len(p.Audio), p.Generated, p.Reason, p.Attempts, p.StatsFrom)
-			}
+			want, _ := sayReference(t, m, c.stats, c.text, c.cond, c.seed, c.ro)
 			var bodies [2][]byte
 			for i, stream := range []bool{false, true} {
 				body := strings.TrimSuffix(c.body, "}") + fmt.Sprintf(`, "format": "float32", "stream": %v}`, stream)
@@ -250,21 +251,15 @@ func TestSynthesizeTextMatchesSay(t *testing.T) {
 				if res.StatusCode != 200 {
 					t.Fatalf("POST %s = %d %s, want 200", body, res.StatusCode, bodies[i])
 				}
-				if n := res.Header.Get("X-Num-Samples"); !stream && n != strconv.Itoa(len(want.Audio)) {
-					t.Errorf("POST %s: X-Num-Samples = %q, want %d", body, n, len(want.Audio))
+				if n := res.Header.Get("X-Num-Samples"); !stream && n != strconv.Itoa(len(want)) {
+					t.Errorf("POST %s: X-Num-Samples = %q, want %d", body, n, len(want))
 				}
 			}
 			if !bytes.Equal(bodies[0], bodies[1]) {
 				t.Errorf("streamed text (%d bytes) differs from the whole response (%d bytes)", len(bodies[1]), len(bodies[0]))
 			}
-			got := float32s(bodies[0])
-			if len(got) != len(want.Audio) {
-				t.Fatalf("text %q: %d samples, want %d as speech.Say (parts %+v)", c.req.Text, len(got), len(want.Audio), want.Parts)
-			}
-			for k := range got {
-				if got[k] != want.Audio[k] {
-					t.Fatalf("text %q sample %d = %v, want %v as speech.Say", c.req.Text, k, got[k], want.Audio[k])
-				}
+			if got := float32s(bodies[0]); !slices.Equal(got, want) {
+				t.Fatalf("text %q: %d samples (or different ones), want %d as the reference", c.text, len(got), len(want))
 			}
 		})
 	}
@@ -492,16 +487,16 @@ func TestCancelFreesTheSlot(t *testing.T) {
 		res.Body.Close()
 		// The scheduler must notice between steps: poll the slot.
 		deadline := time.Now().Add(5 * time.Second)
-		for s.models["default"].sched.active.Load() != 0 {
+		for generating(s) != 0 {
 			if time.Now().After(deadline) {
 				t.Fatal("a cancelled stream still holds its slot after 5 s")
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		if got := s.models["default"].sched.inFlight(); got != 0 {
+		if got := admitted(s); got != 0 {
 			// The handler may still be returning; give it a moment.
 			time.Sleep(50 * time.Millisecond)
-			if got = s.models["default"].sched.inFlight(); got != 0 {
+			if got = admitted(s); got != 0 {
 				t.Fatalf("after cancel, %d requests still admitted, want 0", got)
 			}
 		}
@@ -532,15 +527,15 @@ func TestShutdownLetsRunningSynthesesFinish(t *testing.T) {
 		done <- result{len(b), err}
 	}()
 	deadline := time.Now().Add(5 * time.Second)
-	for s.models["default"].sched.inFlight() == 0 && time.Now().Before(deadline) {
+	for admitted(s) == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	shut := make(chan error)
 	go func() { shut <- s.Shutdown(context.Background()) }()
-	for !s.draining.Load() {
+	for !s.engine.Draining() {
 		time.Sleep(time.Millisecond)
 	}
-	if s.models["default"].sched.inFlight() == 0 {
+	if admitted(s) == 0 {
 		t.Log("the stream ended before the shutdown began: drain not exercised")
 	}
 	// While draining: new work is refused with 503, readiness fails.
@@ -612,33 +607,6 @@ func TestRequestDeadline(t *testing.T) {
 	}
 }
 
-// TestFastBatch serves with the panel kernel on: output is still whole and
-// well-formed (bit-exactness against a lone generator is not promised).
-func TestFastBatch(t *testing.T) {
-	m := tinyModel(t)
-	_, ts := newTestServer(t, m, Options{MaxStreams: 16, Workers: 1, FastBatch: true})
-	var wg sync.WaitGroup
-	for i := range 12 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res := post(t, ts.URL+"/v1/synthesize", fmt.Sprintf(`{"num_samples": 2000, "seed": %d, "format": "float32"}`, i))
-			b := readAll(t, res)
-			if res.StatusCode != 200 || len(b) != 4*2000 {
-				t.Errorf("fast batch request %d = %d, %d bytes; want 200, %d bytes", i, res.StatusCode, len(b), 4*2000)
-				return
-			}
-			for k := 0; k < len(b); k += 4 {
-				if v := math.Float32frombits(binary.LittleEndian.Uint32(b[k:])); !(v >= -1 && v <= 1) {
-					t.Errorf("request %d sample %d = %v, want in [-1, 1]", i, k/4, v)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-}
-
 // TestTextStreamCancelFreesSlot checks that a streamed text request sends
 // its first word before the others are said, and that a client that goes
 // away frees the only slot for the next request.
@@ -667,4 +635,26 @@ func TestTextStreamCancelFreesSlot(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// admitted and generating are the default model's requests admitted and
+// streams generating.
+func admitted(s *Server) int {
+	n, _ := s.engine.InFlight("default")
+	return n
+}
+
+func generating(s *Server) int {
+	_, n := s.engine.InFlight("default")
+	return n
+}
+
+// bodySize is the body of n samples in format f: a 44-byte WAV header and
+// 2 bytes a sample, 2 (pcm16), 1 (mulaw) or 4 (float32).
+func bodySize(f string, n int) int64 {
+	per := map[string]int{"wav": 2, "pcm16": 2, "mulaw": 1, "float32": 4}[f]
+	if f == "wav" {
+		return int64(44 + per*n)
+	}
+	return int64(per * n)
 }

@@ -661,13 +661,6 @@ func (g *Generator) mul(B int, l *linear, x []float32, ldx int, y []float32, ldy
 // its rows backwards (a multiple of the kernels' 16-row blocks).
 const halfChunk = 32
 
-// SetFastBatch does nothing. It used to switch steps of 8 or more streams
-// to kernel.MatMulAddPacked, which then summed in another order than the
-// row-major kernels; every step now runs on MatMulAddPacked, which is
-// both the fastest product at every batch size and batch-invariant, so
-// there is nothing left to trade. It is kept for existing callers.
-func (g *Generator) SetFastBatch(on bool) {}
-
 // primeWorkspace holds the channels-last buffers of Prime.
 type primeWorkspace struct {
 	x, taps, pre, z []float32

@@ -266,9 +266,6 @@ func TestBatchDoesNotChangeStream(t *testing.T) {
 					// last, or in between.
 					before := (others * 5) % (others + 1)
 					g := tc.newFn(m, others+1)
-					if others%2 == 1 {
-						g.SetFastBatch(true) // a no-op now: it must not change anything
-					}
 					for i := 0; i < before; i++ {
 						g.Join(other(i))
 					}

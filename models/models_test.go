@@ -2,23 +2,23 @@ package models
 
 import (
 	"errors"
+	"io/fs"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-// TestDefault checks that Default either loads a valid model or, when no
-// checkpoint is embedded, says so with ErrNoDefault.
+// TestDefault checks that the embedded checkpoint, if any, loads as a
+// valid model, and that its duration statistics, if it has any, parse and
+// cover its conditions.
 func TestDefault(t *testing.T) {
-	m, err := Default()
 	if !Available() {
-		if !errors.Is(err, ErrNoDefault) || m != nil {
-			t.Fatalf("Default() without an embedded checkpoint = %v, %v; want nil, ErrNoDefault", m, err)
-		}
-		return
+		t.Skip("no default model embedded")
 	}
+	m, err := wavenet.LoadFS(FS(), ID)
 	if err != nil {
-		t.Fatalf("Default() = %v", err)
+		t.Fatalf("wavenet.LoadFS(FS(), %q) = %v", ID, err)
 	}
 	if err := m.CheckShapes(); err != nil {
 		t.Errorf("embedded default model: %v", err)
@@ -26,27 +26,12 @@ func TestDefault(t *testing.T) {
 	if m.Config.SampleRate <= 0 {
 		t.Errorf("embedded default model sample rate %d, want > 0", m.Config.SampleRate)
 	}
-}
-
-// TestStats checks that the embedded model's duration statistics, if it
-// has any, parse and cover its conditions; without a model there are none.
-func TestStats(t *testing.T) {
-	st, err := Stats()
-	if err != nil {
-		t.Fatalf("Stats() = %v", err)
-	}
-	if !Available() {
-		if st != nil {
-			t.Errorf("Stats() without an embedded model = %+v, want nil", st)
-		}
-		return
-	}
-	if st == nil {
+	st, err := speech.ReadStats(FS(), ID)
+	if errors.Is(err, fs.ErrNotExist) {
 		t.Skip("the embedded default model has no " + speech.StatsFile + ": text requests use speech.DefaultDuration")
 	}
-	m, err := Default()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("speech.ReadStats(FS(), %q) = %v", ID, err)
 	}
 	for _, name := range st.Conditions {
 		if m.Config.Condition(name) < 0 {

@@ -1,10 +1,15 @@
-// Package speech implements saying sequences of labels (the digits of the
-// default voice) with a globally conditioned WaveNet (van den Oord et al.
-// 2016, "WaveNet: A Generative Model for Raw Audio", arXiv:1609.03499,
-// section 3.1: one conditioning value per utterance): each label is
-// generated as its own stream, conditioned on (speaker, label), its end is
-// detected from the audio itself, its leading and trailing silence is
-// trimmed, and the pieces are joined with short pauses.
+// Package speech implements the text and word policy of saying sequences
+// of labels (the digits of the default voice) with a globally conditioned
+// WaveNet (van den Oord et al. 2016, "WaveNet: A Generative Model for Raw
+// Audio", arXiv:1609.03499, section 3.1: one conditioning value per
+// utterance), for the CLI and the service alike: ParseText and Items turn
+// text (digits, number words, any case, punctuation) into label values;
+// each label is generated as its own stream, conditioned on (speaker,
+// label), its end is detected from the audio itself (Utterance), the
+// attempts at it are retried and chosen by Word (the one copy of the
+// policy; package synth's scheduler drives it), its leading and trailing
+// silence is trimmed, and the pieces are joined with short pauses
+// (Concat).
 //
 // How long to generate: a model trained on trimmed utterances padded with
 // silence learns that silence follows each utterance (if its training
@@ -39,22 +44,24 @@
 // System Technical Journal 54(2)), with the thresholds relative to the
 // loudest frame as corpus trimming uses them. The kept part is then trimmed
 // with the corpus rule (20 ms frames more than 30 dB below the loudest
-// frame, corpus.DefaultTrimRelDB), the way the training data was trimmed.
+// frame, audio.DefaultTrimRelDB), the way the training data was trimmed.
 //
 // The statistics travel with the model as StatsFile in its checkpoint
 // directory: `wavenet say --calibrate --model DIR --data CORPUS` computes
-// them (Calibrate: the corpus loaded as `wavenet train` loads it, its
-// training split only) and writes them (WriteStats); a trainer can put
+// them (train.Calibrate: the corpus loaded as `wavenet train` loads it,
+// its training split only, summarised by Compute) and writes them
+// (WriteStats); a trainer can put
 // Stats.Marshal's bytes into wavenet.Checkpoint.Extra[StatsFile]; the
 // embedded default model carries models/default/speech.json. LoadStats
 // and ReadStats (for an fs.FS such as the embedded model) read them; a
 // model without them gets DefaultDuration, and the commands say so.
 //
-// Say does all of it for a sentence with one batched cache.Generator (the
-// labels are independent streams stepped together). Utterance is the same
-// logic as a per-stream state machine for a scheduler that owns a shared
-// generator: feed it every code the stream draws, stop the stream when
-// Push reports done, then take Trimmed.
+// Utterance is the end detector as a per-stream state machine for a
+// scheduler that owns a shared generator: feed it every code the stream
+// draws, stop the stream when Push reports done, then take Trimmed. Word
+// wraps it with the policy over attempts: seeds (RetrySeed), quality
+// (Quality), candidates chosen by quality then GuideScore, taken in
+// attempt order, and a zero-history retry after an attempt with no onset.
 //
 // Checked on the 2700 real recordings of FSDD's training directory (each
 // followed by a second of silence, with its group's statistics): 2538 end
@@ -63,5 +70,6 @@
 // but 35 (1.3%), and those we looked at have a click or breath before or
 // after the word that corpus trimming keeps and the detector drops.
 //
-// The package does not import gorgonia: it is on the synthesis path.
+// The package does not import gorgonia or corpus: it is on the synthesis
+// path.
 package speech

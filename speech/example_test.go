@@ -23,15 +23,15 @@ func ExampleUtterance() {
 	m, _ := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
 	var stats *speech.Stats // speech.LoadStats(dir) for a trained model
 
-	items, labels, err := speech.Items(cfg, speech.Request{Text: "4 2", Cond: map[string]string{"speaker": "bob"}, Seed: 1})
+	items, err := speech.Items(cfg, "4 2", map[string]string{"speaker": "bob"})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	g := cache.New(m, len(items))
 	utts := map[int]*speech.Utterance{}
-	for _, it := range items {
-		slot, _ := g.Join(cache.StreamOptions{Cond: it.Cond, Temperature: 1, Seed: it.Seed})
+	for i, it := range items {
+		slot, _ := g.Join(cache.StreamOptions{Cond: it.Cond, Temperature: 1, Seed: 1 + uint64(i)})
 		_ = g.Prime(context.Background(), slot, speech.PrimeCodes(cfg))
 		d, _ := stats.Lookup(cfg, it.Cond)
 		utts[slot] = speech.NewUtterance(cfg.QuantizationChannels, cfg.SampleRate, d, speech.Options{})
@@ -48,7 +48,7 @@ func ExampleUtterance() {
 	for slot := range len(items) {
 		u := utts[slot]
 		start, end := u.Trimmed()
-		fmt.Printf("%s: kept %d of %d samples: %v\n", labels[slot], end-start, u.Len(), end-start <= u.Len())
+		fmt.Printf("%s: kept %d of %d samples: %v\n", items[slot].Label, end-start, u.Len(), end-start <= u.Len())
 	}
 	// This random model makes loud noise, so both streams run to the cap of
 	// the default durations: max(1.3 x 0.6 s, 0.4 s + 0.3 s) = 0.78 s.

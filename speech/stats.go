@@ -2,7 +2,6 @@ package speech
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -61,11 +59,11 @@ type Stats struct {
 	Groups     []Group  `json:"groups"`
 	All        Duration `json:"all"`
 	// Guidance is the classifier-free guidance weight the model is said
-	// with by default (GenOptions.Guidance; `wavenet say`, `samples` and
+	// with by default (synth.Request.Guidance; `wavenet say`, `samples` and
 	// the service); 0 or absent: none.
 	Guidance float64 `json:"guidance,omitempty"`
 	// Candidates is the number of attempts per utterance the model is
-	// said with by default (GenOptions.Candidates); 0 or absent: one.
+	// said with by default (WordOptions.Candidates); 0 or absent: one.
 	Candidates int `json:"candidates,omitempty"`
 }
 
@@ -90,33 +88,30 @@ func Summarize(seconds []float64) Duration {
 	return Duration{N: len(s), Median: q(0.5), P90: q(0.9), Max: s[len(s)-1]}
 }
 
-// Compute returns the duration statistics of utts (codes at rate Hz),
-// grouped by the values of the labels conds. Every utterance must have
-// every label.
-func Compute(utts []*corpus.Utterance, rate int, conds []string) (*Stats, error) {
-	if rate <= 0 {
-		return nil, fmt.Errorf("speech: compute durations: sample rate %d, want a positive rate", rate)
-	}
-	if len(utts) == 0 {
+// Sample is one utterance's conditioning values (in the order of the
+// conditions passed to Compute) and its trimmed length in seconds.
+type Sample struct {
+	Values  []string
+	Seconds float64
+}
+
+// Compute returns the duration statistics of samples, grouped by their
+// values of the conditions conds.
+func Compute(samples []Sample, conds []string) (*Stats, error) {
+	if len(samples) == 0 {
 		return nil, fmt.Errorf("speech: compute durations: no utterances")
 	}
 	byKey := map[string][]float64{}
 	keys := map[string][]string{}
 	var all []float64
-	for _, u := range utts {
-		vals := make([]string, len(conds))
-		for i, c := range conds {
-			v, ok := u.Labels[c]
-			if !ok {
-				return nil, fmt.Errorf("speech: compute durations: %s has no label %q", u.Name, c)
-			}
-			vals[i] = v
+	for _, u := range samples {
+		if len(u.Values) != len(conds) {
+			return nil, fmt.Errorf("speech: compute durations: %d values %q for %d conditions %q", len(u.Values), u.Values, len(conds), conds)
 		}
-		k := strings.Join(vals, "\x00")
-		d := float64(len(u.Codes)) / float64(rate)
-		byKey[k] = append(byKey[k], d)
-		keys[k] = vals
-		all = append(all, d)
+		k := strings.Join(u.Values, "\x00")
+		byKey[k] = append(byKey[k], u.Seconds)
+		keys[k] = u.Values
+		all = append(all, u.Seconds)
 	}
 	s := &Stats{Conditions: slices.Clone(conds), All: Summarize(all)}
 	sorted := make([]string, 0, len(byKey))
@@ -128,43 +123,6 @@ func Compute(utts []*corpus.Utterance, rate int, conds []string) (*Stats, error)
 		s.Groups = append(s.Groups, Group{Values: keys[k], Duration: Summarize(byKey[k])})
 	}
 	return s, nil
-}
-
-// FromCorpus returns the statistics of c's training split, grouped by the
-// labels conds (c's validation utterances are never used).
-func FromCorpus(c *corpus.Corpus, conds ...string) (*Stats, error) {
-	s, err := Compute(c.Train, c.SampleRate, conds)
-	if err != nil {
-		return nil, err
-	}
-	s.Source = fmt.Sprintf("%s, training split (validation: %s), trimmed", c.Dir, c.Split)
-	return s, nil
-}
-
-// CorpusOptions are the corpus options the trainer uses by default
-// (`wavenet train`: trim and normalise on), at the model's rate and levels,
-// so that durations are measured on what the model was trained on.
-func CorpusOptions(cfg wavenet.Config) corpus.Options {
-	return corpus.Options{SampleRate: cfg.SampleRate, Levels: cfg.QuantizationChannels, Trim: true, Normalize: true}
-}
-
-// Calibrate loads the corpus in dataDir the way the trainer does and
-// returns the duration statistics of its training split for the
-// conditions of cfg.
-func Calibrate(ctx context.Context, cfg wavenet.Config, dataDir string) (*Stats, error) {
-	c, err := corpus.Load(ctx, dataDir, CorpusOptions(cfg))
-	if err != nil {
-		return nil, fmt.Errorf("speech: calibrate: %w", err)
-	}
-	conds := make([]string, len(cfg.Conditions))
-	for i, cd := range cfg.Conditions {
-		if !slices.Contains(c.LabelNames, cd.Name) {
-			return nil, fmt.Errorf("speech: calibrate: the model's condition %q is not a label of %s (labels: %s)",
-				cd.Name, dataDir, strings.Join(c.LabelNames, ", "))
-		}
-		conds[i] = cd.Name
-	}
-	return FromCorpus(c, conds...)
 }
 
 // Lookup returns the Duration for the conditioning indices cond of a model

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/wavenet-go/wavenet/audio"
-	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/mulaw"
 )
 
@@ -23,9 +22,9 @@ type Options struct {
 	LeadSeconds float64 // most leading silence waited for before giving up [0.5]
 	DipDB       float64 // at the cap, a dip this far below the loudest frame ends the word, dB [20]
 	DipMS       float64 // length of that dip, in ms [50]
-	TrimFrameMS float64 // frame of the final trim, in ms [corpus.DefaultFrameMS = 20]
-	TrimRelDB   float64 // final trim threshold below the loudest frame, dB [corpus.DefaultTrimRelDB = 30]
-	TrimFloorDB float64 // final trim floor, dBFS [corpus.DefaultTrimDB = -60]
+	TrimFrameMS float64 // frame of the final trim, in ms [audio.DefaultFrameMS = 20]
+	TrimRelDB   float64 // final trim threshold below the loudest frame, dB [audio.DefaultTrimRelDB = 30]
+	TrimFloorDB float64 // final trim floor, dBFS [audio.DefaultTrimDB = -60]
 }
 
 func (o Options) withDefaults() Options {
@@ -44,9 +43,9 @@ func (o Options) withDefaults() Options {
 	def(&o.LeadSeconds, 0.5)
 	def(&o.DipDB, 20)
 	def(&o.DipMS, 50)
-	def(&o.TrimFrameMS, corpus.DefaultFrameMS)
-	def(&o.TrimRelDB, corpus.DefaultTrimRelDB)
-	def(&o.TrimFloorDB, corpus.DefaultTrimDB)
+	def(&o.TrimFrameMS, audio.DefaultFrameMS)
+	def(&o.TrimRelDB, audio.DefaultTrimRelDB)
+	def(&o.TrimFloorDB, audio.DefaultTrimDB)
 	return o
 }
 

@@ -2,35 +2,36 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/wavenet-go/wavenet/audio"
-	"github.com/wavenet-go/wavenet/cache"
 	"github.com/wavenet-go/wavenet/internal/progress"
+	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-// DefaultModel, when not nil, loads the model that commands use when
-// --model is not given (the embedded default model). The file that embeds
-// the model sets it from an init function; until then --model is required.
-var DefaultModel func(ctx context.Context) (*wavenet.Model, error)
-
-// loadModel loads the checkpoint directory dir, or the default model when
-// dir is empty.
+// loadModel loads the checkpoint directory dir, or the embedded default
+// model when dir is empty (synth's bundle loader).
 func loadModel(ctx context.Context, dir string) (*wavenet.Model, error) {
 	if dir != "" {
 		return wavenet.Load(ctx, dir)
 	}
-	if DefaultModel == nil {
+	if !models.Available() {
 		return nil, Usagef("--model DIR is required (this binary has no embedded default model)")
 	}
-	return DefaultModel(ctx)
+	b, err := synth.LoadFS(models.FS(), models.ID)
+	if err != nil {
+		return nil, err
+	}
+	return b.Model, nil
 }
 
 // condFlags collects the conditioning flags shared by generate and score:
@@ -142,11 +143,11 @@ func readCodes(name string, rate, q int) ([]int32, error) {
 }
 
 // genChunk is the number of samples generated between checks of the
-// context and progress updates.
+// context and writes to the file.
 const genChunk = 1024
 
 func runGenerate(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "generate", "generate [--model DIR] --seconds S [--speaker X] [--label Y] [--cond name=value...] [--temperature T] [--top-k K] [--greedy] [--seed N] [--prime file.wav] [--rate HZ] --out out.wav")
+	fs := NewFlagSet(env, "generate", "generate [--model DIR] --seconds S [--speaker X] [--label Y] [--cond name=value...] [--temperature T] [--top-k K] [--greedy] [--seed N] [--prime file.wav] [--rate HZ] [--format wav] --out out.wav")
 	modelDir := fs.String("model", "", "checkpoint directory (default: the embedded default model)")
 	seconds := fs.Float64("seconds", 1, "length of the generated audio in seconds")
 	temp := fs.Float64("temperature", 1, "sampling temperature (> 0; lower is more conservative)")
@@ -154,8 +155,9 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 	greedy := fs.Bool("greedy", false, "always take the most likely code (ignores --temperature, --top-k, --seed)")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed, model and flags give the same audio")
 	prime := fs.String("prime", "", "WAV file whose audio seeds the generation (not included in the output)")
-	rate := fs.Int("rate", 0, "sample rate of the output WAV in Hz (default: the model's rate)")
-	out := fs.String("out", "", "output WAV file (16-bit PCM)")
+	rate := fs.Int("rate", 0, "sample rate of the output in Hz (default: the model's rate)")
+	format := fs.String("format", synth.FormatWAV, formatUsage)
+	out := fs.String("out", "", "output file")
 	var cf condFlags
 	cf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -184,148 +186,86 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cond, err := condIndices(cfg, vals)
-	if err != nil {
+	if _, err := condIndices(cfg, vals); err != nil {
 		return err
 	}
-	outRate := cfg.SampleRate
-	if *rate > 0 {
-		outRate = *rate
+	t, g := *temp, 0.0
+	if *greedy {
+		t = 0
 	}
-	n := int(math.Round(*seconds * float64(cfg.SampleRate)))
-	if n < 1 || float64(n) > 24*3600*float64(cfg.SampleRate) {
-		return Usagef("--seconds %v gives %d samples at %d Hz, want 1 sample to 24 hours", *seconds, n, cfg.SampleRate)
-	}
-	g := cache.New(m, 1)
-	slot, err := g.Join(cache.StreamOptions{Cond: cond, Temperature: float32(*temp), TopK: *topK, Seed: *seed, Greedy: *greedy})
-	if err != nil {
-		return err
-	}
+	req := &synth.Request{Seconds: seconds, Conditions: vals, Temperature: &t, TopK: *topK, Seed: seed, Guidance: &g,
+		SampleRate: *rate, Format: *format}
 	if *prime != "" {
-		codes, err := readCodes(*prime, cfg.SampleRate, cfg.QuantizationChannels)
-		if err != nil {
+		if req.Prime, err = readCodes(*prime, cfg.SampleRate, cfg.QuantizationChannels); err != nil {
 			return fmt.Errorf("prime: %w", err)
 		}
-		if err := g.Prime(ctx, slot, codes); err != nil {
-			return err
-		}
 	}
-
-	w, err := newWAVOut(*out, cfg.SampleRate, outRate)
+	e, err := cliEngine(&synth.Bundle{Model: m}, 1, 0)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
+		return err
 	}
-	bar := progress.New(env.Stderr, "generate", "samples", int64(n))
-	dst := make([]int32, 1)
-	codes := make([]int32, 0, genChunk)
-	var samples []float32
-	var genErr error
-	done := 0
-	for done < n {
-		if err := ctx.Err(); err != nil {
-			genErr = err
-			break
-		}
-		codes = codes[:0]
-		for range min(genChunk, n-done) {
-			dst = g.Step(dst)
-			codes = append(codes, dst[slot])
-		}
-		samples = mulaw.Decode(samples, codes, cfg.QuantizationChannels)
-		if err := w.write(samples); err != nil {
-			w.abort()
+	defer e.Close()
+	syn, err := e.Start(ctx, req)
+	if err != nil {
+		return usageOf(err)
+	}
+	defer syn.Close()
+	f, err := createOut(*out)
+	if err != nil {
+		return err
+	}
+	bar := progress.New(env.Stderr, "generate", "samples", int64(syn.Samples))
+	n, genErr := syn.Stream(ctxWriter{ctx, f}, func() { bar.Set(f.written(syn.Format), "") })
+	bar.Finish()
+	var we *synth.WriteError
+	if errors.As(genErr, &we) && !errors.Is(genErr, context.Canceled) {
+		f.abort()
+		return fmt.Errorf("write %s: %w", *out, we.Err)
+	}
+	if syn.Format == synth.FormatWAV {
+		// The streamed header declares an unknown length: write the exact one.
+		if _, err := f.WriteAt(synth.WAVHeader(syn.Rate, n), 0); err != nil {
+			f.abort()
 			return fmt.Errorf("write %s: %w", *out, err)
 		}
-		done += len(codes)
-		bar.Add(int64(len(codes)), "")
 	}
-	bar.Finish()
-	frames, err := w.commit()
-	if err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
+	if err := f.commit(); err != nil {
+		return err
 	}
 	if genErr != nil {
 		fmt.Fprintf(env.Stderr, "generate: interrupted: wrote the %d samples generated so far (%.2f s) to %s\n",
-			done, float64(done)/float64(cfg.SampleRate), *out)
+			n, float64(n)/float64(syn.Rate), *out)
 		return genErr
 	}
 	fmt.Fprintf(env.Stderr, "generate: wrote %.2f s (%d samples at %d Hz) to %s\n",
-		float64(frames)/float64(outRate), frames, outRate, *out)
+		float64(n)/float64(syn.Rate), n, syn.Rate, *out)
 	return nil
 }
 
-// wavOut writes a 16-bit PCM WAV file through a temporary file in the same
-// directory, renamed into place by commit, so that a failed write leaves no
-// partial file. At the model's rate, samples stream to the file as they
-// come (memory stays bounded for long outputs); at another rate they are
-// kept and resampled in one piece by commit.
-type wavOut struct {
-	name             string
-	tmp              *os.File
-	sw               *audio.Encoder // nil when resampling
-	fromRate, toRate int
-	kept             []float32
-	frames           int
+// ctxWriter writes to w until ctx is done (checked before each write):
+// an interrupted generate keeps the chunks written before.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
 }
 
-func newWAVOut(name string, fromRate, toRate int) (*wavOut, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return nil, err
-	}
-	w := &wavOut{name: name, tmp: tmp, fromRate: fromRate, toRate: toRate}
-	if fromRate == toRate {
-		if w.sw, err = audio.NewEncoder(tmp, audio.EncodingWAV, toRate, -1); err != nil {
-			w.abort()
-			return nil, err
-		}
-	}
-	return w, nil
-}
-
-func (w *wavOut) write(samples []float32) error {
-	if w.sw == nil {
-		w.kept = append(w.kept, samples...)
-		return nil
-	}
-	w.frames += len(samples)
-	return w.sw.Write(samples)
-}
-
-// commit finishes the file and renames it into place; it returns the
-// number of frames written.
-func (w *wavOut) commit() (frames int, err error) {
-	defer func() {
-		if err != nil {
-			w.abort()
-		}
-	}()
-	if w.sw != nil {
-		err = w.sw.Close() // patches the sizes into the header
-	} else {
-		x := w.kept
-		if len(x) > 0 {
-			if x, err = audio.Resample(nil, x, w.fromRate, w.toRate); err != nil {
-				return 0, err
-			}
-		}
-		w.frames = len(x)
-		err = audio.Encode(w.tmp, x, w.toRate, audio.PCM16)
-	}
-	if err != nil {
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
-	if err = w.tmp.Chmod(0o644); err != nil {
-		return 0, err
-	}
-	if err = w.tmp.Close(); err != nil {
-		return 0, err
-	}
-	return w.frames, os.Rename(w.tmp.Name(), w.name)
+	return c.w.Write(p)
 }
 
-// abort removes the temporary file.
-func (w *wavOut) abort() {
-	w.tmp.Close()
-	os.Remove(w.tmp.Name())
+// written is the number of samples in the file so far, for a format.
+func (f *outFile) written(format string) int64 {
+	off, _ := f.Seek(0, io.SeekCurrent)
+	switch format {
+	case synth.FormatWAV:
+		return (off - 44) / 2
+	case synth.FormatPCM16:
+		return off / 2
+	case synth.FormatFloat32:
+		return off / 4
+	}
+	return off
 }

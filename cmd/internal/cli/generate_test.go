@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -160,7 +161,7 @@ func TestGenerateErrors(t *testing.T) {
 	// the default model (conditioned on speaker and digit), one asking for
 	// the speaker.
 	noModel := "--model"
-	if DefaultModel != nil {
+	if models.Available() {
 		noModel = "speaker"
 	}
 	for _, tc := range []struct {
@@ -210,8 +211,9 @@ func TestGenerateInterrupted(t *testing.T) {
 	dir, _ := genTestModel(t, false)
 	out := filepath.Join(t.TempDir(), "out.wav")
 	ctx := &countdownCtx{Context: context.Background()}
-	// One Err call while loading the checkpoint, then one per chunk.
-	ctx.n.Store(3)
+	// One Err call while loading the checkpoint, one before writing the
+	// WAV header, then one before writing each chunk: two chunks get out.
+	ctx.n.Store(4)
 	_, _, err := runCmd(ctx, runGenerate, "--model", dir, "--seconds", "10", "--out", out)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted generate = %v, want context.Canceled", err)

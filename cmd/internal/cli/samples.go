@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -11,13 +12,16 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/classify"
 	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/internal/plots"
+	"github.com/wavenet-go/wavenet/internal/progress"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -38,7 +42,8 @@ CC BY-SA 4.0 as well.`
 
 type samplesConfig struct {
 	modelDir  string
-	guide     speech.GenOptions // Guidance and Candidates used (the flags' or the model's)
+	guidance  float64 // guidance weight used (the flag's or the model's)
+	cands     int     // candidates per digit used (the flag's or the model's)
 	out       string
 	fsdd      string
 	valIndex  string
@@ -57,7 +62,8 @@ type sampleFile struct {
 	png     string // "" when none
 	speaker string
 	digits  []string // what was asked
-	parts   []speech.Part
+	seed    uint64
+	parts   []synth.Word
 	heard   []classify.Prediction
 	errs    []error
 	audio   []float32
@@ -104,14 +110,14 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, stats, err := loadSpeechModel(ctx, env, c.modelDir)
+	b, err := loadBundle(ctx, env, c.modelDir)
 	if err != nil {
 		return err
 	}
-	if err := c.gen.guided(&c.guide, m, stats); err != nil {
+	if c.guidance, c.cands, err = c.gen.guided(b); err != nil {
 		return err
 	}
-	cfg := m.Config
+	cfg := b.Model.Config
 	sc, lc := cfg.Condition("speaker"), cfg.LabelCondition()
 	if sc < 0 || lc < 0 || len(cfg.Conditions) != 2 {
 		return fmt.Errorf("samples: the model must be conditioned on speaker and one label (digit); its conditions: %s", condNames(cfg))
@@ -148,20 +154,9 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "classifier on %d validation recordings: digit recognised %.1f%%, speaker recognised %.1f%%\n",
 		valRep.Files, 100*valRep.DigitAccuracy(), 100*valRep.SpeakerAccuracy())
 
-	// Every digit of every file is one item of one batched generation.
+	// Every file is one request to an engine that batches c.streams of
+	// them at a time.
 	var files []*sampleFile
-	var items []speech.Item
-	var owner []int // items[i] belongs to files[owner[i]]
-	add := func(f *sampleFile, seed uint64) {
-		for i, d := range f.digits {
-			cond := make([]int, 2)
-			cond[sc], _ = cfg.Conditions[sc].Index(f.speaker)
-			cond[lc], _ = cfg.Conditions[lc].Index(d)
-			items = append(items, speech.Item{Cond: cond, Seed: seed + uint64(i)})
-			owner = append(owner, len(files))
-		}
-		files = append(files, f)
-	}
 	for k := range c.perPair {
 		for si, s := range speakers {
 			for di, d := range digits {
@@ -169,11 +164,11 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 				if c.perPair > 1 {
 					name = fmt.Sprintf("%s_%s_gen%d.wav", d, s, k)
 				}
-				f := &sampleFile{name: name, speaker: s, digits: []string{d}}
+				f := &sampleFile{name: name, speaker: s, digits: []string{d}, seed: c.gen.seed + uint64(1000*k+10*si+di)}
 				if c.png && k == 0 {
 					f.png = strings.TrimSuffix(name, ".wav") + ".png"
 				}
-				add(f, c.gen.seed+uint64(1000*k+10*si+di))
+				files = append(files, f)
 			}
 		}
 	}
@@ -184,35 +179,23 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 				return fmt.Errorf("samples: %w", err)
 			}
 			name := fmt.Sprintf("sentences/%s_%d.wav", s, j+1)
-			f := &sampleFile{name: name, speaker: s, digits: labels}
+			f := &sampleFile{name: name, speaker: s, digits: labels, seed: c.gen.seed + uint64(1_000_000+100_000*j+100*si)}
 			if c.png {
 				f.png = strings.TrimSuffix(name, ".wav") + ".png"
 			}
-			add(f, c.gen.seed+uint64(1_000_000+100_000*j+100*si))
+			files = append(files, f)
 		}
 	}
-
-	onProgress, finish := barProgress(env, "samples")
-	parts, err := speech.Generate(ctx, m, items, speech.GenOptions{Temperature: float32(c.gen.temp), TopK: c.gen.topK,
-		Greedy: c.gen.greedy, Guidance: c.guide.Guidance, Candidates: c.guide.Candidates, Stats: stats, MaxStreams: c.streams, ZeroStart: c.zeroStart, Progress: onProgress})
-	finish()
-	if err != nil {
+	if err := c.say(ctx, env, b, files); err != nil {
 		return err
-	}
-	for i, p := range parts {
-		f := files[owner[i]]
-		f.parts = append(f.parts, p)
 	}
 
 	if err := os.MkdirAll(filepath.Join(c.out, "sentences"), 0o755); err != nil {
 		return fmt.Errorf("samples: %w", err)
 	}
 	rate := cfg.SampleRate
-	pause := int(speech.DefaultPause.Seconds() * float64(rate))
 	for _, f := range files {
-		audios := make([][]float32, len(f.parts))
-		for i, p := range f.parts {
-			audios[i] = p.Audio
+		for _, p := range f.parts {
 			x := p.Audio
 			if c.levelFree {
 				x = slices.Clone(x)
@@ -222,7 +205,6 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 			f.heard = append(f.heard, pred)
 			f.errs = append(f.errs, err)
 		}
-		f.audio = speech.Concat(audios, pause, rate)
 		var buf bytes.Buffer
 		if err := audio.Encode(&buf, f.audio, rate, audio.PCM16); err != nil {
 			return fmt.Errorf("samples: %s: %w", f.name, err)
@@ -296,27 +278,39 @@ func checkpointStep(ctx context.Context, dir string) string {
 	return ck.Metadata["step"]
 }
 
-// writeFileAtomic writes b to name through a temporary file renamed into
-// place.
-func writeFileAtomic(name string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+// say generates every file's digits with the engine, c.streams requests
+// at a time, each file one text request seeded with its seed.
+func (c *samplesConfig) say(ctx context.Context, env *Env, b *synth.Bundle, files []*sampleFile) error {
+	e, err := cliEngine(b, c.streams, len(files))
 	if err != nil {
 		return err
 	}
-	if _, err = tmp.Write(b); err == nil {
-		err = tmp.Chmod(0o644)
+	defer e.Close()
+	bar := progress.New(env.Stderr, "samples", "files", int64(len(files)))
+	defer bar.Finish()
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		req, err := c.gen.request(b, f.seed)
+		if err != nil {
+			return err
+		}
+		req.Text, req.Speaker, req.ZeroStart = strings.Join(f.digits, " "), f.speaker, c.zeroStart
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			syn, err := e.Start(ctx, req)
+			if err == nil {
+				f.audio, err = syn.Audio()
+				f.parts = syn.Words
+				syn.Close()
+			}
+			errs[i] = err
+			bar.Add(1, "")
+		}()
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), name)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // counts are recognition counts.
@@ -398,11 +392,11 @@ func samplesReadme(c samplesConfig, cfg wavenet.Config, step string, files []*sa
 	if c.gen.topK > 0 {
 		fmt.Fprintf(&b, ", top-k %d", c.gen.topK)
 	}
-	if c.guide.Guidance > 0 {
-		fmt.Fprintf(&b, ", classifier-free guidance %g on the digit", c.guide.Guidance)
+	if c.guidance > 0 {
+		fmt.Fprintf(&b, ", classifier-free guidance %g on the digit", c.guidance)
 	}
-	if c.guide.Candidates > 1 {
-		fmt.Fprintf(&b, ", best of %d candidates per digit by the model's own log-likelihood ratio log p(audio | digit) - log p(audio | no digit)", c.guide.Candidates)
+	if c.cands > 1 {
+		fmt.Fprintf(&b, ", best of %d candidates per digit by the model's own log-likelihood ratio log p(audio | digit) - log p(audio | no digit)", c.cands)
 	}
 	if c.gen.greedy {
 		b.WriteString(", greedy")

@@ -5,14 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/wavenet-go/wavenet/internal/progress"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/synth"
+	"github.com/wavenet-go/wavenet/train"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -40,34 +42,54 @@ func interspersed(fs interface {
 	}
 }
 
-// loadSpeechModel loads the model of dir (or the default model) with its
-// duration statistics; a model without them gets nil stats and a note on
-// stderr.
-func loadSpeechModel(ctx context.Context, env *Env, dir string) (*wavenet.Model, *speech.Stats, error) {
-	m, err := loadModel(ctx, dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	var st *speech.Stats
-	if dir != "" {
-		st, err = speech.LoadStats(dir)
-	} else {
-		st, err = speech.ReadStats(models.FS(), "default")
-	}
+// loadBundle loads the checkpoint directory dir, or the embedded default
+// model when dir is empty, with its speech statistics (synth's bundle
+// loader); a model without statistics gets a note on stderr.
+func loadBundle(ctx context.Context, env *Env, dir string) (*synth.Bundle, error) {
+	var b *synth.Bundle
+	var err error
+	where := dir
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		where := dir
-		if where == "" {
-			where = "the embedded default model"
-		}
+	case dir != "":
+		b, err = synth.LoadDir(ctx, dir)
+	case models.Available():
+		where = "the embedded default model"
+		b, err = synth.LoadFS(models.FS(), models.ID)
+	default:
+		return nil, Usagef("--model DIR is required (this binary has no embedded default model)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if b.Stats == nil {
 		fmt.Fprintf(env.Stderr, "note: %s has no %s: using default durations (median %.2f s, p90 %.2f s); "+
 			"add them with: wavenet say --calibrate --model DIR --data CORPUS\n",
 			where, speech.StatsFile, speech.DefaultDuration.Median, speech.DefaultDuration.P90)
-		return m, nil, nil
-	case err != nil:
-		return nil, nil, err
 	}
-	return m, st, nil
+	return b, nil
+}
+
+// cliEngine is the synthesis engine of a command: one model, served as
+// models.ID, with limits fit for files (hours of audio, requests that wait
+// for a slot as long as it takes).
+func cliEngine(b *synth.Bundle, streams, queue int) (*synth.Engine, error) {
+	return synth.New(map[string]*synth.Bundle{models.ID: b}, synth.Options{
+		MaxStreams: streams, Workers: 1, MaxQueue: queue, QueueWait: 24 * time.Hour,
+		MaxSeconds: 24 * 3600, ChunkSamples: genChunk,
+	})
+}
+
+// usageOf turns the engine's request errors into usage errors.
+func usageOf(err error) error {
+	var re *synth.RequestError
+	var ie *speech.InputError
+	switch {
+	case errors.As(err, &re):
+		return Usagef("%s", re.Msg)
+	case errors.As(err, &ie):
+		return Usagef("%s", strings.TrimPrefix(ie.Error(), "speech: "))
+	}
+	return err
 }
 
 // genFlags are the sampling flags of say and samples.
@@ -100,50 +122,48 @@ func (g *genFlags) check() error {
 	return nil
 }
 
-// guided sets o's guidance weight and candidates for saying things with m:
-// the flags', else the model's defaults from st (nil: none). Either for a
-// model whose label condition has no null row is a usage error.
-func (g *genFlags) guided(o *speech.GenOptions, m *wavenet.Model, st *speech.Stats) error {
+// guided returns the guidance weight and candidates of saying things with
+// b: the flags', else the model's defaults. Either for a model whose label
+// condition has no null row is a usage error.
+func (g *genFlags) guided(b *synth.Bundle) (float64, int, error) {
 	w, n := g.guidance, g.cands
 	if w < 0 {
 		w = 0
-		if st != nil {
-			w = st.Guidance
+		if b.Stats != nil {
+			w = b.Stats.Guidance
 		}
 	}
 	if n < 0 {
 		n = 1
-		if st != nil && st.Candidates > 0 {
-			n = st.Candidates
+		if b.Stats != nil && b.Stats.Candidates > 0 {
+			n = b.Stats.Candidates
 		}
 	}
-	if (w > 0 || n > 1) && !m.Config.HasNull(m.Config.LabelCondition()) {
-		return Usagef("--guidance %v and --candidates %d need a model trained with --cond-dropout (its label condition has no null row); give --guidance 0 --candidates 1", w, n)
+	cfg := b.Model.Config
+	if (w > 0 || n > 1) && !cfg.HasNull(cfg.LabelCondition()) {
+		return 0, 0, Usagef("--guidance %v and --candidates %d need a model trained with --cond-dropout (its label condition has no null row); give --guidance 0 --candidates 1", w, n)
 	}
-	o.Guidance, o.Candidates = float32(w), n
-	return nil
+	return w, n, nil
 }
 
-// barProgress adapts a progress bar to speech's progress callback, whose
-// total can grow (retries).
-func barProgress(env *Env, label string) (func(done, total int64), func()) {
-	var bar *progress.Bar
-	var first int64
-	return func(done, total int64) {
-			if bar == nil {
-				first = total
-				bar = progress.New(env.Stderr, label, "samples", total)
-			}
-			bar.Set(done*first/max(total, 1), "")
-		}, func() {
-			if bar != nil {
-				bar.Finish()
-			}
-		}
+// request returns the synthesis request of the flags for bundle b.
+func (g *genFlags) request(b *synth.Bundle, seed uint64) (*synth.Request, error) {
+	w, n, err := g.guided(b)
+	if err != nil {
+		return nil, err
+	}
+	temp := g.temp
+	if g.greedy {
+		temp = 0
+	}
+	return &synth.Request{Temperature: &temp, TopK: g.topK, Seed: &seed, Guidance: &w, Candidates: &n}, nil
 }
+
+// formatUsage is the help of --format.
+const formatUsage = "output format: wav (16-bit PCM WAV), or raw samples: pcm16 (s16le), mulaw (G.711), float32 (f32le)"
 
 func runSay(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "say", "say \"4 2 7\" [--speaker X] [--cond name=value...] [--model DIR] [--seed N] [--temperature T] [--pause-ms 150] [--rate HZ] --out phone.wav\n"+
+	fs := NewFlagSet(env, "say", "say \"4 2 7\" [--speaker X] [--cond name=value...] [--model DIR] [--seed N] [--temperature T] [--pause-ms 150] [--rate HZ] [--format wav] --out phone.wav\n"+
 		"       wavenet say --calibrate --model DIR --data CORPUS_DIR")
 	modelDir := fs.String("model", "", "checkpoint directory (default: the embedded default model)")
 	var g genFlags
@@ -154,8 +174,9 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	fs.Float64Var(&g.guidance, "guidance", -1, guidanceUsage)
 	fs.IntVar(&g.cands, "candidates", -1, candidatesUsage)
 	pauseMS := fs.Float64("pause-ms", 150, "silence between digits in milliseconds")
-	rate := fs.Int("rate", 0, "sample rate of the output WAV in Hz (default: the model's rate)")
-	out := fs.String("out", "", "output WAV file (16-bit PCM)")
+	rate := fs.Int("rate", 0, "sample rate of the output in Hz (default: the model's rate)")
+	format := fs.String("format", synth.FormatWAV, formatUsage)
+	out := fs.String("out", "", "output file")
 	calibrate := fs.Bool("calibrate", false, "compute the per (speaker, digit) duration statistics of the training split of --data and write them into the model directory as "+speech.StatsFile)
 	data := fs.String("data", "", "with --calibrate: the training corpus (FSDD names)")
 	var cf condFlags
@@ -193,60 +214,52 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	if err := g.check(); err != nil {
 		return err
 	}
-	m, stats, err := loadSpeechModel(ctx, env, *modelDir)
+	b, err := loadBundle(ctx, env, *modelDir)
 	if err != nil {
 		return err
 	}
-	vals, err := cf.values(m.Config)
+	cfg := b.Model.Config
+	vals, err := cf.values(cfg)
 	if err != nil {
 		return err
 	}
-
-	pause := time.Duration(*pauseMS * float64(time.Millisecond))
-	if pause == 0 {
-		pause = -1 // no pause (speech.Request's zero means the default)
-	}
-	onProgress, finish := barProgress(env, "say")
-	req := speech.Request{Text: strings.Join(pos, " "), Cond: vals, Seed: g.seed, Pause: pause,
-		GenOptions: speech.GenOptions{Temperature: float32(g.temp), TopK: g.topK, Greedy: g.greedy,
-			Stats: stats, Progress: onProgress}}
-	if err := g.guided(&req.GenOptions, m, stats); err != nil {
-		finish()
-		return err
-	}
-	res, err := speech.Say(ctx, m, req)
-	finish()
-	if err != nil {
-		var ie *speech.InputError
-		if errors.As(err, &ie) {
-			return Usagef("%s", strings.TrimPrefix(ie.Error(), "speech: "))
+	for i, c := range cfg.Conditions {
+		if _, ok := vals[c.Name]; !ok && i != cfg.LabelCondition() {
+			return Usagef("the model is conditioned on %s: give one (allowed: %s)", c.Name, strings.Join(c.Values, ", "))
 		}
+	}
+	req, err := g.request(b, g.seed)
+	if err != nil {
 		return err
 	}
-	outRate := m.Config.SampleRate
-	if *rate > 0 {
-		outRate = *rate
-	}
-	w, err := newWAVOut(*out, m.Config.SampleRate, outRate)
+	pause := *pauseMS / 1000
+	req.Text, req.Conditions, req.PauseSeconds, req.SampleRate, req.Format = strings.Join(pos, " "), vals, &pause, *rate, *format
+	e, err := cliEngine(b, 1, 0)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
+		return err
 	}
-	if err := w.write(res.Audio); err != nil {
-		w.abort()
-		return fmt.Errorf("write %s: %w", *out, err)
+	defer e.Close()
+	syn, err := e.Start(ctx, req)
+	if err != nil {
+		return usageOf(err)
 	}
-	if _, err := w.commit(); err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
+	defer syn.Close()
+	x, err := syn.Audio()
+	if err != nil {
+		return err
 	}
-	printParts(env.Stderr, res.Labels, res.Parts, res.Rate)
-	fmt.Fprintf(env.Stderr, "say: wrote %.2f s (%d digits) to %s\n", float64(len(res.Audio))/float64(res.Rate), len(res.Labels), *out)
+	if err := writeFileAtomic(*out, synth.Encode(syn.Format, syn.Rate, x)); err != nil {
+		return err
+	}
+	printWords(env.Stderr, syn.Words, cfg.SampleRate)
+	fmt.Fprintf(env.Stderr, "say: wrote %.2f s (%d digits) to %s\n", float64(len(x))/float64(syn.Rate), len(syn.Words), *out)
 	return nil
 }
 
-func printParts(w io.Writer, labels []string, parts []speech.Part, rate int) {
-	for i, p := range parts {
+func printWords(w io.Writer, words []synth.Word, rate int) {
+	for _, p := range words {
 		fmt.Fprintf(w, "  %-4s %.2f s kept of %.2f s generated (end: %s, attempts %d, durations from %s: median %.2f s)\n",
-			labels[i], float64(len(p.Audio))/float64(rate), float64(p.Generated)/float64(rate), p.Reason, p.Attempts,
+			p.Label, float64(len(p.Audio))/float64(rate), float64(p.Generated)/float64(rate), p.Reason, p.Attempts,
 			p.StatsFrom, p.Duration.Median)
 	}
 }
@@ -265,18 +278,17 @@ func runCalibrate(ctx context.Context, env *Env, modelDir, data string, g *genFl
 	if err != nil {
 		return err
 	}
-	st, err := speech.Calibrate(ctx, m.Config, data)
+	st, err := train.Calibrate(ctx, m.Config, data)
 	if err != nil {
 		return err
 	}
 	if old, err := speech.LoadStats(modelDir); err == nil {
 		st.Guidance, st.Candidates = old.Guidance, old.Candidates
 	}
-	var o speech.GenOptions
-	if err := g.guided(&o, m, st); err != nil {
+	st.Guidance, st.Candidates, err = g.guided(&synth.Bundle{Model: m, Stats: st})
+	if err != nil {
 		return err
 	}
-	st.Guidance, st.Candidates = float64(o.Guidance), o.Candidates
 	if err := speech.WriteStats(modelDir, st); err != nil {
 		return err
 	}
@@ -284,4 +296,55 @@ func runCalibrate(ctx context.Context, env *Env, modelDir, data string, g *genFl
 		st.All.N, len(st.Groups), strings.Join(st.Conditions, ", "), st.All.Median, st.All.P90, st.All.Max, st.Guidance, st.Candidates,
 		modelDir, speech.StatsFile)
 	return nil
+}
+
+// outFile writes a file through a temporary file in the same directory,
+// renamed into place by commit, so that a failed write leaves no partial
+// file.
+type outFile struct {
+	name string
+	*os.File
+}
+
+func createOut(name string) (*outFile, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", name, err)
+	}
+	return &outFile{name: name, File: tmp}, nil
+}
+
+// commit closes the file and renames it into place.
+func (f *outFile) commit() error {
+	err := f.Chmod(0o644)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.File.Name(), f.name)
+	}
+	if err != nil {
+		os.Remove(f.File.Name())
+		return fmt.Errorf("write %s: %w", f.name, err)
+	}
+	return nil
+}
+
+// abort removes the temporary file.
+func (f *outFile) abort() {
+	f.Close()
+	os.Remove(f.File.Name())
+}
+
+// writeFileAtomic writes b to name through a temporary file.
+func writeFileAtomic(name string, b []byte) error {
+	f, err := createOut(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.abort()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return f.commit()
 }

@@ -17,16 +17,10 @@ import (
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-func init() {
-	// Commands that take --model (generate, score) fall back to the
-	// embedded default model when the binary has one.
-	if DefaultModel == nil && models.Available() {
-		DefaultModel = func(context.Context) (*wavenet.Model, error) { return models.Default() }
-	}
-}
 
 type serveConfig struct {
 	addr            string
@@ -35,7 +29,6 @@ type serveConfig struct {
 	maxStreams      int
 	maxQueue        int
 	workers         int
-	fastBatch       bool
 	queueWait       time.Duration
 	maxSeconds      float64
 	maxScoreSeconds float64
@@ -57,7 +50,6 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "file with one API key per line; when given, /v1 routes need \"Authorization: Bearer KEY\"")
 	fs.IntVar(&c.maxStreams, "max-streams", 16, "generation slots per model: requests batched together")
 	fs.IntVar(&c.workers, "workers", 0, "generator goroutines per model sharing its slots (0: min(GOMAXPROCS, 4)); each batches its streams")
-	fs.BoolVar(&c.fastBatch, "fast-batch", false, "no effect (kept for old scripts): every step already uses the fastest kernel, whose output does not depend on the batch")
 	fs.IntVar(&c.maxQueue, "max-queue", 0, "requests per model that may wait for a slot (0: as many as --max-streams; -1: none); more get 429")
 	fs.DurationVar(&c.queueWait, "queue-wait", 10*time.Second, "longest wait for a slot before 429")
 	fs.Float64Var(&c.maxSeconds, "max-seconds", 30, "longest audio one request may ask for")
@@ -87,7 +79,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 
 	opts := api.Options{
-		MaxStreams: c.maxStreams, MaxQueue: c.maxQueue, Workers: c.workers, FastBatch: c.fastBatch, QueueWait: c.queueWait,
+		MaxStreams: c.maxStreams, MaxQueue: c.maxQueue, Workers: c.workers, QueueWait: c.queueWait,
 		MaxSeconds: c.maxSeconds, MaxScoreSeconds: c.maxScoreSeconds, MaxScores: c.maxScores, MaxBodyBytes: c.maxBodyBytes,
 		RequestTimeout: c.requestTimeout, Logger: logger,
 	}
@@ -128,38 +120,29 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		logger.Warn("serving an untrained random model (noise): for load tests only", "preset", c.randomModel)
 	case c.modelsDir != "":
 		var skipped []string
-		opts.Models, opts.Int8, skipped, err = api.LoadModelsInt8(ctx, c.modelsDir)
+		opts.Bundles, skipped, err = synth.LoadModels(ctx, c.modelsDir)
 		if err != nil {
 			return err
-		}
-		for id := range opts.Int8 {
-			logger.Info("model stored as int8: served with the int8 generator", "model", id)
 		}
 		for _, s := range skipped {
 			logger.Warn("models directory entry skipped", "entry", s)
 		}
-		var missing []string
-		opts.Speech, missing, err = api.LoadSpeechStats(c.modelsDir, opts.Models)
-		if err != nil {
-			return err
-		}
-		for _, id := range missing {
-			logger.Info("model has no "+speech.StatsFile+": text requests use default word durations", "model", id,
-				"median_s", speech.DefaultDuration.Median, "p90_s", speech.DefaultDuration.P90)
-		}
 	default:
-		m, err := models.Default()
+		if !models.Available() {
+			return Usagef("--models DIR is required (this binary has no embedded default model)")
+		}
+		b, err := synth.LoadFS(models.FS(), models.ID)
 		if err != nil {
 			return err
 		}
-		opts.Models = map[string]*wavenet.Model{models.ID: m}
-		st, err := models.Stats()
-		if err != nil {
-			return err
+		opts.Bundles = map[string]*synth.Bundle{models.ID: b}
+	}
+	for id, b := range opts.Bundles {
+		if b.Int8 {
+			logger.Info("model stored as int8: served with the int8 generator", "model", id)
 		}
-		opts.Speech = map[string]*speech.Stats{models.ID: st}
-		if st == nil {
-			logger.Info("the default model has no "+speech.StatsFile+": text requests use default word durations",
+		if b.Stats == nil {
+			logger.Info("model has no "+speech.StatsFile+": text requests use default word durations", "model", id,
 				"median_s", speech.DefaultDuration.Median, "p90_s", speech.DefaultDuration.P90)
 		}
 	}
@@ -184,8 +167,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	ids := make([]string, 0, len(opts.Models))
+	ids := make([]string, 0, len(opts.Models)+len(opts.Bundles))
 	for id := range opts.Models {
+		ids = append(ids, id)
+	}
+	for id := range opts.Bundles {
 		ids = append(ids, id)
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "models", strings.Join(ids, ","), "max_streams", c.maxStreams)

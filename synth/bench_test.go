@@ -1,4 +1,4 @@
-package api
+package synth
 
 import (
 	"context"
@@ -24,19 +24,14 @@ func BenchmarkScheduler(b *testing.B) {
 	}
 	for _, c := range []struct {
 		streams, workers int
-		fast, int8       bool
-	}{{1, 1, false, false}, {1, 1, false, true}, {4, 1, false, false}, {16, 1, false, false}, {16, 1, false, true},
-		{16, 1, true, false}, {16, 2, false, false}} {
+		int8             bool
+	}{{1, 1, false}, {1, 1, true}, {4, 1, false}, {16, 1, false}, {16, 1, true}, {16, 2, false}} {
 		streams := c.streams
-		b.Run(fmt.Sprintf("streams=%d/workers=%d/fast=%v/int8=%v", streams, c.workers, c.fast, c.int8), func(b *testing.B) {
-			met := newMetrics()
+		b.Run(fmt.Sprintf("streams=%d/workers=%d/int8=%v", streams, c.workers, c.int8), func(b *testing.B) {
+			met := nopMetrics{}
 			gens := []stepper{}
 			for range c.workers {
-				if c.int8 {
-					gens = append(gens, newInt8Stepper(m, streams))
-				} else {
-					gens = append(gens, newStepper(m, streams, c.fast))
-				}
+				gens = append(gens, newStepper(m, streams, c.int8))
 			}
 			sc := newScheduler("bench", gens, streams, 0, 1600, time.Minute, met, quietLogger())
 			defer sc.close()

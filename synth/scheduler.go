@@ -1,4 +1,4 @@
-package api
+package synth
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,66 +47,38 @@ type streamOptions struct {
 
 // segment is a run of generated samples under one conditioning, followed
 // by pauseAfter samples of silence; or, when word is set, one word of a
-// text request (see word).
+// text request (see wordSpec).
 type segment struct {
 	opts       streamOptions
 	n          int
 	pauseAfter int
-	// word makes the segment a spoken word whose length the model decides:
-	// the stream runs until word's end detector says the word is over (or
-	// for at most word.capN samples, if set), is retried with another seed
-	// when the attempt is poor, and the trimmed codes of the best attempt
-	// are sent as one chunk (possibly empty). n is then only an upper
-	// bound on the samples of one attempt, and pauseAfter is ignored: the
-	// request joins the words (speech.Concat).
-	word *wordSpec
-}
-
-// wordSpec is how one word of a text request is generated, the way
-// speech.Generate does it (see textWord in synth.go).
-type wordSpec struct {
-	q, rate  int             // quantization levels and sample rate
-	dur      speech.Duration // the word's length statistics
-	opt      speech.Options  // end detection
-	attempts int             // attempts at most (1 when greedy), after the candidates
-	cands    int             // attempts made in any case, the best kept (speech.GenOptions.Candidates)
-	capN     int             // label_seconds override: samples per attempt at most (0: none)
-	// prime is the history each attempt starts from (speech.PrimeCodes:
-	// silence), except a retry after an attempt without onset, which
-	// starts from zero history, as speech.Generate does.
+	// prime, if set, is the history the stream starts from (generate
+	// --prime), as if it had been generated.
 	prime []int32
+	// word makes the segment a spoken word whose length the model decides
+	// (speech.Word's policy): the trimmed codes of the best attempt are
+	// sent as one chunk (possibly empty). n is then only an upper bound on
+	// the samples of one attempt, and pauseAfter is ignored: the request
+	// joins the words (speech.Concat).
+	word *speech.WordOptions
+	// wordPrime is the history each attempt at the word starts from
+	// (speech.PrimeCodes), unless the policy says zero history.
+	wordPrime []int32
 }
 
-// attemptRun is one running attempt at a word: its stream and end detector.
+// attemptRun is one running attempt at a word: its stream.
 type attemptRun struct {
-	index int // attempt number (0-based): the seed is retrySeed(seed, index)
-	slot  int
-	utt   *speech.Utterance
-}
-
-// attemptResult is a finished attempt, waiting to be taken in attempt order.
-type attemptResult struct {
-	q       int     // wordQuality
-	score   float64 // the stream's GuideScore
-	codes   []int32 // the trimmed codes
-	noOnset bool
+	a    *speech.Attempt
+	slot int
 }
 
 // wordState is the scheduler's state of the word a job is generating.
 // Several attempts may run side by side (the candidates, as far as free
-// slots allow); finished ones are taken in attempt order, the order
-// speech.Generate takes them in, so the kept attempt and the retries do not
-// depend on how many ran at once.
+// slots allow); speech.Word takes finished ones in attempt order, so the
+// kept attempt and the retries do not depend on how many ran at once.
 type wordState struct {
-	runs      []attemptRun
-	next      int // the attempt to start next
-	launched  int // attempts to make: the candidates, plus retries so far
-	done      map[int]attemptResult
-	taken     int    // attempts taken
-	retryZero []bool // whether retry k starts from zero history
-	best      []int32
-	bestQ     int
-	bestScore float64
+	w    *speech.Word
+	runs []attemptRun
 }
 
 // maxParallelAttempts bounds the attempts of one word that run at once.
@@ -120,7 +91,8 @@ type job struct {
 	segs    []segment
 	silence int32 // the code of pause samples
 	out     chan []int32
-	err     error // set before out is closed
+	err     error               // set before out is closed
+	words   []speech.WordResult // text: the kept attempt of each word said, set before out is closed
 	stop    atomic.Bool
 
 	// scheduler-owned
@@ -149,7 +121,7 @@ type scheduler struct {
 	model     string
 	chunkSize int
 	queueWait time.Duration
-	metrics   *metrics
+	metrics   Metrics
 	log       *slog.Logger
 
 	admit   chan struct{} // tokens: generating + waiting requests
@@ -179,15 +151,15 @@ type shard struct {
 // len(gens) shards; every generator must have slots slots, at least twice
 // as many if streams may be guided (a guided stream takes two): the slots
 // beyond two per job run a word's candidate attempts side by side.
-func newScheduler(model string, gens []stepper, slots, queue, chunkSize int, queueWait time.Duration, m *metrics, log *slog.Logger) *scheduler {
+func newScheduler(model string, gens []stepper, slots, queue, chunkSize int, queueWait time.Duration, m Metrics, log *slog.Logger) *scheduler {
 	sc := &scheduler{
 		model: model, chunkSize: chunkSize, queueWait: queueWait, metrics: m, log: log,
 		admit: make(chan struct{}, slots+queue),
 		slots: make(chan struct{}, slots),
 		quit:  make(chan struct{}),
 	}
-	m.active.WithLabelValues(model).Set(0)
-	m.queued.WithLabelValues(model).Set(0)
+	m.Active(model, 0)
+	m.Queued(model, 0)
 	for _, g := range gens {
 		sh := &shard{sc: sc, gen: g, joinCh: make(chan *job, slots), stopped: make(chan struct{}), perJob: 1}
 		if g.free() >= 2*slots {
@@ -223,11 +195,11 @@ func (sc *scheduler) submit(ctx context.Context, j *job) error {
 	select {
 	case sc.admit <- struct{}{}:
 	default:
-		sc.metrics.rejected.WithLabelValues(sc.model).Inc()
+		sc.metrics.Rejected(sc.model)
 		return ErrBusy
 	}
 	sc.waiting.Add(1)
-	sc.metrics.queued.WithLabelValues(sc.model).Inc()
+	sc.metrics.Queued(sc.model, 1)
 	t := time.NewTimer(sc.queueWait)
 	defer t.Stop()
 	var err error
@@ -235,14 +207,14 @@ func (sc *scheduler) submit(ctx context.Context, j *job) error {
 	case sc.slots <- struct{}{}:
 	case <-t.C:
 		err = ErrBusy
-		sc.metrics.rejected.WithLabelValues(sc.model).Inc()
+		sc.metrics.Rejected(sc.model)
 	case <-ctx.Done():
 		err = ctx.Err()
 	case <-sc.quit:
 		err = ErrShutdown
 	}
 	sc.waiting.Add(-1)
-	sc.metrics.queued.WithLabelValues(sc.model).Dec()
+	sc.metrics.Queued(sc.model, -1)
 	if err != nil {
 		<-sc.admit
 		return err
@@ -305,7 +277,7 @@ func (sh *shard) run() {
 		// its end also sees its slot free and the gauges updated.
 		sh.active.Add(-1)
 		sc.active.Add(-1)
-		sc.metrics.active.WithLabelValues(sc.model).Dec()
+		sc.metrics.Active(sc.model, -1)
 		<-sc.slots
 		close(j.out)
 	}
@@ -315,8 +287,8 @@ func (sh *shard) run() {
 		seg := &j.segs[j.seg]
 		if w := seg.word; w != nil {
 			j.slot = -1
-			j.word = wordState{launched: max(1, w.cands)}
-			if err := sh.startAttempt(j, w); err != nil {
+			j.word = wordState{w: speech.NewWord(*w)}
+			if err := sh.startAttempt(j); err != nil {
 				finish(j, err)
 				return false
 			}
@@ -328,12 +300,20 @@ func (sh *shard) run() {
 			finish(j, err)
 			return false
 		}
+		if len(seg.prime) > 0 {
+			if err := sh.gen.prime(slot, seg.prime); err != nil {
+				sh.gen.leave(slot)
+				j.slot = -1
+				finish(j, err)
+				return false
+			}
+		}
 		j.slot, j.left = slot, seg.n
 		return true
 	}
 	start := func(j *job) {
 		sc.active.Add(1)
-		sc.metrics.active.WithLabelValues(sc.model).Inc()
+		sc.metrics.Active(sc.model, 1)
 		j.seg, j.slot = 0, -1
 		j.word = wordState{}
 		j.chunk = make([]int32, 0, sc.chunkSize)
@@ -341,8 +321,6 @@ func (sh *shard) run() {
 			active = append(active, j)
 		}
 	}
-	samples := sc.metrics.samples.WithLabelValues(sc.model)
-	batch := sc.metrics.stepBatch.WithLabelValues(sc.model)
 	for {
 		if len(active) == 0 {
 			select {
@@ -399,36 +377,14 @@ func (sh *shard) run() {
 		for _, j := range active {
 			streams += max(1, len(j.word.runs))
 		}
-		batch.Observe(float64(streams))
-		samples.Add(float64(streams))
+		sc.metrics.Step(sc.model, streams)
 		kept = active[:0]
 		for _, j := range active {
-			if w := j.segs[j.seg].word; w != nil {
-				if alive := sh.stepWord(j, w, codes, finish, startSeg); alive {
-					kept = append(kept, j)
-				}
-				continue
-			}
-			j.chunk = append(j.chunk, codes[j.slot])
-			j.left--
-			alive := true
-			if j.left == 0 {
-				sh.gen.leave(j.slot)
-				j.slot = -1
-				for range j.segs[j.seg].pauseAfter {
-					j.chunk = append(j.chunk, j.silence)
-				}
-				j.seg++
-				if j.seg == len(j.segs) {
-					finish(j, nil)
-					alive = false
-				} else {
-					alive = startSeg(j)
-				}
-			}
-			if alive && len(j.chunk) >= sc.chunkSize {
-				j.out <- j.chunk
-				j.chunk = make([]int32, 0, sc.chunkSize)
+			var alive bool
+			if j.word.w != nil {
+				alive = sh.stepWord(j, codes, finish, startSeg)
+			} else {
+				alive = sh.stepSegment(j, codes, finish, startSeg)
 			}
 			if alive {
 				kept = append(kept, j)
@@ -440,52 +396,60 @@ func (sh *shard) run() {
 	}
 }
 
+// stepSegment appends the step's code of j's stream to its chunk; at the
+// end of the segment the stream leaves, the pause follows, and the next
+// segment starts. A full chunk is sent. It reports whether j is still
+// active.
+func (sh *shard) stepSegment(j *job, codes []int32, finish func(*job, error), startSeg func(*job) bool) bool {
+	sc := sh.sc
+	j.chunk = append(j.chunk, codes[j.slot])
+	j.left--
+	if j.left == 0 {
+		sh.gen.leave(j.slot)
+		j.slot = -1
+		for range j.segs[j.seg].pauseAfter {
+			j.chunk = append(j.chunk, j.silence)
+		}
+		j.seg++
+		if j.seg == len(j.segs) {
+			finish(j, nil)
+			return false
+		}
+		if !startSeg(j) {
+			return false
+		}
+	}
+	if len(j.chunk) >= sc.chunkSize {
+		j.out <- j.chunk
+		j.chunk = make([]int32, 0, sc.chunkSize)
+	}
+	return true
+}
+
 // stepWord feeds the step's codes to the attempts of the word j is
 // generating. An attempt that ended (the detector's end, or the
-// label_seconds cap) leaves; finished attempts are taken in attempt order,
-// the best so far kept and a retry added after a poor one; once every
-// attempt is taken the best is sent and the job moves on to its next
-// segment. If no attempt is running but some are to come, the next one
-// starts (the slots it needs were just freed). It reports whether j is
-// still active.
-func (sh *shard) stepWord(j *job, w *wordSpec, codes []int32, finish func(*job, error), startSeg func(*job) bool) bool {
+// label_seconds cap) leaves and is handed to the word's policy; once the
+// policy is done the best attempt is sent and the job moves on to its
+// next segment. If no attempt is running but some are to come, the next
+// one starts (the slots it needs were just freed). It reports whether j
+// is still active.
+func (sh *shard) stepWord(j *job, codes []int32, finish func(*job, error), startSeg func(*job) bool) bool {
 	st := &j.word
 	runs := st.runs
 	st.runs = st.runs[:0] // filtered in place
 	for _, r := range runs {
-		done := r.utt.Push(codes[r.slot])
-		if !done && !(w.capN > 0 && r.utt.Len() >= w.capN) {
+		if !r.a.Push(codes[r.slot]) {
 			st.runs = append(st.runs, r)
 			continue
 		}
 		score := sh.gen.score(r.slot)
 		sh.gen.leave(r.slot)
-		s, e := r.utt.Trimmed()
-		if st.done == nil {
-			st.done = map[int]attemptResult{}
-		}
-		st.done[r.index] = attemptResult{q: wordQuality(r.utt.Reason(), e-s, w.dur, w.rate), score: score,
-			codes: slices.Clone(r.utt.Codes()[s:e]), noOnset: r.utt.Reason() == speech.NoOnset}
+		st.w.Finish(r.a, score)
 	}
 	clear(runs[len(st.runs):])
-	cands := max(1, w.cands)
-	for {
-		res, ok := st.done[st.taken]
-		if !ok {
-			break
-		}
-		delete(st.done, st.taken)
-		if st.taken == 0 || res.q > st.bestQ || (cands > 1 && res.q == st.bestQ && res.score > st.bestScore) {
-			st.best, st.bestQ, st.bestScore = res.codes, res.q, res.score
-		}
-		st.taken++
-		if res.q < 3 && st.launched < cands+w.attempts-1 {
-			st.launched++
-			st.retryZero = append(st.retryZero, res.noOnset)
-		}
-	}
-	if st.taken == st.launched {
-		j.out <- st.best
+	if st.w.Done() {
+		j.words = append(j.words, st.w.Result()) // read after out is closed
+		j.out <- st.w.Best()
 		j.word = wordState{}
 		j.seg++
 		if j.seg == len(j.segs) {
@@ -494,8 +458,8 @@ func (sh *shard) stepWord(j *job, w *wordSpec, codes []int32, finish func(*job, 
 		}
 		return startSeg(j)
 	}
-	if len(st.runs) == 0 && st.next < st.launched {
-		if err := sh.startAttempt(j, w); err != nil {
+	if len(st.runs) == 0 && st.w.Pending() {
+		if err := sh.startAttempt(j); err != nil {
 			finish(j, err)
 			return false
 		}
@@ -504,27 +468,26 @@ func (sh *shard) stepWord(j *job, w *wordSpec, codes []int32, finish func(*job, 
 }
 
 // startAttempt joins (and primes) the next attempt at j's current word.
-func (sh *shard) startAttempt(j *job, w *wordSpec) error {
+func (sh *shard) startAttempt(j *job) error {
 	st := &j.word
-	k := st.next
-	o := j.segs[j.seg].opts
-	o.Seed = retrySeed(o.Seed, k)
+	a, ok := st.w.Next()
+	if !ok {
+		return nil
+	}
+	seg := &j.segs[j.seg]
+	o := seg.opts
+	o.Seed = a.Seed
 	slot, err := sh.gen.join(o)
 	if err != nil {
 		return err
 	}
-	zero := false
-	if r := k - max(1, w.cands); r >= 0 {
-		zero = st.retryZero[r]
-	}
-	if !zero && len(w.prime) > 0 {
-		if err := sh.gen.prime(slot, w.prime); err != nil {
+	if !a.ZeroStart && len(seg.wordPrime) > 0 {
+		if err := sh.gen.prime(slot, seg.wordPrime); err != nil {
 			sh.gen.leave(slot)
 			return err
 		}
 	}
-	st.runs = append(st.runs, attemptRun{index: k, slot: slot, utt: speech.NewUtterance(w.q, w.rate, w.dur, w.opt)})
-	st.next++
+	st.runs = append(st.runs, attemptRun{a: a, slot: slot})
 	return nil
 }
 
@@ -534,38 +497,16 @@ func (sh *shard) startAttempt(j *job, w *wordSpec) error {
 func (sh *shard) startExtraAttempts(active []*job, perJob int) {
 	reserve := perJob * (cap(sh.sc.slots) - len(active))
 	for _, j := range active {
-		w := j.segs[j.seg].word
-		if w == nil {
+		st := &j.word
+		if st.w == nil {
 			continue
 		}
-		st := &j.word
-		for len(st.runs) < maxParallelAttempts && st.next < st.launched && sh.gen.free() >= reserve+perJob {
-			if sh.startAttempt(j, w) != nil {
+		for len(st.runs) < maxParallelAttempts && st.w.Pending() && sh.gen.free() >= reserve+perJob {
+			if sh.startAttempt(j) != nil {
 				break // tried again when it is the only attempt left to run
 			}
 		}
 	}
-}
-
-// retrySeed is the seed of attempt a (0-based) of a word seeded s: the
-// same as speech.Generate's, so that the service says what `wavenet say`
-// says (TestSynthesizeTextMatchesSay checks it).
-func retrySeed(s uint64, a int) uint64 { return s + uint64(a)*0x9E3779B97F4A7C15 }
-
-// wordQuality ranks attempts as speech.Generate does: an end found (silence
-// or dip) after at least a quarter of the median length is best (3), then
-// one stopped at the cap with something kept (2; the label_seconds cap
-// counts as a cap), then any audio (1), then nothing (0).
-func wordQuality(r speech.EndReason, kept int, d speech.Duration, rate int) int {
-	switch {
-	case (r == speech.Silence || r == speech.Dip) && float64(kept) >= 0.25*d.Median*float64(rate):
-		return 3
-	case (r == speech.Cap || r == speech.Running) && kept > 0:
-		return 2
-	case kept > 0:
-		return 1
-	}
-	return 0
 }
 
 // failPending ends the jobs handed over but not started, once quit is
@@ -575,7 +516,7 @@ func (sh *shard) failPending(finish func(*job, error)) {
 		select {
 		case j := <-sh.joinCh:
 			sh.sc.active.Add(1)
-			sh.sc.metrics.active.WithLabelValues(sh.sc.model).Inc()
+			sh.sc.metrics.Active(sh.sc.model, 1)
 			j.slot = -1
 			finish(j, ErrShutdown)
 		default:
@@ -585,7 +526,7 @@ func (sh *shard) failPending(finish func(*job, error)) {
 }
 
 // errGenerator is the error of jobs whose generator step panicked.
-var errGenerator = errors.New("api: generator failed (a bug: see the server log)")
+var errGenerator = errors.New("synth: generator failed (a bug: see the server log)")
 
 // safeStep runs one generator step, turning a panic into an error (logged
 // with its stack) so that one bug does not take the whole service down.

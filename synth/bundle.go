@@ -1,0 +1,172 @@
+package synth
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+
+	"github.com/wavenet-go/wavenet/internal/safetensors"
+	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// Bundle is what synthesis needs of one model: the network, whether its
+// checkpoint stores int8 weights (then it is generated with
+// cache.NewInt8's int8 products) and its speech duration statistics (nil:
+// speech.DefaultDuration for every word, and no default guidance or
+// candidates).
+type Bundle struct {
+	Model *wavenet.Model
+	Int8  bool
+	Stats *speech.Stats
+}
+
+// validID is the shape of a model id: a directory name without path
+// separators, dots first, or anything a URL or shell would interpret.
+var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidModelID reports whether id may name a model (and a directory under
+// a models directory): letters, digits, '.', '_' and '-', not starting
+// with '.', at most 64 characters. It rejects "..", "a/b" and "a\\b".
+func ValidModelID(id string) bool { return validID.MatchString(id) }
+
+// LoadDir loads the checkpoint directory dir with its speech statistics
+// (speech.StatsFile; absent: nil Stats).
+func LoadDir(ctx context.Context, dir string) (*Bundle, error) {
+	m, err := wavenet.Load(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	q, err := storedInt8(filepath.Join(dir, wavenet.WeightsFile))
+	if err != nil {
+		return nil, err
+	}
+	st, err := speech.LoadStats(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("synth: %s: %w", dir, err)
+	}
+	return &Bundle{Model: m, Int8: q, Stats: st}, nil
+}
+
+// LoadFS loads the checkpoint in directory dir of fsys (the embedded
+// default model: models.FS(), "default") with its speech statistics.
+// Embedded checkpoints are float32.
+func LoadFS(fsys fs.FS, dir string) (*Bundle, error) {
+	m, err := wavenet.LoadFS(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("synth: %s: %w", dir, err)
+	}
+	st, err := speech.ReadStats(fsys, dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("synth: %s: %w", dir, err)
+	}
+	return &Bundle{Model: m, Stats: st}, nil
+}
+
+// LoadModels loads the checkpoints under dir, one per subdirectory that
+// holds a config.json; the id of a model is its directory name, which must
+// pass ValidModelID (other names are reported in skipped, with the reason).
+// When dir itself is a checkpoint, it is served alone, under its base name
+// if that is a valid id and "default" otherwise.
+func LoadModels(ctx context.Context, dir string) (bundles map[string]*Bundle, skipped []string, err error) {
+	bundles = map[string]*Bundle{}
+	if _, err := os.Stat(filepath.Join(dir, wavenet.ConfigFile)); err == nil {
+		id := filepath.Base(filepath.Clean(dir))
+		if !ValidModelID(id) {
+			id = "default"
+		}
+		b, err := LoadDir(ctx, dir)
+		if err != nil {
+			return nil, nil, fmt.Errorf("synth: load model %s: %w", dir, err)
+		}
+		bundles[id] = b
+		return bundles, nil, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("synth: models directory: %w", err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		name := e.Name()
+		path := filepath.Join(dir, name)
+		st, err := os.Stat(path) // follows symlinks
+		if err != nil || !st.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(path, wavenet.ConfigFile)); errors.Is(err, fs.ErrNotExist) {
+			skipped = append(skipped, name+": no "+wavenet.ConfigFile)
+			continue
+		}
+		if !ValidModelID(name) {
+			skipped = append(skipped, name+": not a valid model id (letters, digits, '.', '_', '-'; not starting with '.')")
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		b, err := LoadDir(ctx, path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("synth: load model %q: %w", name, err)
+		}
+		bundles[name] = b
+	}
+	if len(bundles) == 0 {
+		return nil, skipped, fmt.Errorf("synth: no checkpoint (a directory with %s) under %s", wavenet.ConfigFile, dir)
+	}
+	return bundles, skipped, nil
+}
+
+// maxHeader bounds the safetensors header storedInt8 reads (the format
+// itself allows 100 MB; ours are a few KB).
+const maxHeader = 100 << 20
+
+// storedInt8 reports whether a safetensors file holds I8 or U8 tensors,
+// from its header alone (wavenet.LoadCheckpoint would also read the
+// directory's other files, optimizer state included).
+func storedInt8(name string) (bool, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return false, fmt.Errorf("synth: %w", err)
+	}
+	defer f.Close()
+	var n [8]byte
+	if _, err := io.ReadFull(f, n[:]); err != nil {
+		return false, fmt.Errorf("synth: %s: header: %w", name, err)
+	}
+	size := binary.LittleEndian.Uint64(n[:])
+	if size > maxHeader {
+		return false, fmt.Errorf("synth: %s: header of %d bytes, want at most %d", name, size, maxHeader)
+	}
+	h := make([]byte, size)
+	if _, err := io.ReadFull(f, h); err != nil {
+		return false, fmt.Errorf("synth: %s: header: %w", name, err)
+	}
+	var entries map[string]json.RawMessage
+	if err := json.Unmarshal(h, &entries); err != nil {
+		return false, fmt.Errorf("synth: %s: header: %w", name, err)
+	}
+	for k, v := range entries {
+		if k == "__metadata__" {
+			continue
+		}
+		var t struct {
+			DType string `json:"dtype"`
+		}
+		if err := json.Unmarshal(v, &t); err != nil {
+			return false, fmt.Errorf("synth: %s: tensor %q: %w", name, k, err)
+		}
+		if t.DType == string(safetensors.I8) || t.DType == string(safetensors.U8) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

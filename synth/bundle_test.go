@@ -1,0 +1,113 @@
+package synth
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// testModel is a random untrained model with the "tiny" preset (8 kHz)
+// conditioned on speaker (george, jackson) and digit (0-9).
+func testModel(t testing.TB) *wavenet.Model {
+	t.Helper()
+	cfg, err := wavenet.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Conditions = []wavenet.Condition{
+		{Name: "digit", Values: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}},
+		{Name: "speaker", Values: []string{"george", "jackson"}},
+	}
+	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// saveModels saves m under a new temporary directory once per id and
+// returns the directory.
+func saveModels(t testing.TB, m *wavenet.Model, ids ...string) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, id := range ids {
+		if err := wavenet.Save(context.Background(), filepath.Join(root, id), m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestLoadModels(t *testing.T) {
+	m := testModel(t)
+	root := saveModels(t, m, "alpha", "beta")
+	ctx := context.Background()
+	os.Mkdir(filepath.Join(root, "empty"), 0o755)
+	if err := wavenet.Save(ctx, filepath.Join(root, ".hidden"), m, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, skipped, err := LoadModels(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["alpha"] == nil || got["beta"] == nil || got["alpha"].Int8 {
+		t.Errorf("LoadModels = %v, want alpha and beta", got)
+	}
+	if len(skipped) != 2 || !strings.HasPrefix(skipped[0], ".hidden:") || !strings.HasPrefix(skipped[1], "empty:") {
+		t.Errorf("LoadModels skipped %q, want .hidden and empty with reasons", skipped)
+	}
+	// A checkpoint directory itself serves one model under its name.
+	got, _, err = LoadModels(ctx, filepath.Join(root, "beta"))
+	if err != nil || len(got) != 1 || got["beta"] == nil {
+		t.Errorf("LoadModels(beta) = %v, %v; want one model beta", got, err)
+	}
+	// A corrupt checkpoint is an error, not a silently missing model.
+	os.WriteFile(filepath.Join(root, "alpha", "model.safetensors"), []byte("garbage"), 0o644)
+	if _, _, err := LoadModels(ctx, root); err == nil || !strings.Contains(err.Error(), "alpha") {
+		t.Errorf("LoadModels with a corrupt alpha = %v, want an error naming alpha", err)
+	}
+	if _, _, err := LoadModels(ctx, filepath.Join(root, "empty")); err == nil {
+		t.Error("LoadModels(empty dir) = nil error, want no checkpoint error")
+	}
+}
+
+func TestLoadSpeechStats(t *testing.T) {
+	m := testModel(t)
+	root := saveModels(t, m, "alpha", "beta")
+	ctx := context.Background()
+	// alpha has statistics (made-up numbers), beta has none.
+	want := &speech.Stats{Conditions: []string{"speaker", "digit"},
+		Groups: []speech.Group{{Values: []string{"george", "3"}, Duration: speech.Duration{N: 4, Median: 0.3, P90: 0.4, Max: 0.5}}},
+		All:    speech.Duration{N: 40, Median: 0.35, P90: 0.5, Max: 0.8}}
+	if err := speech.WriteStats(filepath.Join(root, "alpha"), want); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := LoadModels(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got["alpha"].Stats) != fmt.Sprint(want) || got["beta"].Stats != nil {
+		t.Errorf("LoadModels stats: alpha %v, beta %v; want alpha's statistics %v and none for beta", got["alpha"].Stats, got["beta"].Stats, want)
+	}
+	// A checkpoint directory itself: its statistics under its id.
+	one, _, err := LoadModels(ctx, filepath.Join(root, "alpha"))
+	if err != nil || fmt.Sprint(one["alpha"].Stats) != fmt.Sprint(want) {
+		t.Errorf("LoadModels(alpha) = %v, %v; want alpha's statistics", one, err)
+	}
+	// A corrupt file is an error naming the model, not silently the defaults.
+	os.WriteFile(filepath.Join(root, "alpha", speech.StatsFile), []byte("{"), 0o644)
+	if _, _, err := LoadModels(ctx, root); err == nil || !strings.Contains(err.Error(), "alpha") {
+		t.Errorf("LoadModels with a corrupt %s = %v, want an error naming alpha", speech.StatsFile, err)
+	}
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

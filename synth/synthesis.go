@@ -1,0 +1,233 @@
+package synth
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/wavenet-go/wavenet/mulaw"
+	"github.com/wavenet-go/wavenet/speech"
+)
+
+// Synthesis is a request admitted to a model's scheduler and generating.
+// Read its audio once, with Audio or Stream, then Close it.
+type Synthesis struct {
+	Seed       uint64 // the seed used (the request's, or a random one)
+	Model      string // the model id
+	Conditions string // "name=value,..." of the conditions (a text's label shown as "text")
+	Format     string // output format
+	Rate       int    // output sample rate
+	// Samples is the number of output samples; for a text, whose length
+	// is known once it is said, -1.
+	Samples int
+	// Words describes the words of a text once Audio has returned.
+	Words []Word
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	p      *plan
+	j      *job
+	closed bool
+}
+
+// Start plans req, admits it to its model's scheduler (ErrBusy at once
+// when slots and queue are full, after Options.QueueWait when no slot
+// freed up) and starts generating. Errors in the request are
+// *RequestError or *speech.InputError. The generation stops when ctx ends
+// or the Synthesis is closed.
+func (e *Engine) Start(ctx context.Context, req *Request) (*Synthesis, error) {
+	if e.draining.Load() {
+		return nil, ErrShutdown
+	}
+	p, err := e.plan(req)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	j := &job{segs: p.segs, silence: pauseCode}
+	if err := p.model.sched.submit(ctx, j); err != nil {
+		cancel()
+		return nil, err
+	}
+	s := &Synthesis{Seed: p.seed, Model: p.model.id, Conditions: p.conds, Format: p.format, Rate: p.rate,
+		Samples: p.outCount, ctx: ctx, cancel: cancel, p: p, j: j}
+	if p.text {
+		s.Samples = -1
+	}
+	return s, nil
+}
+
+// Close stops the generation if it is still running and releases the
+// request's admission.
+func (s *Synthesis) Close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.cancel()
+	s.p.model.sched.release()
+}
+
+// err returns the job's error once out is closed: ctx's own error if the
+// request's context ended.
+func (s *Synthesis) err() error {
+	if err := s.j.err; err != nil {
+		if errors.Is(err, context.Canceled) && s.ctx.Err() != nil {
+			return s.ctx.Err()
+		}
+		return err
+	}
+	return nil
+}
+
+// Audio waits for the whole audio and returns it at the output rate,
+// samples in [-1, 1].
+func (s *Synthesis) Audio() ([]float32, error) {
+	cfg := s.p.model.b.Model.Config
+	var x []float32
+	if s.p.text {
+		var words [][]float32
+		for chunk := range s.j.out { // one chunk per word
+			words = append(words, decodeCodes(nil, chunk, cfg.QuantizationChannels))
+		}
+		x = speech.Concat(words, s.p.pause, cfg.SampleRate)
+		for i, r := range s.j.words {
+			it := s.p.items[i]
+			d, from := s.p.model.b.Stats.Lookup(cfg, it.Cond)
+			s.Words = append(s.Words, Word{Label: it.Label, Audio: words[i], WordResult: r, Duration: d, StatsFrom: from})
+		}
+	} else {
+		codes := make([]int32, 0, s.p.samples)
+		for chunk := range s.j.out {
+			codes = append(codes, chunk...)
+		}
+		x = decodeCodes(nil, codes, cfg.QuantizationChannels)
+	}
+	if err := s.err(); err != nil {
+		return nil, err
+	}
+	if s.Rate != cfg.SampleRate {
+		x = resampleAll(x, cfg.SampleRate, s.Rate)
+	}
+	return x, nil
+}
+
+// Word is one word of a said text.
+type Word struct {
+	Label string
+	Audio []float32 // trimmed, at the model's rate (before fades)
+	speech.WordResult
+	Duration  speech.Duration // the length statistics used
+	StatsFrom string          // "group", "all" or "default" (speech.Stats.Lookup)
+}
+
+// Encode returns x encoded in format at rate Hz: a WAV with its exact
+// sizes, or the raw samples.
+func Encode(format string, rate int, x []float32) []byte {
+	body := make([]byte, 0, encodedSize(format, len(x)))
+	if format == FormatWAV {
+		body = append(body, WAVHeader(rate, len(x))...)
+	}
+	return appendSamples(body, x, format)
+}
+
+// WriteError is Stream's error when writing to its io.Writer failed (the
+// client went away); the generation stops.
+type WriteError struct{ Err error }
+
+func (e *WriteError) Error() string { return "synth: write: " + e.Err.Error() }
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// Stream writes the encoded audio to w as it is generated (a text word by
+// word, each once it is finished and trimmed), calling flush (if not nil)
+// after each write. A WAV starts with a header of unknown length
+// (0xFFFFFFFF sizes: WAVHeader(rate, n) written over it afterwards gives
+// the exact one). It returns the number of output samples written; the
+// error is a *WriteError when w failed, else the generation's (the
+// samples written so far are then all the audio there is).
+func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
+	cfg := s.p.model.b.Model.Config
+	if flush == nil {
+		flush = func() {}
+	}
+	if s.Format == FormatWAV {
+		if err := writeWAVHeader(w, s.Rate, -1); err != nil {
+			s.cancel()
+			return 0, &WriteError{err}
+		}
+	}
+	flush()
+	var rs *streamResampler
+	if s.Rate != cfg.SampleRate {
+		rs = newStreamResampler(cfg.SampleRate, s.Rate)
+	}
+	var x, piece []float32
+	var buf []byte
+	n := 0
+	write := func(x []float32) error {
+		buf = appendSamples(buf[:0], x, s.Format)
+		if _, err := w.Write(buf); err != nil {
+			s.cancel()
+			return &WriteError{err}
+		}
+		n += len(x)
+		flush()
+		return nil
+	}
+	words := 0
+	for chunk := range s.j.out {
+		x = decodeCodes(x, chunk, cfg.QuantizationChannels)
+		y := x
+		if s.p.text {
+			piece = textPiece(piece, x, words, s.p.pause, cfg.SampleRate)
+			y = piece
+			words++
+		}
+		if rs != nil {
+			y = rs.push(y)
+		}
+		if err := write(y); err != nil {
+			for range s.j.out { // drain: the job ends on the cancel
+			}
+			return n, err
+		}
+	}
+	if err := s.err(); err != nil {
+		return n, err
+	}
+	if rs != nil {
+		if err := write(rs.flush()); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// textPiece returns what a streamed text sends for word i (decoded, in
+// word): the pause before it (none before the first) and the word faded
+// in and out, so that the pieces add up to speech.Concat of the words.
+func textPiece(dst, word []float32, i, pause, rate int) []float32 {
+	dst = dst[:0]
+	if i > 0 {
+		dst = append(dst, make([]float32, pause)...)
+	}
+	return append(dst, speech.Concat([][]float32{word}, 0, rate)...)
+}
+
+// pauseCode marks the pause samples of segments with pauseAfter in the
+// code chunks (text words are joined by speech.Concat instead): exact
+// digital silence, where the mu-law silence code would decode to its bin
+// centre (not quite 0).
+const pauseCode = -1
+
+// decodeCodes is mulaw.Decode with pauseCode decoded as 0.
+func decodeCodes(dst []float32, codes []int32, q int) []float32 {
+	dst = mulaw.Decode(dst, codes, q)
+	for i, c := range codes {
+		if c == pauseCode {
+			dst[i] = 0
+		}
+	}
+	return dst
+}
