@@ -21,7 +21,6 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-
 type serveConfig struct {
 	addr            string
 	modelsDir       string
