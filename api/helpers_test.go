@@ -158,6 +158,24 @@ func g711Decode(u byte) int {
 	return t - 0x84
 }
 
+// alawDecode is Sun g711.c's alaw2linear: G.711 A-law to 16-bit PCM.
+func alawDecode(a byte) int {
+	a ^= 0x55
+	t := int(a&0x0f) << 4
+	switch seg := (a & 0x70) >> 4; seg {
+	case 0:
+		t += 8
+	case 1:
+		t += 0x108
+	default:
+		t = (t + 0x108) << (seg - 1)
+	}
+	if a&0x80 != 0 {
+		return t
+	}
+	return -t
+}
+
 func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
 
 // saveModels saves m under a new temporary directory once per id, as

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/synth"
 )
@@ -96,7 +97,7 @@ var synthesizeSchema = map[string]any{
 		"candidates":    map[string]any{"type": "integer", "minimum": 1, "maximum": speech.MaxCandidates, "description": "text only: attempts per word, the one the model finds says the most about its word kept (default: the model's, see GET /v1/models); more than 1 needs a model whose label has a null row"},
 		"guidance":      map[string]any{"type": "number", "minimum": 0, "maximum": synth.MaxGuidance, "description": "classifier-free guidance weight on the label (0: none; default: the model's, see GET /v1/models); needs a model whose label has a null row"},
 		"seed":          map[string]any{"type": "integer", "minimum": 0, "description": "random seed (default random, returned in X-Seed)"},
-		"format":        map[string]any{"type": "string", "enum": []any{"wav", "pcm16", "mulaw", "float32"}, "default": "wav"},
+		"format":        map[string]any{"type": "string", "enum": encodingNames(), "default": string(audio.EncodingWAV)},
 		"sample_rate":   map[string]any{"type": "integer", "description": "output rate in Hz (default: the model's rate)"},
 		"stream":        map[string]any{"type": "boolean", "description": "send audio while generating (chunked)"},
 	},
@@ -137,7 +138,7 @@ func audioHeaders() map[string]any {
 		"X-Audio-Duration": h("seconds of audio in the body (absent for a streamed text)", num),
 		"X-Sample-Rate":    h("sample rate of the body", intg),
 		"X-Num-Samples":    h("samples in the body (absent for a streamed text)", intg),
-		"X-Audio-Encoding": h("wav_pcm_s16le, pcm_s16le, mulaw (G.711) or pcm_f32le", str),
+		"X-Audio-Encoding": h("wav_pcm_s16le, pcm_s16le, mulaw, alaw (G.711) or pcm_f32le", str),
 		"X-Model":          h("model id", str),
 		"X-Conditions":     h("conditions used, name=value comma-separated (defaults included)", str),
 	}
@@ -173,7 +174,7 @@ func corePaths() map[string]any {
 			"requestBody": map[string]any{"required": false, "content": jsonContent(ref("SynthesizeRequest"))},
 			"responses": map[string]any{
 				"200": map[string]any{"description": "audio", "headers": audioHeaders(), "content": map[string]any{
-					"audio/wav": binary, "audio/basic": binary, "audio/PCMU": binary, "application/octet-stream": binary,
+					"audio/wav": binary, "audio/basic": binary, "audio/PCMU": binary, "audio/PCMA": binary, "application/octet-stream": binary,
 				}},
 				"400": errResp("bad request (bad JSON, unknown field, value out of range)"),
 				"401": errResp("missing or invalid API key"),
@@ -279,4 +280,14 @@ func openAPIPath(p string) string {
 		}
 	}
 	return strings.Join(parts, "/")
+}
+
+// encodingNames lists the output formats of /v1/synthesize (audio's
+// encodings) for the OpenAPI document.
+func encodingNames() []any {
+	var names []any
+	for _, e := range audio.Encodings() {
+		names = append(names, string(e))
+	}
+	return names
 }

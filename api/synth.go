@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/synth"
 )
 
@@ -79,7 +80,7 @@ func (r *SynthesizeRequest) request() *synth.Request {
 	return &synth.Request{Model: r.Model, Seconds: r.Seconds, NumSamples: r.NumSamples, Speaker: r.Speaker, Label: r.Label,
 		Conditions: r.Conditions, Text: r.Text, LabelSeconds: r.LabelSeconds, PauseSeconds: r.PauseSeconds,
 		Temperature: r.Temperature, TopK: r.TopK, Guidance: r.Guidance, Candidates: r.Candidates, Seed: r.Seed,
-		Format: r.Format, SampleRate: r.SampleRate}
+		Format: audio.Encoding(r.Format), SampleRate: r.SampleRate}
 }
 
 func (s *Server) handleSynthesize(c echo.Context) error {
@@ -103,8 +104,8 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 	if syn.Samples >= 0 { // a text's length is known once it is said
 		setLength(h, syn.Samples, syn.Rate)
 	}
-	h.Set("X-Audio-Encoding", synth.EncodingName(syn.Format))
-	h.Set(echo.HeaderContentType, synth.ContentType(syn.Format, syn.Rate))
+	h.Set("X-Audio-Encoding", syn.Format.FFmpegName())
+	h.Set(echo.HeaderContentType, syn.Format.ContentType(syn.Rate))
 	h.Set("Cache-Control", "no-store")
 
 	if req.Stream {
@@ -117,7 +118,10 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 	if syn.Samples < 0 {
 		setLength(h, len(x), syn.Rate)
 	}
-	body := synth.Encode(syn.Format, syn.Rate, x)
+	body, err := synth.Encode(syn.Format, syn.Rate, x)
+	if err != nil {
+		return err
+	}
 	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 	c.Response().WriteHeader(http.StatusOK)
 	_, err = c.Response().Write(body)

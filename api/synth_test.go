@@ -20,7 +20,6 @@ import (
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/cache"
 	"github.com/wavenet-go/wavenet/speech"
-	"github.com/wavenet-go/wavenet/synth"
 )
 
 // The request every format test makes: 0.1 s at 8 kHz = 800 samples, digit
@@ -33,14 +32,14 @@ func TestSynthesizeFormatsDecodeBack(t *testing.T) {
 	want := referenceAudio(t, m, cache.StreamOptions{Cond: []int{3, 1}, Temperature: 1, Seed: 42}, 800)
 
 	for _, stream := range []bool{false, true} {
-		for _, f := range synth.Formats {
+		for _, f := range audio.Encodings() {
 			t.Run(fmt.Sprintf("%s/stream=%v", f, stream), func(t *testing.T) {
 				res := post(t, ts.URL+"/v1/synthesize", fmt.Sprintf(fmtReq, f, stream))
 				body := readAll(t, res)
 				if res.StatusCode != http.StatusOK {
 					t.Fatalf("POST /v1/synthesize = %d %s, want 200", res.StatusCode, body)
 				}
-				if got, want := res.Header.Get("Content-Type"), synth.ContentType(f, 8000); got != want {
+				if got, want := res.Header.Get("Content-Type"), f.ContentType(8000); got != want {
 					t.Errorf("Content-Type = %q, want %q", got, want)
 				}
 				if got := res.Header.Get("X-Conditions"); got != "digit=3,speaker=jackson" {
@@ -61,7 +60,7 @@ func TestSynthesizeFormatsDecodeBack(t *testing.T) {
 				var got []float32
 				var tol float64
 				switch f {
-				case synth.FormatWAV:
+				case audio.EncodingWAV:
 					if stream {
 						if sz := binary.LittleEndian.Uint32(body[40:]); sz != 0xFFFFFFFF {
 							t.Errorf("streamed WAV data size = %#x, want 0xFFFFFFFF (unknown)", sz)
@@ -80,21 +79,25 @@ func TestSynthesizeFormatsDecodeBack(t *testing.T) {
 						got = append(got, v*32768/32767)
 					}
 					tol = 0.5/32767 + 1e-6 // rounding to 16 bits
-				case synth.FormatPCM16:
+				case audio.EncodingPCM16:
 					for _, v := range le16(body) {
 						got = append(got, float32(v)/32767)
 					}
 					tol = 0.5/32767 + 1e-6
-				case synth.FormatFloat32:
+				case audio.EncodingFloat32:
 					for i := 0; i+4 <= len(body); i += 4 {
 						got = append(got, math.Float32frombits(binary.LittleEndian.Uint32(body[i:])))
 					}
 					tol = 0
-				case synth.FormatMulaw:
+				case audio.EncodingMulaw:
 					for _, u := range body {
 						got = append(got, float32(g711Decode(u))/32767)
 					}
 					tol = 0 // checked per sample below: G.711's step is relative
+				case audio.EncodingAlaw:
+					for _, a := range body {
+						got = append(got, float32(alawDecode(a))/32767)
+					}
 				}
 				if len(got) != len(want) {
 					t.Fatalf("%s decodes to %d samples, want %d", f, len(got), len(want))
@@ -102,10 +105,16 @@ func TestSynthesizeFormatsDecodeBack(t *testing.T) {
 				for i := range want {
 					d := math.Abs(float64(got[i] - want[i]))
 					lim := tol
-					if f == synth.FormatMulaw {
+					switch f {
+					case audio.EncodingMulaw:
 						// G.711 segment step is 2^(exp+3) in 16-bit units; half a step,
 						// at most 1/16 of the magnitude plus the 4-unit floor step.
 						lim = (math.Abs(float64(want[i]))*32767/16 + 4 + 1) / 32767
+					case audio.EncodingAlaw:
+						// A-law's step is 16 units in segments 0 and 1 and
+						// 2^(seg+3) above, at most 1/16 of the magnitude; half a
+						// step plus rounding.
+						lim = (math.Abs(float64(want[i]))*32767/32 + 8 + 1) / 32767
 					}
 					if d > lim {
 						t.Fatalf("%s sample %d = %v, want %v (tolerance %g)", f, i, got[i], want[i], lim)
@@ -334,7 +343,7 @@ func TestSynthesizeBadInput(t *testing.T) {
 		{"top_k beyond Q", `{"top_k": 257}`, 400, "bad_request", "0 (all codes) to 256"},
 		{"fractional samples", `{"num_samples": 1.5}`, 400, "bad_request", `"num_samples"`},
 		{"negative seed", `{"seed": -1}`, 400, "bad_request", `"seed"`},
-		{"unknown format", `{"format": "mp3"}`, 400, "bad_request", `"wav", "pcm16", "mulaw", "float32"`},
+		{"unknown format", `{"format": "mp3"}`, 400, "bad_request", `"wav", "pcm16", "mulaw", "alaw", "float32"`},
 		{"bad rate", `{"sample_rate": 10}`, 400, "bad_request", "1000 to 192000"},
 		{"odd rate", `{"sample_rate": 191999}`, 400, "bad_request", "common rate"},
 		{"unknown speaker", `{"speaker": "bob"}`, 400, "bad_request", "allowed: george, jackson"},
@@ -651,8 +660,8 @@ func generating(s *Server) int {
 
 // bodySize is the body of n samples in format f: a 44-byte WAV header and
 // 2 bytes a sample, 2 (pcm16), 1 (mulaw) or 4 (float32).
-func bodySize(f string, n int) int64 {
-	per := map[string]int{"wav": 2, "pcm16": 2, "mulaw": 1, "float32": 4}[f]
+func bodySize(f audio.Encoding, n int) int64 {
+	per := map[audio.Encoding]int{"wav": 2, "pcm16": 2, "mulaw": 1, "alaw": 1, "float32": 4}[f]
 	if f == "wav" {
 		return int64(44 + per*n)
 	}

@@ -233,6 +233,14 @@ func appendHeader(b []byte, rate, channels int, f SampleFormat, frames int64) []
 	return b
 }
 
+// WAVHeader returns the 44-byte header of a mono 16-bit PCM WAV (the
+// EncodingWAV output) of n samples at rate Hz; n < 0 declares an unknown
+// length. Writing it over a streamed header once the length is known gives
+// the exact file.
+func WAVHeader(rate, n int) []byte {
+	return appendHeader(make([]byte, 0, 44), rate, 1, PCM16, int64(max(n, -1)))
+}
+
 // riffSizeOff is the offset of the RIFF size field in the header.
 const riffSizeOff = 4
 

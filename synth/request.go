@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -49,9 +50,9 @@ type Request struct {
 	// Seed makes the output reproducible (default: random). Text word i
 	// uses Seed + i.
 	Seed *uint64
-	// Format is FormatWAV (default), FormatPCM16, FormatMulaw or
-	// FormatFloat32.
-	Format string
+	// Format is the output encoding: audio.EncodingWAV (default), or any
+	// other of audio.Encodings().
+	Format audio.Encoding
 	// SampleRate resamples the output (default: the model's rate).
 	SampleRate int
 	// Prime is the history the stream starts from (mu-law codes at the
@@ -94,7 +95,7 @@ type plan struct {
 	segs     []segment
 	samples  int // generated samples at the model rate, pauses included
 	seed     uint64
-	format   string
+	format   audio.Encoding
 	rate     int    // output rate
 	outCount int    // output samples after resampling (text: an upper bound)
 	conds    string // "name=value,..." of the conditions used (the text's label shown as "text")
@@ -244,10 +245,14 @@ func (e *Engine) plan(r *Request) (*plan, error) {
 // rate Hz, and counts the output samples.
 func (p *plan) planOutput(rate int) error {
 	if p.format == "" {
-		p.format = FormatWAV
+		p.format = audio.EncodingWAV
 	}
-	if !slices.Contains(Formats, p.format) {
-		return badRequest("format", "field \"format\" is %q; want one of %s", p.format, quoteList(Formats))
+	if !slices.Contains(audio.Encodings(), p.format) {
+		names := make([]string, 0, len(audio.Encodings()))
+		for _, e := range audio.Encodings() {
+			names = append(names, string(e))
+		}
+		return badRequest("format", "field \"format\" is %q; want one of %s", p.format, quoteList(names))
 	}
 	if p.rate == 0 {
 		p.rate = rate
@@ -257,10 +262,11 @@ func (p *plan) planOutput(rate int) error {
 	}
 	p.outCount = p.samples
 	if p.rate != rate {
-		if !resampleSupported(rate, p.rate) {
-			return badRequest("sample_rate", "field \"sample_rate\": %d Hz from the model's %d Hz is not a ratio this server resamples (the reduced ratio's numerator must be at most %d); use a common rate such as 8000, 16000, 22050, 44100 or 48000", p.rate, rate, maxPhases)
+		if _, err := audio.NewStreamResampler(rate, p.rate); err != nil {
+			return badRequest("sample_rate", "field \"sample_rate\": %d Hz from the model's %d Hz is not a ratio this server resamples (%s); use a common rate such as 8000, 16000, 22050, 44100 or 48000",
+				p.rate, rate, strings.TrimPrefix(err.Error(), "audio: "))
 		}
-		p.outCount = resampledLen(p.samples, rate, p.rate)
+		p.outCount = audio.ResampledLen(p.samples, rate, p.rate)
 	}
 	return nil
 }

@@ -1,10 +1,13 @@
 package synth
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
+	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/mulaw"
 	"github.com/wavenet-go/wavenet/speech"
 )
@@ -12,11 +15,11 @@ import (
 // Synthesis is a request admitted to a model's scheduler and generating.
 // Read its audio once, with Audio or Stream, then Close it.
 type Synthesis struct {
-	Seed       uint64 // the seed used (the request's, or a random one)
-	Model      string // the model id
-	Conditions string // "name=value,..." of the conditions (a text's label shown as "text")
-	Format     string // output format
-	Rate       int    // output sample rate
+	Seed       uint64         // the seed used (the request's, or a random one)
+	Model      string         // the model id
+	Conditions string         // "name=value,..." of the conditions (a text's label shown as "text")
+	Format     audio.Encoding // output encoding
+	Rate       int            // output sample rate
 	// Samples is the number of output samples; for a text, whose length
 	// is known once it is said, -1.
 	Samples int
@@ -107,7 +110,7 @@ func (s *Synthesis) Audio() ([]float32, error) {
 		return nil, err
 	}
 	if s.Rate != cfg.SampleRate {
-		x = resampleAll(x, cfg.SampleRate, s.Rate)
+		return audio.Resample(nil, x, cfg.SampleRate, s.Rate)
 	}
 	return x, nil
 }
@@ -123,12 +126,20 @@ type Word struct {
 
 // Encode returns x encoded in format at rate Hz: a WAV with its exact
 // sizes, or the raw samples.
-func Encode(format string, rate int, x []float32) []byte {
-	body := make([]byte, 0, encodedSize(format, len(x)))
-	if format == FormatWAV {
-		body = append(body, WAVHeader(rate, len(x))...)
+func Encode(format audio.Encoding, rate int, x []float32) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(int(format.EncodedSize(len(x))))
+	enc, err := audio.NewEncoder(&b, format, rate, len(x))
+	if err != nil {
+		return nil, fmt.Errorf("synth: %w", err)
 	}
-	return appendSamples(body, x, format)
+	if err := enc.Write(x); err != nil {
+		return nil, fmt.Errorf("synth: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("synth: %w", err)
+	}
+	return b.Bytes(), nil
 }
 
 // WriteError is Stream's error when writing to its io.Writer failed (the
@@ -142,8 +153,8 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // Stream writes the encoded audio to w as it is generated (a text word by
 // word, each once it is finished and trimmed), calling flush (if not nil)
 // after each write. A WAV starts with a header of unknown length
-// (0xFFFFFFFF sizes: WAVHeader(rate, n) written over it afterwards gives
-// the exact one). It returns the number of output samples written; the
+// (0xFFFFFFFF sizes: audio.WAVHeader(rate, n) written over it afterwards
+// gives the exact one; audio.Encoder patches it itself when w is a file). It returns the number of output samples written; the
 // error is a *WriteError when w failed, else the generation's (the
 // samples written so far are then all the audio there is).
 func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
@@ -151,23 +162,23 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 	if flush == nil {
 		flush = func() {}
 	}
-	if s.Format == FormatWAV {
-		if err := writeWAVHeader(w, s.Rate, -1); err != nil {
-			s.cancel()
-			return 0, &WriteError{err}
-		}
+	enc, err := audio.NewEncoder(w, s.Format, s.Rate, -1) // a WAV header now
+	if err != nil {
+		s.cancel()
+		return 0, &WriteError{err}
 	}
 	flush()
-	var rs *streamResampler
+	var rs *audio.StreamResampler
 	if s.Rate != cfg.SampleRate {
-		rs = newStreamResampler(cfg.SampleRate, s.Rate)
+		if rs, err = audio.NewStreamResampler(cfg.SampleRate, s.Rate); err != nil {
+			s.cancel()
+			return 0, err // planning checked the ratio
+		}
 	}
-	var x, piece []float32
-	var buf []byte
+	var x, piece, y []float32
 	n := 0
 	write := func(x []float32) error {
-		buf = appendSamples(buf[:0], x, s.Format)
-		if _, err := w.Write(buf); err != nil {
+		if err := enc.Write(x); err != nil {
 			s.cancel()
 			return &WriteError{err}
 		}
@@ -178,16 +189,17 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 	words := 0
 	for chunk := range s.j.out {
 		x = decodeCodes(x, chunk, cfg.QuantizationChannels)
-		y := x
+		out := x
 		if s.p.text {
 			piece = textPiece(piece, x, words, s.p.pause, cfg.SampleRate)
-			y = piece
+			out = piece
 			words++
 		}
 		if rs != nil {
-			y = rs.push(y)
+			y = rs.Push(y[:0], out)
+			out = y
 		}
-		if err := write(y); err != nil {
+		if err := write(out); err != nil {
 			for range s.j.out { // drain: the job ends on the cancel
 			}
 			return n, err
@@ -197,9 +209,12 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 		return n, err
 	}
 	if rs != nil {
-		if err := write(rs.flush()); err != nil {
+		if err := write(rs.Flush(y[:0])); err != nil {
 			return n, err
 		}
+	}
+	if err := enc.Close(); err != nil {
+		return n, &WriteError{err}
 	}
 	return n, nil
 }

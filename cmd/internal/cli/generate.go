@@ -156,7 +156,7 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 	seed := fs.Uint64("seed", 1, "random seed: the same seed, model and flags give the same audio")
 	prime := fs.String("prime", "", "WAV file whose audio seeds the generation (not included in the output)")
 	rate := fs.Int("rate", 0, "sample rate of the output in Hz (default: the model's rate)")
-	format := fs.String("format", synth.FormatWAV, formatUsage)
+	format := fs.String("format", string(audio.EncodingWAV), formatUsage)
 	out := fs.String("out", "", "output file")
 	var cf condFlags
 	cf.register(fs)
@@ -194,7 +194,7 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 		t = 0
 	}
 	req := &synth.Request{Seconds: seconds, Conditions: vals, Temperature: &t, TopK: *topK, Seed: seed, Guidance: &g,
-		SampleRate: *rate, Format: *format}
+		SampleRate: *rate, Format: audio.Encoding(*format)}
 	if *prime != "" {
 		if req.Prime, err = readCodes(*prime, cfg.SampleRate, cfg.QuantizationChannels); err != nil {
 			return fmt.Errorf("prime: %w", err)
@@ -222,9 +222,9 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 		f.abort()
 		return fmt.Errorf("write %s: %w", *out, we.Err)
 	}
-	if syn.Format == synth.FormatWAV {
+	if syn.Format == audio.EncodingWAV {
 		// The streamed header declares an unknown length: write the exact one.
-		if _, err := f.WriteAt(synth.WAVHeader(syn.Rate, n), 0); err != nil {
+		if _, err := f.WriteAt(audio.WAVHeader(syn.Rate, n), 0); err != nil {
 			f.abort()
 			return fmt.Errorf("write %s: %w", *out, err)
 		}
@@ -256,16 +256,11 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// written is the number of samples in the file so far, for a format.
-func (f *outFile) written(format string) int64 {
+// written is the number of samples in the file so far, for an encoding.
+func (f *outFile) written(e audio.Encoding) int64 {
 	off, _ := f.Seek(0, io.SeekCurrent)
-	switch format {
-	case synth.FormatWAV:
-		return (off - 44) / 2
-	case synth.FormatPCM16:
-		return off / 2
-	case synth.FormatFloat32:
-		return off / 4
+	if e == audio.EncodingWAV {
+		off -= int64(len(audio.WAVHeader(1, 0)))
 	}
-	return off
+	return max(0, off) / int64(e.BytesPerSample())
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/synth"
@@ -160,7 +161,7 @@ func (g *genFlags) request(b *synth.Bundle, seed uint64) (*synth.Request, error)
 }
 
 // formatUsage is the help of --format.
-const formatUsage = "output format: wav (16-bit PCM WAV), or raw samples: pcm16 (s16le), mulaw (G.711), float32 (f32le)"
+const formatUsage = "output format: wav (16-bit PCM WAV), or raw samples: pcm16 (s16le), mulaw (G.711 mu-law), alaw (G.711 A-law), float32 (f32le)"
 
 func runSay(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "say", "say \"4 2 7\" [--speaker X] [--cond name=value...] [--model DIR] [--seed N] [--temperature T] [--pause-ms 150] [--rate HZ] [--format wav] --out phone.wav\n"+
@@ -175,7 +176,7 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&g.cands, "candidates", -1, candidatesUsage)
 	pauseMS := fs.Float64("pause-ms", 150, "silence between digits in milliseconds")
 	rate := fs.Int("rate", 0, "sample rate of the output in Hz (default: the model's rate)")
-	format := fs.String("format", synth.FormatWAV, formatUsage)
+	format := fs.String("format", string(audio.EncodingWAV), formatUsage)
 	out := fs.String("out", "", "output file")
 	calibrate := fs.Bool("calibrate", false, "compute the per (speaker, digit) duration statistics of the training split of --data and write them into the model directory as "+speech.StatsFile)
 	data := fs.String("data", "", "with --calibrate: the training corpus (FSDD names)")
@@ -233,7 +234,7 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	pause := *pauseMS / 1000
-	req.Text, req.Conditions, req.PauseSeconds, req.SampleRate, req.Format = strings.Join(pos, " "), vals, &pause, *rate, *format
+	req.Text, req.Conditions, req.PauseSeconds, req.SampleRate, req.Format = strings.Join(pos, " "), vals, &pause, *rate, audio.Encoding(*format)
 	e, err := cliEngine(b, 1, 0)
 	if err != nil {
 		return err
@@ -248,7 +249,11 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(*out, synth.Encode(syn.Format, syn.Rate, x)); err != nil {
+	body, err := synth.Encode(syn.Format, syn.Rate, x)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(*out, body); err != nil {
 		return err
 	}
 	printWords(env.Stderr, syn.Words, cfg.SampleRate)
