@@ -2,18 +2,14 @@ package synth
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 
-	"github.com/wavenet-go/wavenet/internal/safetensors"
 	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -45,30 +41,32 @@ func LoadDir(ctx context.Context, dir string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := storedInt8(filepath.Join(dir, wavenet.WeightsFile))
-	if err != nil {
-		return nil, err
-	}
-	st, err := speech.LoadStats(dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("synth: %s: %w", dir, err)
-	}
-	return &Bundle{Model: m, Int8: q, Stats: st}, nil
+	return bundle(m, os.DirFS(dir), ".", dir)
 }
 
 // LoadFS loads the checkpoint in directory dir of fsys (the embedded
 // default model: models.FS(), "default") with its speech statistics.
-// Embedded checkpoints are float32.
 func LoadFS(fsys fs.FS, dir string) (*Bundle, error) {
 	m, err := wavenet.LoadFS(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("synth: %s: %w", dir, err)
 	}
+	return bundle(m, fsys, dir, dir)
+}
+
+// bundle completes the bundle of m, loaded from directory dir of fsys
+// (shown as name in errors): whether its weights are stored as int8
+// (wavenet.StoredDType) and its speech statistics.
+func bundle(m *wavenet.Model, fsys fs.FS, dir, name string) (*Bundle, error) {
+	dt, err := wavenet.StoredDType(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("synth: %s: %w", name, err)
+	}
 	st, err := speech.ReadStats(fsys, dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("synth: %s: %w", dir, err)
+		return nil, fmt.Errorf("synth: %s: %w", name, err)
 	}
-	return &Bundle{Model: m, Stats: st}, nil
+	return &Bundle{Model: m, Int8: dt == wavenet.Int8, Stats: st}, nil
 }
 
 // LoadModels loads the checkpoints under dir, one per subdirectory that
@@ -123,50 +121,4 @@ func LoadModels(ctx context.Context, dir string) (bundles map[string]*Bundle, sk
 		return nil, skipped, fmt.Errorf("synth: no checkpoint (a directory with %s) under %s", wavenet.ConfigFile, dir)
 	}
 	return bundles, skipped, nil
-}
-
-// maxHeader bounds the safetensors header storedInt8 reads (the format
-// itself allows 100 MB; ours are a few KB).
-const maxHeader = 100 << 20
-
-// storedInt8 reports whether a safetensors file holds I8 or U8 tensors,
-// from its header alone (wavenet.LoadCheckpoint would also read the
-// directory's other files, optimizer state included).
-func storedInt8(name string) (bool, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return false, fmt.Errorf("synth: %w", err)
-	}
-	defer f.Close()
-	var n [8]byte
-	if _, err := io.ReadFull(f, n[:]); err != nil {
-		return false, fmt.Errorf("synth: %s: header: %w", name, err)
-	}
-	size := binary.LittleEndian.Uint64(n[:])
-	if size > maxHeader {
-		return false, fmt.Errorf("synth: %s: header of %d bytes, want at most %d", name, size, maxHeader)
-	}
-	h := make([]byte, size)
-	if _, err := io.ReadFull(f, h); err != nil {
-		return false, fmt.Errorf("synth: %s: header: %w", name, err)
-	}
-	var entries map[string]json.RawMessage
-	if err := json.Unmarshal(h, &entries); err != nil {
-		return false, fmt.Errorf("synth: %s: header: %w", name, err)
-	}
-	for k, v := range entries {
-		if k == "__metadata__" {
-			continue
-		}
-		var t struct {
-			DType string `json:"dtype"`
-		}
-		if err := json.Unmarshal(v, &t); err != nil {
-			return false, fmt.Errorf("synth: %s: tensor %q: %w", name, k, err)
-		}
-		if t.DType == string(safetensors.I8) || t.DType == string(safetensors.U8) {
-			return true, nil
-		}
-	}
-	return false, nil
 }
