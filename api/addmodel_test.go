@@ -153,7 +153,7 @@ func TestInt8CheckpointUsesInt8Generator(t *testing.T) {
 	if !bundles["q8"].Int8 || bundles["f32"].Int8 {
 		t.Fatalf("synth.LoadModels: int8 q8 %v, f32 %v; want true, false", bundles["q8"].Int8, bundles["f32"].Int8)
 	}
-	_, ts := newTestServer(t, nil, Options{Bundles: bundles})
+	_, ts := newTestServer(t, nil, Options{Models: bundles})
 	for id, want := range map[string]string{"q8": "int8", "f32": "float32"} {
 		var info ModelInfo
 		res, err := http.Get(ts.URL + "/v1/models/" + id)

@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/wavenet-go/wavenet/wavenet"
+	"github.com/wavenet-go/wavenet/synth"
 )
 
 // FuzzSynthesizeRequest feeds arbitrary bodies to the request decoder and
@@ -16,7 +16,7 @@ func FuzzSynthesizeRequest(f *testing.F) {
 	f.Add([]byte(`{"seconds": 1, "label": "3", "format": "mulaw", "sample_rate": 16000}`))
 	f.Add([]byte(`{"text": "one 2 three", "label_seconds": 0.2, "pause_seconds": 0.1, "temperature": 0}`))
 	m := tinyModel(f)
-	s, err := New(Options{Models: map[string]*wavenet.Model{"default": m}, MaxSeconds: 2, Logger: quietLogger()})
+	s, err := New(Options{Models: map[string]*synth.Bundle{"default": {Model: m}}, MaxSeconds: 2, Logger: quietLogger()})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wavenet-go/wavenet/cache"
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/synth"
 )
 
 // TestSynthesizeGuidance serves a model with null rows whose statistics set
@@ -19,7 +20,7 @@ import (
 func TestSynthesizeGuidance(t *testing.T) {
 	m := tinyModel(t).WithNull()
 	st := &speech.Stats{Conditions: []string{"digit", "speaker"}, All: speech.DefaultDuration, Guidance: 1.5}
-	_, ts := newTestServer(t, m, Options{Speech: map[string]*speech.Stats{"default": st}})
+	_, ts := newTestServer(t, m, Options{Models: map[string]*synth.Bundle{"default": {Model: m, Stats: st}}})
 	const n = 400
 	plain := cache.StreamOptions{Cond: []int{3, 1}, Temperature: 1, Seed: 42}
 	guided := plain
@@ -94,7 +95,7 @@ func TestSynthesizeGuidanceErrors(t *testing.T) {
 func TestSynthesizeTextCandidates(t *testing.T) {
 	m := tinyModel(t).WithNull()
 	st := &speech.Stats{Conditions: []string{"digit", "speaker"}, All: speech.DefaultDuration, Guidance: 0.5, Candidates: 3}
-	_, ts := newTestServer(t, m, Options{Speech: map[string]*speech.Stats{"default": st}})
+	_, ts := newTestServer(t, m, Options{Models: map[string]*synth.Bundle{"default": {Model: m, Stats: st}}})
 	say := func(g float32, cands int) []float32 {
 		t.Helper()
 		x, _ := sayReference(t, m, st, "4 2 7 1", map[string]string{"speaker": "jackson"}, 11, refOpts{guidance: g, cands: cands})

@@ -19,6 +19,7 @@ import (
 	"github.com/wavenet-go/wavenet/cache"
 	"github.com/wavenet-go/wavenet/mulaw"
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -55,8 +56,8 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // newTestServer serves m as "default" on an httptest server.
 func newTestServer(t testing.TB, m *wavenet.Model, opts Options) (*Server, *httptest.Server) {
 	t.Helper()
-	if opts.Models == nil && opts.Bundles == nil {
-		opts.Models = map[string]*wavenet.Model{"default": m}
+	if opts.Models == nil {
+		opts.Models = map[string]*synth.Bundle{"default": {Model: m}}
 	}
 	if opts.Logger == nil {
 		opts.Logger = quietLogger()

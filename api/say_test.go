@@ -27,7 +27,7 @@ func TestSynthesizeTextDefaultModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, st := b.Model, b.Stats
-	_, ts := newTestServer(t, nil, Options{Bundles: map[string]*synth.Bundle{"default": b}})
+	_, ts := newTestServer(t, nil, Options{Models: map[string]*synth.Bundle{"default": b}})
 	speaker := m.Config.Conditions[0].Values[0]
 	start := time.Now()
 	want, _ := sayReference(t, m, st, "4 2", map[string]string{"speaker": speaker}, 11, refOpts{guidance: float32(st.Guidance), cands: st.Candidates}) // the service's defaults

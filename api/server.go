@@ -19,30 +19,18 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/synth"
-	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 // Options configures a Server. The zero value serves nothing useful (no
 // models) but is valid; fields left zero take the defaults documented on
 // each field.
 type Options struct {
-	// Models are the models to serve, by id (ids match [A-Za-z0-9._-]+).
-	Models map[string]*wavenet.Model
-	// Bundles are models with their int8 form and speech statistics
-	// (synth.LoadModels), by id; they are served besides Models.
-	Bundles map[string]*synth.Bundle
-	// Int8 marks the Models (by id) stored as int8 checkpoints: their
-	// generators are cache.NewInt8 (int8 weight products) rather than
-	// cache.New.
-	Int8 map[string]bool
-	// Speech holds the duration statistics of Models that say text (by
-	// model id): each word of a "text" request is generated until
-	// speech's end detector finds its end, within limits taken from these
-	// statistics. A model without an entry (or a nil one) gets
-	// speech.DefaultDuration.
-	Speech map[string]*speech.Stats
+	// Models are the models to serve, by id (ids match [A-Za-z0-9._-]+):
+	// each with its int8 form and speech duration statistics
+	// (synth.LoadModels, synth.LoadFS). A bundle without Stats says text
+	// with speech.DefaultDuration.
+	Models map[string]*synth.Bundle
 	// Features are the route groups served besides the core routes
 	// (detection, rl, compress: see Feature); the server serves exactly
 	// these.
@@ -145,15 +133,8 @@ func New(opts Options) (*Server, error) {
 	s.metrics = newMetrics()
 	s.scoreAdmit = make(chan struct{}, 2*opts.MaxScores)
 	s.scoreRun = make(chan struct{}, opts.MaxScores)
-	bundles := map[string]*synth.Bundle{}
-	for id, m := range opts.Models {
-		bundles[id] = &synth.Bundle{Model: m, Int8: opts.Int8[id], Stats: opts.Speech[id]}
-	}
-	for id, b := range opts.Bundles {
-		bundles[id] = b
-	}
 	var err error
-	s.engine, err = synth.New(bundles, synth.Options{MaxStreams: opts.MaxStreams, Workers: opts.Workers,
+	s.engine, err = synth.New(opts.Models, synth.Options{MaxStreams: opts.MaxStreams, Workers: opts.Workers,
 		MaxQueue: opts.MaxQueue, QueueWait: opts.QueueWait, MaxSeconds: opts.MaxSeconds, ChunkSamples: opts.ChunkSamples,
 		Metrics: s.metrics, Logger: opts.Logger})
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wavenet-go/wavenet/speech"
-	"github.com/wavenet-go/wavenet/wavenet"
+	"github.com/wavenet-go/wavenet/synth"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -83,7 +83,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 		}
 	}
 	// No models: alive but not ready.
-	_, empty := newTestServer(t, nil, Options{Models: map[string]*wavenet.Model{}})
+	_, empty := newTestServer(t, nil, Options{Models: map[string]*synth.Bundle{}})
 	var e errorBody
 	if code := getJSON(t, empty.URL+"/readyz", &e); code != 503 || !strings.Contains(e.Error.Message, "--models") {
 		t.Errorf("/readyz without models = %d %+v, want 503 mentioning --models", code, e)
@@ -92,8 +92,8 @@ func TestHealthReadyMetrics(t *testing.T) {
 
 func TestModelsEndpoints(t *testing.T) {
 	m := tinyModel(t)
-	_, ts := newTestServer(t, m, Options{Models: map[string]*wavenet.Model{"default": m, "other": m},
-		Speech: map[string]*speech.Stats{"other": {All: speech.DefaultDuration}}})
+	_, ts := newTestServer(t, m, Options{Models: map[string]*synth.Bundle{"default": {Model: m},
+		"other": {Model: m, Stats: &speech.Stats{All: speech.DefaultDuration}}}})
 	var list struct{ Models []ModelInfo }
 	if code := getJSON(t, ts.URL+"/v1/models", &list); code != 200 || len(list.Models) != 2 || list.Models[0].ID != "default" || list.Models[1].ID != "other" {
 		t.Fatalf("/v1/models = %d %+v, want default and other", code, list)
@@ -122,7 +122,7 @@ func TestModelsEndpoints(t *testing.T) {
 	if readAll(t, res); res.StatusCode != 200 {
 		t.Errorf(`synthesize without model, "default" present = %d, want 200`, res.StatusCode)
 	}
-	_, ts2 := newTestServer(t, m, Options{Models: map[string]*wavenet.Model{"a": m, "b": m}})
+	_, ts2 := newTestServer(t, m, Options{Models: map[string]*synth.Bundle{"a": {Model: m}, "b": {Model: m}}})
 	res = post(t, ts2.URL+"/v1/synthesize", `{"seconds": 0.01}`)
 	if e := errorOf(t, readAll(t, res)); res.StatusCode != 400 || !strings.Contains(e.Message, "a, b") {
 		t.Errorf("synthesize without model among a, b = %d %+v, want 400 listing a, b", res.StatusCode, e)
@@ -141,7 +141,7 @@ func TestModelIDValidation(t *testing.T) {
 			t.Errorf("ValidModelID(%q) = %v, want %v", c.id, got, c.ok)
 		}
 	}
-	if _, err := New(Options{Models: map[string]*wavenet.Model{"../x": tinyModel(t)}, Logger: quietLogger()}); err == nil {
+	if _, err := New(Options{Models: map[string]*synth.Bundle{"../x": {Model: tinyModel(t)}}, Logger: quietLogger()}); err == nil {
 		t.Error(`New with model id "../x" = nil error, want an error`)
 	}
 }

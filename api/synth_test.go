@@ -20,6 +20,7 @@ import (
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/cache"
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/synth"
 )
 
 // The request every format test makes: 0.1 s at 8 kHz = 800 samples, digit
@@ -250,7 +251,7 @@ func TestSynthesizeTextMatchesSay(t *testing.T) {
 			"7", map[string]string{"speaker": "jackson"}, 3, refOpts{temp: 0.7, topK: 20}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, ts := newTestServer(t, m, Options{Speech: map[string]*speech.Stats{"default": c.stats}})
+			_, ts := newTestServer(t, m, Options{Models: map[string]*synth.Bundle{"default": {Model: m, Stats: c.stats}}})
 			want, _ := sayReference(t, m, c.stats, c.text, c.cond, c.seed, c.ro)
 			var bodies [2][]byte
 			for i, stream := range []bool{false, true} {

@@ -13,6 +13,7 @@ import (
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/api/internal/featuretest"
 	"github.com/wavenet-go/wavenet/compress"
+	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -66,7 +67,7 @@ func newServer(t *testing.T, opts Options, withRegistry bool) (string, *registry
 	reg := &registry{models: map[string]*wavenet.Model{"tiny": src}, served: map[string]Served{}}
 	mgr := New(opts)
 	t.Cleanup(mgr.Close)
-	base := featuretest.Serve(t, api.Options{Models: map[string]*wavenet.Model{"tiny": src}, Features: []api.Feature{mgr.Feature()}})
+	base := featuretest.Serve(t, api.Options{Models: map[string]*synth.Bundle{"tiny": {Model: src}}, Features: []api.Feature{mgr.Feature()}})
 	if withRegistry {
 		mgr.SetRegistry(reg)
 	}

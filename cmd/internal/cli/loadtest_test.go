@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -26,7 +27,7 @@ func TestLoadtest(t *testing.T) {
 	}
 	// One slot and a queue of one, so of 3 clients one meets deliberate
 	// 429s while two keep working.
-	srv, err := api.New(api.Options{Models: map[string]*wavenet.Model{"default": m}, MaxStreams: 1, MaxQueue: 1,
+	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: m}}, MaxStreams: 1, MaxQueue: 1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

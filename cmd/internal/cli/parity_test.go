@@ -36,7 +36,7 @@ func TestParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Options{Bundles: bundles, Logger: quietLog()})
+	srv, err := api.New(api.Options{Models: bundles, Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}

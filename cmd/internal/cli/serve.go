@@ -115,11 +115,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		opts.Models = map[string]*wavenet.Model{"random": m}
+		opts.Models = map[string]*synth.Bundle{"random": {Model: m}}
 		logger.Warn("serving an untrained random model (noise): for load tests only", "preset", c.randomModel)
 	case c.modelsDir != "":
 		var skipped []string
-		opts.Bundles, skipped, err = synth.LoadModels(ctx, c.modelsDir)
+		opts.Models, skipped, err = synth.LoadModels(ctx, c.modelsDir)
 		if err != nil {
 			return err
 		}
@@ -134,9 +134,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		opts.Bundles = map[string]*synth.Bundle{models.ID: b}
+		opts.Models = map[string]*synth.Bundle{models.ID: b}
 	}
-	for id, b := range opts.Bundles {
+	for id, b := range opts.Models {
 		if b.Int8 {
 			logger.Info("model stored as int8: served with the int8 generator", "model", id)
 		}
@@ -166,11 +166,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	ids := make([]string, 0, len(opts.Models)+len(opts.Bundles))
+	ids := make([]string, 0, len(opts.Models))
 	for id := range opts.Models {
-		ids = append(ids, id)
-	}
-	for id := range opts.Bundles {
 		ids = append(ids, id)
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "models", strings.Join(ids, ","), "max_streams", c.maxStreams)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -199,7 +200,7 @@ func TestServeOpenAPIDocumentsEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Options{Models: map[string]*wavenet.Model{"default": m}, Features: features.list})
+	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: m}}, Features: features.list})
 	if err != nil {
 		t.Fatal(err)
 	}
