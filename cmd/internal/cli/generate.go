@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/internal/progress"
 	"github.com/wavenet-go/wavenet/models"
-	"github.com/wavenet-go/wavenet/mulaw"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -53,93 +51,16 @@ func (c *condFlags) register(fs *flag.FlagSet) {
 	})
 }
 
-// values returns the condition values given by the flags, by condition
-// name, checked against cfg's conditions.
-func (c *condFlags) values(cfg wavenet.Config) (map[string]string, error) {
-	names := make([]string, len(cfg.Conditions))
-	for i, cd := range cfg.Conditions {
-		names[i] = cd.Name
-	}
+// named returns the --cond values by condition name. The engine checks
+// them against the model (synth.ResolveConditions): the same rule as the
+// service's, conditions not given taking their first value.
+func (c *condFlags) named() map[string]string {
 	vals := map[string]string{}
-	if c.speaker != "" {
-		if cfg.Condition("speaker") < 0 {
-			return nil, Usagef("--speaker: the model has no speaker condition (conditions: %s)", listOrNone(names))
-		}
-		vals["speaker"] = c.speaker
-	}
-	if c.label != "" {
-		lc := labelCondition(cfg)
-		if lc == "" {
-			return nil, Usagef("--label: the model has no label condition (conditions: %s), use --cond name=value", listOrNone(names))
-		}
-		vals[lc] = c.label
-	}
 	for _, s := range c.conds {
 		n, v, _ := strings.Cut(s, "=")
-		if cfg.Condition(n) < 0 {
-			return nil, Usagef("--cond %s: the model has no condition %q (conditions: %s)", s, n, listOrNone(names))
-		}
 		vals[n] = v
 	}
-	return vals, nil
-}
-
-// flagHint names the short flag that also sets condition name, if any.
-func flagHint(cfg wavenet.Config, name string) string {
-	switch {
-	case name == "speaker":
-		return " or --speaker VALUE"
-	case name == labelCondition(cfg):
-		return " or --label VALUE"
-	}
-	return ""
-}
-
-func listOrNone(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	return strings.Join(s, ", ")
-}
-
-// condIndices turns condition values by name into the model's indices;
-// every condition must have a value.
-func condIndices(cfg wavenet.Config, vals map[string]string) ([]int, error) {
-	idx := make([]int, len(cfg.Conditions))
-	for i, cd := range cfg.Conditions {
-		v, ok := vals[cd.Name]
-		if !ok {
-			return nil, Usagef("the model is conditioned on %s: give --cond %s=VALUE%s (allowed: %s)",
-				cd.Name, cd.Name, flagHint(cfg, cd.Name), strings.Join(cd.Values, ", "))
-		}
-		h, err := cd.Index(v)
-		if err != nil {
-			return nil, Usagef("unknown %s %q (allowed: %s)", cd.Name, v, strings.Join(cd.Values, ", "))
-		}
-		idx[i] = h
-	}
-	return idx, nil
-}
-
-// readCodes decodes a WAV file to mono, resamples it to rate and encodes it
-// to q-level mu-law codes.
-func readCodes(name string, rate, q int) ([]int32, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	clip, err := audio.DecodeMono(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	x := clip.Samples
-	if clip.Format.SampleRate != rate {
-		if x, err = audio.Resample(nil, x, clip.Format.SampleRate, rate); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return mulaw.Encode(nil, x, q), nil
+	return vals
 }
 
 // genChunk is the number of samples generated between checks of the
@@ -182,21 +103,14 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	cfg := m.Config
-	vals, err := cf.values(cfg)
-	if err != nil {
-		return err
-	}
-	if _, err := condIndices(cfg, vals); err != nil {
-		return err
-	}
 	t, g := *temp, 0.0
 	if *greedy {
 		t = 0
 	}
-	req := &synth.Request{Seconds: seconds, Conditions: vals, Temperature: &t, TopK: *topK, Seed: seed, Guidance: &g,
+	req := &synth.Request{Seconds: seconds, Speaker: cf.speaker, Label: cf.label, Conditions: cf.named(), Temperature: &t, TopK: *topK, Seed: seed, Guidance: &g,
 		SampleRate: *rate, Format: audio.Encoding(*format)}
 	if *prime != "" {
-		if req.Prime, err = readCodes(*prime, cfg.SampleRate, cfg.QuantizationChannels); err != nil {
+		if req.Prime, err = recordingCodes(*prime, cfg, true); err != nil {
 			return fmt.Errorf("prime: %w", err)
 		}
 	}
@@ -210,6 +124,9 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 		return usageOf(err)
 	}
 	defer syn.Close()
+	// Conditions not given take their first value (the service's rule):
+	// say which were used.
+	fmt.Fprintf(env.Stderr, "%s: conditions %s, seed %d\n", "generate", syn.Conditions, syn.Seed)
 	f, err := createOut(*out)
 	if err != nil {
 		return err

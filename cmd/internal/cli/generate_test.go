@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/wavenet-go/wavenet/audio"
-	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -157,23 +156,14 @@ func TestGenerateSeed(t *testing.T) {
 func TestGenerateErrors(t *testing.T) {
 	dir, _ := genTestModel(t, true)
 	out := filepath.Join(t.TempDir(), "out.wav")
-	// Without --model: an error asking for it, or, when the binary embeds
-	// the default model (conditioned on speaker and digit), one asking for
-	// the speaker.
-	noModel := "--model"
-	if models.Available() {
-		noModel = "speaker"
-	}
 	for _, tc := range []struct {
 		args []string
 		want string // in the error message
 	}{
 		{[]string{"--model", dir, "--out", out, "--speaker", "carol", "--label", "1"}, "alice, bob"},
-		{[]string{"--model", dir, "--out", out, "--speaker", "bob"}, "digit"},
 		{[]string{"--model", dir, "--out", out, "--speaker", "bob", "--label", "1", "--temperature", "0"}, "temperature"},
 		{[]string{"--model", dir, "--out", out, "--speaker", "bob", "--label", "1", "--seconds", "-1"}, "seconds"},
 		{[]string{"--model", dir, "--speaker", "bob", "--label", "1"}, "--out"},
-		{[]string{"--out", out}, noModel},
 		{[]string{"--model", dir, "--out", out, "--cond", "accent=x"}, "no condition"},
 	} {
 		_, _, err := runCmd(context.Background(), runGenerate, tc.args...)
@@ -221,5 +211,27 @@ func TestGenerateInterrupted(t *testing.T) {
 	c := readWAV(t, out)
 	if c.Frames() == 0 || c.Frames()%genChunk != 0 || c.Frames() >= 80000 {
 		t.Errorf("interrupted generate wrote %d frames, want a positive multiple of %d below 80000", c.Frames(), genChunk)
+	}
+}
+
+// TestDefaultConditions: a condition the flags leave out takes its first
+// value, the service's rule (synth.ResolveConditions), and the commands
+// say which conditions they used.
+func TestDefaultConditions(t *testing.T) {
+	dir, _ := genTestModel(t, true) // speaker (alice, bob) and digit (0-9)
+	out := filepath.Join(t.TempDir(), "out.wav")
+	for _, tc := range []struct {
+		run  func(context.Context, *Env, []string) error
+		args []string
+		want string // in stderr
+	}{
+		{runGenerate, []string{"--model", dir, "--out", out, "--speaker", "bob", "--seconds", "0.05"}, "generate: conditions speaker=bob,digit=0, seed 1"},
+		{runGenerate, []string{"--model", dir, "--out", out, "--label", "7", "--seconds", "0.05"}, "generate: conditions speaker=alice,digit=7, seed 1"},
+		{runSay, []string{"4", "--model", dir, "--out", out, "--candidates", "1", "--guidance", "0"}, "say: conditions speaker=alice,digit=text, seed 1"},
+	} {
+		_, stderr, err := runCmd(context.Background(), tc.run, tc.args...)
+		if err != nil || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v = %v, stderr %q; want success and %q", tc.args, err, stderr, tc.want)
+		}
 	}
 }

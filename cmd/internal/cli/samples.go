@@ -247,7 +247,10 @@ func condNames(cfg wavenet.Config) string {
 	for i, c := range cfg.Conditions {
 		names[i] = c.Name
 	}
-	return listOrNone(names)
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // predictAt classifies x (at rate Hz) with c, resampling when the rates

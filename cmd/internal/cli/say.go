@@ -220,21 +220,13 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	cfg := b.Model.Config
-	vals, err := cf.values(cfg)
-	if err != nil {
-		return err
-	}
-	for i, c := range cfg.Conditions {
-		if _, ok := vals[c.Name]; !ok && i != cfg.LabelCondition() {
-			return Usagef("the model is conditioned on %s: give one (allowed: %s)", c.Name, strings.Join(c.Values, ", "))
-		}
-	}
 	req, err := g.request(b, g.seed)
 	if err != nil {
 		return err
 	}
 	pause := *pauseMS / 1000
-	req.Text, req.Conditions, req.PauseSeconds, req.SampleRate, req.Format = strings.Join(pos, " "), vals, &pause, *rate, audio.Encoding(*format)
+	req.Text, req.Speaker, req.Conditions = strings.Join(pos, " "), cf.speaker, cf.named()
+	req.PauseSeconds, req.SampleRate, req.Format = &pause, *rate, audio.Encoding(*format)
 	e, err := cliEngine(b, 1, 0)
 	if err != nil {
 		return err
@@ -245,6 +237,9 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 		return usageOf(err)
 	}
 	defer syn.Close()
+	// Conditions not given take their first value (the service's rule):
+	// say which were used.
+	fmt.Fprintf(env.Stderr, "%s: conditions %s, seed %d\n", "say", syn.Conditions, syn.Seed)
 	x, err := syn.Audio()
 	if err != nil {
 		return err

@@ -4,25 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/classify"
 	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/ngram"
+	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/train"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
-
-// labelCondition is the name of the model condition that --label and a
-// file name's digit set (wavenet.Config.LabelCondition), or "".
-func labelCondition(cfg wavenet.Config) string {
-	if i := cfg.LabelCondition(); i >= 0 {
-		return cfg.Conditions[i].Name
-	}
-	return ""
-}
 
 func runScore(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "score", "score [--model DIR] [--raw] [--speaker X] [--label Y] [--cond name=value...] [--full-context] [--baseline CORPUS] file.wav...\n"+
@@ -72,17 +66,13 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	cfg := m.Config
-	given, err := cf.values(cfg)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintln(env.Stdout, processing)
 	rep := ngram.NewReport(env.Stdout, cfg.QuantizationChannels, tri != nil)
 	if err := rep.WriteHeader(); err != nil {
 		return err
 	}
 	for _, name := range files {
-		if err := scoreFile(ctx, rep, m, tri, name, given, read, *full); err != nil {
+		if err := scoreFile(ctx, env.Stderr, rep, m, tri, name, &cf, read, *full); err != nil {
 			return err
 		}
 	}
@@ -90,26 +80,39 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 }
 
 // scoreFile scores one recording under m (and tri) and adds it to rep.
-// Its conditions are given, else what an FSDD file name says.
-func scoreFile(ctx context.Context, rep *ngram.Report, m *wavenet.Model, tri *ngram.Trigram, name string, given map[string]string,
+// Its conditions are the flags', else what an FSDD file name says, else
+// (the engine's rule, synth.ResolveConditions) each condition's first
+// value, which a note on notes points out.
+func scoreFile(ctx context.Context, notes io.Writer, rep *ngram.Report, m *wavenet.Model, tri *ngram.Trigram, name string, cf *condFlags,
 	read func(string) ([]int32, error), full bool) error {
 	cfg := m.Config
 	digit, speaker, _, named := classify.ParseName(name)
 	vals := map[string]string{}
+	lc := cfg.LabelCondition()
 	if named {
 		if cfg.Condition("speaker") >= 0 {
 			vals["speaker"] = speaker
 		}
-		if lc := labelCondition(cfg); lc != "" {
-			vals[lc] = digit
+		if lc >= 0 {
+			vals[cfg.Conditions[lc].Name] = digit
 		}
 	}
-	for k, v := range given {
+	for k, v := range cf.named() {
 		vals[k] = v
 	}
-	cond, err := condIndices(cfg, vals)
+	cond, err := synth.ResolveConditions("", cfg, vals, cf.speaker, cf.label)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", name, usageOf(err))
+	}
+	var defaulted []string
+	for i, c := range cfg.Conditions {
+		_, ok := vals[c.Name]
+		if !ok && !(c.Name == "speaker" && cf.speaker != "") && !(i == lc && cf.label != "") {
+			defaulted = append(defaulted, c.Name+"="+c.Values[cond[i]])
+		}
+	}
+	if len(defaulted) > 0 {
+		fmt.Fprintf(notes, "note: %s: scored with %s (the first value: no flag or {digit}_{speaker}_N.wav name gives it)\n", name, strings.Join(defaulted, ", "))
 	}
 	codes, err := read(name)
 	if errors.Is(err, wavenet.ErrSilentRecording) {

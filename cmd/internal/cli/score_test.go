@@ -60,9 +60,12 @@ func TestScoreUnlabelled(t *testing.T) {
 	dir, _ := genTestModel(t, true)
 	f := filepath.Join(t.TempDir(), "take.wav")
 	writeSine(t, f, 8000, 300)
-	// The model is conditioned and the name says nothing: flags are needed.
-	if _, _, err := runCmd(context.Background(), runScore, "--model", dir, f); err == nil || !strings.Contains(err.Error(), "speaker") {
-		t.Errorf("score of an unlabelled file without --speaker = %v, want an error about speaker", err)
+	// The model is conditioned and the name says nothing: the conditions
+	// take their first values (the engine's rule, as /v1/score), and a
+	// note says so.
+	if _, stderr, err := runCmd(context.Background(), runScore, "--model", dir, f); err != nil ||
+		!strings.Contains(stderr, "scored with speaker=alice, digit=0 (the first value") {
+		t.Errorf("score of an unlabelled file without flags = %v, stderr %q; want success and a note naming speaker=alice, digit=0", err, stderr)
 	}
 	stdout, _, err := runCmd(context.Background(), runScore, "--model", dir, "--speaker", "alice", "--label", "2", f)
 	if err != nil {
