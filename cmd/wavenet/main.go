@@ -1,4 +1,3 @@
-// Command wavenet trains, runs and serves WaveNet models; see README.md.
 package main
 
 import (
