@@ -114,19 +114,11 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 			return fmt.Errorf("prime: %w", err)
 		}
 	}
-	e, err := cliEngine(&synth.Bundle{Model: m}, 1, 0)
+	syn, done, err := startOne(ctx, env, "generate", &synth.Bundle{Model: m}, req)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
-	syn, err := e.Start(ctx, req)
-	if err != nil {
-		return usageOf(err)
-	}
-	defer syn.Close()
-	// Conditions not given take their first value (the service's rule):
-	// say which were used.
-	fmt.Fprintf(env.Stderr, "%s: conditions %s, seed %d\n", "generate", syn.Conditions, syn.Seed)
+	defer done()
 	f, err := createOut(*out)
 	if err != nil {
 		return err

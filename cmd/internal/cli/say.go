@@ -80,6 +80,23 @@ func cliEngine(b *synth.Bundle, streams, queue int) (*synth.Engine, error) {
 	})
 }
 
+// startOne starts req on an engine of its own for b (one request at a
+// time) and prints, under the command's name, the conditions and seed it
+// uses (conditions not given take their first value, the service's rule).
+// done closes the synthesis and the engine.
+func startOne(ctx context.Context, env *Env, name string, b *synth.Bundle, req *synth.Request) (syn *synth.Synthesis, done func(), err error) {
+	e, err := cliEngine(b, 1, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if syn, err = e.Start(ctx, req); err != nil {
+		e.Close()
+		return nil, nil, usageOf(err)
+	}
+	fmt.Fprintf(env.Stderr, "%s: conditions %s, seed %d\n", name, syn.Conditions, syn.Seed)
+	return syn, func() { syn.Close(); e.Close() }, nil
+}
+
 // usageOf turns the engine's request errors into usage errors.
 func usageOf(err error) error {
 	var re *synth.RequestError
@@ -227,19 +244,11 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	pause := *pauseMS / 1000
 	req.Text, req.Speaker, req.Conditions = strings.Join(pos, " "), cf.speaker, cf.named()
 	req.PauseSeconds, req.SampleRate, req.Format = &pause, *rate, audio.Encoding(*format)
-	e, err := cliEngine(b, 1, 0)
+	syn, done, err := startOne(ctx, env, "say", b, req)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
-	syn, err := e.Start(ctx, req)
-	if err != nil {
-		return usageOf(err)
-	}
-	defer syn.Close()
-	// Conditions not given take their first value (the service's rule):
-	// say which were used.
-	fmt.Fprintf(env.Stderr, "%s: conditions %s, seed %d\n", "say", syn.Conditions, syn.Seed)
+	defer done()
 	x, err := syn.Audio()
 	if err != nil {
 		return err
