@@ -21,24 +21,14 @@ import (
 	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
+	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 )
 
 // tinyModel is a random untrained model with the "tiny" preset (8 kHz,
 // 5 layers, receptive field 33) and FSDD-like conditions: speaker and digit.
 func tinyModel(t testing.TB) *wavenet.Model {
 	t.Helper()
-	cfg, err := wavenet.Preset("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Conditions = []wavenet.Condition{
-		{Name: "digit", Values: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}},
-		{Name: "speaker", Values: []string{"george", "jackson"}},
-	}
-	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 2)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := wavenettest.Tiny(t, 1, wavenettest.FSDD())
 	// Non-zero conditioning embeddings, so that conditions matter.
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, l := range m.Layers {

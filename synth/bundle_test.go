@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,25 +12,14 @@ import (
 
 	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
+	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 )
 
 // testModel is a random untrained model with the "tiny" preset (8 kHz)
 // conditioned on speaker (george, jackson) and digit (0-9).
 func testModel(t testing.TB) *wavenet.Model {
 	t.Helper()
-	cfg, err := wavenet.Preset("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Conditions = []wavenet.Condition{
-		{Name: "digit", Values: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}},
-		{Name: "speaker", Values: []string{"george", "jackson"}},
-	}
-	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return wavenettest.Tiny(t, 1, wavenettest.FSDD())
 }
 
 // saveModels saves m under a new temporary directory once per id and

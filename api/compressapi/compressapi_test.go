@@ -3,7 +3,6 @@ package compressapi
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/wavenet-go/wavenet/compress"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
+	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 )
 
 // registry is a Registry over a map, standing in for the server's table.
@@ -45,18 +45,7 @@ func (r *registry) AddModel(id string, m *wavenet.Model, o Served) error {
 	return nil
 }
 
-func tinyModel(t *testing.T) *wavenet.Model {
-	t.Helper()
-	cfg, err := wavenet.Preset("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+func tinyModel(t *testing.T) *wavenet.Model { return wavenettest.Tiny(t, 1, nil) }
 
 // newServer serves the model "tiny" with the compress feature; its
 // manager gets reg (the stand-in for the server's table) when

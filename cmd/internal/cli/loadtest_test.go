@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"runtime"
@@ -16,15 +15,11 @@ import (
 
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/synth"
-	"github.com/wavenet-go/wavenet/wavenet"
+	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 )
 
 func TestLoadtest(t *testing.T) {
-	cfg, _ := wavenet.Preset("tiny")
-	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := wavenettest.Tiny(t, 1, nil)
 	// One slot and a queue of one, so of 3 clients one meets deliberate
 	// 429s while two keep working.
 	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: m}}, MaxStreams: 1, MaxQueue: 1,

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
+	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 )
 
 // serveTestModels saves a random tiny model (the "tiny" preset: 8 kHz,
@@ -27,18 +27,7 @@ import (
 // <root>/digits, and returns root (a --models directory).
 func serveTestModels(t *testing.T) string {
 	t.Helper()
-	cfg, err := wavenet.Preset("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Conditions = []wavenet.Condition{
-		{Name: "digit", Values: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}},
-		{Name: "speaker", Values: []string{"george", "jackson"}},
-	}
-	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(5, 6)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := wavenettest.Tiny(t, 5, wavenettest.FSDD())
 	root := t.TempDir()
 	if err := wavenet.Save(context.Background(), filepath.Join(root, "digits"), m, nil); err != nil {
 		t.Fatal(err)
@@ -195,11 +184,7 @@ func TestServeFlags(t *testing.T) {
 func TestServeOpenAPIDocumentsEveryRoute(t *testing.T) {
 	features := newServeFeatures(false)
 	defer features.close()
-	cfg, _ := wavenet.Preset("tiny")
-	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := wavenettest.Tiny(t, 1, nil)
 	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: m}}, Features: features.list})
 	if err != nil {
 		t.Fatal(err)
