@@ -16,8 +16,9 @@
 // Retry-After. A request's output depends only on its own parameters and
 // seed, not on what it was batched with.
 //
-// The model table is built by New from Options.Models
-// (bundles from synth.LoadModels or synth.LoadFS), and can grow while serving:
+// The model table is built by New from Options.Models (bundles from
+// synth.LoadServed, synth.LoadModels or synth.LoadFS), and can grow while
+// serving:
 // Server.AddModel (used by the compression jobs of api/compressapi
 // through the binary) is synth.Engine.AddModel, and GET /v1/models lists
 // the model at once. Models stored as int8 checkpoints (synth.Bundle.Int8,

@@ -95,8 +95,9 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// Server is the synthesis service. Create it with New, serve Handler with an
-// http.Server, and call Shutdown to drain it.
+// Server is the synthesis service. Create it with New and Serve it on a
+// listener (or serve Handler with an http.Server and call Shutdown to
+// drain it).
 type Server struct {
 	opts     Options
 	log      *slog.Logger

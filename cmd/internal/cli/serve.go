@@ -3,20 +3,16 @@ package cli
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/models"
-	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -101,55 +97,26 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		opts.APIKeys = keys
-		logger.Info("API keys required on /v1", "keys", len(keys)) // the count, never the keys
 	}
-
-	var err error
-	switch {
-	case c.randomModel != "":
-		cfg, perr := wavenet.Preset(c.randomModel)
-		if perr != nil {
-			return Usagef("--random-model: %v", perr)
+	if c.randomModel != "" {
+		if _, err := wavenet.Preset(c.randomModel); err != nil {
+			return Usagef("--random-model: %v", err)
 		}
-		m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
-		if err != nil {
-			return err
-		}
-		opts.Models = map[string]*synth.Bundle{"random": {Model: m}}
-		logger.Warn("serving an untrained random model (noise): for load tests only", "preset", c.randomModel)
-	case c.modelsDir != "":
-		var skipped []string
-		opts.Models, skipped, err = synth.LoadModels(ctx, c.modelsDir)
-		if err != nil {
-			return err
-		}
-		for _, s := range skipped {
-			logger.Warn("models directory entry skipped", "entry", s)
-		}
-	default:
+	}
+	served := synth.Served{Random: c.randomModel, Dir: c.modelsDir, Logger: logger}
+	if c.randomModel == "" && c.modelsDir == "" {
 		if !models.Available() {
 			return Usagef("--models DIR is required (this binary has no embedded default model)")
 		}
-		b, err := synth.LoadFS(models.FS(), models.ID)
-		if err != nil {
-			return err
-		}
-		opts.Models = map[string]*synth.Bundle{models.ID: b}
+		served.FS, served.FSDir = models.FS(), models.ID
 	}
-	for id, b := range opts.Models {
-		if b.Int8 {
-			logger.Info("model stored as int8: served with the int8 generator", "model", id)
-		}
-		if b.Stats == nil {
-			logger.Info("model has no "+speech.StatsFile+": text requests use default word durations", "model", id,
-				"median_s", speech.DefaultDuration.Median, "p90_s", speech.DefaultDuration.P90)
-		}
+	var err error
+	if opts.Models, err = synth.LoadServed(ctx, served); err != nil {
+		return err
 	}
-
 	features := newServeFeatures(c.noRL)
 	opts.Features = features.list
 	defer features.close()
-
 	srv, err := api.New(opts)
 	if err != nil {
 		return err
@@ -159,49 +126,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	ids := make([]string, 0, len(opts.Models))
-	for id := range opts.Models {
-		ids = append(ids, id)
-	}
-	logger.Info("serving", "addr", ln.Addr().String(), "models", strings.Join(ids, ","), "max_streams", c.maxStreams)
 	fmt.Fprintf(env.Stdout, "wavenet serve: listening on http://%s\n", ln.Addr())
-
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		_ = srv.Shutdown(context.Background())
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-
-	// Graceful shutdown: stop accepting, let running syntheses finish
-	// within --shutdown-timeout, then cut what is left.
-	logger.Info("shutting down", "timeout", c.shutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
-	defer cancel()
-	apiErr := make(chan error, 1)
-	go func() { apiErr <- srv.Shutdown(sctx) }()
-	herr := hs.Shutdown(sctx)
-	aerr := <-apiErr
-	if herr != nil {
-		_ = hs.Close()
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Warn("server stopped", "err", err)
-	}
-	if aerr != nil || herr != nil {
-		logger.Warn("shutdown timeout: some requests were cut", "err", errors.Join(aerr, herr))
-	}
-	logger.Info("stopped")
-	return nil
+	return srv.Serve(ctx, ln, api.ServeOptions{ShutdownTimeout: c.shutdownTimeout})
 }
 
 // readAPIKeys reads one key per line; blank lines and lines starting with

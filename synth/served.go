@@ -1,0 +1,96 @@
+package synth
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+
+	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// RandomID is the id LoadServed serves a random model (Served.Random) as.
+const RandomID = "random"
+
+// Served says which models a service serves: Random when set, else the
+// checkpoints of Dir when set, else the checkpoint in directory FSDir of
+// FS (the embedded default model: models.FS(), models.ID).
+type Served struct {
+	// Random is a wavenet preset (tiny, small, ibab): one UNTRAINED model
+	// with random weights (seed 1), served as RandomID. Its audio is
+	// noise: for load tests only.
+	Random string
+	// Dir is a directory of checkpoint directories, or one checkpoint
+	// directory (LoadModels).
+	Dir string
+	// FS and FSDir name the checkpoint served, as FSDir, when neither
+	// Random nor Dir is set.
+	FS    fs.FS
+	FSDir string
+	// Logger receives warnings (a random model, skipped directory
+	// entries) and notes (int8 models, models without speech statistics);
+	// default slog.Default().
+	Logger *slog.Logger
+}
+
+// RandomBundle returns an untrained model of the wavenet preset with
+// weights drawn from a generator seeded with seed: noise, for load tests.
+func RandomBundle(preset string, seed uint64) (*Bundle, error) {
+	cfg, err := wavenet.Preset(preset)
+	if err != nil {
+		return nil, fmt.Errorf("synth: random model: %w", err)
+	}
+	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(seed, seed)))
+	if err != nil {
+		return nil, fmt.Errorf("synth: random model: %w", err)
+	}
+	return &Bundle{Model: m}, nil
+}
+
+// LoadServed loads the models s names, by id, and logs what a service
+// operator should know about them.
+func LoadServed(ctx context.Context, s Served) (map[string]*Bundle, error) {
+	log := s.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	var bundles map[string]*Bundle
+	switch {
+	case s.Random != "":
+		b, err := RandomBundle(s.Random, 1)
+		if err != nil {
+			return nil, err
+		}
+		bundles = map[string]*Bundle{RandomID: b}
+		log.Warn("serving an untrained random model (noise): for load tests only", "preset", s.Random)
+	case s.Dir != "":
+		var skipped []string
+		var err error
+		if bundles, skipped, err = LoadModels(ctx, s.Dir); err != nil {
+			return nil, err
+		}
+		for _, e := range skipped {
+			log.Warn("models directory entry skipped", "entry", e)
+		}
+	case s.FS != nil:
+		b, err := LoadFS(s.FS, s.FSDir)
+		if err != nil {
+			return nil, err
+		}
+		bundles = map[string]*Bundle{s.FSDir: b}
+	default:
+		return nil, fmt.Errorf("synth: no models to serve (no random preset, directory or file system)")
+	}
+	for id, b := range bundles {
+		if b.Int8 {
+			log.Info("model stored as int8: served with the int8 generator", "model", id)
+		}
+		if b.Stats == nil {
+			log.Info("model has no "+speech.StatsFile+": text requests use default word durations", "model", id,
+				"median_s", speech.DefaultDuration.Median, "p90_s", speech.DefaultDuration.P90)
+		}
+	}
+	return bundles, nil
+}
