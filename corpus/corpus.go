@@ -301,20 +301,10 @@ func Load(ctx context.Context, dir string, opts Options) (*Corpus, error) {
 	if opts.SampleRate < 0 {
 		return nil, fmt.Errorf("corpus: sample rate %d Hz, want a positive rate or 0 for the files' own", opts.SampleRate)
 	}
-	if opts.TrimDB == 0 {
-		opts.TrimDB = DefaultTrimDB
-	}
-	if opts.TrimRelDB == 0 {
-		opts.TrimRelDB = DefaultTrimRelDB
-	}
-	if opts.FrameMS == 0 {
-		opts.FrameMS = DefaultFrameMS
-	}
+	p := opts.Preprocess() // the zero thresholds take audio's defaults
+	opts.TrimDB, opts.TrimRelDB, opts.FrameMS, opts.NormalizeDB = p.TrimDB, p.TrimRelDB, p.FrameMS, p.NormalizeDB
 	if opts.FrameMS < 0 {
 		return nil, fmt.Errorf("corpus: frame length %g ms, want a positive length", opts.FrameMS)
-	}
-	if opts.NormalizeDB == 0 {
-		opts.NormalizeDB = DefaultNormalizeDB
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)

@@ -44,23 +44,6 @@ type inspectFlags struct {
 	directory string
 }
 
-// parseInterspersed parses flags that may come before or after the
-// positional arguments (`inspect DIR --rate 16000`), as users type them.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
 func runDataInspect(ctx context.Context, env *Env, args []string) error {
 	var f inspectFlags
 	fs := NewFlagSet(env, "data inspect", "data inspect [flags] DIR")
@@ -75,7 +58,7 @@ func runDataInspect(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&f.top, "top", 10, "list at most this many files per problem (0: all)")
 	fs.IntVar(&f.workers, "workers", 0, "files decoded in parallel (0: one per CPU)")
 	fs.BoolVar(&f.noBar, "quiet", false, "no progress output on standard error")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := interspersed(fs, args)
 	if err != nil {
 		return err
 	}

@@ -22,12 +22,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&o.PNG, "png", true, "write a spectrogram PNG per file (with --per-pair > 1, for the first sample of each pair only)")
 	fs.BoolVar(&o.ZeroStart, "zero-start", false, "start each stream from zero history instead of a receptive field of silence codes (the trainer's left padding)")
 	fs.BoolVar(&o.LevelInvariant, "level-invariant", false, "also peak-normalise the files before the classifier sees them (redundant now: the classifier's features are level-invariant; kept for old scripts)")
-	fs.Float64Var(&g.temp, "temperature", 1, "sampling temperature (> 0)")
-	fs.IntVar(&g.topK, "top-k", 0, "sample only among the K most likely codes (0: all)")
-	fs.BoolVar(&g.greedy, "greedy", false, "always take the most likely code")
-	fs.Uint64Var(&g.seed, "seed", 1, "base seed: sample k of (speaker s, digit d) uses seed + 1000k + 10s + d")
-	fs.Float64Var(&g.guidance, "guidance", -1, guidanceUsage)
-	fs.IntVar(&g.cands, "candidates", -1, candidatesUsage)
+	g.register(fs, "base seed: sample k of (speaker s, digit d) uses seed + 1000k + 10s + d")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

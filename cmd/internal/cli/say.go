@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -126,6 +127,17 @@ const guidanceUsage = "classifier-free guidance weight on the digit (0: none; ne
 // candidatesUsage is the help of --candidates.
 const candidatesUsage = "generate this many attempts of each digit and keep the one the model finds most about its digit (log p(audio | digit) - log p(audio | no digit)); needs a model trained with --cond-dropout; costs 2 streams per attempt (default: the model's, from its " + speech.StatsFile + "; 1: one attempt)"
 
+// register adds the sampling flags to fs; seedUsage says what --seed
+// seeds.
+func (g *genFlags) register(fs *flag.FlagSet, seedUsage string) {
+	fs.Float64Var(&g.temp, "temperature", 1, "sampling temperature (> 0)")
+	fs.IntVar(&g.topK, "top-k", 0, "sample only among the K most likely codes (0: all)")
+	fs.BoolVar(&g.greedy, "greedy", false, "always take the most likely code")
+	fs.Uint64Var(&g.seed, "seed", 1, seedUsage)
+	fs.Float64Var(&g.guidance, "guidance", -1, guidanceUsage)
+	fs.IntVar(&g.cands, "candidates", -1, candidatesUsage)
+}
+
 func (g *genFlags) check() error {
 	switch {
 	case !g.greedy && (!(g.temp > 0) || math.IsInf(g.temp, 0)):
@@ -185,12 +197,7 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 		"       wavenet say --calibrate --model DIR --data CORPUS_DIR")
 	modelDir := fs.String("model", "", "checkpoint directory (default: the embedded default model)")
 	var g genFlags
-	fs.Float64Var(&g.temp, "temperature", 1, "sampling temperature (> 0)")
-	fs.IntVar(&g.topK, "top-k", 0, "sample only among the K most likely codes (0: all)")
-	fs.BoolVar(&g.greedy, "greedy", false, "always take the most likely code")
-	fs.Uint64Var(&g.seed, "seed", 1, "random seed: digit i uses seed+i; the same seed, model and flags give the same audio")
-	fs.Float64Var(&g.guidance, "guidance", -1, guidanceUsage)
-	fs.IntVar(&g.cands, "candidates", -1, candidatesUsage)
+	g.register(fs, "random seed: digit i uses seed+i; the same seed, model and flags give the same audio")
 	pauseMS := fs.Float64("pause-ms", 150, "silence between digits in milliseconds")
 	rate := fs.Int("rate", 0, "sample rate of the output in Hz (default: the model's rate)")
 	format := fs.String("format", string(audio.EncodingWAV), formatUsage)
