@@ -11,7 +11,6 @@ import (
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/classify"
-	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/ngram"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/train"
@@ -49,10 +48,13 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 	}
 	var tri *ngram.Trigram
 	if *baseline != "" {
-		var split map[string][]int32
-		if tri, split, err = trainBaseline(ctx, env, *baseline, m.Config); err != nil {
+		b, err := train.NewBaseline(ctx, *baseline, m.Config)
+		if err != nil {
 			return err
 		}
+		fmt.Fprintf(env.Stdout, "trigram baseline: %s\n", b)
+		tri = b.Trigram
+		split := b.Validation
 		if len(files) == 0 {
 			processing = fmt.Sprintf("processing: as training (%s): the validation split as the trainer loads it", m.Config.Preprocessing())
 			// The validation split, as the trainer holds it (trimmed,
@@ -161,34 +163,4 @@ func recordingCodes(name string, cfg wavenet.Config, raw bool) ([]int32, error) 
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return codes, nil
-}
-
-// trainBaseline loads the corpus in dir as the model's training did
-// (train.CorpusOptions: its preprocessing, rate and levels; the FSDD split)
-// and trains the trigram baseline on its training split. It returns the
-// trigram and the codes of the validation split by utterance name.
-func trainBaseline(ctx context.Context, env *Env, dir string, cfg wavenet.Config) (*ngram.Trigram, map[string][]int32, error) {
-	c, err := corpus.Load(ctx, dir, train.CorpusOptions(cfg))
-	if err != nil {
-		return nil, nil, fmt.Errorf("baseline: %w", err)
-	}
-	if len(c.Train) == 0 {
-		return nil, nil, fmt.Errorf("baseline: %s has no training utterances", dir)
-	}
-	tri, err := ngram.New(cfg.QuantizationChannels, ngram.DefaultDiscount)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, u := range c.Train {
-		if err := tri.Add(u.Codes); err != nil {
-			return nil, nil, fmt.Errorf("baseline: %s: %w", u.Name, err)
-		}
-	}
-	split := map[string][]int32{}
-	for _, u := range c.Validation {
-		split[u.Name] = u.Codes
-	}
-	fmt.Fprintf(env.Stdout, "trigram baseline: trained on %d utterances (%d samples) of the training split of %s (validation: %s; %s, %d Hz, Q=%d, discount %g)\n",
-		len(c.Train), corpus.Samples(c.Train), dir, c.Split, cfg.Preprocessing(), cfg.SampleRate, cfg.QuantizationChannels, ngram.DefaultDiscount)
-	return tri, split, nil
 }
