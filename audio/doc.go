@@ -2,7 +2,8 @@
 // encoding over io.Writer (WAV, raw 16-bit PCM, G.711 mu-law and A-law, raw
 // float32: Encoding, AppendEncoded, Encoder), band-limited resampling,
 // batch and streaming, silence trimming, peak normalisation, DC removal,
-// log-mel spectrograms and MFCCs, on plain []float32 samples.
+// log-mel spectrograms (the vocoder's features: MelParams, Mel, LogMel) and
+// MFCCs, on plain []float32 samples.
 //
 // G.711 follows ITU-T Recommendation G.711 (1988) as Sun Microsystems'
 // public-domain g711.c computes it (linear2ulaw, linear2alaw). PCM16 is
@@ -30,4 +31,22 @@
 // Smith, "Digital Audio Resampling", https://ccrma.stanford.edu/~jos/resample/):
 // 16 zero crossings, cutoff at 0.945 of the lower Nyquist frequency, Kaiser
 // beta 8.6; streaming and batch give the same samples bit for bit.
+//
+// LogMel computes what torchaudio.transforms.MelSpectrogram (torchaudio
+// 0.13, https://pytorch.org/audio/0.13.0/generated/torchaudio.transforms.MelSpectrogram.html)
+// followed by torch.log(torch.clamp(m, min=floor)) computes, for the
+// parameters a model's config stores (MelParams, JSON names as torchaudio's):
+// a periodic Hann window of win_length centred in n_fft, centred frames with
+// reflect padding, |STFT|^power (1 or 2), triangular filters on the slaney
+// (M. Slaney, "Auditory Toolbox", Interval Research Technical Report 1998-010)
+// or HTK (S. Young et al., "The HTK Book") mel scale, slaney norm or none,
+// log base e or 10. DefaultMelParams(rate) are the features of Tacotron 2 and
+// HiFi-GAN (J. Shen et al., "Natural TTS synthesis by conditioning WaveNet on
+// mel spectrogram predictions", ICASSP 2018) scaled to the rate;
+// TacotronMelParams are exactly NVIDIA's Tacotron 2 features, so mels a
+// Python front end exports can be fed as they are. The tests hold it to
+// 1e-4 (absolute, on the log values) against torchaudio on golden vectors
+// written once by testdata/mel/gen.py. MelSpectrogram (dB, HTK filters in FFT
+// bins, no padding) and MFCC are the older features that package classify
+// was trained on; they are unchanged.
 package audio

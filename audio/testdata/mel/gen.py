@@ -11,7 +11,7 @@ call Python):
 
     manifest.json         one entry per case: the preset ("default" for
                           audio.DefaultMelParams, "tacotron" for
-                          audio.TacotronMelParams, "htk"), the MelParams
+                          audio.TacotronMelParams, "htk", "nocenter"), the MelParams
                           (the JSON of audio.MelParams), input and output file names,
                           frames, n_mels, dtype of the torch computation
     in_<signal>_<rate>.f32  the input signal, little-endian float32
@@ -86,6 +86,14 @@ def htk_params():
                 floor=1e-10)
 
 
+def nocenter_params():
+    """Frames not centred (no padding), slaney scale without norm, power 2."""
+    return dict(sample_rate=8000, n_fft=256, win_length=200, hop_length=80,
+                window="hann", center=False, power=2.0, n_mels=32, f_min=0.0,
+                f_max=4000.0, mel_scale="slaney", norm="none", log_base="e",
+                floor=1e-6)
+
+
 def logmel(x, p, dtype):
     # The window (torch.hann_window) and the filters (melscale_fbanks) are
     # made in the default dtype: float64 makes every step float64, not
@@ -131,6 +139,7 @@ def main():
     for signal in ("chirp", "noise", "tone"):
         add(f"tacotron_{signal}", "tacotron", tacotron_params(), signal, torch.float64)
         add(f"htk_{signal}", "htk", htk_params(), signal, torch.float64)
+        add(f"nocenter_{signal}", "nocenter", nocenter_params(), signal, torch.float64)
 
     with open("manifest.json", "w") as f:
         json.dump(dict(torch=torch.__version__, torchaudio=torchaudio.__version__,
