@@ -88,17 +88,15 @@ func New(cfg Config, rng *rand.Rand) (*Model, error) {
 		case InitUpsample:
 			// Each output channel starts as the mean of its own channel
 			// over the Width input rows it sees: a smoothed repeat.
-			C, taps := p.Shape[0], p.Shape[1]
+			C := p.Shape[0]
+			taps := p.Shape[1] / C
 			for co := 0; co < C; co++ {
 				for k := 0; k < taps; k++ {
 					p.Data[(co*taps+k)*C+co] = 1 / float32(cfg.Local.Width)
 				}
 			}
 		case InitGlorot:
-			fanIn, fanOut := 1, p.Shape[0]
-			for _, n := range p.Shape[1:] {
-				fanIn *= n
-			}
+			fanIn, fanOut := p.Shape[1], p.Shape[0]
 			limit := math.Sqrt(6 / float64(fanIn+fanOut))
 			for i := range p.Data {
 				p.Data[i] = float32((rng.Float64()*2 - 1) * limit)
@@ -152,8 +150,8 @@ type Init int
 
 const (
 	InitZero     Init = iota // biases, conditioning embeddings
-	InitGlorot               // weight matrices, (out, in...): fan-in is the product of the other dimensions
-	InitUpsample             // upsampling kernels (C, Width*Scale, C): 1/Width on the channel diagonal, a smoothed repeat
+	InitGlorot               // weight matrices, (out, in)
+	InitUpsample             // upsampling kernels (C, Width*Scale*C): 1/Width on the channel diagonal, a smoothed repeat
 )
 
 // Param is one named tensor of the model. Data aliases the model's storage.
@@ -171,7 +169,10 @@ type Param struct {
 // layers.N.skip.weight, layers.N.skip.bias, post1.weight, post1.bias,
 // post2.weight, post2.bias. Bias entries are absent when the model has none.
 // A model with local conditioning also has layers.N.local.weight (2D, C)
-// after layers.N.cond.*, and upsample.I.weight (C, Width*Scale, C) last.
+// after layers.N.cond.*, and upsample.I.weight last, stored 2-D as
+// (C, Width*Scale*C), UpLayer.W's (C, Width*Scale, C) with the last two
+// dimensions merged, so that every weight is a matrix with one row per
+// output channel (int8 quantization and structured pruning go by rows).
 func (m *Model) Params() []Param {
 	var ps []Param
 	dense := func(name string, d Dense) {
@@ -197,7 +198,7 @@ func (m *Model) Params() []Param {
 	dense("post2", m.Post2)
 	for i, u := range m.Up {
 		C := m.Config.Local.Channels
-		ps = append(ps, Param{Name: fmt.Sprintf("upsample.%d.weight", i), Shape: []int{C, u.Width * u.Scale, C}, Data: u.W, Init: InitUpsample})
+		ps = append(ps, Param{Name: fmt.Sprintf("upsample.%d.weight", i), Shape: []int{C, u.Width * u.Scale * C}, Data: u.W, Init: InitUpsample})
 	}
 	return ps
 }
