@@ -128,6 +128,7 @@ type Generator struct {
 	c       int
 	locW    linear
 	loc, lp []float32
+	up0     *wavenet.Upsampler // the packed upsampling weights, shared by the streams' upsamplers
 	// rowMajor runs the products on kernel.MatMulAddBatch instead of
 	// MatMulAddPacked: only for benchmarks, as the baseline.
 	rowMajor bool
@@ -289,6 +290,7 @@ func newGenerator(m *wavenet.Model, maxStreams int, half bool) *Generator {
 		g.locW = newLinear(w, L*2*D, C, false)
 		g.loc = make([]float32, B*C)
 		g.lp = make([]float32, B*L*2*D)
+		g.up0, _ = m.NewUpsampler() // m has local conditioning and was checked
 	}
 	return g
 }
@@ -394,7 +396,7 @@ func (g *Generator) start(slot int, opts StreamOptions) {
 	opts.GuideCond = append([]int(nil), opts.GuideCond...)
 	if g.c > 0 {
 		if st.up == nil {
-			st.up, _ = g.m.NewUpsampler() // the model has local conditioning
+			st.up = g.up0.Fresh()
 		}
 		st.up.Reset()
 		st.loc, st.locT = st.loc[:0], 0

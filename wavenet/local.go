@@ -18,30 +18,70 @@ func (e *LocalError) Error() string { return "wavenet: local conditioning: " + e
 
 // Upsampler turns mel frames into per-sample conditioning incrementally:
 // frames pushed in several calls give the same rows, bit for bit, as all
-// pushed at once (Model.Upsample is one Push). It keeps the last Width-1
-// input rows of every upsampling layer. It is not safe for concurrent use.
+// pushed at once (Model.Upsample is one Push), on every kernel
+// implementation (AVX-512, AVX2, purego): every output is one
+// kernel.MatMulAddPacked chain. It keeps the last Width-1 input rows of
+// every upsampling layer. It is not safe for concurrent use; Fresh gives
+// another one sharing the packed weights.
 type Upsampler struct {
-	m    *Model
-	hist [][]float32 // per layer: the last Width-1 input rows, (Width-1, C), oldest first
-	buf  [2][]float32
+	m *Model
+	// phase[i][r] is layer i's kernel for output phase r < Scale, packed:
+	// (C, Width*C), column m*C+ci is kernel[:, m*Scale+r, ci], the weight
+	// of input row j-m for output row j*Scale+r.
+	phase [][]*kernel.Packed
+	hist  [][]float32 // per layer: the last Width-1 input rows, (Width-1, C), oldest first
+	ext   []float32   // history then input rows
+	taps  []float32   // (n, Width*C): row j is input rows j, j-1, ..., j-Width+1
+	buf   [2][]float32
 }
 
 // NewUpsampler returns an upsampler at time 0 (no frame pushed). It
-// returns a *LocalError if the model has no local conditioning.
+// returns a *LocalError if the model has no local conditioning. It reads
+// the upsampling weights as they are now: make a new one after they change.
 func (m *Model) NewUpsampler() (*Upsampler, error) {
 	lc := m.Config.Local
 	if lc == nil {
 		return nil, &LocalError{Msg: "the model has none"}
 	}
-	u := &Upsampler{m: m}
-	for range m.Up {
-		u.hist = append(u.hist, make([]float32, (lc.Width-1)*lc.Channels))
+	if err := m.checkUp(); err != nil {
+		return nil, err
 	}
+	C, W := lc.Channels, lc.Width
+	u := &Upsampler{m: m}
+	for _, ly := range m.Up {
+		s := ly.Scale
+		var ps []*kernel.Packed
+		for r := 0; r < s; r++ {
+			w := make([]float32, C*W*C)
+			for co := 0; co < C; co++ {
+				for mm := 0; mm < W; mm++ {
+					k := mm*s + r
+					copy(w[co*W*C+mm*C:co*W*C+(mm+1)*C], ly.W[(co*W*s+k)*C:(co*W*s+k+1)*C])
+				}
+			}
+			ps = append(ps, kernel.NewPacked(w, C, W*C))
+		}
+		u.phase = append(u.phase, ps)
+	}
+	u.Reset()
 	return u, nil
+}
+
+// Fresh returns a new upsampler at time 0 with u's weights (no repacking).
+func (u *Upsampler) Fresh() *Upsampler {
+	f := &Upsampler{m: u.m, phase: u.phase}
+	f.Reset()
+	return f
 }
 
 // Reset returns the upsampler to time 0.
 func (u *Upsampler) Reset() {
+	lc := u.m.Config.Local
+	if u.hist == nil {
+		for range u.m.Up {
+			u.hist = append(u.hist, make([]float32, (lc.Width-1)*lc.Channels))
+		}
+	}
 	for _, h := range u.hist {
 		clear(h)
 	}
@@ -55,60 +95,45 @@ func (u *Upsampler) Push(dst, frames []float32) ([]float32, error) {
 	if len(frames)%C != 0 {
 		return dst, &LocalError{Msg: fmt.Sprintf("%d values are not whole frames of %d channels", len(frames), C)}
 	}
+	if len(frames) == 0 {
+		return dst, nil
+	}
 	in := frames
 	for i, ly := range u.m.Up {
 		n := len(in) / C
-		out := &u.buf[i%2]
+		var out []float32
 		if i == len(u.m.Up)-1 {
 			start := len(dst)
 			dst = append(dst, make([]float32, n*ly.Scale*C)...)
-			upLayer(dst[start:], in, u.hist[i], ly, C)
-			return dst, nil
+			out = dst[start:]
+		} else {
+			u.buf[i%2] = grow(u.buf[i%2], n*ly.Scale*C)
+			out = u.buf[i%2]
 		}
-		*out = grow(*out, n*ly.Scale*C)
-		upLayer(*out, in, u.hist[i], ly, C)
-		in = *out
+		u.layer(i, out, in)
+		in = out
 	}
 	return dst, nil
 }
 
-// upLayer computes the n*Scale output rows of layer ly for the n input rows
-// in (C each), with hist the Width-1 rows before them, which it then
-// advances. Every output is the same sequence of kernel.Dot calls however
-// the rows are split between calls.
-func upLayer(out, in, hist []float32, ly UpLayer, C int) {
+// layer computes the n*Scale output rows of layer i for its n input rows
+// in (C each) and advances the layer's history.
+func (u *Upsampler) layer(i int, out, in []float32) {
+	ly, C := u.m.Up[i], u.m.Config.Local.Channels
 	n, s, W := len(in)/C, ly.Scale, ly.Width
-	taps := W * s
-	h := len(hist) / C             // W-1
-	row := func(j int) []float32 { // input row j, j >= -h
-		if j < 0 {
-			return hist[(h+j)*C : (h+j+1)*C]
-		}
-		return in[j*C : (j+1)*C]
-	}
+	h := W - 1
+	u.ext = append(append(u.ext[:0], u.hist[i]...), in...)
+	u.taps = grow(u.taps, n*W*C)
 	for j := 0; j < n; j++ {
-		for r := 0; r < s; r++ {
-			o := out[(j*s+r)*C : (j*s+r+1)*C]
-			for co := range o {
-				var sum float32
-				for m := 0; m < W; m++ {
-					k := m*s + r
-					sum += kernel.Dot(ly.W[(co*taps+k)*C:(co*taps+k+1)*C], row(j-m))
-				}
-				o[co] = sum
-			}
+		for m := 0; m < W; m++ {
+			copy(u.taps[(j*W+m)*C:(j*W+m+1)*C], u.ext[(j+h-m)*C:])
 		}
 	}
-	// The new history: the last h rows of hist followed by in.
-	if h == 0 {
-		return
+	clear(out)
+	for r, p := range u.phase[i] {
+		kernel.MatMulAddPacked(out[r*C:], s*C, p, u.taps, W*C, n)
 	}
-	if n >= h {
-		copy(hist, in[(n-h)*C:])
-		return
-	}
-	copy(hist, hist[n*C:])
-	copy(hist[(h-n)*C:], in)
+	copy(u.hist[i], u.ext[n*C:])
 }
 
 // Upsample returns the per-sample conditioning of mels ((F, C) row-major):

@@ -101,7 +101,10 @@ func TestUpsampleMatchesReference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var inc []float32
+		inc, err := u.Push(nil, nil) // nothing pushed: no rows
+		if err != nil || len(inc) != 0 {
+			t.Fatalf("Push(nil) = %d values, %v; want none, nil", len(inc), err)
+		}
 		for f := 0; f < frames; f += piece {
 			if inc, err = u.Push(inc, mels[f*3:min(frames, f+piece)*3]); err != nil {
 				t.Fatal(err)
