@@ -19,6 +19,15 @@
 // NewF16 makes a generator with binary16 weights, for few streams of a
 // model whose float32 weights do not fit in L2.
 //
+// Local conditioning (a model with wavenet.Config.Local, a vocoder): a
+// stream's mel frames come with Join (StreamOptions.Local) or later
+// (PushLocal), are upsampled at once by the stream's wavenet.Upsampler
+// (causal: a sample needs only the frame covering it, no lookahead), and
+// each step projects every stream's row for all layers with one packed
+// product (L*2D by C) added to the gate pre-activations. Buffered says how
+// many steps a stream's conditioning allows; so audio streams out while
+// frames still arrive. The int8 generator keeps the projection float32.
+//
 // The layer conventions are those of wavenet.Model.Forward: every layer's
 // input, the one-hot input included, is zero before time 0, and the logits
 // computed at time t are for the code at t+1. Teacher-forced logits of the

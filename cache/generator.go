@@ -42,6 +42,10 @@ type StreamOptions struct {
 	// Guidance, when positive, draws each code from the guided logits
 	// z + Guidance*(z - z0) (classifier-free guidance); it needs GuideCond.
 	Guidance float32
+	// Local, for a model with local conditioning (Config.Local), holds
+	// the first mel frames, (F, C) row-major: all of them, or the start of
+	// a stream whose later frames come through PushLocal.
+	Local []float32
 }
 
 // seedStream is the second PCG seed word, fixed so that one uint64 Seed
@@ -63,6 +67,12 @@ type stream struct {
 	guide   int     // slot of the stream's guide stream, -1 if unguided
 	hidden  bool    // a guide stream: stepped with its stream, not the caller's
 	score   float64 // see GuideScore
+	// Local conditioning: up upsamples the pushed frames into loc, the
+	// per-sample rows (C each) of times locT on (rows before the stream's
+	// time are dropped as frames arrive).
+	up   *wavenet.Upsampler
+	loc  []float32
+	locT int
 }
 
 // Generator steps up to maxStreams streams of one model together. It is not
@@ -111,6 +121,14 @@ type Generator struct {
 	smp             sampler
 	zs              []float32 // (Q) a guided stream's own logits, kept before guidance mixes them
 	primeWS         primeWorkspace
+	// Local conditioning (c > 0): locW is every layer's Local.W stacked,
+	// (L*2D, C); per step, loc (maxStreams, C) gathers each stream's row
+	// and lp (maxStreams, L*2D) = loc locW^T is added to the gate
+	// pre-activations.
+	c       int
+	locW    linear
+	loc, lp []float32
+	up0     *wavenet.Upsampler // the packed upsampling weights, shared by the streams' upsamplers
 	// rowMajor runs the products on kernel.MatMulAddBatch instead of
 	// MatMulAddPacked: only for benchmarks, as the baseline.
 	rowMajor bool
@@ -261,6 +279,19 @@ func newGenerator(m *wavenet.Model, maxStreams int, half bool) *Generator {
 	g.h = make([]float32, B*S)
 	g.logits = make([]float32, B*Q)
 	g.smp = newSampler(Q)
+	if lc := cfg.Local; lc != nil {
+		C := lc.Channels
+		g.c = C
+		w := make([]float32, 0, L*2*D*C)
+		for _, ly := range m.Layers {
+			w = append(w, ly.Local.W...)
+		}
+		// The projection stays float32 (packed) in every generator.
+		g.locW = newLinear(w, L*2*D, C, false)
+		g.loc = make([]float32, B*C)
+		g.lp = make([]float32, B*L*2*D)
+		g.up0, _ = m.NewUpsampler() // m has local conditioning and was checked
+	}
 	return g
 }
 
@@ -309,6 +340,9 @@ func (g *Generator) Join(opts StreamOptions) (int, error) {
 	if opts.TopK < 0 {
 		return -1, fmt.Errorf("cache: join: top-k is %d, want 0 (all codes) or more", opts.TopK)
 	}
+	if err := g.checkFrames(opts.Local); err != nil {
+		return -1, fmt.Errorf("cache: join: %w", err)
+	}
 	var free []int
 	for i := range g.streams {
 		if !g.streams[i].active && len(free) < 2 {
@@ -322,7 +356,7 @@ func (g *Generator) Join(opts StreamOptions) (int, error) {
 	g.start(slot, opts)
 	if guided {
 		gs := free[1]
-		g.start(gs, StreamOptions{Cond: opts.GuideCond, Temperature: 1})
+		g.start(gs, StreamOptions{Cond: opts.GuideCond, Temperature: 1, Local: opts.Local})
 		g.streams[gs].hidden = true
 		g.streams[slot].guide = gs
 	}
@@ -360,6 +394,15 @@ func (g *Generator) start(slot int, opts StreamOptions) {
 	}
 	opts.Cond = append([]int(nil), opts.Cond...)
 	opts.GuideCond = append([]int(nil), opts.GuideCond...)
+	if g.c > 0 {
+		if st.up == nil {
+			st.up = g.up0.Fresh()
+		}
+		st.up.Reset()
+		st.loc, st.locT = st.loc[:0], 0
+		st.loc, _ = st.up.Push(st.loc, opts.Local) // checked by Join
+	}
+	opts.Local = nil
 	st.opts = opts
 	st.rng.Seed(opts.Seed, seedStream)
 	st.active = true
@@ -440,6 +483,98 @@ func (g *Generator) Feed(slot int, code int32) error {
 		g.streams[st.guide].pending = code
 	}
 	return nil
+}
+
+// checkFrames reports whether frames are whole frames of local
+// conditioning for the model (nil is always fine).
+func (g *Generator) checkFrames(frames []float32) error {
+	switch {
+	case frames == nil:
+		return nil
+	case g.c == 0:
+		return &wavenet.LocalError{Msg: "given to a model that has none"}
+	case len(frames)%g.c != 0:
+		return &wavenet.LocalError{Msg: fmt.Sprintf("%d values are not whole frames of %d channels", len(frames), g.c)}
+	}
+	return nil
+}
+
+// PushLocal appends mel frames ((F, C) row-major) to the local
+// conditioning of slot's stream (and its guide's), for a model with
+// Config.Local: they are upsampled at once into F*Hop per-sample rows.
+// Streams need no lookahead: the frame covering a sample is all its step
+// needs (see wavenet.LocalConfig), so audio can be generated while frames
+// still arrive. Rows the stream has already stepped past are dropped here.
+func (g *Generator) PushLocal(slot int, frames []float32) error {
+	st := &g.streams[slot]
+	if !st.active || st.hidden {
+		return fmt.Errorf("cache: push local: slot %d has no stream", slot)
+	}
+	if g.c == 0 {
+		return fmt.Errorf("cache: push local: %w", &wavenet.LocalError{Msg: "the model has none"})
+	}
+	if err := g.checkFrames(frames); err != nil {
+		return fmt.Errorf("cache: push local: %w", err)
+	}
+	g.pushLocal(st, frames)
+	if st.guide >= 0 {
+		g.pushLocal(&g.streams[st.guide], frames)
+	}
+	return nil
+}
+
+func (g *Generator) pushLocal(st *stream, frames []float32) {
+	if used := st.t - st.locT; used > 0 {
+		n := copy(st.loc, st.loc[used*g.c:])
+		st.loc, st.locT = st.loc[:n], st.t
+	}
+	st.loc, _ = st.up.Push(st.loc, frames) // frames checked by the caller
+}
+
+// Buffered returns the number of Steps slot's stream can take with the
+// local conditioning pushed so far (0 for a model without it). Step
+// panics if an active stream of a model with local conditioning has none
+// left: push frames, or Leave, first.
+func (g *Generator) Buffered(slot int) int {
+	st := &g.streams[slot]
+	if g.c == 0 {
+		return 0
+	}
+	return len(st.loc)/g.c - (st.t - st.locT)
+}
+
+// localStep gathers every active stream's conditioning row of this step
+// into g.loc and projects it for all layers into g.lp. It runs before
+// the streams' times advance.
+func (g *Generator) localStep(B int) {
+	if g.c == 0 {
+		return
+	}
+	C := g.c
+	for b, slot := range g.act {
+		st := &g.streams[slot]
+		i := st.t - st.locT
+		if (i+1)*C > len(st.loc) {
+			panic(fmt.Sprintf("cache: step: slot %d has no local conditioning for sample %d (PushLocal first; see Buffered)", slot, st.t))
+		}
+		copy(g.loc[b*C:(b+1)*C], st.loc[i*C:])
+	}
+	LD2 := g.nl * 2 * g.d
+	clear(g.lp[:B*LD2])
+	g.mul(B, &g.locW, g.loc, C, g.lp, LD2)
+}
+
+// addLocal adds layer l's projection of the local conditioning (rows of
+// lp, stride L*2D) to n rows of pre (2D each).
+func (g *Generator) addLocal(pre, lp []float32, l, n int) {
+	if g.c == 0 {
+		return
+	}
+	D2, LD2 := 2*g.d, g.nl*2*g.d
+	for b := 0; b < n; b++ {
+		p := pre[b*D2 : (b+1)*D2]
+		kernel.Add(p, p, lp[b*LD2+l*D2:][:D2])
+	}
 }
 
 // GuideScore returns, for a stream with a guide (StreamOptions.GuideCond),
@@ -535,6 +670,7 @@ func (g *Generator) draw(dst []int32) {
 func (g *Generator) forwardStep(B int) {
 	K, Q, R, D, S, L := g.k, g.q, g.r, g.d, g.s, g.nl
 	KR, LD := K*R, L*D
+	g.localStep(B)
 
 	// Initial causal convolution: sum of K columns of Input.W.
 	for b, slot := range g.act {
@@ -585,6 +721,7 @@ func (g *Generator) forwardStep(B int) {
 		// This step's inputs replace those of step-(K-1)*d, read above.
 		copy(ring[pos*MS*R:pos*MS*R+B*R], g.xr[:B*R])
 		copy(g.pre[:B*2*D], g.bias[l*MS*2*D:l*MS*2*D+B*2*D])
+		g.addLocal(g.pre, g.lp, l, B)
 		g.mul(B, &g.gateW[l], g.x, KR, g.pre, 2*D)
 		for b := 0; b < B; b++ {
 			kernel.GateTanhSigmoid(g.z[b*LD+l*D:b*LD+l*D+D], g.pre[b*2*D:(b+1)*2*D])
@@ -663,8 +800,8 @@ const halfChunk = 32
 
 // primeWorkspace holds the channels-last buffers of Prime.
 type primeWorkspace struct {
-	x, taps, pre, z []float32
-	lo              []int
+	x, taps, pre, z, lp []float32
+	lo                  []int
 }
 
 func grow(b []float32, n int) []float32 {
@@ -716,6 +853,10 @@ func (g *Generator) prime(ctx context.Context, slot int, codes []int32) error {
 	if n == 0 {
 		return nil
 	}
+	if g.c > 0 && len(st.loc)/g.c < n-1 {
+		return fmt.Errorf("cache: prime: %w", &wavenet.LocalError{
+			Msg: fmt.Sprintf("%d codes need %d rows of conditioning, %d pushed", n, n-1, len(st.loc)/g.c)})
+	}
 	K, Q, R, D, L := g.k, g.q, g.r, g.d, g.nl
 	// Only codes from n-RF on influence the queue contents at time n-1
 	// (every queued input's dependency cone starts there or later), so
@@ -729,6 +870,13 @@ func (g *Generator) prime(ctx context.Context, slot int, codes []int32) error {
 	ws.z = grow(ws.z, w*D)
 	x, pre, z := ws.x, ws.pre, ws.z
 	win := codes[s : n-1]
+	if g.c > 0 && w > 0 {
+		// Window row t is time s+t: its conditioning row, projected for
+		// every layer by the step's product.
+		ws.lp = grow(ws.lp, w*L*2*D)
+		clear(ws.lp)
+		g.mul(w, &g.locW, st.loc[s*g.c:], g.c, ws.lp, L*2*D)
+	}
 	for t := 0; t < w; t++ {
 		row := x[t*R : (t+1)*R]
 		copy(row, g.inB)
@@ -800,6 +948,9 @@ func (g *Generator) prime(ctx context.Context, slot int, codes []int32) error {
 		bias := g.bias[(l*MS+st.row)*2*D : (l*MS+st.row+1)*2*D]
 		for t := a; t < w; t++ {
 			copy(pre[t*2*D:(t+1)*2*D], bias)
+		}
+		if g.c > 0 {
+			g.addLocal(pre[a*2*D:], ws.lp[a*L*2*D:], l, w-a)
 		}
 		g.mul(w-a, &g.gateW[l], taps, K*R, pre[a*2*D:], 2*D)
 		for t := a; t < w; t++ {

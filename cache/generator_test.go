@@ -122,18 +122,27 @@ func TestTeacherForcedMatchesForward(t *testing.T) {
 // and checks that its next steps give bit-identical logits to those of a
 // stream fed the same codes one step at a time (Prime runs the step's
 // products with the window's rows as streams), for n around 1 and around
-// the receptive field, with New and NewF16.
+// the receptive field, with New and NewF16, without and with local
+// conditioning (its mels given at Join).
 func TestPrimeMatchesFeed(t *testing.T) {
 	for _, k := range []int{2, 3} {
-		for _, half := range []bool{false, true} {
+		for _, v := range []struct{ half, local bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+			half := v.half
 			cfg := testConfig(k)
 			m := randomModel(t, cfg, uint64(20+k))
+			if v.local {
+				cfg = testLocalConfig(k)
+				m = randomLocalModel(t, cfg, uint64(20+k))
+			}
 			rf := cfg.ReceptiveField()
 			for _, n := range []int{1, 2, 3, 7, rf - 1, rf, rf + 1, 3*rf + 4} {
-				t.Run(fmt.Sprintf("K=%d/f16=%v/n=%d", k, half, n), func(t *testing.T) {
+				t.Run(fmt.Sprintf("K=%d/f16=%v/local=%v/n=%d", k, half, v.local, n), func(t *testing.T) {
 					rng := rand.New(rand.NewPCG(uint64(n), uint64(k)))
 					codes := randomCodes(rng, n+10, cfg.QuantizationChannels)
 					opts := StreamOptions{Cond: []int{2, 1}, Greedy: true}
+					if v.local {
+						opts.Local = randomMels(rng, (n+10)/localHop+1)
+					}
 					newGen := New
 					if half {
 						newGen = NewF16
@@ -198,18 +207,8 @@ func TestNaiveMatchesCache(t *testing.T) {
 				var dst []int32
 				distinct := map[int32]bool{}
 				for i := 0; i < 3*rf; i++ {
-					dst = g.Step(dst)
-					want, wantLogits, err := nv.step(context.Background())
-					if err != nil {
-						t.Fatal(err)
-					}
-					if d := maxDiff(g.Logits(slot), wantLogits); d > tol {
-						t.Fatalf("sample %d: logits differ from naive by %.3g, want <= %g", i, d, tol)
-					}
-					if dst[slot] != want {
-						t.Fatalf("sample %d: cache drew %d, naive drew %d", i, dst[slot], want)
-					}
-					distinct[want] = true
+					dst = stepBoth(t, g, nv, slot, i, dst)
+					distinct[dst[slot]] = true
 				}
 				if !opts.Greedy && len(distinct) < 3 {
 					t.Errorf("only %d distinct codes drawn in %d samples: sampling looks stuck", len(distinct), 3*rf)

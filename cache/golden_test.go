@@ -3,10 +3,13 @@ package cache
 import (
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -18,17 +21,35 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // the step's products and activations are bit-identical on AVX-512, AVX2
 // and purego, and so are the drawn codes, so any mismatch here means a
 // real change in the numerics or the sampler, to be reviewed (and the file
-// updated) deliberately. Run it with -tags purego as well.
+// updated) deliberately. Run it with -tags purego as well. The local
+// case does the same for a model with local conditioning, its 2000/6+1
+// frames of mels drawn from a fixed seed and pushed one at a time
+// (testdata/golden_codes_local.txt).
 func TestGoldenCodes(t *testing.T) {
-	m := randomModel(t, testConfig(2), 77)
+	t.Run("plain", func(t *testing.T) {
+		testGoldenCodes(t, randomModel(t, testConfig(2), 77), "golden_codes.txt")
+	})
+	t.Run("local", func(t *testing.T) {
+		testGoldenCodes(t, randomLocalModel(t, testLocalConfig(2), 77), "golden_codes_local.txt")
+	})
+}
+
+func testGoldenCodes(t *testing.T, m *wavenet.Model, file string) {
 	g := New(m, 2)
 	s, err := g.Join(StreamOptions{Cond: []int{1, 2}, Temperature: 0.9, TopK: 20, Seed: 2024})
 	if err != nil {
 		t.Fatal(err)
 	}
+	mels := randomMels(rand.New(rand.NewPCG(77, 77)), 2000/localHop+1)
 	var b strings.Builder
 	dst := make([]int32, 2)
 	for i := 0; i < 2000; i++ {
+		if m.Config.Local != nil && g.Buffered(s) == 0 {
+			f := i / localHop
+			if err := g.PushLocal(s, mels[f*localChannels:(f+1)*localChannels]); err != nil {
+				t.Fatal(err)
+			}
+		}
 		dst = g.Step(dst)
 		fmt.Fprintf(&b, "%d", dst[s])
 		if i%25 == 24 {
@@ -37,7 +58,7 @@ func TestGoldenCodes(t *testing.T) {
 			b.WriteByte(' ')
 		}
 	}
-	name := filepath.Join("testdata", "golden_codes.txt")
+	name := filepath.Join("testdata", file)
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)

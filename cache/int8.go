@@ -22,7 +22,9 @@ import (
 // Quantizing a vector of n activations costs 2n/16 vector operations,
 // small next to the n*rows/64 of the product.
 //
-// Join, Leave, Feed, Prime, Logits and the rest are the Generator's.
+// Join, Leave, Feed, Prime, PushLocal, Logits and the rest are the
+// Generator's. The local-conditioning upsampling and projection stay
+// float32 (the projection is one packed float32 product per step).
 // Prime fills the queues with the float32 pass over the dequantized int8
 // weights, so primed and stepped queues agree up to activation rounding.
 type Int8Generator struct {
@@ -122,11 +124,13 @@ func (g *Int8Generator) mul8(B int, w *kernel.Q8, x []float32, ldx int, y []floa
 func (g *Int8Generator) forwardStep8(B int) {
 	K, Q, R, D, S, L := g.k, g.q, g.r, g.d, g.s, g.nl
 	KR, LD := K*R, L*D
+	g.localStep(B)
 	g.inputStep()
 	MS := len(g.streams)
 	for l := range g.m.Layers {
 		g.gatherTaps(l, B)
 		copy(g.pre[:B*2*D], g.bias[l*MS*2*D:l*MS*2*D+B*2*D])
+		g.addLocal(g.pre, g.lp, l, B)
 		g.mul8(B, g.gateQ[l], g.x, KR, g.pre, 2*D)
 		for b := 0; b < B; b++ {
 			kernel.GateTanhSigmoid(g.z[b*LD+l*D:b*LD+l*D+D], g.pre[b*2*D:(b+1)*2*D])

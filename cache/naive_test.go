@@ -19,6 +19,9 @@ type naive struct {
 	smp   sampler
 	codes []int32 // every code fed so far, plus the pending one last
 	buf   []float32
+	// local is the model's whole upsampled local conditioning (T, C),
+	// for a model with Config.Local (Upsample of all the mels at once).
+	local []float32
 }
 
 func newNaive(m *wavenet.Model, opts StreamOptions) *naive {
@@ -33,7 +36,12 @@ func (n *naive) step(ctx context.Context) (int32, []float32, error) {
 	rf := n.m.Config.ReceptiveField()
 	win := n.codes[max(0, len(n.codes)-rf):]
 	var err error
-	n.buf, err = n.m.Forward(ctx, n.buf, win, n.opts.Cond)
+	if lc := n.m.Config.Local; lc != nil {
+		start := len(n.codes) - len(win)
+		n.buf, err = n.m.ForwardLocal(ctx, n.buf, win, n.opts.Cond, n.local[start*lc.Channels:len(n.codes)*lc.Channels])
+	} else {
+		n.buf, err = n.m.Forward(ctx, n.buf, win, n.opts.Cond)
+	}
 	if err != nil {
 		return 0, nil, err
 	}
@@ -42,6 +50,24 @@ func (n *naive) step(ctx context.Context) (int32, []float32, error) {
 	c := n.smp.sample(logits, n.opts.Temperature, n.opts.TopK, n.opts.Greedy, &n.rng)
 	n.codes = append(n.codes, c)
 	return c, logits, nil
+}
+
+// stepBoth steps g and nv once (sample i) and wants slot's logits within
+// tol of the naive ones and the same code drawn; it returns g.Step's dst.
+func stepBoth(t *testing.T, g *Generator, nv *naive, slot, i int, dst []int32) []int32 {
+	t.Helper()
+	dst = g.Step(dst)
+	want, wantLogits, err := nv.step(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(g.Logits(slot), wantLogits); d > tol {
+		t.Fatalf("sample %d: logits differ from naive by %.3g, want <= %g", i, d, tol)
+	}
+	if dst[slot] != want {
+		t.Fatalf("sample %d: cache drew %d, naive drew %d", i, dst[slot], want)
+	}
+	return dst
 }
 
 // testConfig is a small model with two global conditions: dilations

@@ -465,7 +465,15 @@ func paramCount(cfg Config) float64 {
 		vals += float64(c.Rows())
 	}
 	layer := 2*D*K*R + R*D + S*D + b*(2*D+R+S) + vals*2*D
-	return R*K*Q + b*R + float64(len(cfg.Dilations))*layer + S*S + Q*S + b*(S+Q)
+	var up float64
+	if lc := cfg.Local; lc != nil {
+		C := float64(lc.Channels)
+		layer += 2 * D * C
+		for _, s := range lc.Scales {
+			up += C * float64(lc.Width) * float64(s) * C
+		}
+	}
+	return R*K*Q + b*R + float64(len(cfg.Dilations))*layer + S*S + Q*S + b*(S+Q) + up
 }
 
 func equalShape(a, b []int) bool {

@@ -26,6 +26,36 @@ type Config struct {
 	// recording. Nil (checkpoints from before it was recorded) means
 	// DefaultPreprocess, what training has always done by default.
 	Preprocess *audio.Preprocess `json:"preprocess,omitempty"`
+	// Local adds local conditioning (a mel spectrogram, say): nil for a
+	// model without it, whose config and weights are as before.
+	Local *LocalConfig `json:"local_conditioning,omitempty"`
+}
+
+// LocalConfig is the local conditioning of a WaveNet vocoder (the WaveNet
+// paper, section 2.5; r9y9/wavenet_vocoder): frames of Channels values
+// (mel bands), one per Hop samples, are upsampled to one vector per sample
+// by a stack of causal transposed 1-D convolutions, one per entry of
+// Scales, and enter every layer's gate through a 1x1 projection.
+//
+// Upsampling layer i (scale s, width W = Width) maps n input rows (C) to
+// n*s output rows (C), with kernel (C, W*s, C) and no bias:
+//
+//	out[j*s + r] = Σ_{m=0..W-1} kernel[:, m*s + r, :] · in[j - m]   (r < s)
+//
+//	in   j-W+1 ... j-1   j           (rows before 0 are zero)
+//	       \      |     /
+//	out        j*s ... j*s+s-1
+//
+// This is PyTorch's ConvTranspose1d(C, C, W*s, stride=s, bias=False)
+// with weight[ci, co, k] = kernel[co, k, ci], keeping the first n*s
+// outputs: output row t depends only on input rows up to t/s, so sample
+// t needs only the frames up to t/Hop, the frame covering it (no
+// lookahead). Frames (F, C) -> layer 0 -> (F*s0, C) -> ... -> (F*Hop, C).
+type LocalConfig struct {
+	Channels int   `json:"channels"`        // C: values per frame (n_mels)
+	Hop      int   `json:"hop"`             // samples per frame: the product of Scales
+	Scales   []int `json:"upsample_scales"` // the upsampling factor of each layer
+	Width    int   `json:"upsample_width"`  // input rows each output row sees per layer (kernel Width*scale)
 }
 
 // DefaultPreprocess is the processing `wavenet train` applies by default:
@@ -128,6 +158,17 @@ func (c Config) Validate() error {
 			check(!vals[v], "global_conditions[%d] (%s): value %q listed twice", i, cond.Name, v)
 			vals[v] = true
 		}
+	}
+	if l := c.Local; l != nil {
+		check(l.Channels > 0, "local_conditioning channels is %d, want at least 1", l.Channels)
+		check(l.Width > 0, "local_conditioning upsample_width is %d, want at least 1", l.Width)
+		check(len(l.Scales) > 0, "local_conditioning upsample_scales is empty, want at least one layer")
+		prod := 1.0 // float64: absurd scales cannot overflow it
+		for i, s := range l.Scales {
+			check(s > 0, "local_conditioning upsample_scales[%d] is %d, want at least 1", i, s)
+			prod *= float64(s)
+		}
+		check(l.Hop > 0 && prod == float64(l.Hop), "local_conditioning hop is %d, want the product of upsample_scales %v", l.Hop, l.Scales)
 	}
 	if len(errs) > 0 {
 		return errs[0]

@@ -9,6 +9,12 @@
 // config records how the training audio was processed, so that a
 // recording is scored as training saw it (Config.RecordingCodes).
 //
+// Local conditioning (section 2.5 of the paper; r9y9/wavenet_vocoder):
+// with Config.Local, mel frames are upsampled to one vector per sample by
+// causal transposed convolutions (LocalConfig, Upsampler) and projected
+// into every layer's gate (Layer.Local): ForwardMels, ForwardLocal and
+// ScoreMels are the reference pass of such a model.
+//
 // Nothing here imports gorgonia: training lives in package train, fast
 // generation in package cache. No package registers anything with this
 // one: loading needs nothing else linked in.

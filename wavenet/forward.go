@@ -63,8 +63,18 @@ func (m *Model) CheckInput(codes []int32, cond []int) error {
 // recordings, which works in chunks.
 //
 // ctx is checked between layers; on cancellation Forward returns ctx.Err().
-// Forward only reads the model: concurrent calls are safe.
+// Forward only reads the model: concurrent calls are safe. A model with
+// local conditioning needs ForwardMels or ForwardLocal instead.
 func (m *Model) Forward(ctx context.Context, dst []float32, codes []int32, cond []int) ([]float32, error) {
+	if err := m.checkLocal(nil, len(codes)); err != nil {
+		return dst, err
+	}
+	return m.forwardChecked(ctx, dst, codes, cond, nil)
+}
+
+// forwardChecked is Forward with local conditioning rows local (checked
+// by the caller).
+func (m *Model) forwardChecked(ctx context.Context, dst []float32, codes []int32, cond []int, local []float32) ([]float32, error) {
 	if err := m.CheckShapes(); err != nil {
 		return dst, err
 	}
@@ -81,7 +91,7 @@ func (m *Model) Forward(ctx context.Context, dst []float32, codes []int32, cond 
 	}
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
-	if err := m.forward(ctx, ws, dst, codes, cond, 0); err != nil {
+	if err := m.forward(ctx, ws, dst, codes, cond, local, 0); err != nil {
 		return dst, err
 	}
 	return dst, nil
@@ -112,8 +122,9 @@ func grow(b []float32, n int) []float32 {
 // valid. Only rows from `skipRows` on are needed by the caller, but all
 // rows are computed through the stack (later rows depend on earlier ones);
 // the post-processing runs only on rows skipRows..T-1, whose logits are
-// written at out[(t-skipRows)*Q:].
-func (m *Model) forward(ctx context.Context, ws *workspace, out []float32, codes []int32, cond []int, skipRows int) error {
+// written at out[(t-skipRows)*Q:]. local is nil or the local conditioning,
+// row t (C values) for codes[t].
+func (m *Model) forward(ctx context.Context, ws *workspace, out []float32, codes []int32, cond []int, local []float32, skipRows int) error {
 	cfg := &m.Config
 	T := len(codes)
 	K, Q := cfg.FilterWidth, cfg.QuantizationChannels
@@ -192,6 +203,11 @@ func (m *Model) forward(ctx context.Context, ws *workspace, out []float32, codes
 			}
 			kernel.Gemm(false, true, T-s, 2*D, R, 1,
 				x, R, l.Gate.W[k*R:], K*R, beta, pre[s*2*D:], 2*D)
+		}
+		// Local conditioning: pre += local Local.W^T.
+		if local != nil {
+			C := l.Local.In
+			kernel.Gemm(false, true, T, 2*D, C, 1, local, C, l.Local.W, C, 1, pre, 2*D)
 		}
 		// Gated activation unit.
 		for t := 0; t < T; t++ {
@@ -310,9 +326,42 @@ func (m *Model) CheckShapes() error {
 				return fmt.Errorf("wavenet: layers.%d.cond.%s has %d values, want (%d, %d)", i, cond.Name, len(l.Cond[c]), cond.Rows(), 2*D)
 			}
 		}
+		if lc := cfg.Local; lc != nil {
+			if d := l.Local; d.Out != 2*D || d.In != lc.Channels || len(d.W) != 2*D*lc.Channels || d.B != nil {
+				return fmt.Errorf("wavenet: layers.%d.local.weight is (%d, %d) with %d values and %d biases, want (%d, %d) and none",
+					i, d.Out, d.In, len(d.W), len(d.B), 2*D, lc.Channels)
+			}
+		} else if l.Local.W != nil {
+			return fmt.Errorf("wavenet: layers.%d.local is set, the config has no local_conditioning", i)
+		}
+	}
+	if err := m.checkUp(); err != nil {
+		return err
 	}
 	if err := checkDense(-1, "post1", m.Post1, S, S); err != nil {
 		return err
 	}
 	return checkDense(-1, "post2", m.Post2, Q, S)
+}
+
+// checkUp reports whether the upsampling layers match Config.Local.
+func (m *Model) checkUp() error {
+	lc := m.Config.Local
+	if lc == nil {
+		if len(m.Up) != 0 {
+			return fmt.Errorf("wavenet: model has %d upsampling layers, the config has no local_conditioning", len(m.Up))
+		}
+		return nil
+	}
+	if len(m.Up) != len(lc.Scales) {
+		return fmt.Errorf("wavenet: model has %d upsampling layers, config has %d scales", len(m.Up), len(lc.Scales))
+	}
+	C := lc.Channels
+	for i, u := range m.Up {
+		if u.Scale != lc.Scales[i] || u.Width != lc.Width || len(u.W) != C*lc.Width*u.Scale*C {
+			return fmt.Errorf("wavenet: upsample.%d is scale %d width %d with %d values, want scale %d width %d, (%d, %d, %d)",
+				i, u.Scale, u.Width, len(u.W), lc.Scales[i], lc.Width, C, lc.Width*lc.Scales[i], C)
+		}
+	}
+	return nil
 }

@@ -29,7 +29,14 @@ var scoreChunk = func(ctxLen int) int { return max(8192, 4*ctxLen) }
 // Long sequences are processed in chunks with ReceptiveField()-1 samples of
 // overlap, which gives the same result as one full forward pass: the rows
 // kept never depend on the chunk's padding.
+//
+// A model with local conditioning needs ScoreMels.
 func (m *Model) Score(ctx context.Context, codes []int32, cond []int, from int) (nats float64, n int, err error) {
+	return m.score(ctx, codes, cond, nil, from)
+}
+
+// score is Score with local conditioning rows local (nil for none).
+func (m *Model) score(ctx context.Context, codes []int32, cond []int, local []float32, from int) (nats float64, n int, err error) {
 	if from < 0 {
 		return 0, 0, fmt.Errorf("wavenet: score from position %d, want at least 0", from)
 	}
@@ -37,6 +44,9 @@ func (m *Model) Score(ctx context.Context, codes []int32, cond []int, from int) 
 		return 0, 0, err
 	}
 	if err := m.CheckInput(codes, cond); err != nil {
+		return 0, 0, err
+	}
+	if err := m.checkLocal(local, len(codes)); err != nil {
 		return 0, 0, err
 	}
 	T, Q := len(codes), m.Config.QuantizationChannels
@@ -53,7 +63,12 @@ func (m *Model) Score(ctx context.Context, codes []int32, cond []int, from int) 
 		b := min(a+chunk, last+1) // rows a..b-1
 		c0 := max(0, a-ctxLen)
 		logits = grow(logits, (b-a)*Q)
-		if err := m.forward(ctx, ws, logits, codes[c0:b], cond, a-c0); err != nil {
+		var lw []float32
+		if local != nil {
+			C := m.Config.Local.Channels
+			lw = local[c0*C : b*C]
+		}
+		if err := m.forward(ctx, ws, logits, codes[c0:b], cond, lw, a-c0); err != nil {
 			return 0, 0, err
 		}
 		for t := a; t < b; t++ {

@@ -28,6 +28,7 @@ func newDense(out, in int, bias bool) Dense {
 //	          │                                        │
 //	dilated causal conv, K taps at dilation d          │
 //	  Gate.W (2D, K*R) + Gate.B + Σ_c Cond[c][h_c]     │
+//	  + Local.W (2D, C) c_t (local conditioning)        │
 //	          │                                        │
 //	 tanh(rows 0..D-1) ⊙ sigmoid(rows D..2D-1) = z (D) │
 //	      │                  │                         │
@@ -44,8 +45,11 @@ type Layer struct {
 	// Cond[c] is (Config.Conditions[c].Rows(), 2D): the row of the
 	// conditioning value is added to the gate pre-activations.
 	Cond [][]float32
-	Res  Dense
-	Skip Dense
+	// Local is the 1x1 projection (2D, C), no bias, of the upsampled local
+	// conditioning of the current sample; empty without Config.Local.
+	Local Dense
+	Res   Dense
+	Skip  Dense
 }
 
 // Model is a WaveNet's weights as plain float32 slices.
@@ -60,6 +64,16 @@ type Model struct {
 	Layers []Layer
 	Post1  Dense
 	Post2  Dense
+	// Up holds the local-conditioning upsampling layers, one per
+	// Config.Local.Scales entry (see LocalConfig); nil without it.
+	Up []UpLayer
+}
+
+// UpLayer is one causal transposed convolution of the upsampling network:
+// W is (C, Width*Scale, C), row-major (output channel, tap, input channel).
+type UpLayer struct {
+	Scale, Width int
+	W            []float32
 }
 
 // New returns a model for cfg with weights drawn from rng: Glorot-uniform
@@ -70,7 +84,18 @@ func New(cfg Config, rng *rand.Rand) (*Model, error) {
 		return nil, err
 	}
 	for _, p := range m.Params() {
-		if p.Init == InitGlorot {
+		switch p.Init {
+		case InitUpsample:
+			// Each output channel starts as the mean of its own channel
+			// over the Width input rows it sees: a smoothed repeat.
+			C := p.Shape[0]
+			taps := p.Shape[1] / C
+			for co := 0; co < C; co++ {
+				for k := 0; k < taps; k++ {
+					p.Data[(co*taps+k)*C+co] = 1 / float32(cfg.Local.Width)
+				}
+			}
+		case InitGlorot:
 			fanIn, fanOut := p.Shape[1], p.Shape[0]
 			limit := math.Sqrt(6 / float64(fanIn+fanOut))
 			for i := range p.Data {
@@ -106,7 +131,16 @@ func NewZero(cfg Config) (*Model, error) {
 		for _, c := range cfg.Conditions {
 			l.Cond = append(l.Cond, make([]float32, c.Rows()*2*D))
 		}
+		if lc := cfg.Local; lc != nil {
+			l.Local = newDense(2*D, lc.Channels, false)
+		}
 		m.Layers = append(m.Layers, l)
+	}
+	if lc := cfg.Local; lc != nil {
+		C := lc.Channels
+		for _, sc := range lc.Scales {
+			m.Up = append(m.Up, UpLayer{Scale: sc, Width: lc.Width, W: make([]float32, C*lc.Width*sc*C)})
+		}
 	}
 	return m, nil
 }
@@ -115,8 +149,9 @@ func NewZero(cfg Config) (*Model, error) {
 type Init int
 
 const (
-	InitZero   Init = iota // biases, conditioning embeddings
-	InitGlorot             // weight matrices, (out, in)
+	InitZero     Init = iota // biases, conditioning embeddings
+	InitGlorot               // weight matrices, (out, in)
+	InitUpsample             // upsampling kernels (C, Width*Scale*C): 1/Width on the channel diagonal, a smoothed repeat
 )
 
 // Param is one named tensor of the model. Data aliases the model's storage.
@@ -133,6 +168,11 @@ type Param struct {
 // layers.N.cond.NAME, layers.N.res.weight, layers.N.res.bias,
 // layers.N.skip.weight, layers.N.skip.bias, post1.weight, post1.bias,
 // post2.weight, post2.bias. Bias entries are absent when the model has none.
+// A model with local conditioning also has layers.N.local.weight (2D, C)
+// after layers.N.cond.*, and upsample.I.weight last, stored 2-D as
+// (C, Width*Scale*C), UpLayer.W's (C, Width*Scale, C) with the last two
+// dimensions merged, so that every weight is a matrix with one row per
+// output channel (int8 quantization and structured pruning go by rows).
 func (m *Model) Params() []Param {
 	var ps []Param
 	dense := func(name string, d Dense) {
@@ -148,11 +188,18 @@ func (m *Model) Params() []Param {
 		for c, cond := range m.Config.Conditions {
 			ps = append(ps, Param{Name: p + "cond." + cond.Name, Shape: []int{cond.Rows(), l.Gate.Out}, Data: l.Cond[c]})
 		}
+		if m.Config.Local != nil {
+			dense(p+"local", l.Local)
+		}
 		dense(p+"res", l.Res)
 		dense(p+"skip", l.Skip)
 	}
 	dense("post1", m.Post1)
 	dense("post2", m.Post2)
+	for i, u := range m.Up {
+		C := m.Config.Local.Channels
+		ps = append(ps, Param{Name: fmt.Sprintf("upsample.%d.weight", i), Shape: []int{C, u.Width * u.Scale * C}, Data: u.W, Init: InitUpsample})
+	}
 	return ps
 }
 
