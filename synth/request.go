@@ -134,6 +134,11 @@ func (e *Engine) plan(r *Request) (*plan, error) {
 		return nil, err
 	}
 	cfg := m.b.Model.Config
+	if cfg.Local != nil {
+		// Its streams need mel frames at every step (cache.Generator
+		// panics without them), which no request carries yet.
+		return nil, badRequest("model", "model %q is a vocoder (local conditioning on %d mel channels): it generates from mel frames, which this engine does not take yet; pick a model without local conditioning", m.id, cfg.Local.Channels)
+	}
 	rate := cfg.SampleRate
 	maxSec := e.opts.MaxSeconds
 	maxN := int(math.Floor(maxSec * float64(rate)))

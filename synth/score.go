@@ -39,6 +39,9 @@ type Score struct {
 // the ones before. Recordings the model cannot score are *RequestError.
 func ScoreRecording(ctx context.Context, m *wavenet.Model, x []float32, rate int, cond []int, from int, raw bool) (*Score, error) {
 	cfg := m.Config
+	if cfg.Local != nil {
+		return nil, badRequest("model", "the model is a vocoder (local conditioning): scoring needs the recording's mel frames, which this engine does not take yet")
+	}
 	codes, err := cfg.RecordingCodes(x, rate, raw)
 	switch {
 	case errors.Is(err, wavenet.ErrSilentRecording):
