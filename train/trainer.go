@@ -229,6 +229,11 @@ func newTrainer(dir string, m *wavenet.Model, trainUtts, val []*corpus.Utterance
 	if len(trainUtts) == 0 {
 		return nil, errors.New("train: no training utterances")
 	}
+	if m.Config.Local != nil {
+		// The graph has no upsampling network or local projections yet:
+		// training would leave them untouched and learn without the mels.
+		return nil, errors.New("train: the config has local conditioning, which training does not support yet; remove local_conditioning from it")
+	}
 	if !(opts.CondDropout >= 0 && opts.CondDropout < 1) {
 		return nil, fmt.Errorf("train: conditioning dropout is %v, want a probability in [0, 1)", opts.CondDropout)
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/corpus"
@@ -251,6 +252,17 @@ func TestNewRefusesExistingRun(t *testing.T) {
 	tr, va := testCorpus(64)
 	if _, err := New(dir, testConfig(t), tr, va, testOptions(3, 1)); err == nil {
 		t.Errorf("New on a directory with checkpoints = nil error, want an error")
+	}
+}
+
+// TestNewRefusesLocal: the graph cannot train local conditioning yet, so a
+// config with it is refused rather than trained without its mels.
+func TestNewRefusesLocal(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Local = &wavenet.LocalConfig{Channels: 4, Hop: 4, Scales: []int{2, 2}, Width: 2}
+	tr, va := testCorpus(64)
+	if _, err := New(t.TempDir(), cfg, tr, va, testOptions(3, 1)); err == nil || !strings.Contains(err.Error(), "local conditioning") {
+		t.Errorf("New with local conditioning = %v, want an error naming local conditioning", err)
 	}
 }
 
