@@ -16,6 +16,7 @@ import (
 )
 
 type trainFlags struct {
+	corpusFlags
 	data, preset, out, cond, config, split string
 	init, grow                             string
 	resume, cosine, trim, normalize        bool
@@ -29,9 +30,10 @@ type trainFlags struct {
 }
 
 func runTrain(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "train", "train --data DIR --out runs/NAME [--preset small] [--resume] [flags]")
+	fs := NewFlagSet(env, "train", "train --data DIR|MANIFEST --out runs/NAME [--preset small] [--resume] [flags]")
 	var f trainFlags
-	fs.StringVar(&f.data, "data", "", "directory of WAV files (FSDD names {digit}_{speaker}_{index}.wav give the labels)")
+	fs.StringVar(&f.data, "data", "", "corpus: a folder tree of WAV/FLAC files (FSDD names {digit}_{speaker}_{index}.wav give the labels unless --pattern), an LJSpeech directory, or a .csv/.jsonl manifest (see --layout)")
+	f.corpusFlags.register(fs)
 	fs.StringVar(&f.preset, "preset", "small", "model preset: "+strings.Join(wavenet.Presets(), ", "))
 	fs.StringVar(&f.config, "config", "", "model config JSON (ibab wavenet_params.json fields) instead of --preset")
 	fs.StringVar(&f.out, "out", "", "run directory (checkpoints, metrics.jsonl, curve.png)")
@@ -83,7 +85,11 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	if f.resume && f.condDropout != 0 {
 		return Usagef("--resume takes --cond-dropout from the checkpoint: it cannot be given again")
 	}
-	spec := train.Spec{Data: f.data, Dir: f.out, Resume: f.resume, Init: f.init, Preset: f.preset, ConfigFile: f.config,
+	var copts corpus.Options
+	if err := f.corpusFlags.options(&copts); err != nil {
+		return err
+	}
+	spec := train.Spec{Data: f.data, Layout: copts.Layout, Pattern: copts.Pattern, SpeakerFromFolder: copts.SpeakerFromFolder, Dir: f.out, Resume: f.resume, Init: f.init, Preset: f.preset, ConfigFile: f.config,
 		Rate: f.rate, Preprocess: audio.Preprocess{Trim: f.trim, Normalize: f.normalize}}
 	var err error
 	if f.grow != "" {
