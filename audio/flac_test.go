@@ -119,3 +119,18 @@ func FuzzDecodeFLAC(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeFLAC decodes the 16 kHz stereo testdata file (0.05 s).
+func BenchmarkDecodeFLAC(b *testing.B) {
+	fb := readTestdata(b, "flac_s16_stereo_16k.flac")
+	b.ReportAllocs()
+	var frames int
+	for b.Loop() {
+		c, err := DecodeFLAC(bytes.NewReader(fb))
+		if err != nil {
+			b.Fatal(err)
+		}
+		frames += c.Frames()
+	}
+	b.ReportMetric(float64(frames)/b.Elapsed().Seconds(), "frames/s")
+}

@@ -177,7 +177,7 @@ func (in *Inspection) WriteText(out io.Writer) error {
 			how += "; speaker from first-level folders"
 		}
 		fmt.Fprintf(w, "layout\ttree (%s)\n", how)
-		fmt.Fprintf(w, "pattern\t%s\n", opts.Pattern)
+		fmt.Fprintf(w, "pattern\t%s\n", cmp.Or(opts.Pattern, "(none: every .wav and .flac file)"))
 		if len(in.Extensions) == 1 {
 			exts = strings.SplitN(exts, ":", 2)[0] // "22 .wav"
 		} else {
