@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/train"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -79,5 +83,43 @@ func TestTrainPattern(t *testing.T) {
 	}
 	if _, _, err := runCmd(context.Background(), runTrain, "--data", data, "--out", out+"2", "--layout", "nope"); !errors.Is(err, ErrUsage) {
 		t.Errorf("train --layout nope error %v, want a usage error", err)
+	}
+}
+
+// train on a JSON lines manifest of 22.05 kHz stereo files, resampled to a
+// 16 kHz model and mixed down.
+func TestTrainManifest22k(t *testing.T) {
+	data := t.TempDir()
+	const rate = 22050
+	var lines []string
+	for i, spk := range []string{"ann", "bob", "ann", "bob"} {
+		x := &audio.Clip{Format: audio.Format{SampleRate: rate, Channels: 2}, Samples: make([]float32, 2*rate/10)}
+		for j := range rate / 10 {
+			v := float32(0.3 * math.Sin(2*math.Pi*float64(200+50*i)*float64(j)/rate))
+			x.Samples[2*j], x.Samples[2*j+1] = v, v/2
+		}
+		var buf bytes.Buffer
+		if err := audio.EncodeClip(&buf, x, audio.PCM16); err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("clips/%d.wav", i)
+		os.MkdirAll(filepath.Join(data, "clips"), 0o755)
+		os.WriteFile(filepath.Join(data, name), buf.Bytes(), 0o644)
+		lines = append(lines, fmt.Sprintf(`{"path": %q, "speaker": %q}`, name, spk))
+	}
+	manifest := filepath.Join(data, "train.jsonl")
+	os.WriteFile(manifest, []byte(strings.Join(lines, "\n")), 0o644)
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"--data", manifest, "--rate", "16000", "--split", "none", "--preset", "tiny", "--out", out,
+		"--steps", "2", "--segment", "50", "--cond", "speaker", "--checkpoint-every", "2", "--validate-every", "-1", "--workers", "1"}
+	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
+		t.Fatalf("train %v: %v\n%s", args, err, stderr)
+	}
+	m, err := wavenet.Load(context.Background(), filepath.Join(out, train.CheckpointDir, "step-000000002"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.SampleRate != 16000 || len(m.Config.Conditions) != 1 || len(m.Config.Conditions[0].Values) != 2 {
+		t.Errorf("trained model: %d Hz, conditions %+v; want 16000 Hz, speaker (ann, bob)", m.Config.SampleRate, m.Config.Conditions)
 	}
 }
