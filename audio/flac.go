@@ -2,10 +2,9 @@ package audio
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/mewkiz/flac"
 )
@@ -21,12 +20,14 @@ const (
 )
 
 // Detect returns the container of a stream from its first bytes (at least
-// 4, 12 for WAV), or "" when they are neither WAV nor FLAC.
+// 4, 12 for WAV), or "" when they are neither WAV nor FLAC. An ID3v2 tag
+// ("ID3") counts as FLAC: taggers put one in front of FLAC files, and
+// DecodeFLAC skips it (anything else behind it is a BadMagic error).
 func Detect(head []byte) Container {
 	switch {
 	case len(head) >= 12 && string(head[0:4]) == "RIFF" && string(head[8:12]) == "WAVE":
 		return WAV
-	case len(head) >= 4 && string(head[0:4]) == "fLaC":
+	case len(head) >= 4 && string(head[0:4]) == "fLaC", len(head) >= 3 && string(head[0:3]) == "ID3":
 		return FLAC
 	}
 	return ""
@@ -121,12 +122,8 @@ func flacErr(where string, err error) error {
 	switch {
 	case isEOF(err):
 		p = Truncated
-	case bytes.Contains([]byte(err.Error()), []byte("signature")):
+	case strings.Contains(err.Error(), "signature"):
 		p = BadMagic
-	}
-	var fe *FormatError
-	if errors.As(err, &fe) {
-		return err
 	}
 	return &FormatError{Problem: p, Codec: "flac", Detail: where + ": " + err.Error()}
 }

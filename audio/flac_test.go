@@ -74,6 +74,7 @@ func TestDecodeAnyErrors(t *testing.T) {
 		{"flac magic only", []byte("fLaC"), Truncated},
 		{"flac header cut", fb[:20], Truncated},
 		{"flac frames cut", fb[:len(fb)/2], Truncated},
+		{"id3 then mp3", []byte("ID3\x04\x00\x00\x00\x00\x00\x00\xff\xfb\x90\x00"), BadMagic},
 		{"32-bit flac", readTestdata(t, "flac_s32_unsupported.flac"), Unsupported}, // sox -b 32 | flac 1.4
 	} {
 		_, err := DecodeAny(bytes.NewReader(tc.in))
@@ -81,6 +82,15 @@ func TestDecodeAnyErrors(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Problem != tc.want {
 			t.Errorf("DecodeAny(%s) error %v, want a *FormatError %q", tc.name, err, tc.want)
 		}
+	}
+	wb := readTestdata(t, "flac_s8_mono_8k.wav")
+	if _, err := DecodeFLAC(bytes.NewReader(wb)); !errors.Is(err, &FormatError{Problem: BadMagic}) {
+		t.Errorf("DecodeFLAC(a WAV file) error %v, want a *FormatError %q", err, BadMagic)
+	}
+	// A FLAC stream behind an ID3v2 tag (10-byte header, size 0) decodes.
+	tagged := append([]byte("ID3\x04\x00\x00\x00\x00\x00\x00"), fb...)
+	if c, err := DecodeAny(bytes.NewReader(tagged)); err != nil || c.Format.Channels != 2 {
+		t.Errorf("DecodeAny(ID3v2 + FLAC) = %v, %v; want the stereo clip", c, err)
 	}
 }
 
@@ -105,6 +115,7 @@ func FuzzDecodeFLAC(f *testing.F) {
 		f.Add(b[:len(b)/3])
 	}
 	f.Add([]byte("fLaC"))
+	f.Add([]byte("ID3\x04\x00\x00\x00\x00\x00\x05fLaC\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := DecodeAny(bytes.NewReader(b))
 		if err != nil {

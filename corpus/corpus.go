@@ -216,22 +216,24 @@ var ErrSilent = errors.New("corpus: silent after trimming")
 
 // Corpus is a loaded directory or manifest.
 type Corpus struct {
-	Dir        string // the path given to Load: a directory, a manifest or metadata.csv
-	Layout     Layout // the layout read (never Auto)
-	Pattern    string // a Tree's pattern as used
-	SampleRate int    // rate of the codes; 0 if files differ and no rate was asked for
-	Levels     int
-	Split      Split
-	LabelNames []string            // the pattern's group names, in pattern order
-	Vocab      map[string][]string // sorted values per label (numerically if all are integers)
-	Train      []*Utterance        // sorted by name
-	Validation []*Utterance        // sorted by name
-	Silent     []FileError         // files silent after trimming: excluded, with ErrSilent
-	Failed     []FileError         // unreadable files, with the decoder's error
-	Unmatched  []string            // a Tree's audio files whose paths do not match the pattern
-	TrimDB     float64             // absolute silence floor used (dBFS)
-	TrimRelDB  float64             // relative silence threshold used (dB below the loudest frame; <= 0: off)
-	FrameMS    float64
+	Dir     string // the path given to Load: a directory, a manifest or metadata.csv
+	Layout  Layout // the layout read (never Auto)
+	Pattern string // a Tree's pattern as used
+	// SpeakerFromFolder: a Tree's speaker labels are its first-level folders.
+	SpeakerFromFolder bool
+	SampleRate        int // rate of the codes; 0 if files differ and no rate was asked for
+	Levels            int
+	Split             Split
+	LabelNames        []string            // the pattern's group names, in pattern order
+	Vocab             map[string][]string // sorted values per label (numerically if all are integers)
+	Train             []*Utterance        // sorted by name
+	Validation        []*Utterance        // sorted by name
+	Silent            []FileError         // files silent after trimming: excluded, with ErrSilent
+	Failed            []FileError         // unreadable files, with the decoder's error
+	Unmatched         []string            // a Tree's audio files whose paths do not match the pattern
+	TrimDB            float64             // absolute silence floor used (dBFS)
+	TrimRelDB         float64             // relative silence threshold used (dB below the loudest frame; <= 0: off)
+	FrameMS           float64
 }
 
 // All returns training and validation utterances, sorted by name.
@@ -332,7 +334,7 @@ func Load(ctx context.Context, path string, opts Options) (*Corpus, error) {
 		return nil, fmt.Errorf("corpus: split label %q is not a label of %s (labels: %s)", opts.Split.Label, describe(layout, opts.Pattern), strings.Join(names, ", "))
 	}
 
-	c := &Corpus{Dir: path, Layout: layout, Pattern: opts.Pattern, SampleRate: opts.SampleRate, Levels: opts.Levels, Split: opts.Split,
+	c := &Corpus{Dir: path, Layout: layout, Pattern: opts.Pattern, SpeakerFromFolder: opts.SpeakerFromFolder, SampleRate: opts.SampleRate, Levels: opts.Levels, Split: opts.Split,
 		LabelNames: names, Vocab: map[string][]string{}, Unmatched: l.unmatched,
 		TrimDB: opts.TrimDB, TrimRelDB: max(0, opts.TrimRelDB), FrameMS: opts.FrameMS}
 

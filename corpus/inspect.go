@@ -173,7 +173,7 @@ func (in *Inspection) WriteText(out io.Writer) error {
 	case Tree, Auto:
 		fmt.Fprintf(w, "directory\t%s\n", c.Dir)
 		how := "pattern over relative paths, else base names"
-		if c.Layout == Tree && slices.Contains(c.LabelNames, "speaker") && !strings.Contains(opts.Pattern, "?P<speaker>") {
+		if c.SpeakerFromFolder {
 			how += "; speaker from first-level folders"
 		}
 		fmt.Fprintf(w, "layout\ttree (%s)\n", how)

@@ -334,17 +334,11 @@ func list(ctx context.Context, path string, opts *Options) (Layout, *listing, er
 	if layout != Tree && (opts.Pattern != "" || opts.SpeakerFromFolder) {
 		return layout, nil, fmt.Errorf("corpus: %s is a %s corpus: a pattern or speaker folders apply to folder trees only (labels are the %s's columns)", path, layout, layout)
 	}
-	isDir := func() (bool, error) {
-		st, err := os.Stat(path)
-		if err != nil {
-			return false, fmt.Errorf("corpus: %w", err)
-		}
-		return st.IsDir(), nil
-	}
-	dir, err := isDir()
+	st, err := os.Stat(path)
 	if err != nil {
-		return layout, nil, err
+		return layout, nil, fmt.Errorf("corpus: %w", err)
 	}
+	dir := st.IsDir()
 	switch layout {
 	case Tree:
 		if !dir {
