@@ -52,7 +52,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&f.rate, "rate", 0, "sample rate in Hz (default: the corpus's own rate)")
 	fs.StringVar(&f.cond, "cond", "", "comma-separated labels to condition on, e.g. speaker,digit")
 	fs.Float64Var(&f.condDropout, "cond-dropout", 0, "replace each condition of a training sequence by a learned null value with this probability, so that guided sampling (--guidance) can use the model (adds the null rows to an --init model)")
-	fs.StringVar(&f.split, "split", "", "validation split: none, hash=PERCENT or LABEL=VALUES (default: FSDD index=5-9)")
+	fs.StringVar(&f.split, "split", "", "validation split: none, hash=PERCENT or LABEL=VALUES (default: index=5-9 when the corpus has an index label, as FSDD names do, else hash=10)")
 	fs.BoolVar(&f.trim, "trim", true, "trim leading and trailing silence")
 	fs.BoolVar(&f.normalize, "normalize", true, "normalise each file's peak level")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the initial weights and the data order")
