@@ -1,4 +1,5 @@
-// Package audio implements WAV decoding over io.Reader, every output
+// Package audio implements WAV and FLAC decoding over io.Reader (DecodeAny
+// tells them apart by their magic bytes), every output
 // encoding over io.Writer (WAV, raw 16-bit PCM, G.711 mu-law and A-law, raw
 // float32: Encoding, AppendEncoded, Encoder), band-limited resampling,
 // batch and streaming, silence trimming, peak normalisation, DC removal,
@@ -24,6 +25,11 @@
 // Clip.IntBuffer and FromIntBuffer convert to and from audio.IntBuffer, and
 // the tests check this decoder against go-audio/wav on files go-audio
 // writes.
+//
+// FLAC (https://xiph.org/flac/format.html, RFC 9639) is decoded by the
+// pure-Go github.com/mewkiz/flac, 4 to 24 bits per sample (the decoder does
+// not read 32-bit frames); its errors and any panic on a corrupt stream
+// become *FormatErrors with Codec "flac", and the path is fuzzed.
 //
 // Resampling, batch (Resample) and streaming (StreamResampler), uses one
 // polyphase Kaiser-windowed sinc filter (J. F. Kaiser, "Nonrecursive

@@ -2,7 +2,7 @@ package audio
 
 import "fmt"
 
-// Problem names what is wrong with a WAV stream.
+// Problem names what is wrong with an audio stream.
 type Problem string
 
 // The problems a *FormatError reports.
@@ -17,18 +17,24 @@ const (
 	TooManyFrames Problem = "exceeds decoder limit" // more sample data than DecodeOptions.MaxSamples
 )
 
-// FormatError reports a WAV stream this package cannot decode. Problem says
-// what kind of problem, Detail gives the numbers.
+// FormatError reports a stream this package cannot decode. Problem says
+// what kind of problem, Detail gives the numbers, Codec which decoder
+// ("flac"; empty means "wav").
 type FormatError struct {
 	Problem Problem
 	Detail  string
+	Codec   string
 }
 
 func (e *FormatError) Error() string {
-	if e.Detail == "" {
-		return "audio: wav: " + string(e.Problem)
+	codec := e.Codec
+	if codec == "" {
+		codec = "wav"
 	}
-	return "audio: wav: " + string(e.Problem) + ": " + e.Detail
+	if e.Detail == "" {
+		return "audio: " + codec + ": " + string(e.Problem)
+	}
+	return "audio: " + codec + ": " + string(e.Problem) + ": " + e.Detail
 }
 
 // Is reports whether target is a *FormatError with the same Problem, so

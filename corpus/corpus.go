@@ -7,10 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -45,9 +42,18 @@ const (
 // Options configure Load. The zero value loads FSDD at the files' own rate
 // with 256 mu-law levels, no trimming and the FSDD split.
 type Options struct {
-	// Pattern is a regular expression matched against each file's base
-	// name; its named groups become the labels. Empty means FSDDPattern.
+	// Layout is how the corpus lists its files (Auto: detected from the
+	// path, see DetectLayout).
+	Layout Layout
+	// Pattern, for a Tree, is a regular expression matched against each
+	// file's slash-separated path relative to the directory, or failing
+	// that its base name; its named groups become the labels. Files that
+	// match neither are listed in Corpus.Unmatched. Empty means
+	// FSDDPattern (or every file with SpeakerFromFolder).
 	Pattern string
+	// SpeakerFromFolder, for a Tree, takes the "speaker" label from each
+	// file's first-level folder: VCTK read from wav48/ (p225/p225_001.flac).
+	SpeakerFromFolder bool
 	// SampleRate is the model's rate; files at other rates are resampled.
 	// Zero keeps each file's own rate.
 	SampleRate int
@@ -174,11 +180,12 @@ func (s Split) Validation(name string, labels map[string]string) bool {
 
 // Stats describe a file as it was read, before any processing.
 type Stats struct {
-	Format   audio.Format
-	Frames   int // sample frames per channel
-	Duration time.Duration
-	Peak     float32 // largest |sample| over all channels
-	Clipped  int     // samples at full scale (audio.Clipped at the file's bit depth)
+	Container audio.Container // wav or flac
+	Format    audio.Format
+	Frames    int // sample frames per channel
+	Duration  time.Duration
+	Peak      float32 // largest |sample| over all channels
+	Clipped   int     // samples at full scale (audio.Clipped at the file's bit depth)
 	// SilentFraction is the share of FrameMS frames (of the mono mix)
 	// below TrimDB.
 	SilentFraction float64
@@ -186,8 +193,9 @@ type Stats struct {
 
 // Utterance is one file of the corpus.
 type Utterance struct {
-	Name       string            // path relative to the corpus directory, with '/'
-	Labels     map[string]string // named groups of the pattern
+	Name       string            // path relative to the corpus directory (as a manifest lists it), with '/'
+	Labels     map[string]string // named groups of the pattern, or a manifest's columns
+	Text       string            // transcript, from an LJSpeech metadata.csv or a manifest's text column
 	Validation bool
 	Codes      []int32 // mu-law codes at the corpus rate
 	Levels     int     // mu-law levels Q of Codes
@@ -206,22 +214,26 @@ func (e FileError) Error() string { return e.Name + ": " + e.Err.Error() }
 // after trimming.
 var ErrSilent = errors.New("corpus: silent after trimming")
 
-// Corpus is a loaded directory.
+// Corpus is a loaded directory or manifest.
 type Corpus struct {
-	Dir        string
-	SampleRate int // rate of the codes; 0 if files differ and no rate was asked for
-	Levels     int
-	Split      Split
-	LabelNames []string            // the pattern's group names, in pattern order
-	Vocab      map[string][]string // sorted values per label (numerically if all are integers)
-	Train      []*Utterance        // sorted by name
-	Validation []*Utterance        // sorted by name
-	Silent     []FileError         // files silent after trimming: excluded, with ErrSilent
-	Failed     []FileError         // unreadable files, with the decoder's error
-	Unmatched  []string            // .wav files whose names do not match the pattern
-	TrimDB     float64             // absolute silence floor used (dBFS)
-	TrimRelDB  float64             // relative silence threshold used (dB below the loudest frame; <= 0: off)
-	FrameMS    float64
+	Dir     string // the path given to Load: a directory, a manifest or metadata.csv
+	Layout  Layout // the layout read (never Auto)
+	Pattern string // a Tree's pattern as used
+	// SpeakerFromFolder: a Tree's speaker labels are its first-level folders.
+	SpeakerFromFolder bool
+	SampleRate        int // rate of the codes; 0 if files differ and no rate was asked for
+	Levels            int
+	Split             Split
+	LabelNames        []string            // the pattern's group names, in pattern order
+	Vocab             map[string][]string // sorted values per label (numerically if all are integers)
+	Train             []*Utterance        // sorted by name
+	Validation        []*Utterance        // sorted by name
+	Silent            []FileError         // files silent after trimming: excluded, with ErrSilent
+	Failed            []FileError         // unreadable files, with the decoder's error
+	Unmatched         []string            // a Tree's audio files whose paths do not match the pattern
+	TrimDB            float64             // absolute silence floor used (dBFS)
+	TrimRelDB         float64             // relative silence threshold used (dB below the loudest frame; <= 0: off)
+	FrameMS           float64
 }
 
 // All returns training and validation utterances, sorted by name.
@@ -275,6 +287,7 @@ func (u *Utterance) ConditionIndices(conds []wavenet.Condition) ([]int, error) {
 type job struct {
 	name, path string
 	labels     map[string]string
+	text       string
 }
 
 type result struct {
@@ -283,15 +296,11 @@ type result struct {
 	silent bool
 }
 
-// Load reads every .wav file under dir (recursively) as described by opts.
-func Load(ctx context.Context, dir string, opts Options) (*Corpus, error) {
-	if opts.Pattern == "" {
-		opts.Pattern = FSDDPattern
-	}
-	re, err := regexp.Compile(opts.Pattern)
-	if err != nil {
-		return nil, fmt.Errorf("corpus: pattern: %w", err)
-	}
+// Load reads the corpus at path (a directory or a manifest file) in the
+// layout opts.Layout says, or detects (DetectLayout), as described by
+// opts. Files that cannot be read are listed in Corpus.Failed, not
+// returned as errors.
+func Load(ctx context.Context, path string, opts Options) (*Corpus, error) {
 	if opts.Levels == 0 {
 		opts.Levels = DefaultLevels
 	}
@@ -309,12 +318,11 @@ func Load(ctx context.Context, dir string, opts Options) (*Corpus, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	var names []string
-	for _, n := range re.SubexpNames() {
-		if n != "" && !slices.Contains(names, n) {
-			names = append(names, n)
-		}
+	layout, l, err := list(ctx, path, &opts)
+	if err != nil {
+		return nil, err
 	}
+	names, jobs := l.names, l.jobs
 	if opts.Split.isZero() {
 		if slices.Contains(names, "index") {
 			opts.Split = FSDDSplit
@@ -323,47 +331,12 @@ func Load(ctx context.Context, dir string, opts Options) (*Corpus, error) {
 		}
 	}
 	if opts.Split.Label != "" && !slices.Contains(names, opts.Split.Label) {
-		return nil, fmt.Errorf("corpus: split label %q is not a group of pattern %q (groups: %s)", opts.Split.Label, opts.Pattern, strings.Join(names, ", "))
+		return nil, fmt.Errorf("corpus: split label %q is not a label of %s (labels: %s)", opts.Split.Label, describe(layout, opts.Pattern), strings.Join(names, ", "))
 	}
 
-	c := &Corpus{Dir: dir, SampleRate: opts.SampleRate, Levels: opts.Levels, Split: opts.Split,
-		LabelNames: names, Vocab: map[string][]string{}, TrimDB: opts.TrimDB, TrimRelDB: max(0, opts.TrimRelDB), FrameMS: opts.FrameMS}
-	var jobs []job
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if d.IsDir() || !strings.EqualFold(filepath.Ext(path), ".wav") {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		m := re.FindStringSubmatch(d.Name())
-		if m == nil {
-			c.Unmatched = append(c.Unmatched, rel)
-			return nil
-		}
-		labels := make(map[string]string, len(names))
-		for i, n := range re.SubexpNames() {
-			if n != "" && (m[i] != "" || labels[n] == "") {
-				labels[n] = m[i]
-			}
-		}
-		jobs = append(jobs, job{name: rel, path: path, labels: labels})
-		return nil
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("corpus: walk %s: %w", dir, err)
-	}
+	c := &Corpus{Dir: path, Layout: layout, Pattern: opts.Pattern, SpeakerFromFolder: opts.SpeakerFromFolder, SampleRate: opts.SampleRate, Levels: opts.Levels, Split: opts.Split,
+		LabelNames: names, Vocab: map[string][]string{}, Unmatched: l.unmatched,
+		TrimDB: opts.TrimDB, TrimRelDB: max(0, opts.TrimRelDB), FrameMS: opts.FrameMS}
 
 	results := make([]result, len(jobs))
 	var (
@@ -467,11 +440,11 @@ func loadFile(j job, opts *Options) result {
 	if err != nil {
 		return result{err: err}
 	}
-	clip, err := audio.Decode(bytes.NewReader(raw))
+	clip, err := audio.DecodeAny(bytes.NewReader(raw))
 	if err != nil {
 		return result{err: err}
 	}
-	st := Stats{Format: clip.Format, Frames: clip.Frames(), Duration: clip.Duration(),
+	st := Stats{Container: audio.Detect(raw), Format: clip.Format, Frames: clip.Frames(), Duration: clip.Duration(),
 		Peak: audio.Peak(clip.Samples), Clipped: audio.Clipped(clip.Samples, bitsForClipping(clip.Format))}
 	x := clip.Mono(nil)
 	rate := clip.Format.SampleRate
@@ -484,7 +457,7 @@ func loadFile(j job, opts *Options) result {
 	if s, n := audio.SilentFrames(x, rate, thr, opts.FrameMS); n > 0 {
 		st.SilentFraction = float64(s) / float64(n)
 	}
-	u := &Utterance{Name: j.name, Labels: j.labels, Source: st}
+	u := &Utterance{Name: j.name, Labels: j.labels, Text: j.text, Source: st}
 	if x, err = pre.Apply(x, rate, opts.SampleRate); err != nil {
 		return result{err: err}
 	}
@@ -501,4 +474,12 @@ func bitsForClipping(f audio.Format) int {
 		return 0
 	}
 	return f.BitDepth
+}
+
+// describe names what gives a corpus its labels, for messages.
+func describe(l Layout, pattern string) string {
+	if l == Tree {
+		return fmt.Sprintf("pattern %q", pattern)
+	}
+	return "the " + string(l) + " corpus"
 }

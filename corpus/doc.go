@@ -1,6 +1,10 @@
-// Package corpus implements the training corpus of a WaveNet: it walks a
-// directory of WAV files, parses labels from the file names with a regular
-// expression with named groups, builds stable label vocabularies (the
+// Package corpus implements the training corpus of a WaveNet: it lists
+// the WAV and FLAC files of a corpus in one of its layouts (Layout: a folder
+// tree, labels from a regular expression with named groups over relative
+// paths and optionally the speaker from the first-level folder as in VCTK;
+// LJSpeech's metadata.csv and wavs/, https://keithito.com/LJ-Speech-Dataset/;
+// a CSV or JSON lines manifest of paths and labels), detected from the path
+// or forced, decodes and mixes each file down to mono, builds stable label vocabularies (the
 // values of wavenet.Config's global conditions), splits utterances into
 // training and validation sets deterministically, resamples them to the
 // model's rate, holds them as mu-law codes in memory, and hands out

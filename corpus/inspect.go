@@ -5,17 +5,20 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/wavenet-go/wavenet/audio"
 )
 
 // InspectOptions configure Inspect.
 type InspectOptions struct {
-	// Pattern is the file-name pattern the corpus was loaded with, as the
-	// report shows it (empty means FSDDPattern).
+	// Pattern is the pattern a Tree was loaded with, as the report shows
+	// it (empty means the corpus's own, Corpus.Pattern).
 	Pattern string
 	// SampleRate is the rate asked of Load (0: the files' own rate).
 	SampleRate int
@@ -33,13 +36,15 @@ type Inspection struct {
 	Corpus  *Corpus
 	Options InspectOptions
 
-	Found            int // .wav files found: read, unreadable and unmatched
+	Found            int // audio files found (or listed): read, unreadable and unmatched
 	Utterances       int // files read
 	Total            time.Duration
 	Shortest         *Utterance // nil when nothing was read
 	Longest          *Utterance
 	Rates            map[int]int    // files per sample rate of the source
-	Formats          map[string]int // files per "16-bit PCM, 1 ch"
+	Formats          map[string]int // files per "16-bit PCM, 1 ch" or "24-bit FLAC, 2 ch"
+	Extensions       map[string]int // files found per extension (".wav", ".flac")
+	Texts            int            // utterances with a transcript
 	Codes            int            // model samples held
 	Clipped          []*Utterance   // files with full-scale samples, most clipped first
 	ClippedSamples   int
@@ -70,12 +75,22 @@ const QuietDB = -20
 // Inspect computes the statistics of c.
 func Inspect(c *Corpus, opts InspectOptions) *Inspection {
 	if opts.Pattern == "" {
-		opts.Pattern = FSDDPattern
+		opts.Pattern = c.Pattern
 	}
 	all := c.All()
 	in := &Inspection{Corpus: c, Options: opts, Utterances: len(all),
-		Found: len(all) + len(c.Failed) + len(c.Unmatched), Rates: map[int]int{}, Formats: map[string]int{}}
+		Found: len(all) + len(c.Failed) + len(c.Unmatched), Rates: map[int]int{}, Formats: map[string]int{}, Extensions: map[string]int{}}
+	for _, n := range c.Unmatched {
+		in.Extensions[strings.ToLower(path.Ext(n))]++
+	}
+	for _, f := range c.Failed {
+		in.Extensions[strings.ToLower(path.Ext(f.Name))]++
+	}
 	for _, u := range all {
+		in.Extensions[strings.ToLower(path.Ext(u.Name))]++
+		if u.Text != "" {
+			in.Texts++
+		}
 		d := u.Source.Duration
 		in.Total += d
 		if in.Shortest == nil || d < in.Shortest.Source.Duration {
@@ -87,7 +102,10 @@ func Inspect(c *Corpus, opts InspectOptions) *Inspection {
 		sf := u.Source.Format
 		in.Rates[sf.SampleRate]++
 		kind := "PCM"
-		if sf.Float {
+		switch {
+		case u.Source.Container == audio.FLAC:
+			kind = "FLAC"
+		case sf.Float:
 			kind = "float"
 		}
 		in.Formats[fmt.Sprintf("%d-bit %s, %d ch", sf.BitDepth, kind, sf.Channels)]++
@@ -150,9 +168,31 @@ func labelCounts(c *Corpus, all []*Utterance, name string) LabelCounts {
 func (in *Inspection) WriteText(out io.Writer) error {
 	c, opts := in.Corpus, in.Options
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "directory\t%s\n", c.Dir)
-	fmt.Fprintf(w, "pattern\t%s\n", opts.Pattern)
-	fmt.Fprintf(w, "files\t%d .wav: %d read, %d unreadable, %d not matching the pattern\n", in.Found, in.Utterances, len(c.Failed), len(c.Unmatched))
+	exts := countList(in.Extensions, func(e string) string { return e })
+	switch c.Layout {
+	case Tree, Auto:
+		fmt.Fprintf(w, "directory\t%s\n", c.Dir)
+		how := "pattern over relative paths, else base names"
+		if c.SpeakerFromFolder {
+			how += "; speaker from first-level folders"
+		}
+		fmt.Fprintf(w, "layout\ttree (%s)\n", how)
+		fmt.Fprintf(w, "pattern\t%s\n", cmp.Or(opts.Pattern, "(none: every .wav and .flac file)"))
+		if len(in.Extensions) == 1 {
+			exts = strings.SplitN(exts, ":", 2)[0] // "22 .wav"
+		} else {
+			exts = "audio files (" + exts + ")"
+		}
+		fmt.Fprintf(w, "files\t%d %s: %d read, %d unreadable, %d not matching the pattern\n", in.Found, exts, in.Utterances, len(c.Failed), len(c.Unmatched))
+	default:
+		what := "manifest"
+		if c.Layout == LJSpeech {
+			what = "metadata"
+		}
+		fmt.Fprintf(w, "%s\t%s\n", what, c.Dir)
+		fmt.Fprintf(w, "layout\t%s (labels: %s; %d with text)\n", c.Layout, cmp.Or(strings.Join(c.LabelNames, ", "), "none"), in.Texts)
+		fmt.Fprintf(w, "files\t%d listed (%s): %d read, %d unreadable or missing\n", in.Found, exts, in.Utterances, len(c.Failed))
+	}
 	if in.Utterances > 0 {
 		fmt.Fprintf(w, "total duration\t%s (%.2f h)\n", fmtDur(in.Total), in.Total.Hours())
 		fmt.Fprintf(w, "per file\tmin %s (%s), mean %s, max %s (%s)\n", fmtDur(in.Shortest.Source.Duration), in.Shortest.Name,

@@ -28,7 +28,14 @@ func specErr(format string, args ...any) error {
 // a new run from a trained model's weights (Init, optionally grown), or
 // the continuation of the run in Dir (Resume).
 type Spec struct {
-	Data   string // directory of WAV files (corpus.Load)
+	Data string // corpus: a directory or manifest file (corpus.Load)
+
+	// Layout, Pattern and SpeakerFromFolder say how Data lists its files
+	// and labels (corpus.Options; zero: detected, FSDD names).
+	Layout            corpus.Layout
+	Pattern           string
+	SpeakerFromFolder bool
+
 	Dir    string // run directory
 	Resume bool   // continue the run in Dir from its newest good checkpoint: the model's configuration is the run's
 
@@ -81,7 +88,8 @@ func Open(ctx context.Context, spec Spec, opts Options) (*Trainer, *corpus.Corpu
 	if spec.Resume && cfg.Preprocess != nil {
 		pre = cfg.Preprocessing()
 	}
-	copts := corpus.Options{SampleRate: spec.Rate, Levels: cfg.QuantizationChannels, Split: spec.Split, Progress: spec.LoadProgress}
+	copts := corpus.Options{Layout: spec.Layout, Pattern: spec.Pattern, SpeakerFromFolder: spec.SpeakerFromFolder,
+		SampleRate: spec.Rate, Levels: cfg.QuantizationChannels, Split: spec.Split, Progress: spec.LoadProgress}
 	setPreprocess(&copts, pre)
 	if spec.Resume || init != nil {
 		copts.SampleRate = cfg.SampleRate

@@ -11,7 +11,7 @@ import (
 	"github.com/wavenet-go/wavenet/internal/progress"
 )
 
-const dataUsage = "data inspect [flags] DIR"
+const dataUsage = "data inspect [flags] DIR|MANIFEST"
 
 func runData(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -28,9 +28,32 @@ func runData(ctx context.Context, env *Env, args []string) error {
 	return Usagef("unknown data subcommand %q (want inspect)", args[0])
 }
 
+// corpusFlags say how a corpus lists its files: data inspect's and
+// train's --layout, --pattern and --speaker-from-folder.
+type corpusFlags struct {
+	layout, pattern   string
+	speakerFromFolder bool
+}
+
+func (f *corpusFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.layout, "layout", "auto", "corpus layout: auto (a manifest file, a directory with metadata.csv, else a folder tree), tree, ljspeech or manifest (.csv with a path column, or .jsonl)")
+	fs.StringVar(&f.pattern, "pattern", "", "tree layout: regular expression over each file's relative path (else its base name); named groups become labels (default: FSDD names {digit}_{speaker}_{index}.wav)")
+	fs.BoolVar(&f.speakerFromFolder, "speaker-from-folder", false, "tree layout: the speaker label is the first-level folder (VCTK: point --data at wav48)")
+}
+
+// options sets o's layout fields from the flags.
+func (f *corpusFlags) options(o *corpus.Options) error {
+	l, err := corpus.ParseLayout(f.layout)
+	if err != nil {
+		return Usagef("--layout: %v", err)
+	}
+	o.Layout, o.Pattern, o.SpeakerFromFolder = l, f.pattern, f.speakerFromFolder
+	return nil
+}
+
 // inspectFlags are data inspect's options.
 type inspectFlags struct {
-	pattern   string
+	corpusFlags
 	rate      int
 	split     string
 	trimDB    float64
@@ -47,7 +70,7 @@ type inspectFlags struct {
 func runDataInspect(ctx context.Context, env *Env, args []string) error {
 	var f inspectFlags
 	fs := NewFlagSet(env, "data inspect", "data inspect [flags] DIR")
-	fs.StringVar(&f.pattern, "pattern", corpus.FSDDPattern, "regular expression for file names; named groups become labels")
+	f.corpusFlags.register(fs)
 	fs.IntVar(&f.rate, "rate", 0, "model sample rate in Hz to report sample counts at (0: the files' own rate)")
 	fs.StringVar(&f.split, "split", "", "validation split: none, hash=PERCENT or LABEL=VALUES (default index=5-9 when the pattern has an index group, else hash=10)")
 	fs.Float64Var(&f.trimDB, "trim-db", corpus.DefaultTrimDB, "absolute silence floor: frames with RMS below this level (dBFS) are silent")
@@ -63,11 +86,14 @@ func runDataInspect(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return Usagef("want exactly one directory, got %d arguments (usage: wavenet %s)", len(pos), dataUsage)
+		return Usagef("want exactly one directory or manifest, got %d arguments (usage: wavenet %s)", len(pos), dataUsage)
 	}
 	f.directory = pos[0]
-	opts := corpus.Options{Pattern: f.pattern, SampleRate: f.rate, Levels: f.levels,
+	opts := corpus.Options{SampleRate: f.rate, Levels: f.levels,
 		TrimDB: f.trimDB, TrimRelDB: f.trimRelDB, FrameMS: f.frameMS, Workers: f.workers}
+	if err := f.corpusFlags.options(&opts); err != nil {
+		return err
+	}
 	if f.split != "" {
 		if opts.Split, err = corpus.ParseSplit(f.split); err != nil {
 			return Usagef("%v", err)
@@ -99,5 +125,5 @@ func runDataInspect(ctx context.Context, env *Env, args []string) error {
 	if !f.noBar {
 		fmt.Fprintf(env.Stderr, "loaded %d files in %.2f s\n", len(c.Train)+len(c.Validation)+len(c.Failed), time.Since(start).Seconds())
 	}
-	return corpus.Inspect(c, corpus.InspectOptions{Pattern: f.pattern, SampleRate: f.rate, MostlySilent: f.silent, Top: f.top}).WriteText(env.Stdout)
+	return corpus.Inspect(c, corpus.InspectOptions{SampleRate: f.rate, MostlySilent: f.silent, Top: f.top}).WriteText(env.Stdout)
 }

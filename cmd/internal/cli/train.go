@@ -16,6 +16,7 @@ import (
 )
 
 type trainFlags struct {
+	corpusFlags
 	data, preset, out, cond, config, split string
 	init, grow                             string
 	resume, cosine, trim, normalize        bool
@@ -29,9 +30,10 @@ type trainFlags struct {
 }
 
 func runTrain(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "train", "train --data DIR --out runs/NAME [--preset small] [--resume] [flags]")
+	fs := NewFlagSet(env, "train", "train --data DIR|MANIFEST --out runs/NAME [--preset small] [--resume] [flags]")
 	var f trainFlags
-	fs.StringVar(&f.data, "data", "", "directory of WAV files (FSDD names {digit}_{speaker}_{index}.wav give the labels)")
+	fs.StringVar(&f.data, "data", "", "corpus: a folder tree of WAV/FLAC files (FSDD names {digit}_{speaker}_{index}.wav give the labels unless --pattern), an LJSpeech directory, or a .csv/.jsonl manifest (see --layout)")
+	f.corpusFlags.register(fs)
 	fs.StringVar(&f.preset, "preset", "small", "model preset: "+strings.Join(wavenet.Presets(), ", "))
 	fs.StringVar(&f.config, "config", "", "model config JSON (ibab wavenet_params.json fields) instead of --preset")
 	fs.StringVar(&f.out, "out", "", "run directory (checkpoints, metrics.jsonl, curve.png)")
@@ -50,7 +52,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&f.rate, "rate", 0, "sample rate in Hz (default: the corpus's own rate)")
 	fs.StringVar(&f.cond, "cond", "", "comma-separated labels to condition on, e.g. speaker,digit")
 	fs.Float64Var(&f.condDropout, "cond-dropout", 0, "replace each condition of a training sequence by a learned null value with this probability, so that guided sampling (--guidance) can use the model (adds the null rows to an --init model)")
-	fs.StringVar(&f.split, "split", "", "validation split: none, hash=PERCENT or LABEL=VALUES (default: FSDD index=5-9)")
+	fs.StringVar(&f.split, "split", "", "validation split: none, hash=PERCENT or LABEL=VALUES (default: index=5-9 when the corpus has an index label, as FSDD names do, else hash=10)")
 	fs.BoolVar(&f.trim, "trim", true, "trim leading and trailing silence")
 	fs.BoolVar(&f.normalize, "normalize", true, "normalise each file's peak level")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the initial weights and the data order")
@@ -83,7 +85,11 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	if f.resume && f.condDropout != 0 {
 		return Usagef("--resume takes --cond-dropout from the checkpoint: it cannot be given again")
 	}
-	spec := train.Spec{Data: f.data, Dir: f.out, Resume: f.resume, Init: f.init, Preset: f.preset, ConfigFile: f.config,
+	var copts corpus.Options
+	if err := f.corpusFlags.options(&copts); err != nil {
+		return err
+	}
+	spec := train.Spec{Data: f.data, Layout: copts.Layout, Pattern: copts.Pattern, SpeakerFromFolder: copts.SpeakerFromFolder, Dir: f.out, Resume: f.resume, Init: f.init, Preset: f.preset, ConfigFile: f.config,
 		Rate: f.rate, Preprocess: audio.Preprocess{Trim: f.trim, Normalize: f.normalize}}
 	var err error
 	if f.grow != "" {
