@@ -56,6 +56,11 @@ type LocalConfig struct {
 	Hop      int   `json:"hop"`             // samples per frame: the product of Scales
 	Scales   []int `json:"upsample_scales"` // the upsampling factor of each layer
 	Width    int   `json:"upsample_width"`  // input rows each output row sees per layer (kernel Width*scale)
+	// Mel, when set, says how the frames are computed from audio (copy
+	// synthesis, training): its n_mels is Channels, its hop_length Hop
+	// and its sample_rate the model's. Nil: the frames come from outside
+	// as they are.
+	Mel *audio.MelParams `json:"mel,omitempty"`
 }
 
 // DefaultPreprocess is the processing `wavenet train` applies by default:
@@ -169,6 +174,14 @@ func (c Config) Validate() error {
 			prod *= float64(s)
 		}
 		check(l.Hop > 0 && prod == float64(l.Hop), "local_conditioning hop is %d, want the product of upsample_scales %v", l.Hop, l.Scales)
+		if p := l.Mel; p != nil {
+			if err := p.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("wavenet: config: local_conditioning mel: %w", err))
+			}
+			check(p.NMels == l.Channels, "local_conditioning mel n_mels is %d, want channels (%d)", p.NMels, l.Channels)
+			check(p.HopLength == l.Hop, "local_conditioning mel hop_length is %d, want hop (%d)", p.HopLength, l.Hop)
+			check(p.SampleRate == c.SampleRate, "local_conditioning mel sample_rate is %d, want the model's %d", p.SampleRate, c.SampleRate)
+		}
 	}
 	if len(errs) > 0 {
 		return errs[0]

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/wavenet-go/wavenet/audio"
 )
 
 // localConfig is a tiny model with a speaker condition and local
@@ -116,6 +118,13 @@ func TestUpsampleMatchesReference(t *testing.T) {
 	}
 }
 
+// melAt is audio's default mel at rate with hop and n_mels changed.
+func melAt(rate, hop, mels int) *audio.MelParams {
+	p := audio.DefaultMelParams(rate)
+	p.HopLength, p.NMels = hop, mels
+	return &p
+}
+
 func TestLocalConfigValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -129,6 +138,10 @@ func TestLocalConfigValidate(t *testing.T) {
 		{"no scales", LocalConfig{Channels: 2, Hop: 1, Width: 1}, false},
 		{"zero scale", LocalConfig{Channels: 2, Hop: 0, Scales: []int{0}, Width: 1}, false},
 		{"huge scales", LocalConfig{Channels: 2, Hop: 0, Scales: []int{1 << 40, 1 << 40}, Width: 1}, false},
+		{"mel", LocalConfig{Channels: 80, Hop: 128, Scales: []int{4, 4, 8}, Width: 2, Mel: melAt(8000, 128, 80)}, true},
+		{"mel bands", LocalConfig{Channels: 40, Hop: 128, Scales: []int{4, 4, 8}, Width: 2, Mel: melAt(8000, 128, 80)}, false},
+		{"mel hop", LocalConfig{Channels: 80, Hop: 64, Scales: []int{4, 4, 4}, Width: 2, Mel: melAt(8000, 128, 80)}, false},
+		{"mel rate", LocalConfig{Channels: 80, Hop: 128, Scales: []int{4, 4, 8}, Width: 2, Mel: melAt(16000, 128, 80)}, false},
 	} {
 		cfg := localConfig()
 		cfg.Local = &tc.local
