@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -111,6 +112,32 @@ func TestNewLocalNeedsMels(t *testing.T) {
 	}
 }
 
+// writeChirps writes a synthetic corpus at rate Hz into a new directory
+// and returns it: 24 files named as FSDD's (digit_speaker_index, indices
+// 5 up are validation), each a rising chirp whose pitch depends on the
+// labels, plus a little noise.
+func writeChirps(t *testing.T, rate int) string {
+	t.Helper()
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(31, 31))
+	for d := 0; d < 2; d++ {
+		for s, spk := range []string{"ann", "bob"} {
+			for i := 0; i < 6; i++ {
+				x := make([]float32, rate/5+rng.IntN(rate/20))
+				f0 := 200 + 150*float64(d) + 60*float64(s) + 10*float64(i)
+				ph := 0.0
+				for n := range x {
+					f := f0 * (1 + 0.5*float64(n)/float64(len(x)))
+					ph += 2 * math.Pi * f / float64(rate)
+					x[n] = float32(0.5*math.Sin(ph) + 0.01*rng.NormFloat64())
+				}
+				writeTestWAV(t, filepath.Join(dir, fmt.Sprintf("%d_%s_%d.wav", d, spk, i)), x, rate)
+			}
+		}
+	}
+	return dir
+}
+
 // writeTestWAV writes x as a 16-bit mono WAV at rate.
 func writeTestWAV(t *testing.T, path string, x []float32, rate int) {
 	t.Helper()
@@ -125,29 +152,12 @@ func writeTestWAV(t *testing.T, path string, x []float32, rate int) {
 }
 
 func TestLocalTrainsEndToEnd16k(t *testing.T) {
-	// A synthetic 16 kHz corpus made here (FSDD names: digit_speaker_index;
-	// each file a chirp whose pitch the mels carry), loaded with its mels,
+	// A synthetic 16 kHz corpus made here (writeChirps), loaded with its mels,
 	// a tiny local model trained 12 steps: the loss falls, the checkpoint
 	// loads with wavenet.Load, and ScoreMels on the validation files
 	// gives the trainer's validation number.
 	const rate = 16000
-	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(31, 31))
-	for d := 0; d < 2; d++ {
-		for s, spk := range []string{"ann", "bob"} {
-			for i := 0; i < 6; i++ { // indices 5 and up are validation (FSDDSplit)
-				x := make([]float32, 3200+rng.IntN(800))
-				f0 := 200 + 150*float64(d) + 60*float64(s) + 10*float64(i)
-				ph := 0.0
-				for n := range x {
-					f := f0 * (1 + 0.5*float64(n)/float64(len(x)))
-					ph += 2 * math.Pi * f / rate
-					x[n] = float32(0.5*math.Sin(ph) + 0.01*rng.NormFloat64())
-				}
-				writeTestWAV(t, filepath.Join(dir, fmt.Sprintf("%d_%s_%d.wav", d, spk, i)), x, rate)
-			}
-		}
-	}
+	dir := writeChirps(t, rate)
 	mel := audio.DefaultMelParams(rate)
 	mel.NMels = 16
 	const q = 64
@@ -228,5 +238,47 @@ func TestLocalTrainsEndToEnd16k(t *testing.T) {
 	t.Logf("validation %.4f bits/sample over %d samples; ScoreMels of the checkpoint %.4f", v.Bits, v.Samples, bits)
 	if math.Abs(bits-v.Bits) > 1e-9 || n != v.Samples {
 		t.Errorf("ScoreMels of the loaded checkpoint: %.9f bits over %d samples, trainer's validation %.9f over %d", bits, n, v.Bits, v.Samples)
+	}
+}
+
+func TestDefaultScales(t *testing.T) {
+	for _, tc := range []struct {
+		hop  int
+		want []int
+	}{{128, []int{4, 4, 4, 2}}, {256, []int{4, 4, 4, 4}}, {300, []int{4, 3, 5, 5}}, {7, []int{7}}, {1, nil}} {
+		if got := DefaultScales(tc.hop); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("DefaultScales(%d) = %v, want %v", tc.hop, got, tc.want)
+		}
+	}
+}
+
+func TestOpenLocal(t *testing.T) {
+	// Open with Spec.Local: a new run at 16 kHz with 8 mel bands (hop 256
+	// by default, scales 4^4), two steps; resumed, the model keeps its
+	// local conditioning; Local without a rate, or when resuming, is a
+	// usage error.
+	data := writeChirps(t, 16000)
+	run := t.TempDir()
+	spec := Spec{Data: data, Dir: run, Preset: "tiny", Rate: 16000, Local: &LocalSpec{NMels: 8}}
+	opts := Options{Steps: 2, Batch: 2, Segment: 64, Workers: 1, Seed: 3, CheckpointEvery: 2, ValidateEvery: 2, LogEvery: 1}
+	tn, _, err := Open(context.Background(), spec, opts)
+	tn = mustRun(t, tn, err)
+	lc := tn.Model.Config.Local
+	if lc == nil || lc.Channels != 8 || lc.Hop != 256 || fmt.Sprint(lc.Scales) != "[4 4 4 4]" || lc.Width != 2 || lc.Mel == nil || lc.Mel.SampleRate != 16000 {
+		t.Fatalf("Open(Local{NMels: 8}) model local conditioning = %+v", lc)
+	}
+	opts.Steps = 3
+	tn, _, err = Open(context.Background(), Spec{Data: data, Dir: run, Resume: true}, opts)
+	tn = mustRun(t, tn, err)
+	if got := tn.Model.Config.Local; got == nil || got.Channels != 8 || tn.Step() != 3 {
+		t.Errorf("resumed run: step %d, local conditioning %+v; want step 3 with 8 channels", tn.Step(), got)
+	}
+	for _, bad := range []Spec{
+		{Data: data, Dir: t.TempDir(), Preset: "tiny", Local: &LocalSpec{}},
+		{Data: data, Dir: run, Resume: true, Local: &LocalSpec{}},
+	} {
+		if _, _, err := Open(context.Background(), bad, opts); !errors.Is(err, ErrSpec) {
+			t.Errorf("Open(%+v) error = %v, want ErrSpec", bad, err)
+		}
 	}
 }
