@@ -192,7 +192,14 @@ func (l LocalSpec) Config(rate int) (wavenet.LocalConfig, error) {
 	if lc.Width == 0 {
 		lc.Width = 2
 	}
-	return lc, nil // checked with the whole config (wavenet.Config.Validate)
+	prod := 1
+	for _, sc := range lc.Scales {
+		prod *= max(sc, 0)
+	}
+	if prod != lc.Hop || lc.Width < 1 {
+		return wavenet.LocalConfig{}, specErr("upsampling scales %v of width %d for hop %d: the scales' product must be the hop, the width positive", lc.Scales, lc.Width, lc.Hop)
+	}
+	return lc, nil // the rest is checked with the whole config (wavenet.Config.Validate)
 }
 
 // DefaultScales splits hop into upsampling scales: as many 4s as divide
