@@ -20,6 +20,15 @@ import (
 //	x ─ Conv(K, d) + bias + Σ cond ─ Gated ─ z ─┬─ Conv 1x1 (Res) + bias + x ─ next x
 //	                                            └─ Conv 1x1 (Skip) + bias, last LossRows rows only ─ Σ layers
 //
+// With local conditioning, each sequence's mel frames (Mels) go through
+// the upsampling network (one Op per layer, wavenet.LocalConfig's causal
+// transposed convolutions), the rows from each sequence's offset are taken
+// (one window Op), and every layer adds their 1x1 projection Local.W to
+// its gate pre-activations (a planar Conv and an add before Gated):
+//
+//	mels ─ Up_0 ─ ... ─ Up_n ─ window(Offsets) ─ c ─┬─ Conv 1x1 (layers.0.local) ─ + gate of layer 0
+//	                                                 └─ ... every layer
+//
 // then ReLU, Post1, ReLU, Post2 and the softmax cross-entropy on the
 // (Seqs*LossRows, Q) logits. Each "+" chain is one nn.ConvSum Op (the
 // biases, conditioning rows and residual are written first and the GEMMs
