@@ -85,6 +85,14 @@ type Options struct {
 	// (0 means DefaultNormalizeDB) after trimming and resampling.
 	Normalize   bool
 	NormalizeDB float64
+	// Mel, when set, computes each utterance's log-mel frames
+	// (Utterance.Mel) for local conditioning, from the processed float
+	// samples at the corpus rate, just before mu-law encoding: the audio
+	// the codes quantise, as a recording given for copy synthesis is
+	// analysed (not from the decoded codes, whose quantisation noise
+	// would fill the quiet bands the mels' floor keeps). Its sample rate
+	// must be SampleRate.
+	Mel *audio.MelParams
 	// Workers is the number of files decoded in parallel (0 means
 	// GOMAXPROCS).
 	Workers int
@@ -199,7 +207,11 @@ type Utterance struct {
 	Validation bool
 	Codes      []int32 // mu-law codes at the corpus rate
 	Levels     int     // mu-law levels Q of Codes
-	Source     Stats
+	// Mel holds the log-mel frames of the samples the codes encode
+	// ((frames, n_mels) row-major, Options.Mel's frames: with centred
+	// frames, 1 + len(Codes)/hop), nil unless Options.Mel was set.
+	Mel    []float32
+	Source Stats
 }
 
 // FileError is a file that could not be used, and why.
@@ -309,6 +321,14 @@ func Load(ctx context.Context, path string, opts Options) (*Corpus, error) {
 	}
 	if opts.SampleRate < 0 {
 		return nil, fmt.Errorf("corpus: sample rate %d Hz, want a positive rate or 0 for the files' own", opts.SampleRate)
+	}
+	if m := opts.Mel; m != nil {
+		if err := m.Validate(); err != nil {
+			return nil, fmt.Errorf("corpus: %w", err)
+		}
+		if m.SampleRate != opts.SampleRate {
+			return nil, fmt.Errorf("corpus: mel frames at %d Hz for a corpus read at %d Hz (set SampleRate to the mel rate)", m.SampleRate, opts.SampleRate)
+		}
 	}
 	p := opts.Preprocess() // the zero thresholds take audio's defaults
 	opts.TrimDB, opts.TrimRelDB, opts.FrameMS, opts.NormalizeDB = p.TrimDB, p.TrimRelDB, p.FrameMS, p.NormalizeDB
@@ -463,6 +483,13 @@ func loadFile(j job, opts *Options) result {
 	}
 	if len(x) == 0 {
 		return result{utt: u, err: ErrSilent, silent: true}
+	}
+	if opts.Mel != nil {
+		spec, err := audio.LogMel(nil, x, *opts.Mel)
+		if err != nil {
+			return result{err: err}
+		}
+		u.Mel = spec.Data
 	}
 	u.Codes = mulaw.Encode(nil, x, opts.Levels)
 	u.Levels = opts.Levels

@@ -75,6 +75,15 @@ func (s *Sampler) SetLevels(q int) {
 // starts too close to the utterance's beginning. A window longer than the
 // rest of the utterance is filled up with the silence code on the right.
 func (s *Sampler) Next(dst []int32, length, pad int) ([]int32, *Utterance) {
+	dst, u, _ := s.NextAt(dst, length, pad)
+	return dst, u
+}
+
+// NextAt is Next that also returns the index in the utterance's codes of
+// the segment's first code (negative when the segment starts in the
+// silence padding before the utterance): the position that local
+// conditioning (Utterance.Mel) is cut at.
+func (s *Sampler) NextAt(dst []int32, length, pad int) ([]int32, *Utterance, int) {
 	if length < 1 || pad < 0 {
 		panic(fmt.Sprintf("corpus: Sampler.Next(length %d, pad %d)", length, pad))
 	}
@@ -99,7 +108,7 @@ func (s *Sampler) Next(dst []int32, length, pad int) ([]int32, *Utterance) {
 			dst[j] = sil
 		}
 	}
-	return dst, u
+	return dst, u, from
 }
 
 // State returns the sampler's current position.

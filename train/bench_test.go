@@ -48,18 +48,29 @@ func cpuSeconds() float64 {
 // of 2047 + 4000 codes with the loss on the last 4000 (the receptive field
 // is 2048): 1 worker with batch 1; 2 workers with batch 1 split along time
 // (each worker predicts 2000 samples with its own 2047 of context); and 2
-// workers with batch 2 (one sequence each). samples/s counts predicted
+// workers with batch 2 (one sequence each); and 1 worker with batch 1 of a
+// mel vocoder (80 mels, hop 256 in scales 4,4,4,4, width 2: the default
+// at 16 kHz), which adds the upsampling network and the local
+// projections. samples/s counts predicted
 // samples (4000 per sequence); samples/cpu-s divides by the process's CPU
 // time instead, which other load on the machine does not change.
 func BenchmarkStep(b *testing.B) {
 	for _, tc := range []struct {
 		name           string
 		workers, batch int
-	}{{"w1_b1", 1, 1}, {"w2_b1_split", 2, 1}, {"w2_b2", 2, 2}} {
+		local          bool
+	}{{"w1_b1", 1, 1, false}, {"w2_b1_split", 2, 1, false}, {"w2_b2", 2, 2, false}, {"w1_b1_mel", 1, 1, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			cfg, err := wavenet.Preset("small")
 			if err != nil {
 				b.Fatal(err)
+			}
+			if tc.local {
+				lc, err := LocalSpec{}.Config(cfg.SampleRate)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg.Local = &lc
 			}
 			m, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
 			if err != nil {
@@ -72,18 +83,35 @@ func BenchmarkStep(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer p.Close()
-			segs, _ := randSegs(rand.New(rand.NewPCG(2, 2)), m, tc.batch, length+1)
+			rng := rand.New(rand.NewPCG(2, 2))
+			segs, _ := randSegs(rng, m, tc.batch, length+1)
+			var mels [][]float32
+			var offs []int
+			if lc := cfg.Local; lc != nil {
+				for range segs {
+					utt := make([]float32, (length/lc.Hop+8)*lc.Channels)
+					for i := range utt {
+						utt[i] = float32(rng.NormFloat64())
+					}
+					w, off := LocalWindow(nil, utt, *lc, lc.Hop+1, LocalFrames(*lc, length))
+					mels, offs = append(mels, w), append(offs, off)
+				}
+			}
+			step := func() error {
+				_, err := p.StepLocal(context.Background(), segs, nil, mels, offs)
+				return err
+			}
 			opt := nn.NewAdam(0.9, 0.999, 1e-8, 0)
 			// One step outside the timing: the Ops allocate their buffers
 			// on the first run.
-			if _, err := p.Step(context.Background(), segs, nil); err != nil {
+			if err := step(); err != nil {
 				b.Fatal(err)
 			}
 			cpu0 := cpuSeconds()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := p.Step(context.Background(), segs, nil); err != nil {
+				if err := step(); err != nil {
 					b.Fatal(err)
 				}
 				if err := opt.Step(p.Params, 1e-4); err != nil {

@@ -10,6 +10,14 @@
 // initial model, resume) into a trainer on a corpus processed as the
 // model's config records (Config.Preprocess); LatestCheckpoint and
 // RunConfig read run directories.
+//
+// Local conditioning (a mel vocoder, r9y9/wavenet_vocoder) trains the
+// upsampling network and every layer's projection with the rest: each
+// training sequence takes the mel frames around its window (LocalWindow:
+// LocalMargin frames of upsampling context, zeros outside the utterance),
+// and its prediction of code t sees upsampled row t, as
+// wavenet.Model.ForwardLocal defines (the silence padding before an
+// utterance is the go code).
 package train
 
 import (

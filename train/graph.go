@@ -20,6 +20,15 @@ import (
 //	x ─ Conv(K, d) + bias + Σ cond ─ Gated ─ z ─┬─ Conv 1x1 (Res) + bias + x ─ next x
 //	                                            └─ Conv 1x1 (Skip) + bias, last LossRows rows only ─ Σ layers
 //
+// With local conditioning, each sequence's mel frames (Mels) go through
+// the upsampling network (one Op per layer, wavenet.LocalConfig's causal
+// transposed convolutions), the rows from each sequence's offset are taken
+// (one window Op), and every layer adds their 1x1 projection Local.W to
+// its gate pre-activations (a planar Conv and an add before Gated):
+//
+//	mels ─ Up_0 ─ ... ─ Up_n ─ window(Offsets) ─ c ─┬─ Conv 1x1 (layers.0.local) ─ + gate of layer 0
+//	                                                 └─ ... every layer
+//
 // then ReLU, Post1, ReLU, Post2 and the softmax cross-entropy on the
 // (Seqs*LossRows, Q) logits. Each "+" chain is one nn.ConvSum Op (the
 // biases, conditioning rows and residual are written first and the GEMMs
@@ -34,6 +43,13 @@ type Graph struct {
 	// sequence. Fill them (SetBatch) before Run; never reslice them.
 	Codes, Targets []int32
 	Cond           [][]int32
+	// With local conditioning, Mels (Seqs*Frames, C) holds Frames mel
+	// frames per sequence and Offsets (Seqs) the row of each sequence's
+	// upsampled frames that conditions its first prediction (SetLocal);
+	// both are nil without it.
+	Frames  int
+	Mels    []float32
+	Offsets []int32
 
 	model  *wavenet.Model
 	g      *gorgonia.ExprGraph
@@ -84,6 +100,32 @@ func (gr *Graph) SetBatch(segs [][]int32, cond [][]int) error {
 		for i, v := range c {
 			gr.Cond[i][s] = int32(v)
 		}
+	}
+	return nil
+}
+
+// SetLocal copies a batch's local conditioning into the graph: mels[s]
+// holds Frames frames of sequence s ((Frames, C) row-major) and offs[s] the
+// row of their upsampling that conditions the prediction from the
+// sequence's first code (see LocalWindow).
+func (gr *Graph) SetLocal(mels [][]float32, offs []int) error {
+	lc := gr.model.Config.Local
+	if lc == nil {
+		return fmt.Errorf("train: local conditioning given to a graph of a model without it")
+	}
+	if len(mels) != gr.Seqs || len(offs) != gr.Seqs {
+		return fmt.Errorf("train: local conditioning of %d sequences (%d offsets), graph takes %d", len(mels), len(offs), gr.Seqs)
+	}
+	n := gr.Frames * lc.Channels
+	for s, f := range mels {
+		if len(f) != n {
+			return fmt.Errorf("train: sequence %d has %d mel values, graph takes %d frames of %d", s, len(f), gr.Frames, lc.Channels)
+		}
+		if offs[s] < 0 || offs[s]+gr.Len > gr.Frames*lc.Hop {
+			return fmt.Errorf("train: sequence %d: offset %d outside the %d upsampled rows", s, offs[s], gr.Frames*lc.Hop)
+		}
+		copy(gr.Mels[s*n:], f)
+		gr.Offsets[s] = int32(offs[s])
 	}
 	return nil
 }

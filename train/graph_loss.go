@@ -21,6 +21,12 @@ type LossHead func(g *gorgonia.ExprGraph, logits *gorgonia.Node, targets []int32
 // NewGraphLoss is NewGraph with the loss built by head (nil: the softmax
 // cross-entropy of NewGraph, which is NewGraphLoss with a nil head).
 func NewGraphLoss(m *wavenet.Model, seqs, length, lossRows int, head LossHead) (*Graph, error) {
+	return newGraph(m, seqs, length, lossRows, 0, head)
+}
+
+// newGraph is NewGraphLoss with frames mel frames per sequence for a model
+// with local conditioning (0: LocalFrames of length).
+func newGraph(m *wavenet.Model, seqs, length, lossRows, frames int, head LossHead) (*Graph, error) {
 	cfg := m.Config
 	if seqs < 1 || lossRows < 1 || lossRows > length {
 		return nil, fmt.Errorf("train: graph of %d sequences of %d codes with loss on %d rows", seqs, length, lossRows)
@@ -37,6 +43,17 @@ func NewGraphLoss(m *wavenet.Model, seqs, length, lossRows int, head LossHead) (
 	}
 	for range cfg.Conditions {
 		gr.Cond = append(gr.Cond, make([]int32, seqs))
+	}
+	if lc := cfg.Local; lc != nil {
+		if frames == 0 {
+			frames = LocalFrames(*lc, length)
+		}
+		if frames*lc.Hop < LocalMargin(*lc)*lc.Hop+lc.Hop-1+length {
+			return nil, fmt.Errorf("train: graph of %d codes with %d mel frames per sequence, want at least %d", length, frames, LocalFrames(*lc, length))
+		}
+		gr.Frames = frames
+		gr.Mels = make([]float32, seqs*frames*lc.Channels)
+		gr.Offsets = make([]int32, seqs)
 	}
 	params := m.Params()
 	byName := map[string]*gorgonia.Node{}
@@ -58,6 +75,25 @@ func NewGraphLoss(m *wavenet.Model, seqs, length, lossRows int, head LossHead) (
 		}
 		used[name] = true
 		return n
+	}
+	var extra gorgonia.Nodes
+	var err error
+	// local (Seqs*Len, C): the upsampled mels, row t for the prediction
+	// from code t (see wavenet.Model.ForwardLocal).
+	var local *gorgonia.Node
+	if lc := cfg.Local; lc != nil {
+		mels := gorgonia.NewMatrix(gr.g, tensor.Float32, gorgonia.WithShape(seqs*gr.Frames, lc.Channels), gorgonia.WithName("mels"),
+			gorgonia.WithValue(tensor.New(tensor.WithShape(seqs*gr.Frames, lc.Channels), tensor.WithBacking(gr.Mels))))
+		extra = append(extra, mels)
+		local = mels
+		for i, s := range lc.Scales {
+			if local, err = upsample(local, node(fmt.Sprintf("upsample.%d.weight", i)), seqs, s, lc.Width); err != nil {
+				return nil, err
+			}
+		}
+		if local, err = window(local, seqs, length, gr.Offsets); err != nil {
+			return nil, err
+		}
 	}
 	K := cfg.FilterWidth
 	from := length - lossRows
@@ -85,6 +121,17 @@ func NewGraphLoss(m *wavenet.Model, seqs, length, lossRows int, head LossHead) (
 			nn.ConvSpec{K: K, Dilation: l.Dilation, Seqs: seqs, From: out[i], Len: length, Planes: 2})
 		if err != nil {
 			return nil, err
+		}
+		if local != nil {
+			// The local projection, planar like h, added to it.
+			l, err := nn.Conv(local, node(p+"local.weight"), nil,
+				nn.ConvSpec{K: 1, Dilation: 1, Seqs: seqs, From: out[i], Len: length, Planes: 2})
+			if err != nil {
+				return nil, err
+			}
+			if h, err = add(h, l); err != nil {
+				return nil, err
+			}
 		}
 		// h is planar (tanh inputs, then sigmoid inputs): the gate runs as
 		// two long vectors.
@@ -127,12 +174,13 @@ func NewGraphLoss(m *wavenet.Model, seqs, length, lossRows int, head LossHead) (
 	if gr.logits, err = nn.Conv(a, node("post2.weight"), node("post2.bias"), one); err != nil {
 		return nil, err
 	}
-	var extra gorgonia.Nodes
+	var headIn gorgonia.Nodes
 	if head == nil {
 		gr.loss, err = nn.SoftmaxCE(gr.logits, gr.Targets, seqs, 0)
 	} else {
-		gr.loss, extra, err = head(gr.g, gr.logits, gr.Targets, seqs)
+		gr.loss, headIn, err = head(gr.g, gr.logits, gr.Targets, seqs)
 	}
+	extra = append(extra, headIn...)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,12 @@ import (
 // cover K > 2) and every weight random, biases and embeddings included.
 func testModel(t testing.TB, seed uint64) *wavenet.Model {
 	t.Helper()
+	return testModelLocal(t, seed, nil)
+}
+
+// testModelLocal is testModel with local conditioning lc (nil: none).
+func testModelLocal(t testing.TB, seed uint64, lc *wavenet.LocalConfig) *wavenet.Model {
+	t.Helper()
 	cfg, err := wavenet.Preset("tiny")
 	if err != nil {
 		t.Fatal(err)
@@ -24,14 +30,22 @@ func testModel(t testing.TB, seed uint64) *wavenet.Model {
 		{Name: "speaker", Values: []string{"a", "b", "c"}},
 		{Name: "digit", Values: []string{"0", "1"}},
 	}
+	cfg.Local = lc
 	m, err := wavenet.NewZero(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(seed, 1))
 	for _, p := range m.Params() {
+		sd := 0.3
+		if p.Init == wavenet.InitUpsample {
+			// An upsampling kernel sums Width*C inputs per layer: 0.3/Width
+			// keeps the conditioning rows near the mels' size instead of
+			// growing 1.5x per layer.
+			sd /= float64(lc.Width)
+		}
 		for i := range p.Data {
-			p.Data[i] = float32(rng.NormFloat64() * 0.3)
+			p.Data[i] = float32(rng.NormFloat64() * sd)
 		}
 	}
 	return m
@@ -134,6 +148,13 @@ func TestGraphGradientMatchesFiniteDifferences(t *testing.T) {
 		}
 		return nats / float64(seqs*lossRows)
 	}
+	checkGraphGradient(t, m, grads, lossOf)
+}
+
+// checkGraphGradient compares the graph's gradients grads (in
+// m.Params() order) with central differences of the reference loss lossOf.
+func checkGraphGradient(t *testing.T, m *wavenet.Model, grads [][]float32, lossOf func() float64) {
+	t.Helper()
 	// Up to 4 entries per parameter whose finite difference is above
 	// gradFloor are compared (the informative ones); the entries drawn on
 	// the way (the loss does not depend on every weight: condition rows no
@@ -143,17 +164,24 @@ func TestGraphGradientMatchesFiniteDifferences(t *testing.T) {
 	// The loss has kinks (the ReLUs after the skip sum and post1): a step
 	// that moves a row across one gives a finite difference that mixes the
 	// two one-sided slopes. Such an entry is found without looking at the
-	// gradient, as one whose differences at steps h and h/2 disagree by
-	// more than truncation and rounding allow, and is left out.
+	// gradient, and left out, in two ways: its differences at steps h and
+	// h/2 disagree by more than truncation and rounding allow (a kink
+	// between h/2 and h from the point), or its second differences D2(h) =
+	// f(x+h) - 2f(x) + f(x-h) are not in the ratio 4 of a smooth function
+	// (D2(h) - 4 D2(h/2) = h^4 f''''/16, nothing at h = 1e-2): a kink at a
+	// distance δ < h/2 with slopes s1, s2 adds (s2-s1)(h-δ) to D2(h), so
+	// it shows as about |s2-s1| h, while both central differences carry
+	// the same error (s2-s1)/2 and agree with each other.
 	const perParam, maxDraws = 4, 32
-	diff := func(p []float32, j int, h float32) float64 {
+	f0 := lossOf()
+	diff := func(p []float32, j int, h float32) (d, d2 float64) {
 		x0 := p[j]
 		p[j] = x0 + h
 		lp := lossOf()
 		p[j] = x0 - h
 		lm := lossOf()
 		p[j] = x0
-		return (lp - lm) / (2 * float64(h))
+		return (lp - lm) / (2 * float64(h)), lp - 2*f0 + lm
 	}
 	var an, fd []float64
 	informative, kinks := 0, 0
@@ -162,10 +190,13 @@ func TestGraphGradientMatchesFiniteDifferences(t *testing.T) {
 		found := 0
 		for draw := 0; draw < maxDraws && found < perParam; draw++ {
 			j := rng.IntN(len(p.Data))
-			d, half := diff(p.Data, j, gradStep), diff(p.Data, j, gradStep/2)
+			d, d2 := diff(p.Data, j, gradStep)
+			half, d2half := diff(p.Data, j, gradStep/2)
 			// Rounding: gradATol at h plus twice that at h/2; truncation:
-			// below gradRTol for both.
-			if math.Abs(d-half) > gradRTol*math.Max(math.Abs(d), math.Abs(half))+3*gradATol {
+			// below gradRTol for both. The second differences: 20 loss
+			// roundings of gradATol*gradStep each (see the constants).
+			if math.Abs(d-half) > gradRTol*math.Max(math.Abs(d), math.Abs(half))+3*gradATol ||
+				math.Abs(d2-4*d2half) > 20*gradATol*gradStep {
 				kinks++
 				continue
 			}

@@ -29,6 +29,8 @@ type Parallel struct {
 	rows   int // loss rows per (unsplit) sequence
 	chunks [][]int32
 	conds  [][]int
+	mels   [][]float32
+	offs   []int
 	// Params are the model's tensors in model.Params() order: Value aliases
 	// the model, Grad holds the averaged gradient after Step.
 	Params []nn.Param
@@ -52,8 +54,12 @@ func NewParallel(m *wavenet.Model, workers, batch, length, lossRows int) (*Paral
 	p := &Parallel{model: m, split: split, length: length, rows: lossRows}
 	chunkRows := lossRows / split
 	chunkLen := length - lossRows + chunkRows
+	frames := 0 // a chunk takes the frames of its whole sequence
+	if lc := m.Config.Local; lc != nil {
+		frames = LocalFrames(*lc, length)
+	}
 	for w := 0; w < workers; w++ {
-		g, err := NewGraph(m, batch*split/workers, chunkLen, chunkRows)
+		g, err := newGraph(m, batch*split/workers, chunkLen, chunkRows, frames, nil)
 		if err != nil {
 			p.Close()
 			return nil, err
@@ -74,8 +80,18 @@ func (p *Parallel) Workers() int { return len(p.graphs) }
 // model), leaves the averaged gradient in p.Params[i].Grad and returns the
 // mean loss in nats.
 func (p *Parallel) Step(ctx context.Context, segs [][]int32, cond [][]int) (float64, error) {
+	return p.StepLocal(ctx, segs, cond, nil, nil)
+}
+
+// StepLocal is Step for a model with local conditioning: mels[s] holds the
+// frames of sequence s (LocalFrames of the whole sequence, as LocalWindow
+// cuts them) and offs[s] its offset (see Graph.SetLocal).
+func (p *Parallel) StepLocal(ctx context.Context, segs [][]int32, cond [][]int, mels [][]float32, offs []int) (float64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
+	}
+	if (p.model.Config.Local != nil) != (mels != nil) {
+		return 0, fmt.Errorf("train: local conditioning given: %v, the model has it: %v", mels != nil, p.model.Config.Local != nil)
 	}
 	W := len(p.graphs)
 	per := p.graphs[0].Seqs
@@ -85,7 +101,7 @@ func (p *Parallel) Step(ctx context.Context, segs [][]int32, cond [][]int) (floa
 	if p.split > 1 {
 		// Chunk c of a sequence: its share of the loss rows with all the
 		// context before them.
-		p.chunks, p.conds = p.chunks[:0], p.conds[:0]
+		p.chunks, p.conds, p.mels, p.offs = p.chunks[:0], p.conds[:0], p.mels[:0], p.offs[:0]
 		ctxLen, n := p.length-p.rows, p.rows/p.split
 		for i, seg := range segs {
 			if len(seg) != p.length+1 {
@@ -96,11 +112,18 @@ func (p *Parallel) Step(ctx context.Context, segs [][]int32, cond [][]int) (floa
 				if cond != nil {
 					p.conds = append(p.conds, cond[i])
 				}
+				if mels != nil {
+					// The chunk's first code is the sequence's code c*n.
+					p.mels, p.offs = append(p.mels, mels[i]), append(p.offs, offs[i]+c*n)
+				}
 			}
 		}
 		segs = p.chunks
 		if cond != nil {
 			cond = p.conds
+		}
+		if mels != nil {
+			mels, offs = p.mels, p.offs
 		}
 	}
 	losses := make([]float64, W)
@@ -113,6 +136,11 @@ func (p *Parallel) Step(ctx context.Context, segs [][]int32, cond [][]int) (floa
 		}
 		if err := g.SetBatch(segs[w*per:(w+1)*per], c); err != nil {
 			return 0, err
+		}
+		if mels != nil {
+			if err := g.SetLocal(mels[w*per:(w+1)*per], offs[w*per:(w+1)*per]); err != nil {
+				return 0, err
+			}
 		}
 		wg.Go(func() { losses[w], errs[w] = g.Run() })
 	}

@@ -46,6 +46,9 @@ type Spec struct {
 	ConfigFile string   // config JSON of a new model instead of Preset
 	Rate       int      // sample rate of a new model (0: the corpus's own)
 	Cond       []string // labels a new model is conditioned on
+	// Local gives a new model local conditioning on log-mel frames of its
+	// training audio (nil: none, or what ConfigFile says). It needs Rate.
+	Local *LocalSpec
 
 	// Preprocess is how the training audio is processed; the model's
 	// config records it (wavenet.Config.Preprocess). A resumed run keeps
@@ -84,6 +87,9 @@ func Open(ctx context.Context, spec Spec, opts Options) (*Trainer, *corpus.Corpu
 			return nil, nil, err
 		}
 	}
+	if err := resolveLocal(&cfg, &spec, init != nil); err != nil {
+		return nil, nil, err
+	}
 	pre := spec.Preprocess.WithDefaults()
 	if spec.Resume && cfg.Preprocess != nil {
 		pre = cfg.Preprocessing()
@@ -93,6 +99,9 @@ func Open(ctx context.Context, spec Spec, opts Options) (*Trainer, *corpus.Corpu
 	setPreprocess(&copts, pre)
 	if spec.Resume || init != nil {
 		copts.SampleRate = cfg.SampleRate
+	}
+	if cfg.Local != nil {
+		copts.Mel = cfg.Local.Mel
 	}
 	c, err := corpus.Load(ctx, spec.Data, copts)
 	if err != nil {
@@ -121,6 +130,92 @@ func Open(ctx context.Context, spec Spec, opts Options) (*Trainer, *corpus.Corpu
 		return nil, nil, err
 	}
 	return t, c, nil
+}
+
+// resolveLocal settles the local conditioning of the run: a resumed or
+// initial model's own (spec.Local must be nil), or spec.Local's for a new
+// model (at spec.Rate), or the config file's. Training computes the frames
+// from the audio, so the config must say how (LocalConfig.Mel), and a new
+// model's rate is the mels' rate.
+func resolveLocal(cfg *wavenet.Config, spec *Spec, fromModel bool) error {
+	if spec.Local != nil {
+		if spec.Resume || fromModel {
+			return specErr("local conditioning is the model's own when resuming or starting from a model")
+		}
+		if spec.Rate <= 0 {
+			return specErr("local conditioning needs the sample rate: the mels are computed at the model's rate")
+		}
+		lc, err := spec.Local.Config(spec.Rate)
+		if err != nil {
+			return err
+		}
+		cfg.Local = &lc
+	}
+	lc := cfg.Local
+	if lc == nil {
+		return nil
+	}
+	if lc.Mel == nil {
+		return specErr("the model's local conditioning does not say how its mel frames are computed (local_conditioning.mel): training cannot make them")
+	}
+	if !spec.Resume && !fromModel && spec.Rate == 0 {
+		spec.Rate = lc.Mel.SampleRate
+	}
+	return nil
+}
+
+// LocalSpec describes local conditioning on log-mel frames for a new model:
+// audio.DefaultMelParams at the model's rate, with these changes.
+type LocalSpec struct {
+	NMels  int   // mel bands (0: the default 80)
+	Hop    int   // samples per frame (0: the default at the rate); n_fft and the window are 4 hops, as by default
+	Scales []int // upsampling scales, whose product is the hop (nil: DefaultScales)
+	Width  int   // input rows each upsampled row sees per layer (0: 2)
+}
+
+// Config is the local conditioning l describes at rate Hz.
+func (l LocalSpec) Config(rate int) (wavenet.LocalConfig, error) {
+	mel := audio.DefaultMelParams(rate)
+	if l.NMels > 0 {
+		mel.NMels = l.NMels
+	}
+	if l.Hop > 0 {
+		mel.HopLength, mel.NFFT, mel.WinLength = l.Hop, 4*l.Hop, 4*l.Hop
+	}
+	if err := mel.Validate(); err != nil {
+		return wavenet.LocalConfig{}, specErr("mel: %v", err)
+	}
+	lc := wavenet.LocalConfig{Channels: mel.NMels, Hop: mel.HopLength, Scales: l.Scales, Width: l.Width, Mel: &mel}
+	if lc.Scales == nil {
+		lc.Scales = DefaultScales(lc.Hop)
+	}
+	if lc.Width == 0 {
+		lc.Width = 2
+	}
+	prod := 1
+	for _, sc := range lc.Scales {
+		prod *= max(sc, 0)
+	}
+	if prod != lc.Hop || lc.Width < 1 {
+		return wavenet.LocalConfig{}, specErr("upsampling scales %v of width %d for hop %d: the scales' product must be the hop, the width positive", lc.Scales, lc.Width, lc.Hop)
+	}
+	return lc, nil // the rest is checked with the whole config (wavenet.Config.Validate)
+}
+
+// DefaultScales splits hop into upsampling scales: as many 4s as divide
+// it, then its remaining prime factors in increasing order (128 = 4*4*4*2,
+// 256 = 4*4*4*4, 300 = 4*3*5*5).
+func DefaultScales(hop int) []int {
+	var s []int
+	for hop%4 == 0 {
+		s, hop = append(s, 4), hop/4
+	}
+	for p := 2; hop > 1; p++ {
+		for hop%p == 0 {
+			s, hop = append(s, p), hop/p
+		}
+	}
+	return s
 }
 
 // initModel loads spec.Init, grows it by spec.Grow (the new blocks drawn
@@ -242,6 +337,9 @@ func latestGood(dir string) (string, wavenet.Config, error) {
 func CorpusOptions(cfg wavenet.Config) corpus.Options {
 	o := corpus.Options{SampleRate: cfg.SampleRate, Levels: cfg.QuantizationChannels}
 	setPreprocess(&o, cfg.Preprocessing())
+	if cfg.Local != nil {
+		o.Mel = cfg.Local.Mel
+	}
 	return o
 }
 

@@ -188,6 +188,8 @@ type Trainer struct {
 	lastVal    *Validation
 	segs       [][]int32
 	conds      [][]int
+	mels       [][]float32 // local conditioning: each sequence's frames and offset
+	offs       []int
 }
 
 // New starts a run in directory dir (created; it must not hold
@@ -229,11 +231,6 @@ func newTrainer(dir string, m *wavenet.Model, trainUtts, val []*corpus.Utterance
 	if len(trainUtts) == 0 {
 		return nil, errors.New("train: no training utterances")
 	}
-	if m.Config.Local != nil {
-		// The graph has no upsampling network or local projections yet:
-		// training would leave them untouched and learn without the mels.
-		return nil, errors.New("train: the config has local conditioning, which training does not support yet; remove local_conditioning from it")
-	}
 	if !(opts.CondDropout >= 0 && opts.CondDropout < 1) {
 		return nil, fmt.Errorf("train: conditioning dropout is %v, want a probability in [0, 1)", opts.CondDropout)
 	}
@@ -268,6 +265,13 @@ func newTrainer(dir string, m *wavenet.Model, trainUtts, val []*corpus.Utterance
 		}
 		t.cond[u] = c
 	}
+	if lc := m.Config.Local; lc != nil {
+		for _, u := range slices.Concat(trainUtts, val) {
+			if err := checkMel(*lc, u); err != nil {
+				return nil, err
+			}
+		}
+	}
 	t.sampler = corpus.NewSampler(trainUtts, opts.Seed)
 	t.sampler.SetLevels(m.Config.QuantizationChannels)
 	length := m.Config.ReceptiveField() - 1 + opts.Segment
@@ -278,6 +282,10 @@ func newTrainer(dir string, m *wavenet.Model, trainUtts, val []*corpus.Utterance
 	t.par = par
 	t.segs = make([][]int32, opts.Batch)
 	t.conds = make([][]int, opts.Batch)
+	if m.Config.Local != nil {
+		t.mels = make([][]float32, opts.Batch)
+		t.offs = make([]int, opts.Batch)
+	}
 	return t, nil
 }
 
@@ -394,10 +402,15 @@ func (t *Trainer) Run(ctx context.Context) error {
 		}
 		for b := range t.segs {
 			var u *corpus.Utterance
-			t.segs[b], u = t.sampler.Next(t.segs[b], o.Segment+1, rf-1)
+			var from int
+			t.segs[b], u, from = t.sampler.NextAt(t.segs[b], o.Segment+1, rf-1)
 			t.conds[b] = t.dropConds(t.conds[b], t.cond[u], b)
+			if lc := t.Model.Config.Local; lc != nil {
+				// The first prediction is of the code after the first.
+				t.mels[b], t.offs[b] = LocalWindow(t.mels[b], u.Mel, *lc, from+1, LocalFrames(*lc, rf-1+o.Segment))
+			}
 		}
-		loss, err := t.par.Step(ctx, t.segs, t.conds)
+		loss, err := t.par.StepLocal(ctx, t.segs, t.conds, t.mels, t.offs)
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				break
@@ -625,4 +638,20 @@ func (t *Trainer) dropConds(dst, cond []int, b int) []int {
 		}
 	}
 	return dst
+}
+
+// checkMel reports an utterance whose mel frames cannot condition its
+// codes: missing, not whole frames of lc.Channels, or too few to cover
+// the len(Codes)+1 rows its score needs (centred frames give 1 + n/hop).
+func checkMel(lc wavenet.LocalConfig, u *corpus.Utterance) error {
+	C := lc.Channels
+	switch {
+	case u.Mel == nil:
+		return fmt.Errorf("train: %s has no mel frames (load the corpus with corpus.Options.Mel)", u.Name)
+	case len(u.Mel)%C != 0:
+		return fmt.Errorf("train: %s: %d mel values are not whole frames of %d", u.Name, len(u.Mel), C)
+	case len(u.Mel)/C*lc.Hop < len(u.Codes)+1:
+		return fmt.Errorf("train: %s: %d mel frames of hop %d for %d codes", u.Name, len(u.Mel)/C, lc.Hop, len(u.Codes))
+	}
+	return nil
 }

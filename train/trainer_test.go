@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/corpus"
@@ -74,6 +73,13 @@ func runFrom(t *testing.T, dir string, m *wavenet.Model, opts Options) *Trainer 
 	} else {
 		tn, err = NewFrom(dir, m, tr, va, opts)
 	}
+	return mustRun(t, tn, err)
+}
+
+// mustRun runs a trainer that New or Resume returned (with err) to its
+// end and closes it.
+func mustRun(t *testing.T, tn *Trainer, err error) *Trainer {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,14 +94,7 @@ func resumeSteps(t *testing.T, dir string, steps int64, workers int) *wavenet.Mo
 	t.Helper()
 	tr, va := testCorpus(64)
 	tn, err := Resume(context.Background(), dir, tr, va, testOptions(steps, workers))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tn.Close()
-	if err := tn.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return tn.Model
+	return mustRun(t, tn, err).Model
 }
 
 func diffWeights(a, b *wavenet.Model) (maxDiff float64, identical bool) {
@@ -252,17 +251,6 @@ func TestNewRefusesExistingRun(t *testing.T) {
 	tr, va := testCorpus(64)
 	if _, err := New(dir, testConfig(t), tr, va, testOptions(3, 1)); err == nil {
 		t.Errorf("New on a directory with checkpoints = nil error, want an error")
-	}
-}
-
-// TestNewRefusesLocal: the graph cannot train local conditioning yet, so a
-// config with it is refused rather than trained without its mels.
-func TestNewRefusesLocal(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.Local = &wavenet.LocalConfig{Channels: 4, Hop: 4, Scales: []int{2, 2}, Width: 2}
-	tr, va := testCorpus(64)
-	if _, err := New(t.TempDir(), cfg, tr, va, testOptions(3, 1)); err == nil || !strings.Contains(err.Error(), "local conditioning") {
-		t.Errorf("New with local conditioning = %v, want an error naming local conditioning", err)
 	}
 }
 

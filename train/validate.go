@@ -8,12 +8,14 @@ import (
 	"sync"
 
 	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/mulaw"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 // Validation is the model's cross-entropy on held-out utterances, in bits
 // per predicted sample (every prediction of every utterance, teacher
-// forcing, computed with the pure-Go wavenet.Model.Score).
+// forcing, computed with the pure-Go wavenet.Model.Score, or ScoreMels for
+// a model with local conditioning: see scoreUtterance).
 type Validation struct {
 	Bits    float64 `json:"bits"`
 	Samples int     `json:"samples"`
@@ -45,7 +47,7 @@ func Validate(ctx context.Context, m *wavenet.Model, utts []*corpus.Utterance, l
 					continue
 				}
 				s := &scores[i]
-				s.nats, s.n, s.err = m.Score(ctx, u.Codes, cond, 0)
+				s.nats, s.n, s.err = scoreUtterance(ctx, m, u, cond)
 			}
 		})
 	}
@@ -116,4 +118,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// scoreUtterance scores u as training predicts it. Without local
+// conditioning: Model.Score of its codes (every code but the first). With
+// it: Model.ScoreMels of [go, codes...] and u.Mel, every code predicted,
+// code t from local row t (wavenet.Model.ForwardLocal's alignment); the go
+// code is the silence code, the padding the sampler puts before an
+// utterance, so a window at the start trains exactly this.
+func scoreUtterance(ctx context.Context, m *wavenet.Model, u *corpus.Utterance, cond []int) (float64, int, error) {
+	if m.Config.Local == nil {
+		return m.Score(ctx, u.Codes, cond, 0)
+	}
+	if err := checkMel(*m.Config.Local, u); err != nil {
+		return 0, 0, err
+	}
+	codes := make([]int32, 0, len(u.Codes)+1)
+	codes = append(append(codes, mulaw.Silence(m.Config.QuantizationChannels)), u.Codes...)
+	return m.ScoreMels(ctx, codes, cond, u.Mel, 0)
 }

@@ -19,6 +19,8 @@ type trainFlags struct {
 	corpusFlags
 	data, preset, out, cond, config, split string
 	init, grow                             string
+	local, upScales                        string
+	mels, hop, upWidth                     int
 	resume, cosine, trim, normalize        bool
 	steps, checkpointEvery, validateEvery  int64
 	until                                  int64
@@ -51,6 +53,11 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	fs.Float64Var(&f.clip, "clip", 1, "clip the global gradient norm to this (negative: off)")
 	fs.IntVar(&f.rate, "rate", 0, "sample rate in Hz (default: the corpus's own rate)")
 	fs.StringVar(&f.cond, "cond", "", "comma-separated labels to condition on, e.g. speaker,digit")
+	fs.StringVar(&f.local, "local", "", "local conditioning of a new model: mel (a vocoder: log-mel frames of the audio, upsampled, enter every layer; needs --rate)")
+	fs.IntVar(&f.mels, "mels", 0, "with --local mel: mel bands (default 80)")
+	fs.IntVar(&f.hop, "hop", 0, "with --local mel: samples per mel frame (default: the power of two nearest rate/86, 128 at 8 kHz, 256 at 16-24 kHz); n_fft is 4 hops")
+	fs.StringVar(&f.upScales, "upsample-scales", "", "with --local mel: comma-separated upsampling factors whose product is the hop (default: 4s, then the rest)")
+	fs.IntVar(&f.upWidth, "upsample-width", 0, "with --local mel: input rows each upsampled row sees per layer (default 2)")
 	fs.Float64Var(&f.condDropout, "cond-dropout", 0, "replace each condition of a training sequence by a learned null value with this probability, so that guided sampling (--guidance) can use the model (adds the null rows to an --init model)")
 	fs.StringVar(&f.split, "split", "", "validation split: none, hash=PERCENT or LABEL=VALUES (default: index=5-9 when the corpus has an index label, as FSDD names do, else hash=10)")
 	fs.BoolVar(&f.trim, "trim", true, "trim leading and trailing silence")
@@ -74,7 +81,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if f.init != "" {
-		for _, name := range []string{"resume", "preset", "config", "cond", "rate"} {
+		for _, name := range []string{"resume", "preset", "config", "cond", "rate", "local"} {
 			if set[name] {
 				return Usagef("--init takes the model's configuration: it cannot be combined with --%s", name)
 			}
@@ -99,6 +106,9 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	}
 	if f.cond != "" {
 		spec.Cond = strings.Split(f.cond, ",")
+	}
+	if spec.Local, err = f.localSpec(set); err != nil {
+		return err
 	}
 	if f.split != "" {
 		if spec.Split, err = corpus.ParseSplit(f.split); err != nil {
@@ -149,6 +159,34 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "train: interrupted at step %d; checkpoint saved, continue with --resume\n", t.Step())
 	}
 	return err
+}
+
+// localSpec is the local conditioning the flags ask for: nil without
+// --local, whose companion flags need it.
+func (f *trainFlags) localSpec(set map[string]bool) (*train.LocalSpec, error) {
+	switch f.local {
+	case "":
+		for _, name := range []string{"mels", "hop", "upsample-scales", "upsample-width"} {
+			if set[name] {
+				return nil, Usagef("--%s needs --local mel", name)
+			}
+		}
+		return nil, nil
+	case "mel":
+		if f.mels < 0 || f.hop < 0 || f.upWidth < 0 {
+			return nil, Usagef("--mels, --hop and --upsample-width take positive values")
+		}
+	default:
+		return nil, Usagef("--local %q: the only local conditioning is mel", f.local)
+	}
+	l := &train.LocalSpec{NMels: f.mels, Hop: f.hop, Width: f.upWidth}
+	if f.upScales != "" {
+		var err error
+		if l.Scales, err = parseInts(f.upScales); err != nil {
+			return nil, Usagef("--upsample-scales: %v", err)
+		}
+	}
+	return l, nil
 }
 
 // parseInts parses a comma-separated list of integers.

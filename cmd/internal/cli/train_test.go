@@ -180,3 +180,45 @@ func TestTrainUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestTrainLocalCommand(t *testing.T) {
+	// `train --local mel`: a vocoder at 8 kHz with 8 mel bands (hop 128,
+	// scales 4,4,4,2 by default), two steps, resumed to four; the
+	// checkpoint records the mel parameters.
+	data := t.TempDir()
+	for i, name := range []string{"0_ann_5.wav", "1_bob_6.wav", "0_ann_10.wav", "1_bob_11.wav"} {
+		writeChord(t, filepath.Join(data, name), 200+50*float64(i), 310)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"--data", data, "--preset", "tiny", "--out", out, "--steps", "2", "--segment", "64",
+		"--local", "mel", "--rate", "8000", "--mels", "8", "--checkpoint-every", "2", "--validate-every", "2", "--workers", "2"}
+	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
+		t.Fatalf("train %v: %v\n%s", args, err, stderr)
+	}
+	m, err := wavenet.Load(context.Background(), filepath.Join(out, train.CheckpointDir, "step-000000002"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := audio.DefaultMelParams(8000)
+	want.NMels = 8
+	if lc := m.Config.Local; lc == nil || lc.Channels != 8 || lc.Hop != 128 || !slices.Equal(lc.Scales, []int{4, 4, 4, 2}) || lc.Mel == nil || *lc.Mel != want {
+		t.Fatalf("trained model local conditioning = %+v, want 8 mels, hop 128, scales [4 4 4 2] and %+v", lc, want)
+	}
+	args = []string{"--data", data, "--out", out, "--resume", "--steps", "4", "--checkpoint-every", "2", "--workers", "2"}
+	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
+		t.Fatalf("train %v: %v\n%s", args, err, stderr)
+	}
+	if _, err := wavenet.Load(context.Background(), filepath.Join(out, train.CheckpointDir, "step-000000004")); err != nil {
+		t.Fatalf("after resume: %v", err)
+	}
+	for _, bad := range [][]string{
+		{"--data", data, "--out", t.TempDir(), "--mels", "8"},
+		{"--data", data, "--out", t.TempDir(), "--local", "spectrogram", "--rate", "8000"},
+		{"--data", data, "--out", t.TempDir(), "--local", "mel"}, // no --rate
+		{"--data", data, "--out", t.TempDir(), "--local", "mel", "--rate", "8000", "--upsample-scales", "4,4"},
+	} {
+		if _, _, err := runCmd(context.Background(), runTrain, bad...); !errors.Is(err, ErrUsage) {
+			t.Errorf("train %v: error %v, want a usage error", bad, err)
+		}
+	}
+}
