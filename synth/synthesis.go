@@ -21,7 +21,7 @@ type Synthesis struct {
 	Format     audio.Encoding // output encoding
 	Rate       int            // output sample rate
 	// Samples is the number of output samples; for a text, whose length
-	// is known once it is said, -1.
+	// is known once it is said, or mel frames still arriving, -1.
 	Samples int
 	// Words describes the words of a text once Audio has returned.
 	Words []Word
@@ -54,7 +54,7 @@ func (e *Engine) Start(ctx context.Context, req *Request) (*Synthesis, error) {
 	}
 	s := &Synthesis{Seed: p.seed, Model: p.model.id, Conditions: p.conds, Format: p.format, Rate: p.rate,
 		Samples: p.outCount, ctx: ctx, cancel: cancel, p: p, j: j}
-	if p.text {
+	if p.text || p.stream {
 		s.Samples = -1
 	}
 	return s, nil
