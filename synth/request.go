@@ -80,7 +80,18 @@ type Request struct {
 	// when the channel is closed and its frames are vocoded. The length is
 	// not known in advance (Synthesis.Samples is -1).
 	MelStream <-chan [][]float32
+	// Method is how mel frames become audio: MethodWaveNet (default, the
+	// model) or MethodGriffinLim (the classical baseline from the same
+	// frames: audio.GriffinLim with the model's Local.Mel parameters,
+	// Seed its initial phases; not with MelStream).
+	Method string
 }
+
+// The vocoding methods of Request.Method.
+const (
+	MethodWaveNet    = "wavenet"
+	MethodGriffinLim = "griffin-lim"
+)
 
 // RequestError is a request the engine cannot serve as given. Msg says
 // what is wrong and how to fix it; Field names the request field ("" if
@@ -119,8 +130,9 @@ type plan struct {
 	outCount int    // output samples after resampling (text: an upper bound)
 	conds    string // "name=value,..." of the conditions used (the text's label shown as "text")
 	text     bool
-	stream   bool // vocoding frames that arrive as generated: length unknown
-	pause    int  // text: samples of silence between words
+	stream   bool      // vocoding frames that arrive as generated: length unknown
+	pause    int       // text: samples of silence between words
+	direct   []float32 // the audio computed at planning (griffin-lim), at the model's rate
 	items    []speech.Item
 }
 
@@ -160,6 +172,10 @@ func (e *Engine) plan(r *Request) (*plan, error) {
 		return nil, badRequest("mels", "model %q is not a vocoder (it has no local conditioning): mel frames and recordings are vocoded by a model trained with --local mel; GET /v1/models lists each model's mel parameters", m.id)
 	case cfg.Local != nil && !vocode:
 		return nil, badRequest("mels", "model %q is a vocoder (local conditioning on %d mel channels): send the mel frames to vocode (\"mels\", or a recording for copy synthesis)", m.id, cfg.Local.Channels)
+	case r.Method != "" && r.Method != MethodWaveNet && r.Method != MethodGriffinLim:
+		return nil, badRequest("method", "field \"method\" is %q; want %q (the model) or %q (the classical baseline)", r.Method, MethodWaveNet, MethodGriffinLim)
+	case r.Method == MethodGriffinLim && !vocode:
+		return nil, badRequest("method", "method %q inverts mel frames: send \"mels\" or a recording to a vocoder", r.Method)
 	case vocode && r.Text != "":
 		return nil, badRequest("text", "a vocoder says mel frames, not text: drop \"text\"")
 	}

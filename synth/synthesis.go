@@ -48,7 +48,10 @@ func (e *Engine) Start(ctx context.Context, req *Request) (*Synthesis, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	j := &job{segs: p.segs, silence: pauseCode}
-	if err := p.model.sched.submit(ctx, j); err != nil {
+	if p.direct != nil { // computed already: no generation
+		j.out = make(chan []int32)
+		close(j.out)
+	} else if err := p.model.sched.submit(ctx, j); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -68,7 +71,9 @@ func (s *Synthesis) Close() {
 	}
 	s.closed = true
 	s.cancel()
-	s.p.model.sched.release()
+	if s.p.direct == nil {
+		s.p.model.sched.release()
+	}
 }
 
 // err returns the job's error once out is closed: ctx's own error if the
@@ -99,6 +104,8 @@ func (s *Synthesis) Audio() ([]float32, error) {
 			d, from := s.p.model.b.Stats.Lookup(cfg, it.Cond)
 			s.Words = append(s.Words, Word{Label: it.Label, Audio: words[i], WordResult: r, Duration: d, StatsFrom: from})
 		}
+	} else if s.p.direct != nil {
+		x = s.p.direct
 	} else {
 		codes := make([]int32, 0, s.p.samples)
 		for chunk := range s.j.out {
@@ -185,6 +192,15 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 		n += len(x)
 		flush()
 		return nil
+	}
+	if s.p.direct != nil {
+		out := s.p.direct
+		if rs != nil {
+			out = rs.Push(nil, out)
+		}
+		if err := write(out); err != nil {
+			return n, err
+		}
 	}
 	words := 0
 	for chunk := range s.j.out {

@@ -32,6 +32,8 @@ func (e *Engine) planVocode(p *plan, r *Request, opts streamOptions, maxN int) e
 	maxFrames := maxN / lc.Hop
 	seg := segment{opts: opts, vocode: true, channels: lc.Channels}
 	switch {
+	case r.MelStream != nil && r.Method == MethodGriffinLim:
+		return badRequest("method", "method %q needs all the frames at once: send \"mels\" whole, not as a stream", r.Method)
 	case r.MelStream != nil:
 		seg.feed, seg.n, seg.maxFrames = r.MelStream, maxFrames*lc.Hop, maxFrames
 		p.stream = true
@@ -52,6 +54,17 @@ func (e *Engine) planVocode(p *plan, r *Request, opts streamOptions, maxN int) e
 		}
 		seg.opts.Local = flat
 		seg.n = len(mels) * lc.Hop
+		if r.Method == MethodGriffinLim {
+			if lc.Mel == nil {
+				return badRequest("method", "method %q needs the model's mel parameters, which model %q does not record: use method %q", r.Method, m.id, MethodWaveNet)
+			}
+			x, err := audio.GriffinLim(flat, *lc.Mel, audio.GriffinLimOptions{Seed: p.seed})
+			if err != nil {
+				return fmt.Errorf("synth: %w", err)
+			}
+			p.direct, p.samples = x, len(x)
+			return nil
+		}
 	}
 	if seg.n == 0 {
 		return badRequest("mels", "this server's limit of %g s is shorter than one mel frame (%d samples)", e.opts.MaxSeconds, lc.Hop)

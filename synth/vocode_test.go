@@ -225,3 +225,49 @@ func TestVocodeErrors(t *testing.T) {
 		t.Errorf("stream with a bad frame: Audio = %v, want the request error of frame 2", err)
 	}
 }
+
+// TestVocodeGriffinLim: method griffin-lim is audio.GriffinLim of the same
+// frames with the model's mel parameters and the request's seed, through
+// the same output path (whole and streamed give the same bytes).
+func TestVocodeGriffinLim(t *testing.T) {
+	m := testVocoder(t)
+	frames := randomFrames(4, 10, 4)
+	var flat []float32
+	for _, f := range frames {
+		flat = append(flat, f...)
+	}
+	want, err := audio.GriffinLim(flat, *m.Config.Local.Mel, audio.GriffinLimOptions{Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := uint64(9)
+	e := vocoderEngine(t, m, Options{})
+	got := synthAudio(t, e, &Request{Mels: frames, Seed: &seed, Method: MethodGriffinLim})
+	if !slices.Equal(got, want) {
+		t.Errorf("griffin-lim through the engine = %v, want audio.GriffinLim %v", got, want)
+	}
+	s, err := e.Start(context.Background(), &Request{Mels: frames, Seed: &seed, Method: MethodGriffinLim, SampleRate: 16000, Format: audio.EncodingPCM16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if _, err := s.Stream(&b, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	up, err := audio.Resample(nil, want, 8000, 16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := Encode(audio.EncodingPCM16, 16000, up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != string(whole) {
+		t.Errorf("streamed griffin-lim at 16 kHz: %d bytes, want the whole encoding's %d bytes", b.Len(), len(whole))
+	}
+	var re *RequestError
+	if _, err := e.Start(context.Background(), &Request{Mels: frames, Method: "magic"}); !errors.As(err, &re) || re.Field != "method" {
+		t.Errorf("method \"magic\": Start = %v, want a request error on \"method\"", err)
+	}
+}
