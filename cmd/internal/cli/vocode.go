@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/synth"
+)
+
+// vocodeRequest reads one input of `wavenet vocode` into a request: a
+// .npy mel spectrogram in layout, a .json of frames, or else a WAV/FLAC
+// recording (copy synthesis).
+func vocodeRequest(name, layout string) (*synth.Request, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	req := &synth.Request{}
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".npy":
+		req.Mels, err = synth.DecodeMelsNPY(f, layout)
+	case ".json":
+		req.Mels, err = synth.DecodeMelsJSON(f)
+	default:
+		req.Recording, req.RecordingRate, err = synth.DecodeRecording(f)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, usageOf(err))
+	}
+	return req, nil
+}
+
+// vocodeOutName is the output of input in dir: the same base name with
+// the format's extension (.wav, or the raw format's name).
+func vocodeOutName(dir, input string, format audio.Encoding) string {
+	base := strings.TrimSuffix(filepath.Base(input), filepath.Ext(input))
+	return filepath.Join(dir, base+"."+string(format))
+}
+
+func runVocode(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "vocode", "vocode in.wav|in.flac|in.npy|mels.json... --model DIR (--out out.wav | --out-dir DIR) [--method wavenet|griffin-lim] [--layout frames-by-mels|mels-by-frames] [--seed N] [--rate HZ] [--format wav]")
+	modelDir := fs.String("model", "", "checkpoint directory of a vocoder (a model trained with --local mel)")
+	out := fs.String("out", "", "output file (one input)")
+	outDir := fs.String("out-dir", "", "output directory: one file per input, with the input's base name")
+	method := fs.String("method", synth.MethodWaveNet, "wavenet (the model) or griffin-lim (the classical baseline from the same mels)")
+	layout := fs.String("layout", synth.LayoutFramesByMels, "layout of .npy inputs: frames-by-mels or mels-by-frames")
+	seed := fs.Uint64("seed", 1, "random seed: the same seed, model and input give the same audio")
+	rate := fs.Int("rate", 0, "sample rate of the output in Hz (default: the model's rate)")
+	format := fs.String("format", string(audio.EncodingWAV), formatUsage)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	inputs := fs.Args()
+	switch {
+	case len(inputs) == 0:
+		return Usagef("give at least one input: a recording (.wav, .flac), a mel spectrogram (.npy) or frames (.json)")
+	case (*out == "") == (*outDir == ""):
+		return Usagef("give --out FILE (one input) or --out-dir DIR (any number of inputs)")
+	case *out != "" && len(inputs) > 1:
+		return Usagef("%d inputs need --out-dir DIR, not --out", len(inputs))
+	case *layout != synth.LayoutFramesByMels && *layout != synth.LayoutMelsByFrames:
+		return Usagef("--layout is %q, want %s or %s", *layout, synth.LayoutFramesByMels, synth.LayoutMelsByFrames)
+	case *rate < 0:
+		return Usagef("--rate is %d, want a positive rate in Hz", *rate)
+	}
+	if *modelDir == "" {
+		return Usagef("--model DIR is required: a vocoder's checkpoint directory")
+	}
+	m, err := loadModel(ctx, *modelDir)
+	if err != nil {
+		return err
+	}
+	e, err := cliEngine(&synth.Bundle{Model: m}, 1, 0)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if *outDir != "" {
+		if err := os.MkdirAll(*outDir, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, in := range inputs {
+		name := *out
+		if name == "" {
+			name = vocodeOutName(*outDir, in, audio.Encoding(*format))
+		}
+		if a, b := filepath.Clean(name), filepath.Clean(in); a == b {
+			return Usagef("%s: the output would overwrite the input; choose another --out-dir", in)
+		}
+		req, err := vocodeRequest(in, *layout)
+		if err != nil {
+			return err
+		}
+		req.Seed, req.Method, req.SampleRate, req.Format = seed, *method, *rate, audio.Encoding(*format)
+		b, n, hz, err := vocodeOne(ctx, e, req)
+		if err != nil {
+			return fmt.Errorf("%s: %w", in, err)
+		}
+		if err := writeFileAtomic(name, b); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stderr, "vocode: %s -> %s (%s, %d samples at %d Hz)\n", in, name, *method, n, hz)
+	}
+	return nil
+}
+
+// vocodeOne runs req to the end and returns its encoded audio and its
+// number of samples and rate.
+func vocodeOne(ctx context.Context, e *synth.Engine, req *synth.Request) ([]byte, int, int, error) {
+	syn, err := e.Start(ctx, req)
+	if err != nil {
+		return nil, 0, 0, usageOf(err)
+	}
+	defer syn.Close()
+	x, err := syn.Audio()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	b, err := synth.Encode(syn.Format, syn.Rate, x)
+	return b, len(x), syn.Rate, err
+}
