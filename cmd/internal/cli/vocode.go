@@ -81,6 +81,14 @@ func runVocode(ctx context.Context, env *Env, args []string) error {
 	}
 	defer e.Close()
 	if *outDir != "" {
+		seen := map[string]string{}
+		for _, in := range inputs {
+			name := vocodeOutName(*outDir, in, audio.Encoding(*format))
+			if prev, ok := seen[name]; ok {
+				return Usagef("%s and %s would have the same output %s; rename one, or run them separately", prev, in, name)
+			}
+			seen[name] = in
+		}
 		if err := os.MkdirAll(*outDir, 0o755); err != nil {
 			return err
 		}
