@@ -30,14 +30,6 @@ func f64s(order binary.AppendByteOrder, v ...float64) []byte {
 	return b
 }
 
-func f32s(v ...float32) []byte {
-	var b []byte
-	for _, x := range v {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
-	}
-	return b
-}
-
 func TestDecodeNPY(t *testing.T) {
 	vals := []float32{1, -2.5, 3, 0.25, 5, -6}
 	for _, c := range []struct {
@@ -47,15 +39,15 @@ func TestDecodeNPY(t *testing.T) {
 		want       []float32
 		problem    Problem
 	}{
-		{"float32", npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", f32s(vals...)), 2, 3, vals, ""},
+		{"float32", npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", f32le(vals...)), 2, 3, vals, ""},
 		{"float64", npyFile("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", f64s(binary.LittleEndian, 1, -2.5, 3, 0.25, 5, -6)), 3, 2, vals, ""},
 		{"big-endian float64", npyFile("{'descr': '>f8', 'fortran_order': False, 'shape': (1, 6), }", f64s(binary.BigEndian, 1, -2.5, 3, 0.25, 5, -6)), 1, 6, vals, ""},
 		{"empty", npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 80), }", nil), 0, 80, []float32{}, ""},
 		{"int16", npyFile("{'descr': '<i2', 'fortran_order': False, 'shape': (2, 3), }", make([]byte, 12)), 0, 0, nil, Unsupported},
-		{"fortran", npyFile("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", f32s(vals...)), 0, 0, nil, Unsupported},
-		{"1-D", npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }", f32s(vals...)), 0, 0, nil, Unsupported},
-		{"3-D", npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }", f32s(vals...)), 0, 0, nil, Unsupported},
-		{"short data", npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", f32s(vals[:5]...)), 0, 0, nil, Truncated},
+		{"fortran", npyFile("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", f32le(vals...)), 0, 0, nil, Unsupported},
+		{"1-D", npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }", f32le(vals...)), 0, 0, nil, Unsupported},
+		{"3-D", npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }", f32le(vals...)), 0, 0, nil, Unsupported},
+		{"short data", npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", f32le(vals[:5]...)), 0, 0, nil, Truncated},
 		{"huge shape", npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }", nil), 0, 0, nil, TooManyFrames},
 		{"not npy", []byte("RIFF\x00\x00\x00\x00WAVEfmt "), 0, 0, nil, BadMagic},
 		{"cut header", npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", nil)[:20], 0, 0, nil, Truncated},
@@ -79,7 +71,7 @@ func TestEncodeNPYRoundTrip(t *testing.T) {
 	if err := EncodeNPY(&b, vals, 3, 2); err != nil {
 		t.Fatal(err)
 	}
-	want := npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", f32s(vals...))
+	want := npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", f32le(vals...))
 	if !bytes.Equal(b.Bytes(), want) {
 		t.Errorf("EncodeNPY = %q, want numpy.save's bytes %q", b.Bytes(), want)
 	}
@@ -92,7 +84,7 @@ func TestEncodeNPYRoundTrip(t *testing.T) {
 // FuzzDecodeNPY: outside bytes never panic, and what decodes has the
 // values of its shape.
 func FuzzDecodeNPY(f *testing.F) {
-	f.Add(npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", f32s(1, 2, 3, 4, 5, 6)))
+	f.Add(npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", f32le(1, 2, 3, 4, 5, 6)))
 	f.Add(npyFile("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), }", f64s(binary.LittleEndian, 1)))
 	f.Add([]byte("\x93NUMPY\x02\x00\x10\x00\x00\x00{'shape': (1,1)}"))
 	f.Fuzz(func(t *testing.T, b []byte) {

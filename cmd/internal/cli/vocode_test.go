@@ -5,18 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/audio"
-	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -143,29 +138,10 @@ func TestVocodeCLI(t *testing.T) {
 func TestVocodeParity(t *testing.T) {
 	model := vocTestModel(t)
 	in, frames := vocInputs(t)
-	bundles, _, err := synth.LoadModels(context.Background(), filepath.Dir(model))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := api.New(api.Options{Models: bundles, Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	defer srv.Shutdown(context.Background())
+	ts := apiServer(t, filepath.Dir(model))
 	post := func(query, ctype string, body []byte) []byte {
 		t.Helper()
-		res, err := http.Post(ts.URL+"/v1/vocode"+query, ctype, bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		if err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("POST %s (%s) = %d %s (%v)", query, ctype, res.StatusCode, b, err)
-		}
-		return b
+		return postOK(t, ts.URL+"/v1/vocode"+query, ctype, body)
 	}
 	for _, method := range []string{"wavenet", "griffin-lim"} {
 		for _, format := range []string{"wav", "pcm16"} {
