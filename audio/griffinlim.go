@@ -109,15 +109,16 @@ func melMagnitudes(mels []float32, bank [][]float64, p MelParams) []float64 {
 	svd.VTo(&v)
 	vals := svd.Values(nil)
 	tol := vals[0] * float64(nb) * 1e-15 // numpy.linalg.pinv's cutoff scaled by the size
-	// pinv = V Σ⁺ Uᵀ: (nb, n_mels).
-	pinv := mat.NewDense(nb, nm, nil)
+	// pinv = V Σ⁺ Uᵀ: (nb, n_mels) row-major.
+	pinv := make([]float64, nb*nm)
 	for k, s := range vals {
 		if s <= tol {
 			continue
 		}
 		for i := range nb {
+			vik := v.At(i, k) / s
 			for j := range nm {
-				pinv.Set(i, j, pinv.At(i, j)+v.At(i, k)*u.At(j, k)/s)
+				pinv[i*nm+j] += vik * u.At(j, k)
 			}
 		}
 	}
@@ -134,8 +135,8 @@ func melMagnitudes(mels []float32, bank [][]float64, p MelParams) []float64 {
 		}
 		for i := range nb {
 			var s float64
-			for j := range nm {
-				s += pinv.At(i, j) * e[j]
+			for j, w := range pinv[i*nm : (i+1)*nm] {
+				s += w * e[j]
 			}
 			s = max(s, 0)
 			if p.Power == 2 {

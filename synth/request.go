@@ -171,7 +171,7 @@ func (e *Engine) plan(r *Request) (*plan, error) {
 	case cfg.Local == nil && vocode:
 		return nil, badRequest("mels", "model %q is not a vocoder (it has no local conditioning): mel frames and recordings are vocoded by a model trained with --local mel; GET /v1/models lists each model's mel parameters", m.id)
 	case cfg.Local != nil && !vocode:
-		return nil, badRequest("mels", "model %q is a vocoder (local conditioning on %d mel channels): send the mel frames to vocode (\"mels\", or a recording for copy synthesis)", m.id, cfg.Local.Channels)
+		return nil, badRequest("mels", "model %q is a vocoder (local conditioning on %d mel channels): send it mel frames (POST /v1/vocode, wavenet vocode) or a recording for copy synthesis", m.id, cfg.Local.Channels)
 	case r.Method != "" && r.Method != MethodWaveNet && r.Method != MethodGriffinLim:
 		return nil, badRequest("method", "field \"method\" is %q; want %q (the model) or %q (the classical baseline)", r.Method, MethodWaveNet, MethodGriffinLim)
 	case r.Method == MethodGriffinLim && !vocode:

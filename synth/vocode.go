@@ -45,6 +45,10 @@ func (e *Engine) planVocode(p *plan, r *Request, opts streamOptions, maxN int) e
 				return err
 			}
 		}
+		if r.Recording != nil && len(mels) > maxFrames {
+			return badRequest("audio", "the recording gives %d mel frames (%.2f s at %d Hz), more than this server's limit of %g s; send a shorter recording",
+				len(mels), float64(len(mels)*lc.Hop)/float64(cfg.SampleRate), cfg.SampleRate, e.opts.MaxSeconds)
+		}
 		flat, err := checkMels(nil, mels, lc.Channels, maxFrames, 0)
 		if err != nil {
 			return err

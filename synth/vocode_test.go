@@ -192,7 +192,7 @@ func TestVocodeErrors(t *testing.T) {
 		field string
 		say   string // part of the message
 	}{
-		{"no frames", Request{Model: "voc"}, "mels", "send the mel frames"},
+		{"no frames", Request{Model: "voc"}, "mels", "POST /v1/vocode"},
 		{"empty", Request{Model: "voc", Mels: [][]float32{}}, "mels", "at least one frame"},
 		{"wrong n_mels", Request{Model: "voc", Mels: randomFrames(1, 3, 5)}, "mels", "transpose"},
 		{"too long", Request{Model: "voc", Mels: randomFrames(1, 21, 4)}, "mels", "limit of 20 frames"},
@@ -202,6 +202,7 @@ func TestVocodeErrors(t *testing.T) {
 		{"two inputs", Request{Model: "voc", Mels: randomFrames(1, 3, 4), Recording: make([]float32, 40)}, "mels", "not several"},
 		{"recording without mel params", Request{Model: "nomel", Recording: make([]float32, 40)}, "audio", "send the mel frames instead"},
 		{"short recording", Request{Model: "voc", Recording: make([]float32, 8)}, "audio", "too short"},
+		{"long recording", Request{Model: "voc", Recording: make([]float32, 100)}, "audio", "send a shorter recording"}, // 26 frames
 		{"not a vocoder", Request{Model: "plain", Mels: randomFrames(1, 3, 4)}, "mels", "not a vocoder"},
 	} {
 		var re *RequestError
