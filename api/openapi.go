@@ -215,7 +215,7 @@ func corePaths() map[string]any {
 		}},
 		"/v1/vocode": map[string]any{"post": map[string]any{
 			"summary":     "mel spectrogram (or a recording's) to audio with a vocoder",
-			"description": "Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type " + npyType + ", float32 or float64, 2-D, C order; query layout), or a WAV/FLAC recording (raw body or multipart field \"file\") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.",
+			"description": "Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type " + npyType + ", float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (" + ndjsonType + ": audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field \"file\") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.",
 			"parameters": []any{
 				map[string]any{"name": "model", "in": "query", "schema": str},
 				map[string]any{"name": "method", "in": "query", "schema": map[string]any{"type": "string", "enum": []any{synth.MethodWaveNet, synth.MethodGriffinLim}}},
@@ -228,6 +228,7 @@ func corePaths() map[string]any {
 			"requestBody": map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": ref("VocodeRequest")},
 				npyType:            binary,
+				ndjsonType:         map[string]any{"schema": str, "description": "frames streamed in: each line a frame [n_mels numbers] or an array of frames, vocoded while later lines arrive"},
 				"audio/wav":        binary,
 				"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object",
 					"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"}}}},

@@ -99,12 +99,14 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 		return err
 	}
 	defer syn.Close() // stops the generation if the handler returns early
-	return s.respond(c, syn, req.Stream)
+	return s.respond(c, syn, req.Stream, nil)
 }
 
 // respond sends syn's audio with the audio headers: whole, or streamed
-// while it is generated.
-func (s *Server) respond(c echo.Context, syn *synth.Synthesis, stream bool) error {
+// while it is generated. An error on inputErr (the request's input read
+// while its audio was generated; nil: none) replaces whole audio; a
+// streamed one stops where the input did.
+func (s *Server) respond(c echo.Context, syn *synth.Synthesis, stream bool, inputErr <-chan error) error {
 	h := c.Response().Header()
 	h.Set("X-Seed", strconv.FormatUint(syn.Seed, 10))
 	h.Set("X-Model", syn.Model)
@@ -123,6 +125,11 @@ func (s *Server) respond(c echo.Context, syn *synth.Synthesis, stream bool) erro
 		return s.streamOut(c, syn)
 	}
 	x, err := syn.Audio()
+	select {
+	case e := <-inputErr:
+		return e
+	default:
+	}
 	if err != nil {
 		return err
 	}

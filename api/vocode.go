@@ -1,6 +1,9 @@
 package api
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"mime"
 	"net/http"
@@ -40,12 +43,18 @@ func (r *VocodeRequest) request() *synth.Request {
 		Temperature: r.Temperature, Seed: r.Seed, Format: audio.Encoding(r.Format), SampleRate: r.SampleRate}
 }
 
-// npyType is the Content-Type of a .npy mel spectrogram upload.
-const npyType = "application/x-npy"
+// npyType is the Content-Type of a .npy mel spectrogram upload;
+// ndjsonType that of frames streamed in, one JSON line each.
+const (
+	npyType    = "application/x-npy"
+	ndjsonType = "application/x-ndjson"
+)
 
 // handleVocode turns mel frames into audio with a vocoder: a JSON body
 // (VocodeRequest), a .npy upload (Content-Type application/x-npy; query
-// layout=frames-by-mels or mels-by-frames), or a WAV/FLAC recording (raw
+// layout=frames-by-mels or mels-by-frames), frames streamed in as they are
+// made (application/x-ndjson: each line a frame or an array of frames,
+// vocoded while later lines still arrive), or a WAV/FLAC recording (raw
 // body or the "file" part of multipart/form-data: copy synthesis, its mels
 // computed with the model's parameters). The other settings of uploads
 // are query parameters named as VocodeRequest's JSON fields.
@@ -73,6 +82,19 @@ func (s *Server) handleVocode(c echo.Context) error {
 			return uploadError(err)
 		}
 		sr.Mels = mels
+	case ndjsonType:
+		if err := vocodeQuery(&vr, req.URL.Query()); err != nil {
+			return err
+		}
+		sr = vr.request()
+		var errc <-chan error
+		sr.MelStream, errc = streamFrames(c)
+		syn, err := s.engine.Start(req.Context(), sr)
+		if err != nil {
+			return err
+		}
+		defer syn.Close()
+		return s.respond(c, syn, vr.Stream, errc)
 	default:
 		if err := vocodeQuery(&vr, req.URL.Query()); err != nil {
 			return err
@@ -91,7 +113,7 @@ func (s *Server) handleVocode(c echo.Context) error {
 		return err
 	}
 	defer syn.Close()
-	return s.respond(c, syn, vr.Stream)
+	return s.respond(c, syn, vr.Stream, nil)
 }
 
 // uploadError is 413 for an upload cut at the server's body limit, else err.
@@ -144,4 +166,44 @@ func vocodeQuery(vr *VocodeRequest, q url.Values) error {
 		}
 	}
 	return nil
+}
+
+// streamFrames reads the request body as JSON lines of frames in the
+// background and sends them as they arrive; the channel is closed at the
+// body's end, or at a bad line, whose 400 error is sent on errc first.
+func streamFrames(c echo.Context) (<-chan [][]float32, <-chan error) {
+	req := c.Request()
+	// Read the body while the response is written (HTTP/1.1 too).
+	_ = http.NewResponseController(c.Response().Writer).EnableFullDuplex()
+	ch := make(chan [][]float32)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(req.Body)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for line := 1; sc.Scan(); line++ {
+			b := bytes.TrimSpace(sc.Bytes())
+			if len(b) == 0 {
+				continue
+			}
+			frames, err := synth.DecodeMelsJSON(bytes.NewReader(b))
+			if err != nil {
+				var frame []float32
+				if json.Unmarshal(b, &frame) != nil {
+					errc <- badRequest("line %d of the %s body is neither a frame [n_mels numbers] nor an array of frames", line, ndjsonType)
+					return
+				}
+				frames = [][]float32{frame}
+			}
+			select {
+			case ch <- frames:
+			case <-req.Context().Done():
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			errc <- uploadError(badRequest("reading the %s body: %v", ndjsonType, err))
+		}
+	}()
+	return ch, errc
 }

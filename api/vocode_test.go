@@ -3,7 +3,10 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math"
+	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -15,14 +18,14 @@ import (
 )
 
 // vocoder is tinyModel with local conditioning on 4 mels, hop 4, and mel
-// parameters for copy synthesis (n_fft 16 at 8 kHz).
+// parameters for copy synthesis (n_fft 16 at 8 kHz), randomly initialised.
 func vocoder(t *testing.T) *wavenet.Model {
 	t.Helper()
 	cfg := tinyModel(t).Config
 	mp := audio.DefaultMelParams(cfg.SampleRate)
 	mp.NFFT, mp.WinLength, mp.HopLength, mp.NMels = 16, 16, 4, 4
 	cfg.Local = &wavenet.LocalConfig{Channels: 4, Hop: 4, Scales: []int{2, 2}, Width: 2, Mel: &mp}
-	m, err := wavenet.NewZero(cfg)
+	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(5, 6)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,4 +124,54 @@ func getURL(t *testing.T, url string) *http.Response {
 		t.Fatal(err)
 	}
 	return res
+}
+
+// TestVocodeStreamedInput: frames sent as JSON lines in pieces, while the
+// audio is already coming back, give the bytes of the same frames sent
+// whole; a bad line is a 400.
+func TestVocodeStreamedInput(t *testing.T) {
+	_, ts := newTestServer(t, nil, Options{Models: map[string]*synth.Bundle{"voc": {Model: vocoder(t)}}})
+	rng := rand.New(rand.NewPCG(1, 1))
+	frames := make([][]float32, 12)
+	for i := range frames {
+		frames[i] = []float32{float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64())}
+	}
+	for _, stream := range []bool{false, true} {
+		js, _ := json.Marshal(map[string]any{"mels": frames, "seed": 2, "format": "pcm16", "stream": stream})
+		res := postType(t, ts.URL+"/v1/vocode", "application/json", js)
+		want := readAll(t, res)
+		if res.StatusCode != 200 || len(want) != 12*4*2 {
+			t.Fatalf("whole: %d, %d bytes", res.StatusCode, len(want))
+		}
+		pr, pw := io.Pipe()
+		go func() {
+			// Lines of 1, 2, 3, ... frames; the first a bare frame.
+			fmt.Fprintf(pw, "%s\n", mustJSON(frames[0]))
+			for i, n := 1, 1; i < len(frames); i, n = i+n, n+1 {
+				fmt.Fprintf(pw, "%s\n\n", mustJSON(frames[i:min(i+n, len(frames))]))
+			}
+			pw.Close()
+		}()
+		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/v1/vocode?seed=2&format=pcm16&stream=%v", ts.URL, stream), pr)
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, res); res.StatusCode != 200 || !bytes.Equal(got, want) {
+			t.Errorf("stream %v: frames as JSON lines = %d, %d bytes; want 200 and the %d bytes of the frames sent whole", stream, res.StatusCode, len(got), len(want))
+		}
+	}
+	res := postType(t, ts.URL+"/v1/vocode", "application/x-ndjson", []byte("[0,0,0,0]\n{oops\n"))
+	if e := errorOf(t, readAll(t, res)); res.StatusCode != 400 || !strings.Contains(e.Message, "line 2") {
+		t.Errorf("bad second line: %d %q, want 400 naming line 2", res.StatusCode, e.Message)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
