@@ -85,6 +85,12 @@ type Request struct {
 	// frames: audio.GriffinLim with the model's Local.Mel parameters,
 	// Seed its initial phases; not with MelStream).
 	Method string
+
+	// streamFirst is the first receive from MelStream (Start waits for
+	// it, so that a stream joins the batch with frames to step on), and
+	// streamEnded says the stream was closed then.
+	streamFirst [][]float32
+	streamEnded bool
 }
 
 // The vocoding methods of Request.Method.

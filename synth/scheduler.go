@@ -78,10 +78,11 @@ type segment struct {
 	// shard.feedFrames). Its frames come in opts.Local, then, if feed is
 	// set, from feed until it is closed (at most maxFrames in all, each
 	// of channels values); n is then only an upper bound.
-	vocode    bool
-	feed      <-chan [][]float32
-	maxFrames int
-	channels  int
+	vocode      bool
+	feed        <-chan [][]float32
+	maxFrames   int
+	channels    int
+	firstFrames int // frames in opts.Local
 }
 
 // attemptRun is one running attempt at a word: its stream.
@@ -120,9 +121,10 @@ type job struct {
 	chunk []int32
 	word  wordState
 	// vocoding with frames from a feed
-	frames   int   // frames taken
-	feedDone bool  // the feed was closed: left is exact
-	feedErr  error // bad frames: the job ends with it
+	frames   int       // frames taken
+	feedDone bool      // the feed was closed: left is exact
+	feedErr  error     // bad frames: the job ends with it
+	starved  time.Time // when the stream ran out of frames (zero: it has some)
 }
 
 func (j *job) total() int {
@@ -338,7 +340,7 @@ func (sh *shard) run() {
 		sc.metrics.Active(sc.model, 1)
 		j.seg, j.slot = 0, -1
 		j.word = wordState{}
-		j.frames, j.feedDone, j.feedErr = 0, false, nil
+		j.frames, j.feedDone, j.feedErr, j.starved = j.segs[0].firstFrames, false, nil, time.Time{}
 		j.chunk = make([]int32, 0, sc.chunkSize)
 		if startSeg(j) {
 			active = append(active, j)
@@ -386,7 +388,8 @@ func (sh *shard) run() {
 		// Vocoding streams get the frames that arrived; a stream whose
 		// conditioning is used up while more frames are to come is never
 		// stepped (cache.Generator.Step would panic): the shard waits for
-		// its frames (or another job, or quit), then looks again.
+		// its frames (or another job, or quit), then looks again, at
+		// most maxStarved per stream.
 		var starved *job
 		active, starved = sh.feedFrames(active, finish)
 		if len(active) == 0 {
@@ -439,6 +442,12 @@ func (sh *shard) run() {
 	}
 }
 
+// maxStarved is how long a vocoding stream may wait for its next frames
+// once its audio has caught up with them: the streams batched with it
+// wait too (cache.Generator steps every active stream), so a stream
+// that starves longer ends with a request error. A variable for tests.
+var maxStarved = 2 * time.Second
+
 // starvedPoll is how often a shard waiting for a starved vocoding
 // stream's frames looks at cancellations.
 const starvedPoll = 20 * time.Millisecond
@@ -477,7 +486,14 @@ func (sh *shard) feedFrames(active []*job, finish func(*job, error)) (kept []*jo
 		}
 		if sh.gen.buffered(j.slot) == 0 {
 			switch {
+			case seg.feed != nil && !j.feedDone && j.starved.IsZero():
+				j.starved = time.Now()
+				fallthrough
 			case seg.feed != nil && !j.feedDone:
+				if time.Since(j.starved) > maxStarved {
+					finish(j, badRequest("mels", "no mel frame came for %v while the audio had caught up (%d frames so far): streamed frames hold up the other streams batched with them, so send them at least as fast as real time (or whole)", maxStarved, j.frames))
+					continue
+				}
 				if starved == nil {
 					starved = j
 				}
@@ -514,6 +530,9 @@ func (sh *shard) takeFrames(j *job, frames [][]float32, ok bool) {
 		return
 	}
 	j.frames += len(frames)
+	if len(frames) > 0 {
+		j.starved = time.Time{}
+	}
 }
 
 // stepSegment appends the step's code of j's stream to its chunk; at the

@@ -42,6 +42,16 @@ func (e *Engine) Start(ctx context.Context, req *Request) (*Synthesis, error) {
 	if e.draining.Load() {
 		return nil, ErrShutdown
 	}
+	if req.MelStream != nil {
+		r := *req
+		select {
+		case r.streamFirst, r.streamEnded = <-req.MelStream:
+			r.streamEnded = !r.streamEnded
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		req = &r
+	}
 	p, err := e.plan(req)
 	if err != nil {
 		return nil, err

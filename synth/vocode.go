@@ -34,11 +34,25 @@ func (e *Engine) planVocode(p *plan, r *Request, opts streamOptions, maxN int) e
 	switch {
 	case r.MelStream != nil && r.Method == MethodGriffinLim:
 		return badRequest("method", "method %q needs all the frames at once: send \"mels\" whole, not as a stream", r.Method)
-	case r.MelStream != nil:
+	case r.MelStream != nil && !r.streamEnded:
+		// The first frames (Start waited for them) join with the stream;
+		// the rest are pushed as they arrive.
+		flat, err := checkMels(nil, r.streamFirst, lc.Channels, maxFrames, 0)
+		if err != nil {
+			return err
+		}
+		seg.opts.Local, seg.firstFrames = flat, len(r.streamFirst)
 		seg.feed, seg.n, seg.maxFrames = r.MelStream, maxFrames*lc.Hop, maxFrames
 		p.stream = true
 	default:
 		mels := r.Mels
+		if r.MelStream != nil { // closed at once: all its frames came in one piece
+			mels = r.streamFirst
+			if mels == nil {
+				mels = [][]float32{}
+			}
+			p.stream = true
+		}
 		if r.Recording != nil {
 			var err error
 			if mels, err = RecordingMels(m.id, cfg.SampleRate, lc.Mel, r.Recording, r.RecordingRate); err != nil {

@@ -272,3 +272,28 @@ func TestVocodeGriffinLim(t *testing.T) {
 		t.Errorf("method \"magic\": Start = %v, want a request error on \"method\"", err)
 	}
 }
+
+// TestVocodeStarvedStream: a stream whose frames stop coming (its
+// channel left open) ends with a request error after maxStarved, and a
+// stream closed before any frame is refused like empty mels.
+func TestVocodeStarvedStream(t *testing.T) {
+	defer func(d time.Duration) { maxStarved = d }(maxStarved)
+	maxStarved = 50 * time.Millisecond
+	e := vocoderEngine(t, testVocoder(t), Options{})
+	ch := make(chan [][]float32, 1)
+	ch <- randomFrames(1, 2, 4)
+	s, err := e.Start(context.Background(), &Request{MelStream: ch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var re *RequestError
+	if _, err := s.Audio(); !errors.As(err, &re) || !strings.Contains(re.Msg, "no mel frame came") {
+		t.Errorf("stalled stream: Audio = %v, want the request error of a starved stream", err)
+	}
+	closed := make(chan [][]float32)
+	close(closed)
+	if _, err := e.Start(context.Background(), &Request{MelStream: closed}); !errors.As(err, &re) || !strings.Contains(re.Msg, "at least one frame") {
+		t.Errorf("stream closed before any frame: Start = %v, want the empty-mels request error", err)
+	}
+}
