@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/synth"
@@ -75,61 +77,91 @@ func runVocode(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	e, err := cliEngine(&synth.Bundle{Model: m}, 1, 0)
+	// Up to vocodeBatch inputs are vocoded together, batched in one
+	// generator; each one's audio depends only on its own frames and seed.
+	batch := min(len(inputs), vocodeBatch)
+	e, err := cliEngine(&synth.Bundle{Model: m}, batch, len(inputs))
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	if *outDir != "" {
-		seen := map[string]string{}
-		for _, in := range inputs {
-			name := vocodeOutName(*outDir, in, audio.Encoding(*format))
-			if prev, ok := seen[name]; ok {
-				return Usagef("%s and %s would have the same output %s; rename one, or run them separately", prev, in, name)
-			}
-			seen[name] = in
+	names := make([]string, len(inputs))
+	seen := map[string]string{}
+	for i, in := range inputs {
+		names[i] = *out
+		if *outDir != "" {
+			names[i] = vocodeOutName(*outDir, in, audio.Encoding(*format))
 		}
+		if prev, ok := seen[names[i]]; ok {
+			return Usagef("%s and %s would have the same output %s; rename one, or run them separately", prev, in, names[i])
+		}
+		if filepath.Clean(names[i]) == filepath.Clean(in) {
+			return Usagef("%s: the output would overwrite the input; choose another --out-dir", in)
+		}
+		seen[names[i]] = in
+	}
+	if *outDir != "" {
 		if err := os.MkdirAll(*outDir, 0o755); err != nil {
 			return err
 		}
 	}
-	for _, in := range inputs {
-		name := *out
-		if name == "" {
-			name = vocodeOutName(*outDir, in, audio.Encoding(*format))
-		}
-		if a, b := filepath.Clean(name), filepath.Clean(in); a == b {
-			return Usagef("%s: the output would overwrite the input; choose another --out-dir", in)
-		}
-		req, err := vocodeRequest(in, *layout)
-		if err != nil {
-			return err
-		}
-		req.Seed, req.Method, req.SampleRate, req.Format = seed, *method, *rate, audio.Encoding(*format)
-		b, n, hz, err := vocodeOne(ctx, e, req)
-		if err != nil {
-			return fmt.Errorf("%s: %w", in, err)
-		}
-		if err := writeFileAtomic(name, b); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stderr, "vocode: %s -> %s (%s, %d samples at %d Hz)\n", in, name, *method, n, hz)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(inputs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, batch)
+	var mu sync.Mutex // env.Stderr
+	for i, in := range inputs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			msg, err := vocodeFile(ctx, e, in, names[i], *layout, &synth.Request{Seed: seed, Method: *method, SampleRate: *rate, Format: audio.Encoding(*format)})
+			if err != nil {
+				errs[i] = err
+				cancel()
+				return
+			}
+			mu.Lock()
+			fmt.Fprintln(env.Stderr, msg)
+			mu.Unlock()
+		}()
 	}
-	return nil
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return errors.Join(errs...)
 }
 
-// vocodeOne runs req to the end and returns its encoded audio and its
-// number of samples and rate.
-func vocodeOne(ctx context.Context, e *synth.Engine, req *synth.Request) ([]byte, int, int, error) {
+// vocodeBatch is how many inputs `wavenet vocode` vocodes at once.
+const vocodeBatch = 8
+
+// vocodeFile vocodes input into the file out with the settings of opts
+// and returns the line that reports it.
+func vocodeFile(ctx context.Context, e *synth.Engine, input, out, layout string, opts *synth.Request) (string, error) {
+	req, err := vocodeRequest(input, layout)
+	if err != nil {
+		return "", err
+	}
+	req.Seed, req.Method, req.SampleRate, req.Format = opts.Seed, opts.Method, opts.SampleRate, opts.Format
 	syn, err := e.Start(ctx, req)
 	if err != nil {
-		return nil, 0, 0, usageOf(err)
+		return "", fmt.Errorf("%s: %w", input, usageOf(err))
 	}
 	defer syn.Close()
 	x, err := syn.Audio()
 	if err != nil {
-		return nil, 0, 0, err
+		return "", fmt.Errorf("%s: %w", input, err)
 	}
 	b, err := synth.Encode(syn.Format, syn.Rate, x)
-	return b, len(x), syn.Rate, err
+	if err != nil {
+		return "", err
+	}
+	if err := writeFileAtomic(out, b); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("vocode: %s -> %s (%s, %d samples at %d Hz)", input, out, req.Method, len(x), syn.Rate), nil
 }
