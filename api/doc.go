@@ -1,6 +1,8 @@
 // Package api implements the wavenet synthesis service: an HTTP/JSON REST API
 // on echo v4 that turns WaveNet checkpoints into audio (POST /v1/synthesize,
-// whole or streamed while generating), scores uploaded WAVs (POST /v1/score,
+// whole or streamed while generating), vocodes mel spectrograms with a
+// vocoder (POST /v1/vocode: JSON frames, a .npy upload or a recording for
+// copy synthesis; or Griffin-Lim), scores uploaded WAVs (POST /v1/score,
 // bits per sample), lists models (GET /v1/models, /v1/models/{id}), and
 // exposes /healthz, /readyz, /metrics (Prometheus) and /openapi.json
 // (OpenAPI 3.0, https://spec.openapis.org/oas/v3.0.3).

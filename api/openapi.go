@@ -29,7 +29,8 @@ func openAPIDoc(features []Feature) map[string]any {
 		"info": map[string]any{
 			"title":   "wavenet synthesis service",
 			"version": "1",
-			"description": "WaveNet audio synthesis (POST /v1/synthesize, whole or streamed), scoring of WAV " +
+			"description": "WaveNet audio synthesis (POST /v1/synthesize, whole or streamed), vocoding of mel " +
+				"spectrograms or recordings (POST /v1/vocode), scoring of WAV " +
 				"uploads (POST /v1/score), model listing, health, Prometheus metrics, and feature routes. " +
 				"Every error is {\"error\": {\"code\", \"message\", \"request_id\"}}.",
 		},
@@ -42,6 +43,7 @@ func openAPIDoc(features []Feature) map[string]any {
 			"schemas": map[string]any{
 				"Error":             errorSchema,
 				"SynthesizeRequest": synthesizeSchema,
+				"VocodeRequest":     vocodeSchema,
 				"ModelInfo":         modelInfoSchema,
 				"ScoreResponse":     scoreSchema,
 			},
@@ -115,8 +117,27 @@ var modelInfoSchema = map[string]any{
 		"word_durations":  map[string]any{"type": "string", "enum": []any{"model", "default"}, "description": "where text's word length limits come from: the model's speech.json or built-in defaults"},
 		"conditions": map[string]any{"type": "array", "items": map[string]any{"type": "object",
 			"properties": map[string]any{"name": str, "values": map[string]any{"type": "array", "items": str}}}},
-		"config": map[string]any{"type": "object", "description": "the checkpoint's config.json"},
+		"config":             map[string]any{"type": "object", "description": "the checkpoint's config.json"},
+		"local_conditioning": map[string]any{"type": "object", "description": "a vocoder's local conditioning (POST /v1/vocode): channels (n_mels), hop, upsample_scales, upsample_width and mel, the log-mel parameters (torchaudio's names) its frames are computed with"},
 	},
+}
+
+var vocodeSchema = map[string]any{
+	"type":     "object",
+	"required": []any{"mels"},
+	"properties": map[string]any{
+		"model":       map[string]any{"type": "string", "description": "a vocoder's id (a model with local_conditioning in GET /v1/models)"},
+		"mels":        map[string]any{"type": "array", "items": map[string]any{"type": "array", "items": num}, "description": "frames x n_mels log-mel values, computed with the model's mel parameters; the audio is frames*hop samples"},
+		"method":      map[string]any{"type": "string", "enum": []any{synth.MethodWaveNet, synth.MethodGriffinLim}, "default": synth.MethodWaveNet, "description": "the model, or Griffin-Lim from the same mels (the classical baseline)"},
+		"speaker":     map[string]any{"type": "string", "description": "value of the condition named speaker, if the vocoder has one"},
+		"conditions":  map[string]any{"type": "object", "additionalProperties": str, "description": "any global condition by name"},
+		"temperature": map[string]any{"type": "number", "minimum": 0, "description": "default 1; 0 is greedy"},
+		"seed":        map[string]any{"type": "integer", "minimum": 0, "description": "random seed (default random, returned in X-Seed)"},
+		"format":      map[string]any{"type": "string", "enum": encodingNames(), "default": string(audio.EncodingWAV)},
+		"sample_rate": map[string]any{"type": "integer", "description": "output rate in Hz (default: the model's rate)"},
+		"stream":      map[string]any{"type": "boolean", "description": "send audio while generating (chunked)"},
+	},
+	"additionalProperties": false,
 }
 
 var scoreSchema = map[string]any{
@@ -141,6 +162,24 @@ func audioHeaders() map[string]any {
 		"X-Audio-Encoding": h("wav_pcm_s16le, pcm_s16le, mulaw, alaw (G.711) or pcm_f32le", str),
 		"X-Model":          h("model id", str),
 		"X-Conditions":     h("conditions used, name=value comma-separated (defaults included)", str),
+	}
+}
+
+// audioResponses are the responses of a route that answers with audio
+// (/v1/synthesize, /v1/vocode).
+func audioResponses(busy map[string]any, bad, mediaType string) map[string]any {
+	binary := map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+	return map[string]any{
+		"200": map[string]any{"description": "audio", "headers": audioHeaders(), "content": map[string]any{
+			"audio/wav": binary, "audio/basic": binary, "audio/PCMU": binary, "audio/PCMA": binary, "application/octet-stream": binary,
+		}},
+		"400": errResp(bad),
+		"401": errResp("missing or invalid API key"),
+		"404": errResp("unknown model"),
+		"413": errResp("body too large"),
+		"415": errResp(mediaType),
+		"429": busy,
+		"503": errResp("shutting down, no model, or past the server's deadline"),
 	}
 }
 
@@ -172,18 +211,29 @@ func corePaths() map[string]any {
 			"summary":     "generate audio",
 			"description": "Generates audio with the model's fast generator; concurrent requests share one batched generator. stream=true sends the audio while it is generated (chunked; a WAV then declares an unknown length); errors after the first byte cut the connection.",
 			"requestBody": map[string]any{"required": false, "content": jsonContent(ref("SynthesizeRequest"))},
-			"responses": map[string]any{
-				"200": map[string]any{"description": "audio", "headers": audioHeaders(), "content": map[string]any{
-					"audio/wav": binary, "audio/basic": binary, "audio/PCMU": binary, "audio/PCMA": binary, "application/octet-stream": binary,
-				}},
-				"400": errResp("bad request (bad JSON, unknown field, value out of range)"),
-				"401": errResp("missing or invalid API key"),
-				"404": errResp("unknown model"),
-				"413": errResp("body too large"),
-				"415": errResp("body is not JSON"),
-				"429": busy,
-				"503": errResp("shutting down, no model, or past the server's deadline"),
+			"responses":   audioResponses(busy, "bad request (bad JSON, unknown field, value out of range)", "body is not JSON"),
+		}},
+		"/v1/vocode": map[string]any{"post": map[string]any{
+			"summary":     "mel spectrogram (or a recording's) to audio with a vocoder",
+			"description": "Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type " + npyType + ", float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (" + ndjsonType + ": audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field \"file\") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.",
+			"parameters": []any{
+				map[string]any{"name": "model", "in": "query", "schema": str},
+				map[string]any{"name": "method", "in": "query", "schema": map[string]any{"type": "string", "enum": []any{synth.MethodWaveNet, synth.MethodGriffinLim}}},
+				map[string]any{"name": "layout", "in": "query", "schema": map[string]any{"type": "string", "enum": []any{synth.LayoutFramesByMels, synth.LayoutMelsByFrames}}, "description": ".npy only: the array's layout (default frames-by-mels)"},
+				map[string]any{"name": "seed", "in": "query", "schema": intg},
+				map[string]any{"name": "format", "in": "query", "schema": map[string]any{"type": "string", "enum": encodingNames()}},
+				map[string]any{"name": "sample_rate", "in": "query", "schema": intg},
+				map[string]any{"name": "stream", "in": "query", "schema": map[string]any{"type": "boolean"}},
 			},
+			"requestBody": map[string]any{"required": true, "content": map[string]any{
+				"application/json": map[string]any{"schema": ref("VocodeRequest")},
+				npyType:            binary,
+				ndjsonType:         map[string]any{"schema": str, "description": "frames streamed in: each line a frame [n_mels numbers] or an array of frames, vocoded while later lines arrive"},
+				"audio/wav":        binary,
+				"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object",
+					"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"}}}},
+			}},
+			"responses": audioResponses(busy, "bad request: no mels, wrong n_mels, non-finite values, too long, not a vocoder, unreadable .npy or recording", "unsupported Content-Type"),
 		}},
 		"/v1/score": map[string]any{"post": map[string]any{
 			"summary":     "bits per sample of a WAV under a model",

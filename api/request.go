@@ -122,6 +122,10 @@ func jsonFields(v any) []string {
 		return nil
 	}
 	for i := range t.NumField() {
+		if f := t.Field(i); f.Anonymous && f.Tag.Get("json") == "" {
+			names = append(names, jsonFields(reflect.New(f.Type).Interface())...)
+			continue
+		}
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 		if name != "" && name != "-" {
 			names = append(names, name)

@@ -11,6 +11,7 @@ import (
 
 func (s *Server) coreRoutes(g *echo.Group) {
 	g.POST("/synthesize", s.handleSynthesize)
+	g.POST("/vocode", s.handleVocode)
 	g.POST("/score", s.handleScore)
 	g.GET("/models", s.handleModels)
 	g.GET("/models/:id", s.handleModel)
@@ -48,6 +49,11 @@ type ModelInfo struct {
 	// Generator is "int8" for a model stored as int8 (weight products in
 	// 8 bits, cache.NewInt8), "float32" otherwise (cache.New).
 	Generator string `json:"generator"`
+	// Local is a vocoder's local conditioning: mel channels, hop,
+	// upsampling and, when recorded, the mel parameters its frames are
+	// computed with (nil for a model without; POST /v1/vocode serves
+	// models with it).
+	Local *wavenet.LocalConfig `json:"local_conditioning,omitempty"`
 	// Config is the full hyperparameter set (GET /v1/models/{id} only).
 	Config *wavenet.Config `json:"config,omitempty"`
 }
@@ -59,7 +65,7 @@ func (s *Server) modelInfo(id string, m *synth.Bundle, full bool) ModelInfo {
 		ReceptiveFieldMillis: 1000 * float64(cfg.ReceptiveField()) / float64(cfg.SampleRate),
 		QuantizationChannels: cfg.QuantizationChannels, Layers: len(cfg.Dilations),
 		Parameters: m.Model.NumParams(), Conditions: cfg.Conditions, MaxStreams: s.opts.MaxStreams,
-		Generator: "float32",
+		Generator: "float32", Local: cfg.Local,
 	}
 	if m.Int8 {
 		info.Generator = "int8"

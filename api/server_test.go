@@ -352,9 +352,9 @@ func TestOpenAPIGolden(t *testing.T) {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
-	want8 := "/healthz /metrics /openapi.json /readyz /v1/models /v1/models/{id} /v1/score /v1/synthesize"
-	if got := strings.Join(paths, " "); got != want8 {
-		t.Errorf("core paths = %s, want %s", got, want8)
+	wantPaths := "/healthz /metrics /openapi.json /readyz /v1/models /v1/models/{id} /v1/score /v1/synthesize /v1/vocode"
+	if got := strings.Join(paths, " "); got != wantPaths {
+		t.Errorf("core paths = %s, want %s", got, wantPaths)
 	}
 }
 

@@ -67,7 +67,13 @@ type SynthesizeRequest struct {
 	// the X-Seed header). Text word i uses Seed + i (as `wavenet say
 	// --seed` does; its retries derive their seeds from it).
 	Seed *uint64 `json:"seed,omitempty"`
-	// Format is wav (default), pcm16, mulaw or float32.
+	Output
+}
+
+// Output is how a route's audio is sent (SynthesizeRequest,
+// VocodeRequest).
+type Output struct {
+	// Format is wav (default), pcm16, mulaw, alaw or float32.
 	Format string `json:"format,omitempty"`
 	// SampleRate resamples the output (default: the model's rate).
 	SampleRate int `json:"sample_rate,omitempty"`
@@ -93,7 +99,14 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 		return err
 	}
 	defer syn.Close() // stops the generation if the handler returns early
+	return s.respond(c, syn, req.Stream, nil)
+}
 
+// respond sends syn's audio with the audio headers: whole, or streamed
+// while it is generated. An error on inputErr (the request's input read
+// while its audio was generated; nil: none) replaces whole audio; a
+// streamed one stops where the input did.
+func (s *Server) respond(c echo.Context, syn *synth.Synthesis, stream bool, inputErr <-chan error) error {
 	h := c.Response().Header()
 	h.Set("X-Seed", strconv.FormatUint(syn.Seed, 10))
 	h.Set("X-Model", syn.Model)
@@ -101,17 +114,22 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 		h.Set("X-Conditions", syn.Conditions)
 	}
 	h.Set("X-Sample-Rate", strconv.Itoa(syn.Rate))
-	if syn.Samples >= 0 { // a text's length is known once it is said
+	if syn.Samples >= 0 { // a text's (or streamed frames') length is known at the end
 		setLength(h, syn.Samples, syn.Rate)
 	}
 	h.Set("X-Audio-Encoding", syn.Format.FFmpegName())
 	h.Set(echo.HeaderContentType, syn.Format.ContentType(syn.Rate))
 	h.Set("Cache-Control", "no-store")
 
-	if req.Stream {
+	if stream {
 		return s.streamOut(c, syn)
 	}
 	x, err := syn.Audio()
+	select {
+	case e := <-inputErr:
+		return e
+	default:
+	}
 	if err != nil {
 		return err
 	}

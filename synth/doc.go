@@ -8,7 +8,11 @@
 // https://arxiv.org/abs/1611.09482), which also says text word by word
 // with package speech's word policy; output (mu-law codes to samples, one
 // streaming resampler, one encoder per format) written to an io.Writer as
-// it is generated or whole; and teacher-forced scoring of recordings
+// it is generated or whole; vocoding of mel frames by a model with local
+// conditioning (frames given whole, computed from a recording, or
+// streamed in while audio comes out; a stream is never stepped past its
+// frames: its batch waits for them, at most 2 s), or Griffin-Lim from the
+// same frames; and teacher-forced scoring of recordings
 // processed as the model's training processed them.
 //
 // The CLI maps flags to a Request and the REST layer (package api) maps

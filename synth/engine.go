@@ -336,6 +336,8 @@ type cacheGenerator interface {
 	GuideScore(slot int) float64
 	MaxStreams() int
 	Active() int
+	PushLocal(slot int, frames []float32) error
+	Buffered(slot int) int
 }
 
 // cacheStepper adapts a cache generator (Fast WaveNet queues, many streams
@@ -344,8 +346,12 @@ type cacheStepper struct{ g cacheGenerator }
 
 func (c cacheStepper) join(o streamOptions) (int, error) {
 	return c.g.Join(cache.StreamOptions{Cond: o.Cond, Temperature: o.Temperature, TopK: o.TopK, Seed: o.Seed, Greedy: o.Greedy,
-		Guidance: o.Guidance, GuideCond: o.GuideCond})
+		Guidance: o.Guidance, GuideCond: o.GuideCond, Local: o.Local})
 }
+
+func (c cacheStepper) pushLocal(slot int, frames []float32) error { return c.g.PushLocal(slot, frames) }
+
+func (c cacheStepper) buffered(slot int) int { return c.g.Buffered(slot) }
 
 func (c cacheStepper) leave(slot int) { c.g.Leave(slot) }
 

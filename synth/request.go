@@ -61,7 +61,43 @@ type Request struct {
 	// ZeroStart starts every attempt at a text's words from zero history
 	// instead of speech.PrimeCodes' silence.
 	ZeroStart bool
+
+	// Vocoding, for a model with local conditioning (a vocoder,
+	// wavenet.Config.Local): exactly one of Mels, Recording and MelStream
+	// gives the mel frames, and the audio is frames*hop samples long (not
+	// with Seconds, NumSamples, Text or Prime).
+	//
+	// Mels are the frames, each of n_mels values (the model's
+	// Local.Channels), in the model's log-mel scale.
+	Mels [][]float32
+	// Recording is audio at RecordingRate Hz whose mels are computed with
+	// the model's Local.Mel parameters (copy synthesis), after resampling
+	// to the model's rate.
+	Recording     []float32
+	RecordingRate int
+	// MelStream delivers frames as they arrive (streaming input): audio
+	// is generated while later frames are still to come; the request ends
+	// when the channel is closed and its frames are vocoded. The length is
+	// not known in advance (Synthesis.Samples is -1).
+	MelStream <-chan [][]float32
+	// Method is how mel frames become audio: MethodWaveNet (default, the
+	// model) or MethodGriffinLim (the classical baseline from the same
+	// frames: audio.GriffinLim with the model's Local.Mel parameters,
+	// Seed its initial phases; not with MelStream).
+	Method string
+
+	// streamFirst is the first receive from MelStream (Start waits for
+	// it, so that a stream joins the batch with frames to step on), and
+	// streamEnded says the stream was closed then.
+	streamFirst [][]float32
+	streamEnded bool
 }
+
+// The vocoding methods of Request.Method.
+const (
+	MethodWaveNet    = "wavenet"
+	MethodGriffinLim = "griffin-lim"
+)
 
 // RequestError is a request the engine cannot serve as given. Msg says
 // what is wrong and how to fix it; Field names the request field ("" if
@@ -100,7 +136,9 @@ type plan struct {
 	outCount int    // output samples after resampling (text: an upper bound)
 	conds    string // "name=value,..." of the conditions used (the text's label shown as "text")
 	text     bool
-	pause    int // text: samples of silence between words
+	stream   bool      // vocoding frames that arrive as generated: length unknown
+	pause    int       // text: samples of silence between words
+	direct   []float32 // the audio computed at planning (griffin-lim), at the model's rate
 	items    []speech.Item
 }
 
@@ -134,10 +172,18 @@ func (e *Engine) plan(r *Request) (*plan, error) {
 		return nil, err
 	}
 	cfg := m.b.Model.Config
-	if cfg.Local != nil {
-		// Its streams need mel frames at every step (cache.Generator
-		// panics without them), which no request carries yet.
-		return nil, badRequest("model", "model %q is a vocoder (local conditioning on %d mel channels): it generates from mel frames, which this engine does not take yet; pick a model without local conditioning", m.id, cfg.Local.Channels)
+	vocode := r.Mels != nil || r.Recording != nil || r.MelStream != nil
+	switch {
+	case cfg.Local == nil && vocode:
+		return nil, badRequest("mels", "model %q is not a vocoder (it has no local conditioning): mel frames and recordings are vocoded by a model trained with --local mel; GET /v1/models lists each model's mel parameters", m.id)
+	case cfg.Local != nil && !vocode:
+		return nil, badRequest("mels", "model %q is a vocoder (local conditioning on %d mel channels): send it mel frames (POST /v1/vocode, wavenet vocode) or a recording for copy synthesis", m.id, cfg.Local.Channels)
+	case r.Method != "" && r.Method != MethodWaveNet && r.Method != MethodGriffinLim:
+		return nil, badRequest("method", "field \"method\" is %q; want %q (the model) or %q (the classical baseline)", r.Method, MethodWaveNet, MethodGriffinLim)
+	case r.Method == MethodGriffinLim && !vocode:
+		return nil, badRequest("method", "method %q inverts mel frames: send \"mels\" or a recording to a vocoder", r.Method)
+	case vocode && r.Text != "":
+		return nil, badRequest("text", "a vocoder says mel frames, not text: drop \"text\"")
 	}
 	rate := cfg.SampleRate
 	maxSec := e.opts.MaxSeconds
@@ -214,7 +260,11 @@ func (e *Engine) plan(r *Request) (*plan, error) {
 	opts.Seed = p.seed
 
 	// Length.
-	if r.Text != "" {
+	if vocode {
+		if err := e.planVocode(p, r, opts, maxN); err != nil {
+			return nil, err
+		}
+	} else if r.Text != "" {
 		if err := e.planText(p, r, items, opts, guide, cands, maxN); err != nil {
 			return nil, err
 		}

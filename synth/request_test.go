@@ -3,12 +3,10 @@ package synth
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/speech"
-	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 // TestStartErrors checks the typed errors of request planning: the field
@@ -100,27 +98,11 @@ func TestStartNumberWords(t *testing.T) {
 	}
 }
 
-// TestVocoderRefused: a model with local conditioning needs mel frames at
-// every generation step (cache.Generator panics without them); until
-// requests carry mels, synthesis and scoring refuse it with a request
-// error instead of failing the batch.
-func TestVocoderRefused(t *testing.T) {
-	m := testModel(t)
-	cfg := m.Config
-	cfg.Local = &wavenet.LocalConfig{Channels: 4, Hop: 4, Scales: []int{2, 2}, Width: 2}
-	voc, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(map[string]*Bundle{"voc": {Model: voc}}, Options{Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+// TestScoreVocoderRefused: scoring needs the recording's mel frames
+// beside its codes, which ScoreRecording does not compute yet.
+func TestScoreVocoderRefused(t *testing.T) {
+	voc := testVocoder(t)
 	var re *RequestError
-	if _, err := e.Start(context.Background(), &Request{}); !errors.As(err, &re) || re.Field != "model" || !strings.Contains(re.Msg, "vocoder") {
-		t.Errorf("Start on a vocoder = %v, want a request error on \"model\" naming the vocoder", err)
-	}
 	if _, err := ScoreRecording(context.Background(), voc, make([]float32, 800), 8000, []int{0, 0}, 0, true); !errors.As(err, &re) || !strings.Contains(re.Msg, "vocoder") {
 		t.Errorf("ScoreRecording on a vocoder = %v, want a request error naming the vocoder", err)
 	}

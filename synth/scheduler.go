@@ -27,6 +27,12 @@ type stepper interface {
 	// prime fills a freshly joined slot's history with codes (see
 	// cache.Generator.Prime), as if they had been generated.
 	prime(slot int, codes []int32) error
+	// pushLocal appends mel frames ((F, C) row-major) to a vocoding
+	// stream's conditioning (cache.Generator.PushLocal).
+	pushLocal(slot int, frames []float32) error
+	// buffered is the number of steps slot's conditioning allows
+	// (cache.Generator.Buffered; 0 without local conditioning).
+	buffered(slot int) int
 	// step advances every active stream by one sample and returns the codes
 	// indexed by slot (len >= number of slots); dst is reused when big enough.
 	step(dst []int32) []int32
@@ -43,6 +49,9 @@ type streamOptions struct {
 	// takes two generator slots.
 	Guidance  float32
 	GuideCond []int
+	// Local holds a vocoding stream's first mel frames, (F, C) row-major
+	// (cache.StreamOptions.Local).
+	Local []float32
 }
 
 // segment is a run of generated samples under one conditioning, followed
@@ -64,6 +73,16 @@ type segment struct {
 	// wordPrime is the history each attempt at the word starts from
 	// (speech.PrimeCodes), unless the policy says zero history.
 	wordPrime []int32
+	// vocode marks a segment of a model with local conditioning: its
+	// stream is stepped only while its conditioning lasts (see
+	// shard.feedFrames). Its frames come in opts.Local, then, if feed is
+	// set, from feed until it is closed (at most maxFrames in all, each
+	// of channels values); n is then only an upper bound.
+	vocode      bool
+	feed        <-chan [][]float32
+	maxFrames   int
+	channels    int
+	firstFrames int // frames in opts.Local
 }
 
 // attemptRun is one running attempt at a word: its stream.
@@ -101,6 +120,11 @@ type job struct {
 	slot  int
 	chunk []int32
 	word  wordState
+	// vocoding with frames from a feed
+	frames   int       // frames taken
+	feedDone bool      // the feed was closed: left is exact
+	feedErr  error     // bad frames: the job ends with it
+	starved  time.Time // when the stream ran out of frames (zero: it has some)
 }
 
 func (j *job) total() int {
@@ -316,6 +340,7 @@ func (sh *shard) run() {
 		sc.metrics.Active(sc.model, 1)
 		j.seg, j.slot = 0, -1
 		j.word = wordState{}
+		j.frames, j.feedDone, j.feedErr, j.starved = j.segs[0].firstFrames, false, nil, time.Time{}
 		j.chunk = make([]int32, 0, sc.chunkSize)
 		if startSeg(j) {
 			active = append(active, j)
@@ -360,6 +385,27 @@ func (sh *shard) run() {
 		if len(active) == 0 {
 			continue
 		}
+		// Vocoding streams get the frames that arrived; a stream whose
+		// conditioning is used up while more frames are to come is never
+		// stepped (cache.Generator.Step would panic): the shard waits for
+		// its frames (or another job, or quit), then looks again, at
+		// most maxStarved per stream.
+		var starved *job
+		active, starved = sh.feedFrames(active, finish)
+		if len(active) == 0 {
+			continue
+		}
+		if starved != nil {
+			select {
+			case j := <-sh.joinCh:
+				start(j)
+			case fr, ok := <-starved.segs[starved.seg].feed:
+				sh.takeFrames(starved, fr, ok)
+			case <-sc.quit: // handled above
+			case <-time.After(starvedPoll): // cancellations are seen above
+			}
+			continue
+		}
 		var perr error
 		codes, perr = sh.safeStep(codes)
 		if perr != nil {
@@ -393,6 +439,99 @@ func (sh *shard) run() {
 		clear(active[len(kept):])
 		active = kept
 		sh.startExtraAttempts(active, sh.perJob)
+	}
+}
+
+// maxStarved is how long a vocoding stream may wait for its next frames
+// once its audio has caught up with them: the streams batched with it
+// wait too (cache.Generator steps every active stream), so a stream
+// that starves longer ends with a request error. A variable for tests.
+var maxStarved = 2 * time.Second
+
+// starvedPoll is how often a shard waiting for a starved vocoding
+// stream's frames looks at cancellations.
+const starvedPoll = 20 * time.Millisecond
+
+// errStarved ends a vocoding job whose stream ran out of conditioning
+// before its end (a bug: planning gives whole segments their frames).
+var errStarved = errors.New("synth: vocoding stream has no mel frames left (a bug: see the server log)")
+
+// feedFrames pushes the frames that arrived for the vocoding jobs of
+// active and returns the jobs still active (those with bad frames end with
+// a *RequestError; a stream whose frames ended is done) and the first
+// starved job: one whose stream has no conditioning left but whose feed is
+// still open.
+func (sh *shard) feedFrames(active []*job, finish func(*job, error)) (kept []*job, starved *job) {
+	kept = active[:0]
+	for _, j := range active {
+		seg := &j.segs[j.seg]
+		if !seg.vocode {
+			kept = append(kept, j)
+			continue
+		}
+		if seg.feed != nil && !j.feedDone {
+		drain:
+			for j.feedErr == nil && !j.feedDone {
+				select {
+				case fr, ok := <-seg.feed:
+					sh.takeFrames(j, fr, ok)
+				default:
+					break drain
+				}
+			}
+		}
+		if j.feedErr != nil {
+			finish(j, j.feedErr)
+			continue
+		}
+		if sh.gen.buffered(j.slot) == 0 {
+			switch {
+			case seg.feed != nil && !j.feedDone && j.starved.IsZero():
+				j.starved = time.Now()
+				fallthrough
+			case seg.feed != nil && !j.feedDone:
+				if time.Since(j.starved) > maxStarved {
+					finish(j, badRequest("mels", "no mel frame came for %v while the audio had caught up (%d frames so far): streamed frames hold up the other streams batched with them, so send them at least as fast as real time (or whole)", maxStarved, j.frames))
+					continue
+				}
+				if starved == nil {
+					starved = j
+				}
+			case j.left == 0: // every frame vocoded
+				finish(j, nil)
+				continue
+			default:
+				sh.sc.log.Error("vocoding stream starved", "model", sh.sc.model, "left", j.left)
+				finish(j, errStarved)
+				continue
+			}
+		}
+		kept = append(kept, j)
+	}
+	clear(active[len(kept):])
+	return kept, starved
+}
+
+// takeFrames takes one receive from j's feed: frames to push (checked),
+// or the feed's end (ok false), after which j.left is exact.
+func (sh *shard) takeFrames(j *job, frames [][]float32, ok bool) {
+	seg := &j.segs[j.seg]
+	if !ok {
+		j.feedDone = true
+		j.left = sh.gen.buffered(j.slot)
+		return
+	}
+	flat, err := checkMels(nil, frames, seg.channels, seg.maxFrames, j.frames)
+	if err == nil {
+		err = sh.gen.pushLocal(j.slot, flat)
+	}
+	if err != nil {
+		j.feedErr = err
+		return
+	}
+	j.frames += len(frames)
+	if len(frames) > 0 {
+		j.starved = time.Time{}
 	}
 }
 

@@ -47,6 +47,11 @@ func (f *fakeStepper) join(o streamOptions) (int, error) {
 
 func (f *fakeStepper) score(int) float64 { return 0 }
 
+// The fake's streams need no local conditioning.
+func (f *fakeStepper) pushLocal(int, []float32) error { return nil }
+
+func (f *fakeStepper) buffered(int) int { return 0 }
+
 func (f *fakeStepper) free() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -21,7 +21,7 @@ type Synthesis struct {
 	Format     audio.Encoding // output encoding
 	Rate       int            // output sample rate
 	// Samples is the number of output samples; for a text, whose length
-	// is known once it is said, -1.
+	// is known once it is said, or mel frames still arriving, -1.
 	Samples int
 	// Words describes the words of a text once Audio has returned.
 	Words []Word
@@ -42,19 +42,32 @@ func (e *Engine) Start(ctx context.Context, req *Request) (*Synthesis, error) {
 	if e.draining.Load() {
 		return nil, ErrShutdown
 	}
+	if req.MelStream != nil {
+		r := *req
+		select {
+		case r.streamFirst, r.streamEnded = <-req.MelStream:
+			r.streamEnded = !r.streamEnded
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		req = &r
+	}
 	p, err := e.plan(req)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	j := &job{segs: p.segs, silence: pauseCode}
-	if err := p.model.sched.submit(ctx, j); err != nil {
+	if p.direct != nil { // computed already: no generation
+		j.out = make(chan []int32)
+		close(j.out)
+	} else if err := p.model.sched.submit(ctx, j); err != nil {
 		cancel()
 		return nil, err
 	}
 	s := &Synthesis{Seed: p.seed, Model: p.model.id, Conditions: p.conds, Format: p.format, Rate: p.rate,
 		Samples: p.outCount, ctx: ctx, cancel: cancel, p: p, j: j}
-	if p.text {
+	if p.text || p.stream {
 		s.Samples = -1
 	}
 	return s, nil
@@ -68,7 +81,9 @@ func (s *Synthesis) Close() {
 	}
 	s.closed = true
 	s.cancel()
-	s.p.model.sched.release()
+	if s.p.direct == nil {
+		s.p.model.sched.release()
+	}
 }
 
 // err returns the job's error once out is closed: ctx's own error if the
@@ -99,6 +114,8 @@ func (s *Synthesis) Audio() ([]float32, error) {
 			d, from := s.p.model.b.Stats.Lookup(cfg, it.Cond)
 			s.Words = append(s.Words, Word{Label: it.Label, Audio: words[i], WordResult: r, Duration: d, StatsFrom: from})
 		}
+	} else if s.p.direct != nil {
+		x = s.p.direct
 	} else {
 		codes := make([]int32, 0, s.p.samples)
 		for chunk := range s.j.out {
@@ -185,6 +202,15 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 		n += len(x)
 		flush()
 		return nil
+	}
+	if s.p.direct != nil {
+		out := s.p.direct
+		if rs != nil {
+			out = rs.Push(nil, out)
+		}
+		if err := write(out); err != nil {
+			return n, err
+		}
 	}
 	words := 0
 	for chunk := range s.j.out {

@@ -41,6 +41,7 @@ var commands = byName([]Command{
 	{Name: "say", Summary: "say a sequence of digits (labels) with a conditioned model, e.g. wavenet say \"4 2 7\" --speaker jackson --out phone.wav", Run: runSay},
 	{Name: "score", Summary: "bits per sample of WAV recordings under a model (teacher-forced), per file, label and overall", Run: runScore},
 	{Name: "serve", Summary: "run the synthesis service (REST API on echo; the embedded default model unless --models)", Run: runServe},
+	{Name: "vocode", Summary: "mel spectrograms (.npy, .json) or recordings (copy synthesis) to audio with a vocoder, or Griffin-Lim", Run: runVocode},
 	{Name: "train", Summary: "train a WaveNet on a directory of WAV files (resumable checkpoints)", Run: runTrain},
 })
 

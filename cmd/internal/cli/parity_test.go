@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/api"
@@ -32,30 +31,10 @@ import (
 // 0xFFFFFFFF there.
 func TestParity(t *testing.T) {
 	dir, _ := genTestModel(t, true)
-	bundles, _, err := synth.LoadModels(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := api.New(api.Options{Models: bundles, Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	defer srv.Shutdown(context.Background())
-
+	ts := apiServer(t, dir)
 	post := func(body string) []byte {
 		t.Helper()
-		res, err := http.Post(ts.URL+"/v1/synthesize", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		if err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("POST %s = %d %s (%v)", body, res.StatusCode, b, err)
-		}
-		return b
+		return postOK(t, ts.URL+"/v1/synthesize", "application/json", []byte(body))
 	}
 	cli := func(run func(context.Context, *Env, []string) error, args ...string) []byte {
 		t.Helper()
@@ -104,6 +83,38 @@ func TestParity(t *testing.T) {
 			}
 		}
 	}
+}
+
+// apiServer serves the model directory dir through the API until the
+// test ends.
+func apiServer(t *testing.T, dir string) *httptest.Server {
+	t.Helper()
+	bundles, _, err := synth.LoadModels(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(api.Options{Models: bundles, Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { ts.Close(); srv.Shutdown(context.Background()) })
+	return ts
+}
+
+// postOK posts body to url and returns the body of its 200 response.
+func postOK(t *testing.T, url, ctype string, body []byte) []byte {
+	t.Helper()
+	res, err := http.Post(url, ctype, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s (%s) %.200s = %d %s (%v)", url, ctype, body, res.StatusCode, b, err)
+	}
+	return b
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/wavenet"
+)
+
+// vocTestModel saves a random 8 kHz vocoder (8 mels, hop 16 = 4 x 4,
+// n_fft 64) and returns its directory.
+func vocTestModel(t *testing.T) string {
+	t.Helper()
+	mp := audio.DefaultMelParams(8000)
+	mp.NFFT, mp.WinLength, mp.HopLength, mp.NMels = 64, 64, 16, 8
+	cfg := wavenet.Config{FilterWidth: 2, SampleRate: 8000, Dilations: []int{1, 2, 4, 8},
+		ResidualChannels: 8, DilationChannels: 8, SkipChannels: 16, QuantizationChannels: 256, UseBiases: true,
+		Local: &wavenet.LocalConfig{Channels: 8, Hop: 16, Scales: []int{4, 4}, Width: 2, Mel: &mp}}
+	m, err := wavenet.NewZero(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 2))
+	for _, p := range m.Params() {
+		for i := range p.Data {
+			p.Data[i] = float32(rng.Float64() - 0.5)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "voc")
+	if err := wavenet.Save(context.Background(), dir, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// vocInputs writes the inputs of the vocode tests into a new directory:
+// 20 random frames as frames.npy (frames x mels), transposed.npy (mels x
+// frames) and jframes.json, and a 0.1 s tone, tone.wav.
+func vocInputs(t *testing.T) (dir string, frames [][]float32) {
+	t.Helper()
+	dir = t.TempDir()
+	rng := rand.New(rand.NewPCG(8, 1))
+	flat := make([]float32, 20*8)
+	tr := make([]float32, len(flat))
+	frames = make([][]float32, 20)
+	for f := range frames {
+		frames[f] = flat[f*8 : (f+1)*8]
+		for k := range frames[f] {
+			v := float32(rng.NormFloat64() - 4) // log-mel values around log(0.02)
+			frames[f][k], tr[k*20+f] = v, v
+		}
+	}
+	var b bytes.Buffer
+	if err := audio.EncodeNPY(&b, flat, 20, 8); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("frames.npy", b.Bytes())
+	b.Reset()
+	if err := audio.EncodeNPY(&b, tr, 8, 20); err != nil {
+		t.Fatal(err)
+	}
+	write("transposed.npy", b.Bytes())
+	js, _ := json.Marshal(map[string]any{"mels": frames})
+	write("jframes.json", js)
+	writeSine(t, filepath.Join(dir, "tone.wav"), 8000, 800)
+	return dir, frames
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestVocodeCLI: many inputs with --out-dir give one file each under the
+// input's base name; the same frames as .npy (either layout) and .json
+// give the same bytes, frames*hop samples long.
+func TestVocodeCLI(t *testing.T) {
+	model := vocTestModel(t)
+	in, _ := vocInputs(t)
+	out := filepath.Join(t.TempDir(), "out")
+	args := []string{"--model", model, "--out-dir", out, "--seed", "3", filepath.Join(in, "frames.npy"), filepath.Join(in, "jframes.json"), filepath.Join(in, "tone.wav")}
+	if _, stderr, err := runCmd(context.Background(), runVocode, args...); err != nil {
+		t.Fatalf("vocode %v: %v\n%s", args, err, stderr)
+	}
+	npy, js := readFile(t, filepath.Join(out, "frames.wav")), readFile(t, filepath.Join(out, "jframes.wav"))
+	tr := filepath.Join(t.TempDir(), "t.wav")
+	if _, stderr, err := runCmd(context.Background(), runVocode, "--model", model, "--out", tr, "--seed", "3", "--layout", "mels-by-frames", filepath.Join(in, "transposed.npy")); err != nil {
+		t.Fatalf("vocode transposed: %v\n%s", err, stderr)
+	}
+	if !bytes.Equal(npy, js) || !bytes.Equal(npy, readFile(t, tr)) {
+		t.Errorf("the same frames as .npy, .json and transposed .npy gave different audio")
+	}
+	if c := readWAV(t, filepath.Join(out, "frames.wav")); len(c.Samples) != 20*16 {
+		t.Errorf("20 frames of hop 16 gave %d samples, want 320", len(c.Samples))
+	}
+	// A 0.1 s tone: 1 + 800/16 = 51 centred frames, 816 samples.
+	if c := readWAV(t, filepath.Join(out, "tone.wav")); len(c.Samples) != 51*16 {
+		t.Errorf("copy synthesis of 800 samples gave %d samples, want 51 frames x 16 = 816", len(c.Samples))
+	}
+	for _, c := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{filepath.Join(in, "frames.npy")}, "--out FILE"},
+		{[]string{"--out", "x.wav", filepath.Join(in, "frames.npy"), filepath.Join(in, "jframes.json")}, "--out-dir"},
+		{[]string{"--out-dir", t.TempDir(), filepath.Join(in, "frames.npy"), filepath.Join(in, "transposed.npy"), filepath.Join(t.TempDir(), "frames.json")}, "same output"},
+		{[]string{"--out", "x.wav", "--layout", "sideways", filepath.Join(in, "frames.npy")}, "--layout"},
+		{[]string{"--out", filepath.Join(in, "x.wav"), "--layout", "mels-by-frames", filepath.Join(in, "frames.npy")}, "frame 0 has 20 values"},
+	} {
+		_, _, err := runCmd(context.Background(), runVocode, append([]string{"--model", model}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.say) {
+			t.Errorf("vocode %v = %v, want an error saying %q", c.args, err, c.say)
+		}
+	}
+}
+
+// TestVocodeParity: POST /v1/vocode (JSON mels, .npy upload, WAV upload;
+// whole and streamed) returns the bytes `wavenet vocode` writes, for both
+// methods, two formats and two rates (streamed WAVs: sizes copied as in
+// TestParity).
+func TestVocodeParity(t *testing.T) {
+	model := vocTestModel(t)
+	in, frames := vocInputs(t)
+	ts := apiServer(t, filepath.Dir(model))
+	post := func(query, ctype string, body []byte) []byte {
+		t.Helper()
+		return postOK(t, ts.URL+"/v1/vocode"+query, ctype, body)
+	}
+	for _, method := range []string{"wavenet", "griffin-lim"} {
+		for _, format := range []string{"wav", "pcm16"} {
+			for _, rate := range []int{8000, 16000} {
+				flags := []string{"--model", model, "--seed", "5", "--method", method, "--format", format, "--rate", fmt.Sprint(rate)}
+				cli := func(input string) []byte {
+					t.Helper()
+					out := filepath.Join(t.TempDir(), "out")
+					if _, stderr, err := runCmd(context.Background(), runVocode, append(flags, "--out", out, filepath.Join(in, input))...); err != nil {
+						t.Fatalf("vocode %v %s: %v\n%s", flags, input, err, stderr)
+					}
+					return readFile(t, out)
+				}
+				mels, tone := cli("frames.npy"), cli("tone.wav")
+				for _, stream := range []bool{false, true} {
+					q := fmt.Sprintf("?seed=5&method=%s&format=%s&sample_rate=%d&stream=%v", method, format, rate, stream)
+					js, _ := json.Marshal(map[string]any{"mels": frames, "seed": 5, "method": method, "format": format, "sample_rate": rate, "stream": stream})
+					for _, c := range []struct {
+						name string
+						got  []byte
+						want []byte
+					}{
+						{"json", post("", "application/json", js), mels},
+						{"npy", post(q, "application/x-npy", readFile(t, filepath.Join(in, "frames.npy"))), mels},
+						{"wav", post(q, "audio/wav", readFile(t, filepath.Join(in, "tone.wav"))), tone},
+					} {
+						got := c.got
+						if format == "wav" && stream && len(got) >= 44 && len(c.want) >= 44 {
+							copy(got[4:8], c.want[4:8])
+							copy(got[40:44], c.want[40:44])
+						}
+						if len(c.want) < 600 || !bytes.Equal(got, c.want) {
+							t.Errorf("%s %s %s %d Hz stream %v: %d bytes from the API, %d from the CLI, or different bytes", c.name, method, format, rate, stream, len(got), len(c.want))
+						}
+					}
+				}
+			}
+		}
+	}
+}
