@@ -3,9 +3,11 @@ package synth
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 // planVocode plans a vocoding request to a model with local conditioning:
@@ -55,7 +57,7 @@ func (e *Engine) planVocode(p *plan, r *Request, opts streamOptions, maxN int) e
 		}
 		if r.Recording != nil {
 			var err error
-			if mels, err = RecordingMels(m.id, cfg.SampleRate, lc.Mel, r.Recording, r.RecordingRate); err != nil {
+			if mels, err = RecordingMels(m.id, cfg, r.Recording, r.RecordingRate); err != nil {
 				return err
 			}
 		}
@@ -114,28 +116,35 @@ func checkMels(dst []float32, mels [][]float32, c, maxFrames, before int) ([]flo
 	return dst, nil
 }
 
-// RecordingMels returns the log-mel frames of x (at rate Hz) for model id
-// of sampleRate Hz computed with p, the model's mel parameters: x is first
-// resampled to the model's rate. A nil p (a vocoder trained on frames from
-// outside) and bad audio are *RequestError.
-func RecordingMels(id string, sampleRate int, p *audio.MelParams, x []float32, rate int) ([][]float32, error) {
+// RecordingMels returns the log-mel frames of x (at rate Hz) for the
+// vocoder id of config cfg, as its training computed them: x is resampled
+// to the model's rate and brought to the level its training audio had
+// (cfg.Preprocessing's normalisation, and DC removal if recorded; not its
+// trimming, so that the output lasts as long as the recording), then
+// cfg.Local.Mel gives the frames. A vocoder without mel parameters (trained
+// on frames from outside) and bad audio are *RequestError.
+func RecordingMels(id string, cfg wavenet.Config, x []float32, rate int) ([][]float32, error) {
+	var p *audio.MelParams
+	if cfg.Local != nil {
+		p = cfg.Local.Mel
+	}
 	if p == nil {
 		return nil, badRequest("audio", "model %q records no mel parameters, so this server cannot compute its frames from a recording: send the mel frames instead", id)
 	}
+	sampleRate := cfg.SampleRate
 	if rate == 0 {
 		rate = sampleRate
-	}
-	if rate != sampleRate {
-		y, err := audio.Resample(nil, x, rate, sampleRate)
-		if err != nil {
-			return nil, badRequest("audio", "recording at %d Hz: %s; send audio at %d Hz", rate, strings.TrimPrefix(err.Error(), "audio: "), sampleRate)
-		}
-		x = y
 	}
 	for i, v := range x {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return nil, badRequest("audio", "recording sample %d is %v; send finite samples", i, v)
 		}
+	}
+	pre := cfg.Preprocessing()
+	pre.Trim = false
+	x, err := pre.Apply(slices.Clone(x), rate, sampleRate)
+	if err != nil {
+		return nil, badRequest("audio", "recording at %d Hz: %s; send audio at %d Hz", rate, strings.TrimPrefix(err.Error(), "audio: "), sampleRate)
 	}
 	if len(x) <= p.NFFT/2 {
 		return nil, badRequest("audio", "recording of %d samples at %d Hz is too short for one mel frame: send more than %d samples (n_fft/2)", len(x), sampleRate, p.NFFT/2)

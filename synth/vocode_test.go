@@ -145,15 +145,18 @@ func TestVocodeStreamedFrames(t *testing.T) {
 	}
 }
 
-// TestVocodeRecording: copy synthesis computes the model's log-mels of
-// the recording (audio.LogMel with its Local.Mel) and vocodes them.
+// TestVocodeRecording: copy synthesis brings the recording to the level
+// of the model's training audio (peak normalised, not trimmed) and
+// vocodes its log-mels (audio.LogMel with the model's Local.Mel).
 func TestVocodeRecording(t *testing.T) {
 	m := testVocoder(t)
 	x := make([]float32, 80)
 	for i := range x {
 		x[i] = float32(0.5 * math.Sin(2*math.Pi*440*float64(i)/8000))
 	}
-	sp, err := audio.LogMel(nil, x, *m.Config.Local.Mel)
+	level := slices.Clone(x)
+	audio.Normalize(level, m.Config.Preprocessing().NormalizeDB)
+	sp, err := audio.LogMel(nil, level, *m.Config.Local.Mel)
 	if err != nil {
 		t.Fatal(err)
 	}
