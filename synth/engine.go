@@ -186,8 +186,12 @@ func (e *Engine) newServed(id string, b *Bundle) (*served, error) {
 	for i := range gens {
 		gens[i] = newStepper(m, slots, b.Int8)
 	}
-	return &served{id: id, b: b,
-		sched: newScheduler(id, gens, o.MaxStreams, o.MaxQueue, chunk, o.QueueWait, o.Metrics, o.Logger)}, nil
+	sc := newScheduler(id, gens, o.MaxStreams, o.MaxQueue, chunk, o.QueueWait, o.Metrics, o.Logger)
+	if m.Config.Local != nil {
+		perJob := slots / o.MaxStreams // a stream, its guide, two candidates
+		sc.newGen = func() stepper { return newStepper(m, perJob, b.Int8) }
+	}
+	return &served{id: id, b: b, sched: sc}, nil
 }
 
 // AddModel serves b as id from now on, with a scheduler built as New

@@ -148,9 +148,14 @@ type scheduler struct {
 	metrics   Metrics
 	log       *slog.Logger
 
-	admit   chan struct{} // tokens: generating + waiting requests
-	slots   chan struct{} // tokens: generating requests (= generator slots)
-	shards  []*shard
+	admit  chan struct{} // tokens: generating + waiting requests
+	slots  chan struct{} // tokens: generating requests (= generator slots)
+	shards []*shard
+	// newGen, when set, makes the generator of a private shard: a job
+	// whose mel frames stream in runs on one of its own, so that waiting
+	// for its frames never holds up the streams of the shared shards.
+	newGen  func() stepper
+	private sync.WaitGroup // running private shards
 	quit    chan struct{}
 	waiting atomic.Int64
 	active  atomic.Int64
@@ -169,6 +174,7 @@ type shard struct {
 	joinCh  chan *job
 	stopped chan struct{}
 	active  atomic.Int64
+	private bool // serves one job, then stops
 }
 
 // newScheduler starts a scheduler with slots generation slots shared by
@@ -254,9 +260,31 @@ func (sc *scheduler) submit(ctx context.Context, j *job) error {
 		return ErrShutdown
 	}
 	sh := sc.pick()
+	if sc.newGen != nil && j.segs[0].feed != nil {
+		sh = sc.privateShard()
+	}
 	sh.active.Add(1)
 	sh.joinCh <- j // never blocks: at most slots jobs hold a slot token
 	return nil
+}
+
+// privateShard starts a shard of its own for one job whose frames stream
+// in (the caller holds sc.mu's read lock, so close waits for it): the
+// generator steps all its streams together, and a stream that has caught
+// up with its frames must wait for the next ones, which would hold up
+// every stream batched with it.
+func (sc *scheduler) privateShard() *shard {
+	g := sc.newGen()
+	sh := &shard{sc: sc, gen: g, joinCh: make(chan *job, 1), stopped: make(chan struct{}), perJob: 1, private: true}
+	if g.free() >= 2 {
+		sh.perJob = 2
+	}
+	sc.private.Add(1)
+	go func() {
+		defer sc.private.Done()
+		sh.run()
+	}()
+	return sh
 }
 
 // release returns the admission token of a job that submit accepted.
@@ -276,6 +304,7 @@ func (sc *scheduler) close() {
 	for _, sh := range sc.shards {
 		<-sh.stopped
 	}
+	sc.private.Wait()
 }
 
 func (sh *shard) run() {
@@ -346,8 +375,13 @@ func (sh *shard) run() {
 			active = append(active, j)
 		}
 	}
+	served := false
 	for {
 		if len(active) == 0 {
+			if sh.private && served {
+				return // its one job is done
+			}
+			served = true
 			select {
 			case j := <-sh.joinCh:
 				start(j)

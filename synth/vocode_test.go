@@ -276,6 +276,41 @@ func TestVocodeGriffinLim(t *testing.T) {
 	}
 }
 
+// TestVocodeStarvingStreamIsolated: a stream whose frames stream in runs
+// on a generator of its own, so while it waits for frames a whole request
+// (one worker: the same shard otherwise) is generated to the end. Before
+// that isolation the whole request waited as long as the starving stream
+// did (maxStarved, here an hour): the context's deadline catches that.
+func TestVocodeStarvingStreamIsolated(t *testing.T) {
+	defer func(d time.Duration) { maxStarved = d }(maxStarved)
+	maxStarved = time.Hour
+	m := testVocoder(t)
+	e := vocoderEngine(t, m, Options{Workers: 1, MaxStreams: 2})
+	ch := make(chan [][]float32, 1)
+	ch <- randomFrames(3, 2, 4) // two frames, then nothing until the end
+	s, err := e.Start(context.Background(), &Request{MelStream: ch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w, err := e.Start(ctx, &Request{Mels: randomFrames(4, 6, 4)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	x, err := w.Audio()
+	if err != nil || len(x) != 6*4 {
+		t.Fatalf("whole request beside a starving stream: %d samples, %v; want 24 samples (6 frames x hop 4)", len(x), err)
+	}
+	ch <- randomFrames(5, 1, 4)
+	close(ch)
+	if y, err := s.Audio(); err != nil || len(y) != 3*4 {
+		t.Errorf("the streamed request: %d samples, %v; want 12 (3 frames x hop 4)", len(y), err)
+	}
+}
+
 // TestVocodeStarvedStream: a stream whose frames stop coming (its
 // channel left open) ends with a request error after maxStarved, and a
 // stream closed before any frame is refused like empty mels.
