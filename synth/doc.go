@@ -11,7 +11,8 @@
 // it is generated or whole; vocoding of mel frames by a model with local
 // conditioning (frames given whole, computed from a recording, or
 // streamed in while audio comes out; a stream is never stepped past its
-// frames: its batch waits for them, at most 2 s), or Griffin-Lim from the
+// frames, and one whose frames stream in runs on a generator of its own,
+// which waits for them at most 2 s), or Griffin-Lim from the
 // same frames; and teacher-forced scoring of recordings
 // processed as the model's training processed them.
 //
