@@ -124,6 +124,9 @@ type Engine struct {
 	models   map[string]*served
 	closed   bool
 	draining atomic.Bool
+	// direct bounds the requests computed outside the schedulers
+	// (Griffin-Lim) that run at once: one per core; more get ErrBusy.
+	direct chan struct{}
 }
 
 // newStepper builds the generator of a model; a variable so tests can
@@ -137,7 +140,7 @@ var newStepper = func(m *wavenet.Model, slots int, int8 bool) stepper {
 
 // New returns an engine serving bundles by model id.
 func New(bundles map[string]*Bundle, o Options) (*Engine, error) {
-	e := &Engine{opts: o.WithDefaults(), models: map[string]*served{}}
+	e := &Engine{opts: o.WithDefaults(), models: map[string]*served{}, direct: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	ids := make([]string, 0, len(bundles))
 	for id := range bundles {
 		ids = append(ids, id)

@@ -78,7 +78,13 @@ func (e *Engine) planVocode(p *plan, r *Request, opts streamOptions, maxN int) e
 			if lc.Mel == nil {
 				return badRequest("method", "method %q needs the model's mel parameters, which model %q does not record: use method %q", r.Method, m.id, MethodWaveNet)
 			}
+			select { // bounded like the schedulers' admission
+			case e.direct <- struct{}{}:
+			default:
+				return ErrBusy
+			}
 			x, err := audio.GriffinLim(flat, *lc.Mel, audio.GriffinLimOptions{Seed: p.seed})
+			<-e.direct
 			if err != nil {
 				return fmt.Errorf("synth: %w", err)
 			}

@@ -335,3 +335,21 @@ func TestVocodeStarvedStream(t *testing.T) {
 		t.Errorf("stream closed before any frame: Start = %v, want the empty-mels request error", err)
 	}
 }
+
+// TestGriffinLimBounded: Griffin-Lim runs outside the schedulers, so it
+// has its own bound: with every one of its places taken a request gets
+// ErrBusy (the service's 429), and once one frees it is computed.
+func TestGriffinLimBounded(t *testing.T) {
+	e := vocoderEngine(t, testVocoder(t), Options{})
+	for range cap(e.direct) {
+		e.direct <- struct{}{}
+	}
+	r := &Request{Mels: randomFrames(6, 8, 4), Method: MethodGriffinLim}
+	if _, err := e.Start(context.Background(), r); !errors.Is(err, ErrBusy) {
+		t.Errorf("Griffin-Lim with every place taken: Start = %v, want ErrBusy", err)
+	}
+	<-e.direct
+	if x := synthAudio(t, e, r); len(x) != 8*4 {
+		t.Errorf("Griffin-Lim with a place free: %d samples, want 32 (8 frames x hop 4)", len(x))
+	}
+}
