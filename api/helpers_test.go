@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -168,19 +167,6 @@ func alawDecode(a byte) int {
 }
 
 func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
-
-// saveModels saves m under a new temporary directory once per id, as
-// id/config.json and id/model.safetensors, and returns the directory.
-func saveModels(t testing.TB, m *wavenet.Model, ids ...string) string {
-	t.Helper()
-	root := t.TempDir()
-	for _, id := range ids {
-		if err := wavenet.Save(context.Background(), filepath.Join(root, id), m, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
 
 // sayReference says text one attempt at a time with a plain cache
 // generator and speech.Word's policy, the way the scheduler must (which

@@ -8,9 +8,6 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-// ValidModelID reports whether id may name a model: synth.ValidModelID.
-func ValidModelID(id string) bool { return synth.ValidModelID(id) }
-
 // ErrModelExists is the cause of AddModel's error for an id already served.
 var ErrModelExists = synth.ErrModelExists
 
@@ -52,7 +49,7 @@ func (s *Server) SpeechStats(id string) *speech.Stats {
 
 // AddModel serves m as id from now on (synth.Engine.AddModel): GET
 // /v1/models lists it and /v1/synthesize serves it as soon as AddModel
-// returns. The id must pass ValidModelID and not be served already (the
+// returns. The id must pass synth.ValidModelID and not be served already (the
 // error then wraps ErrModelExists); after Shutdown the error wraps
 // ErrClosed. m must not change afterwards.
 func (s *Server) AddModel(id string, m *wavenet.Model, opts ...ModelOption) error {

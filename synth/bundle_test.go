@@ -22,22 +22,9 @@ func testModel(t testing.TB) *wavenet.Model {
 	return wavenettest.Tiny(t, 1, wavenettest.FSDD())
 }
 
-// saveModels saves m under a new temporary directory once per id and
-// returns the directory.
-func saveModels(t testing.TB, m *wavenet.Model, ids ...string) string {
-	t.Helper()
-	root := t.TempDir()
-	for _, id := range ids {
-		if err := wavenet.Save(context.Background(), filepath.Join(root, id), m, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
 func TestLoadModels(t *testing.T) {
 	m := testModel(t)
-	root := saveModels(t, m, "alpha", "beta")
+	root := wavenettest.SaveModels(t, m, "alpha", "beta")
 	ctx := context.Background()
 	os.Mkdir(filepath.Join(root, "empty"), 0o755)
 	if err := wavenet.Save(ctx, filepath.Join(root, ".hidden"), m, nil); err != nil {
@@ -70,7 +57,7 @@ func TestLoadModels(t *testing.T) {
 
 func TestLoadSpeechStats(t *testing.T) {
 	m := testModel(t)
-	root := saveModels(t, m, "alpha", "beta")
+	root := wavenettest.SaveModels(t, m, "alpha", "beta")
 	ctx := context.Background()
 	// alpha has statistics (made-up numbers), beta has none.
 	want := &speech.Stats{Conditions: []string{"speaker", "digit"},
@@ -99,3 +86,17 @@ func TestLoadSpeechStats(t *testing.T) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestValidModelID(t *testing.T) {
+	for _, c := range []struct {
+		id string
+		ok bool
+	}{
+		{"default", true}, {"fsdd-8k_v1.2", true}, {"..", false}, {".hidden", false}, {"a/b", false},
+		{`a\b`, false}, {"", false}, {"a b", false}, {strings.Repeat("a", 65), false},
+	} {
+		if got := ValidModelID(c.id); got != c.ok {
+			t.Errorf("ValidModelID(%q) = %v, want %v", c.id, got, c.ok)
+		}
+	}
+}

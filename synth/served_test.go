@@ -10,11 +10,12 @@ import (
 	"testing"
 
 	"github.com/wavenet-go/wavenet/speech"
+	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 )
 
 func TestLoadServed(t *testing.T) {
 	m := testModel(t)
-	root := saveModels(t, m, "alpha", "bad id")
+	root := wavenettest.SaveModels(t, m, "alpha", "bad id")
 	tests := []struct {
 		name    string
 		s       Served

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/compress"
+	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -219,7 +220,7 @@ func parseRequest(id string, req *Request) (spec, error) {
 	default:
 		return s, fmt.Errorf("method %q: want quantize or prune", req.Method)
 	}
-	if !api.ValidModelID(req.NewID) {
+	if !synth.ValidModelID(req.NewID) {
 		return s, fmt.Errorf("new_id %q: want letters, digits, '.', '_' or '-', not starting with '.', at most 64 characters", req.NewID)
 	}
 	return s, nil

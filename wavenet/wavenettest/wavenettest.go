@@ -3,7 +3,9 @@
 package wavenettest
 
 import (
+	"context"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/wavenet"
@@ -33,4 +35,18 @@ func Tiny(t testing.TB, seed uint64, conds []wavenet.Condition) *wavenet.Model {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// SaveModels saves m as a checkpoint directory once per id (id/config.json
+// and id/model.safetensors) under a new temporary directory, a models
+// directory, and returns it.
+func SaveModels(t testing.TB, m *wavenet.Model, ids ...string) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, id := range ids {
+		if err := wavenet.Save(context.Background(), filepath.Join(root, id), m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
 }

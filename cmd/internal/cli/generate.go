@@ -39,9 +39,13 @@ type condFlags struct {
 	conds          []string
 }
 
-func (c *condFlags) register(fs *flag.FlagSet) {
+// register adds --speaker and --cond to fs, and --label when label is set
+// (say takes its labels from the text).
+func (c *condFlags) register(fs *flag.FlagSet, label bool) {
 	fs.StringVar(&c.speaker, "speaker", "", "value of the model's \"speaker\" condition")
-	fs.StringVar(&c.label, "label", "", "value of the model's label condition: \"digit\", or else its one condition not named speaker")
+	if label {
+		fs.StringVar(&c.label, "label", "", "value of the model's label condition: \"digit\", or else its one condition not named speaker")
+	}
 	fs.Func("cond", "`name=value` of a global condition (repeatable)", func(s string) error {
 		if _, _, ok := strings.Cut(s, "="); !ok {
 			return fmt.Errorf("want name=value, got %q", s)
@@ -80,7 +84,7 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 	format := fs.String("format", string(audio.EncodingWAV), formatUsage)
 	out := fs.String("out", "", "output file")
 	var cf condFlags
-	cf.register(fs)
+	cf.register(fs, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -165,11 +169,9 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// written is the number of samples in the file so far, for an encoding.
+// written is the number of samples in the file so far, for an encoding
+// (EncodedSize(0) is the WAV header, 0 for raw samples).
 func (f *outFile) written(e audio.Encoding) int64 {
 	off, _ := f.Seek(0, io.SeekCurrent)
-	if e == audio.EncodingWAV {
-		off -= int64(len(audio.WAVHeader(1, 0)))
-	}
-	return max(0, off) / int64(e.BytesPerSample())
+	return max(0, off-e.EncodedSize(0)) / int64(e.BytesPerSample())
 }

@@ -205,14 +205,7 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	calibrate := fs.Bool("calibrate", false, "compute the per (speaker, digit) duration statistics of the training split of --data and write them into the model directory as "+speech.StatsFile)
 	data := fs.String("data", "", "with --calibrate: the training corpus (FSDD names)")
 	var cf condFlags
-	fs.StringVar(&cf.speaker, "speaker", "", "value of the model's \"speaker\" condition")
-	fs.Func("cond", "`name=value` of another global condition (repeatable)", func(s string) error {
-		if _, _, ok := strings.Cut(s, "="); !ok {
-			return fmt.Errorf("want name=value, got %q", s)
-		}
-		cf.conds = append(cf.conds, s)
-		return nil
-	})
+	cf.register(fs, false)
 	pos, err := interspersed(fs, args)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 	raw := fs.Bool("raw", false, "score the recordings as they are (only resampled to the model's rate), not trimmed and normalised as the model's training audio was")
 	baseline := fs.String("baseline", "", "also score with an interpolated trigram over mu-law codes trained on the training split of this corpus (FSDD names; loaded as `wavenet train` loads it); without files, score the corpus's validation split")
 	var cf condFlags
-	cf.register(fs)
+	cf.register(fs, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
