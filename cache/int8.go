@@ -124,13 +124,13 @@ func (g *Int8Generator) mul8(B int, w *kernel.Q8, x []float32, ldx int, y []floa
 func (g *Int8Generator) forwardStep8(B int) {
 	K, Q, R, D, S, L := g.k, g.q, g.r, g.d, g.s, g.nl
 	KR, LD := K*R, L*D
-	g.localStep(B)
+	g.localStep()
 	g.inputStep()
 	MS := len(g.streams)
 	for l := range g.m.Layers {
 		g.gatherTaps(l, B)
 		copy(g.pre[:B*2*D], g.bias[l*MS*2*D:l*MS*2*D+B*2*D])
-		g.addLocal(g.pre, g.lp, l, B)
+		g.addStepLocal(l, B)
 		g.mul8(B, g.gateQ[l], g.x, KR, g.pre, 2*D)
 		for b := 0; b < B; b++ {
 			kernel.GateTanhSigmoid(g.z[b*LD+l*D:b*LD+l*D+D], g.pre[b*2*D:(b+1)*2*D])
