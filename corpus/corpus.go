@@ -169,7 +169,8 @@ func (s Split) String() string {
 	return fmt.Sprintf("hash=%d", s.HashPercent)
 }
 
-func (s Split) isZero() bool {
+// IsZero reports whether s is the zero Split: the corpus's default.
+func (s Split) IsZero() bool {
 	return !s.None && s.Label == "" && s.HashPercent == 0 && s.Values == nil
 }
 
@@ -343,7 +344,7 @@ func Load(ctx context.Context, path string, opts Options) (*Corpus, error) {
 		return nil, err
 	}
 	names, jobs := l.names, l.jobs
-	if opts.Split.isZero() {
+	if opts.Split.IsZero() {
 		if slices.Contains(names, "index") {
 			opts.Split = FSDDSplit
 		} else {

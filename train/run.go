@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -74,6 +75,9 @@ func Open(ctx context.Context, spec Spec, opts Options) (*Trainer, *corpus.Corpu
 		if cfg, err = RunConfig(spec.Dir); err != nil {
 			return nil, nil, err
 		}
+		if err := resumeSource(&spec); err != nil {
+			return nil, nil, err
+		}
 	case spec.Init != "":
 		if init, err = initModel(ctx, spec, opts); err != nil {
 			return nil, nil, err
@@ -129,7 +133,68 @@ func Open(ctx context.Context, spec Spec, opts Options) (*Trainer, *corpus.Corpu
 	if err != nil {
 		return nil, nil, err
 	}
+	t.source = &CorpusSource{Layout: spec.Layout, Pattern: spec.Pattern, SpeakerFromFolder: spec.SpeakerFromFolder}
+	if !spec.Split.IsZero() {
+		t.source.Split = spec.Split.String()
+	}
 	return t, c, nil
+}
+
+// CorpusSource is how a run lists its corpus (Spec's Layout, Pattern,
+// SpeakerFromFolder and Split; empty: the default), recorded in each
+// checkpoint's trainer.json so that a resumed run reads the same
+// utterances with the same labels and validation split.
+type CorpusSource struct {
+	Layout            corpus.Layout `json:"layout,omitempty"`
+	Pattern           string        `json:"pattern,omitempty"`
+	SpeakerFromFolder bool          `json:"speaker_from_folder,omitempty"`
+	Split             string        `json:"split,omitempty"`
+}
+
+// resumeSource gives a resumed run's spec the corpus source its newest
+// good checkpoint recorded, where the spec does not say; a spec that says
+// otherwise is an ErrSpec: the labels and the split would change under the
+// run. Checkpoints older than the record leave the spec as it is.
+func resumeSource(spec *Spec) error {
+	d, _, err := latestGood(spec.Dir)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(d, StateFile))
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	var st state
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("train: %s: %w", filepath.Join(d, StateFile), err)
+	}
+	src := st.Corpus
+	if src == nil {
+		return nil
+	}
+	split := ""
+	if !spec.Split.IsZero() {
+		split = spec.Split.String()
+	}
+	for _, f := range []struct {
+		flag, given, recorded string
+	}{
+		{"layout", string(spec.Layout), string(src.Layout)},
+		{"pattern", spec.Pattern, src.Pattern},
+		{"split", split, src.Split},
+		{"speaker-from-folder", fmt.Sprint(spec.SpeakerFromFolder), fmt.Sprint(src.SpeakerFromFolder)},
+	} {
+		if f.given != "" && f.given != "false" && f.given != f.recorded {
+			return specErr("--%s %s: the run was started with %q; a resumed run reads its corpus as it started (leave the flag out)", f.flag, f.given, f.recorded)
+		}
+	}
+	spec.Layout, spec.Pattern, spec.SpeakerFromFolder = src.Layout, src.Pattern, src.SpeakerFromFolder
+	if src.Split != "" {
+		if spec.Split, err = corpus.ParseSplit(src.Split); err != nil {
+			return fmt.Errorf("train: %s: %w", filepath.Join(d, StateFile), err)
+		}
+	}
+	return nil
 }
 
 // resolveLocal settles the local conditioning of the run: a resumed or

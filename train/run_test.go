@@ -3,11 +3,16 @@ package train
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -71,5 +76,56 @@ func TestCorpusOptions(t *testing.T) {
 	cfg.Preprocess = &p
 	if got := CorpusOptions(cfg).Preprocess(); got != p {
 		t.Errorf("CorpusOptions(%+v).Preprocess() = %+v", p, got)
+	}
+}
+
+// TestResumeKeepsCorpusSource: a run started with --pattern and --split
+// records them in trainer.json; resumed without them it reads the same
+// utterances, and resumed with another pattern it is an ErrSpec.
+func TestResumeKeepsCorpusSource(t *testing.T) {
+	data := t.TempDir()
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, spk := range []string{"ann", "bob"} {
+		if err := os.MkdirAll(filepath.Join(data, spk), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 4 {
+			x := make([]float32, 1200)
+			for n := range x {
+				x[n] = float32(0.3*math.Sin(float64(n)*0.1*float64(i+1)) + 0.01*rng.NormFloat64())
+			}
+			writeTestWAV(t, filepath.Join(data, spk, fmt.Sprintf("take-%d.wav", i)), x, 8000)
+		}
+	}
+	pattern := `^(?P<speaker>[a-z]+)/take-(?P<index>\d+)\.wav$`
+	split, err := corpus.ParseSplit("index=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := t.TempDir()
+	opts := Options{Steps: 2, Batch: 2, Segment: 64, Workers: 1, Seed: 3, CheckpointEvery: 2, ValidateEvery: -1, LogEvery: 1}
+	tn, c, err := Open(context.Background(), Spec{Data: data, Dir: run, Preset: "tiny", Pattern: pattern, Split: split, Cond: []string{"speaker"}}, opts)
+	mustRun(t, tn, err)
+	if len(c.Train) != 6 || len(c.Validation) != 2 {
+		t.Fatalf("new run: %d training / %d validation utterances, want 6 / 2", len(c.Train), len(c.Validation))
+	}
+	st, err := os.ReadFile(filepath.Join(run, CheckpointDir, "step-000000002", StateFile))
+	if err != nil || !strings.Contains(string(st), `"split": "index=3"`) || !strings.Contains(string(st), "take-") {
+		t.Fatalf("%s = %s (%v), want the pattern and split recorded", StateFile, st, err)
+	}
+	opts.Steps = 3
+	tn, c, err = Open(context.Background(), Spec{Data: data, Dir: run, Resume: true}, opts)
+	mustRun(t, tn, err)
+	if len(c.Train) != 6 || len(c.Validation) != 2 || tn.Step() != 3 {
+		t.Errorf("resumed without --pattern: %d / %d utterances at step %d, want 6 / 2 at step 3", len(c.Train), len(c.Validation), tn.Step())
+	}
+	for _, bad := range []Spec{
+		{Data: data, Dir: run, Resume: true, Pattern: `(?P<index>\d+)`},
+		{Data: data, Dir: run, Resume: true, Split: corpus.Split{None: true}},
+		{Data: data, Dir: run, Resume: true, SpeakerFromFolder: true},
+	} {
+		if _, _, err := Open(context.Background(), bad, opts); !errors.Is(err, ErrSpec) {
+			t.Errorf("resume with %+v: error %v, want ErrSpec", bad, err)
+		}
 	}
 }

@@ -169,6 +169,9 @@ type state struct {
 	// CondDropout is Options.CondDropout (absent in older checkpoints: 0).
 	CondDropout float64 `json:"cond_dropout,omitempty"`
 	Samples     int64   `json:"samples"` // predicted samples trained on
+	// Corpus is how Open listed the corpus (absent in older checkpoints
+	// and for trainers made without Open).
+	Corpus *CorpusSource `json:"corpus,omitempty"`
 }
 
 // Trainer trains a model on a corpus; see New, Resume and Run.
@@ -190,6 +193,7 @@ type Trainer struct {
 	conds      [][]int
 	mels       [][]float32 // local conditioning: each sequence's frames and offset
 	offs       []int
+	source     *CorpusSource // recorded in trainer.json
 }
 
 // New starts a run in directory dir (created; it must not hold
@@ -368,7 +372,7 @@ func resumeFrom(ctx context.Context, dir, ckpt string, trainUtts, val []*corpus.
 		t.Close()
 		return nil, fmt.Errorf("train: checkpoint %s: %w", ckpt, err)
 	}
-	t.step, t.samples = st.Step, st.Samples
+	t.step, t.samples, t.source = st.Step, st.Samples, st.Corpus
 	if err := truncateMetrics(filepath.Join(dir, MetricsFile), st.Step); err != nil {
 		t.Close()
 		return nil, err
@@ -492,7 +496,7 @@ func (t *Trainer) Save(ctx context.Context) error {
 	}
 	o := t.opts
 	sb, err := json.MarshalIndent(state{Step: t.step, Seed: o.Seed, Sampler: t.sampler.State(), Batch: o.Batch,
-		Segment: o.Segment, LR: o.LR, Warmup: o.Warmup, Cosine: o.Cosine, CondDropout: o.CondDropout, Samples: t.samples}, "", "  ")
+		Segment: o.Segment, LR: o.LR, Warmup: o.Warmup, Cosine: o.Cosine, CondDropout: o.CondDropout, Samples: t.samples, Corpus: t.source}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("train: save state: %w", err)
 	}

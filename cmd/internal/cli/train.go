@@ -39,7 +39,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&f.preset, "preset", "small", "model preset: "+strings.Join(wavenet.Presets(), ", "))
 	fs.StringVar(&f.config, "config", "", "model config JSON (ibab wavenet_params.json fields) instead of --preset")
 	fs.StringVar(&f.out, "out", "", "run directory (checkpoints, metrics.jsonl, curve.png)")
-	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its newest good checkpoint")
+	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its newest good checkpoint (with the model, schedule, data order and corpus layout, pattern and split it records)")
 	fs.StringVar(&f.init, "init", "", "start a new run from this model or checkpoint directory's weights (fine-tuning; its config and conditions are kept)")
 	fs.StringVar(&f.grow, "grow", "", "with --init: append residual blocks of these comma-separated dilations (e.g. 1024,2048) to widen the receptive field; they start as a no-op")
 	fs.Int64Var(&f.steps, "steps", 10000, "total optimizer steps of the run")
