@@ -3,6 +3,7 @@ package compress
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"time"
 
@@ -24,7 +25,9 @@ type Speed struct {
 
 // MeasureSpeed steps streams streams of m together (temperature 1, the
 // first value of every condition) for about d and reports the rate. With
-// int8 it uses cache.NewInt8, else cache.New.
+// int8 it uses cache.NewInt8, else cache.New. A vocoder's streams get
+// mel frames (values around log(0.02)) pushed one at a time as they
+// need them, so the rate includes the upsampling, as vocoding's does.
 func MeasureSpeed(ctx context.Context, m *wavenet.Model, int8 bool, streams int, d time.Duration) (Speed, error) {
 	if m == nil {
 		return Speed{}, errNoModel
@@ -38,6 +41,8 @@ func MeasureSpeed(ctx context.Context, m *wavenet.Model, int8 bool, streams int,
 	type gen interface {
 		Join(cache.StreamOptions) (int, error)
 		Step([]int32) []int32
+		PushLocal(int, []float32) error
+		Buffered(int) int
 	}
 	var g gen
 	if int8 {
@@ -53,7 +58,27 @@ func MeasureSpeed(ctx context.Context, m *wavenet.Model, int8 bool, streams int,
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	dst := g.Step(nil) // warm up
+	var frame []float32
+	if lc := m.Config.Local; lc != nil {
+		frame = make([]float32, lc.Channels)
+		for i := range frame {
+			frame[i] = float32(math.Log(0.02))
+		}
+	}
+	step := func(dst []int32) ([]int32, error) {
+		for slot := 0; frame != nil && slot < streams; slot++ {
+			if g.Buffered(slot) == 0 {
+				if err := g.PushLocal(slot, frame); err != nil {
+					return dst, fmt.Errorf("compress: speed: %w", err)
+				}
+			}
+		}
+		return g.Step(dst), nil
+	}
+	dst, err := step(nil) // warm up
+	if err != nil {
+		return Speed{}, err
+	}
 	cpu0 := threadCPU()
 	start := time.Now()
 	steps := 0
@@ -62,7 +87,9 @@ func MeasureSpeed(ctx context.Context, m *wavenet.Model, int8 bool, streams int,
 			return Speed{}, err
 		}
 		for i := 0; i < 64; i++ {
-			dst = g.Step(dst)
+			if dst, err = step(dst); err != nil {
+				return Speed{}, err
+			}
 		}
 		steps += 64
 	}

@@ -7,19 +7,38 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-// ID is the model id the default model is served under, and the
-// directory of FS() that holds its checkpoint.
+// ID is the model id the default model (the digit voice) is served
+// under, and the directory of FS() that holds its checkpoint.
 const ID = "default"
 
-//go:embed all:default
+// VocoderID is the id and directory of the default vocoder: a mel-
+// spectrogram WaveNet (local conditioning) for copy synthesis and
+// vocoding (`wavenet vocode`, POST /v1/vocode).
+const VocoderID = "vocoder"
+
+//go:embed all:default all:vocoder
 var files embed.FS
 
-// FS returns the embedded files: the checkpoint directory ID (load it
-// with synth.LoadFS(models.FS(), models.ID)).
+// FS returns the embedded files: the checkpoint directories ID and
+// VocoderID (load one with synth.LoadFS(models.FS(), id)).
 func FS() fs.FS { return files }
 
-// Available reports whether a default checkpoint is embedded.
-func Available() bool {
-	_, err := fs.Stat(files, ID+"/"+wavenet.ConfigFile)
+// Available reports whether the default checkpoint (ID) is embedded.
+func Available() bool { return Has(ID) }
+
+// Has reports whether the checkpoint directory id is embedded.
+func Has(id string) bool {
+	_, err := fs.Stat(files, id+"/"+wavenet.ConfigFile)
 	return err == nil
+}
+
+// IDs returns the ids of the embedded checkpoints, the digit voice first.
+func IDs() []string {
+	var ids []string
+	for _, id := range []string{ID, VocoderID} {
+		if Has(id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }

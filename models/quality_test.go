@@ -66,15 +66,7 @@ func loadRecordings(t *testing.T, cfg wavenet.Config) []recording {
 				t.Fatalf("%s: %v", name, err)
 			}
 		}
-		f, err := os.Open(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		clip, err := audio.DecodeMono(f)
-		f.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		clip := decodeFile(t, name)
 		codes, err := cfg.RecordingCodes(clip.Samples, clip.Format.SampleRate, false)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -82,6 +74,21 @@ func loadRecordings(t *testing.T, cfg wavenet.Config) []recording {
 		recs = append(recs, recording{name, codes, cond})
 	}
 	return recs
+}
+
+// decodeFile reads the audio file name, mixed down to mono.
+func decodeFile(t *testing.T, name string) *audio.Clip {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	clip, err := audio.DecodeMono(f)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return clip
 }
 
 // meanBits scores every recording from position 0, as validation during

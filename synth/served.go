@@ -15,8 +15,8 @@ import (
 const RandomID = "random"
 
 // Served says which models a service serves: Random when set, else the
-// checkpoints of Dir when set, else the checkpoint in directory FSDir of
-// FS (the embedded default model: models.FS(), models.ID).
+// checkpoints of Dir when set, else the checkpoints in directories FSDirs
+// of FS (the embedded models: models.FS(), models.IDs()).
 type Served struct {
 	// Random is a wavenet preset (tiny, small, ibab): one UNTRAINED model
 	// with random weights (seed 1), served as RandomID. Its audio is
@@ -25,10 +25,10 @@ type Served struct {
 	// Dir is a directory of checkpoint directories, or one checkpoint
 	// directory (LoadModels).
 	Dir string
-	// FS and FSDir name the checkpoint served, as FSDir, when neither
-	// Random nor Dir is set.
-	FS    fs.FS
-	FSDir string
+	// FS and FSDirs name the checkpoints served, each as its directory
+	// name, when neither Random nor Dir is set.
+	FS     fs.FS
+	FSDirs []string
 	// Logger receives warnings (a random model, skipped directory
 	// entries) and notes (int8 models, models without speech statistics);
 	// default slog.Default().
@@ -74,12 +74,15 @@ func LoadServed(ctx context.Context, s Served) (map[string]*Bundle, error) {
 		for _, e := range skipped {
 			log.Warn("models directory entry skipped", "entry", e)
 		}
-	case s.FS != nil:
-		b, err := LoadFS(s.FS, s.FSDir)
-		if err != nil {
-			return nil, err
+	case s.FS != nil && len(s.FSDirs) > 0:
+		bundles = map[string]*Bundle{}
+		for _, dir := range s.FSDirs {
+			b, err := LoadFS(s.FS, dir)
+			if err != nil {
+				return nil, err
+			}
+			bundles[dir] = b
 		}
-		bundles = map[string]*Bundle{s.FSDir: b}
 	default:
 		return nil, fmt.Errorf("synth: no models to serve (no random preset, directory or file system)")
 	}
@@ -87,7 +90,7 @@ func LoadServed(ctx context.Context, s Served) (map[string]*Bundle, error) {
 		if b.Int8 {
 			log.Info("model stored as int8: served with the int8 generator", "model", id)
 		}
-		if b.Stats == nil {
+		if b.Stats == nil && b.Model.Config.Local == nil {
 			log.Info("model has no "+speech.StatsFile+": text requests use default word durations", "model", id,
 				"median_s", speech.DefaultDuration.Median, "p90_s", speech.DefaultDuration.P90)
 		}

@@ -15,7 +15,7 @@ import (
 
 func TestLoadServed(t *testing.T) {
 	m := testModel(t)
-	root := wavenettest.SaveModels(t, m, "alpha", "bad id")
+	root := wavenettest.SaveModels(t, m, "alpha", "beta", "bad id")
 	tests := []struct {
 		name    string
 		s       Served
@@ -24,10 +24,13 @@ func TestLoadServed(t *testing.T) {
 		wantErr string
 	}{
 		{"random", Served{Random: "tiny", Dir: root}, []string{RandomID}, []string{"untrained random model", "preset=tiny"}, ""},
-		{"dir", Served{Dir: root}, []string{"alpha"}, []string{"models directory entry skipped", "has no " + speech.StatsFile}, ""},
-		{"fs", Served{FS: os.DirFS(root), FSDir: "alpha"}, []string{"alpha"}, nil, ""},
+		{"dir", Served{Dir: root}, []string{"alpha", "beta"}, []string{"models directory entry skipped", "has no " + speech.StatsFile}, ""},
+		{"fs", Served{FS: os.DirFS(root), FSDirs: []string{"alpha"}}, []string{"alpha"}, nil, ""},
+		{"fs two", Served{FS: os.DirFS(root), FSDirs: []string{"alpha", "beta"}}, []string{"alpha", "beta"}, nil, ""},
+		{"fs missing", Served{FS: os.DirFS(root), FSDirs: []string{"alpha", "gamma"}}, nil, nil, "gamma"},
 		{"unknown preset", Served{Random: "huge"}, nil, nil, "unknown preset"},
 		{"nothing", Served{}, nil, nil, "no models to serve"},
+		{"fs without dirs", Served{FS: os.DirFS(root)}, nil, nil, "no models to serve"},
 	}
 	for _, tt := range tests {
 		var logs bytes.Buffer

@@ -107,6 +107,9 @@ func Distill(ctx context.Context, student, teacher *wavenet.Model, utts []*corpu
 		return nil, fmt.Errorf("retrain: distill: teacher and student differ in quantization levels (%d, %d) or conditions",
 			tc.QuantizationChannels, sc.QuantizationChannels)
 	}
+	if err := sameLocal(sc.Local, tc.Local); err != nil {
+		return nil, err
+	}
 	o := opts.Options
 	bt, err := newBatches(student, utts, &o)
 	if err != nil {
@@ -147,7 +150,7 @@ func Distill(ctx context.Context, student, teacher *wavenet.Model, utts []*corpu
 				sem <- struct{}{}
 				go func() {
 					defer func() { <-sem; wg.Done() }()
-					tbuf[b], errs[b] = teacher.Forward(ctx, tbuf[b], bt.segs[b][:L], bt.conds[b])
+					tbuf[b], errs[b] = bt.teacherLogits(ctx, teacher, tbuf[b], b, L)
 					if errs[b] == nil {
 						copy(buf[b*R*Q:(b+1)*R*Q], tbuf[b][(L-R)*Q:L*Q])
 					}
@@ -162,6 +165,11 @@ func Distill(ctx context.Context, student, teacher *wavenet.Model, utts []*corpu
 		}
 		if err := gr.SetBatch(bt.segs, bt.conds); err != nil {
 			return vt.curve, err
+		}
+		if bt.local != nil {
+			if err := gr.SetLocal(bt.mels, bt.offs); err != nil {
+				return vt.curve, err
+			}
 		}
 		loss, err := gr.Run()
 		if err != nil {
@@ -194,4 +202,39 @@ func Distill(ctx context.Context, student, teacher *wavenet.Model, utts []*corpu
 		}
 	}
 	return vt.curve, nil
+}
+
+// teacherLogits returns into dst the teacher's logits of the first L
+// codes of batch row b, conditioned, for a vocoder, on the rows of b's mel
+// window that the student's graph uses (the upsampled window from offset
+// offs[b]).
+func (b *batches) teacherLogits(ctx context.Context, teacher *wavenet.Model, dst []float32, row, L int) ([]float32, error) {
+	if b.local == nil {
+		return teacher.Forward(ctx, dst, b.segs[row][:L], b.conds[row])
+	}
+	up, err := teacher.Upsample(nil, b.mels[row])
+	if err != nil {
+		return dst, err
+	}
+	C := b.local.Channels
+	return teacher.ForwardLocal(ctx, dst, b.segs[row][:L], b.conds[row], up[b.offs[row]*C:(b.offs[row]+L)*C])
+}
+
+// sameLocal reports whether a student's and a teacher's local
+// conditioning agree: none, or the same frames (channels, hop, mel
+// parameters) upsampled alike (scales, width), so that one mel window
+// conditions both.
+func sameLocal(s, t *wavenet.LocalConfig) error {
+	switch {
+	case s == nil && t == nil:
+		return nil
+	case s == nil || t == nil:
+		return fmt.Errorf("retrain: distill: %w", &wavenet.LocalError{Msg: "a vocoder's student must be a vocoder of the same mel frames, and a vocoder cannot teach a model without them"})
+	}
+	same := s.Channels == t.Channels && s.Hop == t.Hop && slices.Equal(s.Scales, t.Scales) && s.Width == t.Width &&
+		(s.Mel == nil) == (t.Mel == nil) && (s.Mel == nil || *s.Mel == *t.Mel)
+	if !same {
+		return fmt.Errorf("retrain: distill: %w", &wavenet.LocalError{Msg: fmt.Sprintf("student and teacher take different mel frames or upsampling (%+v, %+v)", *s, *t)})
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -341,6 +342,12 @@ func DistillStudents(ctx context.Context, teacher *wavenet.Model, o StudentsOpti
 	cfg, tc := o.Student, teacher.Config
 	cfg.SampleRate, cfg.QuantizationChannels, cfg.Conditions = tc.SampleRate, tc.QuantizationChannels, tc.Conditions
 	cfg.Preprocess = tc.Preprocess // the student trains on the teacher's data, processed alike
+	if tc.Local != nil {
+		// A vocoder's student is a vocoder of the same frames.
+		lc := *tc.Local
+		lc.Scales = slices.Clone(lc.Scales)
+		cfg.Local = &lc
+	}
 	tb, err := Validate(ctx, teacher, o.Val, o.ValWorkers)
 	if err != nil {
 		return nil, err

@@ -88,7 +88,9 @@ func Validate(ctx context.Context, m *wavenet.Model, utts []*corpus.Utterance, w
 	return v.Bits, nil
 }
 
-// batches draws training batches for m from utts.
+// batches draws training batches for m from utts: codes, conditions and,
+// for a model with local conditioning, each sequence's mel window and
+// offset (train.LocalWindow), as train's trainer draws them.
 type batches struct {
 	smp   *corpus.Sampler
 	cond  map[*corpus.Utterance][]int
@@ -96,6 +98,9 @@ type batches struct {
 	conds [][]int
 	seg   int
 	pad   int
+	local *wavenet.LocalConfig
+	mels  [][]float32
+	offs  []int
 }
 
 func newBatches(m *wavenet.Model, utts []*corpus.Utterance, o *Options) (*batches, error) {
@@ -103,7 +108,8 @@ func newBatches(m *wavenet.Model, utts []*corpus.Utterance, o *Options) (*batche
 		return nil, errors.New("retrain: no training utterances")
 	}
 	b := &batches{smp: corpus.NewSampler(utts, o.Seed), cond: map[*corpus.Utterance][]int{},
-		segs: make([][]int32, o.Batch), conds: make([][]int, o.Batch), seg: o.Segment, pad: m.Config.ReceptiveField() - 1}
+		segs: make([][]int32, o.Batch), conds: make([][]int, o.Batch), seg: o.Segment, pad: m.Config.ReceptiveField() - 1,
+		local: m.Config.Local}
 	b.smp.SetLevels(m.Config.QuantizationChannels)
 	for _, u := range utts {
 		c, err := u.ConditionIndices(m.Config.Conditions)
@@ -113,19 +119,38 @@ func newBatches(m *wavenet.Model, utts []*corpus.Utterance, o *Options) (*batche
 		if err := m.CheckInput(u.Codes, c); err != nil {
 			return nil, fmt.Errorf("retrain: %s: %w", u.Name, err)
 		}
+		if b.local != nil && len(u.Mel) == 0 {
+			return nil, fmt.Errorf("retrain: %s: %w", u.Name, &wavenet.LocalError{Msg: "the model is a vocoder and the utterance has no mel frames (load the corpus with the model's mel parameters: LoadCorpus)"})
+		}
 		b.cond[u] = c
+	}
+	if b.local != nil {
+		b.mels, b.offs = make([][]float32, o.Batch), make([]int, o.Batch)
 	}
 	return b, nil
 }
 
 // next fills segs (each pad + Segment + 1 codes: inputs and, shifted by
-// one, targets) and conds.
+// one, targets), conds and, with local conditioning, mels and offs.
 func (b *batches) next() {
 	for i := range b.segs {
 		var u *corpus.Utterance
-		b.segs[i], u = b.smp.Next(b.segs[i], b.seg+1, b.pad)
+		var from int
+		b.segs[i], u, from = b.smp.NextAt(b.segs[i], b.seg+1, b.pad)
 		b.conds[i] = b.cond[u]
+		if lc := b.local; lc != nil {
+			// The first prediction is of the code after the first.
+			b.mels[i], b.offs[i] = train.LocalWindow(b.mels[i], u.Mel, *lc, from+1, train.LocalFrames(*lc, b.pad+b.seg))
+		}
 	}
+}
+
+// step runs one forward and backward pass of par on the batch.
+func (b *batches) step(ctx context.Context, par *train.Parallel) (float64, error) {
+	if b.local != nil {
+		return par.StepLocal(ctx, b.segs, b.conds, b.mels, b.offs)
+	}
+	return par.Step(ctx, b.segs, b.conds)
 }
 
 // FineTune trains m on utts with Adam for opts.Steps steps, keeping the
@@ -157,7 +182,7 @@ func FineTune(ctx context.Context, m *wavenet.Model, masks compress.Masks, utts 
 	}
 	for step := 1; step <= opts.Steps; step++ {
 		bt.next()
-		loss, err := par.Step(ctx, bt.segs, bt.conds)
+		loss, err := bt.step(ctx, par)
 		if err != nil {
 			return vt.curve, err
 		}

@@ -108,7 +108,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		if !models.Available() {
 			return Usagef("--models DIR is required (this binary has no embedded default model)")
 		}
-		served.FS, served.FSDir = models.FS(), models.ID
+		served.FS, served.FSDirs = models.FS(), models.IDs()
 	}
 	var err error
 	if opts.Models, err = synth.LoadServed(ctx, served); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
 	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
@@ -192,5 +193,74 @@ func TestServeOpenAPIDocumentsEveryRoute(t *testing.T) {
 	defer srv.Shutdown(context.Background())
 	if err := srv.CheckOpenAPI(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestServeEmbedded: serve with no model flags serves the embedded
+// models, the digit voice and the vocoder, each listed by /v1/models, and
+// copy-synthesises a WAV upload on /v1/vocode with the vocoder.
+func TestServeEmbedded(t *testing.T) {
+	if !models.Has(models.ID) || !models.Has(models.VocoderID) {
+		t.Skip("the binary embeds no default model or vocoder")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, &Env{Stdout: pw, Stderr: io.Discard}, []string{"--addr", "127.0.0.1:0"})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("serve printed no address: %v (%v)", err, <-done)
+	}
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimSpace(line[strings.Index(line, "http://"):])
+	resp, err := http.Get(base + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Models []struct {
+			ID    string `json:"id"`
+			Local *struct {
+				Mel *audio.MelParams `json:"mel"`
+			} `json:"local_conditioning"`
+		} `json:"models"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := map[string]bool{}
+	for _, m := range list.Models {
+		local[m.ID] = m.Local != nil && m.Local.Mel != nil
+	}
+	if v, ok := local[models.ID]; !ok || v {
+		t.Errorf("/v1/models: %q listed %v, local conditioning %v; want listed, without", models.ID, ok, v)
+	}
+	if v, ok := local[models.VocoderID]; !ok || !v {
+		t.Errorf("/v1/models: %q listed %v, mel parameters %v; want both", models.VocoderID, ok, v)
+	}
+	wav := filepath.Join(t.TempDir(), "tone.wav")
+	writeSine(t, wav, 8000, 800)
+	resp, err = http.Post(base+"/v1/vocode?model="+models.VocoderID, "audio/wav", bytes.NewReader(readFile(t, wav)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /v1/vocode: %s: %s", resp.Status, body)
+	}
+	c, err := audio.Decode(bytes.NewReader(body))
+	if err != nil || len(c.Samples) < 800 {
+		t.Errorf("POST /v1/vocode: %v, want a WAV of at least the 800 samples sent", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve after cancel: %v", err)
 	}
 }

@@ -10,7 +10,9 @@ import (
 	"sync"
 
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/synth"
+	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 // vocodeRequest reads one input of `wavenet vocode` into a request: a
@@ -45,8 +47,8 @@ func vocodeOutName(dir, input string, format audio.Encoding) string {
 }
 
 func runVocode(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "vocode", "vocode in.wav|in.flac|in.npy|mels.json... --model DIR (--out out.wav | --out-dir DIR) [--method wavenet|griffin-lim] [--layout frames-by-mels|mels-by-frames] [--seed N] [--rate HZ] [--format wav]")
-	modelDir := fs.String("model", "", "checkpoint directory of a vocoder (a model trained with --local mel)")
+	fs := NewFlagSet(env, "vocode", "vocode in.wav|in.flac|in.npy|mels.json... [--model DIR] (--out out.wav | --out-dir DIR) [--method wavenet|griffin-lim] [--layout frames-by-mels|mels-by-frames] [--seed N] [--rate HZ] [--format wav]")
+	modelDir := fs.String("model", "", "checkpoint directory of a vocoder (a model trained with --local mel; default: the embedded vocoder)")
 	out := fs.String("out", "", "output file (one input)")
 	outDir := fs.String("out-dir", "", "output directory: one file per input, with the input's base name")
 	method := fs.String("method", synth.MethodWaveNet, "wavenet (the model) or griffin-lim (the classical baseline from the same mels)")
@@ -70,10 +72,7 @@ func runVocode(ctx context.Context, env *Env, args []string) error {
 	case *rate < 0:
 		return Usagef("--rate is %d, want a positive rate in Hz", *rate)
 	}
-	if *modelDir == "" {
-		return Usagef("--model DIR is required: a vocoder's checkpoint directory")
-	}
-	m, err := loadModel(ctx, *modelDir)
+	m, err := loadVocoder(ctx, *modelDir)
 	if err != nil {
 		return err
 	}
@@ -164,4 +163,16 @@ func vocodeFile(ctx context.Context, e *synth.Engine, input, out, layout string,
 		return "", err
 	}
 	return fmt.Sprintf("vocode: %s -> %s (%s, %d samples at %d Hz)", input, out, req.Method, len(x), syn.Rate), nil
+}
+
+// loadVocoder loads the checkpoint directory dir, or the embedded default
+// vocoder when dir is empty.
+func loadVocoder(ctx context.Context, dir string) (*wavenet.Model, error) {
+	switch {
+	case dir != "":
+		return wavenet.Load(ctx, dir)
+	case !models.Has(models.VocoderID):
+		return nil, Usagef("--model DIR is required: a vocoder's checkpoint directory (this binary has no embedded vocoder)")
+	}
+	return wavenet.LoadFS(models.FS(), models.VocoderID)
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -180,5 +181,28 @@ func TestVocodeParity(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestVocodeEmbedded: without --model, vocode copy-synthesises with the
+// embedded vocoder, at its rate, one hop of samples per centred frame.
+func TestVocodeEmbedded(t *testing.T) {
+	if !models.Has(models.VocoderID) {
+		t.Skip("no vocoder embedded")
+	}
+	in, _ := vocInputs(t)
+	out := filepath.Join(t.TempDir(), "tone.wav")
+	if _, stderr, err := runCmd(context.Background(), runVocode, "--out", out, filepath.Join(in, "tone.wav")); err != nil {
+		t.Fatalf("vocode without --model: %v\n%s", err, stderr)
+	}
+	m, err := wavenet.LoadFS(models.FS(), models.VocoderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := m.Config.Local
+	frames := 1 + 800/lc.Hop // centred frames of the 0.1 s tone at 8 kHz
+	c := readWAV(t, out)
+	if c.Format.SampleRate != m.Config.SampleRate || len(c.Samples) != frames*lc.Hop {
+		t.Errorf("vocode without --model: %d samples at %d Hz, want %d at %d", len(c.Samples), c.Format.SampleRate, frames*lc.Hop, m.Config.SampleRate)
 	}
 }
