@@ -131,7 +131,11 @@ func MakeVocoder(ctx context.Context, b *synth.Bundle, o VocoderOptions) (*Vocod
 	if report == nil {
 		report = io.Discard
 	}
-	r := &VocoderResult{}
+	copies, err := o.inputs()
+	if err != nil {
+		return nil, err
+	}
+	r := &VocoderResult{Copies: copies}
 	var clf *classify.Classifier
 	if o.FSDD != "" {
 		lo := Options{FSDD: o.FSDD, ValLo: o.ValLo, ValHi: o.ValHi, ValIndex: o.ValIndex}
@@ -140,10 +144,6 @@ func MakeVocoder(ctx context.Context, b *synth.Bundle, o VocoderOptions) (*Vocod
 			return nil, err
 		}
 		clf, r.Validation = c, res.Validation
-	}
-	var err error
-	if r.Copies, err = o.inputs(); err != nil {
-		return nil, err
 	}
 	for _, c := range r.Copies {
 		if err := ctx.Err(); err != nil {
