@@ -18,6 +18,7 @@ import (
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/classify"
+	"github.com/wavenet-go/wavenet/internal/plots"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/synth"
 )
@@ -340,7 +341,7 @@ func vocodeCopy(ctx context.Context, e *synth.Engine, b *synth.Bundle, c *Copy, 
 // judgeCopy computes c's MCDs and verdicts (with clf) and writes its
 // WAVs and PNG.
 func (o *VocoderOptions) judgeCopy(clf *classify.Classifier, c *Copy, rate int) error {
-	var pngs [numVersions][]byte
+	var specs [numVersions]plots.Spectrogram
 	for v := range numVersions {
 		x := c.Audio[v]
 		if v != Original {
@@ -360,8 +361,22 @@ func (o *VocoderOptions) judgeCopy(clf *classify.Classifier, c *Copy, rate int) 
 		if err := writeFile(filepath.Join(o.Out, c.File(v)), buf.Bytes()); err != nil {
 			return err
 		}
-		buf.Reset()
-		if err := spectrogramPNG(&buf, x, rate, fmt.Sprintf("%s: %s", c.Name, v)); err != nil {
+		var err error
+		if specs[v], err = spectrogram(x, rate, fmt.Sprintf("%s: %s", c.Name, v)); err != nil {
+			return fmt.Errorf("listening: %s: %w", c.PNG(), err)
+		}
+	}
+	// One colour scale for the three: 80 dB below the loudest cell of
+	// any (spectrogram's range), so that levels compare.
+	hi := math.Inf(-1)
+	for _, sp := range specs {
+		hi = math.Max(hi, sp.Max)
+	}
+	var pngs [numVersions][]byte
+	for v := range numVersions {
+		var buf bytes.Buffer
+		specs[v].Min, specs[v].Max = hi-(specs[v].Max-specs[v].Min), hi
+		if err := specs[v].WritePNG(&buf); err != nil {
 			return fmt.Errorf("listening: %s: %w", c.PNG(), err)
 		}
 		pngs[v] = buf.Bytes()
