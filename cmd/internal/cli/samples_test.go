@@ -104,6 +104,7 @@ func TestSamplesVocoder(t *testing.T) {
 	if strings.Contains(index, "7_jackson_1") || !strings.Contains(stdout, "wrote 2 copy-synthesis triples") {
 		t.Errorf("want 2 triples, without the training recording 7_jackson_1; stdout:\n%s", stdout)
 	}
+	digits, _ := genTestModel(t, true)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -111,6 +112,7 @@ func TestSamplesVocoder(t *testing.T) {
 		{[]string{"--vocoder", "--out", out, "--data", data, "--fsdd", ""}, "--model DIR is required with --vocoder"},
 		{[]string{"--vocoder", "--model", model, "--out", out, "--data", data, "--fsdd", "", "--max", "-1"}, "--max is -1"},
 		{[]string{"--vocoder", "--model", model, "--out", out, "--data", t.TempDir(), "--fsdd", ""}, "no WAV or FLAC recordings"},
+		{[]string{"--vocoder", "--model", digits, "--out", out, "--data", data, "--fsdd", ""}, "needs a vocoder: a model trained with --local mel"},
 	} {
 		_, _, err := runCmd(context.Background(), runSamples, c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
