@@ -8,6 +8,13 @@
 // rates against the bar of issue 6 (80% of digits and of speakers), one
 // row per file and the licence of the training data (FSDD, CC BY-SA 4.0).
 //
-// It is what `wavenet samples` runs; `wavenet eval` reads the directory it
-// writes.
+// MakeVocoder makes the copy-synthesis listening test of a mel vocoder
+// (issue 16): for each validation recording, the original as the vocoder
+// saw it, the WaveNet copy synthesis and Griffin-Lim from the same mels,
+// their spectrograms stacked in one PNG, and an index.md with each one's
+// mel-cepstral distortion against the original (audio.MCD) and the
+// classifier's verdicts.
+//
+// It is what `wavenet samples` (and `samples --vocoder`) runs; `wavenet
+// eval` reads the directory Make writes.
 package listening

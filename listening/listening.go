@@ -216,27 +216,12 @@ func (o *Options) plan(speakers []string, label wavenet.Condition) ([]*File, err
 // say generates every file's digits with an engine of its own, o.Streams
 // requests at a time, each file one text request seeded with its seed.
 func (o *Options) say(ctx context.Context, b *synth.Bundle, files []*File) error {
-	// Limits fit for files: hours of audio, requests that wait for a slot
-	// as long as it takes.
-	e, err := synth.New(map[string]*synth.Bundle{models.ID: b}, synth.Options{
-		MaxStreams: o.Streams, Workers: 1, MaxQueue: len(files), QueueWait: 24 * time.Hour,
-		MaxSeconds: 24 * 3600, ChunkSamples: 1024,
-	})
+	e, err := newEngine(b, o.Streams, len(files))
 	if err != nil {
-		return fmt.Errorf("listening: %w", err)
+		return err
 	}
 	defer e.Close()
-	var mu sync.Mutex
-	done := 0
-	progress := func() {
-		if o.Progress != nil {
-			mu.Lock()
-			o.Progress(done, len(files))
-			done++
-			mu.Unlock()
-		}
-	}
-	progress()
+	progress := counter(o.Progress, len(files))
 	errs := make([]error, len(files))
 	var wg sync.WaitGroup
 	for i, f := range files {
@@ -261,6 +246,39 @@ func (o *Options) say(ctx context.Context, b *synth.Bundle, files []*File) error
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// counter returns a function that calls p with the number of its earlier
+// calls and total, one goroutine at a time (nothing if p is nil); it
+// calls it once first, with 0.
+func counter(p func(done, total int), total int) func() {
+	var mu sync.Mutex
+	done := 0
+	call := func() {
+		if p != nil {
+			mu.Lock()
+			p(done, total)
+			done++
+			mu.Unlock()
+		}
+	}
+	call()
+	return call
+}
+
+// newEngine is an engine of its own for b (served as models.ID), streams
+// requests generated together and queue waiting, with limits fit for
+// files: hours of audio, requests that wait for a slot as long as it
+// takes.
+func newEngine(b *synth.Bundle, streams, queue int) (*synth.Engine, error) {
+	e, err := synth.New(map[string]*synth.Bundle{models.ID: b}, synth.Options{
+		MaxStreams: streams, Workers: 1, MaxQueue: queue, QueueWait: 24 * time.Hour,
+		MaxSeconds: 24 * 3600, ChunkSamples: 1024,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listening: %w", err)
+	}
+	return e, nil
 }
 
 // judge classifies f's digits and writes its WAV and PNG.

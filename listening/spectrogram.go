@@ -13,6 +13,16 @@ import (
 // spectrogramPNG draws the log-mel spectrogram of x (rate Hz) as a PNG
 // with time and frequency axes.
 func spectrogramPNG(w io.Writer, x []float32, rate int, title string) error {
+	s, err := spectrogram(x, rate, title)
+	if err != nil {
+		return err
+	}
+	return s.WritePNG(w)
+}
+
+// spectrogram is the plot of spectrogramPNG, its colours spanning 80 dB
+// below the loudest cell, as librosa's specshow shows.
+func spectrogram(x []float32, rate int, title string) (plots.Spectrogram, error) {
 	fft := 256 * max(1, rate/8000) // 32 ms frames
 	mc := audio.MelConfig{SampleRate: rate, FFTSize: fft, Hop: fft / 4, Mels: 64}
 	if len(x) < fft {
@@ -20,7 +30,7 @@ func spectrogramPNG(w io.Writer, x []float32, rate int, title string) error {
 	}
 	s, err := audio.MelSpectrogram(x, mc)
 	if err != nil {
-		return err
+		return plots.Spectrogram{}, err
 	}
 	// Band centres: 64 bands between 0 Hz and Nyquist, evenly spaced in
 	// mel (HTK filters: centre i is edge i+1 of Mels+2 edges).
@@ -40,10 +50,9 @@ func spectrogramPNG(w io.Writer, x []float32, rate int, title string) error {
 			ticks = append(ticks, plots.Tick{Value: audio.HzToMel(hz), Label: fmt.Sprint(hz)})
 		}
 	}
-	// 80 dB of range below the loudest cell, as librosa's specshow shows.
 	return plots.Spectrogram{
 		Title: title, YLabel: "frequency (Hz, mel scale)",
 		Data: s.Data, Frames: s.Frames, Bins: s.Bins, FrameRate: s.FrameRate,
 		BinY: mels, YMax: top, YTicks: ticks, Min: hi - 80, Max: hi,
-	}.WritePNG(w)
+	}, nil
 }

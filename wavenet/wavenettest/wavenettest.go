@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -33,6 +34,30 @@ func Tiny(t testing.TB, seed uint64, conds []wavenet.Condition) *wavenet.Model {
 	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(seed, seed+1)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	return m
+}
+
+// Vocoder returns an untrained 8 kHz vocoder (local conditioning on 8
+// mels, hop 16 = 4 x 4, n_fft 64; four layers of 8 channels) whose weights
+// are drawn uniformly from [-0.5, 0.5) by a generator seeded (seed, 2), so
+// that its output is far from silence and a seed gives the same model.
+func Vocoder(t testing.TB, seed uint64) *wavenet.Model {
+	t.Helper()
+	mp := audio.DefaultMelParams(8000)
+	mp.NFFT, mp.WinLength, mp.HopLength, mp.NMels = 64, 64, 16, 8
+	cfg := wavenet.Config{FilterWidth: 2, SampleRate: 8000, Dilations: []int{1, 2, 4, 8},
+		ResidualChannels: 8, DilationChannels: 8, SkipChannels: 16, QuantizationChannels: 256, UseBiases: true,
+		Local: &wavenet.LocalConfig{Channels: 8, Hop: 16, Scales: []int{4, 4}, Width: 2, Mel: &mp}}
+	m, err := wavenet.NewZero(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 2))
+	for _, p := range m.Params() {
+		for i := range p.Data {
+			p.Data[i] = float32(rng.Float64() - 0.5)
+		}
 	}
 	return m
 }

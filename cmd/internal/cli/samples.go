@@ -6,15 +6,20 @@ import (
 
 	"github.com/wavenet-go/wavenet/internal/progress"
 	"github.com/wavenet-go/wavenet/listening"
+	"github.com/wavenet-go/wavenet/synth"
 )
 
 func runSamples(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "samples", "samples [--model DIR] --out samples/ [--seed N] [--per-pair N] [--fsdd DIR] [flags]")
+	fs := NewFlagSet(env, "samples", "samples [--model DIR] --out samples/ [--seed N] [--per-pair N] [--fsdd DIR] [flags]\n"+
+		"       samples --vocoder --out DIR [--model DIR] [--data DIR] [--max N] [--seed N] [--fsdd DIR]")
 	var o listening.Options
 	var g genFlags
+	vocoder := fs.Bool("vocoder", false, "write copy-synthesis triples of a vocoder instead: each validation recording of --data, its WaveNet copy synthesis and Griffin-Lim from the same mels, spectrograms and index.md with MCDs")
+	data := fs.String("data", defaultFSDD, "with --vocoder: FSDD-named recordings (WAV or FLAC); those with an index in --val-index are copied")
+	maxFiles := fs.Int("max", 12, "with --vocoder: copy at most this many recordings, spread over speakers and digits (0: all)")
 	fs.StringVar(&o.ModelDir, "model", "", "checkpoint directory (default: the embedded default model)")
 	fs.StringVar(&o.Out, "out", "", "output directory (created; existing files of the same names are replaced)")
-	fs.StringVar(&o.FSDD, "fsdd", defaultFSDD, "FSDD-style training recordings for the classifier (trained on indices outside --val-index)")
+	fs.StringVar(&o.FSDD, "fsdd", defaultFSDD, "FSDD-style training recordings for the classifier (trained on indices outside --val-index; with --vocoder, \"\" for no verdicts)")
 	fs.StringVar(&o.ValIndex, "val-index", "5-9", "FSDD indices held out from the classifier's training")
 	fs.IntVar(&o.PerPair, "per-pair", 1, "samples per (speaker, digit), with fixed seeds (the evaluation uses 10)")
 	fs.IntVar(&o.Sentences, "sentences", len(listening.Sentences), fmt.Sprintf("sentences per speaker (0 to %d)", len(listening.Sentences)))
@@ -31,6 +36,8 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 		return Usagef("unexpected arguments %q", fs.Args())
 	case o.Out == "":
 		return Usagef("--out DIR is required")
+	case *vocoder:
+		return runSamplesVocoder(ctx, env, o, *data, *maxFiles, g.seed)
 	case o.PerPair < 1 || o.PerPair > 1000:
 		return Usagef("--per-pair is %d, want 1 to 1000", o.PerPair)
 	case o.Sentences < 0 || o.Sentences > len(listening.Sentences):
@@ -54,10 +61,51 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	}
 	o.Seed, o.Temperature, o.TopK, o.Greedy = g.seed, g.temp, g.topK, g.greedy
 	o.Report = env.Stdout
+	o.Progress = fileProgress(env, "samples")
+	_, err = listening.Make(ctx, b, o)
+	return err
+}
+
+// runSamplesVocoder is `wavenet samples --vocoder`: the settings of o
+// that apply (Out, ModelDir, FSDD, ValIndex, Streams), the recordings of
+// data, at most maxFiles of them, vocoded with seed.
+func runSamplesVocoder(ctx context.Context, env *Env, o listening.Options, data string, maxFiles int, seed uint64) error {
+	if maxFiles < 0 {
+		return Usagef("--max is %d, want 0 (all) or more", maxFiles)
+	}
+	if o.Streams < 1 {
+		return Usagef("--streams is %d, want at least 1", o.Streams)
+	}
+	vo := listening.VocoderOptions{Out: o.Out, Data: data, ValIndex: o.ValIndex, Max: maxFiles, Seed: seed,
+		FSDD: o.FSDD, Streams: o.Streams, Report: env.Stdout}
+	var err error
+	if vo.ValLo, vo.ValHi, err = parseRange(o.ValIndex); err != nil {
+		return err
+	}
+	b, err := vocoderBundle(ctx, env, o.ModelDir)
+	if err != nil {
+		return err
+	}
+	vo.Progress = fileProgress(env, "samples")
+	_, err = listening.MakeVocoder(ctx, b, vo)
+	return err
+}
+
+// vocoderBundle loads the vocoder of `samples --vocoder` from dir.
+func vocoderBundle(ctx context.Context, env *Env, dir string) (*synth.Bundle, error) {
+	if dir == "" {
+		return nil, Usagef("--model DIR is required with --vocoder")
+	}
+	return loadBundle(ctx, env, dir)
+}
+
+// fileProgress is a progress bar of files named name on env.Stderr, as
+// the listening package's Progress calls it.
+func fileProgress(env *Env, name string) func(done, total int) {
 	var bar *progress.Bar
-	o.Progress = func(done, total int) {
+	return func(done, total int) {
 		if bar == nil {
-			bar = progress.New(env.Stderr, "samples", "files", int64(total))
+			bar = progress.New(env.Stderr, name, "files", int64(total))
 		} else {
 			bar.Add(1, "")
 		}
@@ -65,6 +113,4 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 			bar.Finish()
 		}
 	}
-	_, err = listening.Make(ctx, b, o)
-	return err
 }

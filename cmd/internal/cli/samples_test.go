@@ -73,3 +73,50 @@ func TestSamplesErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSamplesVocoder runs `samples --vocoder` on the test vocoder and two
+// validation recordings (one at 16 kHz: resampled to the model's 8 kHz),
+// one recording outside the validation range left out, no classifier
+// (listening's tests check the files and verdicts in detail).
+func TestSamplesVocoder(t *testing.T) {
+	model := vocTestModel(t)
+	data := t.TempDir()
+	writeSine(t, filepath.Join(data, "2_george_5.wav"), 16000, 1600)
+	writeSine(t, filepath.Join(data, "7_jackson_9.wav"), 8000, 800)
+	writeSine(t, filepath.Join(data, "7_jackson_1.wav"), 8000, 800)
+	out := filepath.Join(t.TempDir(), "pairs")
+	stdout, stderr, err := runCmd(context.Background(), runSamples, "--vocoder", "--model", model, "--data", data, "--fsdd", "", "--out", out, "--seed", "2")
+	if err != nil {
+		t.Fatalf("samples --vocoder: %v\n%s", err, stderr)
+	}
+	index := string(readFile(t, filepath.Join(out, "index.md")))
+	for _, name := range []string{"2_george_5", "7_jackson_9"} {
+		for _, f := range []string{name + ".original.wav", name + ".wavenet.wav", name + ".griffinlim.wav", name + ".png"} {
+			if _, err := os.Stat(filepath.Join(out, f)); err != nil || !strings.Contains(index, "("+f+")") {
+				t.Errorf("%s: %v, or index.md does not link it", f, err)
+			}
+		}
+	}
+	// 0.1 s at 8 kHz: 1 + 800/16 = 51 frames of hop 16, 816 samples.
+	if c := readWAV(t, filepath.Join(out, "2_george_5.wavenet.wav")); c.Format.SampleRate != 8000 || len(c.Samples) != 816 {
+		t.Errorf("2_george_5.wavenet.wav: %d samples at %d Hz, want 816 at 8000 Hz", len(c.Samples), c.Format.SampleRate)
+	}
+	if strings.Contains(index, "7_jackson_1") || !strings.Contains(stdout, "wrote 2 copy-synthesis triples") {
+		t.Errorf("want 2 triples, without the training recording 7_jackson_1; stdout:\n%s", stdout)
+	}
+	digits, _ := genTestModel(t, true)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--vocoder", "--out", out, "--data", data, "--fsdd", ""}, "--model DIR is required with --vocoder"},
+		{[]string{"--vocoder", "--model", model, "--out", out, "--data", data, "--fsdd", "", "--max", "-1"}, "--max is -1"},
+		{[]string{"--vocoder", "--model", model, "--out", out, "--data", t.TempDir(), "--fsdd", ""}, "no WAV or FLAC recordings"},
+		{[]string{"--vocoder", "--model", digits, "--out", out, "--data", data, "--fsdd", ""}, "needs a vocoder: a model trained with --local mel"},
+	} {
+		_, _, err := runCmd(context.Background(), runSamples, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("samples %q = %v, want an error containing %q", c.args, err, c.want)
+		}
+	}
+}

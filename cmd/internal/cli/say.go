@@ -63,7 +63,7 @@ func loadBundle(ctx context.Context, env *Env, dir string) (*synth.Bundle, error
 	if err != nil {
 		return nil, err
 	}
-	if b.Stats == nil {
+	if b.Stats == nil && b.Model.Config.Local == nil { // a vocoder says no digits
 		fmt.Fprintf(env.Stderr, "note: %s has no %s: using default durations (median %.2f s, p90 %.2f s); "+
 			"add them with: wavenet say --calibrate --model DIR --data CORPUS\n",
 			where, speech.StatsFile, speech.DefaultDuration.Median, speech.DefaultDuration.P90)

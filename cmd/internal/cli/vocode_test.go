@@ -14,29 +14,15 @@ import (
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/wavenet"
+	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 )
 
 // vocTestModel saves a random 8 kHz vocoder (8 mels, hop 16 = 4 x 4,
 // n_fft 64) and returns its directory.
 func vocTestModel(t *testing.T) string {
 	t.Helper()
-	mp := audio.DefaultMelParams(8000)
-	mp.NFFT, mp.WinLength, mp.HopLength, mp.NMels = 64, 64, 16, 8
-	cfg := wavenet.Config{FilterWidth: 2, SampleRate: 8000, Dilations: []int{1, 2, 4, 8},
-		ResidualChannels: 8, DilationChannels: 8, SkipChannels: 16, QuantizationChannels: 256, UseBiases: true,
-		Local: &wavenet.LocalConfig{Channels: 8, Hop: 16, Scales: []int{4, 4}, Width: 2, Mel: &mp}}
-	m, err := wavenet.NewZero(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(4, 2))
-	for _, p := range m.Params() {
-		for i := range p.Data {
-			p.Data[i] = float32(rng.Float64() - 0.5)
-		}
-	}
 	dir := filepath.Join(t.TempDir(), "voc")
-	if err := wavenet.Save(context.Background(), dir, m, nil); err != nil {
+	if err := wavenet.Save(context.Background(), dir, wavenettest.Vocoder(t, 4), nil); err != nil {
 		t.Fatal(err)
 	}
 	return dir
