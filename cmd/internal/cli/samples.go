@@ -17,7 +17,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	vocoder := fs.Bool("vocoder", false, "write copy-synthesis triples of a vocoder instead: each validation recording of --data, its WaveNet copy synthesis and Griffin-Lim from the same mels, spectrograms and index.md with MCDs")
 	data := fs.String("data", defaultFSDD, "with --vocoder: FSDD-named recordings (WAV or FLAC); those with an index in --val-index are copied")
 	maxFiles := fs.Int("max", 12, "with --vocoder: copy at most this many recordings, spread over speakers and digits (0: all)")
-	fs.StringVar(&o.ModelDir, "model", "", "checkpoint directory (default: the embedded default model)")
+	fs.StringVar(&o.ModelDir, "model", "", "checkpoint directory (default: the embedded default model; with --vocoder, the embedded vocoder)")
 	fs.StringVar(&o.Out, "out", "", "output directory (created; existing files of the same names are replaced)")
 	fs.StringVar(&o.FSDD, "fsdd", defaultFSDD, "FSDD-style training recordings for the classifier (trained on indices outside --val-index; with --vocoder, \"\" for no verdicts)")
 	fs.StringVar(&o.ValIndex, "val-index", "5-9", "FSDD indices held out from the classifier's training")
@@ -91,12 +91,17 @@ func runSamplesVocoder(ctx context.Context, env *Env, o listening.Options, data 
 	return err
 }
 
-// vocoderBundle loads the vocoder of `samples --vocoder` from dir.
+// vocoderBundle loads the vocoder of `samples --vocoder` from dir, or the
+// embedded vocoder when dir is empty.
 func vocoderBundle(ctx context.Context, env *Env, dir string) (*synth.Bundle, error) {
-	if dir == "" {
-		return nil, Usagef("--model DIR is required with --vocoder")
+	if dir != "" {
+		return loadBundle(ctx, env, dir)
 	}
-	return loadBundle(ctx, env, dir)
+	m, err := loadVocoder(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	return &synth.Bundle{Model: m}, nil
 }
 
 // fileProgress is a progress bar of files named name on env.Stderr, as

@@ -109,7 +109,6 @@ func TestSamplesVocoder(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--vocoder", "--out", out, "--data", data, "--fsdd", ""}, "--model DIR is required with --vocoder"},
 		{[]string{"--vocoder", "--model", model, "--out", out, "--data", data, "--fsdd", "", "--max", "-1"}, "--max is -1"},
 		{[]string{"--vocoder", "--model", model, "--out", out, "--data", t.TempDir(), "--fsdd", ""}, "no WAV or FLAC recordings"},
 		{[]string{"--vocoder", "--model", digits, "--out", out, "--data", data, "--fsdd", ""}, "needs a vocoder: a model trained with --local mel"},
