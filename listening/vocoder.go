@@ -41,6 +41,9 @@ type VocoderOptions struct {
 	Max int
 	// Seed is the seed of every WaveNet and Griffin-Lim request.
 	Seed uint64
+	// Temperature is the WaveNet's sampling temperature (nil: the
+	// engine's default, 1).
+	Temperature *float64
 	// FSDD, when not "", is the directory the classifier is trained on
 	// (indices outside ValLo..ValHi), which then gives its verdicts on the
 	// three versions of each recording.
@@ -293,7 +296,7 @@ func (o *VocoderOptions) vocode(ctx context.Context, b *synth.Bundle, copies []*
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = vocodeCopy(ctx, e, b, c, o.Seed, &glMu)
+			errs[i] = vocodeCopy(ctx, e, b, c, *o, &glMu)
 			if errs[i] != nil {
 				cancel()
 				return
@@ -312,13 +315,14 @@ func (o *VocoderOptions) vocode(ctx context.Context, b *synth.Bundle, copies []*
 
 // vocodeCopy vocodes the mels of c's original with WaveNet and, holding
 // gl, Griffin-Lim.
-func vocodeCopy(ctx context.Context, e *synth.Engine, b *synth.Bundle, c *Copy, seed uint64, gl *sync.Mutex) error {
+func vocodeCopy(ctx context.Context, e *synth.Engine, b *synth.Bundle, c *Copy, o VocoderOptions, gl *sync.Mutex) error {
+	seed := o.Seed
 	mels, err := synth.RecordingMels(models.ID, b.Model.Config, c.Audio[Original], b.Model.Config.SampleRate)
 	if err != nil {
 		return fmt.Errorf("listening: %s: %w", c.Path, err)
 	}
 	for _, v := range []Version{WaveNet, GriffinLim} {
-		req := &synth.Request{Mels: mels, Seed: &seed, Method: synth.MethodWaveNet}
+		req := &synth.Request{Mels: mels, Seed: &seed, Method: synth.MethodWaveNet, Temperature: o.Temperature}
 		if v == GriffinLim {
 			req.Method = synth.MethodGriffinLim
 			gl.Lock()

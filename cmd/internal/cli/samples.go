@@ -37,7 +37,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	case o.Out == "":
 		return Usagef("--out DIR is required")
 	case *vocoder:
-		return runSamplesVocoder(ctx, env, o, *data, *maxFiles, g.seed)
+		return runSamplesVocoder(ctx, env, o, *data, *maxFiles, g)
 	case o.PerPair < 1 || o.PerPair > 1000:
 		return Usagef("--per-pair is %d, want 1 to 1000", o.PerPair)
 	case o.Sentences < 0 || o.Sentences > len(listening.Sentences):
@@ -68,16 +68,23 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 
 // runSamplesVocoder is `wavenet samples --vocoder`: the settings of o
 // that apply (Out, ModelDir, FSDD, ValIndex, Streams), the recordings of
-// data, at most maxFiles of them, vocoded with seed.
-func runSamplesVocoder(ctx context.Context, env *Env, o listening.Options, data string, maxFiles int, seed uint64) error {
+// data, at most maxFiles of them, vocoded with g's seed and temperature.
+func runSamplesVocoder(ctx context.Context, env *Env, o listening.Options, data string, maxFiles int, g genFlags) error {
 	if maxFiles < 0 {
 		return Usagef("--max is %d, want 0 (all) or more", maxFiles)
+	}
+	if err := g.check(); err != nil {
+		return err
+	}
+	temp := g.temp
+	if g.greedy {
+		temp = 0
 	}
 	if o.Streams < 1 {
 		return Usagef("--streams is %d, want at least 1", o.Streams)
 	}
-	vo := listening.VocoderOptions{Out: o.Out, Data: data, ValIndex: o.ValIndex, Max: maxFiles, Seed: seed,
-		FSDD: o.FSDD, Streams: o.Streams, Report: env.Stdout}
+	vo := listening.VocoderOptions{Out: o.Out, Data: data, ValIndex: o.ValIndex, Max: maxFiles, Seed: g.seed,
+		FSDD: o.FSDD, Streams: o.Streams, Report: env.Stdout, Temperature: &temp}
 	var err error
 	if vo.ValLo, vo.ValHi, err = parseRange(o.ValIndex); err != nil {
 		return err
