@@ -125,8 +125,11 @@ type Engine struct {
 	closed   bool
 	draining atomic.Bool
 	// direct bounds the requests computed outside the schedulers
-	// (Griffin-Lim) that run at once: one per core; more get ErrBusy.
-	direct chan struct{}
+	// (Griffin-Lim) that run at once: one per core. Up to
+	// Options.MaxQueue more wait for a place, each at most QueueWait;
+	// beyond, ErrBusy, as the schedulers' admission.
+	direct        chan struct{}
+	directWaiting atomic.Int64
 }
 
 // newStepper builds the generator of a model; a variable so tests can

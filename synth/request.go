@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -166,7 +167,7 @@ func (e *Engine) pickModel(id string) (*served, error) {
 	return m, nil
 }
 
-func (e *Engine) plan(r *Request) (*plan, error) {
+func (e *Engine) plan(ctx context.Context, r *Request) (*plan, error) {
 	m, err := e.pickModel(r.Model)
 	if err != nil {
 		return nil, err
@@ -261,7 +262,7 @@ func (e *Engine) plan(r *Request) (*plan, error) {
 
 	// Length.
 	if vocode {
-		if err := e.planVocode(p, r, opts, maxN); err != nil {
+		if err := e.planVocode(ctx, p, r, opts, maxN); err != nil {
 			return nil, err
 		}
 	} else if r.Text != "" {

@@ -52,7 +52,7 @@ func (e *Engine) Start(ctx context.Context, req *Request) (*Synthesis, error) {
 		}
 		req = &r
 	}
-	p, err := e.plan(req)
+	p, err := e.plan(ctx, req)
 	if err != nil {
 		return nil, err
 	}

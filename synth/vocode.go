@@ -1,10 +1,12 @@
 package synth
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/wavenet"
@@ -13,7 +15,7 @@ import (
 // planVocode plans a vocoding request to a model with local conditioning:
 // one segment whose stream is conditioned on the request's mel frames,
 // frames*hop samples long (for MelStream, at most maxN).
-func (e *Engine) planVocode(p *plan, r *Request, opts streamOptions, maxN int) error {
+func (e *Engine) planVocode(ctx context.Context, p *plan, r *Request, opts streamOptions, maxN int) error {
 	m := p.model
 	cfg := m.b.Model.Config
 	lc := cfg.Local
@@ -78,10 +80,8 @@ func (e *Engine) planVocode(p *plan, r *Request, opts streamOptions, maxN int) e
 			if lc.Mel == nil {
 				return badRequest("method", "method %q needs the model's mel parameters, which model %q does not record: use method %q", r.Method, m.id, MethodWaveNet)
 			}
-			select { // bounded like the schedulers' admission
-			case e.direct <- struct{}{}:
-			default:
-				return ErrBusy
+			if err := e.acquireDirect(ctx); err != nil {
+				return err
 			}
 			x, err := audio.GriffinLim(flat, *lc.Mel, audio.GriffinLimOptions{Seed: p.seed})
 			<-e.direct
@@ -164,4 +164,31 @@ func RecordingMels(id string, cfg wavenet.Config, x []float32, rate int) ([][]fl
 		mels[i] = sp.Row(i)
 	}
 	return mels, nil
+}
+
+// acquireDirect takes a place for a request computed outside the
+// schedulers, bounded as the schedulers' admission is: at once when one
+// is free, else waiting at most Options.QueueWait behind at most
+// Options.MaxQueue others; otherwise ErrBusy (or ctx's error).
+func (e *Engine) acquireDirect(ctx context.Context) error {
+	select {
+	case e.direct <- struct{}{}:
+		return nil
+	default:
+	}
+	if e.directWaiting.Add(1) > int64(e.opts.MaxQueue) {
+		e.directWaiting.Add(-1)
+		return ErrBusy
+	}
+	defer e.directWaiting.Add(-1)
+	t := time.NewTimer(e.opts.QueueWait)
+	defer t.Stop()
+	select {
+	case e.direct <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return ErrBusy
+	}
 }

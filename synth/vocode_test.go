@@ -337,19 +337,36 @@ func TestVocodeStarvedStream(t *testing.T) {
 }
 
 // TestGriffinLimBounded: Griffin-Lim runs outside the schedulers, so it
-// has its own bound: with every one of its places taken a request gets
-// ErrBusy (the service's 429), and once one frees it is computed.
+// has its own bound: with every one of its places taken a request waits
+// up to QueueWait behind at most MaxQueue others, then gets ErrBusy (the
+// service's 429); one waiting when a place frees is computed, and a
+// request's context ends its wait.
 func TestGriffinLimBounded(t *testing.T) {
-	e := vocoderEngine(t, testVocoder(t), Options{})
+	e := vocoderEngine(t, testVocoder(t), Options{MaxStreams: 1, MaxQueue: 1, QueueWait: 200 * time.Millisecond})
 	for range cap(e.direct) {
 		e.direct <- struct{}{}
 	}
 	r := &Request{Mels: randomFrames(6, 8, 4), Method: MethodGriffinLim}
-	if _, err := e.Start(context.Background(), r); !errors.Is(err, ErrBusy) {
-		t.Errorf("Griffin-Lim with every place taken: Start = %v, want ErrBusy", err)
+	t0 := time.Now()
+	if _, err := e.Start(context.Background(), r); !errors.Is(err, ErrBusy) || time.Since(t0) < 200*time.Millisecond {
+		t.Errorf("Griffin-Lim with every place taken: Start = %v after %v, want ErrBusy after the 200 ms wait", err, time.Since(t0))
 	}
-	<-e.direct
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Start(ctx, r); !errors.Is(err, context.Canceled) {
+		t.Errorf("Griffin-Lim waiting with its context ended: Start = %v, want context.Canceled", err)
+	}
+	// One waits (MaxQueue 1); a second finds the queue full at once.
+	e.directWaiting.Add(1)
+	if _, err := e.Start(context.Background(), r); !errors.Is(err, ErrBusy) {
+		t.Errorf("Griffin-Lim with the wait queue full: Start = %v, want ErrBusy", err)
+	}
+	e.directWaiting.Add(-1)
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		<-e.direct
+	}()
 	if x := synthAudio(t, e, r); len(x) != 8*4 {
-		t.Errorf("Griffin-Lim with a place free: %d samples, want 32 (8 frames x hop 4)", len(x))
+		t.Errorf("Griffin-Lim waiting for a place that frees: %d samples, want 32 (8 frames x hop 4)", len(x))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -190,5 +191,30 @@ func TestVocodeEmbedded(t *testing.T) {
 	c := readWAV(t, out)
 	if c.Format.SampleRate != m.Config.SampleRate || len(c.Samples) != frames*lc.Hop {
 		t.Errorf("vocode without --model: %d samples at %d Hz, want %d at %d", len(c.Samples), c.Format.SampleRate, frames*lc.Hop, m.Config.SampleRate)
+	}
+}
+
+// TestVocodeGriffinLimMany: more Griffin-Lim inputs than the engine runs
+// at once (one per core) wait their turn instead of failing busy.
+func TestVocodeGriffinLimMany(t *testing.T) {
+	model := vocTestModel(t)
+	in, _ := vocInputs(t)
+	n := 2*runtime.GOMAXPROCS(0) + 2
+	var args []string
+	for i := range n {
+		name := filepath.Join(in, fmt.Sprintf("tone%d.wav", i))
+		if err := os.WriteFile(name, readFile(t, filepath.Join(in, "tone.wav")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, name)
+	}
+	out := t.TempDir()
+	if _, stderr, err := runCmd(context.Background(), runVocode, append([]string{"--model", model, "--method", "griffin-lim", "--out-dir", out}, args...)...); err != nil {
+		t.Fatalf("vocode --method griffin-lim of %d inputs: %v\n%s", n, err, stderr)
+	}
+	for i := range n {
+		if c := readWAV(t, filepath.Join(out, fmt.Sprintf("tone%d.wav", i))); len(c.Samples) != 51*16 {
+			t.Errorf("tone%d.wav: %d samples, want 816", i, len(c.Samples))
+		}
 	}
 }
