@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -33,6 +34,10 @@ func openAPIDoc(features []Feature) map[string]any {
 				"spectrograms or recordings (POST /v1/vocode), scoring of WAV " +
 				"uploads (POST /v1/score), model listing, health, Prometheus metrics, and feature routes. " +
 				"Every error is {\"error\": {\"code\", \"message\", \"request_id\"}}.",
+			"license": license,
+		},
+		"servers": []any{
+			map[string]any{"url": "/", "description": "the server this document is served by (wavenet serve listens on --addr, default :8080)"},
 		},
 		"components": map[string]any{
 			"securitySchemes": map[string]any{
@@ -51,6 +56,16 @@ func openAPIDoc(features []Feature) map[string]any {
 		"security": []any{map[string]any{"bearer": []any{}}, map[string]any{"apiKey": []any{}}, map[string]any{}},
 		"paths":    paths,
 	}
+}
+
+// license is the document's info.license. The repository states no
+// licence for its code (no LICENSE file; the README's "Data and licence"
+// covers the data only), so it names what is licensed: the default model's
+// weights and the audio made with them, CC BY-SA 4.0 like the FSDD they
+// are adapted from.
+var license = map[string]any{
+	"name": "CC BY-SA 4.0 (default model weights and generated audio); no licence is stated for the code",
+	"url":  "https://creativecommons.org/licenses/by-sa/4.0/",
 }
 
 func (s *Server) handleOpenAPI(c echo.Context) error {
@@ -187,33 +202,39 @@ func corePaths() map[string]any {
 	binary := map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
 	busy := errResp("all generation slots and the wait queue are full; see Retry-After")
 	busy["headers"] = map[string]any{"Retry-After": map[string]any{"schema": intg}}
+	// tooLarge is the one client error of the public routes: the body
+	// limit applies to every route, a GET with a body included.
+	tooLarge := errResp("request body larger than the server's --max-body-bytes")
 	return map[string]any{
 		"/healthz": map[string]any{"get": map[string]any{
-			"summary": "liveness: the process serves HTTP", "security": []any{},
-			"responses": map[string]any{"200": map[string]any{"description": "alive", "content": jsonContent(map[string]any{"type": "object"})}},
+			"operationId": "checkLiveness", "summary": "liveness: the process serves HTTP", "security": []any{},
+			"responses": map[string]any{"200": map[string]any{"description": "alive", "content": jsonContent(map[string]any{"type": "object"})}, "413": tooLarge},
 		}},
 		"/readyz": map[string]any{"get": map[string]any{
-			"summary": "readiness: models loaded and not shutting down", "security": []any{},
+			"operationId": "checkReadiness", "summary": "readiness: models loaded and not shutting down", "security": []any{},
 			"responses": map[string]any{
 				"200": map[string]any{"description": "ready", "content": jsonContent(map[string]any{"type": "object"})},
+				"413": tooLarge,
 				"503": errResp("not ready (no model, or shutting down)"),
 			},
 		}},
 		"/metrics": map[string]any{"get": map[string]any{
-			"summary": "Prometheus metrics (text exposition format)", "security": []any{},
-			"responses": map[string]any{"200": map[string]any{"description": "metrics", "content": map[string]any{"text/plain": map[string]any{"schema": str}}}},
+			"operationId": "getMetrics", "summary": "Prometheus metrics (text exposition format)", "security": []any{},
+			"responses": map[string]any{"200": map[string]any{"description": "metrics", "content": map[string]any{"text/plain": map[string]any{"schema": str}}}, "413": tooLarge},
 		}},
 		"/openapi.json": map[string]any{"get": map[string]any{
-			"summary": "this document", "security": []any{},
-			"responses": map[string]any{"200": map[string]any{"description": "OpenAPI 3 document", "content": jsonContent(map[string]any{"type": "object"})}},
+			"operationId": "getOpenAPI", "summary": "this document", "security": []any{},
+			"responses": map[string]any{"200": map[string]any{"description": "OpenAPI 3 document", "content": jsonContent(map[string]any{"type": "object"})}, "413": tooLarge},
 		}},
 		"/v1/synthesize": map[string]any{"post": map[string]any{
+			"operationId": "synthesize",
 			"summary":     "generate audio",
 			"description": "Generates audio with the model's fast generator; concurrent requests share one batched generator. stream=true sends the audio while it is generated (chunked; a WAV then declares an unknown length); errors after the first byte cut the connection.",
 			"requestBody": map[string]any{"required": false, "content": jsonContent(ref("SynthesizeRequest"))},
 			"responses":   audioResponses(busy, "bad request (bad JSON, unknown field, value out of range)", "body is not JSON"),
 		}},
 		"/v1/vocode": map[string]any{"post": map[string]any{
+			"operationId": "vocode",
 			"summary":     "mel spectrogram (or a recording's) to audio with a vocoder",
 			"description": "Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type " + npyType + ", float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (" + ndjsonType + ": audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field \"file\") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.",
 			"parameters": []any{
@@ -228,7 +249,7 @@ func corePaths() map[string]any {
 			"requestBody": map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": ref("VocodeRequest")},
 				npyType:            binary,
-				ndjsonType:         map[string]any{"schema": str, "description": "frames streamed in: each line a frame [n_mels numbers] or an array of frames, vocoded while later lines arrive"},
+				ndjsonType:         map[string]any{"schema": map[string]any{"type": "string", "description": "frames streamed in: each line a frame [n_mels numbers] or an array of frames, vocoded while later lines arrive"}},
 				"audio/wav":        binary,
 				"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object",
 					"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"}}}},
@@ -236,6 +257,7 @@ func corePaths() map[string]any {
 			"responses": audioResponses(busy, "bad request: no mels, wrong n_mels, non-finite values, too long, not a vocoder, unreadable .npy or recording", "unsupported Content-Type"),
 		}},
 		"/v1/score": map[string]any{"post": map[string]any{
+			"operationId": "scoreRecording",
 			"summary":     "bits per sample of a WAV under a model",
 			"description": "Teacher-forced cross-entropy of the mu-law codes of the upload (mono mix, resampled to the model's rate). Conditions are query parameters by name (or speaker, label).",
 			"parameters": []any{
@@ -261,7 +283,8 @@ func corePaths() map[string]any {
 			},
 		}},
 		"/v1/models": map[string]any{"get": map[string]any{
-			"summary": "served models",
+			"operationId": "listModels",
+			"summary":     "served models",
 			"responses": map[string]any{
 				"200": map[string]any{"description": "models", "content": jsonContent(map[string]any{"type": "object",
 					"properties": map[string]any{"models": map[string]any{"type": "array", "items": ref("ModelInfo")}}})},
@@ -269,8 +292,9 @@ func corePaths() map[string]any {
 			},
 		}},
 		"/v1/models/{id}": map[string]any{"get": map[string]any{
-			"summary":    "one model: config, receptive field, sample rate, labels",
-			"parameters": []any{map[string]any{"name": "id", "in": "path", "required": true, "schema": str}},
+			"operationId": "getModel",
+			"summary":     "one model: config, receptive field, sample rate, labels",
+			"parameters":  []any{map[string]any{"name": "id", "in": "path", "required": true, "schema": str}},
 			"responses": map[string]any{
 				"200": map[string]any{"description": "model", "content": jsonContent(ref("ModelInfo"))},
 				"401": errResp("missing or invalid API key"),
@@ -280,19 +304,26 @@ func corePaths() map[string]any {
 	}
 }
 
-// CheckOpenAPI reports routes that /openapi.json does not document and
-// documented operations that are not routed (features included), or nil.
+// CheckOpenAPI reports routes that /openapi.json does not document,
+// documented operations that are not routed (features included), and
+// operations that client generators cannot name or that declare no client
+// error: each needs a camelCase operationId used by no other operation and
+// a 4xx response. It returns nil when there is nothing to report.
 func (s *Server) CheckOpenAPI() error {
 	documented := map[string]bool{}
+	var problems []string
+	opIDs := map[string]string{} // operationId -> "METHOD path"
 	for p, item := range s.OpenAPI()["paths"].(map[string]any) {
 		ops, ok := item.(map[string]any)
 		if !ok {
 			return fmt.Errorf("api: openapi: path item %s is a %T, want an object", p, item)
 		}
-		for method := range ops {
+		for method, op := range ops {
 			switch method {
 			case "get", "put", "post", "delete", "options", "head", "patch", "trace":
-				documented[strings.ToUpper(method)+" "+p] = true
+				key := strings.ToUpper(method) + " " + p
+				documented[key] = true
+				problems = append(problems, checkOperation(key, op, opIDs)...)
 			}
 		}
 	}
@@ -303,7 +334,6 @@ func (s *Server) CheckOpenAPI() error {
 		}
 		routed[r.Method+" "+openAPIPath(r.Path)] = true
 	}
-	var problems []string
 	for k := range routed {
 		if !documented[k] {
 			problems = append(problems, "route "+k+" is not documented")
@@ -319,6 +349,39 @@ func (s *Server) CheckOpenAPI() error {
 		return fmt.Errorf("api: openapi: %s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+var camelCase = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+
+// checkOperation reports what op (the operation of key, "METHOD path")
+// lacks: a camelCase operationId not in opIDs (which it joins) and a 4xx
+// response.
+func checkOperation(key string, op any, opIDs map[string]string) []string {
+	o, ok := op.(map[string]any)
+	if !ok {
+		return []string{fmt.Sprintf("operation %s is a %T, want an object", key, op)}
+	}
+	var problems []string
+	id, _ := o["operationId"].(string)
+	switch {
+	case id == "":
+		problems = append(problems, "operation "+key+" has no operationId")
+	case !camelCase.MatchString(id):
+		problems = append(problems, fmt.Sprintf("operation %s: operationId %q is not camelCase", key, id))
+	case opIDs[id] != "":
+		problems = append(problems, fmt.Sprintf("operation %s: operationId %q is also %s's", key, id, opIDs[id]))
+	default:
+		opIDs[id] = key
+	}
+	responses, _ := o["responses"].(map[string]any)
+	has4xx := false
+	for code := range responses {
+		has4xx = has4xx || strings.HasPrefix(code, "4")
+	}
+	if !has4xx {
+		problems = append(problems, "operation "+key+" declares no 4xx response")
+	}
+	return problems
 }
 
 // openAPIPath turns echo's /v1/models/:id into /v1/models/{id}.

@@ -290,7 +290,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	m := tinyModel(t)
 	extra := Feature{Name: "extra", Routes: func(g *echo.Group) {
 		g.POST("/extra/:name", func(c echo.Context) error { return c.NoContent(204) })
-	}, OpenAPI: map[string]any{"/v1/extra/{name}": map[string]any{"post": map[string]any{"responses": map[string]any{}}}}}
+	}, OpenAPI: map[string]any{"/v1/extra/{name}": map[string]any{"post": map[string]any{"operationId": "extra",
+		"responses": map[string]any{"204": map[string]any{"description": "done"}, "400": map[string]any{"description": "bad"}}}}}}
 	s, ts := newTestServer(t, m, Options{Features: []Feature{extra}})
 	var doc struct {
 		OpenAPI string                    `json:"openapi"`

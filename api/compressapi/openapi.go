@@ -18,7 +18,8 @@ var openAPI = map[string]any{
 	"/v1/models/{id}/compress": map[string]any{
 		"parameters": pathParam("id"),
 		"post": map[string]any{
-			"summary": "Quantize or prune a served model into a new model id, in the background; the new model is served when the job is done",
+			"operationId": "compressModel",
+			"summary":     "Quantize or prune a served model into a new model id, in the background; the new model is served when the job is done",
 			"requestBody": jsonBody(map[string]any{"type": "object", "required": []string{"method"},
 				"properties": map[string]any{
 					"method":      map[string]any{"type": "string", "enum": []string{"quantize", "prune"}},
@@ -37,15 +38,17 @@ var openAPI = map[string]any{
 	},
 	"/v1/compress/jobs": map[string]any{
 		"get": map[string]any{
-			"summary":   "The compression jobs",
-			"responses": map[string]any{"200": jsonResponse("{\"jobs\": [job]}")},
+			"operationId": "listCompressJobs",
+			"summary":     "The compression jobs",
+			"responses":   map[string]any{"200": jsonResponse("{\"jobs\": [job]}"), "401": errResponse},
 		},
 	},
 	"/v1/compress/jobs/{id}": map[string]any{
 		"parameters": pathParam("id"),
 		"get": map[string]any{
-			"summary":   "A compression job's status, stage, progress (0 to 1) and, when done, the new model's size and sparsity",
-			"responses": map[string]any{"200": jsonResponse("the job"), "404": errResponse},
+			"operationId": "getCompressJob",
+			"summary":     "A compression job's status, stage, progress (0 to 1) and, when done, the new model's size and sparsity",
+			"responses":   map[string]any{"200": jsonResponse("the job"), "404": errResponse},
 		},
 	},
 }

@@ -310,23 +310,23 @@ func openAPI() map[string]any {
 			"415": errBody("body is not JSON"),
 		}
 	}
-	op := func(summary, desc string, req, resp map[string]any, limit string) map[string]any {
+	op := func(operationID, summary, desc string, req, resp map[string]any, limit string) map[string]any {
 		r := errs(limit)
 		r["200"] = map[string]any{"description": "result", "content": jsonBody(resp)}
 		return map[string]any{"post": map[string]any{
-			"summary": summary, "description": desc + " Body limit: " + limit + ".",
+			"operationId": operationID, "summary": summary, "description": desc + " Body limit: " + limit + ".",
 			"requestBody": map[string]any{"required": true, "content": jsonBody(req)},
 			"responses":   r,
 		}}
 	}
 	matrix := map[string]any{"type": "array", "items": map[string]any{"type": "array", "items": num}}
 	return map[string]any{
-		"/v1/detection/iou": op("pairwise IoU of two box lists",
+		"/v1/detection/iou": op("boxIoU", "pairwise IoU of two box lists",
 			"IoU of every boxes1[i] with every boxes2[j] (boxes2 defaults to boxes1), continuous coordinates or, with pixel=true, the Pascal VOC integer-pixel convention (width = x2 - x1 + 1). At most 1,048,576 pairs.",
 			map[string]any{"type": "object", "required": []any{"boxes1"}, "properties": map[string]any{
 				"boxes1": boxes, "boxes2": boxes, "format": format, "pixel": map[string]any{"type": "boolean", "default": false}}},
 			map[string]any{"type": "object", "properties": map[string]any{"iou": matrix}}, "4 MiB"),
-		"/v1/detection/nms": op("non-maximum suppression (torchvision semantics) or Soft-NMS",
+		"/v1/detection/nms": op("nonMaximumSuppression", "non-maximum suppression (torchvision semantics) or Soft-NMS",
 			"Greedy by descending score (ties: lower index first); a box is suppressed when its IoU with a kept box is strictly greater than iou_threshold, separately per class. soft=linear|gaussian decays scores instead (Bodla et al. 2017). Returns the kept indices by descending (decayed) score. At most 20,000 boxes.",
 			map[string]any{"type": "object", "required": []any{"boxes", "scores"}, "properties": map[string]any{
 				"boxes": boxes, "scores": map[string]any{"type": "array", "items": num},
@@ -338,7 +338,7 @@ func openAPI() map[string]any {
 				"score_threshold": map[string]any{"type": "number", "default": 0, "description": "drop boxes scoring below (Soft-NMS default 0.001)"}}},
 			map[string]any{"type": "object", "properties": map[string]any{
 				"keep": map[string]any{"type": "array", "items": map[string]any{"type": "integer"}}, "scores": map[string]any{"type": "array", "items": num}}}, "4 MiB"),
-		"/v1/detection/evaluate": op("evaluate detections: Pascal VOC (11-point or all-point AP) or COCO (the 12 summary numbers)",
+		"/v1/detection/evaluate": op("evaluateDetections", "evaluate detections: Pascal VOC (11-point or all-point AP) or COCO (the 12 summary numbers)",
 			"ground_truth is a COCO instances object (images, categories, annotations with bbox [x, y, width, height], area, iscrowd), detections a COCO results list. metric coco (default) follows pycocotools COCOeval; voc07/voc follow the VOC devkit at iou_threshold with integer-pixel IoU unless continuous_iou. curves=false leaves out the per-class precision-recall curves.",
 			map[string]any{"type": "object", "required": []any{"ground_truth", "detections"}, "properties": map[string]any{
 				"metric":         map[string]any{"type": "string", "enum": []any{"voc07", "voc", "coco"}, "default": "coco"},

@@ -15,7 +15,8 @@ var idParam = []any{map[string]any{"name": "id", "in": "path", "required": true,
 var openAPI = map[string]any{
 	"/v1/rl/runs": map[string]any{
 		"post": map[string]any{
-			"summary": "Start a reinforcement-learning training run in the background",
+			"operationId": "startRLRun",
+			"summary":     "Start a reinforcement-learning training run in the background",
 			"requestBody": jsonBody(map[string]any{"type": "object", "required": []string{"env", "agent", "episodes"},
 				"properties": map[string]any{
 					"env":           map[string]any{"type": "string", "example": "FrozenLake-v1"},
@@ -30,18 +31,21 @@ var openAPI = map[string]any{
 	"/v1/rl/runs/{id}": map[string]any{
 		"parameters": idParam,
 		"get": map[string]any{
-			"summary":   "A run's status, learning curve (returns per episode) and evaluation",
-			"responses": map[string]any{"200": jsonResponse("the run"), "404": errResponse},
+			"operationId": "getRLRun",
+			"summary":     "A run's status, learning curve (returns per episode) and evaluation",
+			"responses":   map[string]any{"200": jsonResponse("the run"), "404": errResponse},
 		},
 		"delete": map[string]any{
-			"summary":   "Cancel and forget a run",
-			"responses": map[string]any{"204": map[string]any{"description": "deleted"}, "404": errResponse},
+			"operationId": "deleteRLRun",
+			"summary":     "Cancel and forget a run",
+			"responses":   map[string]any{"204": map[string]any{"description": "deleted"}, "404": errResponse},
 		},
 	},
 	"/v1/rl/runs/{id}/act": map[string]any{
 		"parameters": idParam,
 		"post": map[string]any{
-			"summary": "The trained policy's action for an observation",
+			"operationId": "rlPolicyAction",
+			"summary":     "The trained policy's action for an observation",
 			"requestBody": jsonBody(map[string]any{"type": "object", "required": []string{"observation"},
 				"properties": map[string]any{"observation": map[string]any{"type": "array", "items": map[string]any{"type": "number"}}}}),
 			"responses": map[string]any{"200": jsonResponse("{\"action\": n}"), "400": errResponse, "404": errResponse, "409": errResponse, "415": errResponse},
