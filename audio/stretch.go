@@ -31,8 +31,8 @@ func TimeStretch(x []float32, rate int, speed float64) ([]float32, error) {
 		return append([]float32(nil), x...), nil
 	}
 	n := max(4, rate*30/1000) &^ 1 // frame length, even
-	hop := n / 2                    // output advance
-	tol := n / 3                    // search range either side
+	hop := n / 2                   // output advance
+	tol := n / 3                   // search range either side
 	win := make([]float32, n)
 	for i := range win {
 		win[i] = float32(0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n)))

@@ -25,7 +25,6 @@ func zeroCrossingHz(x []float32, rate, lo, hi int) float64 {
 	return float64(n) * float64(rate) / float64(last-first)
 }
 
-
 // TestTimeStretch: a 220 Hz tone (and one with a harmonic) at 8 and 24 kHz
 // stretched to every speed in range keeps its pitch (zero-crossing
 // frequency within 1% over the middle of the output, where resampling
