@@ -1,6 +1,7 @@
 package speech
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -131,4 +132,27 @@ func TestNormalizeWords(t *testing.T) {
 	if _, err := Normalize("two", words, NormalizeOptions{}); !IsInputError(err) {
 		t.Errorf("Normalize(two) with words yes, no = %v, want an *InputError", err)
 	}
+}
+
+// Example of an OpenAI-style input: words the model cannot say are
+// skipped on request, and the Changes say what was read how.
+func ExampleNormalize() {
+	s, err := Normalize("Call 555-0199, ext. four", digitCondition, NormalizeOptions{SkipWords: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(s.Text())
+	for _, c := range s.Changes {
+		fmt.Printf("%d %q -> %q: %s\n", c.Pos, c.From, c.To, c.Why)
+	}
+	_, err = Normalize("Call 555-0199", digitCondition, NormalizeOptions{})
+	fmt.Println(err)
+	// Output:
+	// 5 5 5 0 1 9 9 4
+	// 0 "Call" -> "": skipped: the model cannot say it
+	// 5 "555-0199" -> "5 5 5 0 1 9 9": read digit by digit; phone punctuation dropped
+	// 15 "ext" -> "": skipped: the model cannot say it
+	// 20 "four" -> "4": number word
+	// speech: text "Call 555-0199": the model cannot say "Call" (character 0); it says only digit values, numbers digit by digit and number words (zero to nine) (allowed: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
 }

@@ -154,3 +154,26 @@ func ExampleParseSSML() {
 	// 150ms 0 [1 0]
 	// 150ms 1 [1 1]
 }
+
+func TestConcatPauses(t *testing.T) {
+	a := slices.Repeat([]float32{1}, 100)
+	b := slices.Repeat([]float32{0.5}, 60)
+	// With no pause before the first part, the same pause before the
+	// others and none after, ConcatPauses is Concat.
+	if got, want := ConcatPauses([][]float32{a, b, a}, []int{0, 10, 10}, 0, testRate), Concat([][]float32{a, b, a}, 10, testRate); !slices.Equal(got, want) {
+		t.Errorf("ConcatPauses(pauses 0, 10, 10) differs from Concat(pause 10)")
+	}
+	got := ConcatPauses([][]float32{a, b}, []int{5, 0}, 7, testRate)
+	want := slices.Concat(make([]float32, 5), Concat([][]float32{a, b}, 0, testRate), make([]float32, 7))
+	if !slices.Equal(got, want) {
+		t.Errorf("ConcatPauses(pauses 5, 0, trailing 7) = %d samples, want 5 of silence, Concat(a, b, pause 0), 7 of silence (%d)", len(got), len(want))
+	}
+	// 150 ms and 1.5 s at 8 kHz are 1200 and 12000 samples; 0.1 ms rounds
+	// to 1 sample (0.8).
+	if got := PauseSamples([]time.Duration{DefaultPause, 1500 * time.Millisecond, 100 * time.Microsecond}, 8000); !slices.Equal(got, []int{1200, 12000, 1}) {
+		t.Errorf("PauseSamples(150ms, 1.5s, 0.1ms at 8 kHz) = %v, want [1200 12000 1]", got)
+	}
+	if PauseSamples(nil, 8000) != nil {
+		t.Errorf("PauseSamples(nil) != nil")
+	}
+}
