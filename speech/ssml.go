@@ -107,6 +107,8 @@ type ssmlParser struct {
 	boundary time.Duration // the longest <s>/<p> boundary since the last label
 	done     bool          // the root is closed
 	text     strings.Builder
+	textLine int    // the line where text starts
+	lineAt   int    // the line where the current token starts
 	sayAs    string // interpret-as of the open <say-as>
 }
 
@@ -124,6 +126,7 @@ func (p *ssmlParser) pauseErr() error {
 
 func (p *ssmlParser) run() error {
 	for {
+		p.lineAt, _ = p.d.InputPos()
 		tok, err := p.d.Token()
 		if err == io.EOF {
 			break
@@ -189,7 +192,7 @@ func (p *ssmlParser) start(t xml.StartElement) error {
 	case len(p.stack) > 0 && name == "speak":
 		return p.inputErr("ssml element", name, slices.Clone(ssmlElementNames), "<speak> inside <%s>", p.stack[len(p.stack)-1])
 	case len(p.stack) > 0 && (p.stack[len(p.stack)-1] == "say-as" || p.stack[len(p.stack)-1] == "break"):
-		return p.inputErr("ssml element", name, nil, "element <%s> inside <%s>, which holds only text", name, p.stack[len(p.stack)-1])
+		return p.inputErr("ssml element", name, []string{"text only"}, "element <%s> inside <%s>, which holds only text", name, p.stack[len(p.stack)-1])
 	}
 	var interp, bt, bs string
 	hasTime, hasStrength := false, false
@@ -294,6 +297,9 @@ func (p *ssmlParser) chars(s string) error {
 		}
 		return nil
 	}
+	if p.text.Len() == 0 {
+		p.textLine = p.lineAt
+	}
 	p.text.WriteString(s)
 	return nil
 }
@@ -306,15 +312,16 @@ func (p *ssmlParser) flush() error {
 		if strings.TrimSpace(s) == "" {
 			return nil
 		}
-		line, _ := p.d.InputPos()
 		sub := normalizer{c: p.n.c}
 		sub.text(s)
+		lines := lineCounter{rs: []rune(s), line: p.textLine}
 		for _, b := range sub.bad {
-			b.line = line
+			b.line = lines.at(b.pos)
 			p.n.bad = append(p.n.bad, b)
 		}
+		lines = lineCounter{rs: lines.rs, line: p.textLine}
 		for _, ch := range sub.changes {
-			ch.Line = line
+			ch.Line = lines.at(ch.Pos)
 			p.n.changes = append(p.n.changes, ch)
 		}
 		p.n.tooMany = p.n.tooMany || sub.tooMany
@@ -327,6 +334,24 @@ func (p *ssmlParser) flush() error {
 	}
 	p.say(labels...)
 	return nil
+}
+
+// lineCounter finds the lines of increasing character offsets in rs,
+// which starts at line.
+type lineCounter struct {
+	rs   []rune
+	pos  int // rs[:pos] is counted
+	line int
+}
+
+// at returns the line of character offset pos, at least the last one's.
+func (l *lineCounter) at(pos int) int {
+	for ; l.pos < pos && l.pos < len(l.rs); l.pos++ {
+		if l.rs[l.pos] == '\n' {
+			l.line++
+		}
+	}
+	return l.line
 }
 
 // say adds labels with the pause before each.

@@ -65,7 +65,8 @@ func TestParseSSMLErrors(t *testing.T) {
 		bad []string // parts of the error
 	}{
 		// Text the model cannot say.
-		{"<speak>Call 555-0199\nnow</speak>", []string{`"Call" (line 2)`, `"now" (line 2)`, "allowed: 0, 1, 2"}},
+		{"<speak>Call 555-0199\nnow</speak>", []string{`"Call" (line 1)`, `"now" (line 2)`, "allowed: 0, 1, 2"}},
+		{"<speak>\n<p>4</p>\n<p>\n\n2 two twelve</p></speak>", []string{`"twelve" (line 5)`}},
 		{"<speak>3.5</speak>", []string{`"3.5"`, "decimal point"}},
 		{`<speak><say-as interpret-as="characters">4A</say-as></speak>`, []string{`ssml line 1: <say-as interpret-as="characters">"4A"</say-as>: the model cannot say "A"`}},
 		{`<speak><say-as interpret-as="characters">4-2</say-as></speak>`, []string{`cannot say "-"`}},
@@ -84,7 +85,7 @@ func TestParseSSMLErrors(t *testing.T) {
 		{`<p>4</p>`, []string{"the root element is <p>; want <speak>"}},
 		{`<speak>4</speak><speak>2</speak>`, []string{"element <speak> after the end of <speak>"}},
 		{`<speak><speak>4</speak></speak>`, []string{"<speak> inside <speak>"}},
-		{`<speak><say-as interpret-as="characters"><break/>4</say-as></speak>`, []string{"element <break> inside <say-as>, which holds only text"}},
+		{`<speak><say-as interpret-as="characters"><break/>4</say-as></speak>`, []string{"element <break> inside <say-as>, which holds only text (allowed: text only)"}},
 		{`<speak><say-as interpret-as="date">2026</say-as></speak>`, []string{`<say-as interpret-as="date"> is not supported`, "allowed: characters, cardinal, telephone"}},
 		{`<speak><say-as>4</say-as></speak>`, []string{`<say-as interpret-as=""> is not supported`}},
 		{`<speak><say-as interpret-as="telephone" format="1">555</say-as></speak>`, []string{`attribute "format" of <say-as> is not supported`, "allowed: interpret-as, xml:lang, xmlns"}},
