@@ -58,7 +58,8 @@ type NormalizeOptions struct {
 	// SkipWords drops words without digits that the model cannot say
 	// ("Call", "now"), each reported as a Change, instead of failing.
 	// Numbers that cannot be read ("3.5", "-4", "$5", "1st") are errors
-	// in any case: dropping them would change what the text says.
+	// in any case: dropping them would change what the text says. Number
+	// words are read in any case, "oh" included: "Oh, call 42" is 0 4 2.
 	SkipWords bool
 }
 
