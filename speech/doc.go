@@ -11,6 +11,21 @@
 // silence is trimmed, and the pieces are joined with short pauses
 // (Concat).
 //
+// Texts for drop-in speech APIs: the model says only its label values (the
+// ten digits), so Normalize reads free text (an OpenAI-style "input") by a
+// stated policy: numbers digit by digit ("1,250" is 1 2 5 0, "2026" is
+// 2 0 2 6), grouping commas and phone punctuation dropped ("+1 (555)
+// 010-9999"), number words as their digits, and every word it cannot say
+// named with its character offset in an *InputError (or skipped, on
+// request; a number it cannot read, "3.5" or "-4", is an error in any
+// case). ParseSSML reads the subset of SSML (W3C Speech Synthesis Markup
+// Language 1.1) that maps onto such a model, as Google's input.ssml sends
+// it: <speak>, <say-as interpret-as="characters|cardinal|telephone">,
+// <break time|strength>, <p> and <s>; anything else is an *InputError
+// naming the element, attribute or text and its line. Both return a
+// Script: the labels, whose Text Items reads, the pause before each (SSML)
+// and the Changes made in reading.
+//
 // How long to generate: a model trained on trimmed utterances padded with
 // silence learns that silence follows each utterance (if its training
 // windows reach past the ends often: corpus.Sampler pads only windows
