@@ -174,7 +174,7 @@ func audioHeaders() map[string]any {
 		"X-Audio-Duration": h("seconds of audio in the body (absent for a streamed text)", num),
 		"X-Sample-Rate":    h("sample rate of the body", intg),
 		"X-Num-Samples":    h("samples in the body (absent for a streamed text)", intg),
-		"X-Audio-Encoding": h("wav_pcm_s16le, pcm_s16le, mulaw, alaw (G.711) or pcm_f32le", str),
+		"X-Audio-Encoding": h("wav_pcm_s16le, flac, pcm_s16le, mulaw, alaw (G.711) or pcm_f32le", str),
 		"X-Model":          h("model id", str),
 		"X-Conditions":     h("conditions used, name=value comma-separated (defaults included)", str),
 	}
@@ -186,7 +186,7 @@ func audioResponses(busy map[string]any, bad, mediaType string) map[string]any {
 	binary := map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
 	return map[string]any{
 		"200": map[string]any{"description": "audio", "headers": audioHeaders(), "content": map[string]any{
-			"audio/wav": binary, "audio/basic": binary, "audio/PCMU": binary, "audio/PCMA": binary, "application/octet-stream": binary,
+			"audio/wav": binary, "audio/flac": binary, "audio/basic": binary, "audio/PCMU": binary, "audio/PCMA": binary, "application/octet-stream": binary,
 		}},
 		"400": errResp(bad),
 		"401": errResp("missing or invalid API key"),

@@ -73,7 +73,7 @@ type SynthesizeRequest struct {
 // Output is how a route's audio is sent (SynthesizeRequest,
 // VocodeRequest).
 type Output struct {
-	// Format is wav (default), pcm16, mulaw, alaw or float32.
+	// Format is wav (default), flac, pcm16, mulaw, alaw or float32.
 	Format string `json:"format,omitempty"`
 	// SampleRate resamples the output (default: the model's rate).
 	SampleRate int `json:"sample_rate,omitempty"`

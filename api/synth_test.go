@@ -55,31 +55,44 @@ func TestSynthesizeFormatsDecodeBack(t *testing.T) {
 				if stream && res.ContentLength != -1 {
 					t.Errorf("stream: Content-Length = %d, want -1 (chunked)", res.ContentLength)
 				}
-				if !stream && res.ContentLength != bodySize(f, 800) {
-					t.Errorf("Content-Length = %d, want %d", res.ContentLength, bodySize(f, 800))
+				if want := bodySize(f, 800); f == audio.EncodingFLAC {
+					want = int64(len(body)) // compressed: the size depends on the samples
+					if !stream && res.ContentLength != want {
+						t.Errorf("Content-Length = %d, want the body's %d", res.ContentLength, want)
+					}
+				} else if !stream && res.ContentLength != want {
+					t.Errorf("Content-Length = %d, want %d", res.ContentLength, want)
 				}
 				var got []float32
 				var tol float64
 				switch f {
-				case audio.EncodingWAV:
-					if stream {
+				case audio.EncodingWAV, audio.EncodingFLAC:
+					switch {
+					case f == audio.EncodingWAV && stream:
 						if sz := binary.LittleEndian.Uint32(body[40:]); sz != 0xFFFFFFFF {
 							t.Errorf("streamed WAV data size = %#x, want 0xFFFFFFFF (unknown)", sz)
 						}
 						// audio.Decode reads an unknown data size to EOF.
+					case f == audio.EncodingFLAC:
+						// STREAMINFO's 36-bit sample count (RFC 9639 section
+						// 8.2): 0, unknown, when streamed.
+						count := binary.BigEndian.Uint64(body[18:26]) & (1<<36 - 1)
+						if want := map[bool]uint64{false: 800, true: 0}[stream]; count != want {
+							t.Errorf("FLAC STREAMINFO sample count = %d, want %d", count, want)
+						}
 					}
-					clip, err := audio.Decode(bytes.NewReader(body))
+					clip, err := audio.DecodeAny(bytes.NewReader(body))
 					if err != nil {
-						t.Fatalf("audio.Decode(body) = %v", err)
+						t.Fatalf("audio.DecodeAny(body) = %v", err)
 					}
 					if clip.Format.SampleRate != 8000 || clip.Format.Channels != 1 || clip.Format.BitDepth != 16 {
-						t.Errorf("WAV format = %v, want 8000 Hz mono 16-bit", clip.Format)
+						t.Errorf("%s format = %v, want 8000 Hz mono 16-bit", f, clip.Format)
 					}
 					// The decoder scales by 1/32768, the encoder by 32767.
 					for _, v := range clip.Samples {
 						got = append(got, v*32768/32767)
 					}
-					tol = 0.5/32767 + 1e-6 // rounding to 16 bits
+					tol = 0.5/32767 + 1e-6 // rounding to 16 bits (FLAC is lossless after that)
 				case audio.EncodingPCM16:
 					for _, v := range le16(body) {
 						got = append(got, float32(v)/32767)
@@ -290,6 +303,39 @@ func TestSynthesizeTextLabelSecondsCaps(t *testing.T) {
 	}
 }
 
+// TestSynthesizeFLACFrames: a FLAC of more than one 4096-sample frame,
+// whole and streamed, decodes to the header-stated length and to the
+// float32 response's samples rounded to 16 bits.
+func TestSynthesizeFLACFrames(t *testing.T) {
+	m := tinyModel(t)
+	_, ts := newTestServer(t, m, Options{})
+	// 0.25 s at 8 kHz resampled to 22050 Hz: 5513 samples (as in
+	// TestSynthesizeResample), a full frame and a short one.
+	req := `{"seconds": 0.25, "seed": 1, "format": %q, "sample_rate": 22050, "stream": %v}`
+	res := post(t, ts.URL+"/v1/synthesize", fmt.Sprintf(req, "float32", false))
+	ref := float32s(readAll(t, res))
+	for _, stream := range []bool{false, true} {
+		res := post(t, ts.URL+"/v1/synthesize", fmt.Sprintf(req, "flac", stream))
+		b := readAll(t, res)
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "audio/flac" {
+			t.Fatalf("stream=%v: %d %q, want 200 audio/flac", stream, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		clip, err := audio.DecodeAny(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("stream=%v: audio.DecodeAny(body) = %v", stream, err)
+		}
+		if n := strconv.Itoa(len(clip.Samples)); n != res.Header.Get("X-Num-Samples") || len(clip.Samples) != len(ref) || clip.Format.SampleRate != 22050 {
+			t.Fatalf("stream=%v: %d samples at %d Hz, X-Num-Samples %s; want %d at 22050", stream, len(clip.Samples), clip.Format.SampleRate, res.Header.Get("X-Num-Samples"), len(ref))
+		}
+		for i, v := range clip.Samples {
+			// The decoder scales by 1/32768, the encoder rounds v*32767.
+			if got, want := int(v*32768), int(math.Round(float64(ref[i])*32767)); got != want {
+				t.Fatalf("stream=%v: sample %d = %d, want %d (float32 %v)", stream, i, got, want, ref[i])
+			}
+		}
+	}
+}
+
 func TestSynthesizeResample(t *testing.T) {
 	m := tinyModel(t)
 	_, ts := newTestServer(t, m, Options{})
@@ -344,7 +390,7 @@ func TestSynthesizeBadInput(t *testing.T) {
 		{"top_k beyond Q", `{"top_k": 257}`, 400, "bad_request", "0 (all codes) to 256"},
 		{"fractional samples", `{"num_samples": 1.5}`, 400, "bad_request", `"num_samples"`},
 		{"negative seed", `{"seed": -1}`, 400, "bad_request", `"seed"`},
-		{"unknown format", `{"format": "mp3"}`, 400, "bad_request", `"wav", "pcm16", "mulaw", "alaw", "float32"`},
+		{"unknown format", `{"format": "mp3"}`, 400, "bad_request", `"wav", "flac", "pcm16", "mulaw", "alaw", "float32"`},
 		{"bad rate", `{"sample_rate": 10}`, 400, "bad_request", "1000 to 192000"},
 		{"odd rate", `{"sample_rate": 191999}`, 400, "bad_request", "common rate"},
 		{"unknown speaker", `{"speaker": "bob"}`, 400, "bad_request", "allowed: george, jackson"},

@@ -66,6 +66,15 @@ func TestVocodeRoute(t *testing.T) {
 	if b := readAll(t, res); res.StatusCode != 200 || len(b) != 3*4*2 {
 		t.Errorf("vocode 3 frames as pcm16 = %d, %d bytes; want 200 and 3 frames x 4 samples x 2 bytes", res.StatusCode, len(b))
 	}
+	for _, stream := range []bool{false, true} {
+		res = postType(t, ts.URL+"/v1/vocode", "application/json", []byte(fmt.Sprintf(`{"model":"voc","mels":%s,"format":"flac","stream":%v}`, frames, stream)))
+		b := readAll(t, res)
+		clip, err := audio.DecodeAny(bytes.NewReader(b))
+		if res.StatusCode != 200 || err != nil || len(clip.Samples) != 3*4 || res.Header.Get("Content-Type") != "audio/flac" {
+			t.Errorf("vocode 3 frames as flac (stream %v) = %d %q, %d bytes decoding to %v; want 200 audio/flac of 3 frames x 4 samples",
+				stream, res.StatusCode, res.Header.Get("Content-Type"), len(b), err)
+		}
+	}
 	var wav bytes.Buffer
 	if err := audio.Encode(&wav, make([]float32, 40), 8000, audio.PCM16); err != nil {
 		t.Fatal(err)

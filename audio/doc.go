@@ -1,6 +1,6 @@
 // Package audio implements WAV and FLAC decoding over io.Reader (DecodeAny
-// tells them apart by their magic bytes), every output
-// encoding over io.Writer (WAV, raw 16-bit PCM, G.711 mu-law and A-law, raw
+// tells them apart by their magic bytes), every output encoding over
+// io.Writer (WAV, FLAC, raw 16-bit PCM, G.711 mu-law and A-law, raw
 // float32: Encoding, AppendEncoded, Encoder), band-limited resampling,
 // batch and streaming, silence trimming, peak normalisation, DC removal,
 // log-mel spectrograms (the vocoder's features: MelParams, Mel, LogMel) and
@@ -9,6 +9,12 @@
 // G.711 follows ITU-T Recommendation G.711 (1988) as Sun Microsystems'
 // public-domain g711.c computes it (linear2ulaw, linear2alaw). PCM16 is
 // round(clip(v, -1, 1) * 32767) in every encoding that holds 16-bit samples.
+//
+// FLAC output follows RFC 9639 (Free Lossless Audio Codec, 2024) with the
+// encoder of github.com/mewkiz/flac: 16-bit mono, fixed-blocksize frames
+// of 4096 samples sent as each fills, fixed predictors (orders 0 to 4)
+// with Rice-coded residuals; a streamed STREAMINFO declares the length
+// and MD5 unknown (0), as section 8.2 allows.
 //
 // WAV follows the Microsoft RIFF/WAVE specification ("Multimedia Programming
 // Interface and Data Specifications 1.0", 1991, and the

@@ -15,16 +15,17 @@ import (
 // the CLI writes.
 type Encoding string
 
-// The encodings. Every one but WAV is headerless.
+// The encodings. Every one but WAV and FLAC is headerless.
 const (
 	EncodingWAV     Encoding = "wav"     // RIFF/WAVE, 16-bit PCM, mono
+	EncodingFLAC    Encoding = "flac"    // FLAC (RFC 9639), 16-bit, mono, streamable
 	EncodingPCM16   Encoding = "pcm16"   // raw signed 16-bit little-endian
 	EncodingMulaw   Encoding = "mulaw"   // raw 8-bit ITU-T G.711 mu-law
 	EncodingAlaw    Encoding = "alaw"    // raw 8-bit ITU-T G.711 A-law
 	EncodingFloat32 Encoding = "float32" // raw IEEE 754 float32 little-endian, in [-1, 1]
 )
 
-var encodings = []Encoding{EncodingWAV, EncodingPCM16, EncodingMulaw, EncodingAlaw, EncodingFloat32}
+var encodings = []Encoding{EncodingWAV, EncodingFLAC, EncodingPCM16, EncodingMulaw, EncodingAlaw, EncodingFloat32}
 
 // Encodings returns every encoding, in a fixed order.
 func Encodings() []Encoding { return slices.Clone(encodings) }
@@ -32,8 +33,8 @@ func Encodings() []Encoding { return slices.Clone(encodings) }
 // ErrUnknownEncoding is wrapped by ParseEncoding's error.
 var ErrUnknownEncoding = errors.New("unknown encoding")
 
-// ParseEncoding returns the encoding named s ("wav", "pcm16", "mulaw",
-// "alaw" or "float32"); the error wraps ErrUnknownEncoding.
+// ParseEncoding returns the encoding named s ("wav", "flac", "pcm16",
+// "mulaw", "alaw" or "float32"); the error wraps ErrUnknownEncoding.
 func ParseEncoding(s string) (Encoding, error) {
 	if slices.Contains(encodings, Encoding(s)) {
 		return Encoding(s), nil
@@ -48,6 +49,7 @@ func ParseEncoding(s string) (Encoding, error) {
 // ContentType is the media type of e at a sample rate:
 //
 //   - wav: audio/wav.
+//   - flac: audio/flac (RFC 9639).
 //   - pcm16: application/octet-stream, because the registered audio/L16
 //     (RFC 2586) is big-endian and this encoding is little-endian.
 //   - mulaw: audio/basic (RFC 2046: 8-bit G.711 mu-law, 8 kHz, mono) at
@@ -58,6 +60,8 @@ func (e Encoding) ContentType(rate int) string {
 	switch e {
 	case EncodingWAV:
 		return "audio/wav"
+	case EncodingFLAC:
+		return "audio/flac"
 	case EncodingMulaw:
 		if rate == 8000 {
 			return "audio/basic"
@@ -75,6 +79,8 @@ func (e Encoding) FFmpegName() string {
 	switch e {
 	case EncodingWAV:
 		return "wav_pcm_s16le"
+	case EncodingFLAC:
+		return "flac"
 	case EncodingPCM16:
 		return "pcm_s16le"
 	case EncodingMulaw:
@@ -85,7 +91,8 @@ func (e Encoding) FFmpegName() string {
 	return "pcm_f32le"
 }
 
-// BytesPerSample of e's samples (WAV's are 16-bit).
+// BytesPerSample of e's samples before compression (WAV's and FLAC's are
+// 16-bit).
 func (e Encoding) BytesPerSample() int {
 	switch e {
 	case EncodingMulaw, EncodingAlaw:
@@ -97,11 +104,15 @@ func (e Encoding) BytesPerSample() int {
 }
 
 // EncodedSize is the number of bytes of n samples in e, a WAV's 44-byte
-// header included.
+// header included. For FLAC, whose size depends on the samples, it is an
+// upper bound: the 42-byte header and every frame verbatim.
 func (e Encoding) EncodedSize(n int) int64 {
 	size := int64(n) * int64(e.BytesPerSample())
-	if e == EncodingWAV {
+	switch e {
+	case EncodingWAV:
 		size += wavHeaderSize
+	case EncodingFLAC:
+		size += flacHeaderSize + (int64(n)+flacBlockSize-1)/flacBlockSize*flacFrameOverhead
 	}
 	return size
 }
@@ -113,7 +124,8 @@ const wavHeaderSize = 44
 // AppendEncoded appends x in e's sample encoding to dst and returns it
 // (WAV samples are 16-bit PCM; the header is NewEncoder's). Samples are
 // clipped to [-1, 1] and NaN is 0 in every encoding. It does not allocate
-// when dst has room. An Encoding not in Encodings() panics.
+// when dst has room. FLAC, whose samples are coded in frames, and an
+// Encoding not in Encodings() panic.
 func AppendEncoded(dst []byte, x []float32, e Encoding) []byte {
 	dst = slices.Grow(dst, len(x)*e.BytesPerSample())
 	switch e {
@@ -133,6 +145,8 @@ func AppendEncoded(dst []byte, x []float32, e Encoding) []byte {
 		for _, v := range x {
 			dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(clamp1(v)))
 		}
+	case EncodingFLAC:
+		panic("audio: AppendEncoded: flac is coded in frames: use NewEncoder")
 	default:
 		panic(fmt.Sprintf("audio: AppendEncoded: unknown encoding %q", string(e)))
 	}
@@ -244,17 +258,18 @@ func WAVHeader(rate, n int) []byte {
 // riffSizeOff is the offset of the RIFF size field in the header.
 const riffSizeOff = 4
 
-// Encoder writes samples in one encoding to an io.Writer, a WAV header
-// first. It is not safe for concurrent use.
+// Encoder writes samples in one encoding to an io.Writer, a WAV or FLAC
+// header first. It is not safe for concurrent use.
 type Encoder struct {
 	w        io.Writer
 	raw      Encoding     // the samples' encoding
 	wav      SampleFormat // 0 for headerless encodings
 	rate     int
 	channels int
-	declared int64 // frames the caller declared, -1 if unknown
-	frames   int64 // frames written
-	start    int64 // offset of a WAV header in a seekable writer, -1 if unknown
+	flac     *flacEncoder // nil but for FLAC
+	declared int64        // frames the caller declared, -1 if unknown
+	frames   int64        // frames written
+	start    int64        // offset of a WAV or FLAC header in a seekable writer, -1 if unknown
 	buf      []byte
 	err      error // sticky
 	closed   bool
@@ -265,6 +280,11 @@ type Encoder struct {
 // now, declaring n samples; with n < 0 the RIFF and data sizes are
 // 0xFFFFFFFF, as for a stream, and Close patches the real sizes in when w
 // is an io.WriteSeeker that can seek (a file).
+//
+// FLAC's header declares n samples, 0 ("unknown") for n < 0, and an
+// unknown (zero) MD5 signature; Write sends a frame whenever a block of
+// 4096 samples is full and Close the last, short one. When w can seek,
+// Close writes the sample count and MD5 signature into the header.
 func NewEncoder(w io.Writer, e Encoding, rate, n int) (*Encoder, error) {
 	if !slices.Contains(encodings, e) {
 		_, err := ParseEncoding(string(e))
@@ -276,7 +296,25 @@ func NewEncoder(w io.Writer, e Encoding, rate, n int) (*Encoder, error) {
 	if err := checkEncode(rate, 1, e.BytesPerSample()); err != nil {
 		return nil, err
 	}
-	return &Encoder{w: w, raw: e, rate: rate, channels: 1, declared: int64(max(n, -1)), start: -1}, nil
+	enc := &Encoder{w: w, raw: e, rate: rate, channels: 1, declared: int64(max(n, -1)), start: -1}
+	if e == EncodingFLAC {
+		enc.start = seekOffset(w)
+		var err error
+		if enc.flac, err = newFLACEncoder(w, rate, enc.declared); err != nil {
+			return nil, err
+		}
+	}
+	return enc, nil
+}
+
+// seekOffset is w's offset when it can seek, else -1.
+func seekOffset(w io.Writer) int64 {
+	if ws, ok := w.(io.WriteSeeker); ok {
+		if off, err := ws.Seek(0, io.SeekCurrent); err == nil {
+			return off
+		}
+	}
+	return -1
 }
 
 // NewWAVEncoder returns an encoder of a WAV file of interleaved samples of
@@ -291,10 +329,8 @@ func NewWAVEncoder(w io.Writer, rate, channels int, f SampleFormat, frames int) 
 	}
 	enc := &Encoder{w: w, raw: f.encoding(), wav: f, rate: rate, channels: channels,
 		declared: int64(max(frames, -1)), start: -1}
-	if ws, ok := w.(io.WriteSeeker); ok && frames < 0 {
-		if off, err := ws.Seek(0, io.SeekCurrent); err == nil {
-			enc.start = off
-		}
+	if frames < 0 {
+		enc.start = seekOffset(w)
 	}
 	enc.buf = appendHeader(make([]byte, 0, 64), rate, channels, f, enc.declared)
 	if _, err := w.Write(enc.buf); err != nil {
@@ -328,6 +364,14 @@ func (e *Encoder) Write(x []float32) error {
 	if len(x)%e.channels != 0 {
 		return fmt.Errorf("audio: encode: %d samples is not a whole number of %d-channel frames", len(x), e.channels)
 	}
+	if e.flac != nil {
+		if err := e.flac.write(e.w, x); err != nil {
+			e.err = fmt.Errorf("audio: encode: %w", err)
+			return e.err
+		}
+		e.frames += int64(len(x))
+		return nil
+	}
 	const chunk = 8 << 10 // samples per write: bounded buffer for long inputs
 	for len(x) > 0 {
 		n := min(len(x), chunk-chunk%e.channels)
@@ -342,21 +386,28 @@ func (e *Encoder) Write(x []float32) error {
 	return nil
 }
 
-// Close finishes the output; it does not close the underlying writer. It
-// reports a count of samples that differs from the one declared, and for
-// a WAV of unknown length written to a seekable io.WriteSeeker, patches
-// the real sizes into the header (unless they overflow 32 bits).
+// Close finishes the output (FLAC's last frame); it does not close the
+// underlying writer. It reports a count of samples that differs from the
+// one declared, and for a WAV of unknown length or a FLAC written to a
+// seekable io.WriteSeeker, patches the real sizes (and FLAC's MD5) into
+// the header (unless a WAV's overflow 32 bits).
 func (e *Encoder) Close() error {
 	if e.closed || e.err != nil {
 		e.closed = true
 		return e.err
 	}
 	e.closed = true
+	if e.flac != nil {
+		if err := e.flac.close(e.w); err != nil {
+			e.err = fmt.Errorf("audio: encode: %w", err)
+			return e.err
+		}
+	}
 	if e.declared >= 0 && e.frames != e.declared {
 		e.err = fmt.Errorf("audio: encode: wrote %d frames, declared %d", e.frames, e.declared)
 		return e.err
 	}
-	if e.wav == 0 || e.start < 0 {
+	if (e.wav == 0 && e.flac == nil) || e.start < 0 {
 		return nil
 	}
 	ws := e.w.(io.WriteSeeker)
@@ -364,8 +415,13 @@ func (e *Encoder) Close() error {
 	if err != nil {
 		return nil // not seekable after all: the unknown-length header stands
 	}
-	hdr := appendHeader(e.buf[:0], e.rate, e.channels, e.wav, e.frames)
-	if binary.LittleEndian.Uint32(hdr[riffSizeOff:]) == unknownSize {
+	var hdr []byte
+	if e.flac != nil {
+		if hdr, err = e.flac.header(e.frames); err != nil {
+			e.err = fmt.Errorf("audio: encode: %w", err)
+			return e.err
+		}
+	} else if hdr = appendHeader(e.buf[:0], e.rate, e.channels, e.wav, e.frames); binary.LittleEndian.Uint32(hdr[riffSizeOff:]) == unknownSize {
 		return nil // too long for 32-bit sizes
 	}
 	if _, err := ws.Seek(e.start, io.SeekStart); err != nil {

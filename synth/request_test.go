@@ -30,7 +30,7 @@ func TestStartErrors(t *testing.T) {
 		{"too long", Request{Seconds: f(3)}, "seconds", nil, "at most 2"},
 		{"both lengths", Request{Seconds: f(1), NumSamples: n(10)}, "seconds", nil, "not both"},
 		{"temperature", Request{Temperature: f(-1)}, "temperature", nil, "want a finite number >= 0"},
-		{"format", Request{Format: "mp3"}, "format", nil, `want one of "wav", "pcm16", "mulaw", "alaw", "float32"`},
+		{"format", Request{Format: "mp3"}, "format", nil, `want one of "wav", "flac", "pcm16", "mulaw", "alaw", "float32"`},
 		// 44101 Hz is prime to 8000: the reduced ratio's numerator is
 		// 44101, more than maxPhases.
 		{"rate", Request{SampleRate: 44101}, "sample_rate", nil, "not a ratio this server resamples"},

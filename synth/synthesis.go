@@ -142,7 +142,7 @@ type Word struct {
 }
 
 // Encode returns x encoded in format at rate Hz: a WAV with its exact
-// sizes, or the raw samples.
+// sizes, a FLAC with its sample count, or the raw samples.
 func Encode(format audio.Encoding, rate int, x []float32) ([]byte, error) {
 	var b bytes.Buffer
 	b.Grow(int(format.EncodedSize(len(x))))
@@ -171,9 +171,13 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // word, each once it is finished and trimmed), calling flush (if not nil)
 // after each write. A WAV starts with a header of unknown length
 // (0xFFFFFFFF sizes: audio.WAVHeader(rate, n) written over it afterwards
-// gives the exact one; audio.Encoder patches it itself when w is a file). It returns the number of output samples written; the
-// error is a *WriteError when w failed, else the generation's (the
-// samples written so far are then all the audio there is).
+// gives the exact one; audio.Encoder patches it itself when w is a file);
+// a FLAC's header declares an unknown length too (audio.FLACHeader(rate,
+// n) gives the count), and its frames hold back up to 4095 samples until
+// a block is full or the end. It returns the number of output samples
+// written; the error is a *WriteError when w failed, else the
+// generation's (the samples written so far are then all the audio there
+// is).
 func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 	cfg := s.p.model.b.Model.Config
 	if flush == nil {
@@ -232,6 +236,7 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 		}
 	}
 	if err := s.err(); err != nil {
+		enc.Close() // a FLAC's last, short frame: the samples so far
 		return n, err
 	}
 	if rs != nil {

@@ -135,12 +135,18 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 		f.abort()
 		return fmt.Errorf("write %s: %w", *out, we.Err)
 	}
-	if syn.Format == audio.EncodingWAV {
-		// The streamed header declares an unknown length: write the exact one.
-		if _, err := f.WriteAt(audio.WAVHeader(syn.Rate, n), 0); err != nil {
-			f.abort()
-			return fmt.Errorf("write %s: %w", *out, err)
-		}
+	// The streamed header declares an unknown length: write the exact one
+	// (FLAC's only when the last frame, up to 4095 samples, was written).
+	var hdr []byte
+	switch {
+	case syn.Format == audio.EncodingWAV:
+		hdr = audio.WAVHeader(syn.Rate, n)
+	case syn.Format == audio.EncodingFLAC && genErr == nil:
+		hdr = audio.FLACHeader(syn.Rate, n)
+	}
+	if _, err := f.WriteAt(hdr, 0); err != nil {
+		f.abort()
+		return fmt.Errorf("write %s: %w", *out, err)
 	}
 	if err := f.commit(); err != nil {
 		return err

@@ -190,7 +190,7 @@ func (g *genFlags) request(b *synth.Bundle, seed uint64) (*synth.Request, error)
 }
 
 // formatUsage is the help of --format.
-const formatUsage = "output format: wav (16-bit PCM WAV), or raw samples: pcm16 (s16le), mulaw (G.711 mu-law), alaw (G.711 A-law), float32 (f32le)"
+const formatUsage = "output format: wav (16-bit PCM WAV), flac (16-bit FLAC), or raw samples: pcm16 (s16le), mulaw (G.711 mu-law), alaw (G.711 A-law), float32 (f32le)"
 
 func runSay(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "say", "say \"4 2 7\" [--speaker X] [--cond name=value...] [--model DIR] [--seed N] [--temperature T] [--pause-ms 150] [--rate HZ] [--format wav] --out phone.wav\n"+
