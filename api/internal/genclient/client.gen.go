@@ -74,6 +74,7 @@ func (e ScoreResponseProcessing) Valid() bool {
 // Defines values for SynthesizeRequestFormat.
 const (
 	SynthesizeRequestFormatAlaw    SynthesizeRequestFormat = "alaw"
+	SynthesizeRequestFormatFlac    SynthesizeRequestFormat = "flac"
 	SynthesizeRequestFormatFloat32 SynthesizeRequestFormat = "float32"
 	SynthesizeRequestFormatMulaw   SynthesizeRequestFormat = "mulaw"
 	SynthesizeRequestFormatPcm16   SynthesizeRequestFormat = "pcm16"
@@ -84,6 +85,8 @@ const (
 func (e SynthesizeRequestFormat) Valid() bool {
 	switch e {
 	case SynthesizeRequestFormatAlaw:
+		return true
+	case SynthesizeRequestFormatFlac:
 		return true
 	case SynthesizeRequestFormatFloat32:
 		return true
@@ -101,6 +104,7 @@ func (e SynthesizeRequestFormat) Valid() bool {
 // Defines values for VocodeRequestFormat.
 const (
 	VocodeRequestFormatAlaw    VocodeRequestFormat = "alaw"
+	VocodeRequestFormatFlac    VocodeRequestFormat = "flac"
 	VocodeRequestFormatFloat32 VocodeRequestFormat = "float32"
 	VocodeRequestFormatMulaw   VocodeRequestFormat = "mulaw"
 	VocodeRequestFormatPcm16   VocodeRequestFormat = "pcm16"
@@ -111,6 +115,8 @@ const (
 func (e VocodeRequestFormat) Valid() bool {
 	switch e {
 	case VocodeRequestFormatAlaw:
+		return true
+	case VocodeRequestFormatFlac:
 		return true
 	case VocodeRequestFormatFloat32:
 		return true
@@ -182,6 +188,7 @@ func (e VocodeParamsLayout) Valid() bool {
 // Defines values for VocodeParamsFormat.
 const (
 	VocodeParamsFormatAlaw    VocodeParamsFormat = "alaw"
+	VocodeParamsFormatFlac    VocodeParamsFormat = "flac"
 	VocodeParamsFormatFloat32 VocodeParamsFormat = "float32"
 	VocodeParamsFormatMulaw   VocodeParamsFormat = "mulaw"
 	VocodeParamsFormatPcm16   VocodeParamsFormat = "pcm16"
@@ -192,6 +199,8 @@ const (
 func (e VocodeParamsFormat) Valid() bool {
 	switch e {
 	case VocodeParamsFormatAlaw:
+		return true
+	case VocodeParamsFormatFlac:
 		return true
 	case VocodeParamsFormatFloat32:
 		return true
