@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/speech"
@@ -38,6 +39,20 @@ type Request struct {
 	Text         string
 	LabelSeconds *float64
 	PauseSeconds *float64
+	// Pauses, for a text, give each word its own silence instead of
+	// PauseSeconds: one entry per label of the text (speech.Script.Pauses),
+	// the silence before it (the first included), each 0 to
+	// speech.MaxPause; TrailingPause is silence after the last word. Not
+	// with PauseSeconds.
+	Pauses        []time.Duration
+	TrailingPause time.Duration
+	// Speed plays the output that many times faster without changing its
+	// pitch (audio.TimeStretch, audio.MinSpeed to audio.MaxSpeed; 0 means
+	// 1). A streamed text is stretched word by word (each word with the
+	// pause before it); any other streamed request with a speed other
+	// than 1 is sent at once when it is all generated, since the stretch
+	// needs the whole audio.
+	Speed float64
 	// Temperature divides the logits (default 1; 0 means greedy).
 	Temperature *float64
 	// TopK restricts sampling to the k most likely codes (0: all).
@@ -138,7 +153,9 @@ type plan struct {
 	conds    string // "name=value,..." of the conditions used (the text's label shown as "text")
 	text     bool
 	stream   bool      // vocoding frames that arrive as generated: length unknown
-	pause    int       // text: samples of silence between words
+	pauses   []int     // text: samples of silence before each word (the first included)
+	trailing int       // text: samples of silence after the last word
+	speed    float64   // audio.TimeStretch speed (1: none)
 	direct   []float32 // the audio computed at planning (griffin-lim), at the model's rate
 	items    []speech.Item
 }
@@ -291,6 +308,16 @@ func (e *Engine) plan(ctx context.Context, r *Request) (*plan, error) {
 		p.samples = n
 	}
 
+	if !r.text() && (r.Pauses != nil || r.TrailingPause != 0) {
+		return nil, badRequest("pauses", "per-word pauses apply to a text: send \"text\" or drop the pauses")
+	}
+	p.speed = 1
+	if r.Speed != 0 {
+		if !(r.Speed >= audio.MinSpeed && r.Speed <= audio.MaxSpeed) {
+			return nil, badRequest("speed", "field \"speed\" is %v; want %v to %v (1: as generated)", r.Speed, audio.MinSpeed, audio.MaxSpeed)
+		}
+		p.speed = r.Speed
+	}
 	if err := p.planOutput(rate); err != nil {
 		return nil, err
 	}
@@ -317,12 +344,15 @@ func (p *plan) planOutput(rate int) error {
 		return badRequest("sample_rate", "field \"sample_rate\" is %d; want %d to %d Hz (or leave it out for the model's %d Hz)", p.rate, MinOutputRate, MaxOutputRate, rate)
 	}
 	p.outCount = p.samples
+	if p.speed != 1 { // audio.TimeStretch's length
+		p.outCount = int(math.Round(float64(p.samples) / p.speed))
+	}
 	if p.rate != rate {
 		if _, err := audio.NewStreamResampler(rate, p.rate); err != nil {
 			return badRequest("sample_rate", "field \"sample_rate\": %d Hz from the model's %d Hz is not a ratio this server resamples (%s); use a common rate such as 8000, 16000, 22050, 44100 or 48000",
 				p.rate, rate, strings.TrimPrefix(err.Error(), "audio: "))
 		}
-		p.outCount = audio.ResampledLen(p.samples, rate, p.rate)
+		p.outCount = audio.ResampledLen(p.outCount, rate, p.rate)
 	}
 	return nil
 }
@@ -351,7 +381,9 @@ func (e *Engine) planText(p *plan, r *Request, items []speech.Item, opts streamO
 	if !finite(ps) || ps < 0 || ps > 10 {
 		return badRequest("pause_seconds", "field \"pause_seconds\" is %v; want 0 to 10", ps)
 	}
-	p.pause = int(math.Round(ps * float64(rate)))
+	if err := p.planPauses(r, len(items), int(math.Round(ps*float64(rate))), rate); err != nil {
+		return err
+	}
 	attempts := speech.DefaultAttempts
 	if opts.Greedy {
 		attempts, cands = 1, 1 // greedy attempts are all the same
@@ -375,17 +407,47 @@ func (e *Engine) planText(p *plan, r *Request, items []speech.Item, opts streamO
 		p.segs = append(p.segs, segment{opts: o, n: n, wordPrime: prime, word: &speech.WordOptions{
 			Q: cfg.QuantizationChannels, Rate: rate, Duration: d, Seed: o.Seed,
 			Candidates: cands, Attempts: attempts, Cap: capN}})
-		p.samples += kept
-		if i > 0 {
-			p.samples += p.pause
-		}
+		p.samples += kept + p.pauses[i]
 	}
+	p.samples += p.trailing
 	if p.samples > maxN {
 		return badRequest("text", "text of %d labels may need up to %.2f s of audio, more than this server's limit of %g s; send less text (or lower label_seconds/pause_seconds)",
 			len(items), float64(p.samples)/float64(rate), e.opts.MaxSeconds)
 	}
 	return nil
 }
+
+// planPauses sets the silence before each of the n words of a text
+// request and after the last: r.Pauses and r.TrailingPause when given,
+// else pause samples between every two words.
+func (p *plan) planPauses(r *Request, n, pause, rate int) error {
+	if r.Pauses != nil || r.TrailingPause != 0 {
+		switch {
+		case r.PauseSeconds != nil:
+			return badRequest("pause_seconds", "give \"pause_seconds\" or per-word pauses, not both")
+		case r.Pauses != nil && len(r.Pauses) != n:
+			return badRequest("pauses", "%d pauses for a text of %d labels; want one per label (the silence before it)", len(r.Pauses), n)
+		case r.TrailingPause < 0 || r.TrailingPause > speech.MaxPause:
+			return badRequest("pauses", "trailing pause %v; want 0 to %v", r.TrailingPause, speech.MaxPause)
+		}
+		for i, d := range r.Pauses {
+			if d < 0 || d > speech.MaxPause {
+				return badRequest("pauses", "pause %d is %v; want 0 to %v", i, d, speech.MaxPause)
+			}
+		}
+	}
+	p.pauses = speech.PauseSamples(r.Pauses, rate)
+	if p.pauses == nil {
+		p.pauses = make([]int, n)
+		for i := 1; i < n; i++ {
+			p.pauses[i] = pause
+		}
+	}
+	p.trailing = int(math.Round(r.TrailingPause.Seconds() * float64(rate)))
+	return nil
+}
+
+func (r *Request) text() bool { return r.Text != "" }
 
 // ResolveConditions turns condition values given by name (plus the
 // "speaker" and "label" shorthands) into the indices of model id's config

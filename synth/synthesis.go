@@ -108,7 +108,7 @@ func (s *Synthesis) Audio() ([]float32, error) {
 		for chunk := range s.j.out { // one chunk per word
 			words = append(words, decodeCodes(nil, chunk, cfg.QuantizationChannels))
 		}
-		x = speech.Concat(words, s.p.pause, cfg.SampleRate)
+		x = speech.ConcatPauses(words, s.p.pauses[:len(words)], s.p.trailing, cfg.SampleRate)
 		for i, r := range s.j.words {
 			it := s.p.items[i]
 			d, from := s.p.model.b.Stats.Lookup(cfg, it.Cond)
@@ -125,6 +125,12 @@ func (s *Synthesis) Audio() ([]float32, error) {
 	}
 	if err := s.err(); err != nil {
 		return nil, err
+	}
+	if s.p.speed != 1 {
+		var err error
+		if x, err = audio.TimeStretch(x, cfg.SampleRate, s.p.speed); err != nil {
+			return nil, fmt.Errorf("synth: %w", err) // planning checked the speed
+		}
 	}
 	if s.Rate != cfg.SampleRate {
 		return audio.Resample(nil, x, cfg.SampleRate, s.Rate)
@@ -196,23 +202,35 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 			return 0, err // planning checked the ratio
 		}
 	}
-	var x, piece, y []float32
+	var x, piece, y, held []float32
 	n := 0
-	write := func(x []float32) error {
-		if err := enc.Write(x); err != nil {
+	write := func(out []float32) error {
+		if err := enc.Write(out); err != nil {
 			s.cancel()
 			return &WriteError{err}
 		}
-		n += len(x)
+		n += len(out)
 		flush()
 		return nil
 	}
-	if s.p.direct != nil {
-		out := s.p.direct
-		if rs != nil {
-			out = rs.Push(nil, out)
+	// emit stretches out (when stretch is set and the speed is not 1),
+	// resamples it and writes it.
+	emit := func(out []float32, stretch bool) error {
+		if stretch && s.p.speed != 1 {
+			var err error
+			if out, err = audio.TimeStretch(out, cfg.SampleRate, s.p.speed); err != nil {
+				s.cancel()
+				return fmt.Errorf("synth: %w", err) // planning checked the speed
+			}
 		}
-		if err := write(out); err != nil {
+		if rs != nil {
+			y = rs.Push(y[:0], out)
+			out = y
+		}
+		return write(out)
+	}
+	if s.p.direct != nil {
+		if err := emit(s.p.direct, true); err != nil {
 			return n, err
 		}
 	}
@@ -221,15 +239,14 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 		x = decodeCodes(x, chunk, cfg.QuantizationChannels)
 		out := x
 		if s.p.text {
-			piece = textPiece(piece, x, words, s.p.pause, cfg.SampleRate)
+			piece = textPiece(piece, x, s.p.pauses[words], cfg.SampleRate)
 			out = piece
 			words++
+		} else if s.p.speed != 1 { // stretched whole at the end
+			held = append(held, x...)
+			continue
 		}
-		if rs != nil {
-			y = rs.Push(y[:0], out)
-			out = y
-		}
-		if err := write(out); err != nil {
+		if err := emit(out, s.p.text); err != nil {
 			for range s.j.out { // drain: the job ends on the cancel
 			}
 			return n, err
@@ -238,6 +255,18 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 	if err := s.err(); err != nil {
 		enc.Close() // a FLAC's last, short frame: the samples so far
 		return n, err
+	}
+	var tail []float32
+	switch {
+	case held != nil:
+		tail = held
+	case s.p.trailing > 0:
+		tail = make([]float32, s.p.trailing)
+	}
+	if tail != nil {
+		if err := emit(tail, true); err != nil {
+			return n, err
+		}
 	}
 	if rs != nil {
 		if err := write(rs.Flush(y[:0])); err != nil {
@@ -250,14 +279,12 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 	return n, nil
 }
 
-// textPiece returns what a streamed text sends for word i (decoded, in
-// word): the pause before it (none before the first) and the word faded
-// in and out, so that the pieces add up to speech.Concat of the words.
-func textPiece(dst, word []float32, i, pause, rate int) []float32 {
-	dst = dst[:0]
-	if i > 0 {
-		dst = append(dst, make([]float32, pause)...)
-	}
+// textPiece returns what a streamed text sends for a word (decoded, in
+// word): the pause samples before it and the word faded in and out, so
+// that the pieces (and the trailing pause) add up to
+// speech.ConcatPauses of the words.
+func textPiece(dst, word []float32, pause, rate int) []float32 {
+	dst = append(dst[:0], make([]float32, pause)...)
 	return append(dst, speech.Concat([][]float32{word}, 0, rate)...)
 }
 
