@@ -157,3 +157,28 @@ func TestPauseAndSpeedErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestGain: GainDB scales the samples by 10^(dB/20), clipped to [-1, 1],
+// whole or streamed.
+func TestGain(t *testing.T) {
+	e, err := New(map[string]*Bundle{"default": {Model: testModel(t)}}, Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	seed, n := uint64(5), 1000
+	x := synthAudio(t, e, &Request{NumSamples: &n, Seed: &seed})
+	for _, db := range []float64{-20, 12} {
+		g := float32(math.Pow(10, db/20))
+		want := make([]float32, len(x))
+		for i, v := range x {
+			want[i] = max(-1, min(1, v*g))
+		}
+		r := &Request{NumSamples: &n, Seed: &seed, GainDB: db}
+		sameSamples(t, "Audio with gain", synthAudio(t, e, r), want)
+		sameSamples(t, "Stream with gain", streamAudio(t, e, r), want)
+	}
+	if _, err := e.Start(context.Background(), &Request{GainDB: 17}); err == nil || !strings.Contains(err.Error(), "want -96 to 16") {
+		t.Errorf("Start(GainDB 17) = %v, want an error saying -96 to 16", err)
+	}
+}

@@ -53,6 +53,9 @@ type Request struct {
 	// than 1 is sent at once when it is all generated, since the stretch
 	// needs the whole audio.
 	Speed float64
+	// GainDB scales the output by 10^(GainDB/20), clipped to [-1, 1]
+	// (MinGainDB to MaxGainDB; 0: unchanged).
+	GainDB float64
 	// Temperature divides the logits (default 1; 0 means greedy).
 	Temperature *float64
 	// TopK restricts sampling to the k most likely codes (0: all).
@@ -138,6 +141,12 @@ const (
 	MaxOutputRate = 192000
 )
 
+// Bounds of Request.GainDB (Google Cloud Text-to-Speech's volumeGainDb).
+const (
+	MinGainDB = -96
+	MaxGainDB = 16
+)
+
 // MaxGuidance bounds the guidance weight of a request.
 const MaxGuidance = 100
 
@@ -156,6 +165,7 @@ type plan struct {
 	pauses   []int     // text: samples of silence before each word (the first included)
 	trailing int       // text: samples of silence after the last word
 	speed    float64   // audio.TimeStretch speed (1: none)
+	gain     float32   // output gain factor (1: none)
 	direct   []float32 // the audio computed at planning (griffin-lim), at the model's rate
 	items    []speech.Item
 }
@@ -317,6 +327,13 @@ func (e *Engine) plan(ctx context.Context, r *Request) (*plan, error) {
 			return nil, badRequest("speed", "field \"speed\" is %v; want %v to %v (1: as generated)", r.Speed, audio.MinSpeed, audio.MaxSpeed)
 		}
 		p.speed = r.Speed
+	}
+	p.gain = 1
+	if r.GainDB != 0 {
+		if !(r.GainDB >= MinGainDB && r.GainDB <= MaxGainDB) {
+			return nil, badRequest("gain_db", "gain %v dB; want %v to %v", r.GainDB, MinGainDB, MaxGainDB)
+		}
+		p.gain = float32(math.Pow(10, r.GainDB/20))
 	}
 	if err := p.planOutput(rate); err != nil {
 		return nil, err

@@ -132,6 +132,7 @@ func (s *Synthesis) Audio() ([]float32, error) {
 			return nil, fmt.Errorf("synth: %w", err) // planning checked the speed
 		}
 	}
+	applyGain(x, s.p.gain)
 	if s.Rate != cfg.SampleRate {
 		return audio.Resample(nil, x, cfg.SampleRate, s.Rate)
 	}
@@ -223,6 +224,9 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 				return fmt.Errorf("synth: %w", err) // planning checked the speed
 			}
 		}
+		if s.p.gain != 1 {
+			out = applyGain(append([]float32(nil), out...), s.p.gain)
+		}
 		if rs != nil {
 			y = rs.Push(y[:0], out)
 			out = y
@@ -286,6 +290,17 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 func textPiece(dst, word []float32, pause, rate int) []float32 {
 	dst = append(dst[:0], make([]float32, pause)...)
 	return append(dst, speech.Concat([][]float32{word}, 0, rate)...)
+}
+
+// applyGain scales x by g in place, clipped to [-1, 1], and returns it.
+func applyGain(x []float32, g float32) []float32 {
+	if g == 1 {
+		return x
+	}
+	for i, v := range x {
+		x[i] = max(-1, min(1, v*g))
+	}
+	return x
 }
 
 // pauseCode marks the pause samples of segments with pauseAfter in the
