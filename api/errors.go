@@ -156,7 +156,10 @@ func (s *Server) httpErrorHandler(err error, c echo.Context) {
 	if ae.RetryAfter > 0 {
 		c.Response().Header().Set("Retry-After", fmt.Sprint(ae.RetryAfter))
 	}
-	body := errorBody{Error: errorDetail{Code: ae.Code, Message: ae.Message, RequestID: requestID(c)}}
+	var body any = errorBody{Error: errorDetail{Code: ae.Code, Message: ae.Message, RequestID: requestID(c)}}
+	if shape := errorShapes[c.Path()]; shape != nil { // a drop-in route: the API's own shape
+		body = shape(ae)
+	}
 	status := ae.Status
 	if status == 499 {
 		// Nobody is listening; the status is recorded in the access log only.

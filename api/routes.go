@@ -15,6 +15,11 @@ func (s *Server) coreRoutes(g *echo.Group) {
 	g.POST("/score", s.handleScore)
 	g.GET("/models", s.handleModels)
 	g.GET("/models/:id", s.handleModel)
+	// Drop-in routes: OpenAI's create speech, Google Cloud TTS's (the
+	// colon escaped: a literal one, not a path parameter).
+	g.POST("/audio/speech", s.handleSpeech)
+	g.POST("/text\\:synthesize", s.handleGoogleSynthesize)
+	g.GET("/voices", s.handleGoogleVoices)
 }
 
 // ModelInfo describes a served model (GET /v1/models, /v1/models/{id}).
