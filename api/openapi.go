@@ -20,6 +20,9 @@ func (s *Server) OpenAPI() map[string]any { return openAPIDoc(s.features) }
 
 func openAPIDoc(features []Feature) map[string]any {
 	paths := corePaths()
+	for p, item := range dropInPaths() {
+		paths[p] = item
+	}
 	for _, f := range features {
 		for p, item := range f.OpenAPI {
 			paths[p] = item
@@ -32,8 +35,11 @@ func openAPIDoc(features []Feature) map[string]any {
 			"version": "1",
 			"description": "WaveNet audio synthesis (POST /v1/synthesize, whole or streamed), vocoding of mel " +
 				"spectrograms or recordings (POST /v1/vocode), scoring of WAV " +
-				"uploads (POST /v1/score), model listing, health, Prometheus metrics, and feature routes. " +
-				"Every error is {\"error\": {\"code\", \"message\", \"request_id\"}}.",
+				"uploads (POST /v1/score), model listing, health, Prometheus metrics, feature routes, and drop-in " +
+				"routes in the shapes of OpenAI's speech API (POST /v1/audio/speech) and Google Cloud Text-to-Speech " +
+				"(POST /v1/text:synthesize, GET /v1/voices). " +
+				"Every error is {\"error\": {\"code\", \"message\", \"request_id\"}}, except on the drop-in routes, " +
+				"which answer in their API's error shape (OpenAIError, GoogleError).",
 			"license": license,
 		},
 		"servers": []any{
@@ -46,11 +52,16 @@ func openAPIDoc(features []Feature) map[string]any {
 				"apiKey": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"},
 			},
 			"schemas": map[string]any{
-				"Error":             errorSchema,
-				"SynthesizeRequest": synthesizeSchema,
-				"VocodeRequest":     vocodeSchema,
-				"ModelInfo":         modelInfoSchema,
-				"ScoreResponse":     scoreSchema,
+				"Error":                   errorSchema,
+				"SynthesizeRequest":       synthesizeSchema,
+				"VocodeRequest":           vocodeSchema,
+				"ModelInfo":               modelInfoSchema,
+				"ScoreResponse":           scoreSchema,
+				"SpeechRequest":           speechSchema,
+				"OpenAIError":             openAIErrorSchema,
+				"GoogleSynthesizeRequest": googleSynthesizeSchema,
+				"GoogleVoice":             googleVoiceSchema,
+				"GoogleError":             googleErrorSchema,
 			},
 		},
 		"security": []any{map[string]any{"bearer": []any{}}, map[string]any{"apiKey": []any{}}, map[string]any{}},
@@ -384,7 +395,8 @@ func checkOperation(key string, op any, opIDs map[string]string) []string {
 	return problems
 }
 
-// openAPIPath turns echo's /v1/models/:id into /v1/models/{id}.
+// openAPIPath turns echo's /v1/models/:id into /v1/models/{id} and an
+// escaped colon (/v1/text\\:synthesize) into a literal one.
 func openAPIPath(p string) string {
 	parts := strings.Split(p, "/")
 	for i, s := range parts {
@@ -392,7 +404,7 @@ func openAPIPath(p string) string {
 			parts[i] = "{" + s[1:] + "}"
 		}
 	}
-	return strings.Join(parts, "/")
+	return strings.ReplaceAll(strings.Join(parts, "/"), "\\:", ":")
 }
 
 // encodingNames lists the output formats of /v1/synthesize (audio's
@@ -403,4 +415,163 @@ func encodingNames() []any {
 		names = append(names, string(e))
 	}
 	return names
+}
+
+// The drop-in routes' documents: OpenAI's create speech and Google Cloud
+// Text-to-Speech's text:synthesize and voices, each with its API's error
+// shape.
+
+var openAIErrorSchema = map[string]any{
+	"type": "object", "required": []any{"error"},
+	"description": "OpenAI's error object",
+	"properties": map[string]any{"error": map[string]any{
+		"type": "object", "required": []any{"message", "type", "param", "code"},
+		"properties": map[string]any{
+			"message": str,
+			"type":    map[string]any{"type": "string", "enum": []any{"invalid_request_error", "rate_limit_error", "server_error"}},
+			"param":   map[string]any{"type": "string", "nullable": true, "description": "the request field at fault"},
+			"code":    map[string]any{"type": "string", "description": "bad_request, invalid_api_key, model_not_found, busy, ..."},
+		},
+	}},
+}
+
+var googleErrorSchema = map[string]any{
+	"type": "object", "required": []any{"error"},
+	"description": "Google's error shape (google.rpc.Status)",
+	"properties": map[string]any{"error": map[string]any{
+		"type": "object", "required": []any{"code", "message", "status"},
+		"properties": map[string]any{
+			"code":    map[string]any{"type": "integer", "description": "the HTTP status"},
+			"message": str,
+			"status":  map[string]any{"type": "string", "description": "canonical code: INVALID_ARGUMENT, UNAUTHENTICATED, NOT_FOUND, RESOURCE_EXHAUSTED, UNAVAILABLE, ..."},
+		},
+	}},
+}
+
+func openAIFormatNames() []any {
+	var names []any
+	for _, f := range openAIFormats {
+		names = append(names, f.name)
+	}
+	return names
+}
+
+var speechSchema = map[string]any{
+	"type":     "object",
+	"required": []any{"model", "input", "voice"},
+	"properties": map[string]any{
+		"model": map[string]any{"type": "string", "description": "a model id from GET /v1/models; OpenAI's " + strings.Join(OpenAIModels, ", ") + " are served by the default model"},
+		"input": map[string]any{"type": "string", "maxLength": MaxSpeechInput, "description": "the text: numbers are read digit by digit, number words as digits, punctuation dropped; a word the model cannot say is a 400 naming it"},
+		"voice": map[string]any{"description": "a speaker of the model (GET /v1/models: the speaker condition's values), as a string or {\"id\": ...}", "oneOf": []any{
+			str, map[string]any{"type": "object", "required": []any{"id"}, "properties": map[string]any{"id": str}},
+		}},
+		"instructions":    map[string]any{"type": "string", "description": "accepted and ignored: the model cannot change its manner of speaking"},
+		"response_format": map[string]any{"type": "string", "enum": openAIFormatNames(), "default": "wav", "description": "pcm is raw 16-bit little-endian mono at 24000 Hz (OpenAI's); wav and flac at the model's rate; mulaw, alaw and float32 (this server's) raw at the model's rate. mp3, opus and aac are a 400."},
+		"speed":           map[string]any{"type": "number", "minimum": audio.MinSpeed, "maximum": audio.MaxSpeed, "default": 1, "description": "played faster or slower without changing the pitch (WSOLA)"},
+		"stream_format":   map[string]any{"type": "string", "enum": []any{"audio", "sse"}, "description": "audio: the bytes streamed while generated (chunked); sse: server-sent events {\"type\": \"speech.audio.delta\", \"audio\": base64} then {\"type\": \"speech.audio.done\", \"usage\": {input_tokens (labels said), output_tokens (samples), total_tokens}}; left out: the whole audio at once"},
+	},
+	"additionalProperties": false,
+}
+
+var googleSynthesizeSchema = map[string]any{
+	"type":     "object",
+	"required": []any{"input", "voice", "audioConfig"},
+	"properties": map[string]any{
+		"input": map[string]any{"type": "object", "description": "exactly one of text and ssml", "properties": map[string]any{
+			"text": map[string]any{"type": "string", "description": "free text, read as /v1/audio/speech's input"},
+			"ssml": map[string]any{"type": "string", "description": "SSML: <speak>, <say-as interpret-as=\"characters|cardinal|telephone\">, <break time|strength>, <s>, <p>; anything else is a 400 naming it"},
+		}},
+		"voice": map[string]any{"type": "object", "required": []any{"languageCode"}, "properties": map[string]any{
+			"languageCode": map[string]any{"type": "string", "enum": []any{GoogleLanguage}},
+			"name":         map[string]any{"type": "string", "description": "a name from GET /v1/voices, en-US-MODEL-SPEAKER (default: the default model's first speaker)"},
+			"ssmlGender":   map[string]any{"type": "string", "description": "accepted and ignored"},
+		}},
+		"audioConfig": map[string]any{"type": "object", "required": []any{"audioEncoding"}, "properties": map[string]any{
+			"audioEncoding":    map[string]any{"type": "string", "enum": []any{"LINEAR16", "PCM", "MULAW", "ALAW", "FLAC"}, "description": "LINEAR16 is a WAV file (as Google returns it); PCM raw 16-bit little-endian; MULAW and ALAW raw G.711 bytes (without Google's WAV header); FLAC is this server's. MP3, OGG_OPUS and M4A are a 400."},
+			"sampleRateHertz":  map[string]any{"type": "integer", "description": "output rate (default: the voice's naturalSampleRateHertz)"},
+			"speakingRate":     map[string]any{"type": "number", "minimum": 0, "maximum": audio.MaxSpeed, "description": "0.25 to 4 (0 or left out: 1), without changing the pitch"},
+			"volumeGainDb":     map[string]any{"type": "number", "minimum": synth.MinGainDB, "maximum": synth.MaxGainDB, "description": "gain in dB, the samples clipped to full scale"},
+			"pitch":            map[string]any{"type": "number", "description": "only 0: the model cannot change its pitch"},
+			"effectsProfileId": map[string]any{"type": "array", "items": str, "description": "accepted and ignored"},
+		}},
+	},
+	"additionalProperties": false,
+}
+
+var googleVoiceSchema = map[string]any{
+	"type": "object",
+	"properties": map[string]any{
+		"languageCodes":          map[string]any{"type": "array", "items": str},
+		"name":                   map[string]any{"type": "string", "description": "en-US-MODEL-SPEAKER (en-US-MODEL for a model without speakers)"},
+		"ssmlGender":             map[string]any{"type": "string", "enum": []any{"SSML_VOICE_GENDER_UNSPECIFIED"}},
+		"naturalSampleRateHertz": intg,
+	},
+}
+
+func dropInPaths() map[string]any {
+	openAIErr := func(desc string) map[string]any {
+		return map[string]any{"description": desc, "content": jsonContent(ref("OpenAIError"))}
+	}
+	googleErr := func(desc string) map[string]any {
+		return map[string]any{"description": desc, "content": jsonContent(ref("GoogleError"))}
+	}
+	binary := map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+	seed := map[string]any{"name": "X-Seed", "in": "header", "schema": map[string]any{"type": "integer", "minimum": 0},
+		"description": "seed of the generation (default random); the response's X-Seed returns the one used, and /v1/synthesize with the same seed, text and speaker gives the same samples"}
+	speechBusy := openAIErr("all generation slots and the wait queue are full; see Retry-After")
+	speechBusy["headers"] = map[string]any{"Retry-After": map[string]any{"schema": intg}}
+	googleBusy := googleErr("all generation slots and the wait queue are full (RESOURCE_EXHAUSTED); see Retry-After")
+	googleBusy["headers"] = map[string]any{"Retry-After": map[string]any{"schema": intg}}
+	return map[string]any{
+		"/v1/audio/speech": map[string]any{"post": map[string]any{
+			"operationId": "createSpeech",
+			"summary":     "OpenAI-compatible text to speech",
+			"description": "OpenAI's create speech (the official clients work with their base URL set to this server's /v1 and its API key as the Bearer token): the input is read as the model's labels and said by the voice's speaker, as /v1/synthesize's text. Errors are OpenAI's error objects.",
+			"parameters":  []any{seed},
+			"requestBody": map[string]any{"required": true, "content": jsonContent(ref("SpeechRequest"))},
+			"responses": map[string]any{
+				"200": map[string]any{"description": "audio (or, with stream_format sse, server-sent events)", "headers": audioHeaders(), "content": map[string]any{
+					"audio/wav": binary, "audio/flac": binary, "audio/basic": binary, "audio/PCMU": binary, "audio/PCMA": binary,
+					"application/octet-stream": binary, "text/event-stream": map[string]any{"schema": str},
+				}},
+				"400": openAIErr("bad request: unknown voice or format (the message lists them), text the model cannot say, speed out of range"),
+				"401": openAIErr("missing or invalid API key (invalid_api_key)"),
+				"404": openAIErr("unknown model (model_not_found)"),
+				"413": openAIErr("body too large"),
+				"415": openAIErr("body is not JSON"),
+				"429": speechBusy,
+				"503": openAIErr("shutting down, no model, or past the server's deadline"),
+			},
+		}},
+		"/v1/text:synthesize": map[string]any{"post": map[string]any{
+			"operationId": "synthesizeText",
+			"summary":     "Google Cloud Text-to-Speech-compatible synthesis",
+			"description": "Google Cloud TTS's text:synthesize: text or SSML said by a voice of GET /v1/voices, the audio base64 in audioContent. Errors are Google's {\"error\": {\"code\", \"message\", \"status\"}}.",
+			"parameters":  []any{seed},
+			"requestBody": map[string]any{"required": true, "content": jsonContent(ref("GoogleSynthesizeRequest"))},
+			"responses": map[string]any{
+				"200": map[string]any{"description": "the encoded audio", "headers": map[string]any{"X-Seed": map[string]any{"description": "seed used", "schema": intg}},
+					"content": jsonContent(map[string]any{"type": "object", "properties": map[string]any{"audioContent": map[string]any{"type": "string", "format": "byte"}}})},
+				"400": googleErr("INVALID_ARGUMENT: unknown voice or encoding (the message lists them), bad SSML, text the model cannot say, values out of range"),
+				"401": googleErr("UNAUTHENTICATED: missing or invalid API key"),
+				"404": googleErr("NOT_FOUND: the voice's model is gone"),
+				"413": googleErr("INVALID_ARGUMENT: body too large"),
+				"415": googleErr("INVALID_ARGUMENT: body is not JSON"),
+				"429": googleBusy,
+				"503": googleErr("UNAVAILABLE: shutting down, no model, or past the server's deadline"),
+			},
+		}},
+		"/v1/voices": map[string]any{"get": map[string]any{
+			"operationId": "listVoices",
+			"summary":     "Google Cloud Text-to-Speech-compatible voice list",
+			"description": "Every (model, speaker) of the models that say text, as Google's voices.list.",
+			"parameters": []any{map[string]any{"name": "languageCode", "in": "query", "schema": str,
+				"description": "en-US or en lists the voices; any other language none"}},
+			"responses": map[string]any{
+				"200": map[string]any{"description": "voices", "content": jsonContent(map[string]any{"type": "object",
+					"properties": map[string]any{"voices": map[string]any{"type": "array", "items": ref("GoogleVoice")}}})},
+				"401": googleErr("UNAUTHENTICATED: missing or invalid API key"),
+			},
+		}},
+	}
 }

@@ -17,6 +17,63 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for GoogleSynthesizeRequestAudioConfigAudioEncoding.
+const (
+	ALAW     GoogleSynthesizeRequestAudioConfigAudioEncoding = "ALAW"
+	FLAC     GoogleSynthesizeRequestAudioConfigAudioEncoding = "FLAC"
+	LINEAR16 GoogleSynthesizeRequestAudioConfigAudioEncoding = "LINEAR16"
+	MULAW    GoogleSynthesizeRequestAudioConfigAudioEncoding = "MULAW"
+	PCM      GoogleSynthesizeRequestAudioConfigAudioEncoding = "PCM"
+)
+
+// Valid indicates whether the value is a known member of the GoogleSynthesizeRequestAudioConfigAudioEncoding enum.
+func (e GoogleSynthesizeRequestAudioConfigAudioEncoding) Valid() bool {
+	switch e {
+	case ALAW:
+		return true
+	case FLAC:
+		return true
+	case LINEAR16:
+		return true
+	case MULAW:
+		return true
+	case PCM:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GoogleSynthesizeRequestVoiceLanguageCode.
+const (
+	EnUS GoogleSynthesizeRequestVoiceLanguageCode = "en-US"
+)
+
+// Valid indicates whether the value is a known member of the GoogleSynthesizeRequestVoiceLanguageCode enum.
+func (e GoogleSynthesizeRequestVoiceLanguageCode) Valid() bool {
+	switch e {
+	case EnUS:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GoogleVoiceSsmlGender.
+const (
+	SSMLVOICEGENDERUNSPECIFIED GoogleVoiceSsmlGender = "SSML_VOICE_GENDER_UNSPECIFIED"
+)
+
+// Valid indicates whether the value is a known member of the GoogleVoiceSsmlGender enum.
+func (e GoogleVoiceSsmlGender) Valid() bool {
+	switch e {
+	case SSMLVOICEGENDERUNSPECIFIED:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ModelInfoGenerator.
 const (
 	ModelInfoGeneratorFloat32 ModelInfoGenerator = "float32"
@@ -53,6 +110,27 @@ func (e ModelInfoWordDurations) Valid() bool {
 	}
 }
 
+// Defines values for OpenAIErrorErrorType.
+const (
+	InvalidRequestError OpenAIErrorErrorType = "invalid_request_error"
+	RateLimitError      OpenAIErrorErrorType = "rate_limit_error"
+	ServerError         OpenAIErrorErrorType = "server_error"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIErrorErrorType enum.
+func (e OpenAIErrorErrorType) Valid() bool {
+	switch e {
+	case InvalidRequestError:
+		return true
+	case RateLimitError:
+		return true
+	case ServerError:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScoreResponseProcessing.
 const (
 	Raw      ScoreResponseProcessing = "raw"
@@ -65,6 +143,54 @@ func (e ScoreResponseProcessing) Valid() bool {
 	case Raw:
 		return true
 	case Training:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SpeechRequestResponseFormat.
+const (
+	SpeechRequestResponseFormatAlaw    SpeechRequestResponseFormat = "alaw"
+	SpeechRequestResponseFormatFlac    SpeechRequestResponseFormat = "flac"
+	SpeechRequestResponseFormatFloat32 SpeechRequestResponseFormat = "float32"
+	SpeechRequestResponseFormatMulaw   SpeechRequestResponseFormat = "mulaw"
+	SpeechRequestResponseFormatPcm     SpeechRequestResponseFormat = "pcm"
+	SpeechRequestResponseFormatWav     SpeechRequestResponseFormat = "wav"
+)
+
+// Valid indicates whether the value is a known member of the SpeechRequestResponseFormat enum.
+func (e SpeechRequestResponseFormat) Valid() bool {
+	switch e {
+	case SpeechRequestResponseFormatAlaw:
+		return true
+	case SpeechRequestResponseFormatFlac:
+		return true
+	case SpeechRequestResponseFormatFloat32:
+		return true
+	case SpeechRequestResponseFormatMulaw:
+		return true
+	case SpeechRequestResponseFormatPcm:
+		return true
+	case SpeechRequestResponseFormatWav:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SpeechRequestStreamFormat.
+const (
+	Audio SpeechRequestStreamFormat = "audio"
+	Sse   SpeechRequestStreamFormat = "sse"
+)
+
+// Valid indicates whether the value is a known member of the SpeechRequestStreamFormat enum.
+func (e SpeechRequestStreamFormat) Valid() bool {
+	switch e {
+	case Audio:
+		return true
+	case Sse:
 		return true
 	default:
 		return false
@@ -224,6 +350,78 @@ type Error struct {
 	} `json:"error"`
 }
 
+// GoogleError Google's error shape (google.rpc.Status)
+type GoogleError struct {
+	Error struct {
+		// Code the HTTP status
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+
+		// Status canonical code: INVALID_ARGUMENT, UNAUTHENTICATED, NOT_FOUND, RESOURCE_EXHAUSTED, UNAVAILABLE, ...
+		Status string `json:"status"`
+	} `json:"error"`
+}
+
+// GoogleSynthesizeRequest defines model for GoogleSynthesizeRequest.
+type GoogleSynthesizeRequest struct {
+	AudioConfig struct {
+		// AudioEncoding LINEAR16 is a WAV file (as Google returns it); PCM raw 16-bit little-endian; MULAW and ALAW raw G.711 bytes (without Google's WAV header); FLAC is this server's. MP3, OGG_OPUS and M4A are a 400.
+		AudioEncoding GoogleSynthesizeRequestAudioConfigAudioEncoding `json:"audioEncoding"`
+
+		// EffectsProfileId accepted and ignored
+		EffectsProfileId *[]string `json:"effectsProfileId,omitempty"`
+
+		// Pitch only 0: the model cannot change its pitch
+		Pitch *float32 `json:"pitch,omitempty"`
+
+		// SampleRateHertz output rate (default: the voice's naturalSampleRateHertz)
+		SampleRateHertz *int `json:"sampleRateHertz,omitempty"`
+
+		// SpeakingRate 0.25 to 4 (0 or left out: 1), without changing the pitch
+		SpeakingRate *float32 `json:"speakingRate,omitempty"`
+
+		// VolumeGainDb gain in dB, the samples clipped to full scale
+		VolumeGainDb *float32 `json:"volumeGainDb,omitempty"`
+	} `json:"audioConfig"`
+
+	// Input exactly one of text and ssml
+	Input struct {
+		// Ssml SSML: <speak>, <say-as interpret-as="characters|cardinal|telephone">, <break time|strength>, <s>, <p>; anything else is a 400 naming it
+		Ssml *string `json:"ssml,omitempty"`
+
+		// Text free text, read as /v1/audio/speech's input
+		Text *string `json:"text,omitempty"`
+	} `json:"input"`
+	Voice struct {
+		LanguageCode GoogleSynthesizeRequestVoiceLanguageCode `json:"languageCode"`
+
+		// Name a name from GET /v1/voices, en-US-MODEL-SPEAKER (default: the default model's first speaker)
+		Name *string `json:"name,omitempty"`
+
+		// SsmlGender accepted and ignored
+		SsmlGender *string `json:"ssmlGender,omitempty"`
+	} `json:"voice"`
+}
+
+// GoogleSynthesizeRequestAudioConfigAudioEncoding LINEAR16 is a WAV file (as Google returns it); PCM raw 16-bit little-endian; MULAW and ALAW raw G.711 bytes (without Google's WAV header); FLAC is this server's. MP3, OGG_OPUS and M4A are a 400.
+type GoogleSynthesizeRequestAudioConfigAudioEncoding string
+
+// GoogleSynthesizeRequestVoiceLanguageCode defines model for GoogleSynthesizeRequest.Voice.LanguageCode.
+type GoogleSynthesizeRequestVoiceLanguageCode string
+
+// GoogleVoice defines model for GoogleVoice.
+type GoogleVoice struct {
+	LanguageCodes *[]string `json:"languageCodes,omitempty"`
+
+	// Name en-US-MODEL-SPEAKER (en-US-MODEL for a model without speakers)
+	Name                   *string                `json:"name,omitempty"`
+	NaturalSampleRateHertz *int                   `json:"naturalSampleRateHertz,omitempty"`
+	SsmlGender             *GoogleVoiceSsmlGender `json:"ssmlGender,omitempty"`
+}
+
+// GoogleVoiceSsmlGender defines model for GoogleVoice.SsmlGender.
+type GoogleVoiceSsmlGender string
+
 // ModelInfo defines model for ModelInfo.
 type ModelInfo struct {
 	Conditions *[]struct {
@@ -262,6 +460,22 @@ type ModelInfoGenerator string
 // ModelInfoWordDurations where text's word length limits come from: the model's speech.json or built-in defaults
 type ModelInfoWordDurations string
 
+// OpenAIError OpenAI's error object
+type OpenAIError struct {
+	Error struct {
+		// Code bad_request, invalid_api_key, model_not_found, busy, ...
+		Code    string `json:"code"`
+		Message string `json:"message"`
+
+		// Param the request field at fault
+		Param *string              `json:"param"`
+		Type  OpenAIErrorErrorType `json:"type"`
+	} `json:"error"`
+}
+
+// OpenAIErrorErrorType defines model for OpenAIError.Error.Type.
+type OpenAIErrorErrorType string
+
 // ScoreResponse defines model for ScoreResponse.
 type ScoreResponse struct {
 	BitsPerSample   *float32                 `json:"bits_per_sample,omitempty"`
@@ -279,6 +493,49 @@ type ScoreResponse struct {
 
 // ScoreResponseProcessing defines model for ScoreResponse.Processing.
 type ScoreResponseProcessing string
+
+// SpeechRequest defines model for SpeechRequest.
+type SpeechRequest struct {
+	// Input the text: numbers are read digit by digit, number words as digits, punctuation dropped; a word the model cannot say is a 400 naming it
+	Input string `json:"input"`
+
+	// Instructions accepted and ignored: the model cannot change its manner of speaking
+	Instructions *string `json:"instructions,omitempty"`
+
+	// Model a model id from GET /v1/models; OpenAI's tts-1, tts-1-hd, gpt-4o-mini-tts are served by the default model
+	Model string `json:"model"`
+
+	// ResponseFormat pcm is raw 16-bit little-endian mono at 24000 Hz (OpenAI's); wav and flac at the model's rate; mulaw, alaw and float32 (this server's) raw at the model's rate. mp3, opus and aac are a 400.
+	ResponseFormat *SpeechRequestResponseFormat `json:"response_format,omitempty"`
+
+	// Speed played faster or slower without changing the pitch (WSOLA)
+	Speed *float32 `json:"speed,omitempty"`
+
+	// StreamFormat audio: the bytes streamed while generated (chunked); sse: server-sent events {"type": "speech.audio.delta", "audio": base64} then {"type": "speech.audio.done", "usage": {input_tokens (labels said), output_tokens (samples), total_tokens}}; left out: the whole audio at once
+	StreamFormat *SpeechRequestStreamFormat `json:"stream_format,omitempty"`
+
+	// Voice a speaker of the model (GET /v1/models: the speaker condition's values), as a string or {"id": ...}
+	Voice SpeechRequest_Voice `json:"voice"`
+}
+
+// SpeechRequestResponseFormat pcm is raw 16-bit little-endian mono at 24000 Hz (OpenAI's); wav and flac at the model's rate; mulaw, alaw and float32 (this server's) raw at the model's rate. mp3, opus and aac are a 400.
+type SpeechRequestResponseFormat string
+
+// SpeechRequestStreamFormat audio: the bytes streamed while generated (chunked); sse: server-sent events {"type": "speech.audio.delta", "audio": base64} then {"type": "speech.audio.done", "usage": {input_tokens (labels said), output_tokens (samples), total_tokens}}; left out: the whole audio at once
+type SpeechRequestStreamFormat string
+
+// SpeechRequestVoice0 defines model for SpeechRequest.Voice.0.
+type SpeechRequestVoice0 = string
+
+// SpeechRequestVoice1 defines model for SpeechRequest.Voice.1.
+type SpeechRequestVoice1 struct {
+	Id string `json:"id"`
+}
+
+// SpeechRequest_Voice a speaker of the model (GET /v1/models: the speaker condition's values), as a string or {"id": ...}
+type SpeechRequest_Voice struct {
+	union json.RawMessage
+}
 
 // SynthesizeRequest defines model for SynthesizeRequest.
 type SynthesizeRequest struct {
@@ -372,6 +629,12 @@ type VocodeRequestFormat string
 // VocodeRequestMethod the model, or Griffin-Lim from the same mels (the classical baseline)
 type VocodeRequestMethod string
 
+// CreateSpeechParams defines parameters for CreateSpeech.
+type CreateSpeechParams struct {
+	// XSeed seed of the generation (default random); the response's X-Seed returns the one used, and /v1/synthesize with the same seed, text and speaker gives the same samples
+	XSeed *int `json:"X-Seed,omitempty"`
+}
+
 // ScoreRecordingMultipartBody defines parameters for ScoreRecording.
 type ScoreRecordingMultipartBody struct {
 	File *openapi_types.File `json:"file,omitempty"`
@@ -388,6 +651,12 @@ type ScoreRecordingParams struct {
 
 	// Raw true: score the recording as it is (only resampled); default: processed (trimmed, normalised) as the model's training audio was
 	Raw *bool `form:"raw,omitempty" json:"raw,omitempty"`
+}
+
+// SynthesizeTextParams defines parameters for SynthesizeText.
+type SynthesizeTextParams struct {
+	// XSeed seed of the generation (default random); the response's X-Seed returns the one used, and /v1/synthesize with the same seed, text and speaker gives the same samples
+	XSeed *int `json:"X-Seed,omitempty"`
 }
 
 // VocodeMultipartBody defines parameters for Vocode.
@@ -417,17 +686,91 @@ type VocodeParamsLayout string
 // VocodeParamsFormat defines parameters for Vocode.
 type VocodeParamsFormat string
 
+// ListVoicesParams defines parameters for ListVoices.
+type ListVoicesParams struct {
+	// LanguageCode en-US or en lists the voices; any other language none
+	LanguageCode *string `form:"languageCode,omitempty" json:"languageCode,omitempty"`
+}
+
+// CreateSpeechJSONRequestBody defines body for CreateSpeech for application/json ContentType.
+type CreateSpeechJSONRequestBody = SpeechRequest
+
 // ScoreRecordingMultipartRequestBody defines body for ScoreRecording for multipart/form-data ContentType.
 type ScoreRecordingMultipartRequestBody ScoreRecordingMultipartBody
 
 // SynthesizeJSONRequestBody defines body for Synthesize for application/json ContentType.
 type SynthesizeJSONRequestBody = SynthesizeRequest
 
+// SynthesizeTextJSONRequestBody defines body for SynthesizeText for application/json ContentType.
+type SynthesizeTextJSONRequestBody = GoogleSynthesizeRequest
+
 // VocodeJSONRequestBody defines body for Vocode for application/json ContentType.
 type VocodeJSONRequestBody = VocodeRequest
 
 // VocodeMultipartRequestBody defines body for Vocode for multipart/form-data ContentType.
 type VocodeMultipartRequestBody VocodeMultipartBody
+
+// AsSpeechRequestVoice0 returns the union data inside the SpeechRequest_Voice as a SpeechRequestVoice0
+func (t SpeechRequest_Voice) AsSpeechRequestVoice0() (SpeechRequestVoice0, error) {
+	var body SpeechRequestVoice0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromSpeechRequestVoice0 overwrites any union data inside the SpeechRequest_Voice as the provided SpeechRequestVoice0
+func (t *SpeechRequest_Voice) FromSpeechRequestVoice0(v SpeechRequestVoice0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeSpeechRequestVoice0 performs a merge with any union data inside the SpeechRequest_Voice, using the provided SpeechRequestVoice0
+func (t *SpeechRequest_Voice) MergeSpeechRequestVoice0(v SpeechRequestVoice0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsSpeechRequestVoice1 returns the union data inside the SpeechRequest_Voice as a SpeechRequestVoice1
+func (t SpeechRequest_Voice) AsSpeechRequestVoice1() (SpeechRequestVoice1, error) {
+	var body SpeechRequestVoice1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromSpeechRequestVoice1 overwrites any union data inside the SpeechRequest_Voice as the provided SpeechRequestVoice1
+func (t *SpeechRequest_Voice) FromSpeechRequestVoice1(v SpeechRequestVoice1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeSpeechRequestVoice1 performs a merge with any union data inside the SpeechRequest_Voice, using the provided SpeechRequestVoice1
+func (t *SpeechRequest_Voice) MergeSpeechRequestVoice1(v SpeechRequestVoice1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t SpeechRequest_Voice) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *SpeechRequest_Voice) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -523,6 +866,24 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `CheckReadiness` operationId).
 	CheckReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateSpeechWithBody OpenAI-compatible text to speech
+	//
+	// OpenAI's create speech (the official clients work with their base URL set to this server's /v1 and its API key as the Bearer token): the input is read as the model's labels and said by the voice's speaker, as /v1/synthesize's text. Errors are OpenAI's error objects.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+	CreateSpeechWithBody(ctx context.Context, params *CreateSpeechParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSpeech OpenAI-compatible text to speech
+	//
+	// OpenAI's create speech (the official clients work with their base URL set to this server's /v1 and its API key as the Bearer token): the input is read as the model's labels and said by the voice's speaker, as /v1/synthesize's text. Errors are OpenAI's error objects.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+	CreateSpeech(ctx context.Context, params *CreateSpeechParams, body CreateSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListModels served models
 	//
 	// Corresponds with GET /v1/models (the `ListModels` operationId).
@@ -560,6 +921,24 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/synthesize (the `Synthesize` operationId).
 	Synthesize(ctx context.Context, body SynthesizeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SynthesizeTextWithBody Google Cloud Text-to-Speech-compatible synthesis
+	//
+	// Google Cloud TTS's text:synthesize: text or SSML said by a voice of GET /v1/voices, the audio base64 in audioContent. Errors are Google's {"error": {"code", "message", "status"}}.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/text:synthesize (the `SynthesizeText` operationId).
+	SynthesizeTextWithBody(ctx context.Context, params *SynthesizeTextParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SynthesizeText Google Cloud Text-to-Speech-compatible synthesis
+	//
+	// Google Cloud TTS's text:synthesize: text or SSML said by a voice of GET /v1/voices, the audio base64 in audioContent. Errors are Google's {"error": {"code", "message", "status"}}.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/text:synthesize (the `SynthesizeText` operationId).
+	SynthesizeText(ctx context.Context, params *SynthesizeTextParams, body SynthesizeTextJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// VocodeWithBody mel spectrogram (or a recording's) to audio with a vocoder
 	//
 	// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.
@@ -577,6 +956,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/vocode (the `Vocode` operationId).
 	Vocode(ctx context.Context, params *VocodeParams, body VocodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListVoices Google Cloud Text-to-Speech-compatible voice list
+	//
+	// Every (model, speaker) of the models that say text, as Google's voices.list.
+	//
+	// Corresponds with GET /v1/voices (the `ListVoices` operationId).
+	ListVoices(ctx context.Context, params *ListVoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // CheckLiveness liveness: the process serves HTTP
@@ -629,6 +1015,44 @@ func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) 
 // Corresponds with GET /readyz (the `CheckReadiness` operationId).
 func (c *Client) CheckReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckReadinessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSpeechWithBody OpenAI-compatible text to speech
+//
+// OpenAI's create speech (the official clients work with their base URL set to this server's /v1 and its API key as the Bearer token): the input is read as the model's labels and said by the voice's speaker, as /v1/synthesize's text. Errors are OpenAI's error objects.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+func (c *Client) CreateSpeechWithBody(ctx context.Context, params *CreateSpeechParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSpeechRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSpeech OpenAI-compatible text to speech
+//
+// OpenAI's create speech (the official clients work with their base URL set to this server's /v1 and its API key as the Bearer token): the input is read as the model's labels and said by the voice's speaker, as /v1/synthesize's text. Errors are OpenAI's error objects.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+func (c *Client) CreateSpeech(ctx context.Context, params *CreateSpeechParams, body CreateSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSpeechRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -726,6 +1150,44 @@ func (c *Client) Synthesize(ctx context.Context, body SynthesizeJSONRequestBody,
 	return c.Client.Do(req)
 }
 
+// SynthesizeTextWithBody Google Cloud Text-to-Speech-compatible synthesis
+//
+// Google Cloud TTS's text:synthesize: text or SSML said by a voice of GET /v1/voices, the audio base64 in audioContent. Errors are Google's {"error": {"code", "message", "status"}}.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/text:synthesize (the `SynthesizeText` operationId).
+func (c *Client) SynthesizeTextWithBody(ctx context.Context, params *SynthesizeTextParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSynthesizeTextRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SynthesizeText Google Cloud Text-to-Speech-compatible synthesis
+//
+// Google Cloud TTS's text:synthesize: text or SSML said by a voice of GET /v1/voices, the audio base64 in audioContent. Errors are Google's {"error": {"code", "message", "status"}}.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/text:synthesize (the `SynthesizeText` operationId).
+func (c *Client) SynthesizeText(ctx context.Context, params *SynthesizeTextParams, body SynthesizeTextJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSynthesizeTextRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // VocodeWithBody mel spectrogram (or a recording's) to audio with a vocoder
 //
 // Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.
@@ -754,6 +1216,23 @@ func (c *Client) VocodeWithBody(ctx context.Context, params *VocodeParams, conte
 // Corresponds with POST /v1/vocode (the `Vocode` operationId).
 func (c *Client) Vocode(ctx context.Context, params *VocodeParams, body VocodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVocodeRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListVoices Google Cloud Text-to-Speech-compatible voice list
+//
+// Every (model, speaker) of the models that say text, as Google's voices.list.
+//
+// Corresponds with GET /v1/voices (the `ListVoices` operationId).
+func (c *Client) ListVoices(ctx context.Context, params *ListVoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListVoicesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -867,6 +1346,61 @@ func NewCheckReadinessRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateSpeechRequest calls the generic CreateSpeech builder with application/json body
+func NewCreateSpeechRequest(server string, params *CreateSpeechParams, body CreateSpeechJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSpeechRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateSpeechRequestWithBody constructs an http.Request for the CreateSpeech method, with any body, and a specified content type
+func NewCreateSpeechRequestWithBody(server string, params *CreateSpeechParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/audio/speech")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSeed != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Seed", *params.XSeed, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Seed", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -1077,6 +1611,61 @@ func NewSynthesizeRequestWithBody(server string, contentType string, body io.Rea
 	return req, nil
 }
 
+// NewSynthesizeTextRequest calls the generic SynthesizeText builder with application/json body
+func NewSynthesizeTextRequest(server string, params *SynthesizeTextParams, body SynthesizeTextJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSynthesizeTextRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewSynthesizeTextRequestWithBody constructs an http.Request for the SynthesizeText method, with any body, and a specified content type
+func NewSynthesizeTextRequestWithBody(server string, params *SynthesizeTextParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/text:synthesize")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSeed != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Seed", *params.XSeed, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Seed", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewVocodeRequest calls the generic Vocode builder with application/json body
 func NewVocodeRequest(server string, params *VocodeParams, body VocodeJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1216,6 +1805,60 @@ func NewVocodeRequestWithBody(server string, params *VocodeParams, contentType s
 	return req, nil
 }
 
+// NewListVoicesRequest constructs an http.Request for the ListVoices method
+func NewListVoicesRequest(server string, params *ListVoicesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/voices")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.LanguageCode != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "languageCode", *params.LanguageCode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1288,6 +1931,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `CheckReadiness` operationId).
 	CheckReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CheckReadinessResponse, error)
 
+	// CreateSpeechWithBodyWithResponse OpenAI-compatible text to speech
+	//
+	// OpenAI's create speech (the official clients work with their base URL set to this server's /v1 and its API key as the Bearer token): the input is read as the model's labels and said by the voice's speaker, as /v1/synthesize's text. Errors are OpenAI's error objects.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+	CreateSpeechWithBodyWithResponse(ctx context.Context, params *CreateSpeechParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSpeechResponse, error)
+
+	// CreateSpeechWithResponse OpenAI-compatible text to speech
+	//
+	// OpenAI's create speech (the official clients work with their base URL set to this server's /v1 and its API key as the Bearer token): the input is read as the model's labels and said by the voice's speaker, as /v1/synthesize's text. Errors are OpenAI's error objects.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+	CreateSpeechWithResponse(ctx context.Context, params *CreateSpeechParams, body CreateSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSpeechResponse, error)
+
 	// ListModelsWithResponse served models
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1329,6 +1990,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/synthesize (the `Synthesize` operationId).
 	SynthesizeWithResponse(ctx context.Context, body SynthesizeJSONRequestBody, reqEditors ...RequestEditorFn) (*SynthesizeResponse, error)
 
+	// SynthesizeTextWithBodyWithResponse Google Cloud Text-to-Speech-compatible synthesis
+	//
+	// Google Cloud TTS's text:synthesize: text or SSML said by a voice of GET /v1/voices, the audio base64 in audioContent. Errors are Google's {"error": {"code", "message", "status"}}.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/text:synthesize (the `SynthesizeText` operationId).
+	SynthesizeTextWithBodyWithResponse(ctx context.Context, params *SynthesizeTextParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SynthesizeTextResponse, error)
+
+	// SynthesizeTextWithResponse Google Cloud Text-to-Speech-compatible synthesis
+	//
+	// Google Cloud TTS's text:synthesize: text or SSML said by a voice of GET /v1/voices, the audio base64 in audioContent. Errors are Google's {"error": {"code", "message", "status"}}.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/text:synthesize (the `SynthesizeText` operationId).
+	SynthesizeTextWithResponse(ctx context.Context, params *SynthesizeTextParams, body SynthesizeTextJSONRequestBody, reqEditors ...RequestEditorFn) (*SynthesizeTextResponse, error)
+
 	// VocodeWithBodyWithResponse mel spectrogram (or a recording's) to audio with a vocoder
 	//
 	// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.
@@ -1346,6 +2025,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/vocode (the `Vocode` operationId).
 	VocodeWithResponse(ctx context.Context, params *VocodeParams, body VocodeJSONRequestBody, reqEditors ...RequestEditorFn) (*VocodeResponse, error)
+
+	// ListVoicesWithResponse Google Cloud Text-to-Speech-compatible voice list
+	//
+	// Every (model, speaker) of the models that say text, as Google's voices.list.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/voices (the `ListVoices` operationId).
+	ListVoicesWithResponse(ctx context.Context, params *ListVoicesParams, reqEditors ...RequestEditorFn) (*ListVoicesResponse, error)
 }
 
 type CheckLivenessResponse struct {
@@ -1534,6 +2222,109 @@ func (r CheckReadinessResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CheckReadinessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateSpeechResponse200Headers the declared response headers of an HTTP 200 response for CreateSpeech
+type CreateSpeechResponse200Headers struct {
+	XAudioDuration *float32
+	XAudioEncoding *string
+	XConditions    *string
+	XModel         *string
+	XNumSamples    *int
+	XSampleRate    *int
+	XSeed          *int
+}
+
+// CreateSpeechResponse429Headers the declared response headers of an HTTP 429 response for CreateSpeech
+type CreateSpeechResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CreateSpeechResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OpenAIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OpenAIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *OpenAIError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *OpenAIError
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *OpenAIError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *OpenAIError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *OpenAIError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateSpeechResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateSpeechResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateSpeechResponse) GetJSON400() *OpenAIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateSpeechResponse) GetJSON401() *OpenAIError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateSpeechResponse) GetJSON404() *OpenAIError {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateSpeechResponse) GetJSON413() *OpenAIError {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateSpeechResponse) GetJSON415() *OpenAIError {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateSpeechResponse) GetJSON429() *OpenAIError {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateSpeechResponse) GetJSON503() *OpenAIError {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSpeechResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSpeechResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSpeechResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSpeechResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -1840,6 +2631,114 @@ func (r SynthesizeResponse) ContentType() string {
 	return ""
 }
 
+// SynthesizeTextResponse200Headers the declared response headers of an HTTP 200 response for SynthesizeText
+type SynthesizeTextResponse200Headers struct {
+	XSeed *int
+}
+
+// SynthesizeTextResponse429Headers the declared response headers of an HTTP 429 response for SynthesizeText
+type SynthesizeTextResponse429Headers struct {
+	RetryAfter *int
+}
+
+type SynthesizeTextResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		AudioContent *[]byte `json:"audioContent,omitempty"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *GoogleError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *GoogleError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GoogleError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *GoogleError
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *GoogleError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *GoogleError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *GoogleError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SynthesizeTextResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SynthesizeTextResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SynthesizeTextResponse) GetJSON200() *struct {
+	AudioContent *[]byte `json:"audioContent,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SynthesizeTextResponse) GetJSON400() *GoogleError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SynthesizeTextResponse) GetJSON401() *GoogleError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SynthesizeTextResponse) GetJSON404() *GoogleError {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SynthesizeTextResponse) GetJSON413() *GoogleError {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r SynthesizeTextResponse) GetJSON415() *GoogleError {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SynthesizeTextResponse) GetJSON429() *GoogleError {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SynthesizeTextResponse) GetJSON503() *GoogleError {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SynthesizeTextResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SynthesizeTextResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SynthesizeTextResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SynthesizeTextResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // VocodeResponse200Headers the declared response headers of an HTTP 200 response for Vocode
 type VocodeResponse200Headers struct {
 	XAudioDuration *float32
@@ -1943,6 +2842,58 @@ func (r VocodeResponse) ContentType() string {
 	return ""
 }
 
+type ListVoicesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Voices *[]GoogleVoice `json:"voices,omitempty"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *GoogleError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListVoicesResponse) GetJSON200() *struct {
+	Voices *[]GoogleVoice `json:"voices,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListVoicesResponse) GetJSON401() *GoogleError {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListVoicesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListVoicesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListVoicesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListVoicesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CheckLivenessWithResponse liveness: the process serves HTTP
 //
 // Returns a wrapper object for the known response body format(s).
@@ -1993,6 +2944,36 @@ func (c *ClientWithResponses) CheckReadinessWithResponse(ctx context.Context, re
 		return nil, err
 	}
 	return ParseCheckReadinessResponse(rsp)
+}
+
+// CreateSpeechWithBodyWithResponse OpenAI-compatible text to speech
+//
+// OpenAI's create speech (the official clients work with their base URL set to this server's /v1 and its API key as the Bearer token): the input is read as the model's labels and said by the voice's speaker, as /v1/synthesize's text. Errors are OpenAI's error objects.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+func (c *ClientWithResponses) CreateSpeechWithBodyWithResponse(ctx context.Context, params *CreateSpeechParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSpeechResponse, error) {
+	rsp, err := c.CreateSpeechWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSpeechResponse(rsp)
+}
+
+// CreateSpeechWithResponse OpenAI-compatible text to speech
+//
+// OpenAI's create speech (the official clients work with their base URL set to this server's /v1 and its API key as the Bearer token): the input is read as the model's labels and said by the voice's speaker, as /v1/synthesize's text. Errors are OpenAI's error objects.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+func (c *ClientWithResponses) CreateSpeechWithResponse(ctx context.Context, params *CreateSpeechParams, body CreateSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSpeechResponse, error) {
+	rsp, err := c.CreateSpeech(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSpeechResponse(rsp)
 }
 
 // ListModelsWithResponse served models
@@ -2066,6 +3047,36 @@ func (c *ClientWithResponses) SynthesizeWithResponse(ctx context.Context, body S
 	return ParseSynthesizeResponse(rsp)
 }
 
+// SynthesizeTextWithBodyWithResponse Google Cloud Text-to-Speech-compatible synthesis
+//
+// Google Cloud TTS's text:synthesize: text or SSML said by a voice of GET /v1/voices, the audio base64 in audioContent. Errors are Google's {"error": {"code", "message", "status"}}.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/text:synthesize (the `SynthesizeText` operationId).
+func (c *ClientWithResponses) SynthesizeTextWithBodyWithResponse(ctx context.Context, params *SynthesizeTextParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SynthesizeTextResponse, error) {
+	rsp, err := c.SynthesizeTextWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSynthesizeTextResponse(rsp)
+}
+
+// SynthesizeTextWithResponse Google Cloud Text-to-Speech-compatible synthesis
+//
+// Google Cloud TTS's text:synthesize: text or SSML said by a voice of GET /v1/voices, the audio base64 in audioContent. Errors are Google's {"error": {"code", "message", "status"}}.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/text:synthesize (the `SynthesizeText` operationId).
+func (c *ClientWithResponses) SynthesizeTextWithResponse(ctx context.Context, params *SynthesizeTextParams, body SynthesizeTextJSONRequestBody, reqEditors ...RequestEditorFn) (*SynthesizeTextResponse, error) {
+	rsp, err := c.SynthesizeText(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSynthesizeTextResponse(rsp)
+}
+
 // VocodeWithBodyWithResponse mel spectrogram (or a recording's) to audio with a vocoder
 //
 // Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.
@@ -2094,6 +3105,21 @@ func (c *ClientWithResponses) VocodeWithResponse(ctx context.Context, params *Vo
 		return nil, err
 	}
 	return ParseVocodeResponse(rsp)
+}
+
+// ListVoicesWithResponse Google Cloud Text-to-Speech-compatible voice list
+//
+// Every (model, speaker) of the models that say text, as Google's voices.list.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/voices (the `ListVoices` operationId).
+func (c *ClientWithResponses) ListVoicesWithResponse(ctx context.Context, params *ListVoicesParams, reqEditors ...RequestEditorFn) (*ListVoicesResponse, error) {
+	rsp, err := c.ListVoices(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListVoicesResponse(rsp)
 }
 
 // ParseCheckLivenessResponse parses an HTTP response from a CheckLivenessWithResponse call
@@ -2223,6 +3249,139 @@ func ParseCheckReadinessResponse(rsp *http.Response) (*CheckReadinessResponse, e
 		}
 		response.JSON503 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseCreateSpeechResponse parses an HTTP response from a CreateSpeechWithResponse call
+func ParseCreateSpeechResponse(rsp *http.Response) (*CreateSpeechResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSpeechResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OpenAIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpenAIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest OpenAIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest OpenAIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest OpenAIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpenAIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest OpenAIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateSpeechResponse200Headers
+		if values := rsp.Header.Values("X-Audio-Duration"); len(values) > 0 {
+			var value float32
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Audio-Duration", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "number", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAudioDuration = &value
+		}
+		if values := rsp.Header.Values("X-Audio-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Audio-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAudioEncoding = &value
+		}
+		if values := rsp.Header.Values("X-Conditions"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Conditions", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XConditions = &value
+		}
+		if values := rsp.Header.Values("X-Model"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Model", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XModel = &value
+		}
+		if values := rsp.Header.Values("X-Num-Samples"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Num-Samples", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XNumSamples = &value
+		}
+		if values := rsp.Header.Values("X-Sample-Rate"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Sample-Rate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSampleRate = &value
+		}
+		if values := rsp.Header.Values("X-Seed"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Seed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSeed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateSpeechResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -2517,6 +3676,106 @@ func ParseSynthesizeResponse(rsp *http.Response) (*SynthesizeResponse, error) {
 	return response, nil
 }
 
+// ParseSynthesizeTextResponse parses an HTTP response from a SynthesizeTextWithResponse call
+func ParseSynthesizeTextResponse(rsp *http.Response) (*SynthesizeTextResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SynthesizeTextResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			AudioContent *[]byte `json:"audioContent,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest GoogleError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest GoogleError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GoogleError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest GoogleError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest GoogleError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest GoogleError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest GoogleError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SynthesizeTextResponse200Headers
+		if values := rsp.Header.Values("X-Seed"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Seed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSeed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers SynthesizeTextResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseVocodeResponse parses an HTTP response from a VocodeWithResponse call
 func ParseVocodeResponse(rsp *http.Response) (*VocodeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2645,6 +3904,41 @@ func ParseVocodeResponse(rsp *http.Response) (*VocodeResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListVoicesResponse parses an HTTP response from a ListVoicesWithResponse call
+func ParseListVoicesResponse(rsp *http.Response) (*ListVoicesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListVoicesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Voices *[]GoogleVoice `json:"voices,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest GoogleError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
 	}
 
 	return response, nil
