@@ -40,7 +40,18 @@ func postWith(t testing.TB, url, body string, headers map[string]string) *http.R
 // jackson with seed 9 at rate Hz (0: the model's).
 func referenceSpeech(t *testing.T, url string, rate int) []float32 {
 	t.Helper()
-	res := post(t, url+"/v1/synthesize", fmt.Sprintf(`{"text": "4 2", "speaker": "jackson", "seed": 9, "format": "float32", "sample_rate": %d}`, rate))
+	return referenceSpeechKey(t, url, rate, "")
+}
+
+// referenceSpeechKey is referenceSpeech from a server that needs API key
+// key ("": none).
+func referenceSpeechKey(t *testing.T, url string, rate int, key string) []float32 {
+	t.Helper()
+	h := map[string]string{}
+	if key != "" {
+		h["Authorization"] = "Bearer " + key
+	}
+	res := postWith(t, url+"/v1/synthesize", fmt.Sprintf(`{"text": "4 2", "speaker": "jackson", "seed": 9, "format": "float32", "sample_rate": %d}`, rate), h)
 	body := readAll(t, res)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("POST /v1/synthesize = %d %s", res.StatusCode, body)
@@ -152,26 +163,34 @@ func TestSpeechFormats(t *testing.T) {
 				if got := res.Header.Get("X-Seed"); got != "9" {
 					t.Errorf("X-Seed = %q, want 9", got)
 				}
-				if sf == "sse" {
-					if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
-						t.Errorf("Content-Type = %q, want text/event-stream", ct)
-					}
-					var done map[string]any
-					body, done = sseAudio(t, body)
-					usage, _ := done["usage"].(map[string]any)
-					if usage["input_tokens"] != 2.0 { // the two labels said
-						t.Errorf("usage = %v, want input_tokens 2", done["usage"])
-					}
-				}
-				want := ref
-				if f.name == "pcm" {
-					want = ref24
-				}
-				got, tol := decodeAudio(t, f.enc, body)
-				sameAudio(t, f.name, got, want, tol)
+				checkSpeech(t, f, sf, res.Header.Get("Content-Type"), body, ref, ref24)
 			})
 		}
 	}
+}
+
+// checkSpeech checks a /v1/audio/speech body of format f and stream
+// format sf (content type ct) against /v1/synthesize's audio of the same
+// request, ref (ref24 at 24 kHz for pcm).
+func checkSpeech(t *testing.T, f openAIFormat, sf, ct string, body []byte, ref, ref24 []float32) {
+	t.Helper()
+	if sf == "sse" {
+		if ct != "text/event-stream" {
+			t.Errorf("Content-Type = %q, want text/event-stream", ct)
+		}
+		var done map[string]any
+		body, done = sseAudio(t, body)
+		usage, _ := done["usage"].(map[string]any)
+		if usage["input_tokens"] != 2.0 { // the two labels said
+			t.Errorf("usage = %v, want input_tokens 2", done["usage"])
+		}
+	}
+	want := ref
+	if f.name == "pcm" {
+		want = ref24
+	}
+	got, tol := decodeAudio(t, f.enc, body)
+	sameAudio(t, f.name+"/"+sf, got, want, tol)
 }
 
 // TestSpeechSpeed: speed makes the audio about 1/speed as long.
