@@ -3,8 +3,10 @@
 // whole or streamed while generating), vocodes mel spectrograms with a
 // vocoder (POST /v1/vocode: JSON frames, a .npy upload or a recording for
 // copy synthesis; or Griffin-Lim), scores uploaded WAVs (POST /v1/score,
-// bits per sample), lists models (GET /v1/models, /v1/models/{id}), and
-// exposes /healthz, /readyz, /metrics (Prometheus) and /openapi.json
+// bits per sample), lists models (GET /v1/models, /v1/models/{id}),
+// answers as OpenAI's speech API (POST /v1/audio/speech) and Google Cloud
+// Text-to-Speech (POST /v1/text:synthesize, GET /v1/voices) do, with
+// their shapes and error bodies (errorShapes), and exposes /healthz, /readyz, /metrics (Prometheus) and /openapi.json
 // (OpenAPI 3.0, https://spec.openapis.org/oas/v3.0.3).
 //
 // The service is HTTP only: request bodies are mapped to synth.Request

@@ -6,7 +6,9 @@
 // continuous-batching scheduler (many requests' streams stepped together
 // by cache generators, Fast WaveNet: Paine et al. 2016,
 // https://arxiv.org/abs/1611.09482), which also says text word by word
-// with package speech's word policy; output (mu-law codes to samples, one
+// with package speech's word policy (one pause between words, or a
+// script's pause before each); output (time-stretched by Request.Speed,
+// scaled by Request.GainDB; mu-law codes to samples, one
 // streaming resampler, one encoder per format) written to an io.Writer as
 // it is generated or whole; vocoding of mel frames by a model with local
 // conditioning (frames given whole, computed from a recording, or
