@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -271,7 +272,7 @@ func (s *Server) speechEvents(c echo.Context, syn *synth.Synthesis, labels int) 
 	var we *synth.WriteError
 	var event any
 	switch {
-	case errors.As(err, &we) || c.Request().Context().Err() != nil:
+	case errors.As(err, &we) || errors.Is(c.Request().Context().Err(), context.Canceled):
 		return nil // the client went away
 	case err != nil:
 		event = map[string]any{"type": "error", "error": openAIError(toError(err))["error"]}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wavenet-go/wavenet/audio"
 )
@@ -254,5 +255,25 @@ func TestSpeechErrors(t *testing.T) {
 	res := postWith(t, ts.URL+"/v1/audio/speech", `{"model": "gpt-4o-mini-tts", "input": "1", "voice": "george", "instructions": "cheerful"}`, auth)
 	if body := readAll(t, res); res.StatusCode != http.StatusOK || !bytes.HasPrefix(body, []byte("RIFF")) {
 		t.Errorf("with Bearer key: %d %.80q, want 200 with a WAV", res.StatusCode, body)
+	}
+}
+
+// TestSpeechEventsError: an error after the first event (here the
+// server's request deadline) ends the stream with an "error" event in
+// OpenAI's error shape instead of speech.audio.done.
+func TestSpeechEventsError(t *testing.T) {
+	_, ts := newTestServer(t, tinyModel(t), Options{RequestTimeout: 100 * time.Millisecond, MaxSeconds: 60})
+	// 40 digits cannot be said in 100 ms on the tiny model (each word
+	// takes tens of milliseconds of generation).
+	res := post(t, ts.URL+"/v1/audio/speech", `{"model": "tts-1", "input": "`+strings.Repeat("1 ", 40)+`", "voice": "jackson", "stream_format": "sse"}`)
+	body := readAll(t, res)
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	last, _ := strings.CutPrefix(lines[len(lines)-1], "data: ")
+	var ev struct {
+		Type  string
+		Error struct{ Code, Type, Message string }
+	}
+	if err := json.Unmarshal([]byte(last), &ev); err != nil || res.StatusCode != 200 || ev.Type != "error" || ev.Error.Code != "timeout" || ev.Error.Type != "server_error" {
+		t.Errorf("sse past the deadline: %d, last event %s; want 200 and an error event with code timeout, type server_error", res.StatusCode, last)
 	}
 }
