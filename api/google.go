@@ -150,6 +150,8 @@ func (s *Server) handleGoogleSynthesize(c echo.Context) error {
 		return paramError("audioConfig", "audioConfig.pitch is %v; the model cannot change its pitch: send 0", ac.Pitch)
 	case ac.SpeakingRate != 0 && !(ac.SpeakingRate >= audio.MinSpeed && ac.SpeakingRate <= audio.MaxSpeed):
 		return paramError("audioConfig", "audioConfig.speakingRate is %v; want %v to %v (1: normal)", ac.SpeakingRate, audio.MinSpeed, audio.MaxSpeed)
+	case ac.SampleRateHertz != 0 && (ac.SampleRateHertz < synth.MinOutputRate || ac.SampleRateHertz > synth.MaxOutputRate):
+		return paramError("audioConfig", "audioConfig.sampleRateHertz is %d; want %d to %d (or leave it out for the voice's naturalSampleRateHertz)", ac.SampleRateHertz, synth.MinOutputRate, synth.MaxOutputRate)
 	case !(ac.VolumeGainDb >= synth.MinGainDB && ac.VolumeGainDb <= synth.MaxGainDB):
 		return paramError("audioConfig", "audioConfig.volumeGainDb is %v; want %d to %d", ac.VolumeGainDb, synth.MinGainDB, synth.MaxGainDB)
 	}
