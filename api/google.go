@@ -40,7 +40,7 @@ type GoogleVoiceParams struct {
 
 // GoogleAudioConfig is the output: AudioEncoding LINEAR16 (a WAV file,
 // as Google returns it), PCM (raw 16-bit little-endian), MULAW and ALAW
-// (raw G.711 bytes: Google adds a WAV header, this server does not) or
+// (G.711 bytes in a WAV file, codec 7 or 6, as Google returns them) or
 // FLAC (this server's addition); MP3, OGG_OPUS and M4A are a 400.
 // SampleRateHertz resamples (0: the voice's natural rate); SpeakingRate
 // is 0.25 to 4 (0: 1), applied without changing the pitch; VolumeGainDb
@@ -206,6 +206,13 @@ func (s *Server) handleGoogleSynthesize(c echo.Context) error {
 	body, err := synth.Encode(syn.Format, syn.Rate, x)
 	if err != nil {
 		return err
+	}
+	// Google's MULAW and ALAW come in a WAV container.
+	switch syn.Format {
+	case audio.EncodingMulaw:
+		body = append(audio.WAVHeaderOf(audio.MuLaw8, syn.Rate, len(x)), body...)
+	case audio.EncodingAlaw:
+		body = append(audio.WAVHeaderOf(audio.ALaw8, syn.Rate, len(x)), body...)
 	}
 	c.Response().Header().Set("X-Seed", strconv.FormatUint(syn.Seed, 10))
 	return c.JSON(http.StatusOK, GoogleSynthesizeResponse{AudioContent: body})

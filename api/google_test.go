@@ -29,7 +29,7 @@ type googleCase struct {
 func summarizeAudio(t *testing.T, enc string, content []byte) string {
 	t.Helper()
 	switch enc {
-	case "LINEAR16", "FLAC":
+	case "LINEAR16", "FLAC", "MULAW", "ALAW":
 		clip, err := audio.DecodeAny(bytes.NewReader(content))
 		if err != nil {
 			t.Fatalf("%s audioContent: %v", enc, err)

@@ -180,6 +180,8 @@ type SampleFormat int
 const (
 	PCM16   SampleFormat = iota + 1 // 16-bit signed integer PCM
 	Float32                         // 32-bit IEEE float, in [-1, 1]
+	MuLaw8                          // 8-bit G.711 mu-law (WAV codec 7), as telephony WAVs hold it
+	ALaw8                           // 8-bit G.711 A-law (WAV codec 6)
 )
 
 func (f SampleFormat) String() string {
@@ -188,16 +190,38 @@ func (f SampleFormat) String() string {
 		return "pcm16"
 	case Float32:
 		return "float32"
+	case MuLaw8:
+		return "mulaw"
+	case ALaw8:
+		return "alaw"
 	}
 	return fmt.Sprintf("SampleFormat(%d)", int(f))
 }
 
 // encoding is f's raw sample encoding.
 func (f SampleFormat) encoding() Encoding {
-	if f == Float32 {
+	switch f {
+	case Float32:
 		return EncodingFloat32
+	case MuLaw8:
+		return EncodingMulaw
+	case ALaw8:
+		return EncodingAlaw
 	}
 	return EncodingPCM16
+}
+
+// codec is f's WAV format code.
+func (f SampleFormat) codec() uint16 {
+	switch f {
+	case Float32:
+		return formatFloat
+	case MuLaw8:
+		return formatMuLaw
+	case ALaw8:
+		return formatALaw
+	}
+	return formatPCM
 }
 
 // appendHeader appends a WAV header for channels x frames samples in format
@@ -210,7 +234,7 @@ func appendHeader(b []byte, rate, channels int, f SampleFormat, frames int64) []
 	if frames >= 0 {
 		d := frames * int64(channels*bps)
 		extra := int64(36)
-		if f == Float32 {
+		if f != PCM16 {
 			extra = 50
 		}
 		if d+extra <= math.MaxUint32 {
@@ -223,19 +247,18 @@ func appendHeader(b []byte, rate, channels int, f SampleFormat, frames int64) []
 	b = append(b, "RIFF"...)
 	b = le.AppendUint32(b, riffSize)
 	b = append(b, "WAVEfmt "...)
-	if f == Float32 {
+	if f != PCM16 {
 		b = le.AppendUint32(b, 18)
-		b = le.AppendUint16(b, formatFloat)
 	} else {
 		b = le.AppendUint32(b, 16)
-		b = le.AppendUint16(b, formatPCM)
 	}
+	b = le.AppendUint16(b, f.codec())
 	b = le.AppendUint16(b, uint16(channels))
 	b = le.AppendUint32(b, uint32(rate))
 	b = le.AppendUint32(b, uint32(rate*channels*bps))
 	b = le.AppendUint16(b, uint16(channels*bps))
 	b = le.AppendUint16(b, uint16(8*bps))
-	if f == Float32 {
+	if f != PCM16 {
 		// Non-PCM formats carry cbSize and a fact chunk (the RIFF spec).
 		b = le.AppendUint16(b, 0)
 		b = append(b, "fact"...)
@@ -253,6 +276,15 @@ func appendHeader(b []byte, rate, channels int, f SampleFormat, frames int64) []
 // the exact file.
 func WAVHeader(rate, n int) []byte {
 	return appendHeader(make([]byte, 0, 44), rate, 1, PCM16, int64(max(n, -1)))
+}
+
+// WAVHeaderOf returns the header of a mono WAV of n samples at rate Hz in
+// format f (n < 0: unknown length): 44 bytes for PCM16, 58 (fmt with
+// cbSize, and a fact chunk) for the others. Followed by the raw samples in
+// f's encoding (EncodingPCM16, EncodingFloat32, EncodingMulaw,
+// EncodingAlaw) it makes a WAV file.
+func WAVHeaderOf(f SampleFormat, rate, n int) []byte {
+	return appendHeader(make([]byte, 0, 58), rate, 1, f, int64(max(n, -1)))
 }
 
 // riffSizeOff is the offset of the RIFF size field in the header.
@@ -321,8 +353,8 @@ func seekOffset(w io.Writer) int64 {
 // channels channels in format f, frames frames in all (frames < 0:
 // unknown, as NewEncoder's n). It writes the header now.
 func NewWAVEncoder(w io.Writer, rate, channels int, f SampleFormat, frames int) (*Encoder, error) {
-	if f != PCM16 && f != Float32 {
-		return nil, fmt.Errorf("audio: encode: unknown sample format %v, want PCM16 or Float32", f)
+	if f < PCM16 || f > ALaw8 {
+		return nil, fmt.Errorf("audio: encode: unknown sample format %v, want PCM16, Float32, MuLaw8 or ALaw8", f)
 	}
 	if err := checkEncode(rate, channels, f.encoding().BytesPerSample()); err != nil {
 		return nil, err

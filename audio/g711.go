@@ -50,3 +50,36 @@ func linearToAlaw(s int16) byte {
 	}
 	return a ^ mask
 }
+
+// ulawToLinear decodes a G.711 mu-law byte (Sun's ulaw2linear): the
+// inverted byte's 4 mantissa bits, with the implicit leading one and the
+// bias, shifted by the segment, less the bias.
+func ulawToLinear(u byte) int16 {
+	const bias = 0x84
+	u = ^u
+	t := (int(u&0x0f)<<3 + bias) << ((u & 0x70) >> 4)
+	if u&0x80 != 0 {
+		return int16(bias - t)
+	}
+	return int16(t - bias)
+}
+
+// alawToLinear decodes a G.711 A-law byte (Sun's alaw2linear): the even
+// bits re-inverted, the 4 quantisation bits placed mid-step in their
+// segment, positive when the sign bit is set.
+func alawToLinear(a byte) int16 {
+	a ^= 0x55
+	t := int(a&0x0f) << 4
+	switch seg := int(a&0x70) >> 4; seg {
+	case 0:
+		t += 8
+	case 1:
+		t += 0x108
+	default:
+		t = (t + 0x108) << (seg - 1)
+	}
+	if a&0x80 != 0 {
+		return int16(t)
+	}
+	return int16(-t)
+}

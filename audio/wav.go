@@ -242,12 +242,12 @@ func parseFmt(b []byte) (header, error) {
 	}
 	switch h.codec {
 	case formatPCM, formatFloat:
-	case formatALaw:
-		return h, formatErr(Unsupported, "codec 6 (G.711 A-law)")
-	case formatMuLaw:
-		return h, formatErr(Unsupported, "codec 7 (G.711 mu-law)")
+	case formatALaw, formatMuLaw:
+		if h.bits != 8 {
+			return h, formatErr(BadFormat, "G.711 (codec %d) with %d bits per sample, want 8", h.codec, h.bits)
+		}
 	default:
-		return h, formatErr(Unsupported, "codec %#x (only PCM 1 and IEEE float 3 are decoded)", h.codec)
+		return h, formatErr(Unsupported, "codec %#x (only PCM 1, IEEE float 3 and G.711 A-law 6 and mu-law 7 are decoded)", h.codec)
 	}
 	if h.channels == 0 {
 		return h, formatErr(ZeroChannels, "fmt chunk declares 0 channels")
@@ -261,6 +261,7 @@ func parseFmt(b []byte) (header, error) {
 	switch {
 	case h.codec == formatPCM && (h.bits == 8 || h.bits == 16 || h.bits == 24 || h.bits == 32):
 	case h.codec == formatFloat && (h.bits == 32 || h.bits == 64):
+	case h.codec == formatMuLaw || h.codec == formatALaw: // 8 bits, checked above
 	default:
 		kind := "PCM"
 		if h.codec == formatFloat {
@@ -344,6 +345,14 @@ func appendSamples(dst []float32, b []byte, h header) []float32 {
 	case h.codec == formatFloat && h.bits == 64:
 		for i := 0; i+8 <= len(b); i += 8 {
 			dst = append(dst, sanitize(float32(math.Float64frombits(le.Uint64(b[i:])))))
+		}
+	case h.codec == formatMuLaw:
+		for _, v := range b {
+			dst = append(dst, float32(ulawToLinear(v))/(1<<15))
+		}
+	case h.codec == formatALaw:
+		for _, v := range b {
+			dst = append(dst, float32(alawToLinear(v))/(1<<15))
 		}
 	case h.bits == 8:
 		for _, v := range b {

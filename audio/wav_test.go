@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	goaudio "github.com/go-audio/audio"
@@ -164,7 +165,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"data truncated mid-file", riff(full("fmt ", good), chunk{"data", 100, le16(1, 2)}), Truncated},
 		{"zero channels", riff(full("fmt ", fmtBody(1, 0, 8000, 16)), full("data", nil)), ZeroChannels},
 		{"zero rate", riff(full("fmt ", fmtBody(1, 1, 0, 16)), full("data", nil)), BadFormat},
-		{"g711 mu-law", riff(full("fmt ", fmtBody(7, 1, 8000, 8)), full("data", nil)), Unsupported},
+		{"g711 mu-law of 16 bits", riff(full("fmt ", fmtBody(7, 1, 8000, 16)), full("data", nil)), BadFormat},
 		{"adpcm", riff(full("fmt ", fmtBody(2, 1, 8000, 4)), full("data", nil)), Unsupported},
 		{"12-bit pcm", riff(full("fmt ", fmtBody(1, 1, 8000, 12)), full("data", nil)), Unsupported},
 		{"16-bit float", riff(full("fmt ", fmtBody(3, 1, 8000, 16)), full("data", nil)), Unsupported},
@@ -566,5 +567,55 @@ func BenchmarkEncode(b *testing.B) {
 			}
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "samples/s")
 		})
+	}
+}
+
+// TestG711WAV: G.711 WAVs (codec 7 mu-law, 6 A-law; 8 bits, fmt with
+// cbSize and a fact chunk) written by NewWAVEncoder, and WAVHeaderOf
+// followed by the raw G.711 bytes, decode to exactly the G.711 decoding of
+// each sample's encoding; a G.711 header with 16 bits is refused.
+func TestG711WAV(t *testing.T) {
+	x := make([]float32, 1001)
+	for i := range x {
+		x[i] = float32(0.9 * math.Sin(float64(i)*0.05) * math.Exp(-float64(i)/500))
+	}
+	for _, c := range []struct {
+		f   SampleFormat
+		raw Encoding
+		dec func(byte) int16
+	}{{MuLaw8, EncodingMulaw, ulawToLinear}, {ALaw8, EncodingAlaw, alawToLinear}} {
+		var b bytes.Buffer
+		enc, err := NewWAVEncoder(&b, 8000, 1, c.f, len(x))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Write(x); err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Close(); err != nil {
+			t.Fatal(err)
+		}
+		raw := AppendEncoded(nil, x, c.raw)
+		if want := append(WAVHeaderOf(c.f, 8000, len(x)), raw...); !bytes.Equal(b.Bytes(), want) {
+			t.Errorf("%v: NewWAVEncoder's file differs from WAVHeaderOf + the raw bytes", c.f)
+		}
+		clip, err := Decode(bytes.NewReader(b.Bytes()))
+		if err != nil {
+			t.Fatalf("%v: %v", c.f, err)
+		}
+		if clip.Format.SampleRate != 8000 || clip.Format.BitDepth != 8 || len(clip.Samples) != len(x) {
+			t.Fatalf("%v: decoded %v, %d samples; want 8000 Hz 8-bit, %d", c.f, clip.Format, len(clip.Samples), len(x))
+		}
+		for i, v := range clip.Samples {
+			if want := float32(c.dec(raw[i])) / (1 << 15); v != want {
+				t.Fatalf("%v: sample %d = %v, want %v", c.f, i, v, want)
+			}
+		}
+		bad := b.Bytes()[:len(b.Bytes()):len(b.Bytes())]
+		bad = append([]byte(nil), bad...)
+		bad[34] = 16 // bits per sample
+		if _, err := Decode(bytes.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "want 8") {
+			t.Errorf("%v with 16 bits per sample: %v, want an error", c.f, err)
+		}
 	}
 }
