@@ -3,9 +3,13 @@ package synth
 import (
 	"context"
 	"errors"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/mulaw"
 	"github.com/wavenet-go/wavenet/speech"
 )
 
@@ -98,12 +102,48 @@ func TestStartNumberWords(t *testing.T) {
 	}
 }
 
-// TestScoreVocoderRefused: scoring needs the recording's mel frames
-// beside its codes, which ScoreRecording does not compute yet.
-func TestScoreVocoderRefused(t *testing.T) {
+// TestScoreVocoder: a vocoder scores a recording with the recording's own
+// mel frames, computed from the same processed audio as its codes (as
+// training computes an utterance's): equal to ScoreMels on them; a
+// recording too short for one frame, or a vocoder without mel parameters,
+// is a request error.
+func TestScoreVocoder(t *testing.T) {
+	ctx := context.Background()
 	voc := testVocoder(t)
+	x := make([]float32, 800)
+	for i := range x {
+		x[i] = float32(0.4 * math.Sin(float64(i)*0.3))
+	}
+	for _, raw := range []bool{false, true} {
+		got, err := ScoreRecording(ctx, voc, slices.Clone(x), 8000, []int{0, 0}, 0, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := voc.Config.RecordingAudio(slices.Clone(x), 8000, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp, err := audio.LogMel(nil, y, *voc.Config.Local.Mel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nats, n, err := voc.ScoreMels(ctx, mulaw.Encode(nil, y, voc.Config.QuantizationChannels), []int{0, 0}, sp.Data, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Scored != n || math.Abs(got.NatsPerSample-nats/float64(n)) > 1e-9 {
+			t.Errorf("raw=%v: ScoreRecording = %v nats/sample over %d, want ScoreMels' %v over %d", raw, got.NatsPerSample, got.Scored, nats/float64(n), n)
+		}
+	}
 	var re *RequestError
-	if _, err := ScoreRecording(context.Background(), voc, make([]float32, 800), 8000, []int{0, 0}, 0, true); !errors.As(err, &re) || !strings.Contains(re.Msg, "vocoder") {
-		t.Errorf("ScoreRecording on a vocoder = %v, want a request error naming the vocoder", err)
+	if _, err := ScoreRecording(ctx, voc, make([]float32, 6), 8000, []int{0, 0}, 0, true); !errors.As(err, &re) || !strings.Contains(re.Msg, "too short for one mel frame") {
+		t.Errorf("ScoreRecording of 6 samples on a vocoder = %v, want a request error: too short", err)
+	}
+	bare := voc.Clone()
+	lc := *bare.Config.Local
+	lc.Mel = nil
+	bare.Config.Local = &lc
+	if _, err := ScoreRecording(ctx, bare, slices.Clone(x), 8000, []int{0, 0}, 0, true); !errors.As(err, &re) || !strings.Contains(re.Msg, "no mel parameters") {
+		t.Errorf("ScoreRecording on a vocoder without mel parameters = %v, want a request error", err)
 	}
 }

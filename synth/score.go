@@ -34,16 +34,18 @@ type Score struct {
 
 // ScoreRecording scores the recording x (mono, at rate Hz) under model m
 // with conditions cond from position from: the recording is processed as
-// the model's training was (cfg.RecordingCodes), or only resampled when
-// raw is set, then m.Score averages the cross-entropy of each code given
-// the ones before. Recordings the model cannot score are *RequestError.
+// the model's training was (cfg.RecordingInput), or only resampled when
+// raw is set, then m.ScoreInput averages the cross-entropy of each code
+// given the ones before (and, for a vocoder, the recording's own mel
+// frames, computed from the same processed audio as training computed
+// them). Recordings the model cannot score are *RequestError.
 func ScoreRecording(ctx context.Context, m *wavenet.Model, x []float32, rate int, cond []int, from int, raw bool) (*Score, error) {
 	cfg := m.Config
-	if cfg.Local != nil {
-		return nil, badRequest("model", "the model is a vocoder (local conditioning): scoring needs the recording's mel frames, which this engine does not take yet")
-	}
-	codes, err := cfg.RecordingCodes(x, rate, raw)
+	codes, mels, err := cfg.RecordingInput(x, rate, raw)
+	var le *wavenet.LocalError
 	switch {
+	case errors.As(err, &le):
+		return nil, badRequest("audio", "%v (a vocoder is scored with its recording's own mel frames)", err)
 	case errors.Is(err, wavenet.ErrSilentRecording):
 		return nil, badRequest("audio", "the WAV is silent after trimming as the model's training audio was trimmed; send speech, or score it raw (raw=true)")
 	case err != nil:
@@ -52,7 +54,7 @@ func ScoreRecording(ctx context.Context, m *wavenet.Model, x []float32, rate int
 	if len(codes) < from+2 {
 		return nil, badRequest("from", "the WAV has %d samples at %d Hz; scoring from %d needs at least %d", len(codes), cfg.SampleRate, from, from+2)
 	}
-	nats, n, err := m.Score(ctx, codes, cond, from)
+	nats, n, err := m.ScoreInput(ctx, codes, cond, mels, from)
 	if err != nil {
 		return nil, fmt.Errorf("synth: score: %w", err)
 	}

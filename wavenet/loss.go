@@ -35,6 +35,16 @@ func (m *Model) Score(ctx context.Context, codes []int32, cond []int, from int) 
 	return m.score(ctx, codes, cond, nil, from)
 }
 
+// ScoreInput is Score for a model without local conditioning (mels nil)
+// and ScoreMels for a vocoder: the scoring of Config.RecordingInput's
+// codes and frames.
+func (m *Model) ScoreInput(ctx context.Context, codes []int32, cond []int, mels []float32, from int) (nats float64, n int, err error) {
+	if m.Config.Local == nil && mels == nil {
+		return m.Score(ctx, codes, cond, from)
+	}
+	return m.ScoreMels(ctx, codes, cond, mels, from)
+}
+
 // score is Score with local conditioning rows local (nil for none).
 func (m *Model) score(ctx context.Context, codes []int32, cond []int, local []float32, from int) (nats float64, n int, err error) {
 	if from < 0 {

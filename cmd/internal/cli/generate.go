@@ -114,7 +114,7 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 	req := &synth.Request{Seconds: seconds, Speaker: cf.speaker, Label: cf.label, Conditions: cf.named(), Temperature: &t, TopK: *topK, Seed: seed, Guidance: &g,
 		SampleRate: *rate, Format: audio.Encoding(*format)}
 	if *prime != "" {
-		if req.Prime, err = recordingCodes(*prime, cfg, true); err != nil {
+		if req.Prime, _, err = recordingCodes(*prime, cfg, true); err != nil {
 			return fmt.Errorf("prime: %w", err)
 		}
 	}

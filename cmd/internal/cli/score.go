@@ -40,7 +40,7 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	read := func(name string) ([]int32, error) { return recordingCodes(name, m.Config, *raw) }
+	read := func(name string) ([]int32, []float32, error) { return recordingCodes(name, m.Config, *raw) }
 	processing := fmt.Sprintf("processing: as training (%s); --raw scores the recordings as they are", m.Config.Preprocessing())
 	if *raw {
 		processing = fmt.Sprintf("processing: raw (only resampled to %d Hz); without --raw the recordings are processed as training was (%s)",
@@ -64,7 +64,11 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 				files = append(files, name)
 			}
 			sort.Strings(files)
-			read = func(name string) ([]int32, error) { return split[name], nil }
+			mels := map[string][]float32{} // a vocoder's frames, as the trainer computed them
+			for _, u := range b.Corpus.Validation {
+				mels[u.Name] = u.Mel
+			}
+			read = func(name string) ([]int32, []float32, error) { return split[name], mels[name], nil }
 		}
 	}
 	cfg := m.Config
@@ -86,7 +90,7 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 // (the engine's rule, synth.ResolveConditions) each condition's first
 // value, which a note on notes points out.
 func scoreFile(ctx context.Context, notes io.Writer, rep *ngram.Report, m *wavenet.Model, tri *ngram.Trigram, name string, cf *condFlags,
-	read func(string) ([]int32, error), full bool) error {
+	read func(string) ([]int32, []float32, error), full bool) error {
 	cfg := m.Config
 	digit, speaker, _, named := classify.ParseName(name)
 	vals := map[string]string{}
@@ -116,7 +120,7 @@ func scoreFile(ctx context.Context, notes io.Writer, rep *ngram.Report, m *waven
 	if len(defaulted) > 0 {
 		fmt.Fprintf(notes, "note: %s: scored with %s (the first value: no flag or {digit}_{speaker}_N.wav name gives it)\n", name, strings.Join(defaulted, ", "))
 	}
-	codes, err := read(name)
+	codes, mels, err := read(name)
 	if errors.Is(err, wavenet.ErrSilentRecording) {
 		return rep.Skip(name, "silent: nothing is left after trimming (--raw scores it as it is)")
 	}
@@ -129,7 +133,7 @@ func scoreFile(ctx context.Context, notes io.Writer, rep *ngram.Report, m *waven
 	if full {
 		from = cfg.ReceptiveField() - 1
 	}
-	nats, n, err := m.Score(ctx, codes, cond, from)
+	nats, n, err := m.ScoreInput(ctx, codes, cond, mels, from)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -146,21 +150,21 @@ func scoreFile(ctx context.Context, notes io.Writer, rep *ngram.Report, m *waven
 }
 
 // recordingCodes reads the WAV file name and turns it into the model's
-// codes: processed as the model's training audio was, or only resampled
-// with raw (wavenet.Config.RecordingCodes).
-func recordingCodes(name string, cfg wavenet.Config, raw bool) ([]int32, error) {
+// codes and, for a vocoder, mel frames: processed as the model's training
+// audio was, or only resampled with raw (wavenet.Config.RecordingInput).
+func recordingCodes(name string, cfg wavenet.Config, raw bool) ([]int32, []float32, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	clip, err := audio.DecodeMono(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	codes, err := cfg.RecordingCodes(clip.Samples, clip.Format.SampleRate, raw)
+	codes, mels, err := cfg.RecordingInput(clip.Samples, clip.Format.SampleRate, raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return codes, nil
+	return codes, mels, nil
 }

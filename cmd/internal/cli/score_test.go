@@ -32,7 +32,7 @@ func TestScore(t *testing.T) {
 	// with the conditioning taken from the file name.
 	cond := map[string][]int{"3_alice_0.wav": {0, 3}, "3_bob_1.wav": {1, 3}, "5_bob_2.wav": {1, 5}}
 	for _, f := range files {
-		codes, err := recordingCodes(f, m.Config, false)
+		codes, _, err := recordingCodes(f, m.Config, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +178,7 @@ func TestScoreBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes, err := recordingCodes(f, m.Config, false)
+	codes, _, err := recordingCodes(f, m.Config, false)
 	if err != nil {
 		t.Fatal(err)
 	}
