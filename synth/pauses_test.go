@@ -14,7 +14,8 @@ import (
 	"github.com/wavenet-go/wavenet/speech"
 )
 
-// streamAudio streams r as raw float32 and decodes it.
+// streamAudio streams r as raw float32 and decodes it, checking
+// Synthesis.Streamed on the way.
 func streamAudio(t *testing.T, e *Engine, r *Request) []float32 {
 	t.Helper()
 	req := *r
@@ -25,9 +26,17 @@ func streamAudio(t *testing.T, e *Engine, r *Request) []float32 {
 	}
 	defer s.Close()
 	var b bytes.Buffer
-	n, err := s.Stream(&b, nil)
+	// Streamed, read from each flush, counts the samples written so far.
+	n, err := s.Stream(&b, func() {
+		if got, want := s.Streamed(), b.Len()/4; got != want {
+			t.Errorf("Streamed() = %d at a flush, %d samples written", got, want)
+		}
+	})
 	if err != nil {
 		t.Fatalf("Stream: %v", err)
+	}
+	if s.Streamed() != n {
+		t.Errorf("Streamed() = %d after Stream, which returned %d", s.Streamed(), n)
 	}
 	x := make([]float32, b.Len()/4)
 	for i := range x {

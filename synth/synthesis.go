@@ -31,7 +31,14 @@ type Synthesis struct {
 	p      *plan
 	j      *job
 	closed bool
+	// streamed counts the output samples Stream has handed to its
+	// encoder (Streamed).
+	streamed int
 }
+
+// Streamed returns the number of output samples Stream has encoded so
+// far: call it from Stream's flush (a progress bar), or after Stream.
+func (s *Synthesis) Streamed() int { return s.streamed }
 
 // Start plans req, admits it to its model's scheduler (ErrBusy at once
 // when slots and queue are full, after Options.QueueWait when no slot
@@ -211,6 +218,7 @@ func (s *Synthesis) Stream(w io.Writer, flush func()) (int, error) {
 			return &WriteError{err}
 		}
 		n += len(out)
+		s.streamed = n
 		flush()
 		return nil
 	}

@@ -128,7 +128,7 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	bar := progress.New(env.Stderr, "generate", "samples", int64(syn.Samples))
-	n, genErr := syn.Stream(ctxWriter{ctx, f}, func() { bar.Set(f.written(syn.Format), "") })
+	n, genErr := syn.Stream(ctxWriter{ctx, f}, func() { bar.Set(int64(syn.Streamed()), "") })
 	bar.Finish()
 	var we *synth.WriteError
 	if errors.As(genErr, &we) && !errors.Is(genErr, context.Canceled) {
@@ -175,9 +175,3 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// written is the number of samples in the file so far, for an encoding
-// (EncodedSize(0) is the WAV header, 0 for raw samples).
-func (f *outFile) written(e audio.Encoding) int64 {
-	off, _ := f.Seek(0, io.SeekCurrent)
-	return max(0, off-e.EncodedSize(0)) / int64(e.BytesPerSample())
-}
