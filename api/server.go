@@ -145,6 +145,10 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// Engine returns the synthesis engine behind the server's routes, for
+// features that synthesize (api/listeningapi's listening tests).
+func (s *Server) Engine() *synth.Engine { return s.engine }
+
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
