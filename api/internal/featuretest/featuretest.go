@@ -37,11 +37,29 @@ func Serve(t testing.TB, opts api.Options) string {
 // JSON object answered (nil for an empty body).
 func Do(t testing.TB, method, url, body string) (int, map[string]any) {
 	t.Helper()
+	code, b, _ := DoRaw(t, method, url, body, nil)
+	var out map[string]any
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("%s %s: body %q is not JSON", method, url, b)
+		}
+	}
+	return code, out
+}
+
+// DoRaw sends body as JSON with method to url, with the headers in header
+// (which may replace the Content-Type), and returns the status, the body and the headers
+// answered.
+func DoRaw(t testing.TB, method, url, body string, header http.Header) (int, []byte, http.Header) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -51,13 +69,7 @@ func Do(t testing.TB, method, url, body string) (int, map[string]any) {
 	if err != nil {
 		t.Fatalf("%s %s: reading the answer: %v", method, url, err)
 	}
-	var out map[string]any
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatalf("%s %s: body %q is not JSON", method, url, b)
-		}
-	}
-	return resp.StatusCode, out
+	return resp.StatusCode, b, resp.Header
 }
 
 // ErrorMessage returns the message of api's error shape

@@ -1,23 +1,30 @@
 package cli
 
 import (
+	"path/filepath"
+
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/api/compressapi"
 	"github.com/wavenet-go/wavenet/api/detectionapi"
+	"github.com/wavenet-go/wavenet/api/listeningapi"
 	"github.com/wavenet-go/wavenet/api/rlapi"
+	"github.com/wavenet-go/wavenet/ltest"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 // serveFeatures are the REST features serve mounts besides the core
 // routes: the one place that lists them.
 type serveFeatures struct {
-	list     []api.Feature
-	closers  []func()
-	compress *compressapi.Manager
+	list      []api.Feature
+	closers   []func()
+	compress  *compressapi.Manager
+	listening *listeningapi.Service
 }
 
-// newServeFeatures builds detection, rl (unless noRL) and compress.
-func newServeFeatures(noRL bool) *serveFeatures {
+// newServeFeatures builds detection, rl (unless noRL), compress and the
+// listening tests, whose database is dataDir/listening.db and whose
+// folders of WAVs are under dataDir/wavs.
+func newServeFeatures(noRL bool, dataDir string) (*serveFeatures, error) {
 	f := &serveFeatures{list: []api.Feature{detectionapi.New()}}
 	if !noRL {
 		feat, closeRuns := rlapi.New(rlapi.Options{})
@@ -27,17 +34,26 @@ func newServeFeatures(noRL bool) *serveFeatures {
 	f.compress = compressapi.New(compressapi.Options{})
 	f.list = append(f.list, f.compress.Feature())
 	f.closers = append(f.closers, f.compress.Close)
-	return f
+	st, err := ltest.Open(filepath.Join(dataDir, "listening.db"))
+	if err != nil {
+		f.close()
+		return nil, err
+	}
+	f.listening = listeningapi.New(listeningapi.Options{Store: st, WAVRoot: filepath.Join(dataDir, "wavs")})
+	f.list = append(f.list, f.listening.Feature())
+	f.closers = append(f.closers, func() { _ = st.Close() })
+	return f, nil
 }
 
 // serve hands srv's model table to the features that add models: until
 // then compression jobs answer 503.
 func (f *serveFeatures) serve(srv *api.Server) {
 	f.compress.SetRegistry(serveRegistry{srv})
+	f.listening.SetSynthesizer(ltest.Engine{E: srv.Engine()})
 }
 
 // close stops the features' background work (rl runs, compression jobs)
-// and waits for it.
+// and waits for it, and closes the listening tests' database.
 func (f *serveFeatures) close() {
 	for _, c := range f.closers {
 		c()

@@ -12,10 +12,13 @@ func TestServeFeatures(t *testing.T) {
 		noRL bool
 		want []string
 	}{
-		{false, []string{"detection", "rl", "compress"}},
-		{true, []string{"detection", "compress"}},
+		{false, []string{"detection", "rl", "compress", "listening"}},
+		{true, []string{"detection", "compress", "listening"}},
 	} {
-		f := newServeFeatures(tc.noRL)
+		f, err := newServeFeatures(tc.noRL, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
 		var names []string
 		for _, feat := range f.list {
 			names = append(names, feat.Name)

@@ -24,7 +24,10 @@ func TestServeOpenAPIWrite(t *testing.T) {
 	if *openAPIOut == "" {
 		t.Skip("no -openapi-out file")
 	}
-	features := newServeFeatures(false)
+	features, err := newServeFeatures(false, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer features.close()
 	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: wavenettest.Tiny(t, 1, nil)}}, Features: features.list})
 	if err != nil {

@@ -35,6 +35,7 @@ type serveConfig struct {
 	logFormat       string
 	randomModel     string
 	noRL            bool
+	dataDir         string
 }
 
 func runServe(ctx context.Context, env *Env, args []string) error {
@@ -57,6 +58,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.logFormat, "log-format", "text", "access log format: text or json (log/slog, on stderr)")
 	fs.StringVar(&c.randomModel, "random-model", "", "serve an UNTRAINED model with random weights from a preset (tiny, small, ibab) as \"random\": noise, for load tests only")
 	fs.BoolVar(&c.noRL, "no-rl", false, "do not mount the reinforcement-learning routes (/v1/rl/...)")
+	fs.StringVar(&c.dataDir, "data-dir", "wavenet-data", "the service's data: listening tests in DIR/listening.db (created if need be); tests may be made from folders of WAVs under DIR/wavs")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -114,7 +116,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if opts.Models, err = synth.LoadServed(ctx, served); err != nil {
 		return err
 	}
-	features := newServeFeatures(c.noRL)
+	features, err := newServeFeatures(c.noRL, c.dataDir)
+	if err != nil {
+		return err
+	}
 	opts.Features = features.list
 	defer features.close()
 	srv, err := api.New(opts)

@@ -39,7 +39,7 @@ func TestServeCompressJobServedAtOnce(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		err := runServe(ctx, &Env{Stdout: pw, Stderr: io.Discard},
-			[]string{"--addr", "127.0.0.1:0", "--models", modelsDir, "--no-rl", "--workers", "1", "--max-streams", "2"})
+			[]string{"--addr", "127.0.0.1:0", "--models", modelsDir, "--data-dir", t.TempDir(), "--no-rl", "--workers", "1", "--max-streams", "2"})
 		pw.CloseWithError(err)
 		done <- err
 	}()

@@ -50,7 +50,7 @@ func TestServeBinary(t *testing.T) {
 	}
 	keyFile := filepath.Join(t.TempDir(), "keys")
 	os.WriteFile(keyFile, []byte("# test key\nk-123\n"), 0o600)
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--models", serveTestModels(t),
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--models", serveTestModels(t), "--data-dir", t.TempDir(),
 		"--api-key-file", keyFile, "--shutdown-timeout", "20s", "--log-format", "json")
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer
@@ -183,7 +183,10 @@ func TestServeFlags(t *testing.T) {
 // TestServeOpenAPIDocumentsEveryRoute checks the document of the server as
 // the binary assembles it (every feature of newServeFeatures included).
 func TestServeOpenAPIDocumentsEveryRoute(t *testing.T) {
-	features := newServeFeatures(false)
+	features, err := newServeFeatures(false, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer features.close()
 	m := wavenettest.Tiny(t, 1, nil)
 	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: m}}, Features: features.list})
@@ -208,7 +211,7 @@ func TestServeEmbedded(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- runServe(ctx, &Env{Stdout: pw, Stderr: io.Discard}, []string{"--addr", "127.0.0.1:0"})
+		done <- runServe(ctx, &Env{Stdout: pw, Stderr: io.Discard}, []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir()})
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
