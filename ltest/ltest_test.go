@@ -399,6 +399,15 @@ func TestResultsExport(t *testing.T) {
 	if b.String() != want {
 		t.Errorf("A/B CSV:\n%s\nwant\n%s", b.String(), want)
 	}
+	b.Reset()
+	_ = res.WriteRatingsCSV(&b)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 8 || lines[0] != "listener,stimulus,text,model,model_b,score,choice,preferred" {
+		t.Errorf("A/B ratings CSV has %d lines, header %q; want 1 + 7 ratings and the header", len(lines), lines[0])
+	}
+	if n := strings.Count(b.String(), ",x\n"); n != 4 {
+		t.Errorf("A/B ratings CSV prefers x %d times, want 4:\n%s", n, b.String())
+	}
 	if p := res.AB; p.Wins != [2]int{4, 1} || p.Ties != 2 || math.Abs(p.P-0.375) > 1e-12 {
 		t.Errorf("A/B results %+v, want wins [4 1], 2 ties, p 0.375", *p)
 	}

@@ -164,3 +164,22 @@ func (r *Results) WriteCSV(w io.Writer) error {
 	}
 	return nil
 }
+
+// WriteRatingsCSV writes every rating of r as CSV with the header
+// "listener,stimulus,text,model,model_b,score,choice,preferred" (empty
+// cells where a field does not apply to the test's kind).
+func (r *Results) WriteRatingsCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	rows := [][]string{{"listener", "stimulus", "text", "model", "model_b", "score", "choice", "preferred"}}
+	for _, x := range r.Ratings {
+		score := ""
+		if x.Score != 0 {
+			score = strconv.Itoa(x.Score)
+		}
+		rows = append(rows, []string{x.Listener, x.Stimulus, x.Text, x.Model, x.ModelB, score, x.Choice, x.Preferred})
+	}
+	if err := cw.WriteAll(rows); err != nil {
+		return fmt.Errorf("ltest: write csv: %w", err)
+	}
+	return nil
+}

@@ -286,7 +286,11 @@ func (s *Service) rate(c echo.Context) error {
 	if err := s.opts.Store.Rate(id, sid, tok, r); err != nil {
 		return toError(err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"test": id, "stimulus": sid, "score": req.Score, "choice": req.Choice})
+	return c.JSON(http.StatusOK, struct {
+		Test     string `json:"test"`
+		Stimulus string `json:"stimulus"`
+		RatingRequest
+	}{id, sid, req})
 }
 
 func (s *Service) results(c echo.Context) error {
@@ -299,10 +303,18 @@ func (s *Service) results(c echo.Context) error {
 		return c.JSON(http.StatusOK, res)
 	case "csv":
 		var b bytes.Buffer
-		if err := res.WriteCSV(&b); err != nil {
+		write, name := res.WriteCSV, "listening-test-"+res.Test+".csv"
+		switch table := c.QueryParam("table"); table {
+		case "", "summary":
+		case "ratings":
+			write, name = res.WriteRatingsCSV, "listening-test-"+res.Test+"-ratings.csv"
+		default:
+			return api.Errorf(http.StatusBadRequest, "bad_request", "table %q: want summary or ratings", table)
+		}
+		if err := write(&b); err != nil {
 			return err
 		}
-		c.Response().Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "listening-test-"+res.Test+".csv"))
+		c.Response().Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
 		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
 	default:
 		return api.Errorf(http.StatusBadRequest, "bad_request", "format %q: want json or csv", f)

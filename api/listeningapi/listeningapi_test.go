@@ -182,6 +182,15 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("GET results?format=csv = %d %s %q", code, h.Get("Content-Type"), b)
 	}
 
+	code, b, _ = call(t, "GET", base+"/v1/listening-tests/"+test.ID+"/results?format=csv&table=ratings", "", "")
+	if lines := strings.Count(string(b), "\n"); code != http.StatusOK || lines != 9 || strings.Contains(string(b), alice) {
+		t.Errorf("GET results?format=csv&table=ratings = %d, %d lines (want 200, header + 8), listener tokens hidden:\n%s", code, lines, b)
+	}
+	for _, q := range []string{"?format=xml", "?format=csv&table=x"} {
+		if code, _, _ := call(t, "GET", base+"/v1/listening-tests/"+test.ID+"/results"+q, "", ""); code != http.StatusBadRequest {
+			t.Errorf("GET results%s = %d, want 400", q, code)
+		}
+	}
 	code, b, _ = call(t, "GET", base+"/v1/listening-tests", "", "")
 	if list := decode[map[string][]Summary](t, b); code != http.StatusOK || len(list["tests"]) != 1 || list["tests"][0].Stimuli != 4 {
 		t.Errorf("GET /v1/listening-tests = %d %s", code, b)

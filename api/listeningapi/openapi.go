@@ -95,7 +95,8 @@ var openAPI = map[string]any{
 		"get": map[string]any{
 			"operationId": "getListeningTestResults",
 			"summary":     "MOS per model with 95% t-intervals, or A/B preference counts with a two-sided exact binomial test (ties excluded), and every rating with listeners anonymised",
-			"parameters":  []any{queryParam("format", "json (default) or csv (the summary table)", "json", "csv")},
+			"parameters": []any{queryParam("format", "json (default) or csv", "json", "csv"),
+				queryParam("table", "csv: summary (default; MOS or preference per model) or ratings (one line per rating)", "summary", "ratings")},
 			"responses": map[string]any{
 				"200": map[string]any{"description": "the results", "content": map[string]any{
 					"application/json": map[string]any{"schema": map[string]any{"type": "object"}},
