@@ -2,6 +2,7 @@ package compress
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -22,6 +23,11 @@ type Calibration struct {
 	N     int // calibration samples
 }
 
+// ErrNoCalibration is Calibrate's error for a model it cannot calibrate:
+// one with local conditioning (a vocoder), or more skip than quantization
+// channels.
+var ErrNoCalibration = errors.New("model not calibratable")
+
 // Calibrate runs m over utts (teacher forcing, every position) and
 // collects the Calibration. Calibrate on training data: the rounding fits
 // it.
@@ -31,7 +37,7 @@ func Calibrate(ctx context.Context, m *wavenet.Model, utts []*corpus.Utterance) 
 	}
 	S, Q := m.Config.SkipChannels, m.Config.QuantizationChannels
 	if S > Q || m.Config.Local != nil {
-		return nil, fmt.Errorf("compress: calibrate: needs skip channels (%d) <= quantization channels (%d) and no local conditioning", S, Q)
+		return nil, fmt.Errorf("compress: calibrate: %w (skip channels %d, quantization channels %d, local conditioning %v)", ErrNoCalibration, S, Q, m.Config.Local != nil)
 	}
 	// A copy whose post2 passes its input through to the first S logits,
 	// so that Forward returns post2's inputs.
