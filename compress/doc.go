@@ -23,6 +23,11 @@
 // the header). This package does not import gorgonia, so the serving path
 // may import it.
 //
+// Int8Recipe is the int8 recipe the quantize command uses: per-channel
+// scales, float16 biases, and the output layer rounded by GPTQ (Frantar
+// et al. 2022, "GPTQ: Accurate Post-Training Quantization for Generative
+// Pre-trained Transformers") against second moments from Calibrate.
+//
 // Int8 generation itself (int8 weights and activations, AVX-512 VNNI) is
 // cache.Int8Generator; MeasureSpeed and Int8Bits measure it.
 package compress

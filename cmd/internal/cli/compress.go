@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,7 +24,7 @@ import (
 const compressUsage = `compress SUBCOMMAND [flags]
 
 subcommands:
-  quantize --dtype int8|fp16|bf16 [--per-channel] [--affine] [--unsigned] --model DIR --out DIR [--data DIR]
+  quantize --dtype int8|fp16|bf16 [--per-channel=false] [--affine] [--unsigned] --model DIR --out DIR [--data DIR [--calibrate N]]
   prune    --amount 0.5 [--global] [--structured] [--finetune-steps N --rounds R --data DIR] --model DIR --out DIR
   distill  --teacher DIR [--preset small | --config F] --data DIR --steps N --out DIR [--alpha 0.5 --temperature 2]
   report   --model DIR --data DIR [--pruned DIR] [--out FILE.md]: the README table (size, bits/sample, speed per format)
@@ -148,18 +149,20 @@ func finishOutput(ctx context.Context, env *Env, out string, base int, int8Gen b
 }
 
 func runQuantize(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "compress quantize", "compress quantize --dtype int8|fp16|bf16 [--per-channel] [--affine] [--unsigned] --model DIR --out DIR [--data DIR]")
+	fs := NewFlagSet(env, "compress quantize", "compress quantize --dtype int8|fp16|bf16 [--per-channel=false] [--affine] [--unsigned] --model DIR --out DIR [--data DIR [--calibrate N]]")
 	var (
 		dtype, model, out          string
 		perChannel, affine, unsign bool
 		bench                      time.Duration
+		calibrate                  int
 		d                          dataFlags
 	)
 	fs.StringVar(&dtype, "dtype", "int8", "storage type: int8, fp16 or bf16")
 	// The defaults are PyTorch's weight observers: qint8, symmetric, per
 	// tensor (default_weight_observer) or per channel
 	// (default_per_channel_weight_observer).
-	fs.BoolVar(&perChannel, "per-channel", false, "int8: one scale per output channel (PerChannelMinMaxObserver) instead of per tensor")
+	fs.BoolVar(&perChannel, "per-channel", true, "int8: one scale per output channel (PerChannelMinMaxObserver); --per-channel=false: per tensor (+0.136 bits/sample on the default model)")
+	fs.IntVar(&calibrate, "calibrate", 89, "int8 with --data: round the output layer by GPTQ against this many training recordings (evenly spread; 0: plain rounding, +0.011 bits/sample on the default model)")
 	fs.BoolVar(&affine, "affine", false, "int8: affine range [min, max] with a zero point (stored as I32) instead of symmetric")
 	fs.BoolVar(&unsign, "unsigned", false, "int8: quint8 (U8) instead of qint8 (I8)")
 	fs.StringVar(&model, "model", "", "checkpoint or run directory of the float model")
@@ -176,7 +179,8 @@ func runQuantize(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return Usagef("--dtype: %v", err)
 	}
-	opts := compress.SaveOptions{Format: f, PerChannel: perChannel, DType: compress.QInt8, Scheme: compress.Symmetric}
+	opts := compress.Int8Recipe(nil)
+	opts.Format, opts.PerChannel = f, perChannel
 	if unsign {
 		opts.DType = compress.QUInt8
 	}
@@ -187,6 +191,27 @@ func runQuantize(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var trainUtts, val []*corpus.Utterance
+	if d.dir != "" {
+		if trainUtts, val, err = d.load(ctx, env, m.Config); err != nil {
+			return err
+		}
+	}
+	if f == compress.Int8 && calibrate > 0 && len(trainUtts) > 0 {
+		var cal []*corpus.Utterance
+		step := max(1, len(trainUtts)/calibrate)
+		for i := 0; i < len(trainUtts) && len(cal) < calibrate; i += step {
+			cal = append(cal, trainUtts[i])
+		}
+		switch opts.Calibration, err = compress.Calibrate(ctx, m, cal); {
+		case errors.Is(err, compress.ErrNoCalibration):
+			fmt.Fprintf(env.Stderr, "compress: no calibration: %v\n", err)
+		case err != nil:
+			return err
+		default:
+			fmt.Fprintf(env.Stderr, "compress: calibrated on %d training recordings (%d samples)\n", len(cal), opts.Calibration.N)
+		}
+	}
 	if err := compress.Save(ctx, out, m, opts); err != nil {
 		return err
 	}
@@ -195,12 +220,6 @@ func runQuantize(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "compress: %s -> %s (%s)\n", src, out, f)
-	var val []*corpus.Utterance
-	if d.dir != "" {
-		if _, val, err = d.load(ctx, env, m.Config); err != nil {
-			return err
-		}
-	}
 	return finishOutput(ctx, env, out, base, f == compress.Int8, val, d.nWorkers(), bench)
 }
 
