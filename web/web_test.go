@@ -10,17 +10,27 @@ import (
 	"testing"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 	"github.com/wavenet-go/wavenet/web"
 )
 
-// serve starts the service with a tiny random FSDD-like model (digit and
-// speaker conditions) and the page, and returns its base URL.
-func serve(t *testing.T, keys ...string) string {
+// serve starts the service with the page and a tiny random FSDD-like
+// model (digit and speaker conditions), or the embedded models when
+// embedded is true, and returns its base URL.
+func serve(t *testing.T, embedded bool, keys ...string) string {
 	t.Helper()
+	bundles := map[string]*synth.Bundle{"tiny": {Model: wavenettest.Tiny(t, 1, wavenettest.FSDD())}}
+	if embedded {
+		var err error
+		bundles, err = synth.LoadServed(t.Context(), synth.Served{FS: models.FS(), FSDirs: models.IDs()})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	s, err := api.New(api.Options{
-		Models:  map[string]*synth.Bundle{"tiny": {Model: wavenettest.Tiny(t, 1, wavenettest.FSDD())}},
+		Models:  bundles,
 		Page:    web.Handler(),
 		APIKeys: keys,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -72,7 +82,7 @@ var (
 // with its Content-Type and caching headers. The page works with API
 // keys: / and /static/ need none.
 func TestPageAndAssets(t *testing.T) {
-	base := serve(t, "secret")
+	base := serve(t, false, "secret")
 	res, page := get(t, base+"/")
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("GET / = %d %q, want 200 text/html; charset=utf-8", res.StatusCode, res.Header.Get("Content-Type"))

@@ -78,7 +78,7 @@ function showModel() {
   $('text-help').textContent = m.text_condition
     ? 'Digits or number words, e.g. "4 2 7" or "four two seven".'
     : 'This model cannot say text: it has no digit condition. Give a length in seconds instead.';
-  $('candidates').placeholder = m.candidates ? `model default: ${m.candidates}` : '';
+  $('candidates').placeholder = m.candidates ? `default ${m.candidates}` : '';
   updateCurl();
 }
 

@@ -1,0 +1,190 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+var (
+	screenshots = flag.String("screenshots", "", "also write the browser test's screenshots to this directory (docs/ keeps one)")
+	embedded    = flag.Bool("embedded", false, "serve the embedded models (the digit voice and the vocoder) instead of a tiny random one: real speech for the screenshots, slower")
+)
+
+// chromium finds a Chromium or Chrome binary, or skips the test.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no chromium binary on PATH: install it with `apt-get install -y chromium` (.ci/run does) to run the browser test")
+	return ""
+}
+
+// browser starts a headless Chromium for the test.
+func browser(t *testing.T) context.Context {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox, // the CI runs as root
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("mute-audio", true),
+		chromedp.WindowSize(1100, 1000),
+	)
+	actx, cancel := chromedp.NewExecAllocator(t.Context(), opts...)
+	t.Cleanup(cancel)
+	// No timeout on this context: it is the browser's lifetime; each poll
+	// has its own.
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	return ctx
+}
+
+// poll waits until the JavaScript expression is true.
+func poll(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute))
+}
+
+// shoot saves a PNG screenshot of the whole page to the test's temporary
+// directory and, given -screenshots, to that directory too.
+func shoot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dirs := []string{t.TempDir()}
+	if *screenshots != "" {
+		dirs = append(dirs, *screenshots)
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("screenshot %s: %d bytes", name, len(png))
+}
+
+// evaluate returns the value of a JavaScript expression in the page.
+func evaluate[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// TestBrowserStudio drives the Studio in headless Chromium against a
+// server with API keys and a tiny random model: give the key, choose the
+// voice, say "4 2 7", and check that the page ends with playable audio as
+// long as the service says that request's audio is (X-Audio-Duration of
+// the same request, seed and model, asked whole), and a drawn spectrogram.
+func TestBrowserStudio(t *testing.T) {
+	ctx := browser(t)
+	base := serve(t, *embedded, "secret")
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#api-key")),
+		chromedp.SendKeys(chromedp.CSS("#api-key"), "secret"),
+		chromedp.Click(chromedp.CSS(`#key-form button[type="submit"]`)),
+		poll(`document.querySelector('#model').options.length > 0 && document.querySelector('#cond-speaker') !== null`),
+		chromedp.SetValue(chromedp.CSS("#cond-speaker"), "jackson"),
+		chromedp.SendKeys(chromedp.CSS("#text"), "4 2 7"),
+		chromedp.Click(chromedp.CSS("#synthesize")),
+		poll(`['done', 'error'].includes(document.querySelector('#result').dataset.state)`),
+	)
+	if err != nil {
+		t.Fatalf("studio: %v", err)
+	}
+	state := evaluate[string](t, ctx, `document.querySelector('#result').dataset.state`)
+	if state != "done" {
+		t.Fatalf("synthesis ended %q: %s", state, evaluate[string](t, ctx, `document.querySelector('#status').textContent`))
+	}
+	if err := chromedp.Do(ctx, poll(`document.querySelector('#player').readyState >= 1`)); err != nil {
+		t.Fatalf("audio element: %v", err)
+	}
+	playerDur := evaluate[float64](t, ctx, `document.querySelector('#player').duration`)
+	seed := evaluate[string](t, ctx, `document.querySelector('#seed-out').textContent`)
+	model := evaluate[string](t, ctx, `document.querySelector('#model').value`)
+
+	// The same request asked whole gives the length in its headers.
+	body, _ := json.Marshal(map[string]any{"model": model, "text": "4 2 7", "speaker": "jackson", "format": "wav"})
+	req, err := http.NewRequest(http.MethodPost, base+"/v1/synthesize",
+		strings.NewReader(strings.TrimSuffix(string(body), "}")+`,"seed":`+seed+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer secret")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	want, err := strconv.ParseFloat(res.Header.Get("X-Audio-Duration"), 64)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("POST /v1/synthesize seed %s = %d, X-Audio-Duration %q", seed, res.StatusCode, res.Header.Get("X-Audio-Duration"))
+	}
+	// The page's WAV holds the samples streamed to it: the same count,
+	// so the durations agree to rounding (1e-6 s, far below one sample
+	// at 8 kHz, 125e-6 s).
+	if math.Abs(playerDur-want) > 1e-6 || want <= 0 {
+		t.Errorf("the page's audio lasts %v s, want X-Audio-Duration %v s (seed %s)", playerDur, want, seed)
+	}
+
+	// The spectrogram is drawn: many distinct pixels, not one fill.
+	distinct := evaluate[int](t, ctx, `(() => {
+		const c = document.querySelector('#spectrogram');
+		const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+		const seen = new Set();
+		for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i+1] << 8) | d[i+2]);
+		return seen.size;
+	})()`)
+	// 64 colours: a blank or single-colour canvas has 1; noise from the
+	// random model spreads over most of the 80 dB colour ramp.
+	if distinct < 64 {
+		t.Errorf("the spectrogram canvas has %d distinct colours, want at least 64 (drawn)", distinct)
+	}
+	shoot(t, ctx, "studio.png")
+
+	// At phone width every control stays on screen (no horizontal scroll).
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(375, 800)); err != nil {
+		t.Fatal(err)
+	}
+	scrollW := evaluate[int](t, ctx, `document.documentElement.scrollWidth`)
+	clientW := evaluate[int](t, ctx, `document.documentElement.clientWidth`)
+	if scrollW > clientW {
+		t.Errorf("at 375 px the page is %d px wide, want no horizontal scroll (%d)", scrollW, clientW)
+	}
+	shoot(t, ctx, "studio-phone.png")
+
+	// The health view lists the model.
+	err = chromedp.Do(ctx,
+		chromedp.EmulateViewport(1100, 600),
+		chromedp.Navigate(base+"/#health"),
+		poll(`document.querySelectorAll('#health-rows tr').length > 0`),
+	)
+	if err != nil {
+		t.Fatalf("health view: %v", err)
+	}
+	rows := evaluate[int](t, ctx, `document.querySelectorAll('#health-rows tr').length`)
+	if rows < 1 {
+		t.Errorf("the health view lists %d models, want at least 1", rows)
+	}
+	shoot(t, ctx, "health.png")
+}
