@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/wavenet-go/wavenet/audio"
 )
 
 var (
@@ -34,7 +37,7 @@ func chromium(t *testing.T) string {
 }
 
 // browser starts a headless Chromium for the test.
-func browser(t *testing.T) context.Context {
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox, // the CI runs as root
@@ -42,6 +45,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("mute-audio", true),
 		chromedp.WindowSize(1100, 1000),
 	)
+	opts = append(opts, extra...)
 	actx, cancel := chromedp.NewExecAllocator(t.Context(), opts...)
 	t.Cleanup(cancel)
 	// No timeout on this context: it is the browser's lifetime; each poll
@@ -187,4 +191,79 @@ func TestBrowserStudio(t *testing.T) {
 		t.Errorf("the health view lists %d models, want at least 1", rows)
 	}
 	shoot(t, ctx, "health.png")
+}
+
+// TestBrowserVocoder copy-synthesises in headless Chromium: a WAV file
+// uploaded, then a clip recorded from Chromium's fake microphone (a
+// beeping tone, --use-fake-device-for-media-stream); each time the page
+// ends with the original and its copy synthesis playable side by side.
+func TestBrowserVocoder(t *testing.T) {
+	ctx := browser(t, chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true))
+	base := serve(t, false)
+
+	// Half a second of a 440 Hz tone at 8 kHz, the vocoder's rate.
+	x := make([]float32, 4000)
+	for i := range x {
+		x[i] = float32(0.5 * math.Sin(2*math.Pi*440*float64(i)/8000))
+	}
+	var wav bytes.Buffer
+	if err := audio.Encode(&wav, x, 8000, audio.PCM16); err != nil {
+		t.Fatal(err)
+	}
+	clip := filepath.Join(t.TempDir(), "tone.wav")
+	if err := os.WriteFile(clip, wav.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Done, failed or no microphone; then both players know their length.
+	ended := `/^(Done|Copy synthesis failed|No microphone)/.test(document.querySelector('#vocode-status').textContent)`
+	ready := `document.querySelector('#original').readyState >= 1 && document.querySelector('#copy').readyState >= 1`
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/"),
+		poll(`[...document.querySelector('#model').options].some((o) => o.value === 'voc')`),
+		chromedp.SetValue(chromedp.CSS("#model"), "voc"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#model').dispatchEvent(new Event('change'))`),
+		chromedp.WaitVisible(chromedp.CSS("#vocode-file")),
+		chromedp.SetUploadFiles(chromedp.CSS("#vocode-file"), []string{clip}),
+		poll(ended),
+	)
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	check := func(what string, wantOriginal float64) {
+		t.Helper()
+		status := evaluate[string](t, ctx, `document.querySelector('#vocode-status').textContent`)
+		if !strings.HasPrefix(status, "Done") {
+			t.Fatalf("%s: copy synthesis ended %q", what, status)
+		}
+		if err := chromedp.Do(ctx, poll(ready)); err != nil {
+			t.Fatalf("%s: players: %v", what, err)
+		}
+		orig := evaluate[float64](t, ctx, `document.querySelector('#original').duration`)
+		cp := evaluate[float64](t, ctx, `document.querySelector('#copy').duration`)
+		// The copy has one sample per input sample, give or take a hop of
+		// frames (16 samples, 2 ms, wavenettest.Vocoder): 10 ms is ample.
+		if cp <= 0 || math.Abs(cp-orig) > 0.01 {
+			t.Errorf("%s: copy lasts %v s, original %v s, want the same within 10 ms", what, cp, orig)
+		}
+		if wantOriginal > 0 && math.Abs(orig-wantOriginal) > 1e-6 {
+			t.Errorf("%s: original lasts %v s, want %v s", what, orig, wantOriginal)
+		}
+	}
+	check("upload", 0.5)
+
+	// Record about a second from the fake microphone.
+	err = chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`for (const id of ['#original', '#copy']) { const a = document.querySelector(id); a.removeAttribute('src'); a.load(); }
+		 document.querySelector('#vocode-status').textContent = ''`),
+		chromedp.Click(chromedp.CSS("#record")),
+		poll(`document.querySelector('#record').getAttribute('aria-pressed') === 'true'`),
+		chromedp.Sleep(time.Second),
+		chromedp.Click(chromedp.CSS("#record")),
+		poll(ended),
+	)
+	if err != nil {
+		t.Fatalf("record: %v", err)
+	}
+	check("record", 0)
+	shoot(t, ctx, "vocoder.png")
 }

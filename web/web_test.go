@@ -16,12 +16,16 @@ import (
 	"github.com/wavenet-go/wavenet/web"
 )
 
-// serve starts the service with the page and a tiny random FSDD-like
-// model (digit and speaker conditions), or the embedded models when
-// embedded is true, and returns its base URL.
+// serve starts the service with the page and two small random models, a
+// voice "tiny" (FSDD-like: digit and speaker conditions) and a vocoder
+// "voc", or the embedded models when embedded is true, and returns its
+// base URL.
 func serve(t *testing.T, embedded bool, keys ...string) string {
 	t.Helper()
-	bundles := map[string]*synth.Bundle{"tiny": {Model: wavenettest.Tiny(t, 1, wavenettest.FSDD())}}
+	bundles := map[string]*synth.Bundle{
+		"tiny": {Model: wavenettest.Tiny(t, 1, wavenettest.FSDD())},
+		"voc":  {Model: wavenettest.Vocoder(t, 1)},
+	}
 	if embedded {
 		var err error
 		bundles, err = synth.LoadServed(t.Context(), synth.Served{FS: models.FS(), FSDirs: models.IDs()})

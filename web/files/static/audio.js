@@ -191,3 +191,34 @@ export function drawSpectrogram(canvas, x) {
   }
   g.putImageData(img, 0, 0);
 }
+
+// decodeWAV16 reads a 16-bit PCM WAV (the service's "wav" format) as mono
+// floats: {samples, rate}, or null for anything else. Unlike
+// AudioContext.decodeAudioData it keeps the file's own rate.
+export function decodeWAV16(buf) {
+  const v = new DataView(buf);
+  if (buf.byteLength < 12 || v.getUint32(0, false) !== 0x52494646 || v.getUint32(8, false) !== 0x57415645) return null;
+  let rate = 0, channels = 0, bits = 0;
+  for (let o = 12; o + 8 <= buf.byteLength;) {
+    const id = v.getUint32(o, false);
+    let size = v.getUint32(o + 4, true);
+    if (id === 0x666d7420) { // "fmt "
+      channels = v.getUint16(o + 10, true);
+      rate = v.getUint32(o + 12, true);
+      bits = v.getUint16(o + 22, true);
+    } else if (id === 0x64617461) { // "data"
+      if (bits !== 16 || channels < 1) return null;
+      size = Math.min(size, buf.byteLength - o - 8); // a streamed WAV declares 0xFFFFFFFF
+      const n = Math.floor(size / (2 * channels));
+      const x = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let c = 0; c < channels; c++) s += v.getInt16(o + 8 + 2 * (i * channels + c), true);
+        x[i] = s / channels / 32768;
+      }
+      return { samples: x, rate };
+    }
+    o += 8 + size + (size & 1);
+  }
+  return null;
+}

@@ -2,7 +2,7 @@
 // playback, look at the result, download it, copy the request as curl;
 // for a vocoder, copy-synthesise an uploaded or recorded clip.
 import { apiFetch, apiKey, errorText } from './api.js';
-import { PCMPlayer, encodeWAV, mono, drawWaveform, drawSpectrogram } from './audio.js';
+import { PCMPlayer, encodeWAV, decodeWAV16, mono, drawWaveform, drawSpectrogram } from './audio.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -49,6 +49,7 @@ function showModel() {
   const vocoder = !!m.local_conditioning;
   $('say-panel').hidden = vocoder;
   $('vocode-panel').hidden = !vocoder;
+  $('result').dataset.mode = vocoder ? 'vocode' : 'say';
   $('model-info').textContent = `${m.sample_rate} Hz, ${m.layers} layers, receptive field ${m.receptive_field_ms.toFixed(1)} ms, ` +
     `${m.parameters.toLocaleString()} parameters, ${m.generator}` + (vocoder ? `, vocoder (${m.local_conditioning.channels} mels)` : '');
   const conds = $('conditions');
@@ -274,8 +275,8 @@ async function vocode(clip) {
     const copy = await res.blob();
     $('copy').src = blobURL(copy);
     $('seed-out').textContent = res.headers.get('X-Seed') || '';
-    const a = ctx();
-    if (a) draw(mono(await a.decodeAudioData(await copy.arrayBuffer())));
+    const pcm = decodeWAV16(await copy.arrayBuffer());
+    if (pcm) draw(pcm.samples);
     out.textContent = `Done: ${res.headers.get('X-Audio-Duration') || '?'} s, seed ${res.headers.get('X-Seed')}.`;
   } catch (e) {
     out.textContent = 'Copy synthesis failed: ' + e.message;
