@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/wavenet-go/wavenet/audio"
 )
@@ -109,8 +110,9 @@ func TestBrowserStudio(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#key-form button[type="submit"]`)),
 		poll(`document.querySelector('#model').options.length > 0 && document.querySelector('#cond-speaker') !== null`),
 		chromedp.SetValue(chromedp.CSS("#cond-speaker"), "jackson"),
-		chromedp.SendKeys(chromedp.CSS("#text"), "4 2 7"),
-		chromedp.Click(chromedp.CSS("#synthesize")),
+		// Enter in the text field synthesizes: the form works from the
+		// keyboard.
+		chromedp.SendKeys(chromedp.CSS("#text"), "4 2 7"+kb.Enter),
 		poll(`['done', 'error'].includes(document.querySelector('#result').dataset.state)`),
 	)
 	if err != nil {
@@ -126,6 +128,7 @@ func TestBrowserStudio(t *testing.T) {
 	playerDur := evaluate[float64](t, ctx, `document.querySelector('#player').duration`)
 	seed := evaluate[string](t, ctx, `document.querySelector('#seed-out').textContent`)
 	model := evaluate[string](t, ctx, `document.querySelector('#model').value`)
+	t.Logf("the stream arrived in %s reads, each played as it came", evaluate[string](t, ctx, `document.querySelector('#result').dataset.chunks`))
 
 	// The same request asked whole gives the length in its headers.
 	body, _ := json.Marshal(map[string]any{"model": model, "text": "4 2 7", "speaker": "jackson", "format": "wav"})

@@ -187,10 +187,12 @@ async function synthesize(ev) {
     const seed = res.headers.get('X-Seed');
     player = new PCMPlayer(ctx(), rate);
     const reader = res.body.getReader();
+    let chunks = 0;
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       player.push(value);
+      result.dataset.chunks = String(++chunks);
       status(`Playing while it arrives: ${(player.length / rate).toFixed(2)} s so far…`, true);
     }
     const x = player.samples();
