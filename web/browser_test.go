@@ -94,6 +94,16 @@ func evaluate[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
+// evaluateAsync is evaluate for an expression that gives a promise.
+func evaluateAsync[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
 // TestBrowserStudio drives the Studio in headless Chromium against a
 // server with API keys and a tiny random model: give the key, choose the
 // voice, say "4 2 7", and check that the page ends with playable audio as
@@ -129,6 +139,37 @@ func TestBrowserStudio(t *testing.T) {
 	seed := evaluate[string](t, ctx, `document.querySelector('#seed-out').textContent`)
 	model := evaluate[string](t, ctx, `document.querySelector('#model').value`)
 	t.Logf("the stream arrived in %s reads, each played as it came", evaluate[string](t, ctx, `document.querySelector('#result').dataset.chunks`))
+
+	// "Use this seed" and the same request again: the same audio, seen as
+	// the same waveform and spectrogram pixels (the page's CSP lets it
+	// fetch nothing but its server, so not its own blob: URLs).
+	hash := `(async () => {
+		const px = [];
+		for (const id of ['#waveform', '#spectrogram']) {
+			const c = document.querySelector(id);
+			px.push(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);
+		}
+		const b = new Uint8Array(px[0].length + px[1].length);
+		b.set(px[0]);
+		b.set(px[1], px[0].length);
+		const d = new Uint8Array(await crypto.subtle.digest('SHA-256', b));
+		return [...d].map((x) => x.toString(16).padStart(2, '0')).join('');
+	})()`
+	first := evaluateAsync[string](t, ctx, hash)
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#reuse-seed")),
+		chromedp.Click(chromedp.CSS("#synthesize")),
+		poll(`['done', 'error'].includes(document.querySelector('#result').dataset.state) && document.querySelector('#player').readyState >= 1`),
+	)
+	if err != nil {
+		t.Fatalf("again with the seed: %v", err)
+	}
+	if again := evaluate[string](t, ctx, `document.querySelector('#seed-out').textContent`); again != seed {
+		t.Errorf("with \"Use this seed\" the seed is %s, want %s", again, seed)
+	}
+	if second := evaluateAsync[string](t, ctx, hash); second != first {
+		t.Errorf("the same request and seed %s drew another result (sha256 of the pixels %s, then %s)", seed, first, second)
+	}
 
 	// The same request asked whole gives the length in its headers.
 	body, _ := json.Marshal(map[string]any{"model": model, "text": "4 2 7", "speaker": "jackson", "format": "wav"})
@@ -269,4 +310,51 @@ func TestBrowserVocoder(t *testing.T) {
 	}
 	check("record", 0)
 	shoot(t, ctx, "vocoder.png")
+}
+
+// TestBrowserAudioModule checks audio.js's numerical parts in the
+// browser against plain expectations: WAV encoding and decoding round
+// trip within 16-bit quantization, the STFT of a sine peaks at its bin,
+// and PCM split at odd byte offsets decodes as the whole does.
+func TestBrowserAudioModule(t *testing.T) {
+	ctx := browser(t)
+	base := serve(t, false)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
+		t.Fatal(err)
+	}
+	got := evaluateAsync[map[string]float64](t, ctx, `import('/static/audio.js').then((m) => {
+		const rate = 8000, n = 2048;
+		const x = new Float32Array(n);
+		// bin 32 of a 256-point FFT: 32 * 8000 / 256 = 1000 Hz
+		for (let i = 0; i < n; i++) x[i] = 0.8 * Math.sin(2 * Math.PI * 1000 * i / rate);
+		return m.encodeWAV(x, rate).arrayBuffer().then((buf) => {
+			const back = m.decodeWAV16(buf);
+			let maxErr = 0;
+			for (let i = 0; i < n; i++) maxErr = Math.max(maxErr, Math.abs(back.samples[i] - x[i]));
+			const frames = m.spectrogram(x, 256, 64);
+			const mid = frames[frames.length >> 1];
+			let peak = 0;
+			for (let k = 1; k < mid.length; k++) if (mid[k] > mid[peak]) peak = k;
+			const bytes = new Uint8Array(buf, 44);
+			const whole = new m.PCMPlayer(null, rate), split = new m.PCMPlayer(null, rate);
+			whole.push(bytes);
+			for (const [a, b] of [[0, 3], [3, 4], [4, 1001], [1001, bytes.length]]) split.push(bytes.subarray(a, b));
+			const w = whole.samples(), s = split.samples();
+			let same = w.length === s.length ? 1 : 0;
+			for (let i = 0; same && i < w.length; i++) if (w[i] !== s[i]) same = 0;
+			return { rate: back.rate, length: back.samples.length, maxErr, peak, frames: frames.length, same, splitLength: s.length };
+		});
+	})`)
+	// 16-bit rounding errs by at most half a step, 1/65536; 1/32768 is
+	// the bound with the asymmetric scale (32767 up, 32768 down).
+	if got["rate"] != 8000 || got["length"] != 2048 || got["maxErr"] > 1.0/32768 {
+		t.Errorf("decodeWAV16(encodeWAV(sine)) = rate %v, %v samples, max error %v; want 8000, 2048, <= 1/32768", got["rate"], got["length"], got["maxErr"])
+	}
+	// (2048 - 256) / 64 + 1 = 29 frames; a 1000 Hz sine at 8 kHz is bin 32.
+	if got["peak"] != 32 || got["frames"] != 29 {
+		t.Errorf("spectrogram(1000 Hz sine) peaks at bin %v over %v frames, want bin 32 over 29 frames", got["peak"], got["frames"])
+	}
+	if got["same"] != 1 || got["splitLength"] != 2048 {
+		t.Errorf("PCMPlayer fed at odd byte offsets gave %v samples, equal to the whole: %v; want 2048, true", got["splitLength"], got["same"] == 1)
+	}
 }
