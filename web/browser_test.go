@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"math"
 	"net/http"
 	"os"
@@ -169,6 +170,30 @@ func TestBrowserStudio(t *testing.T) {
 	}
 	if second := evaluateAsync[string](t, ctx, hash); second != first {
 		t.Errorf("the same request and seed %s drew another result (sha256 of the pixels %s, then %s)", seed, first, second)
+	}
+
+	// Downloads: the WAV made in the page (a 44-byte header and 2 bytes a
+	// sample at the model's rate, X-Sample-Rate), FLAC and mu-law asked
+	// again with the seed.
+	rate := evaluate[float64](t, ctx, `Number(document.querySelector('#result').dataset.rate)`)
+	for _, c := range []struct{ format, want, wantType string }{
+		{"wav", fmt.Sprintf(".wav: %d bytes, ", 44+2*int(math.Round(playerDur*rate))), "audio/wav."},
+		{"flac", ".flac: ", "audio/flac."},
+		{"mulaw", ".ul: ", "audio/basic."}, // G.711 at 8000 Hz is audio/basic
+	} {
+		err := chromedp.Do(ctx,
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('#download-state').textContent = ''`),
+			chromedp.SetValue(chromedp.CSS("#download-format"), c.format),
+			chromedp.Click(chromedp.CSS("#download")),
+			poll(`/^(Saved|Download failed)/.test(document.querySelector('#download-state').textContent)`),
+		)
+		if err != nil {
+			t.Fatalf("download %s: %v", c.format, err)
+		}
+		got := evaluate[string](t, ctx, `document.querySelector('#download-state').textContent`)
+		if !strings.HasPrefix(got, "Saved wavenet-"+seed+c.want) || !strings.HasSuffix(got, c.wantType) {
+			t.Errorf("download as %s: %q, want Saved wavenet-%s%s... %s", c.format, got, seed, c.want, c.wantType)
+		}
 	}
 
 	// The same request asked whole gives the length in its headers.

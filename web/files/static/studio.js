@@ -203,6 +203,7 @@ async function synthesize(ev) {
     result.dataset.duration = String(seconds);
     result.dataset.headerDuration = res.headers.get('X-Audio-Duration') || '';
     result.dataset.seed = seed;
+    result.dataset.rate = String(rate);
     $('player').src = blobURL(encodeWAV(x, rate));
     draw(x);
     $('downloads').hidden = false;
@@ -225,6 +226,7 @@ function save(blob, name) {
   document.body.append(a);
   a.click();
   a.remove();
+  $('download-state').textContent = `Saved ${name}: ${blob.size} bytes, ${blob.type}.`;
 }
 
 const extensions = { wav: 'wav', flac: 'flac', mulaw: 'ul' };
@@ -240,16 +242,15 @@ async function download() {
     save(encodeWAV(last.samples, last.rate), name);
     return;
   }
-  status(`Encoding as ${format}…`, true);
+  $('download-state').textContent = `Encoding as ${format}…`;
   const res = await apiFetch('/v1/synthesize', {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: bodyJSON({ ...last.body, format }),
   });
   if (!res.ok) {
-    status('Download failed: ' + await errorText(res));
+    $('download-state').textContent = 'Download failed: ' + await errorText(res);
     return;
   }
   save(await res.blob(), name);
-  status(`Saved ${name}.`);
 }
 
 // --- vocoder: copy synthesis of a clip ---
