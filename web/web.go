@@ -85,11 +85,14 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, cache := r.URL.Path, cacheStatic
-	if p == "/" {
+	switch {
+	case p == "/":
 		p, cache = "/index.html", cachePage
+	case !strings.HasPrefix(p, "/static/"):
+		p = "" // index.html only as /, nothing else outside /static/
 	}
 	f, ok := h[p]
-	if !ok || f.contentType == "" || (p != "/index.html" && !strings.HasPrefix(p, "/static/")) {
+	if !ok || f.contentType == "" {
 		http.NotFound(w, r)
 		return
 	}

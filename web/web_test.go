@@ -167,3 +167,29 @@ func TestPageAndAssets(t *testing.T) {
 		t.Errorf("GET /v1/models with the key = %d, want 200", res.StatusCode)
 	}
 }
+
+// TestHandler checks the handler on its own, as any server would mount
+// it: what it serves, what it refuses.
+func TestHandler(t *testing.T) {
+	h := web.Handler()
+	for _, c := range []struct {
+		method, path string
+		want         int
+		contentType  string
+	}{
+		{http.MethodGet, "/", http.StatusOK, "text/html; charset=utf-8"},
+		{http.MethodHead, "/", http.StatusOK, "text/html; charset=utf-8"},
+		{http.MethodGet, "/static/app.js", http.StatusOK, "text/javascript; charset=utf-8"},
+		{http.MethodGet, "/static/style.css", http.StatusOK, "text/css; charset=utf-8"},
+		{http.MethodGet, "/index.html", http.StatusNotFound, ""},
+		{http.MethodGet, "/static/../index.html", http.StatusNotFound, ""},
+		{http.MethodGet, "/static/missing.js", http.StatusNotFound, ""},
+		{http.MethodPost, "/", http.StatusMethodNotAllowed, ""},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(c.method, c.path, nil))
+		if rec.Code != c.want || c.contentType != "" && rec.Header().Get("Content-Type") != c.contentType {
+			t.Errorf("%s %s = %d %q, want %d %q", c.method, c.path, rec.Code, rec.Header().Get("Content-Type"), c.want, c.contentType)
+		}
+	}
+}
