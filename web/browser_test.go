@@ -13,9 +13,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -52,8 +54,38 @@ func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Contex
 	t.Cleanup(cancel)
 	// No timeout on this context: it is the browser's lifetime; each poll
 	// has its own.
-	ctx, cancel2 := chromedp.NewContext(actx)
+	// Uncaught exceptions and console errors of the page fail the test.
+	var mu sync.Mutex
+	var problems []string
+	ctx, cancel2 := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			problems = append(problems, fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber, msg))
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				problems = append(problems, "console.error: "+strings.Join(args, " "))
+			}
+		}
+	}))
 	t.Cleanup(cancel2)
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("the page: %s", p)
+		}
+	})
 	return ctx
 }
 

@@ -139,10 +139,12 @@ function curlFor(path, body, out) {
   return `curl -o ${out}${auth} -d ${shellQuote(bodyJSON(body))} ${location.origin}${path}`;
 }
 
-function updateCurl() {
+// updateCurl shows the request of the last result (its seed included)
+// or, with fromForm, the one the form describes now.
+function updateCurl(fromForm = false) {
   if (!current() || current().local_conditioning) return;
-  const body = last ? { ...last.body, format: 'wav' } : { ...requestBody(), format: 'wav' };
-  $('curl').textContent = curlFor('/v1/synthesize', body, 'out.wav');
+  const body = last && !fromForm ? last.body : requestBody();
+  $('curl').textContent = curlFor('/v1/synthesize', { ...body, format: 'wav' }, 'out.wav');
 }
 
 function release() {
@@ -318,7 +320,7 @@ async function record() {
 export function initStudio() {
   $('model').addEventListener('change', () => { last = null; showModel(); });
   $('say-form').addEventListener('submit', synthesize);
-  $('say-form').addEventListener('input', () => { if (!running) { last = null; updateCurl(); } });
+  $('say-form').addEventListener('input', () => { if (!running) updateCurl(true); });
   $('stop').addEventListener('click', () => running && running.abort());
   $('reuse-seed').addEventListener('click', () => { $('seed').value = $('seed-out').textContent; $('seed').focus(); });
   $('download').addEventListener('click', download);
