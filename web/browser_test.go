@@ -72,7 +72,11 @@ func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Contex
 			if ev.Type == runtime.ConsoleAPICalledTypeError {
 				var args []string
 				for _, a := range ev.Args {
-					args = append(args, string(a.Value)+a.Description)
+					v := a.Description
+					if v == "" {
+						v = string(a.Value)
+					}
+					args = append(args, v)
 				}
 				problems = append(problems, "console.error: "+strings.Join(args, " "))
 			}
