@@ -7,7 +7,9 @@
 // answers as OpenAI's speech API (POST /v1/audio/speech) and Google Cloud
 // Text-to-Speech (POST /v1/text:synthesize, GET /v1/voices) do, with
 // their shapes and error bodies (errorShapes), and exposes /healthz, /readyz, /metrics (Prometheus) and /openapi.json
-// (OpenAPI 3.0, https://spec.openapis.org/oas/v3.0.3).
+// (OpenAPI 3.0, https://spec.openapis.org/oas/v3.0.3). GET / and
+// /static/* serve the web page handed in as Options.Page (package web,
+// mounted by the binary), outside /v1 and outside the OpenAPI document.
 //
 // The service is HTTP only: request bodies are mapped to synth.Request
 // and served by a synth.Engine (package synth: request planning, the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -315,7 +316,8 @@ func corePaths() map[string]any {
 	}
 }
 
-// CheckOpenAPI reports routes that /openapi.json does not document,
+// CheckOpenAPI reports routes that /openapi.json does not document (the
+// web page's, Options.Page, aside),
 // documented operations that are not routed (features included), and
 // operations that client generators cannot name or that declare no client
 // error: each needs a camelCase operationId used by no other operation and
@@ -340,8 +342,8 @@ func (s *Server) CheckOpenAPI() error {
 	}
 	routed := map[string]bool{}
 	for _, r := range s.echo.Routes() {
-		if r.Method == echo.RouteNotFound {
-			continue
+		if r.Method == echo.RouteNotFound || s.opts.Page != nil && slices.Contains(pageRoutes, r.Path) {
+			continue // the web page's files are not operations (Options.Page)
 		}
 		routed[r.Method+" "+openAPIPath(r.Path)] = true
 	}

@@ -35,6 +35,11 @@ type Options struct {
 	// (detection, rl, compress: see Feature); the server serves exactly
 	// these.
 	Features []Feature
+	// Page, when not nil, serves the web page (package web): GET / and
+	// GET /static/* are handed to it, outside /v1 and without API-key
+	// auth (the page asks for the key and sends it on its own requests).
+	// They are not API operations: /openapi.json leaves them out.
+	Page http.Handler
 	// APIKeys, when not empty, are required on every /v1 route as
 	// "Authorization: Bearer KEY" or "X-API-Key: KEY".
 	APIKeys []string
@@ -182,6 +187,13 @@ func (s *Server) newEcho() *echo.Echo {
 	e.GET("/readyz", s.handleReadyz)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
 	e.GET("/openapi.json", s.handleOpenAPI)
+	if s.opts.Page != nil {
+		page := echo.WrapHandler(s.opts.Page)
+		for _, p := range pageRoutes {
+			e.GET(p, page)
+			e.HEAD(p, page)
+		}
+	}
 
 	// Auth is a root middleware limited to /v1/ paths rather than group
 	// middleware: echo adds a catch-all route for a group's middleware,
@@ -196,6 +208,9 @@ func (s *Server) newEcho() *echo.Echo {
 	}
 	return e
 }
+
+// pageRoutes are the routes of Options.Page.
+var pageRoutes = []string{"/", "/static/*"}
 
 func (s *Server) handleHealthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

@@ -15,6 +15,7 @@ import (
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
+	"github.com/wavenet-go/wavenet/web"
 )
 
 type serveConfig struct {
@@ -121,6 +122,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	opts.Features = features.list
+	opts.Page = web.Handler() // the web page at /
 	defer features.close()
 	srv, err := api.New(opts)
 	if err != nil {

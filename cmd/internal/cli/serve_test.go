@@ -104,6 +104,16 @@ func TestServeBinary(t *testing.T) {
 	} else {
 		r2.Body.Close()
 	}
+	// The web page (package web) is mounted and needs no key: it asks
+	// for one.
+	if r, err := http.Get(base + "/"); err != nil {
+		t.Errorf("GET /: %v", err)
+	} else {
+		r.Body.Close()
+		if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("GET / = %s %q, want 200 text/html; charset=utf-8 (the web page)", r.Status, r.Header.Get("Content-Type"))
+		}
+	}
 	var list struct{ Models []struct{ ID string } }
 	req, _ := http.NewRequest(http.MethodGet, base+"/v1/models", nil)
 	req.Header.Set("X-API-Key", "k-123")

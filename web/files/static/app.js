@@ -1,0 +1,37 @@
+// The page's entry point: the API key, the views and their navigation.
+import { initStudio } from './studio.js';
+import { initHealth } from './health.js';
+import { apiKey, KEY } from './api.js';
+
+function initKey() {
+  const input = document.getElementById('api-key');
+  const state = document.getElementById('api-key-state');
+  const show = () => { state.textContent = apiKey() ? 'key set for this tab' : 'no key'; };
+  input.value = apiKey();
+  document.getElementById('key-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const k = input.value.trim();
+    if (k) sessionStorage.setItem(KEY, k); else sessionStorage.removeItem(KEY);
+    show();
+    document.dispatchEvent(new Event('apikeychange'));
+  });
+  show();
+}
+
+const views = ['studio', 'health', 'listening'];
+
+function route() {
+  const name = views.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'studio';
+  for (const v of views) {
+    document.getElementById(v).hidden = v !== name;
+    const link = document.querySelector(`nav a[href="#${v}"]`);
+    if (v === name) link.setAttribute('aria-current', 'page'); else link.removeAttribute('aria-current');
+  }
+  document.dispatchEvent(new CustomEvent('viewchange', { detail: name }));
+}
+
+initKey();
+window.addEventListener('hashchange', route);
+route();
+initStudio();
+initHealth();
