@@ -5,26 +5,31 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/api/listeningapi"
+	"github.com/wavenet-go/wavenet/ltest"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 	"github.com/wavenet-go/wavenet/web"
 )
 
-// serve starts the service with the page and two small random models, a
-// voice "tiny" (FSDD-like: digit and speaker conditions) and a vocoder
-// "voc", or the embedded models when embedded is true, and returns its
-// base URL.
+// serve starts the service with the page, the listening tests (a
+// database in t.TempDir(), as serve mounts them) and three small random
+// models, voices "tiny" and "tiny2" (FSDD-like: digit and speaker
+// conditions) and a vocoder "voc", or the embedded models when embedded
+// is true, and returns its base URL.
 func serve(t *testing.T, embedded bool, keys ...string) string {
 	t.Helper()
 	bundles := map[string]*synth.Bundle{
-		"tiny": {Model: wavenettest.Tiny(t, 1, wavenettest.FSDD())},
-		"voc":  {Model: wavenettest.Vocoder(t, 1)},
+		"tiny":  {Model: wavenettest.Tiny(t, 1, wavenettest.FSDD())},
+		"tiny2": {Model: wavenettest.Tiny(t, 2, wavenettest.FSDD())},
+		"voc":   {Model: wavenettest.Vocoder(t, 1)},
 	}
 	if embedded {
 		var err error
@@ -33,15 +38,23 @@ func serve(t *testing.T, embedded bool, keys ...string) string {
 			t.Fatal(err)
 		}
 	}
+	st, err := ltest.Open(filepath.Join(t.TempDir(), "listening.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	listening := listeningapi.New(listeningapi.Options{Store: st})
 	s, err := api.New(api.Options{
-		Models:  bundles,
-		Page:    web.Handler(),
-		APIKeys: keys,
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Models:   bundles,
+		Page:     web.Handler(),
+		APIKeys:  keys,
+		Features: []api.Feature{listening.Feature()},
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	listening.SetSynthesizer(ltest.Engine{E: s.Engine()})
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {
 		ts.Close()
@@ -143,7 +156,7 @@ func TestPageAndAssets(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range []string{"/static/app.js", "/static/studio.js", "/static/audio.js", "/static/health.js", "/static/api.js", "/static/style.css"} {
+	for _, p := range []string{"/static/app.js", "/static/studio.js", "/static/audio.js", "/static/health.js", "/static/listening.js", "/static/api.js", "/static/style.css"} {
 		if !seen[p] {
 			t.Errorf("%s is not reached from the page", p)
 		}

@@ -1,6 +1,7 @@
 // The page's entry point: the API key, the views and their navigation.
 import { initStudio } from './studio.js';
 import { initHealth } from './health.js';
+import { initListening } from './listening.js';
 import { apiKey, KEY } from './api.js';
 
 function initKey() {
@@ -18,19 +19,26 @@ function initKey() {
   show();
 }
 
-const views = ['studio', 'health', 'listening'];
+// The views, by the first part of the hash: #listen/ID and #results/ID
+// are a listening test's listener and results views, under the
+// "Listening tests" link.
+const views = ['studio', 'health', 'listening', 'listen', 'results'];
+const navOf = { listen: 'listening', results: 'listening' };
 
 function route() {
-  const name = views.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'studio';
+  const first = location.hash.slice(1).split('/')[0];
+  const name = views.includes(first) ? first : 'studio';
   for (const v of views) {
     document.getElementById(v).hidden = v !== name;
     const link = document.querySelector(`nav a[href="#${v}"]`);
-    if (v === name) link.setAttribute('aria-current', 'page'); else link.removeAttribute('aria-current');
+    if (!link) continue;
+    if (v === (navOf[name] || name)) link.setAttribute('aria-current', 'page'); else link.removeAttribute('aria-current');
   }
   document.dispatchEvent(new CustomEvent('viewchange', { detail: name }));
 }
 
 initKey();
+initListening();
 window.addEventListener('hashchange', route);
 route();
 initStudio();
