@@ -421,3 +421,177 @@ func TestBrowserAudioModule(t *testing.T) {
 		t.Errorf("PCMPlayer fed at odd byte offsets gave %v samples, equal to the whole: %v; want 2048, true", got["splitLength"], got["same"] == 1)
 	}
 }
+
+// TestBrowserListening runs listening tests through the page in headless
+// Chromium, with an API key: the owner creates a MOS test (both voices,
+// two texts) and an A/B test, a listener rates every stimulus of each
+// from the shared link, sees the ratings again after a reload, and the
+// results view shows what GET .../results says.
+func TestBrowserListening(t *testing.T) {
+	ctx := browser(t)
+	base := serve(t, false, "secret")
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/#listening"),
+		chromedp.WaitVisible(chromedp.CSS("#api-key")),
+		chromedp.SendKeys(chromedp.CSS("#api-key"), "secret"),
+		chromedp.Click(chromedp.CSS(`#key-form button[type="submit"]`)),
+		poll(`document.querySelectorAll('input[name="lt-model"]').length === 2`),
+	)
+	if err != nil {
+		t.Fatalf("owner view: %v", err)
+	}
+
+	for _, c := range []struct {
+		kind    string
+		texts   string
+		stimuli int
+		rating  func(i int) string // the value chosen for the i-th stimulus
+	}{
+		// 2 models x 3 texts.
+		{"mos", "4 2\n7\n1 9", 6, func(i int) string { return strconv.Itoa([]int{4, 5, 3, 4, 5, 4}[i]) }},
+		// One pair of the two models per text.
+		{"ab", "4 2\n7\n1", 3, func(i int) string { return []string{"a", "b", "none"}[i%3] }},
+	} {
+		id := createTest(t, ctx, c.kind, c.texts)
+		listenLink := evaluate[string](t, ctx, `document.querySelector('#lt-rows tr[data-id="`+id+`"] .listen-link').getAttribute('href')`)
+		if listenLink != "#listen/"+id {
+			t.Fatalf("%s: the listener link is %q, want #listen/%s", c.kind, listenLink, id)
+		}
+		err := chromedp.Do(ctx,
+			chromedp.Click(chromedp.CSS(`#lt-rows tr[data-id="`+id+`"] .listen-link`)),
+			poll(`!document.querySelector('#listen-item').hidden`),
+		)
+		if err != nil {
+			t.Fatalf("%s: listener view: %v", c.kind, err)
+		}
+		group := map[string]string{"mos": "score", "ab": "choice"}[c.kind]
+		for i := range c.stimuli {
+			if got, want := evaluate[string](t, ctx, `document.querySelector('#listen-progress').textContent`), fmt.Sprintf("%d of %d", i+1, c.stimuli); got != want {
+				t.Errorf("%s: progress %q, want %q", c.kind, got, want)
+			}
+			ready := `document.querySelector('#listen-a').readyState >= 1`
+			if c.kind == "ab" {
+				ready += ` && document.querySelector('#listen-b').readyState >= 1`
+			}
+			err := chromedp.Do(ctx,
+				poll(ready),
+				chromedp.Click(chromedp.CSS(`#listen-item input[name="`+group+`"][value="`+c.rating(i)+`"]`)),
+				poll(`document.querySelector('#listen-saved').textContent === 'Saved.'`),
+				chromedp.Click(chromedp.CSS("#listen-next")),
+			)
+			if err != nil {
+				t.Fatalf("%s: stimulus %d: %v", c.kind, i+1, err)
+			}
+		}
+		if got := evaluate[string](t, ctx, `document.querySelector('#listen-status').textContent`); !strings.HasPrefix(got, "Thank you") {
+			t.Errorf("%s: after the last stimulus the page says %q, want Thank you...", c.kind, got)
+		}
+		// A reload (the same listener, by its cookie) shows the ratings.
+		err = chromedp.Do(ctx,
+			chromedp.Reload(),
+			poll(`!document.querySelector('#listen-item').hidden`),
+			chromedp.Click(chromedp.CSS("#listen-next")),
+			poll(`document.querySelector('#listen-progress').textContent.startsWith('2 of')`),
+		)
+		if err != nil {
+			t.Fatalf("%s: revisit: %v", c.kind, err)
+		}
+		if got := evaluate[string](t, ctx, `(document.querySelector('#listen-item input[name="`+group+`"]:checked') || {}).value || ''`); got != c.rating(1) {
+			t.Errorf("%s: revisited, stimulus 2 shows %q, want the rating given, %q", c.kind, got, c.rating(1))
+		}
+
+		// The results view against GET .../results.
+		err = chromedp.Do(ctx,
+			chromedp.Navigate(base+"/#results/"+id),
+			poll(`/listener/.test(document.querySelector('#results-status').textContent)`),
+		)
+		if err != nil {
+			t.Fatalf("%s: results view: %v", c.kind, err)
+		}
+		res, body := get(t, base+"/v1/listening-tests/"+id+"/results", "Authorization", "Bearer secret")
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET results = %d: %s", res.StatusCode, body)
+		}
+		var want struct {
+			Listeners int
+			MOS       []struct {
+				Model, N        any
+				Mean, Low, High *float64
+			}
+			AB *struct {
+				Models [2]string
+				Wins   [2]int
+				Ties   int
+				P      float64 `json:"p_value"`
+			}
+		}
+		if err := json.Unmarshal([]byte(strings.NewReplacer(`"ci95_low"`, `"low"`, `"ci95_high"`, `"high"`).Replace(body)), &want); err != nil {
+			t.Fatal(err)
+		}
+		if want.Listeners != 1 {
+			t.Errorf("%s: %d listeners, want 1", c.kind, want.Listeners)
+		}
+		if c.kind == "mos" {
+			shown := evaluate[[][]string](t, ctx, `[...document.querySelectorAll('#results-mos-rows tr')].map((tr) => [...tr.children].slice(0, 4).map((c) => c.textContent))`)
+			if len(shown) != len(want.MOS) || len(want.MOS) != 2 {
+				t.Fatalf("the results view shows %d models, GET results %d, want 2", len(shown), len(want.MOS))
+			}
+			for i, m := range want.MOS {
+				// The page shows two decimals (toFixed(2)).
+				w := []string{fmt.Sprint(m.Model), fmt.Sprint(m.N), fmt.Sprintf("%.2f", *m.Mean), "–"}
+				if m.Low != nil {
+					w[3] = fmt.Sprintf("%.2f to %.2f", *m.Low, *m.High)
+				}
+				if strings.Join(shown[i], "|") != strings.Join(w, "|") {
+					t.Errorf("results row %d shows %q, GET results says %q", i, shown[i], w)
+				}
+			}
+			shoot(t, ctx, "results.png")
+		} else {
+			shown := evaluate[[]string](t, ctx, `[...document.querySelectorAll('#results-ab-rows td')].map((c) => c.textContent)`)
+			a := want.AB
+			if a == nil {
+				t.Fatalf("GET results of the A/B test has no ab: %s", body)
+			}
+			// p to 3 significant digits, as toPrecision(3).
+			p, _ := strconv.ParseFloat(fmt.Sprintf("%.3g", a.P), 64)
+			w := []string{a.Models[0], strconv.Itoa(a.Wins[0]), a.Models[1], strconv.Itoa(a.Wins[1]), strconv.Itoa(a.Ties)}
+			if len(shown) != 6 || strings.Join(shown[:5], "|") != strings.Join(w, "|") {
+				t.Errorf("the A/B results show %q, GET results says %q p %v", shown, w, a.P)
+			} else if got, err := strconv.ParseFloat(shown[5], 64); err != nil || got != p {
+				t.Errorf("the A/B results show p = %q, GET results says %v", shown[5], a.P)
+			}
+			shoot(t, ctx, "results-ab.png")
+		}
+		// Back to the owner's view for the next test.
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/#listening"), poll(`document.querySelectorAll('input[name="lt-model"]').length === 2`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// createTest fills the owner's form (both voices, the texts) and returns
+// the new test's id once it is listed.
+func createTest(t *testing.T, ctx context.Context, kind, texts string) string {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#lt-form-status').textContent = ''`),
+		chromedp.SetValue(chromedp.CSS("#lt-name"), kind+" test"),
+		chromedp.SetValue(chromedp.CSS("#lt-kind"), kind),
+		chromedp.Evaluate[chromedp.Void](`for (const c of document.querySelectorAll('input[name="lt-model"]')) c.checked = true`),
+		chromedp.SetValue(chromedp.CSS("#lt-texts"), texts),
+		chromedp.Click(chromedp.CSS("#lt-create")),
+		poll(`/^(Created|Could not)/.test(document.querySelector('#lt-form-status').textContent)`),
+	)
+	if err != nil {
+		t.Fatalf("create a %s test: %v", kind, err)
+	}
+	if got := evaluate[string](t, ctx, `document.querySelector('#lt-form-status').textContent`); !strings.HasPrefix(got, "Created") {
+		t.Fatalf("create a %s test: %s", kind, got)
+	}
+	id := evaluate[string](t, ctx, `document.querySelector('#lt-form-status').dataset.id`)
+	if err := chromedp.Do(ctx, poll(`document.querySelector('#lt-rows tr[data-id="`+id+`"]') !== null`)); err != nil {
+		t.Fatalf("the %s test is not listed: %v", kind, err)
+	}
+	return id
+}
