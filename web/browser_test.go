@@ -499,6 +499,17 @@ func TestBrowserListening(t *testing.T) {
 		if got := evaluate[string](t, ctx, `(document.querySelector('#listen-item input[name="`+group+`"]:checked') || {}).value || ''`); got != c.rating(1) {
 			t.Errorf("%s: revisited, stimulus 2 shows %q, want the rating given, %q", c.kind, got, c.rating(1))
 		}
+		// At phone width the listener's view fits (no horizontal scroll).
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(375, 800)); err != nil {
+			t.Fatal(err)
+		}
+		if w, cw := evaluate[int](t, ctx, `document.documentElement.scrollWidth`), evaluate[int](t, ctx, `document.documentElement.clientWidth`); w > cw {
+			t.Errorf("%s: at 375 px the listener's view is %d px wide, want no horizontal scroll (%d)", c.kind, w, cw)
+		}
+		shoot(t, ctx, "listen-"+c.kind+"-phone.png")
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1100, 700)); err != nil {
+			t.Fatal(err)
+		}
 
 		// The results view against GET .../results.
 		err = chromedp.Do(ctx,
