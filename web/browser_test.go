@@ -473,12 +473,18 @@ func TestBrowserListening(t *testing.T) {
 			if c.kind == "ab" {
 				ready += ` && document.querySelector('#listen-b').readyState >= 1`
 			}
-			err := chromedp.Do(ctx,
-				poll(ready),
-				chromedp.Click(chromedp.CSS(`#listen-item input[name="`+group+`"][value="`+c.rating(i)+`"]`)),
+			steps := []chromedp.Action[chromedp.Void]{poll(ready),
+				chromedp.Click(chromedp.CSS(`#listen-item input[name="` + group + `"][value="` + c.rating(i) + `"]`))}
+			if i == 0 && c.kind == "mos" {
+				// From the keyboard: focus 3 Fair, the right arrow moves to 4 Good.
+				steps[1] = chromedp.Focus(chromedp.CSS(`#listen-item input[name="score"][value="3"]`))
+				steps = append(steps, chromedp.KeyEvent(kb.ArrowRight))
+			}
+			steps = append(steps,
 				poll(`document.querySelector('#listen-saved').textContent === 'Saved.'`),
-				chromedp.Click(chromedp.CSS("#listen-next")),
-			)
+				poll(`document.querySelector('#listen-item input[name="`+group+`"]:checked').value === '`+c.rating(i)+`'`),
+				chromedp.Click(chromedp.CSS("#listen-next")))
+			err := chromedp.Do(ctx, steps...)
 			if err != nil {
 				t.Fatalf("%s: stimulus %d: %v", c.kind, i+1, err)
 			}
@@ -578,6 +584,21 @@ func TestBrowserListening(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/#listening"), poll(`document.querySelectorAll('input[name="lt-model"]').length === 2`)); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// Delete, confirmed, removes the test from the list and the server.
+	id := evaluate[string](t, ctx, `document.querySelector('#lt-rows tr').dataset.id`)
+	err = chromedp.Do(ctx,
+		poll(`document.querySelectorAll('#lt-rows tr').length === 2`),
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.CSS(`#lt-rows tr[data-id="`+id+`"] button`)),
+		poll(`document.querySelectorAll('#lt-rows tr').length === 1`),
+	)
+	if err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if res, _ := get(t, base+"/v1/listening-tests/"+id+"/results", "Authorization", "Bearer secret"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET results of the deleted test = %d, want 404", res.StatusCode)
 	}
 }
 

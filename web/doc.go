@@ -7,6 +7,8 @@
 // (GET /v1/models, POST /v1/synthesize streamed as raw PCM and played
 // through the Web Audio API while it arrives, POST /v1/vocode for a
 // vocoder), a health view read from /metrics (Prometheus text exposition
-// format), and a place for the listening tests. Handler serves it; the api
-// package mounts it (api.Options.Page) without knowing what it holds.
+// format), and the listening tests (/v1/listening-tests: the owner creates
+// a test and reads its results, #listening and #results/ID; a listener
+// rates blind from the shared link, #listen/ID). Handler serves it; the
+// api package mounts it (api.Options.Page) without knowing what it holds.
 package web
