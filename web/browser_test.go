@@ -627,3 +627,26 @@ func createTest(t *testing.T, ctx context.Context, kind, texts string) string {
 	}
 	return id
 }
+
+// TestBrowserListeningFolder: the owner view makes a test from a folder
+// of WAVs on the server (two systems' round1/sysA and round1/sysB, two
+// items each: 4 MOS stimuli) instead of models and texts.
+func TestBrowserListeningFolder(t *testing.T) {
+	ctx := browser(t)
+	base := serve(t, false)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/#listening"),
+		poll(`document.querySelectorAll('input[name="lt-model"]').length === 2`),
+		chromedp.SetValue(chromedp.CSS("#lt-name"), "folder test"),
+		chromedp.SetValue(chromedp.CSS("#lt-kind"), "mos"),
+		chromedp.SetValue(chromedp.CSS("#lt-dir"), "round1"),
+		chromedp.Click(chromedp.CSS("#lt-create")),
+		poll(`/^(Created|Could not)/.test(document.querySelector('#lt-form-status').textContent)`),
+	)
+	if err != nil {
+		t.Fatalf("create a test from a folder: %v", err)
+	}
+	if got := evaluate[string](t, ctx, `document.querySelector('#lt-form-status').textContent`); got != `Created "folder test" with 4 stimuli.` {
+		t.Errorf("create a test from a folder: %q, want 4 stimuli", got)
+	}
+}

@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/api/listeningapi"
+	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/ltest"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/synth"
@@ -43,7 +47,28 @@ func serve(t *testing.T, embedded bool, keys ...string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	listening := listeningapi.New(listeningapi.Options{Store: st})
+	// Two systems' WAVs under the WAV root: a test from the folder round1.
+	wavs := t.TempDir()
+	for _, sys := range []string{"sysA", "sysB"} {
+		dir := filepath.Join(wavs, "round1", sys)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i, item := range []string{"one", "two"} {
+			x := make([]float32, 1600)
+			for n := range x {
+				x[n] = float32(0.3 * math.Sin(float64(n)*0.05*float64(i+1)))
+			}
+			var b bytes.Buffer
+			if err := audio.Encode(&b, x, 8000, audio.PCM16); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, item+".wav"), b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	listening := listeningapi.New(listeningapi.Options{Store: st, WAVRoot: wavs})
 	s, err := api.New(api.Options{
 		Models:   bundles,
 		Page:     web.Handler(),

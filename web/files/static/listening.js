@@ -46,7 +46,9 @@ async function create(ev) {
   const status = $('lt-form-status');
   const models = [...document.querySelectorAll('input[name="lt-model"]:checked')].map((c) => c.value);
   const texts = $('lt-texts').value.split('\n').map((s) => s.trim()).filter((s) => s);
-  const body = { name: $('lt-name').value.trim(), kind: $('lt-kind').value, models, texts };
+  const dir = $('lt-dir').value.trim();
+  const body = dir ? { name: $('lt-name').value.trim(), kind: $('lt-kind').value, dir }
+    : { name: $('lt-name').value.trim(), kind: $('lt-kind').value, models, texts };
   status.textContent = 'Synthesizing the stimuli…';
   $('lt-create').disabled = true;
   try {
