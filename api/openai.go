@@ -260,12 +260,8 @@ type speechUsage struct {
 func (s *Server) speechEvents(c echo.Context, syn *synth.Synthesis, labels int) error {
 	res := c.Response()
 	h := res.Header()
+	setAudioHeaders(h, syn)
 	h.Set(echo.HeaderContentType, "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Seed", strconv.FormatUint(syn.Seed, 10))
-	h.Set("X-Model", syn.Model)
-	h.Set("X-Sample-Rate", strconv.Itoa(syn.Rate))
-	h.Set("X-Audio-Encoding", syn.Format.FFmpegName())
 	h.Set("X-Audio-Media-Type", syn.Format.ContentType(syn.Rate))
 	res.WriteHeader(http.StatusOK)
 	n, err := syn.Stream(&sseWriter{w: res}, res.Flush)

@@ -108,18 +108,14 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 // streamed one stops where the input did.
 func (s *Server) respond(c echo.Context, syn *synth.Synthesis, stream bool, inputErr <-chan error) error {
 	h := c.Response().Header()
-	h.Set("X-Seed", strconv.FormatUint(syn.Seed, 10))
-	h.Set("X-Model", syn.Model)
+	setAudioHeaders(h, syn)
 	if syn.Conditions != "" {
 		h.Set("X-Conditions", syn.Conditions)
 	}
-	h.Set("X-Sample-Rate", strconv.Itoa(syn.Rate))
 	if syn.Samples >= 0 { // a text's (or streamed frames') length is known at the end
 		setLength(h, syn.Samples, syn.Rate)
 	}
-	h.Set("X-Audio-Encoding", syn.Format.FFmpegName())
 	h.Set(echo.HeaderContentType, syn.Format.ContentType(syn.Rate))
-	h.Set("Cache-Control", "no-store")
 
 	if stream {
 		return s.streamOut(c, syn)
@@ -144,6 +140,16 @@ func (s *Server) respond(c echo.Context, syn *synth.Synthesis, stream bool, inpu
 	c.Response().WriteHeader(http.StatusOK)
 	_, err = c.Response().Write(body)
 	return err
+}
+
+// setAudioHeaders sets the headers every audio answer carries: the seed,
+// model, rate and encoding of syn, and no caching.
+func setAudioHeaders(h http.Header, syn *synth.Synthesis) {
+	h.Set("X-Seed", strconv.FormatUint(syn.Seed, 10))
+	h.Set("X-Model", syn.Model)
+	h.Set("X-Sample-Rate", strconv.Itoa(syn.Rate))
+	h.Set("X-Audio-Encoding", syn.Format.FFmpegName())
+	h.Set("Cache-Control", "no-store")
 }
 
 // setLength sets the headers that give the audio's length: n samples at

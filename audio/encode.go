@@ -274,9 +274,7 @@ func appendHeader(b []byte, rate, channels int, f SampleFormat, frames int64) []
 // EncodingWAV output) of n samples at rate Hz; n < 0 declares an unknown
 // length. Writing it over a streamed header once the length is known gives
 // the exact file.
-func WAVHeader(rate, n int) []byte {
-	return appendHeader(make([]byte, 0, 44), rate, 1, PCM16, int64(max(n, -1)))
-}
+func WAVHeader(rate, n int) []byte { return WAVHeaderOf(PCM16, rate, n) }
 
 // WAVHeaderOf returns the header of a mono WAV of n samples at rate Hz in
 // format f (n < 0: unknown length): 44 bytes for PCM16, 58 (fmt with

@@ -8,11 +8,11 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -216,7 +216,7 @@ func (o *VocoderOptions) inputs() ([]*Copy, error) {
 	if len(byPair) == 0 {
 		return nil, fmt.Errorf("listening: %s has no WAV or FLAC recordings named {digit}_{speaker}_{index} with an index in %s", o.Data, o.ValIndex)
 	}
-	speakers, digits := sortedKeys(speakerSet), sortedKeys(digitSet)
+	speakers, digits := slices.Sorted(maps.Keys(speakerSet)), slices.Sorted(maps.Keys(digitSet))
 	var out []*Copy
 	for round := 0; ; round++ {
 		more := false
@@ -239,18 +239,8 @@ func (o *VocoderOptions) inputs() ([]*Copy, error) {
 	}
 }
 
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // readOriginal reads c's recording and prepares it as the vocoder sees
-// it: at the model's rate and level (its preprocessing without trimming,
-// as synth.RecordingMels does).
+// it (synth.CopyAudio).
 func readOriginal(c *Copy, b *synth.Bundle) error {
 	f, err := os.Open(c.Path)
 	if err != nil {
@@ -261,9 +251,7 @@ func readOriginal(c *Copy, b *synth.Bundle) error {
 	if err != nil {
 		return fmt.Errorf("listening: %s: %w", c.Path, err)
 	}
-	pre := b.Model.Config.Preprocessing()
-	pre.Trim = false
-	x, err := pre.Apply(clip.Mono(nil), clip.Format.SampleRate, b.Model.Config.SampleRate)
+	x, err := synth.CopyAudio(b.Model.Config, clip.Mono(nil), clip.Format.SampleRate)
 	if err != nil {
 		return fmt.Errorf("listening: %s: %w", c.Path, err)
 	}

@@ -123,12 +123,10 @@ func checkMels(dst []float32, mels [][]float32, c, maxFrames, before int) ([]flo
 }
 
 // RecordingMels returns the log-mel frames of x (at rate Hz) for the
-// vocoder id of config cfg, as its training computed them: x is resampled
-// to the model's rate and brought to the level its training audio had
-// (cfg.Preprocessing's normalisation, and DC removal if recorded; not its
-// trimming, so that the output lasts as long as the recording), then
-// cfg.Local.Mel gives the frames. A vocoder without mel parameters (trained
-// on frames from outside) and bad audio are *RequestError.
+// vocoder id of config cfg, as its training computed them: x as
+// CopyAudio gives it, then cfg.Local.Mel gives the frames. A vocoder
+// without mel parameters (trained on frames from outside) and bad audio
+// are *RequestError.
 func RecordingMels(id string, cfg wavenet.Config, x []float32, rate int) ([][]float32, error) {
 	var p *audio.MelParams
 	if cfg.Local != nil {
@@ -137,6 +135,31 @@ func RecordingMels(id string, cfg wavenet.Config, x []float32, rate int) ([][]fl
 	if p == nil {
 		return nil, badRequest("audio", "model %q records no mel parameters, so this server cannot compute its frames from a recording: send the mel frames instead", id)
 	}
+	x, err := CopyAudio(cfg, x, rate)
+	if err != nil {
+		return nil, err
+	}
+	if len(x) <= p.NFFT/2 {
+		return nil, badRequest("audio", "recording of %d samples at %d Hz is too short for one mel frame: send more than %d samples (n_fft/2)", len(x), cfg.SampleRate, p.NFFT/2)
+	}
+	sp, err := audio.LogMel(nil, x, *p)
+	if err != nil {
+		return nil, fmt.Errorf("synth: mels of model %q: %w", id, err)
+	}
+	mels := make([][]float32, sp.Frames)
+	for i := range mels {
+		mels[i] = sp.Row(i)
+	}
+	return mels, nil
+}
+
+// CopyAudio returns the recording x (at rate Hz; 0: the model's) as a
+// vocoder of config cfg hears it for copy synthesis: resampled to the
+// model's rate and brought to the level its training audio had
+// (cfg.Preprocessing's normalisation, and DC removal if recorded; not its
+// trimming, so that the output lasts as long as the recording). x is not
+// modified. Non-finite samples and unconvertible rates are *RequestError.
+func CopyAudio(cfg wavenet.Config, x []float32, rate int) ([]float32, error) {
 	sampleRate := cfg.SampleRate
 	if rate == 0 {
 		rate = sampleRate
@@ -152,18 +175,7 @@ func RecordingMels(id string, cfg wavenet.Config, x []float32, rate int) ([][]fl
 	if err != nil {
 		return nil, badRequest("audio", "recording at %d Hz: %s; send audio at %d Hz", rate, strings.TrimPrefix(err.Error(), "audio: "), sampleRate)
 	}
-	if len(x) <= p.NFFT/2 {
-		return nil, badRequest("audio", "recording of %d samples at %d Hz is too short for one mel frame: send more than %d samples (n_fft/2)", len(x), sampleRate, p.NFFT/2)
-	}
-	sp, err := audio.LogMel(nil, x, *p)
-	if err != nil {
-		return nil, fmt.Errorf("synth: mels of model %q: %w", id, err)
-	}
-	mels := make([][]float32, sp.Frames)
-	for i := range mels {
-		mels[i] = sp.Row(i)
-	}
-	return mels, nil
+	return x, nil
 }
 
 // acquireDirect takes a place for a request computed outside the
