@@ -1,0 +1,125 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// ConvBN is the unit the CNN builders ([MobileNet], [DenseNet]) are made
+// of: a convolution without bias, batch normalisation and an activation,
+// in one of two orders:
+//
+//	post (MobileNet, stems): x ─ conv ─ BN(OutC) ─ act ─ y
+//	pre  (DenseNet-BC):      x ─ BN(InC) ─ act ─ conv ─ y
+//
+// W is (OutC, InC/Groups, KH, KW). Its parameters, in Build's order, are
+// name.w, name.bn.gamma, name.bn.beta; its buffers name.bn.running_mean
+// and name.bn.running_var.
+type ConvBN struct {
+	Spec Conv2DSpec
+	W    []float32
+	BN   *BatchNorm
+	Act  Activation
+	Pre  bool
+}
+
+// NewConvBN returns a unit with He normal weights (fan-in InC/Groups*KH*KW)
+// and a fresh BatchNorm.
+func NewConvBN(spec Conv2DSpec, act Activation, pre bool, rng *rand.Rand) (ConvBN, error) {
+	if err := spec.Check(); err != nil {
+		return ConvBN{}, err
+	}
+	u := ConvBN{Spec: spec, W: make([]float32, spec.WeightLen()), Act: act, Pre: pre}
+	g := spec.groups()
+	HeNormal(rng)(u.W, spec.InC/g*spec.KH*spec.KW, spec.OutC/g*spec.KH*spec.KW)
+	if pre {
+		u.BN = NewBatchNorm(spec.InC)
+	} else {
+		u.BN = NewBatchNorm(spec.OutC)
+	}
+	return u, nil
+}
+
+// Build adds the unit applied to x (N, InC, H, W) to x's graph and returns
+// its output and parameter nodes (w, gamma, beta), which alias W and BN.
+func (u *ConvBN) Build(x *gorgonia.Node, name string, train bool) (*gorgonia.Node, []*gorgonia.Node, error) {
+	s := u.Spec
+	sh := []int{s.OutC, s.InC / s.groups(), s.KH, s.KW}
+	w := gorgonia.NewTensor(x.Graph(), tensor.Float32, 4, gorgonia.WithShape(sh...), gorgonia.WithName(name+".w"),
+		gorgonia.WithValue(tensor.New(tensor.WithShape(sh...), tensor.WithBacking(u.W))))
+	var bnp []*gorgonia.Node
+	var err error
+	h := x
+	if u.Pre {
+		if h, bnp, err = u.BN.Build2D(h, name+".bn", train); err != nil {
+			return nil, nil, err
+		}
+		if h, err = u.Act.Node(h); err != nil {
+			return nil, nil, err
+		}
+	}
+	if h, err = Conv2D(h, w, nil, s); err != nil {
+		return nil, nil, fmt.Errorf("nn: %s: %w", name, err)
+	}
+	if !u.Pre {
+		if h, bnp, err = u.BN.Build2D(h, name+".bn", train); err != nil {
+			return nil, nil, err
+		}
+		if h, err = u.Act.Node(h); err != nil {
+			return nil, nil, err
+		}
+	}
+	return h, append([]*gorgonia.Node{w}, bnp...), nil
+}
+
+// Forward runs the unit on x (n, InC, h, w) in plain Go (BN with its
+// running statistics) into dst (n, OutC, OH, OW); tmp is scratch for the
+// pre order (grown when short). It returns OH and OW.
+func (u *ConvBN) Forward(dst, x []float32, tmp *[]float32, n, h, w int) (int, int) {
+	s := u.Spec
+	oh, ow := s.OutHW(h, w)
+	if u.Pre {
+		t := grow(tmp, n*s.InC*h*w)
+		u.BN.Forward2D(t, x, n, h*w)
+		u.Act.Apply(t)
+		Conv2DForward(dst, t, u.W, nil, n, h, w, s)
+		return oh, ow
+	}
+	Conv2DForward(dst, x, u.W, nil, n, h, w, s)
+	y := dst[:n*s.OutC*oh*ow]
+	u.BN.Forward2D(y, y, n, oh*ow)
+	u.Act.Apply(y)
+	return oh, ow
+}
+
+// Params returns the unit's trainable slices in Build's order, named.
+func (u *ConvBN) Params(name string) []Param {
+	return []Param{{Name: name + ".w", Value: u.W}, {Name: name + ".bn.gamma", Value: u.BN.Gamma}, {Name: name + ".bn.beta", Value: u.BN.Beta}}
+}
+
+// Buffers returns the BN running statistics, named.
+func (u *ConvBN) Buffers(name string) []Param { return bnBuffers(u.BN, name+".bn") }
+
+func bnBuffers(bn *BatchNorm, name string) []Param {
+	return []Param{{Name: name + ".running_mean", Value: bn.RunningMean}, {Name: name + ".running_var", Value: bn.RunningVar}}
+}
+
+// summarize adds the unit's row for an h x w input and returns the output
+// size.
+func (u *ConvBN) summarize(s *Summary, name string, h, w int) (int, int) {
+	oh, ow := u.Spec.OutHW(h, w)
+	s.Add(name, []int{u.Spec.OutC, oh, ow}, len(u.W)+2*u.BN.C, 2*u.Spec.MACs(h, w))
+	return oh, ow
+}
+
+// grow returns (*b)[:n], reallocating when the capacity is short.
+func grow(b *[]float32, n int) []float32 {
+	if cap(*b) < n {
+		*b = make([]float32, n)
+	}
+	*b = (*b)[:n]
+	return *b
+}
