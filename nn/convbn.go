@@ -115,6 +115,49 @@ func (u *ConvBN) summarize(s *Summary, name string, h, w int) (int, int) {
 	return oh, ow
 }
 
+// unitGraph builds a chain of units into a graph, collecting their
+// parameter nodes and keeping the first error (later calls do nothing).
+type unitGraph struct {
+	train  bool
+	params []*gorgonia.Node
+	err    error
+}
+
+func (b *unitGraph) apply(u *ConvBN, h *gorgonia.Node, name string) *gorgonia.Node {
+	if b.err != nil {
+		return nil
+	}
+	h, ps, err := u.Build(h, name, b.train)
+	b.params, b.err = append(b.params, ps...), err
+	return h
+}
+
+// then runs f on h unless an error came before.
+func (b *unitGraph) then(h *gorgonia.Node, f func(*gorgonia.Node) (*gorgonia.Node, error)) *gorgonia.Node {
+	if b.err != nil {
+		return nil
+	}
+	h, b.err = f(h)
+	return h
+}
+
+// unitParams and unitBuffers list the named slices of units us named ns.
+func unitParams(us []*ConvBN, ns []string) []Param {
+	var ps []Param
+	for i, u := range us {
+		ps = append(ps, u.Params(ns[i])...)
+	}
+	return ps
+}
+
+func unitBuffers(us []*ConvBN, ns []string) []Param {
+	var ps []Param
+	for i, u := range us {
+		ps = append(ps, u.Buffers(ns[i])...)
+	}
+	return ps
+}
+
 // grow returns (*b)[:n], reallocating when the capacity is short.
 func grow(b *[]float32, n int) []float32 {
 	if cap(*b) < n {

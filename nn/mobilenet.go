@@ -149,24 +149,10 @@ func (m *MobileNet) units() ([]*ConvBN, []string) {
 
 // Params returns the trainable weights, named, in the order of Build's
 // parameter nodes.
-func (m *MobileNet) Params() []Param {
-	var ps []Param
-	us, ns := m.units()
-	for i, u := range us {
-		ps = append(ps, u.Params(ns[i])...)
-	}
-	return ps
-}
+func (m *MobileNet) Params() []Param { return unitParams(m.units()) }
 
 // Buffers returns the BN running statistics, named.
-func (m *MobileNet) Buffers() []Param {
-	var ps []Param
-	us, ns := m.units()
-	for i, u := range us {
-		ps = append(ps, u.Buffers(ns[i])...)
-	}
-	return ps
-}
+func (m *MobileNet) Buffers() []Param { return unitBuffers(m.units()) }
 
 // Build adds the network applied to x (N, In, H, W) to x's graph and
 // returns the pooled features (N, Features) and the parameter nodes (in
@@ -176,39 +162,26 @@ func (m *MobileNet) Build(x *gorgonia.Node, train bool) (*gorgonia.Node, []*gorg
 	if x.Dims() != 4 || x.Shape()[1] != m.Config.In {
 		return nil, nil, fmt.Errorf("nn: mobilenet %s: input is %v, want (N, %d, H, W)", m.Name, x.Shape(), m.Config.In)
 	}
-	var params []*gorgonia.Node
-	var err error
-	unit := func(u *ConvBN, h *gorgonia.Node, name string) *gorgonia.Node {
-		if err != nil {
-			return nil
-		}
-		var ps []*gorgonia.Node
-		h, ps, err = u.Build(h, name, train)
-		params = append(params, ps...)
-		return h
-	}
-	h := unit(&m.Stem, x, m.Name+".stem")
+	b := &unitGraph{train: train}
+	h := b.apply(&m.Stem, x, m.Name+".stem")
 	for i := range m.Blocks {
-		b := &m.Blocks[i]
+		blk := &m.Blocks[i]
 		p := fmt.Sprintf("%s.block%d.", m.Name, i)
 		in := h
-		if b.Expand != nil {
-			h = unit(b.Expand, h, p+"expand")
+		if blk.Expand != nil {
+			h = b.apply(blk.Expand, h, p+"expand")
 		}
-		h = unit(&b.DW, h, p+"dw")
-		h = unit(&b.PW, h, p+"pw")
-		if err == nil && b.Residual {
-			h, err = gorgonia.Add(in, h)
+		h = b.apply(&blk.DW, h, p+"dw")
+		h = b.apply(&blk.PW, h, p+"pw")
+		if blk.Residual {
+			h = b.then(h, func(h *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Add(in, h) })
 		}
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("nn: mobilenet %s: %w", m.Name, err)
+	f := b.then(h, GlobalAvgPool2D)
+	if b.err != nil {
+		return nil, nil, fmt.Errorf("nn: mobilenet %s: %w", m.Name, b.err)
 	}
-	f, err := GlobalAvgPool2D(h)
-	if err != nil {
-		return nil, nil, fmt.Errorf("nn: mobilenet %s: %w", m.Name, err)
-	}
-	return f, params, nil
+	return f, b.params, nil
 }
 
 // Forward runs the network on x (n, In, h, w) in plain Go and writes the

@@ -125,13 +125,7 @@ func TestMobileNetSummary(t *testing.T) {
 		{"m.pool", []int{8}, 0, 0},
 	}
 	checkSummary(t, s, want, 136, 1696)
-	n := 0
-	for _, p := range m.Params() {
-		n += len(p.Value)
-	}
-	if n != s.Params() {
-		t.Errorf("Params() hold %d values, Summary counts %d", n, s.Params())
-	}
+	checkParamCount(t, m.Params(), s)
 }
 
 func checkSummary(t *testing.T, s *Summary, want []SummaryRow, params int, flops int64) {
@@ -176,5 +170,16 @@ func BenchmarkMobileNetForward(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "us/image")
 			b.ReportMetric(float64(m.Summary(40, 32).FLOPs())/1e6, "MFLOP/image")
 		})
+	}
+}
+
+func checkParamCount(t *testing.T, ps []Param, s *Summary) {
+	t.Helper()
+	n := 0
+	for _, p := range ps {
+		n += len(p.Value)
+	}
+	if n != s.Params() {
+		t.Errorf("Params() hold %d values, Summary counts %d", n, s.Params())
 	}
 }

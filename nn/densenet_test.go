@@ -1,0 +1,52 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func TestDenseNetGraphMatchesForward(t *testing.T) {
+	d, err := NewDenseNet("dn", DenseNetConfig{In: 2, Stem: 6, Growth: 3, Blocks: []int{2, 3}, Bottleneck: 2}, rand.New(rand.NewPCG(3, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 6 + 2*3 = 12 channels, compressed to 6, + 3*3 = 15.
+	if got := d.Features(); got != 15 {
+		t.Errorf("Features() = %d, want 15", got)
+	}
+	checkGraphMatchesForward(t, "densenet", d, 2, 2, 9, 6)
+}
+
+// TestDenseNetSummary checks DenseNet-BC with k = 2, blocks of one layer
+// each, theta 0.5, bottleneck 4k = 8, on a 4x4 input, by hand (BN params
+// are 2 per channel of the BN's input in the pre-activation units):
+//
+//	stem 1->4 3x3:              36 + 8 = 44,   out 4x4x4, 16*36 = 576 MACs
+//	block0 bottleneck 4->8 1x1: 32 + 8 = 40,   out 8x4x4, 16*32 = 512
+//	block0 conv 8->2 3x3:       144 + 16 = 160, out 2x4x4, 16*144 = 2304  (concat: 6 channels)
+//	transition 6->3 1x1:        18 + 12 = 30,  out 3x4x4, 16*18 = 288, pool to 3x2x2
+//	block1 bottleneck 3->8:     24 + 6 = 30,   out 8x2x2, 4*24 = 96
+//	block1 conv 8->2 3x3:       144 + 16 = 160, out 2x2x2, 4*144 = 576  (concat: 5 channels)
+//	final BN(5):                10
+//
+// total 474 params and 2*(576+512+2304+288+96+576) = 8704 FLOPs.
+func TestDenseNetSummary(t *testing.T) {
+	d, err := NewDenseNet("d", DenseNetConfig{In: 1, Stem: 4, Growth: 2, Blocks: []int{1, 1}}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Summary(4, 4)
+	want := []SummaryRow{
+		{"d.stem", []int{4, 4, 4}, 44, 1152},
+		{"d.block0.layer0.bottleneck", []int{8, 4, 4}, 40, 1024},
+		{"d.block0.layer0.conv", []int{2, 4, 4}, 160, 4608},
+		{"d.transition0", []int{3, 4, 4}, 30, 576},
+		{"d.transition0.pool", []int{3, 2, 2}, 0, 0},
+		{"d.block1.layer0.bottleneck", []int{8, 2, 2}, 30, 192},
+		{"d.block1.layer0.conv", []int{2, 2, 2}, 160, 1152},
+		{"d.final.bn", []int{5, 2, 2}, 10, 0},
+		{"d.pool", []int{5}, 0, 0},
+	}
+	checkSummary(t, s, want, 474, 8704)
+	checkParamCount(t, d.Params(), s)
+}
