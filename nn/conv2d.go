@@ -272,6 +272,10 @@ func taps(h, wdt, oh, ow int, s Conv2DSpec, f func(kh, kw, r, ih, o0, o1, i0 int
 // depthwiseForward adds the convolution of one channel x (h, wdt) with its
 // kernel wc (KH, KW) to y (oh, ow).
 func depthwiseForward[T float](y, x, wc []T, h, wdt, oh, ow int, s Conv2DSpec) {
+	if s.KH == 3 && s.KW == 3 && s.PadH == 1 && s.PadW == 1 {
+		depthwise3x3(y, x, wc, h, wdt, oh, ow, s.StrideH, s.StrideW)
+		return
+	}
 	taps(h, wdt, oh, ow, s, func(kh, kw, r, ih, o0, o1, i0 int) {
 		wv := wc[kh*s.KW+kw]
 		yr := y[r*ow+o0 : r*ow+o1]
@@ -296,6 +300,48 @@ func eachCols[T float](x []T, n, h, wdt int, s Conv2DSpec, f func(i, g int, col 
 		for g := 0; g < G; g++ {
 			im2col(*col, x[(i*s.InC+g*cin)*HW:], cin, h, wdt, oh, ow, s)
 			f(i, g, *col)
+		}
+	}
+}
+
+// depthwise3x3 is depthwiseForward for the 3x3 kernel with padding 1 (the
+// MobileNet one): each output is one sum of its 9 taps, with the columns
+// away from the border free of bounds tests.
+func depthwise3x3[T float](y, x, wc []T, h, wdt, oh, ow, sh, sw int) {
+	// Interior columns o have 0 <= o*sw-1 and o*sw+1 < wdt.
+	lo, hi := 1, min(ow-1, (wdt-2)/sw)
+	for r := 0; r < oh; r++ {
+		var w [9]T
+		var rows [3][]T
+		for k := 0; k < 3; k++ {
+			ih := r*sh - 1 + k
+			if ih < 0 || ih >= h {
+				rows[k] = x[:wdt] // any row: its weights stay 0
+				continue
+			}
+			rows[k] = x[ih*wdt : (ih+1)*wdt]
+			copy(w[3*k:3*k+3], wc[3*k:3*k+3])
+		}
+		x0, x1, x2 := rows[0], rows[1], rows[2]
+		yr := y[r*ow : (r+1)*ow]
+		for o := lo; o <= hi; o++ {
+			c := o * sw
+			a0, a1, a2 := x0[c-1:c+2], x1[c-1:c+2], x2[c-1:c+2]
+			yr[o] += w[0]*a0[0] + w[1]*a0[1] + w[2]*a0[2] +
+				w[3]*a1[0] + w[4]*a1[1] + w[5]*a1[2] +
+				w[6]*a2[0] + w[7]*a2[1] + w[8]*a2[2]
+		}
+		for o := 0; o < ow; o++ {
+			if o >= lo && o <= hi {
+				continue
+			}
+			var acc T
+			for kw := 0; kw < 3; kw++ {
+				if iw := o*sw - 1 + kw; iw >= 0 && iw < wdt {
+					acc += w[kw]*x0[iw] + w[3+kw]*x1[iw] + w[6+kw]*x2[iw]
+				}
+			}
+			yr[o] += acc
 		}
 	}
 }

@@ -2,10 +2,13 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/wavenet-go/wavenet/internal/kernel"
 )
 
 // ConvBN is the unit the CNN builders ([MobileNet], [DenseNet]) are made
@@ -24,6 +27,8 @@ type ConvBN struct {
 	BN   *BatchNorm
 	Act  Activation
 	Pre  bool
+
+	fw, fb []float32 // Forward scratch: the BN-folded weights and bias
 }
 
 // NewConvBN returns a unit with He normal weights (fan-in InC/Groups*KH*KW)
@@ -83,16 +88,63 @@ func (u *ConvBN) Forward(dst, x []float32, tmp *[]float32, n, h, w int) (int, in
 	oh, ow := s.OutHW(h, w)
 	if u.Pre {
 		t := grow(tmp, n*s.InC*h*w)
-		u.BN.Forward2D(t, x, n, h*w)
-		u.Act.Apply(t)
+		bnAct(t, x, u.BN, u.Act, n, h*w)
 		Conv2DForward(dst, t, u.W, nil, n, h, w, s)
 		return oh, ow
 	}
-	Conv2DForward(dst, x, u.W, nil, n, h, w, s)
+	// Fold BN into the convolution: W' = scale W per output channel, b = shift.
+	fw, fb := grow(&u.fw, len(u.W)), grow(&u.fb, s.OutC)
+	u.BN.Affine(fw[:s.OutC], fb)
+	per := len(u.W) / s.OutC
+	for c := s.OutC - 1; c >= 0; c-- { // backwards: fw[c] holds scale[c] until row c is written
+		sc := fw[c]
+		for j, v := range u.W[c*per : (c+1)*per] {
+			fw[c*per+j] = v * sc
+		}
+	}
+	Conv2DForward(dst, x, fw, fb, n, h, w, s)
 	y := dst[:n*s.OutC*oh*ow]
-	u.BN.Forward2D(y, y, n, oh*ow)
-	u.Act.Apply(y)
+	switch u.Act {
+	case ActReLU:
+		kernel.ReLU(y, y)
+	case ActReLU6:
+		for j, v := range y {
+			y[j] = min(max(v, 0), 6)
+		}
+	default:
+		u.Act.Apply(y)
+	}
 	return oh, ow
+}
+
+// bnAct is bn.Forward2D followed by act in one pass over x (n, C, hw)
+// (dst may be x).
+func bnAct(dst, x []float32, bn *BatchNorm, act Activation, n, hw int) {
+	hi := float32(math.Inf(1))
+	switch act {
+	case ActReLU6:
+		hi = 6
+	case ActLinear, ActReLU:
+	default:
+		bn.Forward2D(dst, x, n, hw)
+		act.Apply(dst[:n*bn.C*hw])
+		return
+	}
+	lo := float32(0)
+	if act == ActLinear {
+		lo = float32(math.Inf(-1))
+	}
+	for c := 0; c < bn.C; c++ {
+		s := bn.Gamma[c] / float32(math.Sqrt(float64(bn.RunningVar[c])+bn.Eps))
+		t := bn.Beta[c] - bn.RunningMean[c]*s
+		for i := 0; i < n; i++ {
+			o := (i*bn.C + c) * hw
+			d := dst[o : o+hw]
+			for j, v := range x[o : o+hw] {
+				d[j] = min(max(v*s+t, lo), hi)
+			}
+		}
+	}
 }
 
 // Params returns the unit's trainable slices in Build's order, named.
