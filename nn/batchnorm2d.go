@@ -103,8 +103,12 @@ func bn2dOp(x, gamma, beta *gorgonia.Node, eps float64, stats func(c int, mean, 
 	if stats != nil {
 		name = fmt.Sprintf("nn.BatchNorm2D{%v,stats=%p}", eps, stats)
 	}
+	var saved []float64 // the last forward's batch mean and rstd per channel
 	statsOf := func(sh tensor.Shape) bn2dStats {
-		st := bn2dStats{n: sh[0], c: sh[1], hw: sh[2] * sh[3], eps: eps, stats: stats}
+		if len(saved) != 2*sh[1] {
+			saved = make([]float64, 2*sh[1])
+		}
+		st := bn2dStats{n: sh[0], c: sh[1], hw: sh[2] * sh[3], eps: eps, stats: stats, saved: saved}
 		if run != nil {
 			st.mean, st.variance = run.RunningMean, run.RunningVar
 		}
@@ -142,6 +146,10 @@ type bn2dStats struct {
 	eps            float64
 	stats          func(c int, mean, variance float64, count int)
 	mean, variance []float32
+	// saved holds the batch mean and rstd of each channel: the forward
+	// pass writes them, the backward pass (run after it on the same x)
+	// reads them.
+	saved []float64
 }
 
 // channelStats returns channel c's mean, variance and 1/sqrt(var + eps).
@@ -170,6 +178,7 @@ func channelStats[T float](x []T, st bn2dStats, c int) (mean, variance, rstd flo
 func bn2dForward[T float](y, x, gamma, beta []T, st bn2dStats) {
 	for c := 0; c < st.c; c++ {
 		mean, variance, rstd := channelStats(x, st, c)
+		st.saved[2*c], st.saved[2*c+1] = mean, rstd
 		if st.stats != nil {
 			st.stats(c, mean, variance, st.n*st.hw)
 		}
@@ -191,7 +200,10 @@ func bn2dBackward[T float](out, x, gamma, dy []T, st bn2dStats, which int) {
 	clear(out)
 	m := float64(st.n * st.hw)
 	for c := 0; c < st.c; c++ {
-		mean, _, rstd := channelStats(x, st, c)
+		mean, rstd := st.saved[2*c], st.saved[2*c+1]
+		if st.mean != nil {
+			mean, _, rstd = channelStats(x, st, c)
+		}
 		var sg, sgx float64 // Σ dy, Σ dy x̂
 		for i := 0; i < st.n; i++ {
 			o := (i*st.c + c) * st.hw
