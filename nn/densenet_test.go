@@ -54,6 +54,41 @@ func TestDenseNetSummary(t *testing.T) {
 	checkParamCount(t, d.Params(), s)
 }
 
+// featureModel is a builder with its feature size.
+type featureModel interface {
+	cnnModel
+	Features() int
+}
+
+// cnnMachine builds m in training mode on x (n, 1, h, w) holding xs, with
+// dropout p (0: none), a Linear head of len(labels)/n classes and the soft
+// cross-entropy against labels, and compiles it.
+func cnnMachine(tb testing.TB, m featureModel, xs, labels []float32, n, h, w int, p float64, rng *rand.Rand) *Machine {
+	tb.Helper()
+	classes := len(labels) / n
+	g := gorgonia.NewGraph()
+	x := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(n, 1, h, w), gorgonia.WithName("x"),
+		gorgonia.WithValue(tensor.New(tensor.WithShape(n, 1, h, w), tensor.WithBacking(xs))))
+	y := gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(n, classes), gorgonia.WithName("y"),
+		gorgonia.WithValue(tensor.New(tensor.WithShape(n, classes), tensor.WithBacking(labels))))
+	f, params, err := m.Build(x, true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if f, err = Dropout(f, p, rng); err != nil {
+		tb.Fatal(err)
+	}
+	head := NewLinear(classes, m.Features(), GlorotUniform(rng))
+	hw, hb := head.Nodes(g, "head")
+	logits := gorgonia.Must(Dense(f, hw, hb))
+	loss := gorgonia.Must(SoftCrossEntropy(logits, y))
+	mc, err := NewMachine(loss, append(params, hw, hb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return mc
+}
+
 // TestCNNTrains takes a few Adam steps on a toy task (class = sign of the
 // input's mean) with each builder plus a Linear head and checks that the
 // softmax cross-entropy falls: the backward pass runs through every Op of
@@ -70,11 +105,7 @@ func TestCNNTrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []interface {
-		cnnModel
-		Features() int
-	}{mn, dn} {
-		g := gorgonia.NewGraph()
+	for _, m := range []featureModel{mn, dn} {
 		xs := make([]float32, n*h*w)
 		labels := make([]float32, n*2)
 		for i := 0; i < n; i++ {
@@ -84,31 +115,7 @@ func TestCNNTrains(t *testing.T) {
 				xs[i*h*w+j] = float32(rng.NormFloat64()) + float32(2*c-1)
 			}
 		}
-		x := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(n, 1, h, w), gorgonia.WithName("x"),
-			gorgonia.WithValue(tensor.New(tensor.WithShape(n, 1, h, w), tensor.WithBacking(xs))))
-		y := gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(n, 2), gorgonia.WithName("y"),
-			gorgonia.WithValue(tensor.New(tensor.WithShape(n, 2), tensor.WithBacking(labels))))
-		f, params, err := m.Build(x, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f, err = Dropout(f, 0.1, rng); err != nil {
-			t.Fatal(err)
-		}
-		head := NewLinear(2, m.Features(), GlorotUniform(rng))
-		hw, hb := head.Nodes(g, "head")
-		logits, err := Dense(f, hw, hb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		loss, err := SoftCrossEntropy(logits, y)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mc, err := NewMachine(loss, append(params, hw, hb))
-		if err != nil {
-			t.Fatal(err)
-		}
+		mc := cnnMachine(t, m, xs, labels, n, h, w, 0.1, rng)
 		opt := NewAdam(0.9, 0.999, 1e-8, 0)
 		var first, last float64
 		for s := 0; s < steps; s++ {
@@ -141,34 +148,14 @@ func BenchmarkCNNTrainStep(b *testing.B) {
 	dn, _ := NewDenseNet("dn", DenseNetConfig{In: 1, Stem: 24, StemStride: 2, Growth: 12, Blocks: []int{4, 4, 4}}, rng)
 	for _, c := range []struct {
 		name string
-		m    interface {
-			cnnModel
-			Features() int
-		}
+		m    featureModel
 	}{{"mobilenet", mn}, {"densenet", dn}} {
 		b.Run(c.name, func(b *testing.B) {
-			g := gorgonia.NewGraph()
-			xs := to32(randSlice(rng, n*h*w))
 			labels := make([]float32, n*10)
 			for i := 0; i < n; i++ {
 				labels[i*10+i%10] = 1
 			}
-			x := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(n, 1, h, w), gorgonia.WithName("x"),
-				gorgonia.WithValue(tensor.New(tensor.WithShape(n, 1, h, w), tensor.WithBacking(xs))))
-			y := gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(n, 10), gorgonia.WithName("y"),
-				gorgonia.WithValue(tensor.New(tensor.WithShape(n, 10), tensor.WithBacking(labels))))
-			f, params, err := c.m.Build(x, true)
-			if err != nil {
-				b.Fatal(err)
-			}
-			head := NewLinear(10, c.m.Features(), GlorotUniform(rng))
-			hw, hb := head.Nodes(g, "head")
-			logits := gorgonia.Must(Dense(f, hw, hb))
-			loss := gorgonia.Must(SoftCrossEntropy(logits, y))
-			mc, err := NewMachine(loss, append(params, hw, hb))
-			if err != nil {
-				b.Fatal(err)
-			}
+			mc := cnnMachine(b, c.m, to32(randSlice(rng, n*h*w)), labels, n, h, w, 0, rng)
 			defer mc.Close()
 			b.ReportAllocs()
 			for b.Loop() {
