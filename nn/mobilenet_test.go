@@ -183,3 +183,31 @@ func checkParamCount(t *testing.T, ps []Param, s *Summary) {
 		t.Errorf("Params() hold %d values, Summary counts %d", n, s.Params())
 	}
 }
+
+// A MobileNet trunk with width multiplier 0.5 on a 40x32 log-mel image;
+// heads are Linear layers on its features.
+func ExampleMobileNet_Summary() {
+	m, err := NewMobileNet("student", MobileNetConfig{In: 1, Stem: 16, Alpha: 0.5, Blocks: []MobileBlock{
+		{Out: 32, Stride: 1}, {Out: 64, Stride: 2}, {Out: 64, Stride: 1, Expand: 4},
+	}}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		panic(err)
+	}
+	s := m.Summary(40, 32)
+	digit := NewLinear(10, m.Features(), nil)
+	s.AddLinear("digit", &digit)
+	fmt.Print(s)
+	// Output:
+	// layer                  output            params         FLOPs
+	// student.stem           8x20x16               88         46080
+	// student.block0.dw      8x20x16               88         46080
+	// student.block0.pw      16x20x16             160         81920
+	// student.block1.dw      16x10x8              176         23040
+	// student.block1.pw      32x10x8              576         81920
+	// student.block2.expand  128x10x8            4352        655360
+	// student.block2.dw      128x10x8            1408        184320
+	// student.block2.pw      32x10x8             4160        655360
+	// student.pool           32                     0             0
+	// digit                  10                   330           640
+	// total                                     11338       1774720
+}
