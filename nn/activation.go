@@ -100,6 +100,10 @@ func actForward[T float](a Activation, y, x []T) {
 func actBackward[T float](a Activation, dx, y, dy []T) {
 	switch a {
 	case ActReLU:
+		if y32, ok := any(y).([]float32); ok {
+			reluBackward32(any(dx).([]float32), y32, any(dy).([]float32))
+			return
+		}
 		for i, v := range y {
 			if v > 0 {
 				dx[i] = dy[i]

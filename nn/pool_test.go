@@ -189,3 +189,27 @@ func TestDropout(t *testing.T) {
 		t.Error("Dropout(p = 0) is not x")
 	}
 }
+
+// TestReLUBackward32 compares the masked float32 ReLU backward with the
+// generic one on the special values.
+func TestReLUBackward32(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	y := []float32{0, float32(math.Copysign(0, -1)), 1e-45, 1, math.MaxFloat32, inf, -1, -inf, nan}
+	dy := make([]float32, len(y))
+	for i := range dy {
+		dy[i] = float32(i + 1)
+	}
+	got, want := make([]float32, len(y)), make([]float32, len(y))
+	reluBackward32(got, y, dy)
+	y64, dy64, want64 := make([]float64, len(y)), make([]float64, len(y)), make([]float64, len(y))
+	for i := range y {
+		y64[i], dy64[i] = float64(y[i]), float64(dy[i])
+	}
+	actBackward(ActReLU, want64, y64, dy64)
+	for i := range want {
+		want[i] = float32(want64[i])
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("reluBackward32(y %v) = %v, want %v", y, got, want)
+	}
+}
