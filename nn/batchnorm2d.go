@@ -103,10 +103,15 @@ func bn2dOp(x, gamma, beta *gorgonia.Node, eps float64, stats func(c int, mean, 
 	if stats != nil {
 		name = fmt.Sprintf("nn.BatchNorm2D{%v,stats=%p}", eps, stats)
 	}
-	var saved []float64 // the last forward's batch mean and rstd per channel
+	// saved is the last forward's mean and rstd per channel; sums the
+	// backward's Σ dy and Σ dy x̂ per channel, shared by the three gradient
+	// Ops: computed by the first to run after each forward (gen counts the
+	// forwards, sumsGen is the forward the sums belong to).
+	var saved, sums []float64
+	var gen, sumsGen int
 	statsOf := func(sh tensor.Shape) bn2dStats {
 		if len(saved) != 2*sh[1] {
-			saved = make([]float64, 2*sh[1])
+			saved, sums = make([]float64, 2*sh[1]), make([]float64, 2*sh[1])
 		}
 		st := bn2dStats{n: sh[0], c: sh[1], hw: sh[2] * sh[3], eps: eps, stats: stats, saved: saved}
 		if run != nil {
@@ -116,9 +121,11 @@ func bn2dOp(x, gamma, beta *gorgonia.Node, eps float64, stats func(c int, mean, 
 	}
 	op := &fnOp{name: name, inDims: []int{4, 1, 1}, outDims: 4, shape: sameShape, diff: []bool{true, true, true},
 		fwd32: func(y []float32, in [][]float32, sh []tensor.Shape) {
+			gen++
 			bn2dForward(y, in[0], in[1], in[2], statsOf(sh[0]))
 		},
 		fwd64: func(y []float64, in [][]float64, sh []tensor.Shape) {
+			gen++
 			bn2dForward(y, in[0], in[1], in[2], statsOf(sh[0]))
 		},
 	}
@@ -129,10 +136,20 @@ func bn2dOp(x, gamma, beta *gorgonia.Node, eps float64, stats func(c int, mean, 
 		}
 		return (&fnOp{name: fmt.Sprintf("%sGrad%d", name, i), inDims: []int{4, 1, 4}, outDims: []int{4, 1, 1}[i], shape: shape,
 			fwd32: func(out []float32, in [][]float32, sh []tensor.Shape) {
-				bn2dBackward(out, in[0], in[1], in[2], statsOf(sh[0]), i)
+				st := statsOf(sh[0])
+				if sumsGen != gen {
+					bn2dSums(sums, in[0], in[2], st)
+					sumsGen = gen
+				}
+				bn2dBackward(out, in[0], in[1], in[2], st, sums, i)
 			},
 			fwd64: func(out []float64, in [][]float64, sh []tensor.Shape) {
-				bn2dBackward(out, in[0], in[1], in[2], statsOf(sh[0]), i)
+				st := statsOf(sh[0])
+				if sumsGen != gen {
+					bn2dSums(sums, in[0], in[2], st)
+					sumsGen = gen
+				}
+				bn2dBackward(out, in[0], in[1], in[2], st, sums, i)
 			}}).apply(in[0], in[1], dy)
 	}
 	return op.apply(x, gamma, beta)
@@ -193,34 +210,44 @@ func bn2dForward[T float](y, x, gamma, beta []T, st bn2dStats) {
 	}
 }
 
-// bn2dBackward writes the gradient of input which (0 x, 1 gamma, 2 beta)
-// into out. With batch statistics the x gradient is norm.go's; with
-// running statistics it is dy gamma rstd.
-func bn2dBackward[T float](out, x, gamma, dy []T, st bn2dStats, which int) {
-	clear(out)
-	m := float64(st.n * st.hw)
+// bn2dSums writes Σ dy and Σ dy x̂ of each channel c into sums[2c] and
+// sums[2c+1], with the mean and rstd the forward pass saved.
+func bn2dSums[T float](sums []float64, x, dy []T, st bn2dStats) {
 	for c := 0; c < st.c; c++ {
 		mean, rstd := st.saved[2*c], st.saved[2*c+1]
-		if st.mean != nil {
-			mean, _, rstd = channelStats(x, st, c)
-		}
-		var sg, sgx float64 // Σ dy, Σ dy x̂
+		var sg, sgx float64
 		for i := 0; i < st.n; i++ {
 			o := (i*st.c + c) * st.hw
 			for j, v := range x[o : o+st.hw] {
 				g := float64(dy[o+j])
 				sg += g
-				sgx += g * (float64(v) - mean) * rstd
+				sgx += g * (float64(v) - mean)
 			}
 		}
-		switch which {
-		case 1:
-			out[c] = T(sgx)
-			continue
-		case 2:
-			out[c] = T(sg)
-			continue
+		sums[2*c], sums[2*c+1] = sg, sgx*rstd
+	}
+}
+
+// bn2dBackward writes the gradient of input which (0 x, 1 gamma, 2 beta)
+// into out from the sums of bn2dSums. With batch statistics the x
+// gradient is norm.go's; with running statistics it is dy gamma rstd.
+func bn2dBackward[T float](out, x, gamma, dy []T, st bn2dStats, sums []float64, which int) {
+	switch which {
+	case 1:
+		for c := range out {
+			out[c] = T(sums[2*c+1])
 		}
+		return
+	case 2:
+		for c := range out {
+			out[c] = T(sums[2*c])
+		}
+		return
+	}
+	m := float64(st.n * st.hw)
+	for c := 0; c < st.c; c++ {
+		mean, rstd := st.saved[2*c], st.saved[2*c+1]
+		sg, sgx := sums[2*c], sums[2*c+1]
 		gm := float64(gamma[c])
 		for i := 0; i < st.n; i++ {
 			o := (i*st.c + c) * st.hw
