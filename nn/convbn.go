@@ -152,6 +152,36 @@ func (u *ConvBN) Params(name string) []Param {
 	return []Param{{Name: name + ".w", Value: u.W}, {Name: name + ".bn.gamma", Value: u.BN.Gamma}, {Name: name + ".bn.beta", Value: u.BN.Beta}}
 }
 
+// NamedTensor is a named weight or buffer with its shape, for
+// checkpoints (safetensors): Value aliases the model's slice.
+type NamedTensor struct {
+	Name  string
+	Shape []int
+	Value []float32
+}
+
+// Tensors returns the unit's parameters and buffers with shapes: w (OutC,
+// InC/Groups, KH, KW), then the BN's gamma, beta, running_mean and
+// running_var (C).
+func (u *ConvBN) Tensors(name string) []NamedTensor {
+	s := u.Spec
+	return append([]NamedTensor{{name + ".w", []int{s.OutC, s.InC / s.groups(), s.KH, s.KW}, u.W}}, bnTensors(u.BN, name+".bn")...)
+}
+
+func bnTensors(bn *BatchNorm, name string) []NamedTensor {
+	c := []int{bn.C}
+	return []NamedTensor{{name + ".gamma", c, bn.Gamma}, {name + ".beta", c, bn.Beta},
+		{name + ".running_mean", c, bn.RunningMean}, {name + ".running_var", c, bn.RunningVar}}
+}
+
+func unitTensors(us []*ConvBN, ns []string) []NamedTensor {
+	var ts []NamedTensor
+	for i, u := range us {
+		ts = append(ts, u.Tensors(ns[i])...)
+	}
+	return ts
+}
+
 // Buffers returns the BN running statistics, named.
 func (u *ConvBN) Buffers(name string) []Param { return bnBuffers(u.BN, name+".bn") }
 

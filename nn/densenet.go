@@ -129,6 +129,12 @@ func (d *DenseNet) Buffers() []Param {
 	return append(unitBuffers(d.units()), bnBuffers(d.Final, d.Name+".final.bn")...)
 }
 
+// Tensors returns every parameter and buffer with its shape, in a stable
+// order (as [MobileNet.Tensors], the final BN last), for a checkpoint.
+func (d *DenseNet) Tensors() []NamedTensor {
+	return append(unitTensors(d.units()), bnTensors(d.Final, d.Name+".final.bn")...)
+}
+
 // Build adds the network applied to x (N, In, H, W) to x's graph and
 // returns the pooled features (N, Features) and the parameter nodes (in
 // the order of Params); train as in [MobileNet.Build].

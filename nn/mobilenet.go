@@ -154,6 +154,11 @@ func (m *MobileNet) Params() []Param { return unitParams(m.units()) }
 // Buffers returns the BN running statistics, named.
 func (m *MobileNet) Buffers() []Param { return unitBuffers(m.units()) }
 
+// Tensors returns every parameter and buffer with its shape, in a stable
+// order (unit by unit: w, bn.gamma, bn.beta, bn.running_mean,
+// bn.running_var), for a checkpoint.
+func (m *MobileNet) Tensors() []NamedTensor { return unitTensors(m.units()) }
+
 // Build adds the network applied to x (N, In, H, W) to x's graph and
 // returns the pooled features (N, Features) and the parameter nodes (in
 // the order of Params). With train, BatchNorm uses batch statistics and

@@ -17,6 +17,7 @@ type cnnModel interface {
 	Forward(dst, x []float32, n, h, w int) []float32
 	Params() []Param
 	Buffers() []Param
+	Tensors() []NamedTensor
 }
 
 // checkGraphMatchesForward runs the train graph once (so the running
@@ -78,6 +79,24 @@ func checkGraphMatchesForward(t *testing.T, name string, m cnnModel, in, n, h, w
 			t.Errorf("%s: Forward[%d] = %v, eval graph %v", name, i, got[i], out[i])
 			break
 		}
+	}
+	// Tensors holds exactly Params and Buffers, with shapes that fit.
+	byName := map[string]int{}
+	for _, p := range append(m.Params(), m.Buffers()...) {
+		byName[p.Name] = len(p.Value)
+	}
+	ts := m.Tensors()
+	for _, tn := range ts {
+		size := 1
+		for _, d := range tn.Shape {
+			size *= d
+		}
+		if n, ok := byName[tn.Name]; !ok || n != size || len(tn.Value) != size {
+			t.Errorf("%s: tensor %s %v with %d values; Params/Buffers have %d (listed %v)", name, tn.Name, tn.Shape, len(tn.Value), n, ok)
+		}
+	}
+	if len(ts) != len(byName) {
+		t.Errorf("%s: %d tensors, %d params and buffers", name, len(ts), len(byName))
 	}
 	if a := testing.AllocsPerRun(5, func() { m.Forward(got, xs, n, h, w) }); a != 0 {
 		t.Errorf("%s: Forward allocates %v times per call", name, a)
