@@ -75,6 +75,8 @@ func (s Conv2DSpec) pointwise() bool {
 	return s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 0 && s.PadW == 0 && s.groups() == 1
 }
 
+func (s Conv2DSpec) is3x3Pad1() bool { return s.KH == 3 && s.KW == 3 && s.PadH == 1 && s.PadW == 1 }
+
 func (s Conv2DSpec) depthwise() bool { return s.groups() == s.InC && s.InC == s.OutC }
 
 func (s Conv2DSpec) String() string {
@@ -272,7 +274,7 @@ func taps(h, wdt, oh, ow int, s Conv2DSpec, f func(kh, kw, r, ih, o0, o1, i0 int
 // depthwiseForward adds the convolution of one channel x (h, wdt) with its
 // kernel wc (KH, KW) to y (oh, ow).
 func depthwiseForward[T float](y, x, wc []T, h, wdt, oh, ow int, s Conv2DSpec) {
-	if s.KH == 3 && s.KW == 3 && s.PadH == 1 && s.PadW == 1 {
+	if s.is3x3Pad1() {
 		depthwise3x3(y, x, wc, h, wdt, oh, ow, s.StrideH, s.StrideW)
 		return
 	}
@@ -308,21 +310,9 @@ func eachCols[T float](x []T, n, h, wdt int, s Conv2DSpec, f func(i, g int, col 
 // MobileNet one): each output is one sum of its 9 taps, with the columns
 // away from the border free of bounds tests.
 func depthwise3x3[T float](y, x, wc []T, h, wdt, oh, ow, sh, sw int) {
-	// Interior columns o have 0 <= o*sw-1 and o*sw+1 < wdt.
-	lo, hi := 1, min(ow-1, (wdt-2)/sw)
+	lo, hi := dw3x3Interior(wdt, ow, sw)
 	for r := 0; r < oh; r++ {
-		var w [9]T
-		var rows [3][]T
-		for k := 0; k < 3; k++ {
-			ih := r*sh - 1 + k
-			if ih < 0 || ih >= h {
-				rows[k] = x[:wdt] // any row: its weights stay 0
-				continue
-			}
-			rows[k] = x[ih*wdt : (ih+1)*wdt]
-			copy(w[3*k:3*k+3], wc[3*k:3*k+3])
-		}
-		x0, x1, x2 := rows[0], rows[1], rows[2]
+		x0, x1, x2, w := dw3x3Rows(x, wc, h, wdt, r, sh)
 		yr := y[r*ow : (r+1)*ow]
 		for o := lo; o <= hi; o++ {
 			c := o * sw
@@ -331,17 +321,104 @@ func depthwise3x3[T float](y, x, wc []T, h, wdt, oh, ow, sh, sw int) {
 				w[3]*a1[0] + w[4]*a1[1] + w[5]*a1[2] +
 				w[6]*a2[0] + w[7]*a2[1] + w[8]*a2[2]
 		}
-		for o := 0; o < ow; o++ {
-			if o >= lo && o <= hi {
-				continue
+		dw3x3Border(ow, wdt, sw, lo, hi, func(o, kw, iw int) {
+			yr[o] += w[kw]*x0[iw] + w[3+kw]*x1[iw] + w[6+kw]*x2[iw]
+		})
+	}
+}
+
+// depthwise3x3BackwardInput adds the input gradient of depthwise3x3 for
+// one channel into dx (h, wdt) from dy (oh, ow).
+func depthwise3x3BackwardInput[T float](dx, dy, wc []T, h, wdt, oh, ow, sh, sw int) {
+	lo, hi := dw3x3Interior(wdt, ow, sw)
+	for r := 0; r < oh; r++ {
+		// Rows outside the image alias row 0 with weights 0: they add 0.
+		x0, x1, x2, w := dw3x3Rows(dx, wc, h, wdt, r, sh)
+		gr := dy[r*ow : (r+1)*ow]
+		for o := lo; o <= hi; o++ {
+			c, g := o*sw, gr[o]
+			a0, a1, a2 := x0[c-1:c+2], x1[c-1:c+2], x2[c-1:c+2]
+			for k := range 3 {
+				a0[k] += w[k] * g
+				a1[k] += w[3+k] * g
+				a2[k] += w[6+k] * g
 			}
-			var acc T
-			for kw := 0; kw < 3; kw++ {
-				if iw := o*sw - 1 + kw; iw >= 0 && iw < wdt {
-					acc += w[kw]*x0[iw] + w[3+kw]*x1[iw] + w[6+kw]*x2[iw]
-				}
+		}
+		dw3x3Border(ow, wdt, sw, lo, hi, func(o, kw, iw int) {
+			g := gr[o]
+			x0[iw] += w[kw] * g
+			x1[iw] += w[3+kw] * g
+			x2[iw] += w[6+kw] * g
+		})
+	}
+}
+
+// depthwise3x3BackwardWeight adds the kernel gradient of depthwise3x3 for
+// one channel into dwc (3, 3) from x (h, wdt) and dy (oh, ow).
+func depthwise3x3BackwardWeight[T float](dwc, x, dy []T, h, wdt, oh, ow, sh, sw int) {
+	lo, hi := dw3x3Interior(wdt, ow, sw)
+	var ones [9]T
+	for i := range ones {
+		ones[i] = 1
+	}
+	for r := 0; r < oh; r++ {
+		// w is 1 on the rows inside the image and 0 outside.
+		x0, x1, x2, w := dw3x3Rows(x, ones[:], h, wdt, r, sh)
+		gr := dy[r*ow : (r+1)*ow]
+		var acc [9]T
+		for o := lo; o <= hi; o++ {
+			c, g := o*sw, gr[o]
+			a0, a1, a2 := x0[c-1:c+2], x1[c-1:c+2], x2[c-1:c+2]
+			for k := range 3 {
+				acc[k] += a0[k] * g
+				acc[3+k] += a1[k] * g
+				acc[6+k] += a2[k] * g
 			}
-			yr[o] += acc
+		}
+		dw3x3Border(ow, wdt, sw, lo, hi, func(o, kw, iw int) {
+			g := gr[o]
+			acc[kw] += x0[iw] * g
+			acc[3+kw] += x1[iw] * g
+			acc[6+kw] += x2[iw] * g
+		})
+		for k := range acc {
+			dwc[k] += w[k] * acc[k]
+		}
+	}
+}
+
+// dw3x3Interior returns the output columns lo..hi whose three input
+// columns o*sw-1..o*sw+1 are all inside the image.
+func dw3x3Interior(wdt, ow, sw int) (lo, hi int) { return 1, min(ow-1, (wdt-2)/sw) }
+
+// dw3x3Rows returns the input rows r*sh-1..r*sh+1 of x (h, wdt) and the
+// kernel wc (3, 3) with the taps of rows outside the image set to 0 (those
+// rows alias row 0).
+func dw3x3Rows[T float](x, wc []T, h, wdt, r, sh int) (x0, x1, x2 []T, w [9]T) {
+	var rows [3][]T
+	for k := 0; k < 3; k++ {
+		ih := r*sh - 1 + k
+		if ih < 0 || ih >= h {
+			rows[k] = x[:wdt]
+			continue
+		}
+		rows[k] = x[ih*wdt : (ih+1)*wdt]
+		copy(w[3*k:3*k+3], wc[3*k:3*k+3])
+	}
+	return rows[0], rows[1], rows[2], w
+}
+
+// dw3x3Border calls f for each border output column o (outside lo..hi)
+// and tap column kw whose input column iw is inside the image.
+func dw3x3Border(ow, wdt, sw, lo, hi int, f func(o, kw, iw int)) {
+	for o := 0; o < ow; o++ {
+		if o >= lo && o <= hi {
+			continue
+		}
+		for kw := 0; kw < 3; kw++ {
+			if iw := o*sw - 1 + kw; iw >= 0 && iw < wdt {
+				f(o, kw, iw)
+			}
 		}
 	}
 }
@@ -409,6 +486,10 @@ func conv2dBackwardInput[T float](dx, dy, w []T, n, h, wdt int, s Conv2DSpec) {
 			c := i % s.InC
 			wc := w[c*s.KH*s.KW:]
 			dxc, dyc := dx[i*HW:(i+1)*HW], dy[i*P:(i+1)*P]
+			if s.is3x3Pad1() {
+				depthwise3x3BackwardInput(dxc, dyc, wc, h, wdt, oh, ow, s.StrideH, s.StrideW)
+				continue
+			}
 			taps(h, wdt, oh, ow, s, func(kh, kw, r, ih, o0, o1, i0 int) {
 				wv := wc[kh*s.KW+kw]
 				xr := dxc[ih*wdt+i0:]
@@ -443,6 +524,10 @@ func conv2dBackwardWeight[T float](dw, x, dy []T, n, h, wdt int, s Conv2DSpec) {
 			c := i % s.InC
 			dwc := dw[c*s.KH*s.KW:]
 			xc, dyc := x[i*HW:(i+1)*HW], dy[i*P:(i+1)*P]
+			if s.is3x3Pad1() {
+				depthwise3x3BackwardWeight(dwc, xc, dyc, h, wdt, oh, ow, s.StrideH, s.StrideW)
+				continue
+			}
 			taps(h, wdt, oh, ow, s, func(kh, kw, r, ih, o0, o1, i0 int) {
 				var acc T
 				xr := xc[ih*wdt+i0:]

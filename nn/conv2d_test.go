@@ -204,3 +204,33 @@ func ExampleConv2DSpec_OutHW() {
 	fmt.Println(s.OutHW(40, 32))
 	// Output: 20 16
 }
+
+// TestDepthwise3x3Small runs the 3x3 depthwise kernels on images narrower
+// and shorter than the kernel (no interior columns or rows): forward
+// against the naive loops (1e-5: a few float64 products), gradients
+// against central differences (GradCheck's float64 defaults).
+func TestDepthwise3x3Small(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, stride := range []int{1, 2} {
+		s := Conv2DSpec{InC: 2, OutC: 2, KH: 3, KW: 3, StrideH: stride, StrideW: stride, PadH: 1, PadW: 1, Groups: 2}
+		for _, hw := range [][2]int{{1, 1}, {2, 3}, {3, 2}, {4, 5}} {
+			h, w := hw[0], hw[1]
+			x, wt := randSlice(rng, 2*h*w), randSlice(rng, s.WeightLen())
+			want := naiveConv2D(x, wt, nil, 1, h, w, s)
+			got := make([]float64, len(want))
+			conv2dForward(got, x, wt, nil, 1, h, w, s)
+			for i := range want {
+				if math.Abs(got[i]-want[i]) > 1e-5 {
+					t.Errorf("depthwise %v on %dx%d: [%d] = %g, want %g", s, h, w, i, got[i], want[i])
+					break
+				}
+			}
+			c := GradCheck{Inputs: []*tensor.Dense{RandTensor(rng, 1, 2, h, w), RandTensor(rng, 2, 1, 3, 3)}, Seed: 1}
+			if err := c.Check(func(_ *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+				return Conv2D(in[0], in[1], nil, s)
+			}); err != nil {
+				t.Errorf("depthwise %v on %dx%d: %v", s, h, w, err)
+			}
+		}
+	}
+}
