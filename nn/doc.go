@@ -40,7 +40,8 @@
 //   - [MobileNet] and [DenseNet], made of [ConvBN] units: Build (train or
 //     eval) and a plain Forward returning pooled features (heads are the
 //     caller's [Linear]s); Params and Buffers (running statistics) named
-//     in a stable order for checkpoints; [Summary] per layer.
+//     in a stable order, Tensors ([NamedTensor], with shapes) for
+//     checkpoints; [Summary] per layer (parameters, FLOPs).
 //   - [GradCheck] ([GradCheck.Run], [GradCheck.Check]): symbolic gradients
 //     against central differences, for this package's tests and other
 //     packages'; tests elsewhere call nntest.CheckGradients (package
