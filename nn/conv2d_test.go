@@ -116,12 +116,9 @@ func TestConv2DGradients(t *testing.T) {
 	for _, s := range conv2dSpecs {
 		c := GradCheck{Inputs: []*tensor.Dense{RandTensor(rng, n, s.InC, h, wdt),
 			RandTensor(rng, s.OutC, s.InC/s.groups(), s.KH, s.KW), RandTensor(rng, s.OutC)}, Seed: 7}
-		err := c.Check(func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+		checkGradients(t, fmt.Sprintf("Conv2D(%v)", s), c, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
 			return Conv2D(in[0], in[1], in[2], s)
 		})
-		if err != nil {
-			t.Errorf("Conv2D(%v): %v", s, err)
-		}
 
 		// float32 backward against float64 backward
 		x, w := randSlice(rng, n*s.InC*h*wdt), randSlice(rng, s.WeightLen())
@@ -226,11 +223,9 @@ func TestDepthwise3x3Small(t *testing.T) {
 				}
 			}
 			c := GradCheck{Inputs: []*tensor.Dense{RandTensor(rng, 1, 2, h, w), RandTensor(rng, 2, 1, 3, 3)}, Seed: 1}
-			if err := c.Check(func(_ *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+			checkGradients(t, fmt.Sprintf("depthwise %v on %dx%d", s, h, w), c, func(_ *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
 				return Conv2D(in[0], in[1], nil, s)
-			}); err != nil {
-				t.Errorf("depthwise %v on %dx%d: %v", s, h, w, err)
-			}
+			})
 		}
 	}
 }

@@ -49,9 +49,7 @@ func TestPoolGradients(t *testing.T) {
 			}},
 	}
 	for _, tt := range tests {
-		if err := (GradCheck{Inputs: tt.inputs, Seed: 3}).Check(tt.f); err != nil {
-			t.Errorf("%s: %v", tt.name, err)
-		}
+		checkGradients(t, tt.name, GradCheck{Inputs: tt.inputs, Seed: 3}, tt.f)
 	}
 }
 
