@@ -167,39 +167,30 @@ func checkSummary(t *testing.T, s *Summary, want []SummaryRow, params int, flops
 }
 
 // BenchmarkMobileNetForward times the plain Forward of a MobileNet-style
-// student on one 40x32 log-mel image (40 mel bands, 32 frames), the size
-// of the spectrogram classifier's input.
+// student on one log-mel image of 40 mel bands and 32 or 100 frames (one
+// second at a 31 or 10 ms hop), the spectrogram classifier's input.
 func BenchmarkMobileNetForward(b *testing.B) {
 	cfg := MobileNetConfig{In: 1, Stem: 32, Blocks: []MobileBlock{
 		{Out: 64, Stride: 1}, {Out: 128, Stride: 2}, {Out: 128, Stride: 1}, {Out: 256, Stride: 2}, {Out: 256, Stride: 1},
 	}}
-	for _, alpha := range []float64{0.5, 1} {
-		cfg.Alpha = alpha
-		m, err := NewMobileNet("m", cfg, rand.New(rand.NewPCG(1, 1)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		x := to32(randSlice(rand.New(rand.NewPCG(2, 2)), 40*32))
-		dst := m.Forward(nil, x, 1, 40, 32)
-		b.Run(fmt.Sprintf("alpha=%v", alpha), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				m.Forward(dst, x, 1, 40, 32)
+	for _, frames := range []int{32, 100} {
+		for _, alpha := range []float64{0.5, 1} {
+			cfg.Alpha = alpha
+			m, err := NewMobileNet("m", cfg, rand.New(rand.NewPCG(1, 1)))
+			if err != nil {
+				b.Fatal(err)
 			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "us/image")
-			b.ReportMetric(float64(m.Summary(40, 32).FLOPs())/1e6, "MFLOP/image")
-		})
-	}
-}
-
-func checkParamCount(t *testing.T, ps []Param, s *Summary) {
-	t.Helper()
-	n := 0
-	for _, p := range ps {
-		n += len(p.Value)
-	}
-	if n != s.Params() {
-		t.Errorf("Params() hold %d values, Summary counts %d", n, s.Params())
+			x := to32(randSlice(rand.New(rand.NewPCG(2, 2)), 40*frames))
+			dst := m.Forward(nil, x, 1, 40, frames)
+			b.Run(fmt.Sprintf("40x%d/alpha=%v", frames, alpha), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					m.Forward(dst, x, 1, 40, frames)
+				}
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "us/image")
+				b.ReportMetric(float64(m.Summary(40, frames).FLOPs())/1e6, "MFLOP/image")
+			})
+		}
 	}
 }
 
@@ -229,4 +220,15 @@ func ExampleMobileNet_Summary() {
 	// student.pool           32                     0             0
 	// digit                  10                   330           640
 	// total                                     11338       1774720
+}
+
+func checkParamCount(t *testing.T, ps []Param, s *Summary) {
+	t.Helper()
+	n := 0
+	for _, p := range ps {
+		n += len(p.Value)
+	}
+	if n != s.Params() {
+		t.Errorf("Params() hold %d values, Summary counts %d", n, s.Params())
+	}
 }
