@@ -167,7 +167,7 @@ func (s *Server) handleGoogleSynthesize(c echo.Context) error {
 	voices := s.googleVoices()
 	var v *googleVoice
 	if r.Voice.Name == "" {
-		id, _, err := s.engine.Pick("")
+		id, _, err := s.engine.Pick(c.Request().Context(), "")
 		if err != nil {
 			return err
 		}
@@ -188,7 +188,7 @@ func (s *Server) handleGoogleSynthesize(c echo.Context) error {
 	if ssml {
 		text = in.SSML
 	}
-	id, _, sc, err := s.textScript(v.model, text, ssml)
+	id, _, sc, err := s.textScript(c.Request().Context(), v.model, text, ssml)
 	if err != nil {
 		return err
 	}

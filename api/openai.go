@@ -127,8 +127,8 @@ func speakers(b *synth.Bundle) []string {
 
 // textScript picks the model id names (errors name field model) and
 // reads text (or SSML) as its label condition's values.
-func (s *Server) textScript(id, text string, ssml bool) (string, *synth.Bundle, speech.Script, error) {
-	id, b, err := s.engine.Pick(id)
+func (s *Server) textScript(ctx context.Context, id, text string, ssml bool) (string, *synth.Bundle, speech.Script, error) {
+	id, b, err := s.engine.Pick(ctx, id)
 	if err != nil {
 		return "", nil, speech.Script{}, err
 	}
@@ -192,7 +192,7 @@ func (s *Server) handleSpeech(c echo.Context) error {
 	if r.StreamFormat != "" && r.StreamFormat != "audio" && r.StreamFormat != "sse" {
 		return paramError("stream_format", "field \"stream_format\" is %q; want \"audio\" or \"sse\"", r.StreamFormat)
 	}
-	id, b, sc, err := s.textScript(model, r.Input, false)
+	id, b, sc, err := s.textScript(c.Request().Context(), model, r.Input, false)
 	if err != nil {
 		return err
 	}

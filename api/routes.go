@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -61,6 +62,10 @@ type ModelInfo struct {
 	Local *wavenet.LocalConfig `json:"local_conditioning,omitempty"`
 	// Config is the full hyperparameter set (GET /v1/models/{id} only).
 	Config *wavenet.Config `json:"config,omitempty"`
+	// Stored marks a model of the shared model store (made by a job) that
+	// this replica has not loaded: only its id is given; GET
+	// /v1/models/{id} or any request naming it loads it.
+	Stored bool `json:"stored,omitempty"`
 }
 
 func (s *Server) modelInfo(id string, m *synth.Bundle, full bool) ModelInfo {
@@ -102,9 +107,15 @@ func (s *Server) handleModels(c echo.Context) error {
 	out := struct {
 		Models []ModelInfo `json:"models"`
 	}{Models: []ModelInfo{}}
-	for _, id := range s.engine.IDs() {
+	ids, err := s.engine.Available(c.Request().Context())
+	if err != nil {
+		s.log.Warn("models: the model store cannot be listed", "err", err)
+	}
+	for _, id := range ids {
 		if m, ok := s.engine.Bundle(id); ok {
 			out.Models = append(out.Models, s.modelInfo(id, m, false))
+		} else {
+			out.Models = append(out.Models, ModelInfo{ID: id, Stored: true})
 		}
 	}
 	return c.JSON(http.StatusOK, out)
@@ -112,9 +123,12 @@ func (s *Server) handleModels(c echo.Context) error {
 
 func (s *Server) handleModel(c echo.Context) error {
 	id := c.Param("id")
-	m, ok := s.engine.Bundle(id)
-	if !ok {
+	_, m, err := s.engine.Pick(c.Request().Context(), id)
+	if errors.Is(err, synth.ErrUnknownModel) || id == "" {
 		return Errorf(http.StatusNotFound, "model_not_found", "unknown model %q; GET /v1/models lists the models", id)
+	}
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusOK, s.modelInfo(id, m, true))
 }

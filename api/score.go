@@ -45,7 +45,7 @@ type ScoreResponse struct {
 func (s *Server) handleScore(c echo.Context) error {
 	req := c.Request()
 	q := req.URL.Query()
-	id, b, err := s.engine.Pick(q.Get("model"))
+	id, b, err := s.engine.Pick(req.Context(), q.Get("model"))
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,12 @@ type Options struct {
 	// (synth.LoadModels, synth.LoadFS). A bundle without Stats says text
 	// with speech.DefaultDuration.
 	Models map[string]*synth.Bundle
+	// ModelSource, when set, holds more models (those made by jobs, shared
+	// by every replica): each is loaded when a request first names it and
+	// evicted, least recently used first, beyond ModelBudget bytes
+	// (synth.Source; default 1 GiB).
+	ModelSource synth.Source
+	ModelBudget int64
 	// Features are the route groups served besides the core routes
 	// (detection, rl, compress: see Feature); the server serves exactly
 	// these.
@@ -142,7 +148,7 @@ func New(opts Options) (*Server, error) {
 	var err error
 	s.engine, err = synth.New(opts.Models, synth.Options{MaxStreams: opts.MaxStreams, Workers: opts.Workers,
 		MaxQueue: opts.MaxQueue, QueueWait: opts.QueueWait, MaxSeconds: opts.MaxSeconds, ChunkSamples: opts.ChunkSamples,
-		Metrics: s.metrics, Logger: opts.Logger})
+		Metrics: s.metrics, Logger: opts.Logger, Source: opts.ModelSource, SourceBudget: opts.ModelBudget})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}

@@ -78,6 +78,12 @@ type Options struct {
 	Metrics Metrics
 	// Logger receives generator failures (default slog.Default()).
 	Logger *slog.Logger
+	// Source, when set, holds more models, loaded when a request first
+	// names one (see Source).
+	Source Source
+	// SourceBudget bounds the memory (Engine.ModelBytes) of the models
+	// loaded from Source at once (default 1 GiB).
+	SourceBudget int64
 }
 
 // WithDefaults returns o with its zero fields set to their defaults.
@@ -106,6 +112,9 @@ func (o Options) WithDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.SourceBudget <= 0 {
+		o.SourceBudget = 1 << 30
+	}
 	return o
 }
 
@@ -130,6 +139,7 @@ type Engine struct {
 	// beyond, ErrBusy, as the schedulers' admission.
 	direct        chan struct{}
 	directWaiting atomic.Int64
+	srcState
 }
 
 // newStepper builds the generator of a model; a variable so tests can
@@ -143,7 +153,8 @@ var newStepper = func(m *wavenet.Model, slots int, int8 bool) stepper {
 
 // New returns an engine serving bundles by model id.
 func New(bundles map[string]*Bundle, o Options) (*Engine, error) {
-	e := &Engine{opts: o.WithDefaults(), models: map[string]*served{}, direct: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	e := &Engine{opts: o.WithDefaults(), models: map[string]*served{}, direct: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		srcState: srcState{sourced: map[string]*sourced{}, loading: map[string]*loader{}}}
 	ids := make([]string, 0, len(bundles))
 	for id := range bundles {
 		ids = append(ids, id)

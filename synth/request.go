@@ -172,7 +172,7 @@ type plan struct {
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
-func (e *Engine) pickModel(id string) (*served, error) {
+func (e *Engine) pickModel(ctx context.Context, id string) (*served, error) {
 	if id == "" {
 		if m, ok := e.lookup("default"); ok {
 			return m, nil
@@ -187,15 +187,24 @@ func (e *Engine) pickModel(id string) (*served, error) {
 		return nil, badRequest("model", "field \"model\" is required when several models are served (%s); GET /v1/models lists them", strings.Join(e.IDs(), ", "))
 	}
 	m, ok := e.lookup(id)
-	if !ok {
-		return nil, &RequestError{Field: "model", Err: ErrUnknownModel,
-			Msg: fmt.Sprintf("unknown model %q; GET /v1/models lists the models (%s)", id, strings.Join(e.IDs(), ", "))}
+	if ok {
+		e.touch(id)
+		return m, nil
 	}
-	return m, nil
+	if e.opts.Source != nil && ValidModelID(id) {
+		return e.fromSource(ctx, id)
+	}
+	return nil, unknownModel(id, e.IDs())
+}
+
+// unknownModel is the error of a request naming a model not served.
+func unknownModel(id string, served []string) error {
+	return &RequestError{Field: "model", Err: ErrUnknownModel,
+		Msg: fmt.Sprintf("unknown model %q; GET /v1/models lists the models (%s)", id, strings.Join(served, ", "))}
 }
 
 func (e *Engine) plan(ctx context.Context, r *Request) (*plan, error) {
-	m, err := e.pickModel(r.Model)
+	m, err := e.pickModel(ctx, r.Model)
 	if err != nil {
 		return nil, err
 	}

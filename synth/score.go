@@ -11,8 +11,8 @@ import (
 
 // Pick returns the model a request naming id is served by ("" picks the
 // default, as Start does); errors are *RequestError.
-func (e *Engine) Pick(id string) (string, *Bundle, error) {
-	m, err := e.pickModel(id)
+func (e *Engine) Pick(ctx context.Context, id string) (string, *Bundle, error) {
+	m, err := e.pickModel(ctx, id)
 	if err != nil {
 		return "", nil, err
 	}

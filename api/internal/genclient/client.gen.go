@@ -447,6 +447,9 @@ type ModelInfo struct {
 	ReceptiveFieldMs     *float32                `json:"receptive_field_ms,omitempty"`
 	SampleRate           *int                    `json:"sample_rate,omitempty"`
 
+	// Stored a model of the shared model store (made by a job) that this replica has not loaded yet: only id is given; GET /v1/models/{id} or any request naming it loads it
+	Stored *bool `json:"stored,omitempty"`
+
 	// TextCondition the condition the words of text set
 	TextCondition *string `json:"text_condition,omitempty"`
 
