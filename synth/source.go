@@ -69,6 +69,10 @@ func (e *Engine) fromSource(ctx context.Context, id string) (*served, error) {
 		}
 		return nil, unknownModel(id, e.IDs())
 	}
+	if sm, ok := e.lookup(id); ok { // loaded since the caller looked
+		e.srcMu.Unlock()
+		return sm, nil
+	}
 	l := &loader{done: make(chan struct{})}
 	e.loading[id] = l
 	e.srcMu.Unlock()
