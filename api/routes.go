@@ -15,6 +15,7 @@ func (s *Server) coreRoutes(g *echo.Group) {
 	g.POST("/score", s.handleScore)
 	g.GET("/models", s.handleModels)
 	g.GET("/models/:id", s.handleModel)
+	g.DELETE("/models/:id", s.handleDeleteModel)
 	// Drop-in routes: OpenAI's create speech, Google Cloud TTS's (the
 	// colon escaped: a literal one, not a path parameter).
 	g.POST("/audio/speech", s.handleSpeech)

@@ -230,6 +230,28 @@ func (e *Engine) AddModel(id string, b *Bundle) error {
 	return nil
 }
 
+// RemoveModel stops serving id: new requests for it fail with
+// ErrUnknownModel at once, and its scheduler is closed once the requests
+// it holds are done (after at most grace; later ones are cut). The error
+// wraps ErrUnknownModel when id is not served.
+func (e *Engine) RemoveModel(id string, grace time.Duration) error {
+	e.mu.Lock()
+	sm, ok := e.models[id]
+	delete(e.models, id)
+	e.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("synth: remove model %q: %w", id, ErrUnknownModel)
+	}
+	go func() {
+		deadline := time.Now().Add(grace)
+		for sm.sched.inFlight() > 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		sm.sched.close()
+	}()
+	return nil
+}
+
 // Bundle returns the model served as id.
 func (e *Engine) Bundle(id string) (*Bundle, bool) {
 	sm, ok := e.lookup(id)

@@ -72,7 +72,8 @@ type Request struct {
 	// Format is the output encoding: audio.EncodingWAV (default), or any
 	// other of audio.Encodings().
 	Format audio.Encoding
-	// SampleRate resamples the output (default: the model's rate).
+	// SampleRate resamples the output to MinOutputRate-MaxOutputRate Hz
+	// (0: the model's rate).
 	SampleRate int
 	// Prime is the history the stream starts from (mu-law codes at the
 	// model's rate, e.g. a recording's: generate --prime); not with Text.
@@ -358,7 +359,7 @@ func (p *plan) planOutput(rate int) error {
 		p.rate = rate
 	}
 	if p.rate < MinOutputRate || p.rate > MaxOutputRate {
-		return badRequest("sample_rate", "field \"sample_rate\" is %d; want %d to %d Hz (or leave it out for the model's %d Hz)", p.rate, MinOutputRate, MaxOutputRate, rate)
+		return badRequest("sample_rate", "field \"sample_rate\" is %d; want %d to %d Hz, or 0 (or leave it out) for the model's %d Hz", p.rate, MinOutputRate, MaxOutputRate, rate)
 	}
 	p.outCount = p.samples
 	if p.speed != 1 { // audio.TimeStretch's length

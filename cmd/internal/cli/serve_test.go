@@ -193,7 +193,7 @@ func TestServeFlags(t *testing.T) {
 // TestServeOpenAPIDocumentsEveryRoute checks the document of the server as
 // the binary assembles it (every feature of newServeFeatures included).
 func TestServeOpenAPIDocumentsEveryRoute(t *testing.T) {
-	features, err := newServeFeatures(false, t.TempDir())
+	features, err := newServeFeatures(false, t.TempDir(), featureLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
