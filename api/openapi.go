@@ -296,10 +296,12 @@ func corePaths() map[string]any {
 		}},
 		"/v1/models": map[string]any{"get": map[string]any{
 			"operationId": "listModels",
-			"summary":     "served models",
+			"summary":     "served models, and (failed) the models that did not load when the server started, with their errors",
 			"responses": map[string]any{
 				"200": map[string]any{"description": "models", "content": jsonContent(map[string]any{"type": "object",
-					"properties": map[string]any{"models": map[string]any{"type": "array", "items": ref("ModelInfo")}}})},
+					"properties": map[string]any{"models": map[string]any{"type": "array", "items": ref("ModelInfo")},
+						"failed": map[string]any{"type": "array", "items": map[string]any{"type": "object",
+							"properties": map[string]any{"id": str, "error": str}}}}})},
 				"401": errResp("missing or invalid API key"),
 			},
 		}},
@@ -311,6 +313,7 @@ func corePaths() map[string]any {
 				"200": map[string]any{"description": "model", "content": jsonContent(ref("ModelInfo"))},
 				"401": errResp("missing or invalid API key"),
 				"404": errResp("unknown model"),
+				"503": errResp("the model did not load when the server started"),
 			},
 		}, "delete": map[string]any{
 			"operationId": "deleteModel",

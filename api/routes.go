@@ -1,7 +1,10 @@
 package api
 
 import (
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -99,21 +102,45 @@ func (s *Server) modelInfo(id string, m *synth.Bundle, full bool) ModelInfo {
 	return info
 }
 
+// FailedModel is a model that did not load (GET /v1/models "failed").
+type FailedModel struct {
+	ID    string `json:"id"`
+	Error string `json:"error"`
+}
+
 func (s *Server) handleModels(c echo.Context) error {
 	out := struct {
-		Models []ModelInfo `json:"models"`
+		Models []ModelInfo   `json:"models"`
+		Failed []FailedModel `json:"failed,omitempty"`
 	}{Models: []ModelInfo{}}
 	for _, id := range s.engine.IDs() {
 		if m, ok := s.engine.Bundle(id); ok {
 			out.Models = append(out.Models, s.modelInfo(id, m, false))
 		}
 	}
+	for _, id := range slices.Sorted(maps.Keys(s.opts.FailedModels)) {
+		out.Failed = append(out.Failed, FailedModel{ID: id, Error: failedText(s.opts.FailedModels[id])})
+	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// failedText is a load error as a client sees it: without the package
+// prefixes.
+func failedText(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"synth: ", "wavenet: "} {
+		msg = strings.ReplaceAll(msg, p, "")
+	}
+	return msg
 }
 
 func (s *Server) handleModel(c echo.Context) error {
 	id := c.Param("id")
 	m, ok := s.engine.Bundle(id)
+	if err, failed := s.opts.FailedModels[id]; !ok && failed {
+		return Errorf(http.StatusServiceUnavailable, "model_failed",
+			"model %q did not load when the server started (%s); fix its checkpoint and restart the server", id, failedText(err))
+	}
 	if !ok {
 		return Errorf(http.StatusNotFound, "model_not_found", "unknown model %q; GET /v1/models lists the models", id)
 	}

@@ -31,6 +31,10 @@ type Options struct {
 	// (synth.LoadModels, synth.LoadFS). A bundle without Stats says text
 	// with speech.DefaultDuration.
 	Models map[string]*synth.Bundle
+	// FailedModels are models that were to be served but did not load
+	// (synth.LoadServed's failed), by id: GET /v1/models lists them with
+	// their errors under "failed", and they are not served.
+	FailedModels map[string]error
 	// Features are the route groups served besides the core routes
 	// (detection, rl, compress: see Feature); the server serves exactly
 	// these.

@@ -130,7 +130,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		served.FS, served.FSDirs = models.FS(), models.IDs()
 	}
 	var err error
-	if opts.Models, err = synth.LoadServed(ctx, served); err != nil {
+	if opts.Models, opts.FailedModels, err = synth.LoadServed(ctx, served); err != nil {
 		return err
 	}
 	features, err := newServeFeatures(c.noRL, c.dataDir, featureLimits{
