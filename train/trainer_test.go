@@ -91,6 +91,21 @@ func mustRun(t *testing.T, tn *Trainer, err error) *Trainer {
 	return tn
 }
 
+// resumeLogged resumes the run in dir for 6 steps with one worker and
+// returns the trainer and the lines Resume logged.
+func resumeLogged(t *testing.T, dir string) (*Trainer, []string) {
+	t.Helper()
+	tr, va := testCorpus(64)
+	var logs []string
+	opts := testOptions(6, 1)
+	opts.Logf = func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }
+	tn, err := Resume(context.Background(), dir, tr, va, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn, logs
+}
+
 func resumeSteps(t *testing.T, dir string, steps int64, workers int) *wavenet.Model {
 	t.Helper()
 	tr, va := testCorpus(64)
@@ -193,15 +208,9 @@ func TestResumeSkipsCorruptCheckpoint(t *testing.T) {
 	if err := os.WriteFile(w, b[:len(b)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tr, va := testCorpus(64)
-	var logs []string
-	opts := testOptions(6, 1)
-	opts.Logf = func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }
-	tn, err := Resume(context.Background(), dir, tr, va, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tn, logs := resumeLogged(t, dir)
 	defer tn.Close()
+	tr, va := testCorpus(64)
 	if tn.Step() != 3 {
 		t.Errorf("resumed at step %d, want 3 (the newest checkpoint that loads)", tn.Step())
 	}
@@ -327,14 +336,7 @@ func TestResumeCleansLeftovers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tr, va := testCorpus(64)
-	var logs []string
-	opts := testOptions(6, 1)
-	opts.Logf = func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }
-	tn, err := Resume(context.Background(), dir, tr, va, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tn, logs := resumeLogged(t, dir)
 	defer tn.Close()
 	if tn.Step() != 6 {
 		t.Errorf("resumed at step %d, want 6", tn.Step())
