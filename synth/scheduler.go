@@ -112,12 +112,12 @@ type job struct {
 	segs    []segment
 	silence int32 // the code of pause samples
 	out     chan []int32
-	err     error               // set before out is closed
+	err     error // set before out is closed
 	// units is the request's cost in admissions (Engine.plan: at least
 	// 1): it takes as many admission tokens and generation slots.
 	units int
-	words   []speech.WordResult // text: the kept attempt of each word said, set before out is closed
-	stop    atomic.Bool
+	words []speech.WordResult // text: the kept attempt of each word said, set before out is closed
+	stop  atomic.Bool
 
 	// scheduler-owned
 	seg   int
