@@ -465,6 +465,9 @@ func (m *Manager) compress(ctx context.Context, j *job, src *wavenet.Model, sp s
 
 func (m *Manager) get(c echo.Context) error {
 	m.mu.Lock()
+	if m.reg != nil {
+		m.retainLocked(time.Now())
+	}
 	j, ok := m.jobs[c.Param("id")]
 	m.mu.Unlock()
 	if !ok {

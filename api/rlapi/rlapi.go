@@ -222,6 +222,7 @@ func (j *job) snapshot(curve bool) runStatus {
 func (m *manager) lookup(c echo.Context) (*job, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.retainLocked(time.Now())
 	j, ok := m.runs[c.Param("id")]
 	if !ok {
 		return nil, api.Errorf(http.StatusNotFound, "not_found", "no rl run with id %q; POST /v1/rl/runs starts one", c.Param("id"))
