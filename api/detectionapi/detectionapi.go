@@ -432,6 +432,27 @@ func openAPI() map[string]any {
 		}}
 	}
 	matrix := map[string]any{"type": "array", "items": map[string]any{"type": "array", "items": num}}
+	evaluate := op("evaluateDetections", "evaluate detections: Pascal VOC (11-point or all-point AP) or COCO (the 12 summary numbers)",
+		"ground_truth is a COCO instances object (images, categories, annotations with bbox [x, y, width, height], area, iscrowd), detections a COCO results list. metric coco (default) follows pycocotools COCOeval; voc07/voc follow the VOC devkit at iou_threshold with integer-pixel IoU unless continuous_iou. curves=false leaves out the per-class precision-recall curves. Evaluations run a few at once (serve --max-evaluations) within a memory budget (--evaluation-memory; a request is estimated at 6x its body): one above the budget is a 413, one that finds no room within --queue-wait a 429.",
+		map[string]any{"type": "object", "required": []any{"ground_truth", "detections"}, "properties": map[string]any{
+			"metric":         map[string]any{"type": "string", "enum": []any{"voc07", "voc", "coco"}, "default": "coco"},
+			"iou_threshold":  map[string]any{"type": "number", "default": 0.5, "description": "VOC only"},
+			"continuous_iou": map[string]any{"type": "boolean", "default": false, "description": "VOC only"},
+			"curves":         map[string]any{"type": "boolean", "default": true},
+			"ground_truth":   map[string]any{"type": "object", "description": "COCO instances JSON"},
+			"detections":     map[string]any{"type": "array", "items": map[string]any{"type": "object"}, "description": "COCO results JSON"}}},
+		map[string]any{"type": "object", "properties": map[string]any{
+			"metric": str, "iou": num, "map": num,
+			"classes": map[string]any{"type": "array", "items": map[string]any{"type": "object", "properties": map[string]any{
+				"id": map[string]any{"type": "integer"}, "name": str, "gt": map[string]any{"type": "integer"}, "detections": map[string]any{"type": "integer"},
+				"tp": map[string]any{"type": "integer"}, "fp": map[string]any{"type": "integer"}, "ap": num, "ap50": num, "ap75": num,
+				"recall": map[string]any{"type": "array", "items": num}, "precision": map[string]any{"type": "array", "items": num}}}},
+			"coco":    map[string]any{"type": "object", "description": "COCO only: stats (the 12 numbers of COCOeval.summarize), iou_thresholds, area_ranges, max_dets, category_ids"},
+			"summary": map[string]any{"type": "array", "items": str, "description": "COCO only: the summary lines as pycocotools prints them"}}},
+		"the server's --max-body-bytes (default 32 MiB) and the evaluation memory budget over 6")
+	resp := evaluate["post"].(map[string]any)["responses"].(map[string]any)
+	resp["413"] = errBody("body larger than the server's limit, or estimated to need more memory than its evaluation budget")
+	resp["429"] = errBody("the evaluations running and waiting fill the server's limits; retry after Retry-After seconds")
 	return map[string]any{
 		"/v1/detection/iou": op("boxIoU", "pairwise IoU of two box lists",
 			"IoU of every boxes1[i] with every boxes2[j] (boxes2 defaults to boxes1), continuous coordinates or, with pixel=true, the Pascal VOC integer-pixel convention (width = x2 - x1 + 1). At most 1,048,576 pairs.",
@@ -450,24 +471,7 @@ func openAPI() map[string]any {
 				"score_threshold": map[string]any{"type": "number", "default": 0, "description": "drop boxes scoring below (Soft-NMS default 0.001)"}}},
 			map[string]any{"type": "object", "properties": map[string]any{
 				"keep": map[string]any{"type": "array", "items": map[string]any{"type": "integer"}}, "scores": map[string]any{"type": "array", "items": num}}}, "4 MiB"),
-		"/v1/detection/evaluate": op("evaluateDetections", "evaluate detections: Pascal VOC (11-point or all-point AP) or COCO (the 12 summary numbers)",
-			"ground_truth is a COCO instances object (images, categories, annotations with bbox [x, y, width, height], area, iscrowd), detections a COCO results list. metric coco (default) follows pycocotools COCOeval; voc07/voc follow the VOC devkit at iou_threshold with integer-pixel IoU unless continuous_iou. curves=false leaves out the per-class precision-recall curves.",
-			map[string]any{"type": "object", "required": []any{"ground_truth", "detections"}, "properties": map[string]any{
-				"metric":         map[string]any{"type": "string", "enum": []any{"voc07", "voc", "coco"}, "default": "coco"},
-				"iou_threshold":  map[string]any{"type": "number", "default": 0.5, "description": "VOC only"},
-				"continuous_iou": map[string]any{"type": "boolean", "default": false, "description": "VOC only"},
-				"curves":         map[string]any{"type": "boolean", "default": true},
-				"ground_truth":   map[string]any{"type": "object", "description": "COCO instances JSON"},
-				"detections":     map[string]any{"type": "array", "items": map[string]any{"type": "object"}, "description": "COCO results JSON"}}},
-			map[string]any{"type": "object", "properties": map[string]any{
-				"metric": str, "iou": num, "map": num,
-				"classes": map[string]any{"type": "array", "items": map[string]any{"type": "object", "properties": map[string]any{
-					"id": map[string]any{"type": "integer"}, "name": str, "gt": map[string]any{"type": "integer"}, "detections": map[string]any{"type": "integer"},
-					"tp": map[string]any{"type": "integer"}, "fp": map[string]any{"type": "integer"}, "ap": num, "ap50": num, "ap75": num,
-					"recall": map[string]any{"type": "array", "items": num}, "precision": map[string]any{"type": "array", "items": num}}}},
-				"coco":    map[string]any{"type": "object", "description": "COCO only: stats (the 12 numbers of COCOeval.summarize), iou_thresholds, area_ranges, max_dets, category_ids"},
-				"summary": map[string]any{"type": "array", "items": str, "description": "COCO only: the summary lines as pycocotools prints them"}}},
-			"the server's --max-body-bytes (default 32 MiB)"),
+		"/v1/detection/evaluate": evaluate,
 	}
 }
 

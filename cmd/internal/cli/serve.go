@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/api/compressapi"
 	"github.com/wavenet-go/wavenet/api/detectionapi"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/synth"
@@ -67,7 +68,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.randomModel, "random-model", "", "serve an UNTRAINED model with random weights from a preset (tiny, small, ibab) as \"random\": noise, for load tests only")
 	fs.BoolVar(&c.noRL, "no-rl", false, "do not mount the reinforcement-learning routes (/v1/rl/...)")
 	fs.StringVar(&c.dataDir, "data-dir", "wavenet-data", "the service's data: listening tests in DIR/listening.db (created if need be); tests may be made from folders of WAVs under DIR/wavs")
-	fs.IntVar(&c.compressKeep, "compress-keep", api.DefaultKeep, "finished compression jobs kept; older ones are deleted with the models they made")
+	fs.IntVar(&c.compressKeep, "compress-keep", compressapi.DefaultKeep, "finished compression jobs kept; older ones are deleted with the models they made (each served model holds memory)")
 	fs.DurationVar(&c.compressKeepFor, "compress-keep-for", api.DefaultKeepFor, "how long a finished compression job (and its model) is kept")
 	fs.IntVar(&c.rlKeep, "rl-keep", api.DefaultKeep, "finished rl runs kept; older ones are deleted")
 	fs.DurationVar(&c.rlKeepFor, "rl-keep-for", api.DefaultKeepFor, "how long a finished rl run is kept")
