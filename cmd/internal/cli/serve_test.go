@@ -182,6 +182,8 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"--api-key-file", "/nonexistent/keys"}, "api key file"},
 		{[]string{"--models", "/nonexistent/models"}, "models directory"},
+		{[]string{"--compress-keep", "0"}, "--compress-keep"},
+		{[]string{"--evaluation-memory", "-1"}, "--evaluation-memory"},
 	} {
 		var out, errb bytes.Buffer
 		err := runServe(context.Background(), &Env{Stdout: &out, Stderr: &errb}, c.args)
