@@ -200,6 +200,9 @@ type job struct {
 	// served says the job's model was added to the registry; deleted
 	// that the job was deleted (its model is removed when it finishes).
 	served, deleted bool
+	// model is the model the job added: only that one is removed with
+	// the job (its id may have been deleted and reused since).
+	model *wavenet.Model
 }
 
 func (j *job) snapshot() Job {
@@ -339,7 +342,7 @@ func (m *Manager) run(ctx context.Context, j *job, src *wavenet.Model, sp spec, 
 	default:
 		j.j.Status, j.j.Stage, j.j.Progress = "done", "served", 1
 		j.j.Bytes, j.j.FP32Bytes, j.j.Sparsity, j.j.Dir = res.Bytes, res.FP32Bytes, res.Sparsity, res.Dir
-		j.served = true
+		j.served, j.model = true, res.model
 	}
 	deleted := j.deleted
 	j.mu.Unlock()
@@ -362,19 +365,20 @@ func failMessage(err error) string {
 	return "the compression failed; the server log has the cause (search for the job id)"
 }
 
-// dropOutputs stops serving j's model, if it was served, and deletes the
-// checkpoint it wrote.
+// dropOutputs stops serving j's model, if it was served and is still
+// the one served under its id, and deletes the checkpoint it wrote.
 func (m *Manager) dropOutputs(j *job) {
 	j.mu.Lock()
-	served, dir, id := j.served, j.j.Dir, j.j.NewModel
-	j.served = false
+	served, dir, id, mdl := j.served, j.j.Dir, j.j.NewModel, j.model
+	j.served, j.model = false, nil
 	j.mu.Unlock()
-	if served {
+	cur, ok := m.reg.Model(id)
+	if served && ok && cur == mdl {
 		if err := m.reg.RemoveModel(id); err != nil && !errors.Is(err, api.ErrNotFound) {
 			m.opts.Logger.Warn("compression job's model not removed", "job", j.j.ID, "model", id, "err", err)
 		}
 	}
-	if dir != "" {
+	if reused := ok && cur != mdl; dir != "" && !reused { // a later job's model has the id (and the directory) now
 		if err := os.RemoveAll(dir); err != nil {
 			m.opts.Logger.Warn("compression job's checkpoint not removed", "job", j.j.ID, "dir", dir, "err", err)
 		}
@@ -427,6 +431,7 @@ type result struct {
 	Bytes, FP32Bytes int
 	Sparsity         float64
 	Dir              string
+	model            *wavenet.Model // the model served
 }
 
 func (m *Manager) compress(ctx context.Context, j *job, src *wavenet.Model, sp spec, reg Registry) (result, error) {
@@ -468,6 +473,7 @@ func (m *Manager) compress(ctx context.Context, j *job, src *wavenet.Model, sp s
 	if err := reg.AddModel(snap.NewModel, q, Served{Source: snap.Model, Int8: sp.save.Format == compress.Int8}); err != nil {
 		return r, fmt.Errorf("compressapi: serve %s: %w", snap.NewModel, err)
 	}
+	r.model = q
 	return r, nil
 }
 

@@ -303,3 +303,32 @@ func TestCompressDelete(t *testing.T) {
 		t.Errorf("model of a job deleted while running is served once it finished")
 	}
 }
+
+// TestCompressDeleteKeepsReusedID: a job's model deleted directly, and
+// its id reused by a later job: deleting the first job leaves the later
+// job's model served.
+func TestCompressDeleteKeepsReusedID(t *testing.T) {
+	base, reg := newServer(t, Options{}, true)
+	var jobs []string
+	for i := range 2 {
+		code, j := featuretest.Do(t, "POST", base+"/v1/models/tiny/compress", `{"method":"quantize","new_id":"x"}`)
+		if code != http.StatusAccepted {
+			t.Fatalf("POST %d = %d %v", i, code, j)
+		}
+		jobs = append(jobs, j["id"].(string))
+		if j = wait(t, base, j["id"].(string)); j["status"] != "done" {
+			t.Fatalf("job %d = %v, want done", i, j)
+		}
+		if i == 0 {
+			if err := reg.RemoveModel("x"); err != nil { // as DELETE /v1/models/x does
+				t.Fatal(err)
+			}
+		}
+	}
+	if code, body := featuretest.Do(t, "DELETE", base+"/v1/compress/jobs/"+jobs[0], ""); code != http.StatusNoContent {
+		t.Fatalf("DELETE first job = %d %v", code, body)
+	}
+	if _, ok := reg.Model("x"); !ok {
+		t.Errorf("deleting the first job removed the second job's model x")
+	}
+}
