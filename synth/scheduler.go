@@ -112,12 +112,12 @@ type job struct {
 	segs    []segment
 	silence int32 // the code of pause samples
 	out     chan []int32
-	err     error // set before out is closed
+	err     error               // set before out is closed
+	words   []speech.WordResult // text: the kept attempt of each word said, set before out is closed
+	stop    atomic.Bool
 	// units is the request's cost in admissions (Engine.plan: at least
 	// 1): it takes as many admission tokens and generation slots.
 	units int
-	words []speech.WordResult // text: the kept attempt of each word said, set before out is closed
-	stop  atomic.Bool
 
 	// scheduler-owned
 	seg   int
@@ -240,27 +240,9 @@ func (sc *scheduler) submit(ctx context.Context, j *job) error {
 	sc.admitted.Add(1)
 	sc.waiting.Add(1)
 	sc.metrics.Queued(sc.model, 1)
-	wctx, cancel := context.WithTimeout(ctx, sc.queueWait)
-	go func() { // a shutdown ends the wait
-
-		select {
-		case <-sc.quit:
-			cancel()
-		case <-wctx.Done():
-		}
-	}()
-	err := sc.slots.Acquire(wctx, int64(j.units))
-	cancel()
-	if err != nil {
-		select {
-		case <-sc.quit:
-			err = ErrShutdown
-		default:
-			if err = ctx.Err(); err == nil {
-				err = ErrBusy
-				sc.metrics.Rejected(sc.model)
-			}
-		}
+	var err error
+	if !sc.slots.TryAcquire(int64(j.units)) {
+		err = sc.waitSlots(ctx, j.units)
 	}
 	sc.waiting.Add(-1)
 	sc.metrics.Queued(sc.model, -1)
@@ -285,6 +267,34 @@ func (sc *scheduler) submit(ctx context.Context, j *job) error {
 	sh.active.Add(1)
 	sh.joinCh <- j // never blocks: at most slots jobs hold a slot token
 	return nil
+}
+
+// waitSlots waits at most queueWait for n generation slots: ErrBusy
+// after that, ErrShutdown when the scheduler closes, ctx's error when
+// the request ends first.
+func (sc *scheduler) waitSlots(ctx context.Context, n int) error {
+	wctx, cancel := context.WithTimeout(ctx, sc.queueWait)
+	defer cancel()
+	go func() { // a shutdown ends the wait
+		select {
+		case <-sc.quit:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	if sc.slots.Acquire(wctx, int64(n)) == nil {
+		return nil
+	}
+	select {
+	case <-sc.quit:
+		return ErrShutdown
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sc.metrics.Rejected(sc.model)
+	return ErrBusy
 }
 
 // privateShard starts a shard of its own for one job whose frames stream
