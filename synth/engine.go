@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -232,7 +233,9 @@ func (e *Engine) AddModel(id string, b *Bundle) error {
 
 // RemoveModel stops serving id: new requests for it fail with
 // ErrUnknownModel at once, and its scheduler is closed once the requests
-// it holds are done (after at most grace; later ones are cut). The error
+// it holds are done (after at most grace; later ones are cut), and the
+// memory of its generators handed back to the OS (debug.FreeOSMemory:
+// they are large, and the Go heap would otherwise hold it). The error
 // wraps ErrUnknownModel when id is not served.
 func (e *Engine) RemoveModel(id string, grace time.Duration) error {
 	e.mu.Lock()
@@ -248,6 +251,8 @@ func (e *Engine) RemoveModel(id string, grace time.Duration) error {
 			time.Sleep(20 * time.Millisecond)
 		}
 		sm.sched.close()
+		sm = nil
+		debug.FreeOSMemory()
 	}()
 	return nil
 }
