@@ -251,7 +251,7 @@ func (e *Engine) RemoveModel(id string, grace time.Duration) error {
 			time.Sleep(20 * time.Millisecond)
 		}
 		sm.sched.close()
-		sm = nil
+		sm = nil // unreachable now, for the GC below
 		debug.FreeOSMemory()
 	}()
 	return nil
