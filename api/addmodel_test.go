@@ -146,7 +146,7 @@ func TestInt8CheckpointUsesInt8Generator(t *testing.T) {
 	if err := compress.Save(ctx, filepath.Join(root, "q8"), m, q); err != nil {
 		t.Fatal(err)
 	}
-	bundles, skipped, err := synth.LoadModels(ctx, root)
+	bundles, skipped, _, err := synth.LoadModels(ctx, root)
 	if err != nil || len(skipped) != 0 {
 		t.Fatalf("synth.LoadModels = %v, skipped %v", err, skipped)
 	}

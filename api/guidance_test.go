@@ -164,3 +164,31 @@ func TestTextCandidatesRunSideBySide(t *testing.T) {
 		t.Errorf("step batch sizes: %v of %v steps advanced one stream; want some steps with several attempts at once", single, all)
 	}
 }
+
+// TestCandidatesCountAgainstAdmission: a text's candidates multiply its
+// cost. With --max-seconds 2 and 4 streams, one word with 32 candidates
+// (each attempt up to lead+cap of speech.DefaultDuration, about 1 s at
+// 8 kHz: far more than 4 streams of 2 s) is refused with a 400 naming
+// candidates, where the same word with 1 candidate is served.
+func TestCandidatesCountAgainstAdmission(t *testing.T) {
+	m := tinyModel(t).WithNull()
+	_, ts := newTestServer(t, m, Options{MaxSeconds: 2, MaxStreams: 4})
+	lim := speech.Options{}.Limits(speech.DefaultDuration, 8000)
+	if cost := 32 * (lim.Lead + lim.Cap); cost <= 4*2*8000 {
+		t.Fatalf("32 attempts of %d samples = %d: not above 4 streams of 2 s; the test cannot tell", lim.Lead+lim.Cap, cost)
+	}
+	for _, tc := range []struct {
+		cands  int
+		status int
+	}{{1, 200}, {32, 400}} {
+		res := post(t, ts.URL+"/v1/synthesize", fmt.Sprintf(`{"text": "4", "speaker": "jackson", "seed": 1, "candidates": %d}`, tc.cands))
+		body := readAll(t, res)
+		if res.StatusCode != tc.status {
+			t.Errorf("text of 1 word, %d candidates = %d %s, want %d", tc.cands, res.StatusCode, body, tc.status)
+			continue
+		}
+		if tc.status == 400 && !strings.Contains(errorOf(t, body).Message, "fewer candidates") {
+			t.Errorf("text of 1 word, %d candidates: message %q, want it to say to send fewer candidates", tc.cands, errorOf(t, body).Message)
+		}
+	}
+}

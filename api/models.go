@@ -1,7 +1,12 @@
 package api
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/synth"
@@ -13,6 +18,15 @@ var ErrModelExists = synth.ErrModelExists
 
 // ErrClosed is the cause of AddModel's error after Shutdown.
 var ErrClosed = synth.ErrShutdown
+
+// ErrModelFixed is the cause of RemoveModel's error for a model the
+// server was started with (Options.Models: --models or the embedded
+// ones): only models added at run time (AddModel) can be removed.
+var ErrModelFixed = errors.New("api: model was loaded at start and cannot be removed")
+
+// removeGrace is how long a removed model's running requests may take
+// to finish before they are cut.
+const removeGrace = time.Minute
 
 // ModelOption is an option of AddModel.
 type ModelOption func(*synth.Bundle)
@@ -60,6 +74,48 @@ func (s *Server) AddModel(id string, m *wavenet.Model, opts ...ModelOption) erro
 	if err := s.engine.AddModel(id, b); err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
+	s.addedMu.Lock()
+	s.added[id] = true
+	s.addedMu.Unlock()
 	s.log.Info("model added", "model", id, "int8", b.Int8)
 	return nil
+}
+
+// RemoveModel stops serving a model added with AddModel (a job's model):
+// GET /v1/models no longer lists it and new requests for it get 404;
+// requests already running finish (within a minute). The error wraps
+// ErrNotFound for an id not served and ErrModelFixed for a model the
+// server was started with.
+func (s *Server) RemoveModel(id string) error {
+	s.addedMu.Lock()
+	defer s.addedMu.Unlock()
+	if _, ok := s.engine.Bundle(id); !ok {
+		return fmt.Errorf("api: remove model %q: %w", id, ErrNotFound)
+	}
+	if !s.added[id] {
+		return fmt.Errorf("api: remove model %q: %w", id, ErrModelFixed)
+	}
+	if err := s.engine.RemoveModel(id, removeGrace); err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	delete(s.added, id)
+	s.log.Info("model removed", "model", id)
+	return nil
+}
+
+// handleDeleteModel is DELETE /v1/models/{id}: a model made by a job
+// (compression) stops being served.
+func (s *Server) handleDeleteModel(c echo.Context) error {
+	id := c.Param("id")
+	err := s.RemoveModel(id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Errorf(http.StatusNotFound, "model_not_found", "unknown model %q; GET /v1/models lists the models", id)
+	case errors.Is(err, ErrModelFixed):
+		return Errorf(http.StatusConflict, "model_fixed",
+			"model %q was loaded when the server started (--models or the embedded models) and cannot be deleted through the API; only models made by jobs (compression) can", id)
+	case err != nil:
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

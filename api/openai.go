@@ -269,8 +269,10 @@ func (s *Server) speechEvents(c echo.Context, syn *synth.Synthesis, labels int) 
 	var event any
 	switch {
 	case errors.As(err, &we) || errors.Is(c.Request().Context().Err(), context.Canceled):
+		markCut(c)
 		return nil // the client went away
 	case err != nil:
+		markCut(c)
 		event = map[string]any{"type": "error", "error": openAIError(toError(err))["error"]}
 	default:
 		event = map[string]any{"type": "speech.audio.done",

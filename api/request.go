@@ -8,7 +8,9 @@ import (
 	"io"
 	"math"
 	"mime"
+	"net"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
 
@@ -17,30 +19,28 @@ import (
 
 // decodeJSON reads the request body as one JSON value into v, refusing
 // unknown fields and trailing data, and turns every failure into a 400 (or
-// 413/415) whose message names the field and says what is wanted. An empty
-// body leaves v as it is (all defaults).
+// 408/413/415) whose message names the field and says what is wanted. The
+// body must be a JSON value ({} for all defaults): an empty body is a 400.
+// Content-Type must be JSON or, for curl -d, form-encoded; anything else
+// (text/plain included) is a 415.
 func decodeJSON(c echo.Context, v any) error {
 	req := c.Request()
 	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		// curl -d sends application/x-www-form-urlencoded unless told
-		// otherwise: accept it (and text/plain) as JSON, so that the
-		// README's one-line curl examples work.
-		if err != nil || (mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") &&
-			mt != echo.MIMEApplicationForm && mt != echo.MIMETextPlain) {
+		// otherwise: accept it as JSON, so that the README's one-line
+		// curl examples work.
+		if err != nil || (mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") && mt != echo.MIMEApplicationForm) {
 			return Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
 				"Content-Type is %q; send the request as application/json", ct)
 		}
 	}
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
-		if isMaxBytes(err) {
-			return Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body is larger than the server's limit; send a smaller body")
-		}
-		return Errorf(http.StatusBadRequest, "bad_request", "reading the request body: %v", err)
+		return readError(err, "the request body")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
+		return Errorf(http.StatusBadRequest, "bad_json", "request body is empty; send a JSON object ({} for all defaults) with Content-Type application/json")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -54,6 +54,20 @@ func decodeJSON(c echo.Context, v any) error {
 		return Errorf(http.StatusBadRequest, "bad_request", "request body has data after the JSON object; send exactly one object")
 	}
 	return nil
+}
+
+// readError is the answer to a failed read of what (the body, an
+// upload): 413 past the body limit, 408 when the client did not send it
+// within the server's read deadline, else 400.
+func readError(err error, what string) error {
+	var ne net.Error
+	switch {
+	case isMaxBytes(err):
+		return Errorf(http.StatusRequestEntityTooLarge, "too_large", "%s is larger than the server's limit; send a smaller body", what)
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return Errorf(http.StatusRequestTimeout, "timeout", "%s did not arrive within the server's read deadline (its --request-timeout); send the whole body at once", what)
+	}
+	return Errorf(http.StatusBadRequest, "bad_request", "reading %s: %v", what, err)
 }
 
 func jsonError(err error, v any) error {

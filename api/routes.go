@@ -2,7 +2,10 @@ package api
 
 import (
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -16,6 +19,7 @@ func (s *Server) coreRoutes(g *echo.Group) {
 	g.POST("/score", s.handleScore)
 	g.GET("/models", s.handleModels)
 	g.GET("/models/:id", s.handleModel)
+	g.DELETE("/models/:id", s.handleDeleteModel)
 	// Drop-in routes: OpenAI's create speech, Google Cloud TTS's (the
 	// colon escaped: a literal one, not a path parameter).
 	g.POST("/audio/speech", s.handleSpeech)
@@ -103,9 +107,16 @@ func (s *Server) modelInfo(id string, m *synth.Bundle, full bool) ModelInfo {
 	return info
 }
 
+// FailedModel is a model that did not load (GET /v1/models "failed").
+type FailedModel struct {
+	ID    string `json:"id"`
+	Error string `json:"error"`
+}
+
 func (s *Server) handleModels(c echo.Context) error {
 	out := struct {
-		Models []ModelInfo `json:"models"`
+		Models []ModelInfo   `json:"models"`
+		Failed []FailedModel `json:"failed,omitempty"`
 	}{Models: []ModelInfo{}}
 	ids, err := s.engine.Available(c.Request().Context())
 	if err != nil {
@@ -118,13 +129,30 @@ func (s *Server) handleModels(c echo.Context) error {
 			out.Models = append(out.Models, ModelInfo{ID: id, Stored: true})
 		}
 	}
+	for _, id := range slices.Sorted(maps.Keys(s.opts.FailedModels)) {
+		out.Failed = append(out.Failed, FailedModel{ID: id, Error: failedText(s.opts.FailedModels[id])})
+	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// failedText is a load error as a client sees it: without the package
+// prefixes.
+func failedText(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"synth: ", "wavenet: "} {
+		msg = strings.ReplaceAll(msg, p, "")
+	}
+	return msg
 }
 
 func (s *Server) handleModel(c echo.Context) error {
 	id := c.Param("id")
+	if err, failed := s.opts.FailedModels[id]; failed && !s.engine.Loaded(id) {
+		return Errorf(http.StatusServiceUnavailable, "model_failed",
+			"model %q did not load when the server started (%s); fix its checkpoint and restart the server", id, failedText(err))
+	}
 	_, m, err := s.engine.Pick(c.Request().Context(), id)
-	if errors.Is(err, synth.ErrUnknownModel) || id == "" {
+	if errors.Is(err, synth.ErrUnknownModel) {
 		return Errorf(http.StatusNotFound, "model_not_found", "unknown model %q; GET /v1/models lists the models", id)
 	}
 	if err != nil {

@@ -87,7 +87,7 @@ func (s *Server) handleScore(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	clip, err := audio.DecodeWith(body, audio.DecodeOptions{Mono: true})
+	clip, err := audio.DecodeWith(body, audio.DecodeOptions{Mono: true, Finite: true})
 	if err != nil {
 		var fe *audio.FormatError
 		switch {
@@ -97,7 +97,7 @@ func (s *Server) handleScore(c echo.Context) error {
 			return Errorf(http.StatusBadRequest, "bad_audio",
 				"the upload is not a WAV file this server can read (%s); send a RIFF/WAVE file with PCM or float samples", strings.TrimPrefix(err.Error(), "audio: "))
 		}
-		return Errorf(http.StatusBadRequest, "bad_request", "reading the upload: %v", err)
+		return readError(err, "the upload")
 	}
 	sec := clip.Duration().Seconds()
 	if sec > s.opts.MaxScoreSeconds {

@@ -19,9 +19,9 @@ type ServeOptions struct {
 }
 
 // Serve serves s's handler on ln until ctx is done, then shuts down
-// gracefully: it stops accepting connections and admitting syntheses,
-// lets running requests finish within o.ShutdownTimeout, then cuts what
-// is left. It returns nil after a shutdown caused by ctx (requests cut by
+// gracefully: it stops admitting syntheses (/readyz answers 503 while
+// running ones finish), then stops accepting connections, lets running
+// requests finish within o.ShutdownTimeout, and cuts what is left. It returns nil after a shutdown caused by ctx (requests cut by
 // the timeout are logged, not returned), or the error that stopped
 // serving before ctx was done.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, o ServeOptions) error {
@@ -29,8 +29,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, o ServeOptions) err
 		o.ShutdownTimeout = 30 * time.Second
 	}
 	hs := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: s.Handler(),
+		// A client has RequestTimeout to send its request, headers and
+		// body (and at most 10 s for the headers): a connection that
+		// sends headers and then nothing is closed then.
+		ReadHeaderTimeout: min(10*time.Second, s.opts.RequestTimeout),
+		ReadTimeout:       s.opts.RequestTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -51,10 +55,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, o ServeOptions) err
 	s.log.Info("shutting down", "timeout", o.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
 	defer cancel()
-	apiErr := make(chan error, 1)
-	go func() { apiErr <- s.Shutdown(sctx) }()
+	// Drain the syntheses while the listener still accepts: /readyz
+	// answers 503 meanwhile, so a load balancer stops sending work, and
+	// new syntheses get 503 at once; then close the listener and wait
+	// for the other requests.
+	aerr := s.Shutdown(sctx)
 	herr := hs.Shutdown(sctx)
-	aerr := <-apiErr
 	if herr != nil {
 		_ = hs.Close()
 	}

@@ -12,7 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +37,10 @@ type Options struct {
 	// (synth.Source; default 1 GiB).
 	ModelSource synth.Source
 	ModelBudget int64
+	// FailedModels are models that were to be served but did not load
+	// (synth.LoadServed's failed), by id: GET /v1/models lists them with
+	// their errors under "failed", and they are not served.
+	FailedModels map[string]error
 	// Features are the route groups served besides the core routes
 	// (detection, rl, compress: see Feature); the server serves exactly
 	// these.
@@ -121,12 +125,17 @@ type Server struct {
 	// scoreAdmit and scoreRun bound /v1/score: admitted (running or
 	// waiting) and running forward passes.
 	scoreAdmit, scoreRun chan struct{}
+	busyLog              *busyLog
+	// added are the models added at run time (AddModel): the ones
+	// RemoveModel may remove.
+	addedMu sync.Mutex
+	added   map[string]bool
 }
 
 // New builds a Server from opts.
 func New(opts Options) (*Server, error) {
 	opts.setDefaults()
-	s := &Server{opts: opts, log: opts.Logger}
+	s := &Server{opts: opts, log: opts.Logger, busyLog: &busyLog{log: opts.Logger}, added: map[string]bool{}}
 	for _, k := range opts.APIKeys {
 		k = strings.TrimSpace(k)
 		if k == "" {
@@ -183,9 +192,9 @@ func (s *Server) newEcho() *echo.Echo {
 	if len(s.opts.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:  s.opts.CORSOrigins,
-			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodOptions},
-			AllowHeaders:  []string{echo.HeaderContentType, echo.HeaderAuthorization, "X-API-Key", echo.HeaderXRequestID},
-			ExposeHeaders: []string{"X-Seed", "X-Audio-Duration", "X-Sample-Rate", echo.HeaderXRequestID, "Retry-After"},
+			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodOptions},
+			AllowHeaders:  []string{echo.HeaderContentType, echo.HeaderAuthorization, "X-API-Key", echo.HeaderXRequestID, "X-Listener"},
+			ExposeHeaders: exposedHeaders,
 		}))
 	}
 
@@ -214,6 +223,12 @@ func (s *Server) newEcho() *echo.Echo {
 	}
 	return e
 }
+
+// exposedHeaders are the response headers a browser script may read
+// under CORS (Access-Control-Expose-Headers): every X-* header an answer
+// carries, and Retry-After.
+var exposedHeaders = []string{"X-Seed", "X-Model", "X-Sample-Rate", "X-Num-Samples", "X-Audio-Duration", "X-Audio-Encoding",
+	"X-Audio-Media-Type", "X-Conditions", "X-Listener", echo.HeaderXRequestID, "Retry-After"}
 
 // pageRoutes are the routes of Options.Page.
 var pageRoutes = []string{"/", "/static/*"}
@@ -273,10 +288,21 @@ func validRequestID(id string) bool {
 	return true
 }
 
+// ctxCut marks a request whose answer was cut after its first byte (the
+// client went away, or generation failed mid-stream): see markCut.
+const ctxCut = "cut"
+
+// markCut records that c's answer was cut part way, for the access log.
+func markCut(c echo.Context) { c.Set(ctxCut, true) }
+
+// accessLogMiddleware writes one line per request: "outcome" is ok, error
+// (an error answer) or cut (the answer stopped part way: its status is
+// the one already sent). 429 lines are rate-limited by busyLog.
 func (s *Server) accessLogMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		status := 0
+		outcome := "ok"
 		defer func() {
 			r := recover() // http.ErrAbortHandler: a stream cut after its first byte
 			req, res := c.Request(), c.Response()
@@ -287,24 +313,67 @@ func (s *Server) accessLogMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 			if status == 0 {
 				status = res.Status
 			}
-			outcome := "ok"
-			if r != nil {
-				outcome = "aborted"
+			if cut, _ := c.Get(ctxCut).(bool); r != nil || cut {
+				outcome = "cut"
 			}
 			d := time.Since(start)
 			s.metrics.observeRequest(req.Method, route, status, d)
-			s.log.Info("http request", "request_id", requestID(c), "method", req.Method, "path", req.URL.Path,
-				"route", route, "status", status, "outcome", outcome, "bytes_out", res.Size,
-				"duration_ms", float64(d.Microseconds())/1000, "remote", c.RealIP())
+			if status != http.StatusTooManyRequests || s.busyLog.allow(time.Now()) {
+				s.log.Info("http request", "request_id", requestID(c), "method", req.Method, "path", req.URL.Path,
+					"route", route, "status", status, "outcome", outcome, "bytes_out", res.Size,
+					"duration_ms", float64(d.Microseconds())/1000, "remote", c.RealIP())
+			}
 			if r != nil {
 				panic(r)
 			}
 		}()
 		if err := next(c); err != nil {
+			committed := c.Response().Committed
 			c.Error(err) // writes the error body now, so the status logged is final
-			status = toError(err).Status
+			if committed {
+				outcome = "cut" // the status sent stands; the body stopped part way
+			} else {
+				status, outcome = toError(err).Status, "error"
+			}
 		}
 		return nil
+	}
+}
+
+// busyLog rate-limits the access log's 429 lines: the first of each
+// second is written, the others are counted and summed up in one line
+// ("http 429 lines suppressed") when the second is over, so that a retry
+// storm does not flood the log.
+type busyLog struct {
+	log        *slog.Logger
+	mu         sync.Mutex
+	window     time.Time // start of the current second
+	suppressed int
+}
+
+// allow reports whether a 429 line at now is written.
+func (b *busyLog) allow(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now.Sub(b.window) >= time.Second {
+		b.window = now
+		return true
+	}
+	b.suppressed++
+	if b.suppressed == 1 {
+		time.AfterFunc(b.window.Add(time.Second).Sub(now), b.flush)
+	}
+	return false
+}
+
+// flush writes the count of suppressed lines, if any.
+func (b *busyLog) flush() {
+	b.mu.Lock()
+	n := b.suppressed
+	b.suppressed = 0
+	b.mu.Unlock()
+	if n > 0 {
+		b.log.Info("http 429 lines suppressed", "status", http.StatusTooManyRequests, "count", n, "window", "1s")
 	}
 }
 

@@ -75,7 +75,8 @@ type SynthesizeRequest struct {
 type Output struct {
 	// Format is wav (default), flac, pcm16, mulaw, alaw or float32.
 	Format string `json:"format,omitempty"`
-	// SampleRate resamples the output (default: the model's rate).
+	// SampleRate resamples the output to 1000-192000 Hz (0 or absent:
+	// the model's rate).
 	SampleRate int `json:"sample_rate,omitempty"`
 	// Stream sends the audio while it is generated (chunked transfer).
 	Stream bool `json:"stream,omitempty"`
@@ -169,9 +170,13 @@ func (s *Server) streamOut(c echo.Context, syn *synth.Synthesis) error {
 	_, err := syn.Stream(res, res.Flush)
 	var we *synth.WriteError
 	switch {
-	case err == nil, errors.As(err, &we):
-		return nil // done, or the client went away
+	case err == nil:
+		return nil
+	case errors.As(err, &we):
+		markCut(c)
+		return nil // the client went away
 	case errors.Is(c.Request().Context().Err(), context.Canceled):
+		markCut(c)
 		return nil // the client left; nothing to tell it
 	}
 	s.log.Warn("stream cut after the first byte", "request_id", requestID(c), "err", err)

@@ -142,14 +142,14 @@ func TestSynthesizeFormatsDecodeBack(t *testing.T) {
 func TestSynthesizeDeterministicAndDefaults(t *testing.T) {
 	m := tinyModel(t)
 	_, ts := newTestServer(t, m, Options{})
-	// An empty body is valid: 1 s of WAV from the default model.
-	res, err := http.Post(ts.URL+"/v1/synthesize", "", nil)
+	// {} is valid: 1 s of WAV from the default model.
+	res, err := http.Post(ts.URL+"/v1/synthesize", "", strings.NewReader("{}"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := readAll(t, res)
 	if res.StatusCode != 200 || len(b) != 44+2*8000 || res.Header.Get("X-Seed") == "" {
-		t.Fatalf("POST /v1/synthesize (no body) = %d, %d bytes, X-Seed %q; want 200, %d bytes, a seed",
+		t.Fatalf("POST /v1/synthesize {} = %d, %d bytes, X-Seed %q; want 200, %d bytes, a seed",
 			res.StatusCode, len(b), res.Header.Get("X-Seed"), 44+2*8000)
 	}
 	// Repeating with the returned seed gives the same audio.

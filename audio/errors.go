@@ -15,6 +15,7 @@ const (
 	BadFormat     Problem = "inconsistent format"   // fmt fields contradict each other (block align, rate)
 	MissingChunk  Problem = "missing chunk"         // no fmt or no data chunk
 	TooManyFrames Problem = "exceeds decoder limit" // more sample data than DecodeOptions.MaxSamples
+	NonFinite     Problem = "non-finite sample"     // a NaN or infinite float sample (DecodeOptions.Finite)
 )
 
 // FormatError reports a stream this package cannot decode. Problem says

@@ -94,6 +94,10 @@ type DecodeOptions struct {
 	// only with the bytes actually read in any case, whatever the header
 	// claims.
 	MaxSamples int64
+	// Finite refuses float samples that are NaN or infinite (a
+	// *FormatError, Problem NonFinite) instead of mapping them to 0 and
+	// +-1.
+	Finite bool
 }
 
 // Decode reads a WAV stream from r.
@@ -313,6 +317,11 @@ func readData(r io.Reader, h header, size int64, opts DecodeOptions) (*Clip, err
 		if limit > 0 && int64(len(samples)+whole/bps) > limit {
 			return nil, formatErr(TooManyFrames, "more than %d samples", limit)
 		}
+		if opts.Finite && h.codec == formatFloat {
+			if i := nonFinite(buf[:whole], bps); i >= 0 {
+				return nil, formatErr(NonFinite, "sample %d is NaN or infinite", int64(len(samples))+int64(i))
+			}
+		}
 		samples = appendSamples(samples, buf[:whole], h)
 		if err != nil {
 			if !isEOF(err) {
@@ -373,6 +382,24 @@ func appendSamples(dst []float32, b []byte, h header) []float32 {
 		}
 	}
 	return dst
+}
+
+// nonFinite returns the index of the first NaN or infinite float in b
+// (bps bytes each, little-endian), or -1.
+func nonFinite(b []byte, bps int) int {
+	le := binary.LittleEndian
+	for i := 0; i+bps <= len(b); i += bps {
+		var v float64
+		if bps == 4 {
+			v = float64(math.Float32frombits(le.Uint32(b[i:])))
+		} else {
+			v = math.Float64frombits(le.Uint64(b[i:]))
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return i / bps
+		}
+	}
+	return -1
 }
 
 // sanitize maps NaN to 0 and infinities to +-1, so that float files cannot

@@ -50,7 +50,7 @@ func BenchmarkScheduler(b *testing.B) {
 							b.Error(err)
 							return
 						}
-						defer sc.release()
+						defer sc.release(j)
 						for range j.out {
 						}
 					}()

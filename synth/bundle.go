@@ -72,9 +72,12 @@ func bundle(m *wavenet.Model, fsys fs.FS, dir, name string) (*Bundle, error) {
 // LoadModels loads the checkpoints under dir, one per subdirectory that
 // holds a config.json; the id of a model is its directory name, which must
 // pass ValidModelID (other names are reported in skipped, with the reason).
-// When dir itself is a checkpoint, it is served alone, under its base name
-// if that is a valid id and "default" otherwise.
-func LoadModels(ctx context.Context, dir string) (bundles map[string]*Bundle, skipped []string, err error) {
+// A checkpoint that does not load (corrupt, truncated) is left out and
+// reported in failed, by id, so that one bad model does not stop the
+// others from being served; err is set when none loads. When dir itself
+// is a checkpoint, it is served alone, under its base name if that is a
+// valid id and "default" otherwise (an error if it does not load).
+func LoadModels(ctx context.Context, dir string) (bundles map[string]*Bundle, skipped []string, failed map[string]error, err error) {
 	bundles = map[string]*Bundle{}
 	if _, err := os.Stat(filepath.Join(dir, wavenet.ConfigFile)); err == nil {
 		id := filepath.Base(filepath.Clean(dir))
@@ -83,14 +86,14 @@ func LoadModels(ctx context.Context, dir string) (bundles map[string]*Bundle, sk
 		}
 		b, err := LoadDir(ctx, dir)
 		if err != nil {
-			return nil, nil, fmt.Errorf("synth: load model %s: %w", dir, err)
+			return nil, nil, nil, fmt.Errorf("synth: load model %s: %w", dir, err)
 		}
 		bundles[id] = b
-		return bundles, nil, nil
+		return bundles, nil, nil, nil
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("synth: models directory: %w", err)
+		return nil, nil, nil, fmt.Errorf("synth: models directory: %w", err)
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	for _, e := range entries {
@@ -109,16 +112,32 @@ func LoadModels(ctx context.Context, dir string) (bundles map[string]*Bundle, sk
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		b, err := LoadDir(ctx, path)
 		if err != nil {
-			return nil, nil, fmt.Errorf("synth: load model %q: %w", name, err)
+			if errors.Is(err, context.Canceled) {
+				return nil, nil, nil, err
+			}
+			if failed == nil {
+				failed = map[string]error{}
+			}
+			failed[name] = fmt.Errorf("synth: load model %q: %w", name, err)
+			continue
 		}
 		bundles[name] = b
 	}
 	if len(bundles) == 0 {
-		return nil, skipped, fmt.Errorf("synth: no checkpoint (a directory with %s) under %s", wavenet.ConfigFile, dir)
+		if len(failed) > 0 {
+			errs := make([]error, 0, len(failed))
+			for _, e := range entries {
+				if err, ok := failed[e.Name()]; ok {
+					errs = append(errs, err)
+				}
+			}
+			return nil, skipped, failed, fmt.Errorf("synth: no checkpoint under %s loads: %w", dir, errors.Join(errs...))
+		}
+		return nil, skipped, nil, fmt.Errorf("synth: no checkpoint (a directory with %s) under %s", wavenet.ConfigFile, dir)
 	}
-	return bundles, skipped, nil
+	return bundles, skipped, failed, nil
 }

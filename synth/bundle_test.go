@@ -30,9 +30,9 @@ func TestLoadModels(t *testing.T) {
 	if err := wavenet.Save(ctx, filepath.Join(root, ".hidden"), m, nil); err != nil {
 		t.Fatal(err)
 	}
-	got, skipped, err := LoadModels(ctx, root)
-	if err != nil {
-		t.Fatal(err)
+	got, skipped, failed, err := LoadModels(ctx, root)
+	if err != nil || failed != nil {
+		t.Fatal(err, failed)
 	}
 	if len(got) != 2 || got["alpha"] == nil || got["beta"] == nil || got["alpha"].Int8 {
 		t.Errorf("LoadModels = %v, want alpha and beta", got)
@@ -41,16 +41,25 @@ func TestLoadModels(t *testing.T) {
 		t.Errorf("LoadModels skipped %q, want .hidden and empty with reasons", skipped)
 	}
 	// A checkpoint directory itself serves one model under its name.
-	got, _, err = LoadModels(ctx, filepath.Join(root, "beta"))
+	got, _, _, err = LoadModels(ctx, filepath.Join(root, "beta"))
 	if err != nil || len(got) != 1 || got["beta"] == nil {
 		t.Errorf("LoadModels(beta) = %v, %v; want one model beta", got, err)
 	}
-	// A corrupt checkpoint is an error, not a silently missing model.
+	// A corrupt checkpoint is reported in failed, naming it, and the
+	// others are loaded; when none loads, that is an error naming them.
 	os.WriteFile(filepath.Join(root, "alpha", "model.safetensors"), []byte("garbage"), 0o644)
-	if _, _, err := LoadModels(ctx, root); err == nil || !strings.Contains(err.Error(), "alpha") {
-		t.Errorf("LoadModels with a corrupt alpha = %v, want an error naming alpha", err)
+	got, _, failed, err = LoadModels(ctx, root)
+	if err != nil || len(got) != 1 || got["beta"] == nil || len(failed) != 1 || !strings.Contains(fmt.Sprint(failed["alpha"]), "alpha") {
+		t.Errorf("LoadModels with a corrupt alpha = %v, failed %v, %v; want beta, and alpha failed with an error naming it", got, failed, err)
 	}
-	if _, _, err := LoadModels(ctx, filepath.Join(root, "empty")); err == nil {
+	os.WriteFile(filepath.Join(root, "beta", "model.safetensors"), []byte("garbage"), 0o644)
+	if _, _, _, err := LoadModels(ctx, root); err == nil || !strings.Contains(err.Error(), "alpha") || !strings.Contains(err.Error(), "beta") {
+		t.Errorf("LoadModels with every model corrupt = %v, want an error naming alpha and beta", err)
+	}
+	if _, _, _, err := LoadModels(ctx, filepath.Join(root, "alpha")); err == nil {
+		t.Error("LoadModels(corrupt checkpoint dir) = nil error, want its load error")
+	}
+	if _, _, _, err := LoadModels(ctx, filepath.Join(root, "empty")); err == nil {
 		t.Error("LoadModels(empty dir) = nil error, want no checkpoint error")
 	}
 }
@@ -66,7 +75,7 @@ func TestLoadSpeechStats(t *testing.T) {
 	if err := speech.WriteStats(filepath.Join(root, "alpha"), want); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := LoadModels(ctx, root)
+	got, _, _, err := LoadModels(ctx, root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,14 +83,15 @@ func TestLoadSpeechStats(t *testing.T) {
 		t.Errorf("LoadModels stats: alpha %v, beta %v; want alpha's statistics %v and none for beta", got["alpha"].Stats, got["beta"].Stats, want)
 	}
 	// A checkpoint directory itself: its statistics under its id.
-	one, _, err := LoadModels(ctx, filepath.Join(root, "alpha"))
+	one, _, _, err := LoadModels(ctx, filepath.Join(root, "alpha"))
 	if err != nil || fmt.Sprint(one["alpha"].Stats) != fmt.Sprint(want) {
 		t.Errorf("LoadModels(alpha) = %v, %v; want alpha's statistics", one, err)
 	}
-	// A corrupt file is an error naming the model, not silently the defaults.
+	// A corrupt file fails the model, naming it, rather than silently
+	// giving it the defaults.
 	os.WriteFile(filepath.Join(root, "alpha", speech.StatsFile), []byte("{"), 0o644)
-	if _, _, err := LoadModels(ctx, root); err == nil || !strings.Contains(err.Error(), "alpha") {
-		t.Errorf("LoadModels with a corrupt %s = %v, want an error naming alpha", speech.StatsFile, err)
+	if got, _, failed, _ := LoadModels(ctx, root); got["alpha"] != nil || !strings.Contains(fmt.Sprint(failed["alpha"]), "alpha") {
+		t.Errorf("LoadModels with a corrupt %s: alpha %v, failed %v; want alpha failed, named", speech.StatsFile, got["alpha"], failed)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -238,6 +239,35 @@ func (e *Engine) AddModel(id string, b *Bundle) error {
 		sm.sched.close()
 		return fmt.Errorf("synth: add model %q: %w", id, ErrModelExists)
 	}
+	return nil
+}
+
+// RemoveModel stops serving id: new requests for it fail with
+// ErrUnknownModel at once, and its scheduler is closed once the requests
+// it holds are done (after at most grace; later ones are cut), and the
+// memory of its generators handed back to the OS (debug.FreeOSMemory:
+// they are large, and the Go heap would otherwise hold it). The error
+// wraps ErrUnknownModel when id is not served.
+func (e *Engine) RemoveModel(id string, grace time.Duration) error {
+	e.mu.Lock()
+	sm, ok := e.models[id]
+	delete(e.models, id)
+	e.mu.Unlock()
+	e.srcMu.Lock()
+	delete(e.sourced, id)
+	e.srcMu.Unlock()
+	if !ok {
+		return fmt.Errorf("synth: remove model %q: %w", id, ErrUnknownModel)
+	}
+	go func() {
+		deadline := time.Now().Add(grace)
+		for sm.sched.inFlight() > 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		sm.sched.close()
+		sm = nil // unreachable now, for the GC below
+		debug.FreeOSMemory()
+	}()
 	return nil
 }
 

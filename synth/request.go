@@ -72,7 +72,8 @@ type Request struct {
 	// Format is the output encoding: audio.EncodingWAV (default), or any
 	// other of audio.Encodings().
 	Format audio.Encoding
-	// SampleRate resamples the output (default: the model's rate).
+	// SampleRate resamples the output to MinOutputRate-MaxOutputRate Hz
+	// (0: the model's rate).
 	SampleRate int
 	// Prime is the history the stream starts from (mu-law codes at the
 	// model's rate, e.g. a recording's: generate --prime); not with Text.
@@ -168,6 +169,13 @@ type plan struct {
 	gain     float32   // output gain factor (1: none)
 	direct   []float32 // the audio computed at planning (griffin-lim), at the model's rate
 	items    []speech.Item
+	// cost is the samples the request's streams may generate (a text:
+	// each word's candidates times the samples of an attempt; guide
+	// streams, which every guided request has, are not counted), and
+	// units the admissions it takes: cost over one stream of
+	// Options.MaxSeconds, rounded up (see Engine.Start).
+	cost  int64
+	units int
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
@@ -347,7 +355,37 @@ func (e *Engine) plan(ctx context.Context, r *Request) (*plan, error) {
 	if err := p.planOutput(rate); err != nil {
 		return nil, err
 	}
+	if err := e.planCost(p, maxN); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// planCost sets p's cost and units, an admission being one stream of
+// maxN samples, and refuses a request that costs more than all the
+// model's generation slots together.
+func (e *Engine) planCost(p *plan, maxN int) error {
+	for _, s := range p.segs {
+		n := int64(s.n)
+		if s.word != nil {
+			n *= int64(max(1, s.word.Candidates))
+		}
+		p.cost += n
+	}
+	p.units = int(max(1, (p.cost+int64(maxN)-1)/int64(maxN)))
+	if p.units <= e.opts.MaxStreams {
+		return nil
+	}
+	rate := float64(p.model.b.Model.Config.SampleRate)
+	if p.text {
+		cands := 1
+		if len(p.segs) > 0 && p.segs[0].word != nil {
+			cands = max(1, p.segs[0].word.Candidates)
+		}
+		return badRequest("candidates", "text of %d labels with %d candidates each may generate %.0f s of audio, more than this server generates for one request (%d streams of %g s); send fewer candidates or less text",
+			len(p.segs), cands, float64(p.cost)/rate, e.opts.MaxStreams, e.opts.MaxSeconds)
+	}
+	return badRequest("seconds", "the request may generate %.0f s of audio, more than this server generates for one request (%d streams of %g s); ask for less", float64(p.cost)/rate, e.opts.MaxStreams, e.opts.MaxSeconds)
 }
 
 // planOutput checks the output format and rate of p, whose model runs at
@@ -367,7 +405,7 @@ func (p *plan) planOutput(rate int) error {
 		p.rate = rate
 	}
 	if p.rate < MinOutputRate || p.rate > MaxOutputRate {
-		return badRequest("sample_rate", "field \"sample_rate\" is %d; want %d to %d Hz (or leave it out for the model's %d Hz)", p.rate, MinOutputRate, MaxOutputRate, rate)
+		return badRequest("sample_rate", "field \"sample_rate\" is %d; want %d to %d Hz, or 0 (or leave it out) for the model's %d Hz", p.rate, MinOutputRate, MaxOutputRate, rate)
 	}
 	p.outCount = p.samples
 	if p.speed != 1 { // audio.TimeStretch's length

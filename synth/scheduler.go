@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/wavenet-go/wavenet/speech"
 )
 
@@ -113,6 +115,9 @@ type job struct {
 	err     error               // set before out is closed
 	words   []speech.WordResult // text: the kept attempt of each word said, set before out is closed
 	stop    atomic.Bool
+	// units is the request's cost in admissions (Engine.plan: at least
+	// 1): it takes as many admission tokens and generation slots.
+	units int
 
 	// scheduler-owned
 	seg   int
@@ -138,9 +143,10 @@ func (j *job) total() int {
 // scheduler runs one model's continuous batching. Each of its shards is
 // one goroutine owning one generator (one shard per core that may be
 // used); jobs join a shard's batch and leave it between steps. Admission
-// is bounded: at most slots jobs generate (over all shards) and at most
-// queue more wait, so memory and latency stay bounded; the rest get
-// ErrBusy at once.
+// is bounded and weighted by cost: a job of k units (job.units) takes k of
+// the slots+queue admission tokens at once or gets ErrBusy, then k of the
+// slots generation tokens within queueWait or gets ErrBusy, so that
+// memory and latency stay bounded whatever the requests ask for.
 type scheduler struct {
 	model     string
 	chunkSize int
@@ -148,9 +154,12 @@ type scheduler struct {
 	metrics   Metrics
 	log       *slog.Logger
 
-	admit  chan struct{} // tokens: generating + waiting requests
-	slots  chan struct{} // tokens: generating requests (= generator slots)
-	shards []*shard
+	admit  *semaphore.Weighted // tokens: generating + waiting requests' units
+	slots  *semaphore.Weighted // tokens: generating requests' units (= generator slots)
+	nslots int                 // the slots tokens
+	// admitted counts the requests holding admission tokens.
+	admitted atomic.Int64
+	shards   []*shard
 	// newGen, when set, makes the generator of a private shard: a job
 	// whose mel frames stream in runs on one of its own, so that waiting
 	// for its frames never holds up the streams of the shared shards.
@@ -184,9 +193,9 @@ type shard struct {
 func newScheduler(model string, gens []stepper, slots, queue, chunkSize int, queueWait time.Duration, m Metrics, log *slog.Logger) *scheduler {
 	sc := &scheduler{
 		model: model, chunkSize: chunkSize, queueWait: queueWait, metrics: m, log: log,
-		admit: make(chan struct{}, slots+queue),
-		slots: make(chan struct{}, slots),
-		quit:  make(chan struct{}),
+		admit: semaphore.NewWeighted(int64(slots + queue)),
+		slots: semaphore.NewWeighted(int64(slots)), nslots: slots,
+		quit: make(chan struct{}),
 	}
 	m.Active(model, 0)
 	m.Queued(model, 0)
@@ -212,41 +221,33 @@ func (sc *scheduler) pick() *shard {
 	return best
 }
 
-// submit admits j: it takes an admission token at once or fails with
-// ErrBusy, waits for a generator slot (at most queueWait), then hands j to
-// the scheduler. On success the caller must call release when it is done
-// with the job (after out is closed or after it stopped reading).
+// submit admits j: it takes j.units admission tokens at once or fails
+// with ErrBusy, waits for as many generation slots (at most queueWait),
+// then hands j to the scheduler. On success the caller must call release
+// when it is done with the job (after out is closed or after it stopped
+// reading).
 func (sc *scheduler) submit(ctx context.Context, j *job) error {
 	select {
 	case <-sc.quit:
 		return ErrShutdown
 	default:
 	}
-	select {
-	case sc.admit <- struct{}{}:
-	default:
+	j.units = max(1, j.units)
+	if j.units > sc.nslots || !sc.admit.TryAcquire(int64(j.units)) {
 		sc.metrics.Rejected(sc.model)
 		return ErrBusy
 	}
+	sc.admitted.Add(1)
 	sc.waiting.Add(1)
 	sc.metrics.Queued(sc.model, 1)
-	t := time.NewTimer(sc.queueWait)
-	defer t.Stop()
 	var err error
-	select {
-	case sc.slots <- struct{}{}:
-	case <-t.C:
-		err = ErrBusy
-		sc.metrics.Rejected(sc.model)
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-sc.quit:
-		err = ErrShutdown
+	if !sc.slots.TryAcquire(int64(j.units)) {
+		err = sc.waitSlots(ctx, j.units)
 	}
 	sc.waiting.Add(-1)
 	sc.metrics.Queued(sc.model, -1)
 	if err != nil {
-		<-sc.admit
+		sc.unadmit(j)
 		return err
 	}
 	n := j.total()
@@ -255,8 +256,8 @@ func (sc *scheduler) submit(ctx context.Context, j *job) error {
 	sc.mu.RLock()
 	defer sc.mu.RUnlock()
 	if sc.closed {
-		<-sc.slots
-		<-sc.admit
+		sc.slots.Release(int64(j.units))
+		sc.unadmit(j)
 		return ErrShutdown
 	}
 	sh := sc.pick()
@@ -266,6 +267,34 @@ func (sc *scheduler) submit(ctx context.Context, j *job) error {
 	sh.active.Add(1)
 	sh.joinCh <- j // never blocks: at most slots jobs hold a slot token
 	return nil
+}
+
+// waitSlots waits at most queueWait for n generation slots: ErrBusy
+// after that, ErrShutdown when the scheduler closes, ctx's error when
+// the request ends first.
+func (sc *scheduler) waitSlots(ctx context.Context, n int) error {
+	wctx, cancel := context.WithTimeout(ctx, sc.queueWait)
+	defer cancel()
+	go func() { // a shutdown ends the wait
+		select {
+		case <-sc.quit:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	if sc.slots.Acquire(wctx, int64(n)) == nil {
+		return nil
+	}
+	select {
+	case <-sc.quit:
+		return ErrShutdown
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sc.metrics.Rejected(sc.model)
+	return ErrBusy
 }
 
 // privateShard starts a shard of its own for one job whose frames stream
@@ -287,11 +316,16 @@ func (sc *scheduler) privateShard() *shard {
 	return sh
 }
 
-// release returns the admission token of a job that submit accepted.
-func (sc *scheduler) release() { <-sc.admit }
+// release returns the admission tokens of a job that submit accepted.
+func (sc *scheduler) release(j *job) { sc.unadmit(j) }
+
+func (sc *scheduler) unadmit(j *job) {
+	sc.admitted.Add(-1)
+	sc.admit.Release(int64(j.units))
+}
 
 // inFlight is the number of admitted requests (generating or waiting).
-func (sc *scheduler) inFlight() int { return len(sc.admit) }
+func (sc *scheduler) inFlight() int { return int(sc.admitted.Load()) }
 
 // close stops the scheduler; jobs still running end with ErrShutdown.
 func (sc *scheduler) close() {
@@ -331,7 +365,7 @@ func (sh *shard) run() {
 		sh.active.Add(-1)
 		sc.active.Add(-1)
 		sc.metrics.Active(sc.model, -1)
-		<-sc.slots
+		sc.slots.Release(int64(j.units))
 		close(j.out)
 	}
 	// startSeg joins the generator for j's current segment; it reports
@@ -668,7 +702,7 @@ func (sh *shard) startAttempt(j *job) error {
 // to maxParallelAttempts each, while the generator has free slots beyond
 // those kept for the jobs that may still arrive (perJob slots each).
 func (sh *shard) startExtraAttempts(active []*job, perJob int) {
-	reserve := perJob * (cap(sh.sc.slots) - len(active))
+	reserve := perJob * (sh.sc.nslots - len(active))
 	for _, j := range active {
 		st := &j.word
 		if st.w == nil {

@@ -118,7 +118,7 @@ func TestSchedulerSegmentsAndPauses(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := collect(j)
-	sc.release()
+	sc.release(j)
 	want := []int32{1000, 1001, 1002, -1, -1, 2000, 2001, 2002, 2003, 2004}
 	if fmt.Sprint(got) != fmt.Sprint(want) || j.err != nil {
 		t.Errorf("segments = %v (err %v), want %v", got, j.err, want)
@@ -139,7 +139,7 @@ func TestSchedulerJoinErrorEndsTheJob(t *testing.T) {
 	if got := collect(j); len(got) != 0 || j.err == nil {
 		t.Errorf("job whose join fails: %v, err %v; want nothing and an error", got, j.err)
 	}
-	sc.release()
+	sc.release(j)
 	// The slot is free again.
 	j = &job{segs: []segment{{opts: streamOptions{Seed: 3}, n: 2}}}
 	if err := sc.submit(context.Background(), j); err != nil {
@@ -148,7 +148,7 @@ func TestSchedulerJoinErrorEndsTheJob(t *testing.T) {
 	if got := collect(j); len(got) != 2 {
 		t.Errorf("next job = %v, want 2 codes", got)
 	}
-	sc.release()
+	sc.release(j)
 }
 
 // TestSchedulerCloseUnderLoad submits many jobs from many goroutines while
@@ -171,7 +171,7 @@ func TestSchedulerCloseUnderLoad(t *testing.T) {
 					}
 					return
 				}
-				defer sc.release()
+				defer sc.release(j)
 				collect(j)
 				if j.err != nil && !errors.Is(j.err, ErrShutdown) {
 					t.Errorf("job err = %v", j.err)
@@ -223,7 +223,7 @@ func TestSchedulerSpreadsOverShards(t *testing.T) {
 	for _, j := range jobs {
 		j.stop.Store(true)
 		collect(j)
-		sc.release()
+		sc.release(j)
 	}
 }
 
@@ -249,7 +249,7 @@ func TestSchedulerSurvivesGeneratorPanic(t *testing.T) {
 	if collect(j); !errors.Is(j.err, errGenerator) {
 		t.Errorf("job in a panicking step: err %v, want errGenerator", j.err)
 	}
-	sc.release()
+	sc.release(j)
 	j = &job{segs: []segment{{opts: streamOptions{Seed: 2}, n: 5}}}
 	if err := sc.submit(context.Background(), j); err != nil {
 		t.Fatal(err)
@@ -257,7 +257,7 @@ func TestSchedulerSurvivesGeneratorPanic(t *testing.T) {
 	if got := collect(j); len(got) != 5 || j.err != nil {
 		t.Errorf("job after the panic = %v, %v; want 5 codes", got, j.err)
 	}
-	sc.release()
+	sc.release(j)
 }
 
 // scriptStepper is a fakeStepper whose streams play script(seed, t).
@@ -322,7 +322,7 @@ func TestSchedulerWordEndsAndRetries(t *testing.T) {
 	for c := range j.out {
 		words = append(words, c)
 	}
-	sc.release()
+	sc.release(j)
 	if j.err != nil || len(words) != 2 {
 		t.Fatalf("text job: %d chunks, err %v; want one chunk per word and no error", len(words), j.err)
 	}
@@ -345,5 +345,45 @@ func TestSchedulerWordEndsAndRetries(t *testing.T) {
 	}
 	if want := []uint64{1, speech.RetrySeed(1, 1), 7}; fmt.Sprint(seeds) != fmt.Sprint(want) {
 		t.Errorf("join seeds = %v, want %v (word 0 retried once, word 1 right the first time)", seeds, want)
+	}
+}
+
+// TestAdmissionWeighsUnits: a job of 2 units takes 2 of a 2-slot
+// scheduler's generation slots, so a 1-unit job waits its queueWait and
+// gets ErrBusy rather than running beside it; once the big job is
+// released the small one runs. A job of more units than slots is refused
+// at once, and a job admitted with a free slot but too few admission
+// tokens gets ErrBusy at once.
+func TestAdmissionWeighsUnits(t *testing.T) {
+	f := newFake(t, 4)
+	sc := newScheduler("m", []stepper{f}, 2, 1, 4, 50*time.Millisecond, nopMetrics{}, quietLogger())
+	defer sc.close()
+	// 1e6 samples: still running while the others are tried.
+	big := &job{segs: []segment{{opts: streamOptions{Seed: 1}, n: 1e6}}, units: 2}
+	if err := sc.submit(context.Background(), big); err != nil {
+		t.Fatal(err)
+	}
+	small := &job{segs: []segment{{opts: streamOptions{Seed: 2}, n: 5}}, units: 1}
+	if err := sc.submit(context.Background(), small); !errors.Is(err, ErrBusy) {
+		t.Errorf("1-unit job beside a 2-unit job on 2 slots: submit = %v, want ErrBusy after the queue wait", err)
+	}
+	if err := sc.submit(context.Background(), &job{segs: small.segs, units: 2}); !errors.Is(err, ErrBusy) {
+		t.Errorf("2-unit job with 1 admission token left: submit = %v, want ErrBusy", err)
+	}
+	if err := sc.submit(context.Background(), &job{segs: small.segs, units: 3}); !errors.Is(err, ErrBusy) {
+		t.Errorf("3-unit job on 2 slots: submit = %v, want ErrBusy", err)
+	}
+	big.stop.Store(true)
+	collect(big)
+	sc.release(big)
+	if err := sc.submit(context.Background(), small); err != nil {
+		t.Fatalf("1-unit job after the big one left: %v", err)
+	}
+	if got := collect(small); len(got) != 5 {
+		t.Errorf("1-unit job: %d codes, want 5", len(got))
+	}
+	sc.release(small)
+	if n := sc.inFlight(); n != 0 {
+		t.Errorf("inFlight after every release = %d, want 0", n)
 	}
 }

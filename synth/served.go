@@ -50,41 +50,44 @@ func RandomBundle(preset string, seed uint64) (*Bundle, error) {
 }
 
 // LoadServed loads the models s names, by id, and logs what a service
-// operator should know about them.
-func LoadServed(ctx context.Context, s Served) (map[string]*Bundle, error) {
+// operator should know about them. Checkpoints of s.Dir that do not load
+// are logged and returned in failed (by id), the others served; the error
+// is set when nothing loads.
+func LoadServed(ctx context.Context, s Served) (bundles map[string]*Bundle, failed map[string]error, err error) {
 	log := s.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	var bundles map[string]*Bundle
 	switch {
 	case s.Random != "":
 		b, err := RandomBundle(s.Random, 1)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		bundles = map[string]*Bundle{RandomID: b}
 		log.Warn("serving an untrained random model (noise): for load tests only", "preset", s.Random)
 	case s.Dir != "":
 		var skipped []string
-		var err error
-		if bundles, skipped, err = LoadModels(ctx, s.Dir); err != nil {
-			return nil, err
+		if bundles, skipped, failed, err = LoadModels(ctx, s.Dir); err != nil {
+			return nil, nil, err
 		}
 		for _, e := range skipped {
 			log.Warn("models directory entry skipped", "entry", e)
+		}
+		for id, err := range failed {
+			log.Error("model does not load: not served", "model", id, "err", err)
 		}
 	case s.FS != nil && len(s.FSDirs) > 0:
 		bundles = map[string]*Bundle{}
 		for _, dir := range s.FSDirs {
 			b, err := LoadFS(s.FS, dir)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			bundles[dir] = b
 		}
 	default:
-		return nil, fmt.Errorf("synth: no models to serve (no random preset, directory or file system)")
+		return nil, nil, fmt.Errorf("synth: no models to serve (no random preset, directory or file system)")
 	}
 	for id, b := range bundles {
 		if b.Int8 {
@@ -95,5 +98,5 @@ func LoadServed(ctx context.Context, s Served) (map[string]*Bundle, error) {
 				"median_s", speech.DefaultDuration.Median, "p90_s", speech.DefaultDuration.P90)
 		}
 	}
-	return bundles, nil
+	return bundles, failed, nil
 }

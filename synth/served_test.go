@@ -35,7 +35,7 @@ func TestLoadServed(t *testing.T) {
 	for _, tt := range tests {
 		var logs bytes.Buffer
 		tt.s.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-		got, err := LoadServed(context.Background(), tt.s)
+		got, _, err := LoadServed(context.Background(), tt.s)
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("%s: LoadServed = %v, want an error containing %q", tt.name, err, tt.wantErr)

@@ -150,7 +150,7 @@ func (e *Engine) evict(keep string) {
 	}
 	e.srcMu.Unlock()
 	for _, id := range drop {
-		e.unserve(id)
+		_ = e.RemoveModel(id, 0) // idle: nothing to wait for
 		e.opts.Logger.Info("model evicted (memory budget)", "model", id, "budget_bytes", e.opts.SourceBudget)
 	}
 }
@@ -164,20 +164,9 @@ func (e *Engine) Forget(id string) bool {
 	delete(e.sourced, id)
 	e.srcMu.Unlock()
 	if ok {
-		e.unserve(id)
+		_ = e.RemoveModel(id, e.opts.QueueWait)
 	}
 	return ok
-}
-
-// unserve removes model id from the table and closes its scheduler.
-func (e *Engine) unserve(id string) {
-	e.mu.Lock()
-	sm, ok := e.models[id]
-	delete(e.models, id)
-	e.mu.Unlock()
-	if ok {
-		sm.sched.close()
-	}
 }
 
 // Available lists every model a request may name: the served ones and,

@@ -64,7 +64,7 @@ func (e *Engine) Start(ctx context.Context, req *Request) (*Synthesis, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	j := &job{segs: p.segs, silence: pauseCode}
+	j := &job{segs: p.segs, silence: pauseCode, units: p.units}
 	if p.direct != nil { // computed already: no generation
 		j.out = make(chan []int32)
 		close(j.out)
@@ -89,7 +89,7 @@ func (s *Synthesis) Close() {
 	s.closed = true
 	s.cancel()
 	if s.p.direct == nil {
-		s.p.model.sched.release()
+		s.p.model.sched.release(s.j)
 	}
 }
 

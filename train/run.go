@@ -378,20 +378,29 @@ func latestGood(dir string) (string, wavenet.Config, error) {
 		return "", wavenet.Config{}, err
 	}
 	for _, d := range dirs {
-		f, err := os.Open(filepath.Join(d, wavenet.ConfigFile))
-		if err != nil {
-			continue
-		}
-		cfg, err := wavenet.LoadConfigJSON(f)
-		f.Close()
-		if err != nil {
-			continue
-		}
-		if _, err := wavenet.StoredDType(os.DirFS(d), "."); err == nil {
+		if cfg, ok := readable(d); ok {
 			return d, cfg, nil
 		}
 	}
 	return "", wavenet.Config{}, fmt.Errorf("train: no checkpoint of %s has a readable %s and %s", dir, wavenet.ConfigFile, wavenet.WeightsFile)
+}
+
+// readable reports whether checkpoint directory d's config and weights
+// header read, and returns the config.
+func readable(d string) (wavenet.Config, bool) {
+	f, err := os.Open(filepath.Join(d, wavenet.ConfigFile))
+	if err != nil {
+		return wavenet.Config{}, false
+	}
+	cfg, err := wavenet.LoadConfigJSON(f)
+	f.Close()
+	if err != nil {
+		return wavenet.Config{}, false
+	}
+	if _, err := wavenet.StoredDType(os.DirFS(d), "."); err != nil {
+		return wavenet.Config{}, false
+	}
+	return cfg, true
 }
 
 // CorpusOptions are the corpus options that load audio as the training of

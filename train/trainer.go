@@ -308,6 +308,7 @@ func Resume(ctx context.Context, dir string, trainUtts, val []*corpus.Utterance,
 	for _, d := range dirs {
 		t, err := resumeFrom(ctx, dir, d, trainUtts, val, opts)
 		if err == nil {
+			cleanCheckpoints(dir, d, opts.Logf)
 			return t, nil
 		}
 		if errors.Is(err, context.Canceled) {
@@ -319,6 +320,50 @@ func Resume(ctx context.Context, dir string, trainUtts, val []*corpus.Utterance,
 		}
 	}
 	return nil, fmt.Errorf("train: no usable checkpoint in %s: %w", dir, lastErr)
+}
+
+// deletingSuffix marks a checkpoint directory that Save's rotation is
+// deleting: ".step-NNN" + deletingSuffix.
+const deletingSuffix = ".deleting"
+
+// cleanCheckpoints removes what an interrupted save or rotation left in
+// the run's checkpoint directory: wavenet.WriteDir's temporary
+// directories, directories renamed for deletion, and checkpoints older
+// than resumed (the one the run resumes from) that no longer read (a
+// rotation killed part way by an older version). Newer unreadable ones
+// are kept for inspection (Resume reported them).
+func cleanCheckpoints(dir, resumed string, logf func(string, ...any)) {
+	root := filepath.Join(dir, CheckpointDir)
+	removed, err := wavenet.CleanTemp(root)
+	if err != nil && logf != nil {
+		logf("train: cleaning %s: %v", root, err)
+	}
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		name, p := e.Name(), filepath.Join(root, e.Name())
+		switch {
+		case !e.IsDir():
+		case strings.HasPrefix(name, ".") && strings.HasSuffix(name, deletingSuffix):
+		case strings.HasPrefix(name, "step-") && name < filepath.Base(resumed):
+			if _, ok := readable(p); ok {
+				continue
+			}
+		default:
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			if logf != nil {
+				logf("train: cleaning %s: %v", p, err)
+			}
+			continue
+		}
+		removed = append(removed, p)
+	}
+	if logf != nil {
+		for _, p := range removed {
+			logf("train: removed %s, left by an interrupted checkpoint save or rotation", p)
+		}
+	}
 }
 
 func resumeFrom(ctx context.Context, dir, ckpt string, trainUtts, val []*corpus.Utterance, opts Options) (*Trainer, error) {
@@ -516,10 +561,17 @@ func (t *Trainer) Save(ctx context.Context) error {
 	if t.opts.Logf != nil {
 		t.opts.Logf("train: saved checkpoint %s", dir)
 	}
-	// Only after the new checkpoint is in place are old ones removed.
+	// Only after the new checkpoint is in place are old ones removed,
+	// each renamed out of the checkpoints' names first so that a kill
+	// part way leaves no half-deleted checkpoint (Resume removes what
+	// is left).
 	dirs, err := latestCheckpoints(t.dir)
 	if err == nil {
 		for _, d := range dirs[min(len(dirs), t.opts.Keep):] {
+			gone := filepath.Join(filepath.Dir(d), "."+filepath.Base(d)+deletingSuffix)
+			if os.Rename(d, gone) == nil {
+				d = gone
+			}
 			os.RemoveAll(d)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/corpus"
@@ -88,6 +89,21 @@ func mustRun(t *testing.T, tn *Trainer, err error) *Trainer {
 		t.Fatal(err)
 	}
 	return tn
+}
+
+// resumeLogged resumes the run in dir for 6 steps with one worker and
+// returns the trainer and the lines Resume logged.
+func resumeLogged(t *testing.T, dir string) (*Trainer, []string) {
+	t.Helper()
+	tr, va := testCorpus(64)
+	var logs []string
+	opts := testOptions(6, 1)
+	opts.Logf = func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }
+	tn, err := Resume(context.Background(), dir, tr, va, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn, logs
 }
 
 func resumeSteps(t *testing.T, dir string, steps int64, workers int) *wavenet.Model {
@@ -192,15 +208,9 @@ func TestResumeSkipsCorruptCheckpoint(t *testing.T) {
 	if err := os.WriteFile(w, b[:len(b)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tr, va := testCorpus(64)
-	var logs []string
-	opts := testOptions(6, 1)
-	opts.Logf = func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }
-	tn, err := Resume(context.Background(), dir, tr, va, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tn, logs := resumeLogged(t, dir)
 	defer tn.Close()
+	tr, va := testCorpus(64)
 	if tn.Step() != 3 {
 		t.Errorf("resumed at step %d, want 3 (the newest checkpoint that loads)", tn.Step())
 	}
@@ -297,5 +307,54 @@ func TestUntilStopsPartWay(t *testing.T) {
 	resumed := resumeSteps(t, dir, 6, 2)
 	if d, same := diffWeights(whole, resumed); !same {
 		t.Errorf("until 3 + resume to 6: weights differ from 6 steps by up to %g, want bit-identical", d)
+	}
+}
+
+// TestResumeCleansLeftovers simulates the states a kill -9 during a save
+// or a rotation leaves (a temporary checkpoint directory of WriteDir, a
+// directory renamed for deletion, and a half-deleted oldest checkpoint
+// whose config.json is gone) and checks that Resume removes them all,
+// keeps the good checkpoints, resumes from the newest, and says what it
+// removed.
+func TestResumeCleansLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	runSteps(t, dir, 6, 1) // checkpoints at steps 3 and 6
+	root := filepath.Join(dir, CheckpointDir)
+	half := filepath.Join(root, "step-000000001")
+	if err := os.CopyFS(half, os.DirFS(filepath.Join(root, "step-000000003"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(half, wavenet.ConfigFile)); err != nil {
+		t.Fatal(err)
+	}
+	leftovers := []string{half, filepath.Join(root, ".step-000000009.tmp-12345"), filepath.Join(root, ".step-000000002"+deletingSuffix)}
+	for _, d := range leftovers[1:] {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, wavenet.WeightsFile), []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tn, logs := resumeLogged(t, dir)
+	defer tn.Close()
+	if tn.Step() != 6 {
+		t.Errorf("resumed at step %d, want 6", tn.Step())
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if got := fmt.Sprint(left); got != "[step-000000003 step-000000006]" {
+		t.Errorf("checkpoints after Resume: %s, want [step-000000003 step-000000006]", got)
+	}
+	for _, d := range leftovers {
+		if !strings.Contains(strings.Join(logs, "\n"), d) {
+			t.Errorf("Resume did not say it removed %s; logs:\n%s", d, strings.Join(logs, "\n"))
+		}
 	}
 }

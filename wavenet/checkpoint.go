@@ -157,7 +157,7 @@ func WriteDir(ctx context.Context, dir string, files map[string][]byte, verify f
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("wavenet: save %s: %w", dir, err)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
+	tmp, err := os.MkdirTemp(parent, "."+base+tempInfix)
 	if err != nil {
 		return fmt.Errorf("wavenet: save %s: %w", dir, err)
 	}
@@ -200,6 +200,47 @@ func WriteDir(ctx context.Context, dir string, files map[string][]byte, verify f
 		return fmt.Errorf("wavenet: save %s: %w", dir, err)
 	}
 	return nil
+}
+
+// tempInfix marks WriteDir's temporary directories: "." + base +
+// tempInfix + random, beside the directory they replace (and, in the
+// fallback without an atomic exchange, the old one renamed aside with
+// ".old" appended).
+const tempInfix = ".tmp-"
+
+// CleanTemp removes the temporary directories WriteDir left in parent
+// when it was killed part way (a directory named "." + base + ".tmp-..."),
+// and returns their paths. An old directory renamed aside whose base is
+// missing (killed between the two renames of the fallback) is the only
+// complete copy: it is renamed back to base instead. No WriteDir may be
+// writing into parent meanwhile: call it when a run starts or resumes.
+func CleanTemp(parent string) ([]string, error) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return nil, fmt.Errorf("wavenet: clean %s: %w", parent, err)
+	}
+	var removed []string
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(name, ".") || !strings.Contains(name, tempInfix) {
+			continue
+		}
+		p := filepath.Join(parent, name)
+		if strings.HasSuffix(name, ".old") {
+			base := filepath.Join(parent, name[1:strings.Index(name, tempInfix)])
+			if _, err := os.Lstat(base); errors.Is(err, fs.ErrNotExist) {
+				if err := os.Rename(p, base); err != nil {
+					return removed, fmt.Errorf("wavenet: clean %s: %w", parent, err)
+				}
+				continue
+			}
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return removed, fmt.Errorf("wavenet: clean %s: %w", parent, err)
+		}
+		removed = append(removed, p)
+	}
+	return removed, nil
 }
 
 // exchangeDirs is exchange, replaceable by tests of the fallback.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
@@ -437,5 +438,43 @@ func TestLoadConfigJSON(t *testing.T) {
 		"skip_channels":1,"quantization_channels":256,"scalar_input":true}`
 	if _, err := LoadConfigJSON(strings.NewReader(scalar)); err == nil || !strings.Contains(err.Error(), "scalar_input") {
 		t.Errorf("LoadConfigJSON(scalar_input true) error = %v, want one naming scalar_input", err)
+	}
+}
+
+// TestCleanTemp: the leftovers of a WriteDir killed part way are removed
+// (a temporary directory; an old copy set aside while its directory is
+// in place), an old copy whose directory is missing is put back, and
+// everything else is left alone.
+func TestCleanTemp(t *testing.T) {
+	parent := t.TempDir()
+	mk := func(name string) {
+		if err := os.MkdirAll(filepath.Join(parent, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(parent, name, "f"), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"step-1", ".step-2.tmp-123", "kept", ".kept.tmp-9.old", ".lost.tmp-7.old", ".hidden"} {
+		mk(n)
+	}
+	removed, err := CleanTemp(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(parent, ".kept.tmp-9.old"), filepath.Join(parent, ".step-2.tmp-123")}
+	if fmt.Sprint(removed) != fmt.Sprint(want) {
+		t.Errorf("CleanTemp removed %v, want %v", removed, want)
+	}
+	entries, _ := os.ReadDir(parent)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if got := fmt.Sprint(left); got != "[.hidden kept lost step-1]" {
+		t.Errorf("left %s, want [.hidden kept lost step-1] (lost put back from its old copy)", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(parent, "lost", "f")); string(b) != ".lost.tmp-7.old" {
+		t.Errorf("lost/f = %q, want the old copy's content", b)
 	}
 }

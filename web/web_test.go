@@ -37,7 +37,7 @@ func serve(t *testing.T, embedded bool, keys ...string) string {
 	}
 	if embedded {
 		var err error
-		bundles, err = synth.LoadServed(t.Context(), synth.Served{FS: models.FS(), FSDirs: models.IDs()})
+		bundles, _, err = synth.LoadServed(t.Context(), synth.Served{FS: models.FS(), FSDirs: models.IDs()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -28,6 +30,10 @@ type Registry interface {
 	// AddModel serves m as id from now on (it must not be in use), as o
 	// says. The model must not change afterwards.
 	AddModel(id string, m *wavenet.Model, o Served) error
+	// RemoveModel stops serving a model AddModel added (its running
+	// requests finish); an id not served is an error wrapping
+	// api.ErrNotFound.
+	RemoveModel(id string) error
 }
 
 // Served says how a job's new model is to be served.
@@ -41,6 +47,11 @@ type Served struct {
 	Int8 bool
 }
 
+// DefaultKeep is the finished jobs kept by default: each keeps its model
+// served, and a served model holds its generators' memory (108 MB of
+// heap for the embedded digit voice with 16 streams and 2 workers).
+const DefaultKeep = 4
+
 // ErrNoRegistry is the cause of the 503 answered before SetRegistry.
 var ErrNoRegistry = errors.New("compressapi: no model registry (the server does not accept new models)")
 
@@ -50,8 +61,13 @@ type Options struct {
 	// (Dir/NEW_ID, in the job's format), so that a restart with
 	// --models Dir serves it again.
 	Dir       string
-	MaxActive int // jobs running at once (default 1)
-	MaxJobs   int // jobs kept, finished or not (default 64)
+	MaxActive int // jobs running at once (default 1); more get 429
+	// Retention bounds the finished jobs kept (default: the newest
+	// DefaultKeep, for a day); a job dropped takes its model with it: the
+	// model stops being served and its Dir checkpoint is deleted.
+	Retention api.Retention
+	// Logger receives job failures and removals (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // Manager runs the compression jobs.
@@ -73,11 +89,41 @@ func New(opts Options) *Manager {
 	if opts.MaxActive <= 0 {
 		opts.MaxActive = 1
 	}
-	if opts.MaxJobs <= 0 {
-		opts.MaxJobs = 64
+	if opts.Retention.Keep <= 0 {
+		opts.Retention.Keep = DefaultKeep
+	}
+	opts.Retention = opts.Retention.WithDefaults()
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Manager{opts: opts, jobs: map[string]*job{}, ctx: ctx, cancel: cancel}
+	m := &Manager{opts: opts, jobs: map[string]*job{}, ctx: ctx, cancel: cancel}
+	m.wg.Add(1)
+	go m.expire(retainEvery)
+	return m
+}
+
+// retainEvery is how often finished jobs past their age are dropped when
+// no request comes to drop them.
+const retainEvery = time.Minute
+
+// expire applies the retention every period until Close.
+func (m *Manager) expire(period time.Duration) {
+	defer m.wg.Done()
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case now := <-t.C:
+			m.mu.Lock()
+			if m.reg != nil {
+				m.retainLocked(now)
+			}
+			m.mu.Unlock()
+		}
+	}
 }
 
 // SetRegistry sets the server's model table.
@@ -101,6 +147,7 @@ func (m *Manager) Feature() api.Feature {
 			g.POST("/models/:id/compress", m.create)
 			g.GET("/compress/jobs", m.list)
 			g.GET("/compress/jobs/:id", m.get)
+			g.DELETE("/compress/jobs/:id", m.delete)
 		},
 		OpenAPI: openAPI,
 	}
@@ -149,6 +196,13 @@ type job struct {
 	j        Job
 	started  time.Time
 	finished time.Time
+	cancel   context.CancelFunc
+	// served says the job's model was added to the registry; deleted
+	// that the job was deleted (its model is removed when it finishes).
+	served, deleted bool
+	// model is the model the job added: only that one is removed with
+	// the job (its id may have been deleted and reused since).
+	model *wavenet.Model
 }
 
 func (j *job) snapshot() Job {
@@ -254,23 +308,26 @@ func (m *Manager) create(c echo.Context) error {
 			return api.Errorf(http.StatusConflict, "conflict", "job %s is already making model %q", s.ID, req.NewID)
 		}
 	}
-	if m.active >= m.opts.MaxActive || len(m.jobs) >= m.opts.MaxJobs {
+	if m.active >= m.opts.MaxActive {
 		return &api.Error{Status: http.StatusTooManyRequests, Code: "busy", RetryAfter: 5,
-			Message: fmt.Sprintf("at most %d compression jobs run at once and %d are kept; retry later", m.opts.MaxActive, m.opts.MaxJobs)}
+			Message: fmt.Sprintf("at most %d compression jobs run at once; retry when one is done, or DELETE /v1/compress/jobs/{id} cancels one", m.opts.MaxActive)}
 	}
-	j := &job{started: time.Now()}
+	m.retainLocked(time.Now())
+	ctx, cancel := context.WithCancel(m.ctx)
+	j := &job{started: time.Now(), cancel: cancel}
 	j.j = Job{ID: newID(), Model: id, NewModel: req.NewID, Request: req, Status: "running", Stage: "queued",
 		Created: j.started.UTC().Format(time.RFC3339)}
 	m.jobs[j.j.ID] = j
 	m.active++
 	m.wg.Add(1)
-	go m.run(m.ctx, j, src, sp, m.reg)
+	go m.run(ctx, j, src, sp, m.reg)
 	return c.JSON(http.StatusAccepted, j.snapshot())
 }
 
 // run does the job: copy, prune or quantize, save, register.
 func (m *Manager) run(ctx context.Context, j *job, src *wavenet.Model, sp spec, reg Registry) {
 	defer m.wg.Done()
+	defer j.cancel()
 	res, err := m.compress(ctx, j, src, sp, reg)
 	j.mu.Lock()
 	j.finished = time.Now()
@@ -278,21 +335,103 @@ func (m *Manager) run(ctx context.Context, j *job, src *wavenet.Model, sp spec, 
 	case errors.Is(err, context.Canceled):
 		j.j.Status = "cancelled"
 	case err != nil:
-		j.j.Status, j.j.Error = "failed", err.Error()
+		// The cause goes to the log; the client gets a message without
+		// the server's internals.
+		m.opts.Logger.Warn("compression job failed", "job", j.j.ID, "model", j.j.Model, "new_model", j.j.NewModel, "err", err)
+		j.j.Status, j.j.Error = "failed", failMessage(err)
 	default:
 		j.j.Status, j.j.Stage, j.j.Progress = "done", "served", 1
 		j.j.Bytes, j.j.FP32Bytes, j.j.Sparsity, j.j.Dir = res.Bytes, res.FP32Bytes, res.Sparsity, res.Dir
+		j.served, j.model = true, res.model
 	}
+	deleted := j.deleted
 	j.mu.Unlock()
+	if deleted { // deleted while it ran: its model goes too
+		m.dropOutputs(j)
+	}
 	m.mu.Lock()
 	m.active--
 	m.mu.Unlock()
+}
+
+// failMessage is what a client is told of a failed job.
+func failMessage(err error) string {
+	switch {
+	case errors.Is(err, api.ErrModelExists):
+		return "the new model's id was taken while the job ran; run it again with another new_id"
+	case errors.Is(err, api.ErrClosed):
+		return "the server shut down while the job ran; run it again"
+	}
+	return "the compression failed; the server log has the cause (search for the job id)"
+}
+
+// dropOutputs stops serving j's model, if it was served and is still
+// the one served under its id, and deletes the checkpoint it wrote.
+func (m *Manager) dropOutputs(j *job) {
+	j.mu.Lock()
+	served, dir, id, mdl := j.served, j.j.Dir, j.j.NewModel, j.model
+	j.served, j.model = false, nil
+	j.mu.Unlock()
+	cur, ok := m.reg.Model(id)
+	if served && ok && cur == mdl {
+		if err := m.reg.RemoveModel(id); err != nil && !errors.Is(err, api.ErrNotFound) {
+			m.opts.Logger.Warn("compression job's model not removed", "job", j.j.ID, "model", id, "err", err)
+		}
+	}
+	if reused := ok && cur != mdl; dir != "" && !reused { // a later job's model has the id (and the directory) now
+		if err := os.RemoveAll(dir); err != nil {
+			m.opts.Logger.Warn("compression job's checkpoint not removed", "job", j.j.ID, "dir", dir, "err", err)
+		}
+	}
+}
+
+// retainLocked drops the finished jobs beyond the retention, with their
+// models (m.mu held).
+func (m *Manager) retainLocked(now time.Time) {
+	var done []*job
+	var at []time.Time
+	for _, j := range m.jobs {
+		j.mu.Lock()
+		if !j.finished.IsZero() {
+			done, at = append(done, j), append(at, j.finished)
+		}
+		j.mu.Unlock()
+	}
+	for _, i := range m.opts.Retention.Expired(at, now) {
+		j := done[i]
+		delete(m.jobs, j.j.ID)
+		m.opts.Logger.Info("compression job expired", "job", j.j.ID, "model", j.j.NewModel)
+		m.dropOutputs(j)
+	}
+}
+
+// delete is DELETE /v1/compress/jobs/{id}: a running job is cancelled;
+// the job is forgotten and the model it made stops being served.
+func (m *Manager) delete(c echo.Context) error {
+	id := c.Param("id")
+	m.mu.Lock()
+	j, ok := m.jobs[id]
+	delete(m.jobs, id)
+	m.mu.Unlock()
+	if !ok {
+		return api.Errorf(http.StatusNotFound, "not_found", "no compression job %q; GET /v1/compress/jobs lists them", id)
+	}
+	j.mu.Lock()
+	running := j.finished.IsZero()
+	j.deleted = true
+	j.mu.Unlock()
+	j.cancel()
+	if !running {
+		m.dropOutputs(j)
+	} // else run drops them when the job stops
+	return c.NoContent(http.StatusNoContent)
 }
 
 type result struct {
 	Bytes, FP32Bytes int
 	Sparsity         float64
 	Dir              string
+	model            *wavenet.Model // the model served
 }
 
 func (m *Manager) compress(ctx context.Context, j *job, src *wavenet.Model, sp spec, reg Registry) (result, error) {
@@ -334,11 +473,15 @@ func (m *Manager) compress(ctx context.Context, j *job, src *wavenet.Model, sp s
 	if err := reg.AddModel(snap.NewModel, q, Served{Source: snap.Model, Int8: sp.save.Format == compress.Int8}); err != nil {
 		return r, fmt.Errorf("compressapi: serve %s: %w", snap.NewModel, err)
 	}
+	r.model = q
 	return r, nil
 }
 
 func (m *Manager) get(c echo.Context) error {
 	m.mu.Lock()
+	if m.reg != nil {
+		m.retainLocked(time.Now())
+	}
 	j, ok := m.jobs[c.Param("id")]
 	m.mu.Unlock()
 	if !ok {
@@ -349,6 +492,7 @@ func (m *Manager) get(c echo.Context) error {
 
 func (m *Manager) list(c echo.Context) error {
 	m.mu.Lock()
+	m.retainLocked(time.Now())
 	out := make([]Job, 0, len(m.jobs))
 	for _, j := range m.jobs {
 		out = append(out, j.snapshot())

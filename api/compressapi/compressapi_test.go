@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -22,6 +23,19 @@ type registry struct {
 	mu     sync.Mutex
 	models map[string]*wavenet.Model
 	served map[string]Served // what AddModel was told
+	// block, when set, holds AddModel until it is closed (a job kept
+	// running).
+	block chan struct{}
+}
+
+func (r *registry) RemoveModel(id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.models[id]; !ok {
+		return fmt.Errorf("model %q: %w", id, api.ErrNotFound)
+	}
+	delete(r.models, id)
+	return nil
 }
 
 func (r *registry) Model(id string) (*wavenet.Model, bool) {
@@ -32,6 +46,9 @@ func (r *registry) Model(id string) (*wavenet.Model, bool) {
 }
 
 func (r *registry) AddModel(id string, m *wavenet.Model, o Served) error {
+	if r.block != nil {
+		<-r.block
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.models[id]; ok {
@@ -195,5 +212,123 @@ func TestCompressErrors(t *testing.T) {
 	noReg, _ := newServer(t, Options{}, false)
 	if code, body := featuretest.Do(t, "POST", noReg+"/v1/models/tiny/compress", `{"method":"quantize"}`); code != http.StatusServiceUnavailable {
 		t.Errorf("POST without a registry = %d %v, want 503", code, body)
+	}
+}
+
+// TestCompressRetention runs more jobs than the retention keeps, one
+// after another: none is refused (the limit counts running jobs, not
+// history), and only the newest Keep jobs and their models remain, the
+// older models no longer served and their checkpoints deleted.
+func TestCompressRetention(t *testing.T) {
+	const keep, jobs = 2, 5
+	dir := t.TempDir()
+	base, reg := newServer(t, Options{Dir: dir, Retention: api.Retention{Keep: keep}}, true)
+	var ids []string
+	for i := range jobs {
+		body := fmt.Sprintf(`{"method":"quantize","new_id":"q%d"}`, i)
+		code, j := featuretest.Do(t, "POST", base+"/v1/models/tiny/compress", body)
+		if code != http.StatusAccepted {
+			t.Fatalf("POST %s = %d %v, want 202", body, code, j)
+		}
+		ids = append(ids, j["id"].(string))
+		if j = wait(t, base, j["id"].(string)); j["status"] != "done" {
+			t.Fatalf("job %d = %v, want done", i, j)
+		}
+		time.Sleep(2 * time.Millisecond) // distinct finish times
+	}
+	code, list := featuretest.Do(t, "GET", base+"/v1/compress/jobs", "")
+	if n := len(list["jobs"].([]any)); code != http.StatusOK || n != keep {
+		t.Errorf("GET /v1/compress/jobs after %d jobs, keep %d = %d, %d jobs, want %d", jobs, keep, code, n, keep)
+	}
+	for i := range jobs {
+		id := fmt.Sprintf("q%d", i)
+		_, served := reg.Model(id)
+		_, err := os.Stat(filepath.Join(dir, id))
+		kept := i >= jobs-keep
+		if served != kept || (err == nil) != kept {
+			t.Errorf("job %d (%s): model served %v, checkpoint on disk %v; want both %v", i, ids[i], served, err == nil, kept)
+		}
+	}
+}
+
+// TestCompressDelete deletes a finished job and a running one: each is
+// gone (404), and the model each made is no longer served, the running
+// one's as soon as it finishes.
+func TestCompressDelete(t *testing.T) {
+	base, reg := newServer(t, Options{}, true)
+	code, j := featuretest.Do(t, "POST", base+"/v1/models/tiny/compress", `{"method":"quantize","new_id":"done"}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST = %d %v", code, j)
+	}
+	done := j["id"].(string)
+	wait(t, base, done)
+	if code, body := featuretest.Do(t, "DELETE", base+"/v1/compress/jobs/"+done, ""); code != http.StatusNoContent {
+		t.Errorf("DELETE finished job = %d %v, want 204", code, body)
+	}
+	if _, ok := reg.Model("done"); ok {
+		t.Errorf("model of a deleted job still served")
+	}
+	if code, _ := featuretest.Do(t, "GET", base+"/v1/compress/jobs/"+done, ""); code != http.StatusNotFound {
+		t.Errorf("GET deleted job = %d, want 404", code)
+	}
+	if code, _ := featuretest.Do(t, "DELETE", base+"/v1/compress/jobs/"+done, ""); code != http.StatusNotFound {
+		t.Errorf("DELETE deleted job = %d, want 404", code)
+	}
+
+	reg.mu.Lock()
+	reg.block = make(chan struct{})
+	reg.mu.Unlock()
+	code, j = featuretest.Do(t, "POST", base+"/v1/models/tiny/compress", `{"method":"quantize","new_id":"running"}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST = %d %v", code, j)
+	}
+	running := j["id"].(string)
+	if code, body := featuretest.Do(t, "DELETE", base+"/v1/compress/jobs/"+running, ""); code != http.StatusNoContent {
+		t.Errorf("DELETE running job = %d %v, want 204", code, body)
+	}
+	close(reg.block)
+	// A new job may start once the cancelled one has stopped (MaxActive 1).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := featuretest.Do(t, "POST", base+"/v1/models/tiny/compress", `{"method":"quantize","new_id":"after"}`)
+		if code == http.StatusAccepted {
+			break
+		}
+		if code != http.StatusTooManyRequests || time.Now().After(deadline) {
+			t.Fatalf("POST after deleting the running job = %d %v, want 202 (429 until it stops)", code, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, ok := reg.Model("running"); ok {
+		t.Errorf("model of a job deleted while running is served once it finished")
+	}
+}
+
+// TestCompressDeleteKeepsReusedID: a job's model deleted directly, and
+// its id reused by a later job: deleting the first job leaves the later
+// job's model served.
+func TestCompressDeleteKeepsReusedID(t *testing.T) {
+	base, reg := newServer(t, Options{}, true)
+	var jobs []string
+	for i := range 2 {
+		code, j := featuretest.Do(t, "POST", base+"/v1/models/tiny/compress", `{"method":"quantize","new_id":"x"}`)
+		if code != http.StatusAccepted {
+			t.Fatalf("POST %d = %d %v", i, code, j)
+		}
+		jobs = append(jobs, j["id"].(string))
+		if j = wait(t, base, j["id"].(string)); j["status"] != "done" {
+			t.Fatalf("job %d = %v, want done", i, j)
+		}
+		if i == 0 {
+			if err := reg.RemoveModel("x"); err != nil { // as DELETE /v1/models/x does
+				t.Fatal(err)
+			}
+		}
+	}
+	if code, body := featuretest.Do(t, "DELETE", base+"/v1/compress/jobs/"+jobs[0], ""); code != http.StatusNoContent {
+		t.Fatalf("DELETE first job = %d %v", code, body)
+	}
+	if _, ok := reg.Model("x"); !ok {
+		t.Errorf("deleting the first job removed the second job's model x")
 	}
 }

@@ -50,5 +50,10 @@ var openAPI = map[string]any{
 			"summary":     "A compression job's status, stage, progress (0 to 1) and, when done, the new model's size and sparsity",
 			"responses":   map[string]any{"200": jsonResponse("the job"), "404": errResponse},
 		},
+		"delete": map[string]any{
+			"operationId": "deleteCompressJob",
+			"summary":     "Cancel a running compression job, or forget a finished one; the model it made stops being served and its checkpoint (--data-dir) is deleted. Finished jobs are also dropped by the server's retention (serve --compress-keep, --compress-keep-for)",
+			"responses":   map[string]any{"204": map[string]any{"description": "deleted"}, "404": errResponse},
+		},
 	},
 }

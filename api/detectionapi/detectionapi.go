@@ -2,18 +2,27 @@ package detectionapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"runtime/debug"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/detection"
 )
+
+// evaluate is detection.Evaluate; a variable so tests can hold an
+// evaluation running.
+var evaluate = detection.Evaluate
 
 // Body limits of the detection routes. iou and nms take at most
 // smallBody; evaluate takes the server's --max-body-bytes (32 MiB
@@ -30,19 +39,122 @@ const (
 	maxNMSBoxes = 20000
 )
 
+// Options bound the evaluations the service runs at once. Zero fields
+// take the defaults.
+type Options struct {
+	// MaxEvaluations is how many POST /v1/detection/evaluate requests run
+	// at once (default 2); as many more may wait QueueWait for a turn,
+	// the rest get 429.
+	MaxEvaluations int
+	// MemoryBudget bounds the memory of the evaluations running at once
+	// (default 512 MiB). A request is estimated at EvalCostFactor times
+	// its body (a chunked body: the whole budget): one estimated above
+	// the budget gets 413 before its body is read, one that does not fit
+	// beside the running ones waits QueueWait, then gets 429.
+	MemoryBudget int64
+	// QueueWait is how long a request waits for its turn (default 10 s).
+	QueueWait time.Duration
+}
+
+// EvalCostFactor is the memory an evaluation takes per byte of its
+// JSON body: the body itself, the decoded annotations and the
+// matching's tables. Measured: a 26 MB COCO request peaked at about
+// 150 MB more than the idle server (issue 15), 5.8x; rounded up.
+const EvalCostFactor = 6
+
 // New returns the detection feature for api.Options.Features. It holds no
-// resources.
-func New() api.Feature {
+// resources beyond its admission counters.
+func New(o Options) api.Feature {
+	if o.MaxEvaluations <= 0 {
+		o.MaxEvaluations = 2
+	}
+	if o.MemoryBudget <= 0 {
+		o.MemoryBudget = 512 << 20
+	}
+	if o.QueueWait <= 0 {
+		o.QueueWait = 10 * time.Second
+	}
+	ev := &evaluations{opts: o, waiting: semaphore.NewWeighted(int64(2 * o.MaxEvaluations)),
+		running: semaphore.NewWeighted(int64(o.MaxEvaluations)), memory: semaphore.NewWeighted(o.MemoryBudget)}
 	return api.Feature{
 		Name: "detection",
 		Routes: func(g *echo.Group) {
 			small := bodyLimit(smallBody)
 			g.POST("/detection/iou", handleIoU, small)
 			g.POST("/detection/nms", handleNMS, small)
-			g.POST("/detection/evaluate", handleEvaluate)
+			g.POST("/detection/evaluate", handleEvaluate, ev.admit)
 		},
 		OpenAPI: openAPI(),
 	}
+}
+
+// evaluations is the admission of POST /v1/detection/evaluate: a place
+// among the admitted (running or waiting), a turn to run, and memory.
+type evaluations struct {
+	opts                     Options
+	waiting, running, memory *semaphore.Weighted
+	active                   atomic.Int64
+}
+
+// freeAfter is the smallest estimate after which the memory of a
+// finished evaluation is handed back to the OS at once when no other
+// runs (debug.FreeOSMemory), rather than held by the Go heap.
+const freeAfter = 64 << 20
+
+// admit runs the evaluation when its memory estimate fits the budget.
+func (ev *evaluations) admit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		budget := ev.opts.MemoryBudget
+		est := budget // a body of unknown length may take the whole budget
+		if req.ContentLength >= 0 {
+			est = max(1, EvalCostFactor*req.ContentLength)
+		}
+		if est > budget {
+			return api.Errorf(http.StatusRequestEntityTooLarge, "too_large",
+				"an evaluation of %d MB of JSON needs about %d MB of memory, more than this server's budget for evaluations (%d MB); split it by image or run `wavenet detect eval`",
+				req.ContentLength>>20, est>>20, budget>>20)
+		}
+		if req.Body != nil {
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, budget/EvalCostFactor)
+		}
+		if !ev.waiting.TryAcquire(1) {
+			return ev.busy()
+		}
+		defer ev.waiting.Release(1)
+		ctx, cancel := context.WithTimeout(req.Context(), ev.opts.QueueWait)
+		defer cancel()
+		if err := ev.running.Acquire(ctx, 1); err != nil {
+			return ev.waitError(req.Context())
+		}
+		defer ev.running.Release(1)
+		if err := ev.memory.Acquire(ctx, est); err != nil {
+			return ev.waitError(req.Context())
+		}
+		ev.active.Add(1)
+		defer func() {
+			ev.memory.Release(est)
+			if ev.active.Add(-1) == 0 && est >= freeAfter {
+				debug.FreeOSMemory()
+			}
+		}()
+		return next(c)
+	}
+}
+
+// waitError is the answer to a request whose wait ended: the client's
+// own end, or 429.
+func (ev *evaluations) waitError(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return ev.busy()
+}
+
+func (ev *evaluations) busy() error {
+	return &api.Error{Status: http.StatusTooManyRequests, Code: "busy", RetryAfter: 5,
+		Message: fmt.Sprintf("this server runs %d evaluations at once within %d MB of memory, and they and their queue are full; retry after Retry-After seconds",
+			ev.opts.MaxEvaluations, ev.opts.MemoryBudget>>20)}
 }
 
 // bodyLimit refuses bodies above n bytes (on top of the server's
@@ -269,7 +381,7 @@ func handleEvaluate(c echo.Context) error {
 	if err != nil {
 		return inputError(err, "detections")
 	}
-	res, err := detection.Evaluate(c.Request().Context(), ds, dets, detection.Params{Metric: metric, IoU: thr, ContinuousIoU: req.ContinuousIoU})
+	res, err := evaluate(c.Request().Context(), ds, dets, detection.Params{Metric: metric, IoU: thr, ContinuousIoU: req.ContinuousIoU})
 	if err != nil {
 		return inputError(err, "")
 	}
@@ -320,6 +432,27 @@ func openAPI() map[string]any {
 		}}
 	}
 	matrix := map[string]any{"type": "array", "items": map[string]any{"type": "array", "items": num}}
+	evaluate := op("evaluateDetections", "evaluate detections: Pascal VOC (11-point or all-point AP) or COCO (the 12 summary numbers)",
+		"ground_truth is a COCO instances object (images, categories, annotations with bbox [x, y, width, height], area, iscrowd), detections a COCO results list. metric coco (default) follows pycocotools COCOeval; voc07/voc follow the VOC devkit at iou_threshold with integer-pixel IoU unless continuous_iou. curves=false leaves out the per-class precision-recall curves. Evaluations run a few at once (serve --max-evaluations) within a memory budget (--evaluation-memory; a request is estimated at 6x its body): one above the budget is a 413, one that finds no room within --queue-wait a 429.",
+		map[string]any{"type": "object", "required": []any{"ground_truth", "detections"}, "properties": map[string]any{
+			"metric":         map[string]any{"type": "string", "enum": []any{"voc07", "voc", "coco"}, "default": "coco"},
+			"iou_threshold":  map[string]any{"type": "number", "default": 0.5, "description": "VOC only"},
+			"continuous_iou": map[string]any{"type": "boolean", "default": false, "description": "VOC only"},
+			"curves":         map[string]any{"type": "boolean", "default": true},
+			"ground_truth":   map[string]any{"type": "object", "description": "COCO instances JSON"},
+			"detections":     map[string]any{"type": "array", "items": map[string]any{"type": "object"}, "description": "COCO results JSON"}}},
+		map[string]any{"type": "object", "properties": map[string]any{
+			"metric": str, "iou": num, "map": num,
+			"classes": map[string]any{"type": "array", "items": map[string]any{"type": "object", "properties": map[string]any{
+				"id": map[string]any{"type": "integer"}, "name": str, "gt": map[string]any{"type": "integer"}, "detections": map[string]any{"type": "integer"},
+				"tp": map[string]any{"type": "integer"}, "fp": map[string]any{"type": "integer"}, "ap": num, "ap50": num, "ap75": num,
+				"recall": map[string]any{"type": "array", "items": num}, "precision": map[string]any{"type": "array", "items": num}}}},
+			"coco":    map[string]any{"type": "object", "description": "COCO only: stats (the 12 numbers of COCOeval.summarize), iou_thresholds, area_ranges, max_dets, category_ids"},
+			"summary": map[string]any{"type": "array", "items": str, "description": "COCO only: the summary lines as pycocotools prints them"}}},
+		"the server's --max-body-bytes (default 32 MiB) and the evaluation memory budget over 6")
+	resp := evaluate["post"].(map[string]any)["responses"].(map[string]any)
+	resp["413"] = errBody("body larger than the server's limit, or estimated to need more memory than its evaluation budget")
+	resp["429"] = errBody("the evaluations running and waiting fill the server's limits; retry after Retry-After seconds")
 	return map[string]any{
 		"/v1/detection/iou": op("boxIoU", "pairwise IoU of two box lists",
 			"IoU of every boxes1[i] with every boxes2[j] (boxes2 defaults to boxes1), continuous coordinates or, with pixel=true, the Pascal VOC integer-pixel convention (width = x2 - x1 + 1). At most 1,048,576 pairs.",
@@ -338,24 +471,7 @@ func openAPI() map[string]any {
 				"score_threshold": map[string]any{"type": "number", "default": 0, "description": "drop boxes scoring below (Soft-NMS default 0.001)"}}},
 			map[string]any{"type": "object", "properties": map[string]any{
 				"keep": map[string]any{"type": "array", "items": map[string]any{"type": "integer"}}, "scores": map[string]any{"type": "array", "items": num}}}, "4 MiB"),
-		"/v1/detection/evaluate": op("evaluateDetections", "evaluate detections: Pascal VOC (11-point or all-point AP) or COCO (the 12 summary numbers)",
-			"ground_truth is a COCO instances object (images, categories, annotations with bbox [x, y, width, height], area, iscrowd), detections a COCO results list. metric coco (default) follows pycocotools COCOeval; voc07/voc follow the VOC devkit at iou_threshold with integer-pixel IoU unless continuous_iou. curves=false leaves out the per-class precision-recall curves.",
-			map[string]any{"type": "object", "required": []any{"ground_truth", "detections"}, "properties": map[string]any{
-				"metric":         map[string]any{"type": "string", "enum": []any{"voc07", "voc", "coco"}, "default": "coco"},
-				"iou_threshold":  map[string]any{"type": "number", "default": 0.5, "description": "VOC only"},
-				"continuous_iou": map[string]any{"type": "boolean", "default": false, "description": "VOC only"},
-				"curves":         map[string]any{"type": "boolean", "default": true},
-				"ground_truth":   map[string]any{"type": "object", "description": "COCO instances JSON"},
-				"detections":     map[string]any{"type": "array", "items": map[string]any{"type": "object"}, "description": "COCO results JSON"}}},
-			map[string]any{"type": "object", "properties": map[string]any{
-				"metric": str, "iou": num, "map": num,
-				"classes": map[string]any{"type": "array", "items": map[string]any{"type": "object", "properties": map[string]any{
-					"id": map[string]any{"type": "integer"}, "name": str, "gt": map[string]any{"type": "integer"}, "detections": map[string]any{"type": "integer"},
-					"tp": map[string]any{"type": "integer"}, "fp": map[string]any{"type": "integer"}, "ap": num, "ap50": num, "ap75": num,
-					"recall": map[string]any{"type": "array", "items": num}, "precision": map[string]any{"type": "array", "items": num}}}},
-				"coco":    map[string]any{"type": "object", "description": "COCO only: stats (the 12 numbers of COCOeval.summarize), iou_thresholds, area_ranges, max_dets, category_ids"},
-				"summary": map[string]any{"type": "array", "items": str, "description": "COCO only: the summary lines as pycocotools prints them"}}},
-			"the server's --max-body-bytes (default 32 MiB)"),
+		"/v1/detection/evaluate": evaluate,
 	}
 }
 

@@ -1,6 +1,7 @@
 package detectionapi
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"math"
@@ -8,16 +9,18 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/api/internal/featuretest"
+	"github.com/wavenet-go/wavenet/detection"
 )
 
 // detectionServer is a server without models: the detection routes need
 // none.
 func detectionServer(t *testing.T) string {
 	t.Helper()
-	return featuretest.Serve(t, api.Options{Features: []api.Feature{New()}})
+	return featuretest.Serve(t, api.Options{Features: []api.Feature{New(Options{})}})
 }
 
 // errorBody is api's one error shape.
@@ -173,5 +176,51 @@ func TestDetectionErrors(t *testing.T) {
 	big := `{"boxes1": [` + strings.Repeat(`[0,0,1,1],`, smallBody/10) + `[0,0,1,1]]}`
 	if code, eb := postDetection(t, base+"/v1/detection/iou", big, nil); code != http.StatusRequestEntityTooLarge || eb.Error.Code != "too_large" {
 		t.Errorf("POST iou with %d bytes = %d %+v, want 413 too_large", len(big), code, eb)
+	}
+}
+
+// TestEvaluateAdmission: an evaluation whose memory estimate is above the
+// budget gets 413 before its body is read; while one evaluation runs
+// (held by a stand-in for detection.Evaluate) and MaxEvaluations is 1, a
+// second waits QueueWait and gets 429; after it, evaluations run again.
+func TestEvaluateAdmission(t *testing.T) {
+	const budget = 64 << 10 // 64 KiB: bodies up to 64 KiB / EvalCostFactor
+	running, hold := make(chan struct{}), make(chan struct{})
+	orig := evaluate
+	evaluate = func(ctx context.Context, ds *detection.Dataset, dets []detection.Detection, p detection.Params) (*detection.Result, error) {
+		running <- struct{}{}
+		<-hold
+		return orig(ctx, ds, dets, p)
+	}
+	t.Cleanup(func() { evaluate = orig })
+	url := featuretest.Serve(t, api.Options{Features: []api.Feature{New(Options{MaxEvaluations: 1, MemoryBudget: budget, QueueWait: 50 * time.Millisecond})}}) +
+		"/v1/detection/evaluate"
+	gt := `{"images": [{"id": 1}], "categories": [{"id": 1, "name": "cat"}],
+"annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]}`
+	body := `{"ground_truth": ` + gt + `, "detections": [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.9}]}`
+
+	big := `{"ground_truth": ` + gt + `, "detections": [], "pad": "` + strings.Repeat("x", budget/EvalCostFactor) + `"}`
+	if code, eb := postDetection(t, url, big, nil); code != http.StatusRequestEntityTooLarge || !strings.Contains(eb.Error.Message, "budget") {
+		t.Errorf("POST evaluate of %d bytes with a %d-byte budget = %d %q, want 413 naming the budget", len(big), budget, code, eb.Error.Message)
+	}
+
+	first := make(chan int)
+	go func() {
+		var v map[string]any
+		code, _ := postDetection(t, url, body, &v)
+		first <- code
+	}()
+	<-running
+	if code, eb := postDetection(t, url, body, nil); code != http.StatusTooManyRequests {
+		t.Errorf("POST evaluate while one runs (max 1) = %d %+v, want 429", code, eb)
+	}
+	close(hold)
+	if code := <-first; code != http.StatusOK {
+		t.Errorf("the running evaluation = %d, want 200", code)
+	}
+	go func() { <-running }()
+	var v map[string]any
+	if code, eb := postDetection(t, url, body, &v); code != http.StatusOK {
+		t.Errorf("POST evaluate after the first finished = %d %+v, want 200", code, eb)
 	}
 }

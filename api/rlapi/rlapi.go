@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"strings"
@@ -20,9 +21,13 @@ import (
 
 // Options bound the work the service accepts.
 type Options struct {
-	MaxActive   int // runs training at once (default 2)
-	MaxRuns     int // runs kept, finished or not (default 32)
+	MaxActive   int // runs training at once (default 2); more get 429
 	MaxEpisodes int // per run (default 100,000)
+	// Retention bounds the finished runs kept (default: the newest 32,
+	// for a day); DELETE /v1/rl/runs/{id} drops one at once.
+	Retention api.Retention
+	// Logger receives run failures (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // manager holds the runs.
@@ -58,8 +63,9 @@ func newManager(opts Options) *manager {
 	if opts.MaxActive <= 0 {
 		opts.MaxActive = 2
 	}
-	if opts.MaxRuns <= 0 {
-		opts.MaxRuns = 32
+	opts.Retention = opts.Retention.WithDefaults()
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
 	if opts.MaxEpisodes <= 0 {
 		opts.MaxEpisodes = 100000
@@ -131,11 +137,12 @@ func (m *manager) create(c echo.Context) error {
 		return api.Errorf(http.StatusBadRequest, "bad_request", "eval_episodes must be between 0 and 100000, got %d", req.EvalEpisodes)
 	}
 	m.mu.Lock()
-	if m.active >= m.opts.MaxActive || len(m.runs) >= m.opts.MaxRuns {
+	if m.active >= m.opts.MaxActive {
 		m.mu.Unlock()
 		return &api.Error{Status: http.StatusTooManyRequests, Code: "busy", RetryAfter: 10,
-			Message: fmt.Sprintf("at most %d runs train at once and %d are kept; wait, or DELETE finished runs", m.opts.MaxActive, m.opts.MaxRuns)}
+			Message: fmt.Sprintf("at most %d runs train at once; wait, or DELETE /v1/rl/runs/{id} cancels one", m.opts.MaxActive)}
 	}
+	m.retainLocked(time.Now())
 	ctx, cancel := context.WithCancel(context.Background())
 	j := &job{id: newID(), cfg: cfg, cancel: cancel, status: "running", started: time.Now()}
 	m.runs[j.id] = j
@@ -159,7 +166,10 @@ func (m *manager) train(ctx context.Context, j *job) {
 	case errors.Is(err, context.Canceled):
 		j.status = "cancelled"
 	case err != nil:
-		j.status, j.err = "failed", err.Error()
+		// The cause goes to the log; the client gets a message without
+		// the server's internals.
+		m.opts.Logger.Warn("rl run failed", "run", j.id, "err", err)
+		j.status, j.err = "failed", "the run failed; the server log has the cause (search for the run id)"
 	default:
 		j.status = "done"
 	}
@@ -167,6 +177,22 @@ func (m *manager) train(ctx context.Context, j *job) {
 	m.mu.Lock()
 	m.active--
 	m.mu.Unlock()
+}
+
+// retainLocked drops the finished runs beyond the retention (m.mu held).
+func (m *manager) retainLocked(now time.Time) {
+	var done []*job
+	var at []time.Time
+	for _, j := range m.runs {
+		j.mu.Lock()
+		if !j.finished.IsZero() {
+			done, at = append(done, j), append(at, j.finished)
+		}
+		j.mu.Unlock()
+	}
+	for _, i := range m.opts.Retention.Expired(at, now) {
+		delete(m.runs, done[i].id)
+	}
 }
 
 func (j *job) snapshot(curve bool) runStatus {
@@ -196,6 +222,7 @@ func (j *job) snapshot(curve bool) runStatus {
 func (m *manager) lookup(c echo.Context) (*job, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.retainLocked(time.Now())
 	j, ok := m.runs[c.Param("id")]
 	if !ok {
 		return nil, api.Errorf(http.StatusNotFound, "not_found", "no rl run with id %q; POST /v1/rl/runs starts one", c.Param("id"))
@@ -237,7 +264,7 @@ func (m *manager) act(c echo.Context) error {
 	}
 	a, err := run.Policy.Act(req.Observation)
 	if err != nil {
-		return api.Errorf(http.StatusBadRequest, "bad_request", "%v", err)
+		return api.Errorf(http.StatusBadRequest, "bad_request", "%s", strings.TrimPrefix(err.Error(), "rl: "))
 	}
 	return c.JSON(http.StatusOK, map[string]int{"action": a})
 }

@@ -115,3 +115,37 @@ func TestRLBusy(t *testing.T) {
 		t.Errorf("second POST while one trains = %d %v, want 429", code, e)
 	}
 }
+
+// TestRLRetention: with Keep 1, runs started one after another are all
+// accepted (the limit counts running ones, not history), and only the
+// newest finished run is kept.
+func TestRLRetention(t *testing.T) {
+	base := newServer(t, Options{MaxActive: 1, Retention: api.Retention{Keep: 1}})
+	var ids []string
+	for range 3 {
+		code, run := featuretest.Do(t, "POST", base+"/v1/rl/runs", `{"env":"bandit","agent":"ucb1","episodes":10,"seed":1}`)
+		if code != http.StatusAccepted {
+			t.Fatalf("POST /v1/rl/runs = %d %v, want 202", code, run)
+		}
+		id := run["id"].(string)
+		ids = append(ids, id)
+		deadline := time.Now().Add(30 * time.Second)
+		for run["status"] == "running" && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+			_, run = featuretest.Do(t, "GET", base+"/v1/rl/runs/"+id, "")
+		}
+		if run["status"] != "done" {
+			t.Fatalf("run %s: %v, want done", id, run)
+		}
+		time.Sleep(2 * time.Millisecond) // distinct finish times
+	}
+	for i, id := range ids {
+		want := http.StatusNotFound
+		if i == len(ids)-1 {
+			want = http.StatusOK
+		}
+		if code, _ := featuretest.Do(t, "GET", base+"/v1/rl/runs/"+id, ""); code != want {
+			t.Errorf("GET run %d of 3 (keep 1) = %d, want %d", i, code, want)
+		}
+	}
+}

@@ -567,7 +567,7 @@ type SynthesizeRequest struct {
 	// PauseSeconds silence between text labels (default 0.15)
 	PauseSeconds *float32 `json:"pause_seconds,omitempty"`
 
-	// SampleRate output rate in Hz (default: the model's rate)
+	// SampleRate output rate in Hz, 1000 to 192000; 0 or absent: the model's rate
 	SampleRate *int `json:"sample_rate,omitempty"`
 
 	// Seconds audio length (default 1); at most the server's --max-seconds
@@ -610,7 +610,7 @@ type VocodeRequest struct {
 	// Model a vocoder's id (a model with local_conditioning in GET /v1/models)
 	Model *string `json:"model,omitempty"`
 
-	// SampleRate output rate in Hz (default: the model's rate)
+	// SampleRate output rate in Hz, 1000 to 192000; 0 or absent: the model's rate
 	SampleRate *int `json:"sample_rate,omitempty"`
 
 	// Seed random seed (default random, returned in X-Seed)
@@ -887,10 +887,15 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
 	CreateSpeech(ctx context.Context, params *CreateSpeechParams, body CreateSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListModels served models
+	// ListModels served models, and (failed) the models that did not load when the server started, with their errors
 	//
 	// Corresponds with GET /v1/models (the `ListModels` operationId).
 	ListModels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteModel stop serving a model made by a job (compression); its running requests finish. Models the server started with cannot be deleted (409)
+	//
+	// Corresponds with DELETE /v1/models/{id} (the `DeleteModel` operationId).
+	DeleteModel(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetModel one model: config, receptive field, sample rate, labels
 	//
@@ -1066,11 +1071,26 @@ func (c *Client) CreateSpeech(ctx context.Context, params *CreateSpeechParams, b
 	return c.Client.Do(req)
 }
 
-// ListModels served models
+// ListModels served models, and (failed) the models that did not load when the server started, with their errors
 //
 // Corresponds with GET /v1/models (the `ListModels` operationId).
 func (c *Client) ListModels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListModelsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteModel stop serving a model made by a job (compression); its running requests finish. Models the server started with cannot be deleted (409)
+//
+// Corresponds with DELETE /v1/models/{id} (the `DeleteModel` operationId).
+func (c *Client) DeleteModel(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteModelRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1429,6 +1449,40 @@ func NewListModelsRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteModelRequest constructs an http.Request for the DeleteModel method
+func NewDeleteModelRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/models/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1952,12 +2006,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
 	CreateSpeechWithResponse(ctx context.Context, params *CreateSpeechParams, body CreateSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSpeechResponse, error)
 
-	// ListModelsWithResponse served models
+	// ListModelsWithResponse served models, and (failed) the models that did not load when the server started, with their errors
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/models (the `ListModels` operationId).
 	ListModelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListModelsResponse, error)
+
+	// DeleteModelWithResponse stop serving a model made by a job (compression); its running requests finish. Models the server started with cannot be deleted (409)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/models/{id} (the `DeleteModel` operationId).
+	DeleteModelWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteModelResponse, error)
 
 	// GetModelWithResponse one model: config, receptive field, sample rate, labels
 	//
@@ -2339,6 +2400,10 @@ type ListModelsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
+		Failed *[]struct {
+			Error *string `json:"error,omitempty"`
+			Id    *string `json:"id,omitempty"`
+		} `json:"failed,omitempty"`
 		Models *[]ModelInfo `json:"models,omitempty"`
 	}
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -2347,6 +2412,10 @@ type ListModelsResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListModelsResponse) GetJSON200() *struct {
+	Failed *[]struct {
+		Error *string `json:"error,omitempty"`
+		Id    *string `json:"id,omitempty"`
+	} `json:"failed,omitempty"`
 	Models *[]ModelInfo `json:"models,omitempty"`
 } {
 	return r.JSON200
@@ -2386,6 +2455,61 @@ func (r ListModelsResponse) ContentType() string {
 	return ""
 }
 
+type DeleteModelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteModelResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteModelResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteModelResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteModelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteModelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteModelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteModelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetModelResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2395,6 +2519,8 @@ type GetModelResponse struct {
 	JSON401 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2410,6 +2536,11 @@ func (r GetModelResponse) GetJSON401() *Error {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetModelResponse) GetJSON404() *Error {
 	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetModelResponse) GetJSON503() *Error {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2979,7 +3110,7 @@ func (c *ClientWithResponses) CreateSpeechWithResponse(ctx context.Context, para
 	return ParseCreateSpeechResponse(rsp)
 }
 
-// ListModelsWithResponse served models
+// ListModelsWithResponse served models, and (failed) the models that did not load when the server started, with their errors
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2990,6 +3121,19 @@ func (c *ClientWithResponses) ListModelsWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseListModelsResponse(rsp)
+}
+
+// DeleteModelWithResponse stop serving a model made by a job (compression); its running requests finish. Models the server started with cannot be deleted (409)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/models/{id} (the `DeleteModel` operationId).
+func (c *ClientWithResponses) DeleteModelWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteModelResponse, error) {
+	rsp, err := c.DeleteModel(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteModelResponse(rsp)
 }
 
 // GetModelWithResponse one model: config, receptive field, sample rate, labels
@@ -3406,6 +3550,10 @@ func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
+			Failed *[]struct {
+				Error *string `json:"error,omitempty"`
+				Id    *string `json:"id,omitempty"`
+			} `json:"failed,omitempty"`
 			Models *[]ModelInfo `json:"models,omitempty"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3419,6 +3567,49 @@ func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteModelResponse parses an HTTP response from a DeleteModelWithResponse call
+func ParseDeleteModelResponse(rsp *http.Response) (*DeleteModelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteModelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	}
 
@@ -3459,6 +3650,13 @@ func ParseGetModelResponse(rsp *http.Response) (*GetModelResponse, error) {
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 

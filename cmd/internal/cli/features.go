@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"log/slog"
 	"path/filepath"
 
 	"github.com/wavenet-go/wavenet/api"
@@ -21,17 +22,25 @@ type serveFeatures struct {
 	listening *listeningapi.Service
 }
 
+// featureLimits bound the features' work (serve's flags); the zero
+// value takes each feature's defaults.
+type featureLimits struct {
+	detection    detectionapi.Options
+	compress, rl api.Retention
+	logger       *slog.Logger
+}
+
 // newServeFeatures builds detection, rl (unless noRL), compress and the
 // listening tests, whose database is dataDir/listening.db and whose
 // folders of WAVs are under dataDir/wavs.
-func newServeFeatures(noRL bool, dataDir string) (*serveFeatures, error) {
-	f := &serveFeatures{list: []api.Feature{detectionapi.New()}}
+func newServeFeatures(noRL bool, dataDir string, lim featureLimits) (*serveFeatures, error) {
+	f := &serveFeatures{list: []api.Feature{detectionapi.New(lim.detection)}}
 	if !noRL {
-		feat, closeRuns := rlapi.New(rlapi.Options{})
+		feat, closeRuns := rlapi.New(rlapi.Options{Retention: lim.rl, Logger: lim.logger})
 		f.list = append(f.list, feat)
 		f.closers = append(f.closers, closeRuns)
 	}
-	f.compress = compressapi.New(compressapi.Options{})
+	f.compress = compressapi.New(compressapi.Options{Retention: lim.compress, Logger: lim.logger})
 	f.list = append(f.list, f.compress.Feature())
 	f.closers = append(f.closers, f.compress.Close)
 	st, err := ltest.Open(filepath.Join(dataDir, "listening.db"))
@@ -67,6 +76,8 @@ type serveRegistry struct{ srv *api.Server }
 var _ compressapi.Registry = serveRegistry{}
 
 func (r serveRegistry) Model(id string) (*wavenet.Model, bool) { return r.srv.Model(id) }
+
+func (r serveRegistry) RemoveModel(id string) error { return r.srv.RemoveModel(id) }
 
 // AddModel serves m with its source model's word duration statistics,
 // and with the int8 generator (cache.NewInt8) when it is an int8

@@ -15,7 +15,7 @@ func TestServeFeatures(t *testing.T) {
 		{false, []string{"detection", "rl", "compress", "listening"}},
 		{true, []string{"detection", "compress", "listening"}},
 	} {
-		f, err := newServeFeatures(tc.noRL, t.TempDir())
+		f, err := newServeFeatures(tc.noRL, t.TempDir(), featureLimits{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,7 +37,29 @@ type loadLevel struct {
 	// other programs, CPU efficiency does not.
 	ServerCPU float64 `json:"server_cpu_seconds,omitempty"`
 	PerCPU    float64 `json:"audio_seconds_per_cpu_second,omitempty"`
-	latencies []float64
+	// Kinds counts the requests of each kind of a --mix run (synthesize,
+	// evaluate, compress) and their statuses; ServerErrors the 5xx
+	// answers of every kind.
+	Kinds        map[string]*kindCount `json:"kinds,omitempty"`
+	ServerErrors int                   `json:"server_errors"`
+	latencies    []float64
+}
+
+// kindCount is what one kind of request of a --mix run got.
+type kindCount struct {
+	Requests int            `json:"requests"`
+	Statuses map[string]int `json:"statuses"` // by status, or "transport"
+}
+
+// loadReport is the --json output: the levels, and what the server went
+// through (with --server-pid and --server-log).
+type loadReport struct {
+	Levels []*loadLevel `json:"levels"`
+	// PeakRSS is the server's peak resident memory (VmHWM of
+	// /proc/PID/status, bytes) at the end of the runs.
+	PeakRSS int64 `json:"server_peak_rss_bytes,omitempty"`
+	// Panics counts the lines of the server's log that report a panic.
+	Panics *int `json:"server_panics,omitempty"`
 }
 
 // badErrors counts errors other than the deliberate 429/503 of bounded
@@ -62,12 +85,22 @@ func runLoadtest(ctx context.Context, env *Env, args []string) error {
 	stream := fs.Bool("stream", false, "ask for streamed responses")
 	keyFile := fs.String("api-key-file", "", "file whose first key is sent as Bearer token")
 	asJSON := fs.Bool("json", false, "print the results as JSON instead of a table")
-	serverPID := fs.Int("server-pid", 0, "process id of the server, to report its CPU time per run (Linux /proc)")
+	serverPID := fs.Int("server-pid", 0, "process id of the server, to report its CPU time per run and its peak memory (Linux /proc)")
+	serverLog := fs.String("server-log", "", "the server's log file, to count the panics it reports")
+	mixFlag := fs.String("mix", "synthesize", "kinds of request and their weights: synthesize, evaluate (POST /v1/detection/evaluate of a generated COCO evaluation) and compress (a quantization job), e.g. synthesize=6,evaluate=1,compress=1")
+	evalKB := fs.Int("evaluate-kb", 1024, "size of each generated evaluation request, in KiB")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	mix, err := parseMix(*mixFlag)
+	if err != nil {
+		return err
+	}
+	if *evalKB < 1 || *evalKB > 256<<10 {
+		return Usagef("--evaluate-kb is %d, want 1 to %d", *evalKB, 256<<10)
+	}
 	u, err := url.Parse(*rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Usagef("--url %q: want http://127.0.0.1:PORT", *rawURL)
 	}
 	if !isLoopback(u.Hostname()) {
@@ -107,7 +140,11 @@ func runLoadtest(ctx context.Context, env *Env, args []string) error {
 	if *model != "" {
 		body["model"] = *model
 	}
-	target := strings.TrimSuffix(u.String(), "/") + "/v1/synthesize"
+	base := strings.TrimSuffix(u.String(), "/")
+	kinds, err := loadKinds(ctx, client, base, key, body, mix, *model, *evalKB<<10)
+	if err != nil {
+		return err
+	}
 
 	var results []*loadLevel
 	for _, n := range levels {
@@ -116,20 +153,239 @@ func runLoadtest(ctx context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stderr, "loadtest: %d clients for %v...\n", n, *duration)
 		cpu0, cpuErr := procCPU(*serverPID)
-		lv := runLevel(ctx, client, target, key, body, n, *duration)
+		lv := runLevel(ctx, kinds, n, *duration)
 		if cpu1, err := procCPU(*serverPID); *serverPID > 0 && err == nil && cpuErr == nil && cpu1 > cpu0 {
 			lv.ServerCPU = cpu1 - cpu0
 			lv.PerCPU = lv.AudioSec / lv.ServerCPU
 		}
 		results = append(results, lv)
 	}
+	rep := loadReport{Levels: results}
+	if *serverPID > 0 {
+		if rep.PeakRSS, err = procPeakRSS(*serverPID); err != nil {
+			fmt.Fprintf(env.Stderr, "loadtest: server peak memory: %v\n", err)
+		}
+	}
+	if *serverLog != "" {
+		n, err := countPanics(*serverLog)
+		if err != nil {
+			return err
+		}
+		rep.Panics = &n
+	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(results)
+		return enc.Encode(rep)
 	}
 	printLoad(env.Stdout, results, *secPerReq)
+	printServer(env.Stdout, rep)
 	return nil
+}
+
+// mixEntry is one kind of request of --mix and its weight.
+type mixEntry struct {
+	kind   string
+	weight int
+}
+
+// parseMix reads --mix: kind or kind=weight, comma-separated.
+func parseMix(s string) ([]mixEntry, error) {
+	var mix []mixEntry
+	seen := map[string]bool{}
+	for _, part := range strings.Split(s, ",") {
+		kind, w, hasW := strings.Cut(strings.TrimSpace(part), "=")
+		weight := 1
+		if hasW {
+			n, err := strconv.Atoi(w)
+			if err != nil || n < 1 || n > 1000 {
+				return nil, Usagef("--mix: weight %q of %s, want 1 to 1000", w, kind)
+			}
+			weight = n
+		}
+		switch kind {
+		case "synthesize", "evaluate", "compress":
+		default:
+			return nil, Usagef("--mix: kind %q, want synthesize, evaluate or compress", kind)
+		}
+		if seen[kind] {
+			return nil, Usagef("--mix: %s given twice", kind)
+		}
+		seen[kind] = true
+		mix = append(mix, mixEntry{kind, weight})
+	}
+	return mix, nil
+}
+
+// loadKind is one kind of request of a run: do sends one (the client's
+// c, its i-th request) and returns the status, the seconds of audio
+// received, the Retry-After of a refusal.
+type loadKind struct {
+	name   string
+	weight int
+	do     func(ctx context.Context, c, i int) (status int, audioSec float64, retry time.Duration, err error)
+}
+
+// loadKinds builds the requests of mix against the service at base.
+func loadKinds(ctx context.Context, client *http.Client, base, key string, synthBody map[string]any, mix []mixEntry, model string, evalBytes int) ([]loadKind, error) {
+	var kinds []loadKind
+	for _, m := range mix {
+		k := loadKind{name: m.kind, weight: m.weight}
+		switch m.kind {
+		case "synthesize":
+			k.do = func(ctx context.Context, c, i int) (int, float64, time.Duration, error) {
+				b := map[string]any{"seed": c*1_000_003 + i}
+				for k, v := range synthBody {
+					b[k] = v
+				}
+				return oneRequest(ctx, client, base+"/v1/synthesize", key, b, true)
+			}
+		case "evaluate":
+			body := cocoEvaluation(evalBytes)
+			k.do = func(ctx context.Context, c, i int) (int, float64, time.Duration, error) {
+				return oneRequest(ctx, client, base+"/v1/detection/evaluate", key, body, false)
+			}
+		case "compress":
+			src := model
+			if src == "" {
+				var err error
+				if src, err = firstModel(ctx, client, base, key); err != nil {
+					return nil, err
+				}
+			}
+			run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+			k.do = func(ctx context.Context, c, i int) (int, float64, time.Duration, error) {
+				b := map[string]any{"method": "quantize", "dtype": "int8", "new_id": fmt.Sprintf("loadtest-%s-%d-%d", run, c, i)}
+				return oneRequest(ctx, client, base+"/v1/models/"+url.PathEscape(src)+"/compress", key, b, false)
+			}
+		}
+		kinds = append(kinds, k)
+	}
+	return kinds, nil
+}
+
+// firstModel is the id of the first model GET /v1/models lists.
+func firstModel(ctx context.Context, client *http.Client, base, key string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/models", nil)
+	if err != nil {
+		return "", err
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("loadtest: list models: %w", err)
+	}
+	defer res.Body.Close()
+	var list struct {
+		Models []struct{ ID string } `json:"models"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&list); err != nil || len(list.Models) == 0 {
+		return "", fmt.Errorf("loadtest: GET /v1/models: status %d, no model to compress (%v)", res.StatusCode, err)
+	}
+	return list.Models[0].ID, nil
+}
+
+// cocoEvaluation is a COCO evaluation request of about n bytes: images
+// with one ground-truth box each and a detection near it (a fixed
+// pattern, so every run sends the same work).
+func cocoEvaluation(n int) json.RawMessage {
+	const perImage = 190 // bytes of one image's JSON, about
+	images := max(1, n/perImage)
+	var gt, dets strings.Builder
+	gt.WriteString(`{"categories": [{"id": 1, "name": "thing"}], "images": [`)
+	for i := 1; i <= images; i++ {
+		if i > 1 {
+			gt.WriteByte(',')
+		}
+		fmt.Fprintf(&gt, `{"id":%d}`, i)
+	}
+	gt.WriteString(`], "annotations": [`)
+	dets.WriteByte('[')
+	for i := 1; i <= images; i++ {
+		if i > 1 {
+			gt.WriteByte(',')
+			dets.WriteByte(',')
+		}
+		x, y := float64(i%97), float64(i%89)
+		fmt.Fprintf(&gt, `{"id":%d,"image_id":%d,"category_id":1,"bbox":[%g,%g,40,30],"area":1200,"iscrowd":0}`, i, i, x, y)
+		fmt.Fprintf(&dets, `{"image_id":%d,"category_id":1,"bbox":[%g,%g,40,30],"score":%.3f}`, i, x+float64(i%7), y, float64(i%1000)/1000)
+	}
+	gt.WriteString(`]}`)
+	dets.WriteByte(']')
+	return json.RawMessage(`{"metric": "coco", "curves": false, "ground_truth": ` + gt.String() + `, "detections": ` + dets.String() + `}`)
+}
+
+// procPeakRSS returns the peak resident memory of process pid (VmHWM of
+// /proc/PID/status), in bytes.
+func procPeakRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("loadtest: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("loadtest: VmHWM %q: %w", v, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("loadtest: no VmHWM in /proc status")
+}
+
+// countPanics counts the lines of a server log that report a panic
+// ("panic in handler", "generator step panicked", a Go panic).
+func countPanics(name string) (int, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return 0, fmt.Errorf("loadtest: server log: %w", err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "panic") {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// printServer prints the per-kind counts of a --mix run and what the
+// server went through.
+func printServer(w io.Writer, rep loadReport) {
+	fiveXX := 0
+	for _, l := range rep.Levels {
+		fiveXX += l.ServerErrors
+		if len(l.Kinds) > 1 {
+			for _, name := range sortedKindNames(l.Kinds) {
+				k := l.Kinds[name]
+				var parts []string
+				for st, v := range k.Statuses {
+					parts = append(parts, fmt.Sprintf("%s:%d", st, v))
+				}
+				sort.Strings(parts)
+				fmt.Fprintf(w, "%d clients, %s: %d requests (%s)\n", l.Clients, name, k.Requests, strings.Join(parts, " "))
+			}
+		}
+	}
+	fmt.Fprintf(w, "5xx answers: %d\n", fiveXX)
+	if rep.Panics != nil {
+		fmt.Fprintf(w, "panics in the server log: %d\n", *rep.Panics)
+	}
+	if rep.PeakRSS > 0 {
+		fmt.Fprintf(w, "server peak RSS (VmHWM): %.0f MiB\n", float64(rep.PeakRSS)/(1<<20))
+	}
+}
+
+func sortedKindNames(m map[string]*kindCount) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // procCPU returns the user+system CPU seconds of process pid from
@@ -168,8 +424,15 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func runLevel(ctx context.Context, client *http.Client, target, key string, body map[string]any, clients int, d time.Duration) *loadLevel {
-	lv := &loadLevel{Clients: clients, Errors: map[string]int{}}
+func runLevel(ctx context.Context, kinds []loadKind, clients int, d time.Duration) *loadLevel {
+	lv := &loadLevel{Clients: clients, Errors: map[string]int{}, Kinds: map[string]*kindCount{}}
+	var order []*loadKind // each kind as often as its weight
+	for i := range kinds {
+		lv.Kinds[kinds[i].name] = &kindCount{Statuses: map[string]int{}}
+		for range kinds[i].weight {
+			order = append(order, &kinds[i])
+		}
+	}
 	rctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var mu sync.Mutex
@@ -180,27 +443,38 @@ func runLevel(ctx context.Context, client *http.Client, target, key string, body
 		go func() {
 			defer wg.Done()
 			for i := 0; rctx.Err() == nil; i++ {
-				b := map[string]any{"seed": c*1_000_003 + i}
-				for k, v := range body {
-					b[k] = v
-				}
+				k := order[(c+i)%len(order)]
 				t0 := time.Now()
-				status, audioSec, retry, err := oneRequest(rctx, client, target, key, b)
+				status, audioSec, retry, err := k.do(rctx, c, i)
 				lat := time.Since(t0).Seconds()
 				if rctx.Err() != nil && err != nil {
 					return // cut by the end of the window: not counted
 				}
 				mu.Lock()
-				lv.Requests++
-				switch {
-				case err != nil:
-					lv.Errors["transport"]++
-				case status != http.StatusOK:
-					lv.Errors[strconv.Itoa(status)]++
-				default:
-					lv.OK++
-					lv.AudioSec += audioSec
-					lv.latencies = append(lv.latencies, lat)
+				kc := lv.Kinds[k.name]
+				kc.Requests++
+				key := strconv.Itoa(status)
+				if err != nil {
+					key = "transport"
+				}
+				kc.Statuses[key]++
+				if status >= 500 {
+					lv.ServerErrors++
+				}
+				if k.name == "synthesize" {
+					lv.Requests++
+					switch {
+					case err != nil:
+						lv.Errors["transport"]++
+					case status != http.StatusOK:
+						lv.Errors[key]++
+					default:
+						lv.OK++
+						lv.AudioSec += audioSec
+						lv.latencies = append(lv.latencies, lat)
+					}
+				} else if err != nil || status >= 300 && status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
+					lv.Errors[k.name+" "+key]++
 				}
 				mu.Unlock()
 				if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
@@ -236,12 +510,16 @@ func quantile(xs []float64, q float64) float64 {
 	return xs[max(0, min(i, len(xs)-1))]
 }
 
-// oneRequest posts one synthesis and reads the whole body; it returns the
-// status, the seconds of audio received (from X-Audio-Duration, checked
-// against the body size) and the Retry-After of a refusal.
-func oneRequest(ctx context.Context, client *http.Client, target, key string, body map[string]any) (int, float64, time.Duration, error) {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(string(b)))
+// oneRequest posts body as JSON to target and reads the whole answer; it
+// returns the status, for a synthesis (audio) the seconds of audio
+// received (from X-Audio-Duration, checked against the body size), and
+// the Retry-After of a refusal.
+func oneRequest(ctx context.Context, client *http.Client, target, key string, body any, audio bool) (int, float64, time.Duration, error) {
+	b, raw := body.(json.RawMessage)
+	if !raw {
+		b, _ = json.Marshal(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(b))
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -264,6 +542,9 @@ func oneRequest(ctx context.Context, client *http.Client, target, key string, bo
 			retry = time.Duration(s) * time.Second
 		}
 		return res.StatusCode, 0, retry, nil
+	}
+	if !audio {
+		return res.StatusCode, 0, 0, nil
 	}
 	dur, err := strconv.ParseFloat(res.Header.Get("X-Audio-Duration"), 64)
 	if err != nil {

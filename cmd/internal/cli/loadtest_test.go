@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -39,10 +40,11 @@ func TestLoadtest(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, errb.String())
 	}
-	var levels []loadLevel
-	if err := json.Unmarshal(out.Bytes(), &levels); err != nil {
+	var rep struct{ Levels []loadLevel }
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("loadtest --json output %q: %v", out.String(), err)
 	}
+	levels := rep.Levels
 	if len(levels) != 2 || levels[0].Clients != 1 || levels[1].Clients != 3 {
 		t.Fatalf("levels = %+v, want clients 1 and 3", levels)
 	}
@@ -84,5 +86,74 @@ func TestLoadtestRefusesRemoteHosts(t *testing.T) {
 		if !isLoopback(h) {
 			t.Errorf("isLoopback(%q) = false, want true", h)
 		}
+	}
+}
+
+// TestLoadtestMix runs a mixed load (synthesis, detection evaluation,
+// compression jobs) against a server assembled as serve assembles it,
+// and checks that every kind was sent and answered without a 5xx, and
+// that the server's peak memory and its log's panic count are reported.
+func TestLoadtestMix(t *testing.T) {
+	logFile := filepath.Join(t.TempDir(), "server.log")
+	lf, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	logger := slog.New(slog.NewTextHandler(lf, nil))
+	features, err := newServeFeatures(true, t.TempDir(), featureLimits{logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer features.close()
+	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: wavenettest.Tiny(t, 1, nil)}},
+		Features: features.list, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	features.serve(srv)
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	defer srv.Shutdown(context.Background())
+
+	var out, errb bytes.Buffer
+	err = runLoadtest(context.Background(), &Env{Stdout: &out, Stderr: &errb}, []string{"--url", ts.URL, "--clients", "4",
+		"--mix", "synthesize=2,evaluate=1,compress=1", "--evaluate-kb", "4", "--seconds-per-request", "0.05", "--duration", "500ms",
+		"--json", "--server-pid", strconv.Itoa(os.Getpid()), "--server-log", logFile})
+	if err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, errb.String())
+	}
+	var rep struct {
+		Levels []loadLevel
+		Peak   int64 `json:"server_peak_rss_bytes"`
+		Panics *int  `json:"server_panics"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("loadtest --json output %q: %v", out.String(), err)
+	}
+	if len(rep.Levels) != 1 {
+		t.Fatalf("levels = %+v, want one", rep.Levels)
+	}
+	l := rep.Levels[0]
+	for _, kind := range []string{"synthesize", "evaluate", "compress"} {
+		k := l.Kinds[kind]
+		if k == nil || k.Requests == 0 {
+			t.Errorf("kind %s: %+v, want requests", kind, k)
+			continue
+		}
+		for st := range k.Statuses {
+			if st != "200" && st != "202" && st != "429" {
+				t.Errorf("kind %s: statuses %v, want only 200, 202 and 429", kind, k.Statuses)
+			}
+		}
+	}
+	if l.ServerErrors != 0 {
+		t.Errorf("server errors %d, want 0", l.ServerErrors)
+	}
+	if runtime.GOOS == "linux" && rep.Peak <= 0 {
+		t.Errorf("server peak RSS %d, want it reported", rep.Peak)
+	}
+	if rep.Panics == nil || *rep.Panics != 0 {
+		t.Errorf("server panics %v, want 0 reported", rep.Panics)
 	}
 }

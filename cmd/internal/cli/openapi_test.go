@@ -24,7 +24,7 @@ func TestServeOpenAPIWrite(t *testing.T) {
 	if *openAPIOut == "" {
 		t.Skip("no -openapi-out file")
 	}
-	features, err := newServeFeatures(false, t.TempDir())
+	features, err := newServeFeatures(false, t.TempDir(), featureLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,7 +100,7 @@ func TestParity(t *testing.T) {
 // test ends.
 func apiServer(t *testing.T, dir string) *httptest.Server {
 	t.Helper()
-	bundles, _, err := synth.LoadModels(context.Background(), dir)
+	bundles, _, _, err := synth.LoadModels(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -181,6 +182,8 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"--api-key-file", "/nonexistent/keys"}, "api key file"},
 		{[]string{"--models", "/nonexistent/models"}, "models directory"},
+		{[]string{"--compress-keep", "0"}, "--compress-keep"},
+		{[]string{"--evaluation-memory", "-1"}, "--evaluation-memory"},
 	} {
 		var out, errb bytes.Buffer
 		err := runServe(context.Background(), &Env{Stdout: &out, Stderr: &errb}, c.args)
@@ -193,7 +196,7 @@ func TestServeFlags(t *testing.T) {
 // TestServeOpenAPIDocumentsEveryRoute checks the document of the server as
 // the binary assembles it (every feature of newServeFeatures included).
 func TestServeOpenAPIDocumentsEveryRoute(t *testing.T) {
-	features, err := newServeFeatures(false, t.TempDir())
+	features, err := newServeFeatures(false, t.TempDir(), featureLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,18 +221,7 @@ func TestServeEmbedded(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, &Env{Stdout: pw, Stderr: io.Discard}, []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir()})
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("serve printed no address: %v (%v)", err, <-done)
-	}
-	go io.Copy(io.Discard, pr)
-	base := strings.TrimSpace(line[strings.Index(line, "http://"):])
+	base, done := startServe(t, ctx, io.Discard, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
 	resp, err := http.Get(base + "/v1/models")
 	if err != nil {
 		t.Fatal(err)
@@ -276,4 +268,82 @@ func TestServeEmbedded(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("serve after cancel: %v", err)
 	}
+}
+
+// TestServeCorruptModel: serve with a --models directory holding a
+// corrupt checkpoint beside a good one starts, serves the good one and
+// lists the corrupt one under "failed" with its error; the log names it.
+func TestServeCorruptModel(t *testing.T) {
+	root := serveTestModels(t)
+	if err := wavenet.Save(context.Background(), filepath.Join(root, "broken"), wavenettest.Tiny(t, 6, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "broken", wavenet.WeightsFile), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncWriter
+	base, done := startServe(t, ctx, &logs, "--addr", "127.0.0.1:0", "--models", root, "--data-dir", t.TempDir())
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve = %v", err)
+		}
+	}()
+	resp, err := http.Get(base + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Models []struct{ ID string }        `json:"models"`
+		Failed []struct{ ID, Error string } `json:"failed"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Models) != 1 || list.Models[0].ID != "digits" || len(list.Failed) != 1 || list.Failed[0].ID != "broken" || list.Failed[0].Error == "" {
+		t.Errorf("/v1/models = %+v, want digits served and broken failed with its error", list)
+	}
+	if !strings.Contains(logs.String(), "model=broken") {
+		t.Errorf("log does not name the broken model:\n%s", logs.String())
+	}
+}
+
+// startServe runs serve with args (an --addr port 0) until ctx is done,
+// its log to stderr, and returns its base URL and the channel its
+// result comes on.
+func startServe(t *testing.T, ctx context.Context, stderr io.Writer, args ...string) (string, <-chan error) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, &Env{Stdout: pw, Stderr: stderr}, args)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("serve printed no address: %v (%v)", err, <-done)
+	}
+	go io.Copy(io.Discard, pr)
+	return strings.TrimSpace(line[strings.Index(line, "http://"):]), done
+}
+
+// syncWriter is a log destination safe for the server's goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
