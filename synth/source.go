@@ -169,6 +169,33 @@ func (e *Engine) Forget(id string) bool {
 	return ok
 }
 
+// SyncSource forgets the models loaded from the Source that it no longer
+// holds (deleted, by this replica or another): a service calls it now and
+// then, and after it deletes a model.
+func (e *Engine) SyncSource(ctx context.Context) error {
+	if e.opts.Source == nil {
+		return nil
+	}
+	held, err := e.opts.Source.IDs(ctx)
+	if err != nil {
+		return fmt.Errorf("synth: list the model store: %w", err)
+	}
+	e.srcMu.Lock()
+	var gone []string
+	for id := range e.sourced {
+		if !slices.Contains(held, id) {
+			gone = append(gone, id)
+		}
+	}
+	e.srcMu.Unlock()
+	for _, id := range gone {
+		if e.Forget(id) {
+			e.opts.Logger.Info("model unloaded: deleted from the store", "model", id)
+		}
+	}
+	return nil
+}
+
 // Available lists every model a request may name: the served ones and,
 // with a Source, the ones it holds but are not loaded, sorted. A Source
 // that fails to list is an error beside the served ids.

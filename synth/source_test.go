@@ -113,6 +113,20 @@ func TestSourceLoadsOnDemand(t *testing.T) {
 	if e.Forget("default") || !e.Loaded("default") {
 		t.Error("Forget unloaded a model that did not come from the Source")
 	}
+	// Deleted from the store (by another replica): SyncSource unloads it,
+	// and a request for it is then an unknown model.
+	if err := synthOne(e, "job-a"); err != nil {
+		t.Fatal(err)
+	}
+	src.mu.Lock()
+	delete(src.models, "job-a")
+	src.mu.Unlock()
+	if err := e.SyncSource(context.Background()); err != nil || e.Loaded("job-a") || !e.Loaded("default") {
+		t.Errorf("SyncSource after a deletion: %v; job-a loaded %v, default loaded %v; want only default", err, e.Loaded("job-a"), e.Loaded("default"))
+	}
+	if err := synthOne(e, "job-a"); !errors.Is(err, ErrUnknownModel) {
+		t.Errorf("deleted model: %v, want ErrUnknownModel", err)
+	}
 }
 
 // TestSourceBudgetEvicts: with room for two models, loading a third
