@@ -37,6 +37,7 @@ type serveConfig struct {
 	randomModel     string
 	noRL            bool
 	dataDir         string
+	jobs            jobFlags
 }
 
 func runServe(ctx context.Context, env *Env, args []string) error {
@@ -60,6 +61,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.randomModel, "random-model", "", "serve an UNTRAINED model with random weights from a preset (tiny, small, ibab) as \"random\": noise, for load tests only")
 	fs.BoolVar(&c.noRL, "no-rl", false, "do not mount the reinforcement-learning routes (/v1/rl/...)")
 	fs.StringVar(&c.dataDir, "data-dir", "wavenet-data", "the service's data: listening tests in DIR/listening.db (created if need be); tests may be made from folders of WAVs under DIR/wavs")
+	c.jobs.register(fs, "job-")
+	fs.BoolVar(&c.jobs.noWorker, "no-worker", false, "accept jobs but run none here (`wavenet worker` processes run them)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -117,11 +120,16 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if opts.Models, err = synth.LoadServed(ctx, served); err != nil {
 		return err
 	}
+	jobs, err := openServeJobs(ctx, &c.jobs, c.dataDir, logger)
+	if err != nil {
+		return err
+	}
+	defer jobs.close()
 	features, err := newServeFeatures(c.noRL, c.dataDir)
 	if err != nil {
 		return err
 	}
-	opts.Features = features.list
+	opts.Features = append(features.list, jobs.feature)
 	opts.Page = web.Handler() // the web page at /
 	defer features.close()
 	srv, err := api.New(opts)
@@ -129,6 +137,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	features.serve(srv)
+	if err := jobs.work(ctx, srv.Engine()); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
