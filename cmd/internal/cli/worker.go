@@ -26,6 +26,7 @@ type jobFlags struct {
 	keep        int
 	maxAge      time.Duration
 	noWorker    bool
+	replicas    int
 }
 
 // register adds the flags; prefix ("job-" for serve, whose --workers
@@ -34,6 +35,7 @@ func (f *jobFlags) register(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&f.nats, "nats", "", "NATS server or cluster of the durable jobs (nats://host:4222, comma-separated); default: an embedded NATS server, its files under --data-dir/nats, on a free loopback port")
 	fs.StringVar(&f.kinds, prefix+"kinds", "", "job kinds run here, comma-separated (default all: "+strings.Join(kinds.Names(), ",")+")")
 	fs.IntVar(&f.concurrency, prefix+"concurrency", 1, "jobs run at once")
+	fs.IntVar(&f.replicas, "nats-replicas", 1, "copies JetStream keeps of the job stream, records and outputs (3 on a NATS cluster of 3)")
 	fs.IntVar(&f.keep, "keep-jobs", 1000, "finished jobs kept with their outputs, the newest (-1: no limit)")
 	fs.DurationVar(&f.maxAge, "job-max-age", 30*24*time.Hour, "finished jobs older than this are deleted with their outputs (-1ns: never)")
 }
@@ -61,7 +63,7 @@ func (f *jobFlags) kindNames(prefix string) ([]string, error) {
 // open connects to the job store: --nats, or the embedded server with
 // its files under dataDir/nats.
 func (f *jobFlags) open(ctx context.Context, dataDir string) (*jobs.Store, error) {
-	return jobs.Open(ctx, jobs.Options{URL: f.nats, DataDir: filepath.Join(dataDir, "nats"), KeepFinished: f.keep, MaxAge: f.maxAge})
+	return jobs.Open(ctx, jobs.Options{URL: f.nats, DataDir: filepath.Join(dataDir, "nats"), KeepFinished: f.keep, MaxAge: f.maxAge, Replicas: f.replicas})
 }
 
 // workOptions are the options of the worker running names.
