@@ -138,6 +138,20 @@ func TestSubmitRunGetDelete(t *testing.T) {
 	}
 }
 
+// TestDataDirLocked: a second embedded server on the same directory is
+// refused (two would corrupt each other's files).
+func TestDataDirLocked(t *testing.T) {
+	dir := t.TempDir()
+	open(t, jobs.Options{DataDir: dir})
+	s, err := jobs.Open(context.Background(), jobs.Options{DataDir: dir})
+	if !errors.Is(err, jobs.ErrLocked) {
+		t.Errorf("second Open of %s: %v, want ErrLocked", dir, err)
+	}
+	if s != nil {
+		s.Close()
+	}
+}
+
 func TestCancel(t *testing.T) {
 	s := open(t, jobs.Options{})
 	ctx := context.Background()

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -47,6 +48,7 @@ var (
 	ErrNotFinished = errors.New("jobs: job not finished (cancel it first)")
 	ErrFinished    = errors.New("jobs: job already finished")
 	ErrBadRequest  = errors.New("jobs: bad job")
+	ErrLocked      = errors.New("jobs: data directory in use")
 )
 
 // Job is a job's record, as kept in the key-value bucket.
@@ -115,6 +117,7 @@ type Options struct {
 type Store struct {
 	opts   Options
 	srv    *server.Server // embedded server, nil with Options.URL
+	lock   *os.File       // the lock on the embedded server's directory
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	stream jetstream.Stream
@@ -146,8 +149,17 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{opts: opts}
 	url := opts.URL
 	if url == "" {
+		if opts.DataDir == "" {
+			return nil, fmt.Errorf("jobs: no NATS URL and no data directory for the embedded server")
+		}
+		lock, err := lockDir(opts.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		s.lock = lock
 		srv, err := startServer(opts)
 		if err != nil {
+			s.Close()
 			return nil, err
 		}
 		s.srv, url = srv, srv.ClientURL()
@@ -213,6 +225,9 @@ func (s *Store) Close() {
 	if s.srv != nil {
 		s.srv.Shutdown()
 		s.srv.WaitForShutdown()
+	}
+	if s.lock != nil {
+		s.lock.Close()
 	}
 }
 
@@ -362,6 +377,15 @@ func (s *Store) Cancel(ctx context.Context, id string) (Job, error) {
 // Delete removes finished job id's record and outputs. A job not
 // finished answers ErrNotFinished.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	names, err := s.outputNames(ctx)
+	if err != nil {
+		return err
+	}
+	return s.delete(ctx, id, names[id])
+}
+
+// delete removes finished job id's record and its outputs named.
+func (s *Store) delete(ctx context.Context, id string, names []string) error {
 	j, rev, err := s.get(ctx, id)
 	if err != nil {
 		return err
@@ -369,8 +393,15 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if !j.State.Final() {
 		return fmt.Errorf("%w: job %s is %s", ErrNotFinished, id, j.State)
 	}
-	if err := s.deleteOutputs(ctx, id); err != nil {
-		return err
+	for _, o := range j.Outputs {
+		if !slices.Contains(names, id+"/"+o.Name) {
+			names = append(names, id+"/"+o.Name)
+		}
+	}
+	for _, n := range names {
+		if err := s.obj.Delete(ctx, n); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return fmt.Errorf("jobs: delete %s: %w", n, err)
+		}
 	}
 	if err := s.kv.Purge(ctx, id, jetstream.LastRevision(rev)); err != nil {
 		return fmt.Errorf("jobs: delete %s: %w", id, err)
@@ -378,24 +409,24 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// deleteOutputs deletes every object named id/..., recorded or not (a
-// worker may have died between storing an output and recording it).
-func (s *Store) deleteOutputs(ctx context.Context, id string) error {
+// outputNames returns the names of every stored object by job id,
+// recorded or not (a worker may have died between storing an output and
+// recording it).
+func (s *Store) outputNames(ctx context.Context) (map[string][]string, error) {
 	infos, err := s.obj.List(ctx)
 	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("jobs: delete %s outputs: %w", id, err)
+		return nil, fmt.Errorf("jobs: list outputs: %w", err)
 	}
+	byJob := map[string][]string{}
 	for _, in := range infos {
-		if strings.HasPrefix(in.Name, id+"/") {
-			if err := s.obj.Delete(ctx, in.Name); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
-				return fmt.Errorf("jobs: delete %s: %w", in.Name, err)
-			}
+		if id, _, ok := strings.Cut(in.Name, "/"); ok {
+			byJob[id] = append(byJob[id], in.Name)
 		}
 	}
-	return nil
+	return byJob, nil
 }
 
 // OpenOutput opens output name of job id. The caller closes it.
@@ -485,9 +516,6 @@ func (s *Store) Watch(ctx context.Context, id string) (<-chan Job, error) {
 // startServer starts the embedded nats-server with JetStream on
 // opts.DataDir, listening on loopback.
 func startServer(opts Options) (*server.Server, error) {
-	if opts.DataDir == "" {
-		return nil, fmt.Errorf("jobs: no NATS URL and no data directory for the embedded server")
-	}
 	host, port := opts.Host, opts.Port
 	if host == "" {
 		host = "127.0.0.1"
