@@ -86,7 +86,7 @@ func (s *Service) submit(c echo.Context) error {
 	}
 	var kind string
 	if err := json.Unmarshal(body["kind"], &kind); err != nil || kind == "" {
-		return api.Errorf(http.StatusBadRequest, "bad_request", "kind: give the job's kind as a string (train, compress, synthesize)")
+		return api.Errorf(http.StatusBadRequest, "bad_request", "kind: give the job's kind as a string (train, compress, synthesize, rl)")
 	}
 	delete(body, "kind")
 	req, err := json.Marshal(body)
@@ -94,7 +94,7 @@ func (s *Service) submit(c echo.Context) error {
 		return api.Errorf(http.StatusBadRequest, "bad_request", "the job's fields: %v", err)
 	}
 	if !jobs.ValidKind(kind) {
-		return api.Errorf(http.StatusBadRequest, "bad_request", "kind %q: want a job kind (train, compress, synthesize)", kind)
+		return api.Errorf(http.StatusBadRequest, "bad_request", "kind %q: want a job kind (train, compress, synthesize, rl)", kind)
 	}
 	if s.o.Validate != nil {
 		if err := s.o.Validate(c.Request().Context(), kind, req); err != nil {

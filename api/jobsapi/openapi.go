@@ -38,8 +38,9 @@ var openAPI = map[string]any{
 				"type": "object", "required": []string{"kind"},
 				"description": "kind plus the kind's fields. synthesize: {requests: [POST /v1/synthesize bodies]} -> outputs 000.wav, 001.wav, ...; " +
 					"compress: {model (embedded id) or job (a job that made a model), method: quantize|prune, dtype, per_channel, affine, unsigned, amount, global, structured} -> model/...; " +
-					"train: {data (a corpus path on the worker), preset, cond, rate, steps, batch, segment, workers, lr, seed, checkpoint_every, keep, validate_every} -> run/... and model/...",
-				"properties": map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"synthesize", "compress", "train"}}},
+					"train: {data (a corpus path on the worker), preset, cond, rate, steps, batch, segment, workers, lr, seed, checkpoint_every, keep, validate_every} -> run/... and model/...; " +
+					"rl: {env, agent, episodes, seed, eval_episodes} -> run/summary.json, run/policy.json, run/curve.png",
+				"properties": map[string]any{"kind": map[string]any{"type": "string", "enum": []string{"synthesize", "compress", "train", "rl"}}},
 			}}}},
 			"responses": map[string]any{"202": answer("{id, state}; Location: /v1/jobs/{id}", obj("{id, state}")), "400": problem, "415": problem, "503": problem},
 		},

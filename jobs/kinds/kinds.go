@@ -18,10 +18,11 @@ const (
 	Synthesize = "synthesize"
 	Compress   = "compress"
 	Train      = "train"
+	RL         = "rl"
 )
 
 // Names returns the kinds of this package, sorted.
-func Names() []string { return []string{Compress, Synthesize, Train} }
+func Names() []string { return []string{Compress, RL, Synthesize, Train} }
 
 // ErrRequest marks a request the kind cannot run as given (Validate's
 // errors and a running job's request errors).
@@ -58,6 +59,7 @@ func Handlers(o Options, names []string) (map[string]jobs.Handler, error) {
 		Synthesize: o.synthesize,
 		Compress:   o.compress,
 		Train:      o.train,
+		RL:         o.rl,
 	}
 	hs := map[string]jobs.Handler{}
 	for _, n := range names {
@@ -90,6 +92,11 @@ func Validate(ctx context.Context, kind string, req json.RawMessage) error {
 		var r TrainRequest
 		if err = decode(kind, req, &r); err == nil {
 			err = r.check()
+		}
+	case RL:
+		var r RLRequest
+		if err = decode(kind, req, &r); err == nil {
+			err = checkRL(r)
 		}
 	default:
 		return fmt.Errorf("%w: kind %q: want one of %s", ErrRequest, kind, strings.Join(Names(), ", "))

@@ -92,6 +92,9 @@ func TestValidate(t *testing.T) {
 		{"train", `{"data":"/corpus"}`, ""},
 		{"train", `{}`, "data"},
 		{"train", `{"data":"x","preset":"huge"}`, "preset \"huge\""},
+		{"rl", `{"env":"FrozenLake-v1","agent":"q-learning","episodes":10}`, ""},
+		{"rl", `{"env":"CartPole-v1","agent":"q-learning","episodes":10}`, "q-learning runs on"},
+		{"rl", `{"env":"FrozenLake-v1","agent":"q-learning","episodes":10000000}`, "at most 1000000"},
 		{"dance", `{}`, "kind \"dance\""},
 	} {
 		err := kinds.Validate(context.Background(), c.kind, json.RawMessage(c.req))
@@ -135,6 +138,29 @@ func TestSynthesize(t *testing.T) {
 	var res kinds.SynthesizeResult
 	if err := json.Unmarshal(j.Result, &res); err != nil || len(res.Files) != 2 || res.Files[1].Seed != 2 {
 		t.Errorf("result %s, %v; want 2 files, the second with seed 2", j.Result, err)
+	}
+}
+
+func TestRL(t *testing.T) {
+	s := open(t)
+	hs, err := kinds.Handlers(kinds.Options{WorkDir: t.TempDir()}, []string{kinds.RL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	work(t, s, hs)
+	// 200 episodes of tabular Q-learning on the 4x4 lake: milliseconds.
+	j := run(t, s, kinds.RL, `{"env":"FrozenLake-v1-nonslippery","agent":"q-learning","episodes":200,"seed":1,"eval_episodes":10}`)
+	if j.State != jobs.Succeeded {
+		t.Fatalf("rl job: %s %s", j.State, j.Error)
+	}
+	var res kinds.RLResult
+	if err := json.Unmarshal(j.Result, &res); err != nil || res.Episodes != 200 {
+		t.Errorf("rl result %s, %v; want 200 episodes", j.Result, err)
+	}
+	for _, name := range []string{"run/summary.json", "run/curve.png"} {
+		if _, err := s.ReadOutput(context.Background(), j.ID, name); err != nil {
+			t.Errorf("output %s: %v", name, err)
+		}
 	}
 }
 
