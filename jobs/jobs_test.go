@@ -136,6 +136,10 @@ func TestSubmitRunGetDelete(t *testing.T) {
 	if _, err := s.Submit(ctx, "Bad Kind", nil); !errors.Is(err, jobs.ErrBadRequest) {
 		t.Errorf("Submit(\"Bad Kind\"): %v, want ErrBadRequest", err)
 	}
+	big := json.RawMessage(`"` + strings.Repeat("x", jobs.MaxRequestBytes) + `"`)
+	if _, err := s.Submit(ctx, "echo", big); !errors.Is(err, jobs.ErrBadRequest) {
+		t.Errorf("Submit of a %d-byte request: %v, want ErrBadRequest", len(big), err)
+	}
 }
 
 // TestDataDirLocked: a second embedded server on the same directory is

@@ -238,6 +238,11 @@ func (s *Store) URL() string { return s.nc.ConnectedUrl() }
 // Options returns the options in effect (defaults filled in).
 func (s *Store) Options() Options { return s.opts }
 
+// MaxRequestBytes bounds a job's request: it is kept in the job's
+// record, a key-value entry, under NATS's default 1 MiB message limit
+// with room for the rest of the record.
+const MaxRequestBytes = 512 << 10
+
 var kindRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 
 // ValidKind reports whether kind can name a job kind (a subject token).
@@ -257,6 +262,9 @@ func (s *Store) Submit(ctx context.Context, kind string, request json.RawMessage
 	}
 	if len(request) == 0 {
 		request = json.RawMessage("{}")
+	}
+	if len(request) > MaxRequestBytes {
+		return Job{}, fmt.Errorf("%w: the request is %d bytes, at most %d: split the job", ErrBadRequest, len(request), MaxRequestBytes)
 	}
 	if !json.Valid(request) {
 		return Job{}, fmt.Errorf("%w: request is not JSON", ErrBadRequest)
