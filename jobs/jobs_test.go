@@ -228,6 +228,33 @@ func TestFinishedNotRerun(t *testing.T) {
 	}
 }
 
+// TestTakenOver: a worker whose job another worker has claimed since
+// (its record's attempts went up) stops the job and records nothing.
+func TestTakenOver(t *testing.T) {
+	s := open(t, jobs.Options{})
+	started, stopped := make(chan struct{}), make(chan struct{})
+	work(t, s, 1, map[string]jobs.Handler{"block": func(ctx context.Context, t *jobs.Task) error {
+		close(started)
+		<-ctx.Done()
+		close(stopped)
+		return ctx.Err()
+	}})
+	j := submit(t, s, "block", `{}`)
+	<-started
+	if err := jobs.TakeOver(context.Background(), s, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job was not stopped 10 s after another worker took it over")
+	}
+	time.Sleep(100 * time.Millisecond) // the worker would record its end now
+	if got, _ := s.Get(context.Background(), j.ID); got.State != jobs.Running || got.Attempts != 2 {
+		t.Errorf("after the takeover the record is %s after %d attempts, want running after 2 (left to the new worker)", got.State, got.Attempts)
+	}
+}
+
 // TestTwoWorkersShareQueue: two workers (separate connections, as two
 // processes) take jobs from one queue; each job runs once.
 func TestTwoWorkersShareQueue(t *testing.T) {

@@ -200,41 +200,50 @@ func (s *Store) run(ctx context.Context, msg jetstream.Msg, h Handler, log *slog
 	keep.Add(1)
 	go func() {
 		defer keep.Done()
-		s.keepAlive(jctx, done, msg, id, cancel)
+		s.keepAlive(jctx, done, msg, id, j.Attempts, cancel)
 	}()
 	t := &Task{ID: id, Kind: j.Kind, Request: j.Request, Attempt: j.Attempts, s: s}
 	herr := safeRun(jctx, h, t)
 	close(done)
 	keep.Wait()
 	end := time.Now().UTC()
+	// finish records the end unless another worker has taken the job
+	// over meanwhile (this one lost its message: NATS away longer than
+	// AckWait): then that worker finishes it and this one leaves it.
+	finish := func(f func(j *Job)) error {
+		_, err := s.update(bg, id, func(j *Job) error {
+			if j.Attempts != t.Attempt || j.State != Running {
+				return errSuperseded
+			}
+			f(j)
+			return nil
+		})
+		return err
+	}
 	switch {
+	case errors.Is(context.Cause(jctx), errSuperseded):
+		err = errSuperseded
 	case herr == nil:
-		_, err = s.update(bg, id, func(j *Job) error {
+		err = finish(func(j *Job) {
 			j.State, j.Finished, j.Progress, j.Stage = Succeeded, &end, 1, "done"
 			j.Result = t.result
-			return nil
 		})
 	case errors.Is(context.Cause(jctx), errCancelRequested):
-		_, err = s.update(bg, id, func(j *Job) error {
-			j.State, j.Finished = Cancelled, &end
-			return nil
-		})
+		err = finish(func(j *Job) { j.State, j.Finished = Cancelled, &end })
 	case ctx.Err() != nil:
 		// The worker is stopping: the job goes back to the queue.
-		_, err = s.update(bg, id, func(j *Job) error {
-			j.State, j.Stage = Queued, "interrupted (worker stopped); waiting for a worker"
-			return nil
-		})
+		err = finish(func(j *Job) { j.State, j.Stage = Queued, "interrupted (worker stopped); waiting for a worker" })
 		log.Info("jobs: interrupted", "job", id)
 		if err == nil {
 			_ = msg.Nak()
 			return
 		}
 	default:
-		_, err = s.update(bg, id, func(j *Job) error {
-			j.State, j.Finished, j.Error = Failed, &end, herr.Error()
-			return nil
-		})
+		err = finish(func(j *Job) { j.State, j.Finished, j.Error = Failed, &end, herr.Error() })
+	}
+	if errors.Is(err, errSuperseded) {
+		log.Warn("jobs: another worker took the job over; leaving it", "job", id, "attempt", t.Attempt)
+		return
 	}
 	if err != nil {
 		// The end is not recorded: leave the message to be redelivered.
@@ -245,7 +254,10 @@ func (s *Store) run(ctx context.Context, msg jetstream.Msg, h Handler, log *slog
 	s.ack(bg, msg, id, log)
 }
 
-var errSkip = errors.New("jobs: skip")
+var (
+	errSkip       = errors.New("jobs: skip")
+	errSuperseded = errors.New("jobs: taken over by another worker")
+)
 
 func (s *Store) ack(ctx context.Context, msg jetstream.Msg, id string, log *slog.Logger) {
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -266,8 +278,9 @@ func safeRun(ctx context.Context, h Handler, t *Task) (err error) {
 }
 
 // keepAlive tells the server the message is in progress every AckWait/4
-// and cancels the job when its record asks for it, until done closes.
-func (s *Store) keepAlive(ctx context.Context, done chan struct{}, msg jetstream.Msg, id string, cancel context.CancelCauseFunc) {
+// and cancels the job when its record asks for it (or shows that another
+// worker started it since attempt), until done closes.
+func (s *Store) keepAlive(ctx context.Context, done chan struct{}, msg jetstream.Msg, id string, attempt int, cancel context.CancelCauseFunc) {
 	w, err := s.kv.Watch(ctx, id, jetstream.UpdatesOnly())
 	var updates <-chan jetstream.KeyValueEntry
 	if err == nil {
@@ -295,7 +308,13 @@ func (s *Store) keepAlive(ctx context.Context, done chan struct{}, msg jetstream
 				continue
 			}
 			var j Job
-			if json.Unmarshal(e.Value(), &j) == nil && j.CancelRequested {
+			if json.Unmarshal(e.Value(), &j) != nil {
+				continue
+			}
+			switch {
+			case j.Attempts != attempt:
+				cancel(errSuperseded)
+			case j.CancelRequested:
 				cancel(errCancelRequested)
 			}
 		}
