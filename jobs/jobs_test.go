@@ -255,6 +255,36 @@ func TestTakenOver(t *testing.T) {
 	}
 }
 
+// TestConcurrency: a worker of three kinds with two slots runs at most
+// two jobs at once, and every job.
+func TestConcurrency(t *testing.T) {
+	s := open(t, jobs.Options{})
+	var active, peak atomic.Int32
+	h := func(ctx context.Context, t *jobs.Task) error {
+		n := active.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(30 * time.Millisecond) // long enough for the jobs to overlap
+		active.Add(-1)
+		return nil
+	}
+	work(t, s, 2, map[string]jobs.Handler{"a": h, "b": h, "c": h})
+	var ids []string
+	for range 3 {
+		for _, k := range []string{"a", "b", "c"} {
+			ids = append(ids, submit(t, s, k, `{}`).ID)
+		}
+	}
+	for _, id := range ids {
+		if j := waitFor(t, s, id, "final", final); j.State != jobs.Succeeded {
+			t.Errorf("job %s = %s, want succeeded", id, j.State)
+		}
+	}
+	if p := peak.Load(); p != 2 {
+		t.Errorf("at most %d jobs ran at once, want 2 (the slots)", p)
+	}
+}
+
 // TestTwoWorkersShareQueue: two workers (separate connections, as two
 // processes) take jobs from one queue; each job runs once.
 func TestTwoWorkersShareQueue(t *testing.T) {

@@ -114,17 +114,20 @@ func (s *Store) Work(ctx context.Context, o WorkOptions) error {
 	return nil
 }
 
-// pull takes one job of consumer c whenever a slot is free.
+// pull takes one job of consumer c whenever a slot is free. Every
+// kind's loop waits for a free slot without taking it, so that a job of
+// any kind starts as soon as it comes; a message that finds the slot
+// taken by another kind meanwhile goes back at once.
 func (s *Store) pull(ctx context.Context, c jetstream.Consumer, h Handler, slots chan struct{}, wg *sync.WaitGroup, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case slots <- struct{}{}:
+			<-slots
 		}
 		batch, err := c.Fetch(1, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
-			<-slots
 			if ctx.Err() != nil {
 				return
 			}
@@ -134,18 +137,18 @@ func (s *Store) pull(ctx context.Context, c jetstream.Consumer, h Handler, slots
 			time.Sleep(time.Second) // NATS is away: do not spin
 			continue
 		}
-		got := false
 		for msg := range batch.Messages() {
-			got = true
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-slots }()
-				s.run(ctx, msg, h, log)
-			}()
-		}
-		if !got {
-			<-slots
+			select {
+			case slots <- struct{}{}:
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { <-slots }()
+					s.run(ctx, msg, h, log)
+				}()
+			default:
+				_ = msg.Nak()
+			}
 		}
 	}
 }

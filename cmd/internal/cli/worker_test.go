@@ -79,13 +79,49 @@ func TestWorkerFlags(t *testing.T) {
 	}
 }
 
+// TestTwoServesShareJobs: two serve replicas on one NATS (--nats), one
+// with --no-worker: a job posted to that one is run by the other's
+// worker and read back, with its output, through the first.
+func TestTwoServesShareJobs(t *testing.T) {
+	st, err := jobs.Open(context.Background(), jobs.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var bases []string
+	for _, extra := range [][]string{{"--no-worker"}, nil} {
+		args := append([]string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--random-model", "tiny", "--nats", st.URL()}, extra...)
+		line := startCommand(t, runServe, args...)
+		bases = append(bases, strings.TrimSpace(line[strings.Index(line, "http://"):]))
+	}
+	id := postSynthJob(t, bases[0])
+	j := waitJob(t, bases[0], id)
+	if j.State != jobs.Succeeded || j.Attempts != 1 {
+		t.Fatalf("job posted to the replica without a worker = %s %q after %d attempts, want succeeded after 1", j.State, j.Error, j.Attempts)
+	}
+	if other := waitJob(t, bases[1], id); other.State != jobs.Succeeded {
+		t.Errorf("the other replica sees the job as %s, want succeeded", other.State)
+	}
+	checkWAV(t, bases[0]+"/v1/jobs/"+id+"/outputs/000.wav")
+}
+
 // TestServeRunsJobs: serve with no job flags starts the embedded NATS
 // server and a worker: a synthesize job posted to it is run and its
 // output downloaded.
 func TestServeRunsJobs(t *testing.T) {
 	line := startCommand(t, runServe, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--random-model", "tiny")
 	base := strings.TrimSpace(line[strings.Index(line, "http://"):])
-	// 400 samples of the tiny model at 8 kHz: 50 ms of audio.
+	id := postSynthJob(t, base)
+	if j := waitJob(t, base, id); j.State != jobs.Succeeded {
+		t.Fatalf("job = %s %q, want succeeded", j.State, j.Error)
+	}
+	checkWAV(t, base+"/v1/jobs/"+id+"/outputs/000.wav")
+}
+
+// postSynthJob posts a synthesize job of 400 samples of the random tiny
+// model (8 kHz: 50 ms) and returns its id.
+func postSynthJob(t *testing.T, base string) string {
+	t.Helper()
 	body := `{"kind":"synthesize","requests":[{"model":"random","num_samples":400,"seed":1}]}`
 	resp, err := http.Post(base+"/v1/jobs", "application/json", strings.NewReader(body))
 	if err != nil {
@@ -97,28 +133,37 @@ func TestServeRunsJobs(t *testing.T) {
 	if resp.StatusCode != 202 || err != nil || sub.ID == "" {
 		t.Fatalf("POST /v1/jobs = %d %+v %v, want 202 with an id", resp.StatusCode, sub, err)
 	}
+	return sub.ID
+}
+
+// waitJob polls GET /v1/jobs/{id} until the job is finished (30 s at most).
+func waitJob(t *testing.T, base, id string) jobs.Job {
+	t.Helper()
 	var j jobs.Job
 	deadline := time.Now().Add(30 * time.Second)
 	for !j.State.Final() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
-		r, err := http.Get(base + "/v1/jobs/" + sub.ID)
+		r, err := http.Get(base + "/v1/jobs/" + id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_ = json.NewDecoder(r.Body).Decode(&j)
 		r.Body.Close()
 	}
-	if j.State != jobs.Succeeded {
-		t.Fatalf("job = %s %q, want succeeded", j.State, j.Error)
-	}
-	r, err := http.Get(base + "/v1/jobs/" + sub.ID + "/outputs/000.wav")
+	return j
+}
+
+// checkWAV downloads the job output at url: a 16-bit mono WAV of 400
+// samples, 44 header bytes + 800.
+func checkWAV(t *testing.T, url string) {
+	t.Helper()
+	r, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(r.Body)
 	r.Body.Close()
-	// A 16-bit mono WAV of 400 samples: 44 header bytes + 800.
 	if r.StatusCode != 200 || len(b) != 844 || string(b[:4]) != "RIFF" {
-		t.Errorf("GET output = %d, %d bytes, want 200 and an 844-byte WAV", r.StatusCode, len(b))
+		t.Errorf("GET %s = %d, %d bytes, want 200 and an 844-byte WAV", url, r.StatusCode, len(b))
 	}
 }
