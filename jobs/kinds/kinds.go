@@ -42,6 +42,11 @@ type Options struct {
 	// removed when the job ends (default: the system's temporary
 	// directory).
 	WorkDir string
+	// CorpusRoot, if set, is the folder train jobs' corpora are in: their
+	// data is a relative path under it (so that whoever may submit jobs
+	// cannot point a worker at any folder of its machine). Empty: any
+	// path.
+	CorpusRoot string
 	// Logger receives the training runs' events (default: discarded).
 	Logger *slog.Logger
 }

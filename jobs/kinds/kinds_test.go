@@ -285,6 +285,23 @@ func TestTrainResumes(t *testing.T) {
 	}
 }
 
+// TestTrainCorpusRoot: with a corpus root, a train job's data must be a
+// relative path under it.
+func TestTrainCorpusRoot(t *testing.T) {
+	s := open(t)
+	hs, err := kinds.Handlers(kinds.Options{WorkDir: t.TempDir(), CorpusRoot: t.TempDir()}, []string{kinds.Train})
+	if err != nil {
+		t.Fatal(err)
+	}
+	work(t, s, hs)
+	for _, data := range []string{"/etc", "../outside"} {
+		j := run(t, s, kinds.Train, `{"data":"`+data+`","preset":"tiny","steps":1}`)
+		if j.State != jobs.Failed || !strings.Contains(j.Error, "relative path under") {
+			t.Errorf("train on %q = %s %q, want failed: a relative path under the corpus folder", data, j.State, j.Error)
+		}
+	}
+}
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)

@@ -17,7 +17,7 @@ import (
 // TrainRequest is a train job: a new model of Preset trained on the
 // corpus at Data, a path the worker can read (a folder of WAV/FLAC
 // files, an LJSpeech directory or a manifest, as `wavenet train
-// --data`). The run directory goes to the outputs run/... as checkpoints
+// --data`), relative to Options.CorpusRoot when that is set. The run directory goes to the outputs run/... as checkpoints
 // are written; the newest checkpoint's model to model/... at the end.
 type TrainRequest struct {
 	Data   string   `json:"data"`
@@ -78,6 +78,17 @@ func (r *TrainRequest) check() error {
 	return nil
 }
 
+// corpusPath resolves a train job's data under Options.CorpusRoot.
+func (o Options) corpusPath(data string) (string, error) {
+	if o.CorpusRoot == "" {
+		return data, nil
+	}
+	if !filepath.IsLocal(data) {
+		return "", badRequest(Train, "data %q: want a relative path under the worker's corpus folder, without ..", data)
+	}
+	return filepath.Join(o.CorpusRoot, data), nil
+}
+
 func (o Options) train(ctx context.Context, t *jobs.Task) error {
 	var r TrainRequest
 	if err := t.Decode(&r); err != nil {
@@ -122,6 +133,9 @@ func (o Options) train(ctx context.Context, t *jobs.Task) error {
 		Logf: func(format string, args ...any) { o.Logger.Info(fmt.Sprintf(format, args...), "job", t.ID) }}
 	if opts.LR == 0 {
 		opts.LR = 1e-3
+	}
+	if spec.Data, err = o.corpusPath(r.Data); err != nil {
+		return err
 	}
 	tr, _, err := train.Open(ctx, spec, opts)
 	if errors.Is(err, train.ErrSpec) {

@@ -68,7 +68,8 @@ func (f *jobFlags) open(ctx context.Context, dataDir string) (*jobs.Store, error
 
 // workOptions are the options of the worker running names.
 func (f *jobFlags) workOptions(names []string, engine *synth.Engine, dataDir string, logger *slog.Logger) (jobs.WorkOptions, error) {
-	hs, err := kinds.Handlers(kinds.Options{Engine: engine, WorkDir: filepath.Join(dataDir, "work"), Logger: logger}, names)
+	hs, err := kinds.Handlers(kinds.Options{Engine: engine, WorkDir: filepath.Join(dataDir, "work"),
+		CorpusRoot: filepath.Join(dataDir, "corpora"), Logger: logger}, names)
 	if err != nil {
 		return jobs.WorkOptions{}, err
 	}
@@ -79,7 +80,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "worker", "worker [--nats URL] [--kinds train,compress,synthesize] [--concurrency N] [--data-dir DIR] [--models DIR]")
 	var f jobFlags
 	f.register(fs, "")
-	dataDir := fs.String("data-dir", "wavenet-data", "the embedded NATS server's files (without --nats) and the scratch space of training runs")
+	dataDir := fs.String("data-dir", "wavenet-data", "the embedded NATS server's files (without --nats), the corpora of train jobs (DIR/corpora: their data is a path under it) and the scratch space of training runs")
 	modelsDir := fs.String("models", "", "the models synthesize jobs may name (as serve --models); default: the embedded models")
 	if err := fs.Parse(args); err != nil {
 		return err
