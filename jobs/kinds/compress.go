@@ -118,9 +118,9 @@ func (o Options) compress(ctx context.Context, t *jobs.Task) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(o.WorkDir, "compress-"+t.ID+"-")
+	tmp, err := o.tempDir("compress-" + t.ID)
 	if err != nil {
-		return fmt.Errorf("kinds: %w", err)
+		return err
 	}
 	defer os.RemoveAll(tmp)
 	src, dst := filepath.Join(tmp, "src"), filepath.Join(tmp, "dst")

@@ -31,6 +31,8 @@ type dirSync struct {
 	prefix string
 	dir    string
 	sent   map[string]fileStamp // by relative slash path
+	// keep, if set, says which files (by relative slash path) to copy.
+	keep func(rel string) bool
 }
 
 // sync uploads new and changed files, then deletes outputs of removed
@@ -60,6 +62,9 @@ func (d *dirSync) sync(ctx context.Context) error {
 		}
 		rel, _ := filepath.Rel(d.dir, p)
 		rel = filepath.ToSlash(rel)
+		if d.keep != nil && !d.keep(rel) {
+			return nil
+		}
 		seen[rel] = true
 		st := fileStamp{info.Size(), info.ModTime()}
 		if old, ok := d.sent[rel]; ok && old == st {
@@ -154,6 +159,21 @@ func copyFS(fsys fs.FS, dir, dst string) error {
 		}
 	}
 	return nil
+}
+
+// tempDir makes a new folder under Options.WorkDir (made if need be),
+// named from prefix; the caller removes it.
+func (o Options) tempDir(prefix string) (string, error) {
+	if o.WorkDir != "" {
+		if err := os.MkdirAll(o.WorkDir, 0o755); err != nil {
+			return "", fmt.Errorf("kinds: %w", err)
+		}
+	}
+	dir, err := os.MkdirTemp(o.WorkDir, prefix+"-")
+	if err != nil {
+		return "", fmt.Errorf("kinds: %w", err)
+	}
+	return dir, nil
 }
 
 // contentType is the type of an output by its extension.

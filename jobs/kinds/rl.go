@@ -54,9 +54,9 @@ func (o Options) rl(ctx context.Context, t *jobs.Task) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp(o.WorkDir, "rl-"+t.ID+"-")
+	dir, err := o.tempDir("rl-" + t.ID)
 	if err != nil {
-		return fmt.Errorf("kinds: %w", err)
+		return err
 	}
 	defer os.RemoveAll(dir)
 	if err := run.Save(dir); err != nil {

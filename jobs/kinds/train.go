@@ -10,6 +10,7 @@ import (
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/jobs"
+	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/train"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -47,7 +48,7 @@ type TrainResult struct {
 	Resumed bool  `json:"resumed"` // from a checkpoint of an earlier attempt
 }
 
-// The output folders of a train job.
+// runPrefix is the output folder of a train or rl job's run directory.
 const runPrefix = "run"
 
 func (r *TrainRequest) check() error {
@@ -173,7 +174,10 @@ func (o Options) train(ctx context.Context, t *jobs.Task) error {
 	if err != nil {
 		return err
 	}
-	model := dirSync{t: t, prefix: ModelPrefix, dir: ck}
+	// The model without the optimizer's and trainer's state.
+	model := dirSync{t: t, prefix: ModelPrefix, dir: ck, keep: func(rel string) bool {
+		return rel == wavenet.ConfigFile || rel == wavenet.WeightsFile || rel == speech.StatsFile
+	}}
 	if err := model.sync(ctx); err != nil {
 		return err
 	}
