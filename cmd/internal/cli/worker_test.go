@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/api/jobsapi"
 	"github.com/wavenet-go/wavenet/jobs"
+	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 )
 
@@ -103,6 +106,29 @@ func TestTwoServesShareJobs(t *testing.T) {
 		t.Errorf("the other replica sees the job as %s, want succeeded", other.State)
 	}
 	checkWAV(t, bases[0]+"/v1/jobs/"+id+"/outputs/000.wav")
+}
+
+// jobsFeatureDoc is the job routes as serve mounts them, without a
+// store: for the OpenAPI document only.
+func jobsFeatureDoc() api.Feature { return jobsapi.New(jobsapi.Options{}).Feature() }
+
+// TestServeOpenAPIWithJobs checks the document of serve's routes with
+// the job routes (TestServeOpenAPIDocumentsEveryRoute has the others).
+func TestServeOpenAPIWithJobs(t *testing.T) {
+	features, err := newServeFeatures(false, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer features.close()
+	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: wavenettest.Tiny(t, 1, nil)}},
+		Features: append(features.list, jobsFeatureDoc())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	if err := srv.CheckOpenAPI(); err != nil {
+		t.Error(err)
+	}
 }
 
 // TestServeRunsJobs: serve with no job flags starts the embedded NATS
