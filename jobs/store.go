@@ -219,7 +219,6 @@ func (s *Store) setup(ctx context.Context) error {
 // Close closes the connection and shuts the embedded server down.
 func (s *Store) Close() {
 	if s.nc != nil {
-		_ = s.nc.Drain()
 		s.nc.Close()
 	}
 	if s.srv != nil {
@@ -338,23 +337,27 @@ func (s *Store) update(ctx context.Context, id string, f func(*Job) error) (Job,
 	}
 }
 
-// List returns every job's record, oldest first.
+// List returns every job's record, oldest first. It reads the bucket
+// once (a watch of every key's last value), not one key at a time.
 func (s *Store) List(ctx context.Context) ([]Job, error) {
-	lister, err := s.kv.ListKeys(ctx)
+	w, err := s.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("jobs: list: %w", err)
 	}
+	defer w.Stop()
 	var out []Job
-	for k := range lister.Keys() {
-		j, err := s.Get(ctx, k)
-		if errors.Is(err, ErrNotFound) {
-			continue // deleted meanwhile
+	for e := range w.Updates() {
+		if e == nil {
+			break // every current value is in
 		}
-		if err != nil {
-			_ = lister.Stop()
-			return nil, err
+		var j Job
+		if err := json.Unmarshal(e.Value(), &j); err != nil {
+			return nil, fmt.Errorf("jobs: record %s: %w", e.Key(), err)
 		}
 		out = append(out, j)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b Job) int {
 		if c := a.Created.Compare(b.Created); c != 0 {
