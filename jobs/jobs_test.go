@@ -255,6 +255,24 @@ func TestTakenOver(t *testing.T) {
 	}
 }
 
+// TestMaxAttempts: a job whose earlier workers all died (attempts at
+// MaxAttempts) fails instead of killing the next one.
+func TestMaxAttempts(t *testing.T) {
+	s := open(t, jobs.Options{MaxAttempts: 2})
+	j := submit(t, s, "doomed", `{}`)
+	for range 2 { // two workers claimed it and died
+		if err := jobs.TakeOver(context.Background(), s, j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var runs atomic.Int32
+	work(t, s, 1, map[string]jobs.Handler{"doomed": func(context.Context, *jobs.Task) error { runs.Add(1); return nil }})
+	got := waitFor(t, s, j.ID, "final", final)
+	if got.State != jobs.Failed || !strings.Contains(got.Error, "gave up after 2 attempts") || runs.Load() != 0 {
+		t.Errorf("job = %s %q after %d runs here, want failed \"gave up after 2 attempts\" without running", got.State, got.Error, runs.Load())
+	}
+}
+
 // TestConcurrency: a worker of three kinds with two slots runs at most
 // two jobs at once, and every job.
 func TestConcurrency(t *testing.T) {
