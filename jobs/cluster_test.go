@@ -64,13 +64,19 @@ func startCluster(t *testing.T, n int) []*server.Server {
 	}
 }
 
+// clusterAckWait is the ack wait on the cluster: writes there go to 3
+// servers, which on a loaded machine can take longer than ackWait, and
+// a message redelivered while its job runs makes the job run twice
+// (though it finishes once).
+const clusterAckWait = 5 * time.Second
+
 // openCluster connects a store to url, retrying while the cluster's
 // JetStream is not yet ready to create the replicated stream and buckets.
 func openCluster(t *testing.T, url string) *jobs.Store {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		s, err := jobs.Open(context.Background(), jobs.Options{URL: url, Replicas: 3, AckWait: ackWait})
+		s, err := jobs.Open(context.Background(), jobs.Options{URL: url, Replicas: 3, AckWait: clusterAckWait})
 		if err == nil {
 			t.Cleanup(s.Close)
 			return s

@@ -194,14 +194,7 @@ func (s *Store) setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jobs: stream %s: %w", StreamName, err)
 	}
-	s.kv, err = s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      RecordsBucket,
-		Description: "wavenet job records (JSON), by job id",
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    s.opts.Replicas,
-	})
-	if err != nil {
+	if s.kv, err = s.records(ctx); err != nil {
 		return fmt.Errorf("jobs: bucket %s: %w", RecordsBucket, err)
 	}
 	s.obj, err = s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
@@ -214,6 +207,43 @@ func (s *Store) setup(ctx context.Context) error {
 		return fmt.Errorf("jobs: bucket %s: %w", OutputsBucket, err)
 	}
 	return nil
+}
+
+// records opens the records bucket, creating it if need be, with reads
+// from its stream's leader only: a key-value bucket lets any replica
+// answer a get ("direct get"), and a replica that lags would show a
+// worker an older record than the one it just wrote, on which it would
+// decide wrongly (a job taken over, or not finished).
+func (s *Store) records(ctx context.Context) (jetstream.KeyValue, error) {
+	kv, err := s.js.KeyValue(ctx, RecordsBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      RecordsBucket,
+			Description: "wavenet job records (JSON), by job id",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    s.opts.Replicas,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) { // another process made it meanwhile
+			kv, err = s.js.KeyValue(ctx, RecordsBucket)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.js.Stream(ctx, "KV_"+RecordsBucket)
+	if err != nil {
+		return nil, err
+	}
+	cfg := st.CachedInfo().Config
+	if !cfg.AllowDirect && cfg.Replicas == s.opts.Replicas {
+		return kv, nil
+	}
+	cfg.AllowDirect, cfg.Replicas = false, s.opts.Replicas
+	if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
+		return nil, err
+	}
+	return s.js.KeyValue(ctx, RecordsBucket)
 }
 
 // Close closes the connection and shuts the embedded server down.
@@ -319,7 +349,14 @@ func (s *Store) update(ctx context.Context, id string, f func(*Job) error) (Job,
 		if err != nil {
 			return Job{}, err
 		}
-		if err := f(&j); err != nil {
+		if err := f(&j); errors.Is(err, errStale) {
+			select {
+			case <-ctx.Done():
+				return j, ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+				continue
+			}
+		} else if err != nil {
 			return j, err
 		}
 		b, err := json.Marshal(j)

@@ -163,6 +163,7 @@ func (s *Store) run(ctx context.Context, msg jetstream.Msg, h Handler, log *slog
 		_ = msg.Nak()
 		return
 	}
+	_ = msg.InProgress() // the ack wait starts again while the job is claimed
 	now := time.Now().UTC()
 	j, err := s.update(ctx, id, func(j *Job) error {
 		switch {
@@ -215,8 +216,11 @@ func (s *Store) run(ctx context.Context, msg jetstream.Msg, h Handler, log *slog
 	// AckWait): then that worker finishes it and this one leaves it.
 	finish := func(f func(j *Job)) error {
 		_, err := s.update(bg, id, func(j *Job) error {
-			if j.Attempts != t.Attempt || j.State != Running {
+			switch {
+			case j.Attempts > t.Attempt:
 				return errSuperseded
+			case j.Attempts < t.Attempt:
+				return errStale
 			}
 			f(j)
 			return nil
@@ -262,6 +266,10 @@ var (
 	errSuperseded = errors.New("jobs: taken over by another worker")
 )
 
+// errStale, returned by an update's function, says the record read is
+// older than one this process wrote (a replica that lags): read again.
+var errStale = errors.New("jobs: stale record")
+
 func (s *Store) ack(ctx context.Context, msg jetstream.Msg, id string, log *slog.Logger) {
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -284,7 +292,9 @@ func safeRun(ctx context.Context, h Handler, t *Task) (err error) {
 // and cancels the job when its record asks for it (or shows that another
 // worker started it since attempt), until done closes.
 func (s *Store) keepAlive(ctx context.Context, done chan struct{}, msg jetstream.Msg, id string, attempt int, cancel context.CancelCauseFunc) {
-	w, err := s.kv.Watch(ctx, id, jetstream.UpdatesOnly())
+	// The watch sends the record's current value first: a cancel or a
+	// takeover that came before it started is seen too.
+	w, err := s.kv.Watch(ctx, id)
 	var updates <-chan jetstream.KeyValueEntry
 	if err == nil {
 		defer w.Stop()
@@ -315,7 +325,7 @@ func (s *Store) keepAlive(ctx context.Context, done chan struct{}, msg jetstream
 				continue
 			}
 			switch {
-			case j.Attempts != attempt:
+			case j.Attempts > attempt: // (a replica that lags shows fewer)
 				cancel(errSuperseded)
 			case j.CancelRequested:
 				cancel(errCancelRequested)
