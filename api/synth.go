@@ -90,6 +90,10 @@ func (r *SynthesizeRequest) request() *synth.Request {
 		Format: audio.Encoding(r.Format), SampleRate: r.SampleRate}
 }
 
+// Request maps the JSON body to the engine's request (the batch
+// synthesis jobs of jobs/kinds take the same bodies).
+func (r *SynthesizeRequest) Request() *synth.Request { return r.request() }
+
 func (s *Server) handleSynthesize(c echo.Context) error {
 	var req SynthesizeRequest
 	if err := decodeJSON(c, &req); err != nil {

@@ -42,6 +42,7 @@ var commands = byName([]Command{
 	{Name: "score", Summary: "bits per sample of WAV recordings under a model (teacher-forced), per file, label and overall", Run: runScore},
 	{Name: "serve", Summary: "run the synthesis service (REST API on echo; the embedded default model unless --models)", Run: runServe},
 	{Name: "vocode", Summary: "mel spectrograms (.npy, .json) or recordings (copy synthesis) to audio with a vocoder, or Griffin-Lim", Run: runVocode},
+	{Name: "worker", Summary: "run durable jobs (train, compress, rl, synthesize) from NATS JetStream: --nats URL of a serve's or a cluster's NATS", Run: runWorker},
 	{Name: "train", Summary: "train a WaveNet on a directory of WAV files (resumable checkpoints)", Run: runTrain},
 })
 

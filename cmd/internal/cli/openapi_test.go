@@ -14,7 +14,7 @@ import (
 var openAPIOut = flag.String("openapi-out", "", "write the OpenAPI document of serve (every feature mounted) to this file, for .ci/run's lint")
 
 // TestServeOpenAPIWrite writes the document as serve assembles it (the
-// features of newServeFeatures mounted) to the file given by -openapi-out,
+// features of newServeFeatures and the job routes mounted) to the file given by -openapi-out,
 // for .ci/run's lint:
 //
 //	go test ./cmd/internal/cli -run ServeOpenAPIWrite -openapi-out FILE
@@ -29,7 +29,7 @@ func TestServeOpenAPIWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer features.close()
-	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: wavenettest.Tiny(t, 1, nil)}}, Features: features.list})
+	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: wavenettest.Tiny(t, 1, nil)}}, Features: append(features.list, jobsFeatureDoc())})
 	if err != nil {
 		t.Fatal(err)
 	}

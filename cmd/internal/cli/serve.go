@@ -45,6 +45,7 @@ type serveConfig struct {
 	rlKeepFor       time.Duration
 	maxEvaluations  int
 	evalMemory      int64
+	jobs            jobFlags
 }
 
 func runServe(ctx context.Context, env *Env, args []string) error {
@@ -74,6 +75,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.rlKeepFor, "rl-keep-for", api.DefaultKeepFor, "how long a finished rl run is kept")
 	fs.IntVar(&c.maxEvaluations, "max-evaluations", 2, "/v1/detection/evaluate requests run at once; as many more may wait --queue-wait")
 	fs.Int64Var(&c.evalMemory, "evaluation-memory", 512<<20, "memory budget of the detection evaluations running at once, in bytes (a request is estimated at 6x its body); larger requests get 413")
+	c.jobs.register(fs, "job-")
+	fs.BoolVar(&c.jobs.noWorker, "no-worker", false, "accept jobs but run none here (`wavenet worker` processes run them)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -134,6 +137,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if opts.Models, opts.FailedModels, err = synth.LoadServed(ctx, served); err != nil {
 		return err
 	}
+	jobs, err := openServeJobs(ctx, &c.jobs, c.dataDir, logger)
+	if err != nil {
+		return err
+	}
+	defer jobs.close()
 	features, err := newServeFeatures(c.noRL, c.dataDir, featureLimits{
 		detection: detectionapi.Options{MaxEvaluations: c.maxEvaluations, MemoryBudget: c.evalMemory, QueueWait: c.queueWait},
 		compress:  api.Retention{Keep: c.compressKeep, MaxAge: c.compressKeepFor},
@@ -143,7 +151,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts.Features = features.list
+	opts.Features = append(features.list, jobs.feature)
 	opts.Page = web.Handler() // the web page at /
 	defer features.close()
 	srv, err := api.New(opts)
@@ -151,6 +159,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	features.serve(srv)
+	if err := jobs.work(ctx, srv.Engine()); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
