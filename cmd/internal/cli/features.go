@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"context"
 	"path/filepath"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/api/compressapi"
@@ -22,9 +25,9 @@ type serveFeatures struct {
 }
 
 // newServeFeatures builds detection, rl (unless noRL), compress and the
-// listening tests, whose database is dataDir/listening.db and whose
-// folders of WAVs are under dataDir/wavs.
-func newServeFeatures(noRL bool, dataDir string) (*serveFeatures, error) {
+// listening tests, kept in the NATS JetStream of js (shared by every
+// replica), whose folders of WAVs are under dataDir/wavs.
+func newServeFeatures(noRL bool, dataDir string, js jetstream.JetStream) (*serveFeatures, error) {
 	f := &serveFeatures{list: []api.Feature{detectionapi.New()}}
 	if !noRL {
 		feat, closeRuns := rlapi.New(rlapi.Options{})
@@ -34,7 +37,7 @@ func newServeFeatures(noRL bool, dataDir string) (*serveFeatures, error) {
 	f.compress = compressapi.New(compressapi.Options{})
 	f.list = append(f.list, f.compress.Feature())
 	f.closers = append(f.closers, f.compress.Close)
-	st, err := ltest.Open(filepath.Join(dataDir, "listening.db"))
+	st, err := ltest.Open(context.Background(), js, 1)
 	if err != nil {
 		f.close()
 		return nil, err

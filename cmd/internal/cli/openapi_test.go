@@ -24,10 +24,7 @@ func TestServeOpenAPIWrite(t *testing.T) {
 	if *openAPIOut == "" {
 		t.Skip("no -openapi-out file")
 	}
-	features, err := newServeFeatures(false, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	features := testFeatures(t, false)
 	defer features.close()
 	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: wavenettest.Tiny(t, 1, nil)}}, Features: features.list})
 	if err != nil {

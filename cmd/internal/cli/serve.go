@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/jobs"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
@@ -59,7 +60,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.logFormat, "log-format", "text", "access log format: text or json (log/slog, on stderr)")
 	fs.StringVar(&c.randomModel, "random-model", "", "serve an UNTRAINED model with random weights from a preset (tiny, small, ibab) as \"random\": noise, for load tests only")
 	fs.BoolVar(&c.noRL, "no-rl", false, "do not mount the reinforcement-learning routes (/v1/rl/...)")
-	fs.StringVar(&c.dataDir, "data-dir", "wavenet-data", "the service's data: listening tests in DIR/listening.db (created if need be); tests may be made from folders of WAVs under DIR/wavs")
+	fs.StringVar(&c.dataDir, "data-dir", "wavenet-data", "the service's data: the embedded NATS JetStream store (DIR/jetstream: jobs, listening tests, models made by jobs; created if need be); listening tests may be made from folders of WAVs under DIR/wavs")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -117,7 +118,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if opts.Models, err = synth.LoadServed(ctx, served); err != nil {
 		return err
 	}
-	features, err := newServeFeatures(c.noRL, c.dataDir)
+	store, err := jobs.Open(ctx, jobs.Options{DataDir: c.dataDir, Name: "wavenet serve"})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	features, err := newServeFeatures(c.noRL, c.dataDir, store.JetStream())
 	if err != nil {
 		return err
 	}
