@@ -27,5 +27,8 @@
 // ties (no preference) excluded. They are written as JSON or CSV
 // (Results.WriteCSV).
 //
-// Storage is one bbolt file (go.etcd.io/bbolt): Open, Store.Close.
+// Storage is NATS JetStream, the service's one durable store: a
+// key-value bucket (RecordsBucket) of tests, listeners and ratings and an
+// object store (AudioBucket) of the stimuli's WAVs, so replicas on one
+// NATS share them. Open binds to them on a caller's connection.
 package ltest

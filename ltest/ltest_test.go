@@ -7,13 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/jobs"
 	"github.com/wavenet-go/wavenet/synth"
 )
 
@@ -98,18 +101,27 @@ func (f *fakeSynth) Say(_ context.Context, model, text string, seed uint64) ([]b
 	return synth.Encode(audio.EncodingWAV, 8000, x)
 }
 
-func openStore(t *testing.T, name string) *Store {
+// openStore opens the store on an embedded NATS server keeping its files
+// in dir; stop stops the server (it stops by itself when the test ends).
+func openStore(t *testing.T, dir string) (st *Store, stop func()) {
 	t.Helper()
-	st, err := Open(name)
+	js, err := jobs.Open(context.Background(), jobs.Options{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	var once sync.Once
+	stop = func() { once.Do(js.Close) }
+	t.Cleanup(stop)
+	st, err = Open(context.Background(), js.JetStream(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, stop
 }
 
 func TestCreateAndRestart(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "data", "listening.db")
-	st := openStore(t, name)
+	dir := t.TempDir()
+	st, stop := openStore(t, dir)
 	syn := &fakeSynth{}
 	test, err := st.Create(context.Background(), syn, Spec{Kind: KindMOS, Models: []string{"m1", "m2"}, Texts: []string{"1 2", "3"}, Seed: 5})
 	if err != nil {
@@ -149,8 +161,9 @@ func TestCreateAndRestart(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
+	stop() // the server goes down with everything in memory
 
-	st = openStore(t, name)
+	st, _ = openStore(t, dir)
 	defer st.Close()
 	after, err := st.Results(test.ID)
 	if err != nil {
@@ -190,7 +203,7 @@ func TestCreateAndRestart(t *testing.T) {
 }
 
 func TestRateRejects(t *testing.T) {
-	st := openStore(t, filepath.Join(t.TempDir(), "l.db"))
+	st, _ := openStore(t, t.TempDir())
 	defer st.Close()
 	mos, err := st.Create(context.Background(), &fakeSynth{}, Spec{Kind: KindMOS, Models: []string{"m"}, Texts: []string{"1"}})
 	if err != nil {
@@ -246,7 +259,7 @@ func TestRateRejects(t *testing.T) {
 }
 
 func TestListenersOwnRatings(t *testing.T) {
-	st := openStore(t, filepath.Join(t.TempDir(), "l.db"))
+	st, _ := openStore(t, t.TempDir())
 	defer st.Close()
 	test, err := st.Create(context.Background(), &fakeSynth{}, Spec{Kind: KindMOS, Models: []string{"m"}, Texts: []string{"1"}})
 	if err != nil {
@@ -316,7 +329,7 @@ func TestCreateFromDir(t *testing.T) {
 		"run/new/two.wav":   wav("new", "two"),
 		"run/bad/one.wav":   {Data: []byte("not a wav")},
 	}
-	st := openStore(t, filepath.Join(t.TempDir(), "l.db"))
+	st, _ := openStore(t, t.TempDir())
 	defer st.Close()
 	test, err := st.CreateFromDir(fsys, Spec{Kind: KindAB, Models: []string{"base", "new"}, Dir: "run"})
 	if err != nil {
@@ -342,7 +355,7 @@ func TestCreateFromDir(t *testing.T) {
 }
 
 func TestResultsExport(t *testing.T) {
-	st := openStore(t, filepath.Join(t.TempDir(), "l.db"))
+	st, _ := openStore(t, t.TempDir())
 	defer st.Close()
 	ctx := context.Background()
 	mos, _ := st.Create(ctx, &fakeSynth{}, Spec{Name: "mos", Kind: KindMOS, Models: []string{"x", "y"}, Texts: []string{"1"}})
@@ -410,5 +423,71 @@ func TestResultsExport(t *testing.T) {
 	}
 	if p := res.AB; p.Wins != [2]int{4, 1} || p.Ties != 2 || math.Abs(p.P-0.375) > 1e-12 {
 		t.Errorf("A/B results %+v, want wins [4 1], 2 ties, p 0.375", *p)
+	}
+}
+
+// TestReplicasShareTests: two processes' stores on one NATS (a second
+// connection to the first's embedded server, as a second `serve` replica
+// with --nats) see the same tests, listeners and ratings; ids from
+// outside that are not ids (key patterns among them) are not found.
+func TestReplicasShareTests(t *testing.T) {
+	first, err := jobs.Open(context.Background(), jobs.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(first.Close)
+	second, err := jobs.Open(context.Background(), jobs.Options{URL: first.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(second.Close)
+	a, err := Open(context.Background(), first.JetStream(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(context.Background(), second.JetStream(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, err := a.Create(context.Background(), &fakeSynth{}, Spec{Kind: KindMOS, Models: []string{"m1"}, Texts: []string{"1"}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := b.NewListener()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Rate(test.ID, "s1", tok, Rating{Score: 4}); err != nil {
+		t.Fatalf("rating on the other replica: %v", err)
+	}
+	r, err := a.Ratings(test.ID, tok)
+	if err != nil || r["s1"].Score != 4 {
+		t.Fatalf("the first replica reads %v, %v; want the other's score 4", r, err)
+	}
+	if wa, err := b.Audio(test.ID, "s1", ChoiceA); err != nil || len(wa) == 0 {
+		t.Fatalf("audio on the other replica: %d bytes, %v", len(wa), err)
+	}
+	for _, id := range []string{"*", ">", test.ID + ".>", "test.*", "", "../x"} {
+		if _, err := b.Test(id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Test(%q) = %v, want ErrNotFound", id, err)
+		}
+		if err := b.Rate(test.ID, id, tok, Rating{Score: 3}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Rate(stimulus %q) = %v, want ErrNotFound", id, err)
+		}
+	}
+	if err := b.Rate(test.ID, "s1", "*", Rating{Score: 3}); !errors.Is(err, ErrUnknownListener) {
+		t.Errorf("Rate by listener \"*\" = %v, want ErrUnknownListener", err)
+	}
+	if err := a.Delete(test.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := b.Tests(); err != nil || len(ts) != 0 {
+		t.Errorf("after Delete on one replica the other lists %d tests (%v), want 0", len(ts), err)
+	}
+	if keys, err := b.keys(context.Background(), "rating."+test.ID+".>"); err != nil || len(keys) != 0 {
+		t.Errorf("ratings left after Delete: %v (%v)", keys, err)
+	}
+	if _, err := b.audio.GetBytes(context.Background(), test.ID+"/"+audioKey("s1", ChoiceA)); !errors.Is(err, jetstream.ErrObjectNotFound) {
+		t.Errorf("audio after Delete: %v, want ErrObjectNotFound", err)
 	}
 }

@@ -1,106 +1,114 @@
 package ltest
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // ErrUnknownListener is a rating from a token the store did not issue.
 var ErrUnknownListener = errors.New("ltest: unknown listener")
 
-// The buckets of the database: tests by id (JSON), and per test id a
-// nested bucket of audio (audioKey -> WAV) and of ratings
-// (ratingKey -> JSON); listeners by token (the time issued).
-var (
-	bucketTests     = []byte("tests")
-	bucketAudio     = []byte("audio")
-	bucketRatings   = []byte("ratings")
-	bucketListeners = []byte("listeners")
+// The buckets in NATS JetStream (the service's one durable store, shared
+// by every replica): RecordsBucket, a key-value bucket of tests by id
+// ("test.ID": JSON), listeners by token ("listener.TOKEN": the time
+// issued) and ratings ("rating.ID.SID.TOKEN": JSON); AudioBucket, an
+// object store of the stimuli's WAVs ("ID/SID/SIDE").
+const (
+	RecordsBucket = "wavenet-ltest"
+	AudioBucket   = "wavenet-ltest-audio"
 )
 
-// Store holds listening tests, their audio and their ratings in one
-// bbolt file. It is safe for concurrent use.
+// opTimeout bounds each store operation.
+const opTimeout = 30 * time.Second
+
+// The shapes of the ids that become keys: test ids and listener tokens
+// are hex (newID, newToken), stimulus ids "s" and a number. Anything else
+// from outside is not found, never a key pattern.
+var (
+	idRe    = regexp.MustCompile(`^[0-9a-f]{16}$`)
+	sidRe   = regexp.MustCompile(`^s[0-9]{1,6}$`)
+	tokenRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
+
+// Store holds listening tests, their audio and their ratings in NATS
+// JetStream. It is safe for concurrent use, also by several processes
+// (replicas) on the same NATS.
 type Store struct {
-	db *bolt.DB
+	kv    jetstream.KeyValue
+	audio jetstream.ObjectStore
 }
 
-// Open opens (creating it and its folder if need be) the database file
-// name.
-func Open(name string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		return nil, fmt.Errorf("ltest: %w", err)
-	}
-	db, err := bolt.Open(name, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+// Open binds to the listening-test buckets of js, creating them (with
+// replicas copies on a cluster; 0 means 1) if they do not exist.
+func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, error) {
+	replicas = max(replicas, 1)
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: RecordsBucket,
+		Description: "wavenet listening tests, listeners and ratings", History: 1,
+		Storage: jetstream.FileStorage, Replicas: replicas})
 	if err != nil {
-		return nil, fmt.Errorf("ltest: open %s: %w", name, err)
+		return nil, fmt.Errorf("ltest: bucket %s: %w", RecordsBucket, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketTests, bucketAudio, bucketRatings, bucketListeners} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	audio, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: AudioBucket,
+		Description: "wavenet listening-test stimuli (WAV), named TEST/STIMULUS/SIDE",
+		Storage:     jetstream.FileStorage, Replicas: replicas})
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("ltest: open %s: %w", name, err)
+		return nil, fmt.Errorf("ltest: bucket %s: %w", AudioBucket, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{kv: kv, audio: audio}, nil
 }
 
-// Close closes the database.
-func (st *Store) Close() error {
-	if err := st.db.Close(); err != nil {
-		return fmt.Errorf("ltest: close: %w", err)
-	}
-	return nil
+// Close releases nothing: the NATS connection belongs to the caller. It
+// is kept so callers close what they open.
+func (st *Store) Close() error { return nil }
+
+func opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), opTimeout)
 }
 
-// put stores t and its audio (audioKey -> WAV) in one transaction.
+func testKey(id string) string { return "test." + id }
+
+// put stores t's audio (audioKey -> WAV), then t: a test is listed only
+// once its audio is stored.
 func (st *Store) put(t *Test, wavs map[string][]byte) error {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return fmt.Errorf("ltest: %w", err)
 	}
-	err = st.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketTests).Put([]byte(t.ID), b); err != nil {
-			return err
+	ctx, cancel := opCtx()
+	defer cancel()
+	for k, w := range wavs {
+		if _, err := st.audio.PutBytes(ctx, t.ID+"/"+k, w); err != nil {
+			return fmt.Errorf("ltest: store test %s: audio %s: %w", t.ID, k, err)
 		}
-		ab, err := tx.Bucket(bucketAudio).CreateBucket([]byte(t.ID))
-		if err != nil {
-			return err
-		}
-		for k, w := range wavs {
-			if err := ab.Put([]byte(k), w); err != nil {
-				return err
-			}
-		}
-		_, err = tx.Bucket(bucketRatings).CreateBucket([]byte(t.ID))
-		return err
-	})
-	if err != nil {
+	}
+	if _, err := st.kv.Create(ctx, testKey(t.ID), b); err != nil {
 		return fmt.Errorf("ltest: store test %s: %w", t.ID, err)
 	}
 	return nil
 }
 
-// getTest reads test id in tx.
-func getTest(tx *bolt.Tx, id string) (*Test, error) {
-	b := tx.Bucket(bucketTests).Get([]byte(id))
-	if b == nil {
+// getTest reads test id.
+func (st *Store) getTest(ctx context.Context, id string) (*Test, error) {
+	if !idRe.MatchString(id) {
 		return nil, fmt.Errorf("%w: no test %q", ErrNotFound, id)
 	}
+	e, err := st.kv.Get(ctx, testKey(id))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, fmt.Errorf("%w: no test %q", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ltest: test %s: %w", id, err)
+	}
 	var t Test
-	if err := json.Unmarshal(b, &t); err != nil {
+	if err := json.Unmarshal(e.Value(), &t); err != nil {
 		return nil, fmt.Errorf("ltest: test %s: %w", id, err)
 	}
 	return &t, nil
@@ -108,87 +116,114 @@ func getTest(tx *bolt.Tx, id string) (*Test, error) {
 
 // Test returns test id.
 func (st *Store) Test(id string) (*Test, error) {
-	var t *Test
-	err := st.db.View(func(tx *bolt.Tx) (err error) {
-		t, err = getTest(tx, id)
-		return err
-	})
-	return t, err
+	ctx, cancel := opCtx()
+	defer cancel()
+	return st.getTest(ctx, id)
+}
+
+// keys lists the keys matching filter, sorted.
+func (st *Store) keys(ctx context.Context, filter string) ([]string, error) {
+	l, err := st.kv.ListKeysFiltered(ctx, filter)
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ltest: list %s: %w", filter, err)
+	}
+	defer func() { _ = l.Stop() }()
+	var keys []string
+	for k := range l.Keys() {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys, nil
 }
 
 // Tests returns every test, newest first.
 func (st *Store) Tests() ([]*Test, error) {
-	var ts []*Test
-	err := st.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTests).ForEach(func(k, v []byte) error {
-			var t Test
-			if err := json.Unmarshal(v, &t); err != nil {
-				return fmt.Errorf("ltest: test %s: %w", k, err)
-			}
-			ts = append(ts, &t)
-			return nil
-		})
-	})
+	ctx, cancel := opCtx()
+	defer cancel()
+	keys, err := st.keys(ctx, "test.*")
+	if err != nil {
+		return nil, err
+	}
+	ts := make([]*Test, 0, len(keys))
+	for _, k := range keys {
+		t, err := st.getTest(ctx, strings.TrimPrefix(k, "test."))
+		if errors.Is(err, ErrNotFound) {
+			continue // deleted since listed
+		}
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
 	slices.SortStableFunc(ts, func(a, b *Test) int { return b.Created.Compare(a.Created) })
-	return ts, err
+	return ts, nil
 }
 
-// Delete removes test id with its audio and ratings.
+// Delete removes test id, then its ratings and audio.
 func (st *Store) Delete(id string) error {
-	return st.db.Update(func(tx *bolt.Tx) error {
-		if _, err := getTest(tx, id); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketTests).Delete([]byte(id)); err != nil {
+	ctx, cancel := opCtx()
+	defer cancel()
+	t, err := st.getTest(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := st.kv.Purge(ctx, testKey(id)); err != nil {
+		return fmt.Errorf("ltest: delete %s: %w", id, err)
+	}
+	keys, err := st.keys(ctx, "rating."+id+".>")
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := st.kv.Purge(ctx, k); err != nil {
 			return fmt.Errorf("ltest: delete %s: %w", id, err)
 		}
-		for _, b := range [][]byte{bucketAudio, bucketRatings} {
-			if err := tx.Bucket(b).DeleteBucket([]byte(id)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-				return fmt.Errorf("ltest: delete %s: %w", id, err)
-			}
+	}
+	audio, _, _ := stimulusAudio(t)
+	for _, k := range audio {
+		if err := st.audio.Delete(ctx, id+"/"+k); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return fmt.Errorf("ltest: delete %s: audio %s: %w", id, k, err)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // Audio returns the WAV of side (ChoiceA; ChoiceB too for an A/B test)
 // of stimulus sid of test id.
 func (st *Store) Audio(id, sid, side string) ([]byte, error) {
-	var wav []byte
-	err := st.db.View(func(tx *bolt.Tx) error {
-		t, err := getTest(tx, id)
-		if err != nil {
-			return err
+	ctx, cancel := opCtx()
+	defer cancel()
+	t, err := st.getTest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := t.Stimulus(sid); !ok {
+		return nil, fmt.Errorf("%w: test %q has no stimulus %q", ErrNotFound, id, sid)
+	}
+	if side != ChoiceA && !(side == ChoiceB && t.Kind == KindAB) {
+		if t.Kind == KindAB {
+			return nil, invalidf("side %q: want %q or %q", side, ChoiceA, ChoiceB)
 		}
-		if _, ok := t.Stimulus(sid); !ok {
-			return fmt.Errorf("%w: test %q has no stimulus %q", ErrNotFound, id, sid)
-		}
-		if side != ChoiceA && !(side == ChoiceB && t.Kind == KindAB) {
-			if t.Kind == KindAB {
-				return invalidf("side %q: want %q or %q", side, ChoiceA, ChoiceB)
-			}
-			return invalidf("side %q: a MOS stimulus has only side %q", side, ChoiceA)
-		}
-		ab := tx.Bucket(bucketAudio).Bucket([]byte(id))
-		if ab == nil {
-			return fmt.Errorf("ltest: test %s has no audio", id)
-		}
-		wav = bytes.Clone(ab.Get([]byte(audioKey(sid, side))))
-		if wav == nil {
-			return fmt.Errorf("ltest: test %s: no audio for %s", id, audioKey(sid, side))
-		}
-		return nil
-	})
-	return wav, err
+		return nil, invalidf("side %q: a MOS stimulus has only side %q", side, ChoiceA)
+	}
+	wav, err := st.audio.GetBytes(ctx, id+"/"+audioKey(sid, side))
+	if err != nil {
+		return nil, fmt.Errorf("ltest: test %s: audio %s: %w", id, audioKey(sid, side), err)
+	}
+	return wav, nil
 }
+
+func listenerKey(tok string) string { return "listener." + tok }
 
 // NewListener issues a new listener token and records it.
 func (st *Store) NewListener() (string, error) {
 	tok := newToken()
-	err := st.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketListeners).Put([]byte(tok), []byte(time.Now().UTC().Format(time.RFC3339)))
-	})
-	if err != nil {
+	ctx, cancel := opCtx()
+	defer cancel()
+	if _, err := st.kv.Create(ctx, listenerKey(tok), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
 		return "", fmt.Errorf("ltest: new listener: %w", err)
 	}
 	return tok, nil
@@ -196,12 +231,13 @@ func (st *Store) NewListener() (string, error) {
 
 // KnownListener says whether tok is a token NewListener issued.
 func (st *Store) KnownListener(tok string) bool {
-	ok := false
-	_ = st.db.View(func(tx *bolt.Tx) error {
-		ok = tx.Bucket(bucketListeners).Get([]byte(tok)) != nil
-		return nil
-	})
-	return ok
+	if !tokenRe.MatchString(tok) {
+		return false
+	}
+	ctx, cancel := opCtx()
+	defer cancel()
+	_, err := st.kv.Get(ctx, listenerKey(tok))
+	return err == nil
 }
 
 // Rating is one listener's judgement of one stimulus: Score (1 to 5) in
@@ -213,9 +249,10 @@ type Rating struct {
 	Updated time.Time `json:"updated"`
 }
 
-// ratingKey is where listener's rating of stimulus sid is stored: the
-// key holds the listener, so a listener writes only their own ratings.
-func ratingKey(sid, listener string) []byte { return []byte(sid + "\x00" + listener) }
+// ratingKey is where listener's rating of stimulus sid of test id is
+// stored: the key holds the listener, so a listener writes only their own
+// ratings.
+func ratingKey(id, sid, listener string) string { return "rating." + id + "." + sid + "." + listener }
 
 // Rate sets listener's rating of stimulus sid of test id, replacing the
 // listener's earlier rating of it (and nobody else's). The test and the
@@ -223,41 +260,37 @@ func ratingKey(sid, listener string) []byte { return []byte(sid + "\x00" + liste
 // by NewListener (ErrUnknownListener), and the rating must fit the
 // test's kind (ErrInvalid).
 func (st *Store) Rate(id, sid, listener string, r Rating) error {
-	return st.db.Update(func(tx *bolt.Tx) error {
-		t, err := getTest(tx, id)
-		if err != nil {
-			return err
+	ctx, cancel := opCtx()
+	defer cancel()
+	t, err := st.getTest(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, ok := t.Stimulus(sid); !ok || !sidRe.MatchString(sid) {
+		return fmt.Errorf("%w: test %q has no stimulus %q", ErrNotFound, id, sid)
+	}
+	if !st.KnownListener(listener) {
+		return ErrUnknownListener
+	}
+	switch t.Kind {
+	case KindMOS:
+		if r.Score < 1 || r.Score > 5 || r.Choice != "" {
+			return invalidf("a MOS rating is a score from 1 to 5 (and no choice), got score %d", r.Score)
 		}
-		if _, ok := t.Stimulus(sid); !ok {
-			return fmt.Errorf("%w: test %q has no stimulus %q", ErrNotFound, id, sid)
+	case KindAB:
+		if (r.Choice != ChoiceA && r.Choice != ChoiceB && r.Choice != ChoiceNone) || r.Score != 0 {
+			return invalidf("an A/B rating is a choice %q, %q or %q (and no score), got %q", ChoiceA, ChoiceB, ChoiceNone, r.Choice)
 		}
-		if listener == "" || tx.Bucket(bucketListeners).Get([]byte(listener)) == nil {
-			return ErrUnknownListener
-		}
-		switch t.Kind {
-		case KindMOS:
-			if r.Score < 1 || r.Score > 5 || r.Choice != "" {
-				return invalidf("a MOS rating is a score from 1 to 5 (and no choice), got score %d", r.Score)
-			}
-		case KindAB:
-			if (r.Choice != ChoiceA && r.Choice != ChoiceB && r.Choice != ChoiceNone) || r.Score != 0 {
-				return invalidf("an A/B rating is a choice %q, %q or %q (and no score), got %q", ChoiceA, ChoiceB, ChoiceNone, r.Choice)
-			}
-		}
-		r.Updated = time.Now().UTC()
-		b, err := json.Marshal(r)
-		if err != nil {
-			return fmt.Errorf("ltest: %w", err)
-		}
-		rb := tx.Bucket(bucketRatings).Bucket([]byte(id))
-		if rb == nil {
-			return fmt.Errorf("ltest: test %s has no ratings bucket", id)
-		}
-		if err := rb.Put(ratingKey(sid, listener), b); err != nil {
-			return fmt.Errorf("ltest: rate: %w", err)
-		}
-		return nil
-	})
+	}
+	r.Updated = time.Now().UTC()
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("ltest: %w", err)
+	}
+	if _, err := st.kv.Put(ctx, ratingKey(id, sid, listener), b); err != nil {
+		return fmt.Errorf("ltest: rate: %w", err)
+	}
+	return nil
 }
 
 // Ratings returns listener's ratings of test id by stimulus id.
@@ -274,26 +307,33 @@ func (st *Store) Ratings(id, listener string) (map[string]Rating, error) {
 // eachRating calls f with every rating of test id, in key order
 // (stimulus id, then listener).
 func (st *Store) eachRating(id string, f func(t *Test, sid, listener string, r Rating)) error {
-	return st.db.View(func(tx *bolt.Tx) error {
-		t, err := getTest(tx, id)
+	ctx, cancel := opCtx()
+	defer cancel()
+	t, err := st.getTest(ctx, id)
+	if err != nil {
+		return err
+	}
+	keys, err := st.keys(ctx, "rating."+id+".>")
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		parts := strings.Split(k, ".")
+		if len(parts) != 4 {
+			return fmt.Errorf("ltest: test %s: bad rating key %q", id, k)
+		}
+		e, err := st.kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("ltest: test %s: rating %q: %w", id, k, err)
 		}
-		rb := tx.Bucket(bucketRatings).Bucket([]byte(id))
-		if rb == nil {
-			return nil
+		var r Rating
+		if err := json.Unmarshal(e.Value(), &r); err != nil {
+			return fmt.Errorf("ltest: test %s: rating %q: %w", id, k, err)
 		}
-		return rb.ForEach(func(k, v []byte) error {
-			sid, l, ok := bytes.Cut(k, []byte{0})
-			if !ok {
-				return fmt.Errorf("ltest: test %s: bad rating key %q", id, k)
-			}
-			var r Rating
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("ltest: test %s: rating %q: %w", id, k, err)
-			}
-			f(t, string(sid), string(l), r)
-			return nil
-		})
-	})
+		f(t, parts[2], parts[3], r)
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/api/listeningapi"
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/jobs"
 	"github.com/wavenet-go/wavenet/ltest"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/synth"
@@ -42,7 +43,12 @@ func serve(t *testing.T, embedded bool, keys ...string) string {
 			t.Fatal(err)
 		}
 	}
-	st, err := ltest.Open(filepath.Join(t.TempDir(), "listening.db"))
+	js, err := jobs.Open(t.Context(), jobs.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(js.Close)
+	st, err := ltest.Open(t.Context(), js.JetStream(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/api/internal/featuretest"
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/jobs"
 	"github.com/wavenet-go/wavenet/ltest"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
@@ -27,8 +28,13 @@ import (
 // closes the server and the store (as the test's end does).
 func serve(t *testing.T, dir, wavs string) (base string, stop func()) {
 	t.Helper()
-	st, err := ltest.Open(filepath.Join(dir, "listening.db"))
+	js, err := jobs.Open(t.Context(), jobs.Options{DataDir: dir})
 	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ltest.Open(t.Context(), js.JetStream(), 1)
+	if err != nil {
+		js.Close()
 		t.Fatal(err)
 	}
 	svc := New(Options{Store: st, WAVRoot: wavs})
@@ -56,6 +62,7 @@ func serve(t *testing.T, dir, wavs string) (base string, stop func()) {
 			if err := st.Close(); err != nil {
 				t.Error(err)
 			}
+			js.Close()
 		})
 	}
 	t.Cleanup(stop)

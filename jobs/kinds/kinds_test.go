@@ -189,18 +189,7 @@ func putModel(t *testing.T) jobs.Handler {
 }
 
 func TestCompress(t *testing.T) {
-	s := open(t)
-	hs, err := kinds.Handlers(kinds.Options{WorkDir: filepath.Join(t.TempDir(), "work")}, []string{kinds.Compress})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs["put-model"] = putModel(t)
-	work(t, s, hs)
-	src, err := s.Submit(context.Background(), "put-model", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wait(t, s, src.ID, func(j jobs.Job) bool { return j.State == jobs.Succeeded })
+	s, src := compressWorker(t)
 	for _, c := range []struct {
 		req    string
 		format compress.Format
@@ -233,6 +222,25 @@ func TestCompress(t *testing.T) {
 	if j.State != jobs.Failed || !strings.Contains(j.Error, "not found") {
 		t.Errorf("compress of a missing job: %s %q, want failed \"not found\"", j.State, j.Error)
 	}
+}
+
+// compressWorker opens a store with a compress worker and returns it with
+// a succeeded job that made a model.
+func compressWorker(t *testing.T) (*jobs.Store, jobs.Job) {
+	t.Helper()
+	s := open(t)
+	hs, err := kinds.Handlers(kinds.Options{WorkDir: filepath.Join(t.TempDir(), "work")}, []string{kinds.Compress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs["put-model"] = putModel(t)
+	work(t, s, hs)
+	src, err := s.Submit(context.Background(), "put-model", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, s, src.ID, func(j jobs.Job) bool { return j.State == jobs.Succeeded })
+	return s, src
 }
 
 // TestTrainResumes: a train job interrupted by its worker stopping

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"log/slog"
 	"path/filepath"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/wavenet-go/wavenet/api/detectionapi"
 	"github.com/wavenet-go/wavenet/api/listeningapi"
 	"github.com/wavenet-go/wavenet/api/rlapi"
+	"github.com/wavenet-go/wavenet/jobs"
 	"github.com/wavenet-go/wavenet/ltest"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -31,9 +33,9 @@ type featureLimits struct {
 }
 
 // newServeFeatures builds detection, rl (unless noRL), compress and the
-// listening tests, whose database is dataDir/listening.db and whose
-// folders of WAVs are under dataDir/wavs.
-func newServeFeatures(noRL bool, dataDir string, lim featureLimits) (*serveFeatures, error) {
+// listening tests, kept in the NATS JetStream of the job store js (shared
+// by every replica), whose folders of WAVs are under dataDir/wavs.
+func newServeFeatures(noRL bool, dataDir string, js *jobs.Store, lim featureLimits) (*serveFeatures, error) {
 	f := &serveFeatures{list: []api.Feature{detectionapi.New(lim.detection)}}
 	if !noRL {
 		feat, closeRuns := rlapi.New(rlapi.Options{Retention: lim.rl, Logger: lim.logger})
@@ -43,7 +45,7 @@ func newServeFeatures(noRL bool, dataDir string, lim featureLimits) (*serveFeatu
 	f.compress = compressapi.New(compressapi.Options{Retention: lim.compress, Logger: lim.logger})
 	f.list = append(f.list, f.compress.Feature())
 	f.closers = append(f.closers, f.compress.Close)
-	st, err := ltest.Open(filepath.Join(dataDir, "listening.db"))
+	st, err := ltest.Open(context.Background(), js.JetStream(), js.Options().Replicas)
 	if err != nil {
 		f.close()
 		return nil, err

@@ -3,6 +3,8 @@ package cli
 import (
 	"slices"
 	"testing"
+
+	"github.com/wavenet-go/wavenet/jobs"
 )
 
 // TestServeFeatures checks which features serve mounts, with and without
@@ -15,10 +17,7 @@ func TestServeFeatures(t *testing.T) {
 		{false, []string{"detection", "rl", "compress", "listening"}},
 		{true, []string{"detection", "compress", "listening"}},
 	} {
-		f, err := newServeFeatures(tc.noRL, t.TempDir(), featureLimits{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := testFeatures(t, tc.noRL, featureLimits{})
 		var names []string
 		for _, feat := range f.list {
 			names = append(names, feat.Name)
@@ -28,4 +27,20 @@ func TestServeFeatures(t *testing.T) {
 			t.Errorf("newServeFeatures(%v) mounts %v, want %v", tc.noRL, names, tc.want)
 		}
 	}
+}
+
+// testFeatures builds serve's features over an embedded NATS server in a
+// temporary directory, stopped when the test ends.
+func testFeatures(t *testing.T, noRL bool, lim featureLimits) *serveFeatures {
+	t.Helper()
+	js, err := jobs.Open(t.Context(), jobs.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(js.Close)
+	f, err := newServeFeatures(noRL, t.TempDir(), js, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -101,10 +101,7 @@ func TestLoadtestMix(t *testing.T) {
 	}
 	defer lf.Close()
 	logger := slog.New(slog.NewTextHandler(lf, nil))
-	features, err := newServeFeatures(true, t.TempDir(), featureLimits{logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	features := testFeatures(t, true, featureLimits{logger: logger})
 	defer features.close()
 	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: wavenettest.Tiny(t, 1, nil)}},
 		Features: features.list, Logger: logger})

@@ -24,10 +24,7 @@ func TestServeOpenAPIWrite(t *testing.T) {
 	if *openAPIOut == "" {
 		t.Skip("no -openapi-out file")
 	}
-	features, err := newServeFeatures(false, t.TempDir(), featureLimits{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	features := testFeatures(t, false, featureLimits{})
 	defer features.close()
 	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: wavenettest.Tiny(t, 1, nil)}}, Features: append(features.list, jobsFeatureDoc())})
 	if err != nil {

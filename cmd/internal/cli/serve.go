@@ -14,6 +14,7 @@ import (
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/api/compressapi"
 	"github.com/wavenet-go/wavenet/api/detectionapi"
+	"github.com/wavenet-go/wavenet/jobs/kinds"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
@@ -46,6 +47,7 @@ type serveConfig struct {
 	maxEvaluations  int
 	evalMemory      int64
 	jobs            jobFlags
+	modelMemory     int64
 }
 
 func runServe(ctx context.Context, env *Env, args []string) error {
@@ -68,7 +70,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.logFormat, "log-format", "text", "access log format: text or json (log/slog, on stderr)")
 	fs.StringVar(&c.randomModel, "random-model", "", "serve an UNTRAINED model with random weights from a preset (tiny, small, ibab) as \"random\": noise, for load tests only")
 	fs.BoolVar(&c.noRL, "no-rl", false, "do not mount the reinforcement-learning routes (/v1/rl/...)")
-	fs.StringVar(&c.dataDir, "data-dir", "wavenet-data", "the service's data: listening tests in DIR/listening.db (created if need be); tests may be made from folders of WAVs under DIR/wavs")
+	fs.StringVar(&c.dataDir, "data-dir", "wavenet-data", "the service's data: the embedded NATS JetStream store (DIR/nats: jobs, listening tests, models made by jobs; created if need be); listening tests may be made from folders of WAVs under DIR/wavs")
 	fs.IntVar(&c.compressKeep, "compress-keep", compressapi.DefaultKeep, "finished compression jobs kept; older ones are deleted with the models they made (each served model holds memory)")
 	fs.DurationVar(&c.compressKeepFor, "compress-keep-for", api.DefaultKeepFor, "how long a finished compression job (and its model) is kept")
 	fs.IntVar(&c.rlKeep, "rl-keep", api.DefaultKeep, "finished rl runs kept; older ones are deleted")
@@ -76,6 +78,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.maxEvaluations, "max-evaluations", 2, "/v1/detection/evaluate requests run at once; as many more may wait --queue-wait")
 	fs.Int64Var(&c.evalMemory, "evaluation-memory", 512<<20, "memory budget of the detection evaluations running at once, in bytes (a request is estimated at 6x its body); larger requests get 413")
 	c.jobs.register(fs, "job-")
+	fs.Int64Var(&c.modelMemory, "model-memory", 1<<30, "memory budget in bytes of the models made by jobs that this replica loads from the job store when first asked for (least recently used evicted beyond it)")
 	fs.BoolVar(&c.jobs.noWorker, "no-worker", false, "accept jobs but run none here (`wavenet worker` processes run them)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -142,7 +145,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer jobs.close()
-	features, err := newServeFeatures(c.noRL, c.dataDir, featureLimits{
+	features, err := newServeFeatures(c.noRL, c.dataDir, jobs.store, featureLimits{
 		detection: detectionapi.Options{MaxEvaluations: c.maxEvaluations, MemoryBudget: c.evalMemory, QueueWait: c.queueWait},
 		compress:  api.Retention{Keep: c.compressKeep, MaxAge: c.compressKeepFor},
 		rl:        api.Retention{Keep: c.rlKeep, MaxAge: c.rlKeepFor},
@@ -152,6 +155,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	opts.Features = append(features.list, jobs.feature)
+	// The models jobs made, in the object store every replica shares.
+	opts.ModelSource, opts.ModelBudget = kinds.ModelSource{Store: jobs.store}, c.modelMemory
 	opts.Page = web.Handler() // the web page at /
 	defer features.close()
 	srv, err := api.New(opts)
@@ -162,12 +167,33 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err := jobs.work(ctx, srv.Engine()); err != nil {
 		return err
 	}
+	go syncModels(ctx, srv.Engine(), logger)
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	fmt.Fprintf(env.Stdout, "wavenet serve: listening on http://%s\n", ln.Addr())
 	return srv.Serve(ctx, ln, api.ServeOptions{ShutdownTimeout: c.shutdownTimeout})
+}
+
+// syncEvery is how often serve drops the models it loaded from the job
+// store that were deleted there (by any replica).
+const syncEvery = 10 * time.Second
+
+// syncModels runs e.SyncSource every syncEvery until ctx is done.
+func syncModels(ctx context.Context, e *synth.Engine, logger *slog.Logger) {
+	t := time.NewTicker(syncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.SyncSource(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("models: the job store cannot be listed", "err", err)
+			}
+		}
+	}
 }
 
 // readAPIKeys reads one key per line; blank lines and lines starting with

@@ -196,10 +196,7 @@ func TestServeFlags(t *testing.T) {
 // TestServeOpenAPIDocumentsEveryRoute checks the document of the server as
 // the binary assembles it (every feature of newServeFeatures included).
 func TestServeOpenAPIDocumentsEveryRoute(t *testing.T) {
-	features, err := newServeFeatures(false, t.TempDir(), featureLimits{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	features := testFeatures(t, false, featureLimits{})
 	defer features.close()
 	m := wavenettest.Tiny(t, 1, nil)
 	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: m}}, Features: features.list})

@@ -106,6 +106,32 @@ func TestTwoServesShareJobs(t *testing.T) {
 		t.Errorf("the other replica sees the job as %s, want succeeded", other.State)
 	}
 	checkWAV(t, bases[0]+"/v1/jobs/"+id+"/outputs/000.wav")
+
+	// A model made by a job (run by the second replica's worker) is
+	// listed and served by the first replica, from the shared store.
+	id = postJob(t, bases[0], `{"kind":"compress","model":"default","method":"quantize","dtype":"fp16"}`)
+	if j := waitJob(t, bases[0], id); j.State != jobs.Succeeded {
+		t.Fatalf("compress job: %s %q", j.State, j.Error)
+	}
+	r, err := http.Get(bases[0] + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if !strings.Contains(string(b), `"id":"`+id+`"`) {
+		t.Errorf("GET /v1/models does not list the job's model %s: %s", id, b)
+	}
+	r, err = http.Post(bases[0]+"/v1/synthesize", "application/json",
+		strings.NewReader(`{"model":"`+id+`","num_samples":400,"seed":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != 200 || len(b) != 844 {
+		t.Errorf("synthesize with the job's model on the other replica: %d, %d bytes %.200s", r.StatusCode, len(b), b)
+	}
 }
 
 // jobsFeatureDoc is the job routes as serve mounts them, without a
@@ -115,10 +141,7 @@ func jobsFeatureDoc() api.Feature { return jobsapi.New(jobsapi.Options{}).Featur
 // TestServeOpenAPIWithJobs checks the document of serve's routes with
 // the job routes (TestServeOpenAPIDocumentsEveryRoute has the others).
 func TestServeOpenAPIWithJobs(t *testing.T) {
-	features, err := newServeFeatures(false, t.TempDir(), featureLimits{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	features := testFeatures(t, false, featureLimits{})
 	defer features.close()
 	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: wavenettest.Tiny(t, 1, nil)}},
 		Features: append(features.list, jobsFeatureDoc())})
@@ -148,7 +171,12 @@ func TestServeRunsJobs(t *testing.T) {
 // model (8 kHz: 50 ms) and returns its id.
 func postSynthJob(t *testing.T, base string) string {
 	t.Helper()
-	body := `{"kind":"synthesize","requests":[{"model":"random","num_samples":400,"seed":1}]}`
+	return postJob(t, base, `{"kind":"synthesize","requests":[{"model":"random","num_samples":400,"seed":1}]}`)
+}
+
+// postJob posts a job and returns its id.
+func postJob(t *testing.T, base, body string) string {
+	t.Helper()
 	resp, err := http.Post(base+"/v1/jobs", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
