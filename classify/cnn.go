@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 
 	"github.com/wavenet-go/wavenet/audio"
@@ -35,6 +36,8 @@ type MobileStage struct {
 type CNNConfig struct {
 	Arch string `json:"arch"`
 	Stem int    `json:"stem"`
+	// StemPool follows the stem by 2x2 average pooling.
+	StemPool bool `json:"stem_pool,omitempty"`
 	// DenseNet-BC: Blocks[i] dense layers in block i, each BN-ReLU-1x1
 	// conv to Bottleneck*Growth planes, BN-ReLU-3x3 conv to Growth
 	// planes; between blocks a transition: BN-ReLU-1x1 conv to
@@ -135,8 +138,8 @@ func newExtractor(cfg *FeatureConfig) (*extractor, error) {
 	return &extractor{cfg: cfg, mel: m}, nil
 }
 
-// errSilent is the error of an utterance with no sample above zero.
-var errSilent = errors.New("classify: the utterance is silent")
+// ErrSilent is the error of an utterance with no sample above zero.
+var ErrSilent = errors.New("classify: the utterance is silent")
 
 // features writes the standardised (NMels, frames) log-mel image of x
 // into dst (len cfg.Size()): x is peak-normalised to -1 dBFS (so the level
@@ -144,7 +147,7 @@ var errSilent = errors.New("classify: the utterance is silent")
 // Start(x)+shift.
 func (e *extractor) features(dst, x []float32, shift int) error {
 	if len(x) == 0 || audio.Peak(x) == 0 {
-		return errSilent
+		return ErrSilent
 	}
 	e.norm = append(e.norm[:0], x...)
 	audio.Normalize(e.norm, -1)
@@ -262,6 +265,9 @@ func buildCNN(c CNNConfig) (*CNN, error) {
 	default:
 		return nil, fmt.Errorf("classify: cnn config: architecture %q, want %q or %q", c.Arch, ArchDenseNet, ArchMobileNet)
 	}
+	if c.StemPool {
+		ls = slices.Insert(ls, stemLayers(c), layer(&avgPool{name: "stem.pool"}))
+	}
 	ls = append(ls, &globalAvgPool{}, &dropout{rate: c.Dropout})
 	m := &CNN{Config: c, trunk: &seq{layers: ls}}
 	out := m.trunk.setup(shape{1, c.Features.Mel.NMels, c.Features.Frames()})
@@ -271,6 +277,14 @@ func buildCNN(c CNNConfig) (*CNN, error) {
 	m.digit.setup(out)
 	m.speaker.setup(out)
 	return m, nil
+}
+
+// stemLayers is the number of layers of c's stem.
+func stemLayers(c CNNConfig) int {
+	if c.Arch == ArchMobileNet {
+		return 2 // conv, BatchNorm
+	}
+	return 1
 }
 
 // widthOf scales base planes by the width multiplier, at least 1.

@@ -400,16 +400,20 @@ func (b *batchNorm) forward(x []float32, n int, p *pass) []float32 {
 		for c := 0; c < C; c++ {
 			var s, sq float64
 			for i := 0; i < n; i++ {
+				var ps float32 // one plane: at most a few thousand values
 				for _, v := range x[i*sz+c*hw : i*sz+(c+1)*hw] {
-					s += float64(v)
+					ps += v
 				}
+				s += float64(ps)
 			}
 			mean := s / m
+			mf := float32(mean)
 			for i := 0; i < n; i++ {
+				var pq float32
 				for _, v := range x[i*sz+c*hw : i*sz+(c+1)*hw] {
-					d := float64(v) - mean
-					sq += d * d
+					pq += (v - mf) * (v - mf)
 				}
+				sq += float64(pq)
 			}
 			v := sq / m
 			b.bmean[c], b.binv[c] = mean, 1/math.Sqrt(v+bnEps)
@@ -429,18 +433,26 @@ func (b *batchNorm) forward(x []float32, n int, p *pass) []float32 {
 		for c := 0; c < C; c++ {
 			off := i*sz + c*hw
 			mean, inv := float32(b.bmean[c]), float32(b.binv[c])
-			g, be := b.gamma.Value[c], b.beta.Value[c]
 			src, dst := x[off:off+hw], b.y[off:off+hw]
-			for j, v := range src {
-				h := (v - mean) * inv
-				if p.train {
-					b.xhat[off+j] = h
+			if p.train {
+				xh := b.xhat[off : off+hw]
+				for j, v := range src {
+					xh[j] = (v - mean) * inv
 				}
-				o := g*h + be
-				if b.relu && o < 0 {
-					o = 0
+				src = xh
+				mean, inv = 0, 1
+			}
+			// y = g*(v-mean)*inv + be = a*v + o
+			a := b.gamma.Value[c] * inv
+			o := b.beta.Value[c] - a*mean
+			if b.relu {
+				for j, v := range src {
+					dst[j] = max(a*v+o, 0)
 				}
-				dst[j] = o
+			} else {
+				for j, v := range src {
+					dst[j] = a*v + o
+				}
 			}
 		}
 	}
@@ -460,10 +472,13 @@ func (b *batchNorm) backward(dy []float32, n int, p *pass, needDX bool) []float3
 		var sg, sgh float64
 		for i := 0; i < n; i++ {
 			off := i*sz + c*hw
+			var pg, pgh float32
+			xh := b.xhat[off : off+hw]
 			for j, g := range dy[off : off+hw] {
-				sg += float64(g)
-				sgh += float64(g) * float64(b.xhat[off+j])
+				pg += g
+				pgh += g * xh[j]
 			}
+			sg, sgh = sg+float64(pg), sgh+float64(pgh)
 		}
 		b.gamma.Grad[c] += float32(sgh)
 		b.beta.Grad[c] += float32(sg)
@@ -477,11 +492,12 @@ func (b *batchNorm) backward(dy []float32, n int, p *pass, needDX bool) []float3
 	for c := 0; c < C; c++ {
 		// dx = gamma*inv/m * (m*dy - sum(dy) - xhat*sum(dy*xhat))
 		k := float32(float64(b.gamma.Value[c]) * b.binv[c] / m)
-		sg, sgh := float32(b.dsum[c]), float32(b.dg[c])
+		km, ks, kh := k*float32(m), k*float32(b.dsum[c]), k*float32(b.dg[c])
 		for i := 0; i < n; i++ {
 			off := i*sz + c*hw
+			xh, dx := b.xhat[off:off+hw], b.dx[off:off+hw]
 			for j, g := range dy[off : off+hw] {
-				b.dx[off+j] = k * (float32(m)*g - sg - b.xhat[off+j]*sgh)
+				dx[j] = km*g - ks - kh*xh[j]
 			}
 		}
 	}

@@ -109,4 +109,3 @@ func TestLayerCompositions(t *testing.T) {
 	checkSeq(t, "stem-relu-lin", []layer{newConv("c", 4, 3, 2), newBatchNorm("b", true), &globalAvgPool{}, &linear{name: "l", out: 3}}, in, 3)
 	checkSeq(t, "bn-bn", []layer{newConv("c", 4, 3, 2), newBatchNorm("b", false), newDepthwise("d", 3, 1), newBatchNorm("b2", false), &globalAvgPool{}}, in, 3)
 }
-
