@@ -301,23 +301,32 @@ func (c *conv) depthwiseForward(y, x []float32) {
 	in, o, k, s, pad := c.in, c.o, c.k, c.stride, c.pad
 	for ch := 0; ch < in.C; ch++ {
 		plane, out := x[ch*in.hw():(ch+1)*in.hw()], y[ch*o.hw():(ch+1)*o.hw()]
+		zero(out)
 		wk := c.w.Value[ch*k*k : (ch+1)*k*k]
 		for oy := 0; oy < o.H; oy++ {
-			for ox := 0; ox < o.W; ox++ {
-				var sum float32
-				for ky := 0; ky < k; ky++ {
-					iy := oy*s + ky - pad
-					if iy < 0 || iy >= in.H {
+			dst := out[oy*o.W : (oy+1)*o.W]
+			for ky := 0; ky < k; ky++ {
+				iy := oy*s + ky - pad
+				if iy < 0 || iy >= in.H {
+					continue
+				}
+				row := plane[iy*in.W : (iy+1)*in.W]
+				for kx := 0; kx < k; kx++ {
+					// Outputs ox with 0 <= ox*s + kx - pad < in.W.
+					lo := max(0, (pad-kx+s-1)/s)
+					hi := min(o.W, (in.W-1+pad-kx)/s+1)
+					if lo >= hi {
 						continue
 					}
-					row := plane[iy*in.W : (iy+1)*in.W]
-					for kx := 0; kx < k; kx++ {
-						if ix := ox*s + kx - pad; ix >= 0 && ix < in.W {
-							sum += wk[ky*k+kx] * row[ix]
-						}
+					w := wk[ky*k+kx]
+					if s == 1 {
+						kernel.Axpy(dst[lo:hi], w, row[lo+kx-pad:hi+kx-pad])
+						continue
+					}
+					for ox := lo; ox < hi; ox++ {
+						dst[ox] += w * row[ox*s+kx-pad]
 					}
 				}
-				out[oy*o.W+ox] = sum
 			}
 		}
 	}

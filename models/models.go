@@ -16,6 +16,11 @@ const ID = "default"
 // vocoding (`wavenet vocode`, POST /v1/vocode).
 const VocoderID = "vocoder"
 
+// JudgeID is the directory of the spectrogram CNN judge of `wavenet eval`
+// and `wavenet samples` (classify.LoadCNNFS(models.FS(), JudgeID)): not a
+// WaveNet, so not among IDs.
+const JudgeID = "judge"
+
 //go:embed all:default all:vocoder
 var files embed.FS
 
