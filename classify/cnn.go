@@ -210,6 +210,7 @@ type CNN struct {
 	digit, speaker *linear
 	feat           int // pooled features
 	dfeat          []float32
+	pass           pass // the mode of the last Forward (kept here: no allocation per call)
 
 	mu     sync.Mutex
 	ex     *extractor
@@ -357,9 +358,9 @@ func (m *CNN) Cost() (params, macs int) {
 // BatchNorm uses the batch's statistics (and updates its running ones)
 // and dropout draws from rng; workers samples are processed in parallel.
 func (m *CNN) Forward(x []float32, n int, train bool, workers int, rng *rand.Rand) (digit, speaker []float32) {
-	p := &pass{train: train, workers: max(1, workers), rng: rng}
-	f := m.trunk.forward(x, n, p)
-	return m.digit.forward(f, n, p), m.speaker.forward(f, n, p)
+	m.pass = pass{train: train, workers: max(1, workers), rng: rng}
+	f := m.trunk.forward(x, n, &m.pass)
+	return m.digit.forward(f, n, &m.pass), m.speaker.forward(f, n, &m.pass)
 }
 
 // Backward takes the gradients of the loss with respect to the logits of

@@ -238,20 +238,30 @@ func (c *conv) forward(x []float32, n int, p *pass) []float32 {
 	c.x = x
 	c.y = grow(c.y, n*c.o.size())
 	c.scratch(p.workers, false)
-	is, os, hw := c.in.size(), c.o.size(), c.o.hw()
-	parallel(n, p.workers, func(w, i int) {
-		xi, yi := x[i*is:(i+1)*is], c.y[i*os:(i+1)*os]
-		switch {
-		case c.depthwise:
-			c.depthwiseForward(yi, xi)
-		case c.pointwise():
-			kernel.Gemm(false, false, c.out, hw, c.in.C, 1, c.w.Value, c.in.C, xi, hw, 0, yi, hw)
-		default:
-			c.im2col(c.cols[w], xi)
-			kernel.Gemm(false, false, c.out, hw, c.colRows, 1, c.w.Value, c.colRows, c.cols[w], hw, 0, yi, hw)
+	if p.workers <= 1 || n <= 1 {
+		for i := 0; i < n; i++ {
+			c.forwardOne(0, i) // no closure: inference allocates nothing
 		}
-	})
+		return c.y
+	}
+	parallel(n, p.workers, c.forwardOne)
 	return c.y
+}
+
+// forwardOne computes sample i of the last forward's input with worker
+// w's scratch.
+func (c *conv) forwardOne(w, i int) {
+	is, os, hw := c.in.size(), c.o.size(), c.o.hw()
+	xi, yi := c.x[i*is:(i+1)*is], c.y[i*os:(i+1)*os]
+	switch {
+	case c.depthwise:
+		c.depthwiseForward(yi, xi)
+	case c.pointwise():
+		kernel.Gemm(false, false, c.out, hw, c.in.C, 1, c.w.Value, c.in.C, xi, hw, 0, yi, hw)
+	default:
+		c.im2col(c.cols[w], xi)
+		kernel.Gemm(false, false, c.out, hw, c.colRows, 1, c.w.Value, c.colRows, c.cols[w], hw, 0, yi, hw)
+	}
 }
 
 func (c *conv) backward(dy []float32, n int, p *pass, needDX bool) []float32 {

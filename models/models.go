@@ -21,7 +21,7 @@ const VocoderID = "vocoder"
 // WaveNet, so not among IDs.
 const JudgeID = "judge"
 
-//go:embed all:default all:vocoder
+//go:embed all:default all:vocoder all:judge
 var files embed.FS
 
 // FS returns the embedded files: the checkpoint directories ID and

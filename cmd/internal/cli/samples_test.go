@@ -35,7 +35,7 @@ func TestSamples(t *testing.T) {
 	if err != nil || !strings.Contains(string(readme), "Base seed 5") || !strings.Contains(string(readme), dir) {
 		t.Errorf("README.md (err %v) does not name the seed 5 and the model %s", err, dir)
 	}
-	for _, want := range []string{"classifier on 20 validation recordings:", "20 digit files (1 per speaker and digit)",
+	for _, want := range []string{"classifier on 20 validation recordings:", "(spectrogram CNN (mobilenet-v1, ", "20 digit files (1 per speaker and digit)",
 		"4 sentences:", "wrote 24 WAVs, README.md to " + out} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("samples stdout lacks %q:\n%s", want, stdout)
