@@ -19,9 +19,10 @@ const (
 	ActReLU                      // max(x, 0)
 	ActTanh                      // tanh(x)
 	ActSigmoid                   // 1 / (1 + exp(-x))
+	ActReLU6                     // min(max(x, 0), 6) (MobileNet v2)
 )
 
-var actNames = [...]string{"linear", "relu", "tanh", "sigmoid"}
+var actNames = [...]string{"linear", "relu", "tanh", "sigmoid", "relu6"}
 
 func (a Activation) String() string {
 	if a >= 0 && int(a) < len(actNames) {
@@ -46,12 +47,12 @@ func (a *Activation) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("nn: unknown activation %q (want linear, relu, tanh or sigmoid)", b)
+	return fmt.Errorf("nn: unknown activation %q (want linear, relu, tanh, sigmoid or relu6)", b)
 }
 
 // Node applies a to x (any shape) in x's graph. The gradient is computed
 // from the output y: dy ⊙ [y > 0] (ReLU), dy ⊙ (1 - y²) (tanh),
-// dy ⊙ y (1 - y) (sigmoid).
+// dy ⊙ y (1 - y) (sigmoid), dy ⊙ [0 < y < 6] (ReLU6).
 func (a Activation) Node(x *gorgonia.Node) (*gorgonia.Node, error) {
 	if a == ActLinear {
 		return x, nil
@@ -89,12 +90,20 @@ func actForward[T float](a Activation, y, x []T) {
 		for i, v := range x {
 			y[i] = T(1 / (1 + math.Exp(-float64(v))))
 		}
+	case ActReLU6:
+		for i, v := range x {
+			y[i] = min(max(v, 0), 6)
+		}
 	}
 }
 
 func actBackward[T float](a Activation, dx, y, dy []T) {
 	switch a {
 	case ActReLU:
+		if y32, ok := any(y).([]float32); ok {
+			reluBackward32(any(dx).([]float32), y32, any(dy).([]float32))
+			return
+		}
 		for i, v := range y {
 			if v > 0 {
 				dx[i] = dy[i]
@@ -109,6 +118,14 @@ func actBackward[T float](a Activation, dx, y, dy []T) {
 	case ActSigmoid:
 		for i, v := range y {
 			dx[i] = dy[i] * v * (1 - v)
+		}
+	case ActReLU6:
+		for i, v := range y {
+			if v > 0 && v < 6 {
+				dx[i] = dy[i]
+			} else {
+				dx[i] = 0
+			}
 		}
 	}
 }

@@ -14,7 +14,10 @@
 // layer, batch and instance normalisation (Ba et al. 2016, Ioffe & Szegedy
 // 2015, Ulyanov et al. 2016); distillation with temperature (Hinton et al.
 // 2015, arXiv:1503.02531); the policy-value residual tower of AlphaGo Zero
-// (Silver et al. 2017).
+// (Silver et al. 2017); MobileNet v1 and v2 (Howard et al. 2017,
+// arXiv:1704.04861; Sandler et al. 2018, arXiv:1801.04381); DenseNet-BC
+// (Huang et al. 2017, arXiv:1608.06993); inverted dropout (Srivastava et
+// al. 2014).
 //
 // # Pieces
 //
@@ -26,7 +29,18 @@
 //     [Huber], [KLDivTemperature], [SoftCrossEntropy], [RowDot],
 //     [LayerNorm], [BatchNormTrain] / [BatchNorm], [InstanceNorm]; the
 //     WaveNet Ops [Conv], [Gated], [SoftmaxCE], [CondBias] (float32 only).
-//     ReLU, tanh and sigmoid are gorgonia's ([Activation]).
+//     ReLU, ReLU6, tanh and sigmoid are [Activation]s.
+//   - 2-D convolution networks over NCHW images, float32 and float64:
+//     [Conv2D] ([Conv2DSpec]; pointwise as one GEMM, depthwise as a direct
+//     loop, the rest im2col + GEMM; plain [Conv2DForward],
+//     [Conv2DBackwardInput], [Conv2DBackwardWeight], [Conv2DBackwardBias]),
+//     [GlobalAvgPool2D], [AvgPool2D], [ConcatChannels], [Dropout],
+//     [BatchNormTrain2D] and [BatchNorm.Build2D] (training or eval mode),
+//     [BatchNorm.Forward2D] and [BatchNorm.Affine] (folding).
+//   - [MobileNet] and [DenseNet], made of [ConvBN] units: Build (train or
+//     eval) and a plain Forward returning pooled features (heads are the
+//     caller's [Linear]s); Params and Buffers (running statistics) named
+//     in a stable order for checkpoints; [Summary] per layer.
 //   - [GradCheck] ([GradCheck.Run], [GradCheck.Check]): symbolic gradients
 //     against central differences, for this package's tests and other
 //     packages'; tests elsewhere call nntest.CheckGradients (package
