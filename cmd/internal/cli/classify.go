@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -145,7 +144,7 @@ func runClassifyReport(ctx context.Context, env *Env, args []string) error {
 	data := fs.String("data", defaultFSDD, "FSDD-style recordings: the validation files are those of --val-index")
 	val := fs.String("val-index", "5-9", "FSDD indices of the validation files")
 	judges := fs.String("judge", "", "comma-separated judge directories, one table row each")
-	bench := fs.Duration("bench", 2*time.Second, "time Predict on one second of audio this long per judge (one goroutine)")
+	bench := fs.Duration("bench", 2*time.Second, "time Predict on one second of audio this long per judge (one goroutine; run with GOMAXPROCS=1 for one core)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -156,7 +155,7 @@ func runClassifyReport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "| judge | parameters | FLOPs per 1 s | size | digits | speakers | ms per 1 s |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(env.Stdout, "| judge | parameters | FLOPs per 1 s | size | digits | speakers | CPU ms per 1 s |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, dir := range strings.Split(*judges, ",") {
 		m, err := classify.LoadCNN(dir)
 		if err != nil {
@@ -180,31 +179,14 @@ func runClassifyReport(ctx context.Context, env *Env, args []string) error {
 				}
 			}
 		}
-		ms, err := timePredict(ctx, m, *bench)
+		ms, err := cnntrain.PredictCPU(ctx, m, *bench)
 		if err != nil {
 			return err
 		}
-		p, macs := m.Cost()
-		fmt.Fprintf(env.Stdout, "| %s (%s; %d zero weights) | %d | %.2f M | %.1f kB | %.2f%% | %.2f%% | %.3f |\n", dir, m.Config.Arch, zeros, p,
-			2*float64(macs)/1e6, float64(st.Size())/1000, 100*rep.DigitAccuracy(), 100*rep.SpeakerAccuracy(), ms)
+		p, _ := m.Cost()
+		flops, from := cnntrain.FLOPs(m)
+		fmt.Fprintf(env.Stdout, "| %s (%s; %d zero weights) | %d | %.2f M (%s) | %.1f kB | %.2f%% | %.2f%% | %.3f |\n", dir, m.Config.Arch, zeros, p,
+			float64(flops)/1e6, from, float64(st.Size())/1000, 100*rep.DigitAccuracy(), 100*rep.SpeakerAccuracy(), ms)
 	}
 	return nil
-}
-
-// timePredict returns the mean milliseconds of m.Predict on one second of
-// a 300 Hz tone with noise, over about d.
-func timePredict(ctx context.Context, m *classify.CNN, d time.Duration) (float64, error) {
-	x := make([]float32, m.SampleRate())
-	for i := range x {
-		x[i] = float32(0.5*math.Sin(2*math.Pi*300*float64(i)/float64(m.SampleRate()))) + float32(i%7)*1e-3
-	}
-	if _, err := m.Predict(x); err != nil {
-		return 0, err
-	}
-	n, start := 0, time.Now()
-	for time.Since(start) < d && ctx.Err() == nil {
-		m.Predict(x)
-		n++
-	}
-	return float64(time.Since(start).Microseconds()) / 1000 / float64(n), ctx.Err()
 }
