@@ -82,6 +82,44 @@ func DefaultFeatures(rate int) FeatureConfig {
 	return f
 }
 
+// Bounds on a configuration read from outside (LoadCNN): far above any
+// judge, low enough that a corrupt config.json cannot ask for gigabytes.
+const (
+	maxWindow = 1 << 20 // samples
+	maxInput  = 1 << 18 // features of one window
+	maxPlanes = 4096    // channels of any layer
+	maxLayers = 256     // dense layers or MobileNet stages
+	maxParams = 1 << 24 // convolution weights (64 MB)
+)
+
+// convWeights estimates the convolution weights of c (before allocating
+// them).
+func convWeights(c CNNConfig) int {
+	n := 0
+	switch c.Arch {
+	case ArchMobileNet:
+		prev := widthOf(c.Stem, c.Width)
+		n = 9 * prev
+		for _, st := range c.Stages {
+			next := widthOf(st.Channels, c.Width)
+			n += 9*prev + prev*next
+			prev = next
+		}
+	case ArchDenseNet:
+		ch, mid := c.Stem, c.Bottleneck*c.Growth
+		n = 9 * ch
+		for _, l := range c.Blocks {
+			for j := 0; j < l; j++ {
+				n += (ch+j*c.Growth)*mid + 9*mid*c.Growth
+			}
+			ch += l * c.Growth
+			n += ch * ch / 2
+			ch /= 2
+		}
+	}
+	return n
+}
+
 // Frames is the number of spectrogram frames of a window.
 func (f *FeatureConfig) Frames() int { return f.Mel.Frames(f.Window) }
 
@@ -92,9 +130,17 @@ func (f *FeatureConfig) validate() error {
 	if err := f.Mel.Validate(); err != nil {
 		return err
 	}
-	if f.Window <= f.Mel.NFFT || len(f.Mean) != f.Mel.NMels || len(f.Std) != f.Mel.NMels {
-		return fmt.Errorf("window %d samples (want more than n_fft %d), %d means and %d deviations for %d mels",
-			f.Window, f.Mel.NFFT, len(f.Mean), len(f.Std), f.Mel.NMels)
+	if f.Window <= f.Mel.NFFT || f.Window > maxWindow || len(f.Mean) != f.Mel.NMels || len(f.Std) != f.Mel.NMels {
+		return fmt.Errorf("window %d samples (want more than n_fft %d, at most %d), %d means and %d deviations for %d mels",
+			f.Window, f.Mel.NFFT, maxWindow, len(f.Mean), len(f.Std), f.Mel.NMels)
+	}
+	if f.Size() > maxInput {
+		return fmt.Errorf("%d mels of %d frames, want at most %d features", f.Mel.NMels, f.Frames(), maxInput)
+	}
+	for b, v := range f.Std {
+		if !(v > 0) || math.IsInf(float64(v), 0) || math.IsNaN(float64(f.Mean[b])) || math.IsInf(float64(f.Mean[b]), 0) {
+			return fmt.Errorf("mel band %d: mean %v, deviation %v, want finite and a positive deviation", b, f.Mean[b], v)
+		}
 	}
 	return nil
 }
@@ -249,6 +295,29 @@ func buildCNN(c CNNConfig) (*CNN, error) {
 	if len(c.Digits) < 2 || len(c.Speakers) < 1 || c.Stem < 1 || c.Dropout < 0 || c.Dropout >= 1 {
 		return nil, fmt.Errorf("classify: cnn config: %d digits (want 2 or more), %d speakers, stem %d, dropout %v",
 			len(c.Digits), len(c.Speakers), c.Stem, c.Dropout)
+	}
+	if c.Stem > maxPlanes || c.Growth > maxPlanes || c.Bottleneck > maxPlanes/max(1, c.Growth) || c.Width > 4 ||
+		len(c.Stages) > maxLayers || len(c.Blocks) > maxLayers || len(c.Digits) > maxPlanes || len(c.Speakers) > maxPlanes {
+		return nil, fmt.Errorf("classify: cnn config: stem %d, growth %d, bottleneck %d, width %v, %d stages, %d blocks, %d digits, %d speakers: too large",
+			c.Stem, c.Growth, c.Bottleneck, c.Width, len(c.Stages), len(c.Blocks), len(c.Digits), len(c.Speakers))
+	}
+	layers := 0
+	for _, n := range c.Blocks {
+		if n < 1 || n > maxLayers {
+			return nil, fmt.Errorf("classify: cnn config: a dense block of %d layers, want 1 to %d", n, maxLayers)
+		}
+		layers += n
+	}
+	if c.Stem+layers*c.Growth > maxPlanes {
+		return nil, fmt.Errorf("classify: cnn config: %d planes after the dense blocks, want at most %d", c.Stem+layers*c.Growth, maxPlanes)
+	}
+	for _, st := range c.Stages {
+		if st.Channels < 1 || st.Channels > maxPlanes || st.Stride < 1 || st.Stride > 4 {
+			return nil, fmt.Errorf("classify: cnn config: mobilenet stage %+v, want 1 to %d channels and stride 1 to 4", st, maxPlanes)
+		}
+	}
+	if n := convWeights(c); n > maxParams {
+		return nil, fmt.Errorf("classify: cnn config: about %d convolution weights, want at most %d", n, maxParams)
 	}
 	var ls []layer
 	switch c.Arch {

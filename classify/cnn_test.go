@@ -4,7 +4,10 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
+	"testing/fstest"
 
 	"github.com/wavenet-go/wavenet/audio"
 )
@@ -326,4 +329,32 @@ func TestSaveLoad(t *testing.T) {
 	if _, err := LoadCNN(t.TempDir()); err == nil {
 		t.Error("LoadCNN(empty dir): want an error")
 	}
+}
+
+// FuzzLoadCNN loads judges whose config.json is fuzzed: a corrupt or
+// hostile one is an error, never a panic or a huge allocation.
+func FuzzLoadCNN(f *testing.F) {
+	for _, cfg := range tinyConfigs() {
+		m, err := NewCNN(cfg, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			f.Fatal(err)
+		}
+		dir := f.TempDir()
+		if err := m.Save(dir, nil); err != nil {
+			f.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"arch":"mobilenet-v1","stem":4096,"width":4,"stages":[{"channels":4096,"stride":1}]}`))
+	f.Fuzz(func(t *testing.T, cfg []byte) {
+		fsys := fstest.MapFS{ConfigFile: {Data: cfg}, WeightsFile: {Data: []byte{}}}
+		m, err := LoadCNNFS(fsys, ".")
+		if err == nil {
+			t.Fatalf("LoadCNNFS with an empty %s = %v, want an error", WeightsFile, m.Config)
+		}
+	})
 }
