@@ -447,15 +447,20 @@ func (m *CNN) Backward(dDigit, dSpeaker []float32, n, workers int) {
 }
 
 // Extractor returns a function writing the standardised log-mel image of
-// an utterance (at SampleRate) into dst (len Config.Features.Size()), its
-// window moved by shift samples; it is not safe for concurrent use (make
-// one per goroutine).
-func (m *CNN) Extractor() (func(dst, x []float32, shift int) error, error) {
-	e, err := newExtractor(&m.Config.Features)
+// an utterance (at the features' rate) into dst (len Size()), its window
+// moved by shift samples (ErrSilent for silence); it is not safe for
+// concurrent use (make one per goroutine).
+func (f *FeatureConfig) Extractor() (func(dst, x []float32, shift int) error, error) {
+	e, err := newExtractor(f)
 	if err != nil {
 		return nil, err
 	}
 	return e.features, nil
+}
+
+// Extractor is m.Config.Features.Extractor().
+func (m *CNN) Extractor() (func(dst, x []float32, shift int) error, error) {
+	return m.Config.Features.Extractor()
 }
 
 // SampleRate is the rate Predict expects.

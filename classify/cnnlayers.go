@@ -526,10 +526,9 @@ func (b *batchNorm) backward(dy []float32, n int, p *pass, needDX bool) []float3
 // avgPool is 2x2 average pooling with stride 2 (odd rows and columns at
 // the end are dropped), DenseNet's transition pooling.
 type avgPool struct {
-	name   string
-	in, o  shape
-	y, dx  []float32
-	nInput int
+	name  string
+	in, o shape
+	y, dx []float32
 }
 
 func (a *avgPool) setup(in shape) shape {

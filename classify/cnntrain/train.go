@@ -81,13 +81,7 @@ func standardise(f *classify.FeatureConfig, ex []classify.Example) error {
 	for i := range f.Std {
 		f.Std[i] = 1
 	}
-	m, err := classify.NewCNN(classify.CNNConfig{Arch: classify.ArchMobileNet, Stem: 1, Width: 1,
-		Stages: []classify.MobileStage{{Channels: 1, Stride: 1}}, Features: *f, Digits: []string{"0", "1"}, Speakers: []string{"a"}},
-		rand.New(rand.NewPCG(0, 0)))
-	if err != nil {
-		return err
-	}
-	feat, err := m.Extractor()
+	feat, err := f.Extractor()
 	if err != nil {
 		return err
 	}
