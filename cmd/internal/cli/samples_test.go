@@ -51,6 +51,30 @@ func TestSamples(t *testing.T) {
 	}
 }
 
+// TestSamplesMFCC checks that --judge mfcc judges with the MFCC
+// classifier trained on --fsdd (the default, the embedded CNN, is checked
+// by TestSamples).
+func TestSamplesMFCC(t *testing.T) {
+	dir, _ := genTestModel(t, true)
+	data := t.TempDir()
+	writeDigitCorpus(t, data)
+	out := filepath.Join(t.TempDir(), "samples")
+	stdout, stderr, err := runCmd(context.Background(), runSamples, "--model", dir, "--out", out, "--fsdd", data,
+		"--judge", "mfcc", "--sentences", "0", "--png=false")
+	if err != nil {
+		t.Fatalf("samples --judge mfcc: %v\n%s", err, stderr)
+	}
+	want := "(MFCC + logistic regression, trained on 100 recordings of " + data + " (FSDD indices outside 5-9))"
+	if !strings.Contains(stdout, want) {
+		t.Errorf("samples --judge mfcc printed\n%s\nwant %q", stdout, want)
+	}
+	missing := filepath.Join(data, "missing")
+	if _, _, err := runCmd(context.Background(), runSamples, "--model", dir, "--out", out, "--fsdd", data, "--judge", missing); err == nil ||
+		!strings.Contains(err.Error(), "listening: judge "+missing) {
+		t.Errorf("samples --judge %s = %v, want an error naming the judge", missing, err)
+	}
+}
+
 func TestSamplesErrors(t *testing.T) {
 	dir, _ := genTestModel(t, true)
 	uncond, _ := genTestModel(t, false)
