@@ -100,36 +100,7 @@ func (r *Report) DigitAccuracy() float64 { return float64(r.Digits) / float64(ma
 // SpeakerAccuracy is the fraction of files whose speaker was recognised.
 func (r *Report) SpeakerAccuracy() float64 { return float64(r.Speaks) / float64(max(r.Files, 1)) }
 
-// Evaluate classifies examples (resampled to the classifier's rate when
-// needed) and counts the right answers; a file too short to classify counts
-// as wrong.
+// Evaluate is Evaluate(c, ex, names).
 func (c *Classifier) Evaluate(ex []Example, names []string) (*Report, error) {
-	rep := &Report{PerSpeaker: map[string][2]int{}}
-	for i, e := range ex {
-		res := Result{Name: names[i], Digit: e.Digit, Speaker: e.Speaker}
-		x := e.Samples
-		if e.Rate != c.Rate {
-			var err error
-			if x, err = audio.Resample(nil, x, e.Rate, c.Rate); err != nil {
-				return nil, fmt.Errorf("classify: %s: %w", names[i], err)
-			}
-			res.ResampledFrom = e.Rate
-		}
-		res.Pred, res.Err = c.Predict(x)
-		res.DigitOK = res.Err == nil && res.Pred.Digit == e.Digit
-		res.SpeakerOK = res.Err == nil && res.Pred.Speaker == e.Speaker
-		rep.Files++
-		ps := rep.PerSpeaker[e.Speaker]
-		ps[1]++
-		if res.DigitOK {
-			rep.Digits++
-			ps[0]++
-		}
-		if res.SpeakerOK {
-			rep.Speaks++
-		}
-		rep.PerSpeaker[e.Speaker] = ps
-		rep.Results = append(rep.Results, res)
-	}
-	return rep, nil
+	return Evaluate(c, ex, names)
 }

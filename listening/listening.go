@@ -60,6 +60,9 @@ type Options struct {
 	// LevelInvariant peak-normalises the classifier's recordings and the
 	// generated digits before classifying them.
 	LevelInvariant bool
+	// Judge names the classifier (LoadJudge): JudgeCNN ("" too), JudgeMFCC
+	// or a CNN judge directory.
+	Judge string
 	// Seed is the base seed: sample k of (speaker s, digit d) uses seed +
 	// 1000k + 10s + d, sentence j of speaker s seed + 1,000,000 +
 	// 100,000j + 100s.
@@ -84,9 +87,9 @@ type Result struct {
 	// Summary counts the verdicts.
 	Summary Summary
 	// Validation is the classifier's result on the validation recordings;
-	// Trained the number of recordings it was trained on.
+	// Judge says which classifier it is.
 	Validation *classify.Report
-	Trained    int
+	Judge      *Judge
 }
 
 // File is one generated file and its verdict.
@@ -119,8 +122,8 @@ func Make(ctx context.Context, b *synth.Bundle, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(report, "classifier on %d validation recordings: digit recognised %.1f%%, speaker recognised %.1f%%\n",
-		r.Validation.Files, 100*r.Validation.DigitAccuracy(), 100*r.Validation.SpeakerAccuracy())
+	fmt.Fprintf(report, "classifier on %d validation recordings: digit recognised %.1f%%, speaker recognised %.1f%% (%s, %s)\n",
+		r.Validation.Files, 100*r.Validation.DigitAccuracy(), 100*r.Validation.SpeakerAccuracy(), r.Judge.Name(), r.Judge.Origin)
 	if r.Files, err = o.plan(cfg.Conditions[sc].Values, cfg.Conditions[lc]); err != nil {
 		return nil, err
 	}
@@ -145,13 +148,9 @@ func Make(ctx context.Context, b *synth.Bundle, o Options) (*Result, error) {
 	return r, nil
 }
 
-// classifier trains the classifier on the recordings outside the
-// validation indices and checks it on those inside.
-func (o *Options) classifier(ctx context.Context) (*classify.Classifier, *Result, error) {
-	trainEx, _, _, err := classify.LoadDir(ctx, o.FSDD, classify.IndexIn(o.ValLo, o.ValHi, false))
-	if err != nil {
-		return nil, nil, fmt.Errorf("listening: classifier training data: %w", err)
-	}
+// classifier loads the judge (o.Judge) and checks it on the recordings
+// of o.FSDD inside the validation indices.
+func (o *Options) classifier(ctx context.Context) (*Judge, *Result, error) {
 	valEx, valNames, _, err := classify.LoadDir(ctx, o.FSDD, classify.IndexIn(o.ValLo, o.ValHi, true))
 	if err != nil {
 		return nil, nil, fmt.Errorf("listening: classifier validation data: %w", err)
@@ -160,21 +159,19 @@ func (o *Options) classifier(ctx context.Context) (*classify.Classifier, *Result
 		return nil, nil, fmt.Errorf("listening: %s has no validation recordings (indices %s) to check the classifier on", o.FSDD, o.ValIndex)
 	}
 	if o.LevelInvariant {
-		for _, set := range [][]classify.Example{trainEx, valEx} {
-			for i := range set {
-				audio.Normalize(set[i].Samples, corpus.DefaultNormalizeDB)
-			}
+		for i := range valEx {
+			audio.Normalize(valEx[i].Samples, corpus.DefaultNormalizeDB)
 		}
 	}
-	clf, err := classify.Train(ctx, trainEx)
+	j, err := LoadJudge(ctx, o.Judge, o.FSDD, o.ValLo, o.ValHi, o.LevelInvariant)
 	if err != nil {
 		return nil, nil, err
 	}
-	val, err := clf.Evaluate(valEx, valNames)
+	val, err := classify.Evaluate(j, valEx, valNames)
 	if err != nil {
 		return nil, nil, err
 	}
-	return clf, &Result{Validation: val, Trained: len(trainEx)}, nil
+	return j, &Result{Validation: val, Judge: j}, nil
 }
 
 // plan lists the files: every (speaker, digit) PerPair times, then the
@@ -282,7 +279,7 @@ func newEngine(b *synth.Bundle, streams, queue int) (*synth.Engine, error) {
 }
 
 // judge classifies f's digits and writes its WAV and PNG.
-func (o *Options) judge(clf *classify.Classifier, f *File, rate int) error {
+func (o *Options) judge(clf classify.Judge, f *File, rate int) error {
 	for _, p := range f.Words {
 		x := p.Audio
 		if o.LevelInvariant {
@@ -313,10 +310,10 @@ func (o *Options) judge(clf *classify.Classifier, f *File, rate int) error {
 
 // predictAt classifies x (at rate Hz) with c, resampling when the rates
 // differ.
-func predictAt(c *classify.Classifier, x []float32, rate int) (classify.Prediction, error) {
-	if rate != c.Rate {
+func predictAt(c classify.Judge, x []float32, rate int) (classify.Prediction, error) {
+	if rate != c.SampleRate() {
 		var err error
-		if x, err = audio.Resample(nil, x, rate, c.Rate); err != nil {
+		if x, err = audio.Resample(nil, x, rate, c.SampleRate()); err != nil {
 			return classify.Prediction{}, err
 		}
 	}

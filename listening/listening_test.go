@@ -115,8 +115,9 @@ func TestMake(t *testing.T) {
 	if ends != 54 {
 		t.Errorf("Make: %d ends counted, want 54 (20 digits and 34 in sentences)", ends)
 	}
-	for _, want := range []string{"classifier on 20 validation recordings:", "20 digit files (1 per speaker and digit)",
-		"4 sentences:", "wrote 24 WAVs, README.md to " + o.Out} {
+	// By default the embedded spectrogram CNN judges.
+	for _, want := range []string{"classifier on 20 validation recordings:", "(spectrogram CNN (mobilenet-v1, ", "the embedded judge (models/judge))",
+		"20 digit files (1 per speaker and digit)", "4 sentences:", "wrote 24 WAVs, README.md to " + o.Out} {
 		if !strings.Contains(report.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, report.String())
 		}
@@ -128,7 +129,9 @@ func TestMake(t *testing.T) {
 
 func TestMakePerPair(t *testing.T) {
 	o := testOptions(t)
-	o.PerPair, o.Sentences, o.PNG, o.LevelInvariant = 2, 0, false, true
+	// The MFCC classifier trained on the synthetic corpus (the embedded
+	// judge knows FSDD's speakers, not alice and bob).
+	o.PerPair, o.Sentences, o.PNG, o.LevelInvariant, o.Judge = 2, 0, false, true, JudgeMFCC
 	r, err := Make(context.Background(), testBundle(t), o)
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +146,9 @@ func TestMakePerPair(t *testing.T) {
 	}
 	// The synthetic classes differ in spectrum, not level: the
 	// level-invariant classifier still recognises every validation file.
+	if r.Judge.Name() != "MFCC + logistic regression" || r.Judge.Trained != 100 {
+		t.Errorf("Make with Judge %q judged with %s trained on %d recordings, want the MFCC classifier on 100", o.Judge, r.Judge.Name(), r.Judge.Trained)
+	}
 	if r.Summary.N != 40 || r.Validation.DigitAccuracy() != 1 || r.Validation.SpeakerAccuracy() != 1 {
 		t.Errorf("Make with PerPair 2: %d digit files, classifier %.2f digits %.2f speakers; want 40 and a perfect classifier",
 			r.Summary.N, r.Validation.DigitAccuracy(), r.Validation.SpeakerAccuracy())

@@ -149,9 +149,9 @@ func (o *Options) readme(cfg wavenet.Config, step string, r *Result) string {
 	b.WriteString("Each digit is generated conditioned on (speaker, digit) until its end is detected (sustained silence after ")
 	b.WriteString("a plausible length, from the training split's duration statistics), then trimmed; sentences join digits with ")
 	b.WriteString("150 ms pauses.\n\n")
-	fmt.Fprintf(&b, "Verdicts come from `wavenet eval`'s classifier (MFCC + logistic regression) trained on %d recordings of %s "+
-		"(FSDD indices outside %s, never the validation recordings); on the %d validation recordings it recognises %.1f%% of digits and %.1f%% of speakers.",
-		r.Trained, o.FSDD, o.ValIndex, val.Files, 100*val.DigitAccuracy(), 100*val.SpeakerAccuracy())
+	fmt.Fprintf(&b, "Verdicts come from `wavenet eval`'s classifier: %s, %s. It was never trained on the validation recordings (FSDD indices %s of %s); "+
+		"on the %d validation recordings it recognises %.1f%% of digits and %.1f%% of speakers.",
+		r.Judge.Name(), r.Judge.Origin, o.ValIndex, o.FSDD, val.Files, 100*val.DigitAccuracy(), 100*val.SpeakerAccuracy())
 	b.WriteString(" Its features are level-invariant (each file is peak-normalised first), so a speaker is recognised by voice, not by recording level.")
 	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "## Recognition\n\n")

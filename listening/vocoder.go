@@ -44,10 +44,13 @@ type VocoderOptions struct {
 	// Temperature is the WaveNet's sampling temperature (nil: the
 	// engine's default, 1).
 	Temperature *float64
-	// FSDD, when not "", is the directory the classifier is trained on
-	// (indices outside ValLo..ValHi), which then gives its verdicts on the
-	// three versions of each recording.
+	// FSDD, when not "", is the directory of the classifier's validation
+	// recordings (indices ValLo..ValHi; the MFCC classifier trains on the
+	// rest), which then gives its verdicts on the three versions of each
+	// recording.
 	FSDD string
+	// Judge names the classifier, as Options.Judge.
+	Judge string
 	// Streams is the number of recordings vocoded together (0: 8).
 	Streams int
 	// Report receives a short summary (nil: discarded).
@@ -107,9 +110,10 @@ type VocoderResult struct {
 	MeanMCD, MedianMCD [numVersions]float64
 	// Heard counts the classifier's verdicts per version (zero without a
 	// classifier); Validation is its result on FSDD's validation
-	// recordings.
+	// recordings, Judge the classifier.
 	Heard      [numVersions]Counts
 	Validation *classify.Report
+	Judge      *Judge
 }
 
 // ErrNotVocoder is returned by MakeVocoder for a model without local
@@ -140,14 +144,14 @@ func MakeVocoder(ctx context.Context, b *synth.Bundle, o VocoderOptions) (*Vocod
 		return nil, err
 	}
 	r := &VocoderResult{Copies: copies}
-	var clf *classify.Classifier
+	var clf classify.Judge
 	if o.FSDD != "" {
-		lo := Options{FSDD: o.FSDD, ValLo: o.ValLo, ValHi: o.ValHi, ValIndex: o.ValIndex}
+		lo := Options{FSDD: o.FSDD, ValLo: o.ValLo, ValHi: o.ValHi, ValIndex: o.ValIndex, Judge: o.Judge}
 		c, res, err := lo.classifier(ctx)
 		if err != nil {
 			return nil, err
 		}
-		clf, r.Validation = c, res.Validation
+		clf, r.Validation, r.Judge = c, res.Validation, c
 	}
 	for _, c := range r.Copies {
 		if err := ctx.Err(); err != nil {
@@ -332,7 +336,7 @@ func vocodeCopy(ctx context.Context, e *synth.Engine, b *synth.Bundle, c *Copy, 
 
 // judgeCopy computes c's MCDs and verdicts (with clf) and writes its
 // WAVs and PNG.
-func (o *VocoderOptions) judgeCopy(clf *classify.Classifier, c *Copy, rate int) error {
+func (o *VocoderOptions) judgeCopy(clf classify.Judge, c *Copy, rate int) error {
 	var specs [numVersions]plots.Spectrogram
 	for v := range numVersions {
 		x := c.Audio[v]
@@ -464,8 +468,8 @@ func (r *VocoderResult) index(o VocoderOptions, rate int) string {
 		len(r.Copies), o.Data, o.ValIndex, rate, o.Seed)
 	judged := r.Validation != nil
 	if judged {
-		fmt.Fprintf(&s, "Verdicts are the classifier's (trained on `%s` outside indices %s; on the %d validation recordings it recognises %.1f%% of digits, %.1f%% of speakers): heard digit / speaker, ✓ when right.\n\n",
-			o.FSDD, o.ValIndex, r.Validation.Files, 100*r.Validation.DigitAccuracy(), 100*r.Validation.SpeakerAccuracy())
+		fmt.Fprintf(&s, "Verdicts are the classifier's (%s, %s; on the %d validation recordings of `%s` it recognises %.1f%% of digits, %.1f%% of speakers): heard digit / speaker, ✓ when right.\n\n",
+			r.Judge.Name(), r.Judge.Origin, r.Validation.Files, o.FSDD, 100*r.Validation.DigitAccuracy(), 100*r.Validation.SpeakerAccuracy())
 		s.WriteString("| file | MCD WaveNet (dB) | MCD Griffin-Lim (dB) | original heard | WaveNet heard | Griffin-Lim heard | listen | spectrograms |\n")
 		s.WriteString("|---|---:|---:|---|---|---|---|---|\n")
 	} else {

@@ -16,7 +16,12 @@ const ID = "default"
 // vocoding (`wavenet vocode`, POST /v1/vocode).
 const VocoderID = "vocoder"
 
-//go:embed all:default all:vocoder
+// JudgeID is the directory of the spectrogram CNN judge of `wavenet eval`
+// and `wavenet samples` (classify.LoadCNNFS(models.FS(), JudgeID)): not a
+// WaveNet, so not among IDs.
+const JudgeID = "judge"
+
+//go:embed all:default all:vocoder all:judge
 var files embed.FS
 
 // FS returns the embedded files: the checkpoint directories ID and

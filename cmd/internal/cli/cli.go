@@ -30,6 +30,7 @@ type Env struct {
 // commands is the table of subcommands: the one place a command is added.
 var commands = byName([]Command{
 	{Name: "average", Summary: "average the weights of checkpoints of one run (Polyak averaging) into a new model directory", Run: runAverage},
+	{Name: "classify", Summary: "train, quantize and report the spectrogram CNN judges of eval and samples (classify train, quantize, report)", Run: runClassify},
 	{Name: "compress", Summary: "quantize (int8, fp16, bf16), prune or distill a model; report size, bits/sample and speed", Run: runCompress},
 	{Name: "data", Summary: "inspect a directory of training WAVs (data inspect DIR)", Run: runData},
 	{Name: "detect", Summary: "evaluate object detections (VOC, COCO) and run NMS", Run: runDetect},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/classify"
+	"github.com/wavenet-go/wavenet/listening"
 	"github.com/wavenet-go/wavenet/mulaw"
 )
 
@@ -33,8 +34,9 @@ func parseRange(s string) (lo, hi int, err error) {
 }
 
 func runEval(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "eval", "eval [--train DIR] [--val-index 5-9] [--verbose] [--reference DIR [--floor] [--dtw]] [DIR...]")
-	train := fs.String("train", defaultFSDD, "FSDD-style training recordings: the classifier trains on files outside --val-index")
+	fs := NewFlagSet(env, "eval", "eval [--judge cnn|mfcc|DIR] [--train DIR] [--val-index 5-9] [--verbose] [--reference DIR [--floor] [--dtw]] [DIR...]")
+	judge := fs.String("judge", listening.JudgeCNN, "the classifier: cnn (the embedded spectrogram CNN, models/judge), mfcc (MFCC + logistic regression, trained on --train outside --val-index), or a CNN judge directory (wavenet classify train)")
+	train := fs.String("train", defaultFSDD, "FSDD-style recordings: the files of --val-index are judged as validation; --judge mfcc trains on the rest")
 	val := fs.String("val-index", "5-9", "FSDD indices held out as validation (never trained on)")
 	verbose := fs.Bool("verbose", false, "print every file's verdict")
 	ref := fs.String("reference", "", "originals (WAV or FLAC): report the mel-cepstral distortion of each file of every DIR against the original of the same base name")
@@ -53,21 +55,16 @@ func runEval(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	trainEx, _, _, err := classify.LoadDir(ctx, *train, classify.IndexIn(lo, hi, false))
-	if err != nil {
-		return err
-	}
 	valEx, valNames, _, err := classify.LoadDir(ctx, *train, classify.IndexIn(lo, hi, true))
 	if err != nil {
 		return err
 	}
-	c, err := classify.Train(ctx, trainEx)
+	c, err := listening.LoadJudge(ctx, *judge, *train, lo, hi, false)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "classifier: MFCC + logistic regression, trained on %d recordings of %s (indices outside %d-%d)\n",
-		len(trainEx), *train, lo, hi)
-	rep, err := c.Evaluate(valEx, valNames)
+	fmt.Fprintf(env.Stdout, "classifier: %s, %s\n", c.Name(), c.Origin)
+	rep, err := classify.Evaluate(c, valEx, valNames)
 	if err != nil {
 		return err
 	}
@@ -83,7 +80,7 @@ func runEval(ctx context.Context, env *Env, args []string) error {
 			fmt.Fprintf(env.Stderr, "eval: %s: skipped %d files not named {digit}_{speaker}_*.wav: %s\n",
 				dir, len(skipped), strings.Join(skipped[:min(5, len(skipped))], ", "))
 		}
-		rep, err := c.Evaluate(ex, names)
+		rep, err := classify.Evaluate(c, ex, names)
 		if err != nil {
 			return err
 		}

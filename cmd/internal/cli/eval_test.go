@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/classify"
+	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/mulaw"
 )
 
@@ -113,5 +115,42 @@ func TestEvalReferenceErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("eval %q = %v, want an error containing %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// TestEvalJudges checks that eval judges with the embedded spectrogram
+// CNN by default, with the MFCC classifier by --judge mfcc, and with a
+// judge directory by --judge DIR.
+func TestEvalJudges(t *testing.T) {
+	data := t.TempDir()
+	writeDigitCorpus(t, data)
+	cnn, err := classify.LoadCNNFS(models.FS(), models.JudgeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := cnn.Save(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "classifier: spectrogram CNN (mobilenet-v1, "},
+		{nil, "parameters), the embedded judge (models/judge)\n"},
+		{[]string{"--judge", "cnn"}, "the embedded judge (models/judge)"},
+		{[]string{"--judge", "mfcc"}, "classifier: MFCC + logistic regression, trained on 100 recordings of " + data + " (FSDD indices outside 5-9)\n"},
+		{[]string{"--judge", dir}, "parameters), " + dir + "\n"},
+	} {
+		out, _, err := runCmd(context.Background(), runEval, append([]string{"--train", data}, tc.args...)...)
+		if err != nil {
+			t.Fatalf("eval %q: %v", tc.args, err)
+		}
+		if !strings.Contains(out, tc.want) || !strings.Contains(out, "validation recordings (indices 5-9): 20 files") {
+			t.Errorf("eval %q printed\n%s\nwant %q and the 20 validation files", tc.args, out, tc.want)
+		}
+	}
+	if _, _, err := runCmd(context.Background(), runEval, "--train", data, "--judge", filepath.Join(dir, "missing")); err == nil {
+		t.Error("eval --judge MISSING: want an error")
 	}
 }

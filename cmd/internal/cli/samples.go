@@ -10,8 +10,8 @@ import (
 )
 
 func runSamples(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "samples", "samples [--model DIR] --out samples/ [--seed N] [--per-pair N] [--fsdd DIR] [flags]\n"+
-		"       samples --vocoder --out DIR [--model DIR] [--data DIR] [--max N] [--seed N] [--fsdd DIR]")
+	fs := NewFlagSet(env, "samples", "samples [--model DIR] --out samples/ [--seed N] [--per-pair N] [--judge cnn|mfcc|DIR] [--fsdd DIR] [flags]\n"+
+		"       samples --vocoder --out DIR [--model DIR] [--data DIR] [--max N] [--seed N] [--judge cnn|mfcc|DIR] [--fsdd DIR]")
 	var o listening.Options
 	var g genFlags
 	vocoder := fs.Bool("vocoder", false, "write copy-synthesis triples of a vocoder instead: each validation recording of --data, its WaveNet copy synthesis and Griffin-Lim from the same mels, spectrograms and index.md with MCDs")
@@ -19,7 +19,8 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	maxFiles := fs.Int("max", 12, "with --vocoder: copy at most this many recordings, spread over speakers and digits (0: all)")
 	fs.StringVar(&o.ModelDir, "model", "", "checkpoint directory (default: the embedded default model; with --vocoder, the embedded vocoder)")
 	fs.StringVar(&o.Out, "out", "", "output directory (created; existing files of the same names are replaced)")
-	fs.StringVar(&o.FSDD, "fsdd", defaultFSDD, "FSDD-style training recordings for the classifier (trained on indices outside --val-index; with --vocoder, \"\" for no verdicts)")
+	fs.StringVar(&o.Judge, "judge", listening.JudgeCNN, "the classifier: cnn (the embedded spectrogram CNN, models/judge), mfcc (MFCC + logistic regression, trained on --fsdd outside --val-index), or a CNN judge directory")
+	fs.StringVar(&o.FSDD, "fsdd", defaultFSDD, "FSDD-style recordings: the classifier is checked on those of --val-index (--judge mfcc trains on the rest; with --vocoder, \"\" for no verdicts)")
 	fs.StringVar(&o.ValIndex, "val-index", "5-9", "FSDD indices held out from the classifier's training")
 	fs.IntVar(&o.PerPair, "per-pair", 1, "samples per (speaker, digit), with fixed seeds (the evaluation uses 10)")
 	fs.IntVar(&o.Sentences, "sentences", len(listening.Sentences), fmt.Sprintf("sentences per speaker (0 to %d)", len(listening.Sentences)))
@@ -84,7 +85,7 @@ func runSamplesVocoder(ctx context.Context, env *Env, o listening.Options, data 
 		return Usagef("--streams is %d, want at least 1", o.Streams)
 	}
 	vo := listening.VocoderOptions{Out: o.Out, Data: data, ValIndex: o.ValIndex, Max: maxFiles, Seed: g.seed,
-		FSDD: o.FSDD, Streams: o.Streams, Report: env.Stdout, Temperature: &temp}
+		FSDD: o.FSDD, Judge: o.Judge, Streams: o.Streams, Report: env.Stdout, Temperature: &temp}
 	var err error
 	if vo.ValLo, vo.ValHi, err = parseRange(o.ValIndex); err != nil {
 		return err

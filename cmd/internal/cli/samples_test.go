@@ -35,7 +35,7 @@ func TestSamples(t *testing.T) {
 	if err != nil || !strings.Contains(string(readme), "Base seed 5") || !strings.Contains(string(readme), dir) {
 		t.Errorf("README.md (err %v) does not name the seed 5 and the model %s", err, dir)
 	}
-	for _, want := range []string{"classifier on 20 validation recordings:", "20 digit files (1 per speaker and digit)",
+	for _, want := range []string{"classifier on 20 validation recordings:", "(spectrogram CNN (mobilenet-v1, ", "20 digit files (1 per speaker and digit)",
 		"4 sentences:", "wrote 24 WAVs, README.md to " + out} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("samples stdout lacks %q:\n%s", want, stdout)
@@ -48,6 +48,30 @@ func TestSamples(t *testing.T) {
 	}
 	if !strings.Contains(evalOut, out+": 20 files") {
 		t.Errorf("eval of the samples:\n%s\nwant 20 files", evalOut)
+	}
+}
+
+// TestSamplesMFCC checks that --judge mfcc judges with the MFCC
+// classifier trained on --fsdd (the default, the embedded CNN, is checked
+// by TestSamples).
+func TestSamplesMFCC(t *testing.T) {
+	dir, _ := genTestModel(t, true)
+	data := t.TempDir()
+	writeDigitCorpus(t, data)
+	out := filepath.Join(t.TempDir(), "samples")
+	stdout, stderr, err := runCmd(context.Background(), runSamples, "--model", dir, "--out", out, "--fsdd", data,
+		"--judge", "mfcc", "--sentences", "0", "--png=false")
+	if err != nil {
+		t.Fatalf("samples --judge mfcc: %v\n%s", err, stderr)
+	}
+	want := "(MFCC + logistic regression, trained on 100 recordings of " + data + " (FSDD indices outside 5-9))"
+	if !strings.Contains(stdout, want) {
+		t.Errorf("samples --judge mfcc printed\n%s\nwant %q", stdout, want)
+	}
+	missing := filepath.Join(data, "missing")
+	if _, _, err := runCmd(context.Background(), runSamples, "--model", dir, "--out", out, "--fsdd", data, "--judge", missing); err == nil ||
+		!strings.Contains(err.Error(), "listening: judge "+missing) {
+		t.Errorf("samples --judge %s = %v, want an error naming the judge", missing, err)
 	}
 }
 
