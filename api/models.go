@@ -108,6 +108,17 @@ func (s *Server) RemoveModel(id string) error {
 func (s *Server) handleDeleteModel(c echo.Context) error {
 	id := c.Param("id")
 	err := s.RemoveModel(id)
+	if s.opts.ModelSource != nil && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrModelFixed)) {
+		// A model of the shared store (made by a job): deleted there, for
+		// every replica.
+		switch derr := s.engine.DeleteFromSource(c.Request().Context(), id); {
+		case derr == nil:
+			s.log.Info("model deleted from the store", "model", id)
+			return c.NoContent(http.StatusNoContent)
+		case !errors.Is(derr, synth.ErrUnknownModel):
+			return derr
+		}
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return Errorf(http.StatusNotFound, "model_not_found", "unknown model %q; GET /v1/models lists the models", id)

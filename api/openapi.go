@@ -318,7 +318,7 @@ func corePaths() map[string]any {
 			},
 		}, "delete": map[string]any{
 			"operationId": "deleteModel",
-			"summary":     "stop serving a model made by a job (compression); its running requests finish. Models the server started with cannot be deleted (409)",
+			"summary":     "delete a model made by a job: one in the shared job store (listed by job id) is deleted there with its job, for every replica; one a /v1/compress job added stops being served; running requests finish. Models the server started with cannot be deleted (409)",
 			"parameters":  []any{map[string]any{"name": "id", "in": "path", "required": true, "schema": str}},
 			"responses": map[string]any{
 				"204": map[string]any{"description": "deleted"},

@@ -11,16 +11,29 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-// storeSource is a synth.Source of one model.
+// storeSource is a synth.SourceDeleter of at most one model.
 type storeSource struct {
-	id string
+	id *string // "" once deleted
 	m  *wavenet.Model
 }
 
-func (s storeSource) IDs(context.Context) ([]string, error) { return []string{s.id}, nil }
+func (s storeSource) IDs(context.Context) ([]string, error) {
+	if *s.id == "" {
+		return nil, nil
+	}
+	return []string{*s.id}, nil
+}
+
+func (s storeSource) Delete(_ context.Context, id string) error {
+	if id != *s.id || id == "" {
+		return fmt.Errorf("store: %q: %w", id, synth.ErrUnknownModel)
+	}
+	*s.id = ""
+	return nil
+}
 
 func (s storeSource) Load(_ context.Context, id string) (*synth.Bundle, error) {
-	if id != s.id {
+	if id != *s.id || id == "" {
 		return nil, fmt.Errorf("store: %q: %w", id, synth.ErrUnknownModel)
 	}
 	return &synth.Bundle{Model: s.m}, nil
@@ -32,7 +45,8 @@ func (s storeSource) Load(_ context.Context, id string) (*synth.Bundle, error) {
 // in neither place is a 404.
 func TestModelSource(t *testing.T) {
 	m := tinyModel(t)
-	_, ts := newTestServer(t, m, Options{ModelSource: storeSource{"made-by-job", tinyModel(t)}})
+	held := "made-by-job"
+	_, ts := newTestServer(t, m, Options{ModelSource: storeSource{&held, tinyModel(t)}})
 	list := func() map[string]ModelInfo {
 		res, err := http.Get(ts.URL + "/v1/models")
 		if err != nil {
@@ -72,5 +86,28 @@ func TestModelSource(t *testing.T) {
 	}
 	if readAll(t, res); res.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /v1/models/nowhere: %d, want 404", res.StatusCode)
+	}
+	// DELETE deletes it from the store (for every replica); the models
+	// the server started with stay.
+	del := func(id string) int {
+		req, _ := http.NewRequest(http.MethodDelete, ts.URL+"/v1/models/"+id, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, res)
+		return res.StatusCode
+	}
+	if code := del("made-by-job"); code != http.StatusNoContent || held != "" {
+		t.Errorf("DELETE /v1/models/made-by-job: %d, store holds %q; want 204 and deleted", code, held)
+	}
+	if _, ok := list()["made-by-job"]; ok {
+		t.Error("a deleted model is still listed")
+	}
+	if code := del("made-by-job"); code != http.StatusNotFound {
+		t.Errorf("DELETE of a deleted model: %d, want 404", code)
+	}
+	if code := del("default"); code != http.StatusConflict {
+		t.Errorf("DELETE /v1/models/default: %d, want 409", code)
 	}
 }

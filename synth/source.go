@@ -23,6 +23,37 @@ type Source interface {
 	Load(ctx context.Context, id string) (*Bundle, error)
 }
 
+// SourceDeleter is a Source that can delete a model it holds (a job
+// store deletes the job that made it, outputs included).
+type SourceDeleter interface {
+	Source
+	Delete(ctx context.Context, id string) error
+}
+
+// DeleteFromSource deletes model id from the Source, for every replica,
+// and stops serving it here (other replicas stop at their next
+// SyncSource). The error wraps ErrUnknownModel when the Source does not
+// hold id, errors.ErrUnsupported when there is no Source or it cannot
+// delete.
+func (e *Engine) DeleteFromSource(ctx context.Context, id string) error {
+	d, ok := e.opts.Source.(SourceDeleter)
+	if !ok {
+		return fmt.Errorf("synth: delete model %q: %w", id, errors.ErrUnsupported)
+	}
+	held, err := d.IDs(ctx)
+	if err != nil {
+		return fmt.Errorf("synth: list the model store: %w", err)
+	}
+	if !slices.Contains(held, id) {
+		return fmt.Errorf("synth: delete model %q: %w", id, ErrUnknownModel)
+	}
+	if err := d.Delete(ctx, id); err != nil {
+		return fmt.Errorf("synth: delete model %q: %w", id, err)
+	}
+	e.Forget(id)
+	return nil
+}
+
 // evictGrace is how long after its last request a model loaded from a
 // Source stays safe from eviction: a request holds its model between
 // picking it and being admitted to its scheduler, and admitted requests

@@ -69,3 +69,9 @@ func (m ModelSource) Load(ctx context.Context, id string) (*synth.Bundle, error)
 	}
 	return synth.LoadDir(ctx, dir)
 }
+
+// Delete deletes the job that made model id, with its outputs (the
+// model included): every replica stops serving it.
+func (m ModelSource) Delete(ctx context.Context, id string) error {
+	return m.Store.Delete(ctx, id)
+}

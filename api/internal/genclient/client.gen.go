@@ -892,7 +892,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/models (the `ListModels` operationId).
 	ListModels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteModel stop serving a model made by a job (compression); its running requests finish. Models the server started with cannot be deleted (409)
+	// DeleteModel delete a model made by a job: one in the shared job store (listed by job id) is deleted there with its job, for every replica; one a /v1/compress job added stops being served; running requests finish. Models the server started with cannot be deleted (409)
 	//
 	// Corresponds with DELETE /v1/models/{id} (the `DeleteModel` operationId).
 	DeleteModel(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1086,7 +1086,7 @@ func (c *Client) ListModels(ctx context.Context, reqEditors ...RequestEditorFn) 
 	return c.Client.Do(req)
 }
 
-// DeleteModel stop serving a model made by a job (compression); its running requests finish. Models the server started with cannot be deleted (409)
+// DeleteModel delete a model made by a job: one in the shared job store (listed by job id) is deleted there with its job, for every replica; one a /v1/compress job added stops being served; running requests finish. Models the server started with cannot be deleted (409)
 //
 // Corresponds with DELETE /v1/models/{id} (the `DeleteModel` operationId).
 func (c *Client) DeleteModel(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2013,7 +2013,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/models (the `ListModels` operationId).
 	ListModelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListModelsResponse, error)
 
-	// DeleteModelWithResponse stop serving a model made by a job (compression); its running requests finish. Models the server started with cannot be deleted (409)
+	// DeleteModelWithResponse delete a model made by a job: one in the shared job store (listed by job id) is deleted there with its job, for every replica; one a /v1/compress job added stops being served; running requests finish. Models the server started with cannot be deleted (409)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3123,7 +3123,7 @@ func (c *ClientWithResponses) ListModelsWithResponse(ctx context.Context, reqEdi
 	return ParseListModelsResponse(rsp)
 }
 
-// DeleteModelWithResponse stop serving a model made by a job (compression); its running requests finish. Models the server started with cannot be deleted (409)
+// DeleteModelWithResponse delete a model made by a job: one in the shared job store (listed by job id) is deleted there with its job, for every replica; one a /v1/compress job added stops being served; running requests finish. Models the server started with cannot be deleted (409)
 //
 // Returns a wrapper object for the known response body format(s).
 //
