@@ -37,14 +37,11 @@ func TestGolden(t *testing.T) {
 		name string
 		cfg  classify.CNNConfig
 	}{{"student", cnntrain.Student()}, {"teacher", cnntrain.Teacher()}} {
-		c := tc.cfg
-		c.Features = classify.DefaultFeatures(8000)
-		c.Digits = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
-		c.Speakers = []string{"a", "b", "c", "d", "e", "f"}
-		m, err := classify.NewCNN(c, rand.New(rand.NewPCG(1, 1)))
+		m, err := shipped(tc.cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
+		c := m.Config
 		const n = 3
 		rng := rand.New(rand.NewPCG(2, 2))
 		x := make([]float32, n*c.Features.Size())
