@@ -30,7 +30,9 @@ type golden struct {
 // values in testdata/cnn_golden.json were written by the layers before
 // that change (go test -run Golden -update). Logits agree within 1e-4
 // absolute (the float32 sums run in another order) and gradient norms
-// within 1e-3 relative.
+// within 1e-3 relative plus 1e-6 absolute: a BatchNorm scale's gradient is
+// a sum of dy*xhat over thousands of positions that nearly cancels (norms
+// near 3e-5), so another summation order moves it by up to ~3e-7.
 func TestGolden(t *testing.T) {
 	got := map[string]golden{}
 	for _, tc := range []struct {
@@ -113,7 +115,7 @@ func TestGolden(t *testing.T) {
 			}
 		}
 		for k, wn := range w.GradNorm {
-			if gn, ok := g.GradNorm[k]; !ok || math.Abs(gn-wn) > 1e-3*math.Abs(wn)+1e-9 {
+			if gn, ok := g.GradNorm[k]; !ok || math.Abs(gn-wn) > 1e-3*math.Abs(wn)+1e-6 {
 				t.Errorf("%s: |grad %s| = %.6g, want %.6g", name, k, gn, wn)
 			}
 		}

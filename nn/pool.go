@@ -35,6 +35,10 @@ func GlobalAvgPool2D(x *gorgonia.Node) (*gorgonia.Node, error) {
 // (n*C): the plain form of GlobalAvgPool2D.
 func GlobalAvgPool2DForward(dst, x []float32, hw int) { globalAvgPool(dst, x, hw) }
 
+// GlobalAvgPool2DBackward writes the gradient of GlobalAvgPool2DForward,
+// dx (len(dy)*hw) = dy / hw at every position, into dx.
+func GlobalAvgPool2DBackward(dx, dy []float32, hw int) { globalAvgPoolGrad(dx, dy, hw) }
+
 func globalAvgPool[T float](y, x []T, hw int) {
 	for i := range y {
 		var s T
@@ -89,6 +93,12 @@ func shapeOf(x *gorgonia.Node) tensor.Shape {
 // into dst (n, c, h/k, w/k).
 func AvgPool2DForward(dst, x []float32, n, c, h, w, k int) {
 	avgPool(dst, x, tensor.Shape{n, c, h, w}, k, false)
+}
+
+// AvgPool2DBackward writes the gradient of AvgPool2DForward, dx (n, c, h,
+// w), from dy (n, c, h/k, w/k); positions outside every window get 0.
+func AvgPool2DBackward(dx, dy []float32, n, c, h, w, k int) {
+	avgPool(dy, dx, tensor.Shape{n, c, h, w}, k, true)
 }
 
 // avgPool computes y = pool(x) for x of shape sh or, with back, its
