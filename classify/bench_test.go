@@ -1,6 +1,7 @@
 package classify_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"syscall"
@@ -62,4 +63,42 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkTrainStep runs one training step (forward in training mode and
+// backward) of the shipped architectures on a batch of 32 feature images,
+// with one and two workers; samples/s is the training throughput.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		cfg  classify.CNNConfig
+	}{{"student", cnntrain.Student()}, {"teacher", cnntrain.Teacher()}} {
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/workers=%d", tc.name, workers), func(b *testing.B) {
+				m, err := shipped(tc.cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				const n = 32 // wavenet classify train's default --batch
+				rng := rand.New(rand.NewPCG(2, 2))
+				x := make([]float32, n*m.Config.Features.Size())
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+				}
+				dd, ds := make([]float32, n*len(m.Config.Digits)), make([]float32, n*len(m.Config.Speakers))
+				for i := range dd {
+					dd[i] = 0.01
+				}
+				for i := range ds {
+					ds[i] = 0.01
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					m.Forward(x, n, true, workers, rng)
+					m.Backward(dd, ds, n, workers)
+				}
+				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "samples/s")
+			})
+		}
+	}
 }
