@@ -87,9 +87,14 @@ func zero(b []float32) {
 }
 
 // split calls f(w, i0, i1) for workers contiguous ranges [i0, i1) of the
-// n samples, one goroutine each; w is the range's index.
+// n samples, one goroutine each (none for one range); w is the range's
+// index.
 func split(n, workers int, f func(w, i0, i1 int)) {
 	workers = min(workers, n)
+	if workers <= 1 {
+		f(0, 0, n)
+		return
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
