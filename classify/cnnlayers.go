@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/wavenet-go/wavenet/internal/kernel"
+	"github.com/wavenet-go/wavenet/nn"
 )
 
 // The layers of the spectrogram CNNs, in plain Go on float32 slices laid
@@ -85,24 +86,21 @@ func zero(b []float32) {
 	}
 }
 
-// parallel calls f(w, i) for every sample i < n, spread over workers
-// goroutines; w is the worker's index.
-func parallel(n, workers int, f func(w, i int)) {
-	if workers <= 1 || n <= 1 {
-		for i := 0; i < n; i++ {
-			f(0, i)
-		}
+// split calls f(w, i0, i1) for workers contiguous ranges [i0, i1) of the
+// n samples, one goroutine each (none for one range); w is the range's
+// index.
+func split(n, workers int, f func(w, i0, i1 int)) {
+	workers = min(workers, n)
+	if workers <= 1 {
+		f(0, 0, n)
 		return
 	}
-	workers = min(workers, n)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < n; i += workers {
-				f(w, i)
-			}
+			f(w, w*n/workers, (w+1)*n/workers)
 		}()
 	}
 	wg.Wait()
@@ -110,16 +108,18 @@ func parallel(n, workers int, f func(w, i int)) {
 
 // conv is a 2-D convolution with square kernels, stride and zero padding
 // k/2: full (groups 1, weights (out, in, k, k)) or depthwise (groups = in
-// = out, weights (in, 1, k, k)). It has no bias: a BatchNorm follows.
+// = out, weights (in, 1, k, k)). It has no bias: a BatchNorm follows. The
+// arithmetic is package nn's (Conv2DForward and its backward passes);
+// with several workers each takes a contiguous range of the samples.
 type conv struct {
-	name               string
-	out, k, stride     int
-	depthwise          bool
-	in, o              shape
-	w                  *Weight
-	x, y, dx           []float32
-	cols, dcols, dws   [][]float32 // per worker: im2col, its gradient, dW partial sums
-	colRows, pad, outN int
+	name           string
+	out, k, stride int
+	depthwise      bool
+	in, o          shape
+	spec           nn.Conv2DSpec
+	w              *Weight
+	x, y, dx       []float32
+	dws            [][]float32 // per worker: dW of its samples
 }
 
 func newConv(name string, out, k, stride int) *conv {
@@ -131,246 +131,64 @@ func newDepthwise(name string, k, stride int) *conv {
 }
 
 func (c *conv) setup(in shape) shape {
-	c.in, c.pad = in, c.k/2
+	c.in = in
+	groups := 1
 	if c.depthwise {
-		c.out = in.C
-		c.w = newWeight(c.name+".weight", true, in.C, 1, c.k, c.k)
-	} else {
-		c.w = newWeight(c.name+".weight", true, c.out, in.C, c.k, c.k)
+		c.out, groups = in.C, in.C
 	}
-	c.o = shape{c.out, (in.H+2*c.pad-c.k)/c.stride + 1, (in.W+2*c.pad-c.k)/c.stride + 1}
-	c.colRows = in.C * c.k * c.k
+	c.spec = nn.Conv2DSpec{InC: in.C, OutC: c.out, KH: c.k, KW: c.k, StrideH: c.stride, StrideW: c.stride, PadH: c.k / 2, PadW: c.k / 2, Groups: groups}
+	c.w = newWeight(c.name+".weight", true, c.out, in.C/groups, c.k, c.k)
+	oh, ow := c.spec.OutHW(in.H, in.W)
+	c.o = shape{c.out, oh, ow}
 	return c.o
 }
 
 func (c *conv) weights() []*Weight { return []*Weight{c.w} }
 
 func (c *conv) costs(dst []LayerCost) []LayerCost {
-	macs := c.o.size() * c.k * c.k
-	if !c.depthwise {
-		macs *= c.in.C
-	}
-	return append(dst, LayerCost{Name: c.name, Out: [3]int{c.o.C, c.o.H, c.o.W}, Params: len(c.w.Value), MACs: macs})
-}
-
-// pointwise is a 1x1, stride 1 full convolution: a matrix product with no
-// im2col.
-func (c *conv) pointwise() bool { return !c.depthwise && c.k == 1 && c.stride == 1 }
-
-func (c *conv) scratch(workers int, grads bool) {
-	for len(c.cols) < workers {
-		c.cols = append(c.cols, nil)
-		c.dcols = append(c.dcols, nil)
-		c.dws = append(c.dws, nil)
-	}
-	if !c.depthwise && !c.pointwise() {
-		for w := 0; w < workers; w++ {
-			c.cols[w] = grow(c.cols[w], c.colRows*c.o.hw())
-			if grads {
-				c.dcols[w] = grow(c.dcols[w], c.colRows*c.o.hw())
-			}
-		}
-	}
-	if grads {
-		for w := 1; w < workers; w++ {
-			c.dws[w] = grow(c.dws[w], len(c.w.Value))
-			zero(c.dws[w])
-		}
-	}
-}
-
-// im2col writes the (in.C*k*k, Ho*Wo) patch matrix of one sample.
-func (c *conv) im2col(col, x []float32) {
-	in, o, k, s, pad := c.in, c.o, c.k, c.stride, c.pad
-	for ci := 0; ci < in.C; ci++ {
-		plane := x[ci*in.hw() : (ci+1)*in.hw()]
-		for ky := 0; ky < k; ky++ {
-			for kx := 0; kx < k; kx++ {
-				row := col[((ci*k+ky)*k+kx)*o.hw():][:o.hw()]
-				for oy := 0; oy < o.H; oy++ {
-					iy := oy*s + ky - pad
-					r := row[oy*o.W : (oy+1)*o.W]
-					if iy < 0 || iy >= in.H {
-						zero(r)
-						continue
-					}
-					src := plane[iy*in.W : (iy+1)*in.W]
-					for ox := range r {
-						ix := ox*s + kx - pad
-						if ix < 0 || ix >= in.W {
-							r[ox] = 0
-						} else {
-							r[ox] = src[ix]
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
-// col2im adds the patch-matrix gradient dcol of one sample into dx.
-func (c *conv) col2im(dx, dcol []float32) {
-	in, o, k, s, pad := c.in, c.o, c.k, c.stride, c.pad
-	for ci := 0; ci < in.C; ci++ {
-		plane := dx[ci*in.hw() : (ci+1)*in.hw()]
-		for ky := 0; ky < k; ky++ {
-			for kx := 0; kx < k; kx++ {
-				row := dcol[((ci*k+ky)*k+kx)*o.hw():][:o.hw()]
-				for oy := 0; oy < o.H; oy++ {
-					iy := oy*s + ky - pad
-					if iy < 0 || iy >= in.H {
-						continue
-					}
-					dst := plane[iy*in.W : (iy+1)*in.W]
-					for ox, v := range row[oy*o.W : (oy+1)*o.W] {
-						if ix := ox*s + kx - pad; ix >= 0 && ix < in.W {
-							dst[ix] += v
-						}
-					}
-				}
-			}
-		}
-	}
+	return append(dst, LayerCost{Name: c.name, Out: [3]int{c.o.C, c.o.H, c.o.W}, Params: len(c.w.Value), MACs: int(c.spec.MACs(c.in.H, c.in.W))})
 }
 
 func (c *conv) forward(x []float32, n int, p *pass) []float32 {
 	c.x = x
 	c.y = grow(c.y, n*c.o.size())
-	c.scratch(p.workers, false)
 	if p.workers <= 1 || n <= 1 {
-		for i := 0; i < n; i++ {
-			c.forwardOne(0, i) // no closure: inference allocates nothing
-		}
+		c.forwardRange(0, 0, n) // no closure: inference allocates nothing
 		return c.y
 	}
-	parallel(n, p.workers, c.forwardOne)
+	split(n, p.workers, c.forwardRange)
 	return c.y
 }
 
-// forwardOne computes sample i of the last forward's input with worker
-// w's scratch.
-func (c *conv) forwardOne(w, i int) {
-	is, os, hw := c.in.size(), c.o.size(), c.o.hw()
-	xi, yi := c.x[i*is:(i+1)*is], c.y[i*os:(i+1)*os]
-	switch {
-	case c.depthwise:
-		c.depthwiseForward(yi, xi)
-	case c.pointwise():
-		kernel.Gemm(false, false, c.out, hw, c.in.C, 1, c.w.Value, c.in.C, xi, hw, 0, yi, hw)
-	default:
-		c.im2col(c.cols[w], xi)
-		kernel.Gemm(false, false, c.out, hw, c.colRows, 1, c.w.Value, c.colRows, c.cols[w], hw, 0, yi, hw)
-	}
+// forwardRange computes samples [i0, i1) of the last forward's input.
+func (c *conv) forwardRange(_, i0, i1 int) {
+	is, os := c.in.size(), c.o.size()
+	nn.Conv2DForward(c.y[i0*os:i1*os], c.x[i0*is:i1*is], c.w.Value, nil, i1-i0, c.in.H, c.in.W, c.spec)
 }
 
 func (c *conv) backward(dy []float32, n int, p *pass, needDX bool) []float32 {
-	c.scratch(p.workers, true)
-	is, os, hw := c.in.size(), c.o.size(), c.o.hw()
+	is, os := c.in.size(), c.o.size()
+	workers := max(1, min(p.workers, n))
+	for len(c.dws) < workers {
+		c.dws = append(c.dws, make([]float32, len(c.w.Value)))
+	}
 	if needDX {
 		c.dx = grow(c.dx, n*is)
-		zero(c.dx)
 	}
-	parallel(n, p.workers, func(w, i int) {
-		dw := c.w.Grad
-		if w > 0 {
-			dw = c.dws[w]
-		}
-		xi, dyi := c.x[i*is:(i+1)*is], dy[i*os:(i+1)*os]
-		var dxi []float32
+	split(n, workers, func(w, i0, i1 int) {
+		x, g := c.x[i0*is:i1*is], dy[i0*os:i1*os]
+		nn.Conv2DBackwardWeight(c.dws[w], x, g, i1-i0, c.in.H, c.in.W, c.spec)
 		if needDX {
-			dxi = c.dx[i*is : (i+1)*is]
-		}
-		switch {
-		case c.depthwise:
-			c.depthwiseBackward(dxi, dw, xi, dyi)
-		case c.pointwise():
-			kernel.Gemm(false, true, c.out, c.in.C, hw, 1, dyi, hw, xi, hw, 1, dw, c.in.C)
-			if needDX {
-				kernel.Gemm(true, false, c.in.C, hw, c.out, 1, c.w.Value, c.in.C, dyi, hw, 0, dxi, hw)
-			}
-		default:
-			c.im2col(c.cols[w], xi)
-			kernel.Gemm(false, true, c.out, c.colRows, hw, 1, dyi, hw, c.cols[w], hw, 1, dw, c.colRows)
-			if needDX {
-				kernel.Gemm(true, false, c.colRows, hw, c.out, 1, c.w.Value, c.colRows, dyi, hw, 0, c.dcols[w], hw)
-				c.col2im(dxi, c.dcols[w])
-			}
+			nn.Conv2DBackwardInput(c.dx[i0*is:i1*is], g, c.w.Value, i1-i0, c.in.H, c.in.W, c.spec)
 		}
 	})
-	for w := 1; w < min(p.workers, n); w++ {
+	for w := 0; w < workers; w++ {
 		kernel.Axpy(c.w.Grad, 1, c.dws[w])
 	}
 	if !needDX {
 		return nil
 	}
 	return c.dx
-}
-
-func (c *conv) depthwiseForward(y, x []float32) {
-	in, o, k, s, pad := c.in, c.o, c.k, c.stride, c.pad
-	for ch := 0; ch < in.C; ch++ {
-		plane, out := x[ch*in.hw():(ch+1)*in.hw()], y[ch*o.hw():(ch+1)*o.hw()]
-		zero(out)
-		wk := c.w.Value[ch*k*k : (ch+1)*k*k]
-		for oy := 0; oy < o.H; oy++ {
-			dst := out[oy*o.W : (oy+1)*o.W]
-			for ky := 0; ky < k; ky++ {
-				iy := oy*s + ky - pad
-				if iy < 0 || iy >= in.H {
-					continue
-				}
-				row := plane[iy*in.W : (iy+1)*in.W]
-				for kx := 0; kx < k; kx++ {
-					// Outputs ox with 0 <= ox*s + kx - pad < in.W.
-					lo := max(0, (pad-kx+s-1)/s)
-					hi := min(o.W, (in.W-1+pad-kx)/s+1)
-					if lo >= hi {
-						continue
-					}
-					w := wk[ky*k+kx]
-					if s == 1 {
-						kernel.Axpy(dst[lo:hi], w, row[lo+kx-pad:hi+kx-pad])
-						continue
-					}
-					for ox := lo; ox < hi; ox++ {
-						dst[ox] += w * row[ox*s+kx-pad]
-					}
-				}
-			}
-		}
-	}
-}
-
-func (c *conv) depthwiseBackward(dx, dw, x, dy []float32) {
-	in, o, k, s, pad := c.in, c.o, c.k, c.stride, c.pad
-	for ch := 0; ch < in.C; ch++ {
-		plane, g := x[ch*in.hw():(ch+1)*in.hw()], dy[ch*o.hw():(ch+1)*o.hw()]
-		wk, dwk := c.w.Value[ch*k*k:(ch+1)*k*k], dw[ch*k*k:(ch+1)*k*k]
-		var dplane []float32
-		if dx != nil {
-			dplane = dx[ch*in.hw() : (ch+1)*in.hw()]
-		}
-		for oy := 0; oy < o.H; oy++ {
-			for ox := 0; ox < o.W; ox++ {
-				d := g[oy*o.W+ox]
-				for ky := 0; ky < k; ky++ {
-					iy := oy*s + ky - pad
-					if iy < 0 || iy >= in.H {
-						continue
-					}
-					for kx := 0; kx < k; kx++ {
-						if ix := ox*s + kx - pad; ix >= 0 && ix < in.W {
-							dwk[ky*k+kx] += d * plane[iy*in.W+ix]
-							if dplane != nil {
-								dplane[iy*in.W+ix] += d * wk[ky*k+kx]
-							}
-						}
-					}
-				}
-			}
-		}
-	}
 }
 
 // batchNorm normalises each channel over the batch and the plane (Ioffe
@@ -544,15 +362,7 @@ func (a *avgPool) costs(dst []LayerCost) []LayerCost {
 
 func (a *avgPool) forward(x []float32, n int, p *pass) []float32 {
 	a.y = grow(a.y, n*a.o.size())
-	for pl := 0; pl < n*a.in.C; pl++ {
-		src, dst := x[pl*a.in.hw():], a.y[pl*a.o.hw():]
-		for oy := 0; oy < a.o.H; oy++ {
-			r0, r1 := src[2*oy*a.in.W:], src[(2*oy+1)*a.in.W:]
-			for ox := 0; ox < a.o.W; ox++ {
-				dst[oy*a.o.W+ox] = 0.25 * (r0[2*ox] + r0[2*ox+1] + r1[2*ox] + r1[2*ox+1])
-			}
-		}
-	}
+	nn.AvgPool2DForward(a.y, x, n, a.in.C, a.in.H, a.in.W, 2)
 	return a.y
 }
 
@@ -561,19 +371,7 @@ func (a *avgPool) backward(dy []float32, n int, p *pass, needDX bool) []float32 
 		return nil
 	}
 	a.dx = grow(a.dx, n*a.in.size())
-	zero(a.dx)
-	for pl := 0; pl < n*a.in.C; pl++ {
-		g, dst := dy[pl*a.o.hw():], a.dx[pl*a.in.hw():]
-		for oy := 0; oy < a.o.H; oy++ {
-			for ox := 0; ox < a.o.W; ox++ {
-				v := 0.25 * g[oy*a.o.W+ox]
-				dst[2*oy*a.in.W+2*ox] = v
-				dst[2*oy*a.in.W+2*ox+1] = v
-				dst[(2*oy+1)*a.in.W+2*ox] = v
-				dst[(2*oy+1)*a.in.W+2*ox+1] = v
-			}
-		}
-	}
+	nn.AvgPool2DBackward(a.dx, dy, n, a.in.C, a.in.H, a.in.W, 2)
 	return a.dx
 }
 
@@ -591,14 +389,7 @@ func (g *globalAvgPool) costs(dst []LayerCost) []LayerCost {
 
 func (g *globalAvgPool) forward(x []float32, n int, p *pass) []float32 {
 	g.y = grow(g.y, n*g.in.C)
-	hw := g.in.hw()
-	for pl := range g.y {
-		var s float32
-		for _, v := range x[pl*hw : (pl+1)*hw] {
-			s += v
-		}
-		g.y[pl] = s / float32(hw)
-	}
+	nn.GlobalAvgPool2DForward(g.y, x, g.in.hw())
 	return g.y
 }
 
@@ -606,14 +397,8 @@ func (g *globalAvgPool) backward(dy []float32, n int, p *pass, needDX bool) []fl
 	if !needDX {
 		return nil
 	}
-	hw := g.in.hw()
 	g.dx = grow(g.dx, n*g.in.size())
-	for pl, d := range dy[:n*g.in.C] {
-		v := d / float32(hw)
-		for j := range g.dx[pl*hw : (pl+1)*hw] {
-			g.dx[pl*hw+j] = v
-		}
-	}
+	nn.GlobalAvgPool2DBackward(g.dx, dy[:n*g.in.C], g.in.hw())
 	return g.dx
 }
 

@@ -12,14 +12,17 @@
 //     DenseNet-BC (Huang et al. 2017, arXiv:1608.06993) for the teacher,
 //     MobileNet v1 (Howard et al. 2017, arXiv:1704.04861: depthwise-
 //     separable convolutions, width multiplier) for the student that
-//     `wavenet eval` embeds. Its layers (2-D, depthwise and pointwise
-//     convolutions on internal/kernel's GEMM, BatchNorm with running
-//     statistics, average pooling, global average pooling, dropout,
-//     linear heads) are plain Go with their backward passes, so inference
-//     needs no gorgonia; package classify/cnntrain trains them. Saved as
-//     config.json (CNNConfig: architecture, features, vocabularies) and
-//     model.safetensors (float32, or int8 weights with per-channel
-//     scales).
+//     `wavenet eval` embeds. Its layers are plain Go on slices with their
+//     backward passes: the 2-D, depthwise and pointwise convolutions and
+//     the average and global average pooling call package nn's plain
+//     functions (nn.Conv2DForward and its backward passes, the one 2-D
+//     convolution of the project); BatchNorm with running statistics and
+//     a fused ReLU, dropout, the linear heads and the dense blocks'
+//     concatenation are here. Inference runs no gorgonia graph (nn brings
+//     gorgonia into the import graph, not into the computation); package
+//     classify/cnntrain trains them. Saved as config.json (CNNConfig:
+//     architecture, features, vocabularies) and model.safetensors
+//     (float32, or int8 weights with per-channel scales).
 //
 // Both peak-normalise an utterance first, so its level says nothing of
 // the speaker.

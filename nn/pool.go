@@ -35,6 +35,10 @@ func GlobalAvgPool2D(x *gorgonia.Node) (*gorgonia.Node, error) {
 // (n*C): the plain form of GlobalAvgPool2D.
 func GlobalAvgPool2DForward(dst, x []float32, hw int) { globalAvgPool(dst, x, hw) }
 
+// GlobalAvgPool2DBackward writes the gradient of GlobalAvgPool2DForward,
+// dx (len(dy)*hw) = dy / hw at every position, into dx.
+func GlobalAvgPool2DBackward(dx, dy []float32, hw int) { globalAvgPoolGrad(dx, dy, hw) }
+
 func globalAvgPool[T float](y, x []T, hw int) {
 	for i := range y {
 		var s T
@@ -66,13 +70,21 @@ func AvgPool2D(x *gorgonia.Node, k int) (*gorgonia.Node, error) {
 		shape: func(sh []tensor.Shape) (tensor.Shape, error) {
 			return tensor.Shape{sh[0][0], sh[0][1], sh[0][2] / k, sh[0][3] / k}, nil
 		},
-		fwd32: func(y []float32, in [][]float32, sh []tensor.Shape) { avgPool(y, in[0], sh[0], k, false) },
-		fwd64: func(y []float64, in [][]float64, sh []tensor.Shape) { avgPool(y, in[0], sh[0], k, false) },
+		fwd32: func(y []float32, in [][]float32, sh []tensor.Shape) {
+			avgPool(y, in[0], sh[0][0]*sh[0][1], sh[0][2], sh[0][3], k, false)
+		},
+		fwd64: func(y []float64, in [][]float64, sh []tensor.Shape) {
+			avgPool(y, in[0], sh[0][0]*sh[0][1], sh[0][2], sh[0][3], k, false)
+		},
 	}
 	op.grad = func(_ int, in gorgonia.Nodes, _, dy *gorgonia.Node) (*gorgonia.Node, error) {
 		return (&fnOp{name: fmt.Sprintf("nn.AvgPool2DGrad{%d}", k), inDims: []int{4, 4}, outDims: 4, shape: sameShape,
-			fwd32: func(dx []float32, in [][]float32, sh []tensor.Shape) { avgPool(in[1], dx, sh[0], k, true) },
-			fwd64: func(dx []float64, in [][]float64, sh []tensor.Shape) { avgPool(in[1], dx, sh[0], k, true) },
+			fwd32: func(dx []float32, in [][]float32, sh []tensor.Shape) {
+				avgPool(in[1], dx, sh[0][0]*sh[0][1], sh[0][2], sh[0][3], k, true)
+			},
+			fwd64: func(dx []float64, in [][]float64, sh []tensor.Shape) {
+				avgPool(in[1], dx, sh[0][0]*sh[0][1], sh[0][2], sh[0][3], k, true)
+			},
 		}).apply(in[0], dy)
 	}
 	return op.apply(x)
@@ -88,20 +100,25 @@ func shapeOf(x *gorgonia.Node) tensor.Shape {
 // AvgPool2DForward writes the k x k average pooling of x (n, c, h, w)
 // into dst (n, c, h/k, w/k).
 func AvgPool2DForward(dst, x []float32, n, c, h, w, k int) {
-	avgPool(dst, x, tensor.Shape{n, c, h, w}, k, false)
+	avgPool(dst, x, n*c, h, w, k, false)
 }
 
-// avgPool computes y = pool(x) for x of shape sh or, with back, its
-// transpose: x = poolᵀ(y) (x zeroed first; positions outside every window
-// get 0).
-func avgPool[T float](y, x []T, sh tensor.Shape, k int, back bool) {
-	h, w := sh[2], sh[3]
+// AvgPool2DBackward writes the gradient of AvgPool2DForward, dx (n, c, h,
+// w), from dy (n, c, h/k, w/k); positions outside every window get 0.
+func AvgPool2DBackward(dx, dy []float32, n, c, h, w, k int) {
+	avgPool(dy, dx, n*c, h, w, k, true)
+}
+
+// avgPool computes y = pool(x) for x (planes, h, w) or, with back, its
+// transpose: x = poolᵀ(y) (x zeroed first; positions outside
+// every window get 0).
+func avgPool[T float](y, x []T, planes, h, w, k int, back bool) {
 	oh, ow := h/k, w/k
 	inv := 1 / T(k*k)
 	if back {
-		clear(x[:sh.TotalSize()])
+		clear(x[:planes*h*w])
 	}
-	for i := 0; i < sh[0]*sh[1]; i++ {
+	for i := 0; i < planes; i++ {
 		xc, yc := x[i*h*w:(i+1)*h*w], y[i*oh*ow:(i+1)*oh*ow]
 		for r := 0; r < oh; r++ {
 			for o := 0; o < ow; o++ {
