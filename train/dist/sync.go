@@ -1,0 +1,181 @@
+package dist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/train"
+)
+
+// Options configure the distributed side of a run.
+type Options struct {
+	Algorithm Algorithm // Sync: how gradients are averaged (default Reduce)
+	Codec     Codec     // how gradients travel (default F32)
+	// Timeout is how long a rank waits for another (default 2 minutes):
+	// in Sync a missing gradient stops the run, rank 0 saving a checkpoint
+	// of the last finished step; in Async a worker gives up on a silent
+	// server, and a server with no worker for this long stops with a
+	// checkpoint. It must exceed rank 0's validation time.
+	Timeout time.Duration
+	// MaxStaleness bounds Async: a gradient computed on weights more than
+	// this many updates older than the server's is dropped (and its worker
+	// pulls again). 0 means no bound.
+	MaxStaleness int
+}
+
+func (o *Options) defaults() {
+	if o.Algorithm == "" {
+		o.Algorithm = Reduce
+	}
+	if o.Codec == "" {
+		o.Codec = F32
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Minute
+	}
+}
+
+// Sync is one rank of a synchronous data-parallel run: every step each of
+// the N ranks computes the gradient of its slice of the global batch
+// (rank r: sequences r*B/N..(r+1)*B/N-1 of the B that one process would
+// draw), the gradients are averaged over the ranks in a fixed order, and
+// every rank clips and takes the same Adam step. Rank 0 validates, writes
+// metrics.jsonl and the checkpoints.
+type Sync struct {
+	*run
+	dopts  Options
+	par    *train.Parallel
+	red    *reducer
+	global *batch
+	share  int
+	vec    []float32 // the flattened gradient and the loss
+}
+
+// NewSync makes rank net.Rank() of a synchronous run that writes to dir
+// (rank 0) from the checkpoint directory ckpt (package train's; every rank
+// starts from the same one), on the same corpus on every rank. opts are
+// a train.Trainer's Options (defaults filled in); opts.Workers replicas
+// compute this rank's share. The global batch must split evenly over the
+// ranks.
+func NewSync(ctx context.Context, net Transport, dir, ckpt string, trainUtts, val []*corpus.Utterance, opts train.Options, dopts Options) (*Sync, error) {
+	dopts.defaults()
+	r, err := newRun(ctx, net, dir, ckpt, trainUtts, val, opts)
+	if err != nil {
+		return nil, err
+	}
+	N := net.World()
+	if r.opts.Batch%N != 0 {
+		return nil, fmt.Errorf("dist: batch %d does not split over %d ranks", r.opts.Batch, N)
+	}
+	s := &Sync{run: r, dopts: dopts, share: r.opts.Batch / N}
+	length := r.Model.Config.ReceptiveField() - 1 + r.opts.Segment
+	if s.par, err = train.NewParallel(r.Model, fitWorkers(r.opts.Workers, s.share, r.opts.Segment), s.share, length, r.opts.Segment); err != nil {
+		return nil, err
+	}
+	n := 1 // the loss
+	for _, p := range r.params {
+		n += len(p.Value)
+	}
+	s.vec = make([]float32, n)
+	s.red = newReducer(net, dopts.Algorithm, dopts.Codec, n, dopts.Timeout)
+	s.global = newBatch(r.opts.Batch, r.Model.Config.Local != nil)
+	return s, nil
+}
+
+// fitWorkers is the number of replicas, at most workers, that train.Parallel
+// accepts for batch sequences of segment predictions.
+func fitWorkers(workers, batch, segment int) int {
+	for w := max(workers, 1); w > 1; w-- {
+		if batch%w == 0 || w%batch == 0 && segment%(w/batch) == 0 {
+			return w
+		}
+	}
+	return 1
+}
+
+// Step is the number of optimizer steps done.
+func (s *Sync) Step() int64 { return s.step }
+
+// Close releases the replicas.
+func (s *Sync) Close() error { return s.par.Close() }
+
+// Run trains until opts.Steps (or opts.Until). When ctx is cancelled or a
+// rank stops answering (ErrTimeout), rank 0 saves a checkpoint of the
+// last finished step and Run returns the error.
+func (s *Sync) Run(ctx context.Context) error {
+	o := &s.opts
+	start, startSamples := time.Now(), s.samples
+	saved := s.step
+	var lg logger
+	rank := s.net.Rank()
+	var err error
+	for s.step < o.End() {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		s.draw(s.global)
+		mine := s.global.slice(rank*s.share, (rank+1)*s.share)
+		var loss float64
+		if loss, err = s.par.StepLocal(ctx, mine.segs, mine.conds, mine.mels, mine.offs); err != nil {
+			break
+		}
+		s.flatten(loss)
+		if err = s.red.average(ctx, s.step, s.vec); err != nil {
+			break
+		}
+		loss = s.unflatten()
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return fmt.Errorf("dist: step %d: loss is %v (diverged; lower --lr)", s.step+1, loss)
+		}
+		var norm, lr float64
+		if norm, lr, err = s.apply(int64(o.Batch * o.Segment)); err != nil {
+			return err
+		}
+		rate := float64(s.samples-startSamples) / time.Since(start).Seconds()
+		if rank != 0 {
+			if o.Progress != nil {
+				o.Progress(train.Status{Step: s.step, Steps: o.Steps, Loss: loss, LR: lr, SamplesPerSec: rate})
+			}
+			continue
+		}
+		if err = s.after(ctx, &lg, loss, norm, lr, rate); err != nil {
+			return err
+		}
+		if s.step%o.CheckpointEvery == 0 || s.step == o.End() {
+			saved = s.step
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	if rank == 0 && saved != s.step && (errors.Is(err, ErrTimeout) || ctx.Err() != nil) {
+		if serr := s.save(context.WithoutCancel(ctx), nil); serr != nil {
+			return errors.Join(err, serr)
+		}
+	}
+	return err
+}
+
+// flatten copies the gradients of this rank's share and its loss into
+// s.vec.
+func (s *Sync) flatten(loss float64) {
+	off := 0
+	for _, p := range s.par.Params {
+		off += copy(s.vec[off:], p.Grad)
+	}
+	s.vec[off] = float32(loss)
+}
+
+// unflatten copies the averaged gradient into s.params and returns the
+// averaged loss.
+func (s *Sync) unflatten() float64 {
+	off := 0
+	for _, p := range s.params {
+		off += copy(p.Grad, s.vec[off:])
+	}
+	return float64(s.vec[off])
+}
