@@ -117,14 +117,18 @@ func (s *Sync) Run(ctx context.Context) error {
 		if err = ctx.Err(); err != nil {
 			break
 		}
+		before := s.sampler.State() // a step that fails is not drawn
 		s.draw(s.global)
 		mine := s.global.slice(rank*s.share, (rank+1)*s.share)
 		var loss float64
-		if loss, err = s.par.StepLocal(ctx, mine.segs, mine.conds, mine.mels, mine.offs); err != nil {
-			break
+		if loss, err = s.par.StepLocal(ctx, mine.segs, mine.conds, mine.mels, mine.offs); err == nil {
+			s.flatten(loss)
+			err = s.red.average(ctx, s.step, s.vec)
 		}
-		s.flatten(loss)
-		if err = s.red.average(ctx, s.step, s.vec); err != nil {
+		if err != nil {
+			if rerr := s.sampler.Restore(before); rerr != nil {
+				return errors.Join(err, rerr)
+			}
 			break
 		}
 		loss = s.unflatten()
