@@ -26,7 +26,7 @@ const StalenessFile = "staleness.json"
 
 // Tags of the parameter server protocol.
 const (
-	tagToServer = "ps" // a pull ('P') or a push ('G' + version + gradient)
+	tagToServer = "ps" // a join ('J', see Open), a pull ('P') or a push ('G' + version + gradient)
 	tagWeights  = "w"  // the server's answer to a pull: weights, version, batch; or stop
 )
 
@@ -61,6 +61,8 @@ type Async struct {
 	par   *train.Parallel
 	comp  *Compressor
 	vec   []float32
+
+	start []byte // rank 0: the starting checkpoint for workers that join (Open)
 
 	mu        sync.Mutex
 	staleness Staleness
@@ -218,6 +220,11 @@ func (a *Async) serve(ctx context.Context) error {
 			break
 		}
 		switch {
+		case len(msg) == 1 && msg[0] == 'J' && a.start != nil:
+			if err = a.net.Send(ctx, from, tagStart, a.start); err != nil {
+				return err
+			}
+			continue
 		case len(msg) == 1 && msg[0] == 'P':
 			s.draw(b)
 			if err = a.net.Send(ctx, from, tagWeights, encodePull(s.step, s.params, b)); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 
 	"github.com/wavenet-go/wavenet/corpus"
@@ -42,21 +43,31 @@ type runOptions struct {
 
 // Open is train.Open for one rank of a distributed run over net. Rank 0
 // opens the run in spec.Dir as train.Open does (new, from Init, or
-// resumed), saves its state as a checkpoint and sends it to the other
-// ranks; they start from it (in a temporary directory, removed by Close)
+// resumed) and saves its state as a checkpoint; in SyncMode it sends it to
+// the other ranks, in AsyncMode the server sends it to each worker that
+// asks (so a worker can join or rejoin a running server). They start from
+// it (in a temporary directory, removed by Close)
 // and, in SyncMode, load the corpus of spec.Data as the checkpoint
 // records it (in AsyncMode the server sends them their batches). Steps,
 // Until and ClipNorm are rank 0's on every rank; opts.Workers is each
-// rank's own. The corpus is nil on the workers of an AsyncMode run.
+// rank's own (default one per CPU), and opts.Batch the global batch
+// (default Workers*World). The corpus is nil on the workers of an AsyncMode run.
 func Open(ctx context.Context, net Transport, mode Mode, spec train.Spec, opts train.Options, dopts Options) (Trainer, *corpus.Corpus, error) {
 	dopts.defaults()
 	if mode != SyncMode && mode != AsyncMode {
 		return nil, nil, fmt.Errorf("dist: unknown mode %q (want sync or async)", mode)
 	}
-	workers := max(opts.Workers, 1)
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = workers * net.World() // each rank's share: one sequence per replica
+	}
 	opts.Workers = 1 // train.Open's replicas are only for opening
 	var (
 		ckpt, tmp string
+		start     []byte // rank 0: the starting checkpoint, packed
 		c         *corpus.Corpus
 		o         train.Options
 	)
@@ -71,16 +82,21 @@ func Open(ctx context.Context, net Transport, mode Mode, spec train.Spec, opts t
 		if err != nil {
 			return nil, nil, err
 		}
-		msg, err := packDir(ckpt, runOptions{Steps: o.Steps, Until: o.Until, ClipNorm: o.ClipNorm})
-		if err != nil {
+		if start, err = packDir(ckpt, runOptions{Steps: o.Steps, Until: o.Until, ClipNorm: o.ClipNorm}); err != nil {
 			return nil, nil, err
 		}
-		for to := 1; to < net.World(); to++ {
-			if err := net.Send(ctx, to, tagStart, msg); err != nil {
+		for to := 1; to < net.World() && mode == SyncMode; to++ {
+			if err := net.Send(ctx, to, tagStart, start); err != nil {
 				return nil, nil, err
 			}
 		}
 	} else {
+		if mode == AsyncMode {
+			// Ask the server, which answers whenever a worker joins.
+			if err := net.Send(ctx, 0, tagToServer, []byte{'J'}); err != nil {
+				return nil, nil, err
+			}
+		}
 		rctx, cancel := context.WithTimeout(ctx, dopts.Timeout)
 		msg, _, err := net.Recv(rctx, 0, tagStart)
 		cancel()
@@ -124,7 +140,10 @@ func Open(ctx context.Context, net Transport, mode Mode, spec train.Spec, opts t
 		if c != nil {
 			trainUtts, val = c.Train, c.Validation
 		}
-		tr, err = NewAsync(ctx, net, spec.Dir, ckpt, trainUtts, val, o, dopts)
+		var a *Async
+		if a, err = NewAsync(ctx, net, spec.Dir, ckpt, trainUtts, val, o, dopts); err == nil {
+			a.start, tr = start, a
+		}
 	}
 	if err != nil {
 		if tmp != "" {
