@@ -22,7 +22,7 @@ func natsURL(t *testing.T) string {
 
 // dialAll connects world ranks in goroutines (each waits for the others'
 // welcome) under subject.
-func dialAll(t *testing.T, url string, world int, opts NATSOptions) []Transport {
+func dialAll(t testing.TB, url string, world int, opts NATSOptions) []Transport {
 	t.Helper()
 	nets := make([]Transport, world)
 	errs := make([]error, world)

@@ -236,8 +236,8 @@ func TestTrainLocalCommand(t *testing.T) {
 // TestTrainDistributed trains 2 ranks of a synchronous run (ring, int8
 // gradients) and then 2 of an asynchronous one over an embedded NATS
 // server, each rank a runTrain call in its own goroutine as it would be
-// in its own process, and checks the checkpoints rank 0 writes and what
-// the ranks report.
+// in its own process, resumes each, and checks the checkpoints rank 0
+// writes and what the ranks report.
 func TestTrainDistributed(t *testing.T) {
 	data := t.TempDir()
 	for i, name := range []string{"0_ann_5.wav", "1_bob_6.wav", "0_ann_10.wav", "1_bob_11.wav", "1_ann_12.wav", "0_bob_13.wav"} {
@@ -253,31 +253,39 @@ func TestTrainDistributed(t *testing.T) {
 		extra []string
 		want  string // in rank 0's stderr
 	}{
-		{"sync", []string{"--allreduce", "ring", "--grad-codec", "int8"}, "per step over 3 steps"},
+		{"sync", []string{"--allreduce", "ring", "--grad-codec", "int8"}, "per step over"},
 		{"async", []string{"--max-staleness", "2"}, "staleness of the updates"},
 	} {
 		out := filepath.Join(t.TempDir(), "run")
-		stderr := make([]string, 2)
-		errs := make([]error, 2)
-		var wg sync.WaitGroup
-		for r := range 2 {
-			args := append([]string{"--data", data, "--preset", "tiny", "--out", out, "--steps", "3", "--segment", "20",
-				"--cond", "speaker", "--checkpoint-every", "3", "--validate-every", "3", "--workers", "1",
-				"--distributed", tc.mode, "--nats", srv.URL(), "--nats-subject", "cli." + tc.mode,
-				"--rank", strconv.Itoa(r), "--world", "2", "--dist-timeout", "30s"}, tc.extra...)
-			wg.Go(func() { _, stderr[r], errs[r] = runCmd(context.Background(), runTrain, args...) })
-		}
-		wg.Wait()
-		for r, err := range errs {
-			if err != nil {
-				t.Fatalf("%s rank %d: %v\n%s", tc.mode, r, err, stderr[r])
+		// A new run to step 3, then every rank resumes it to step 5.
+		for _, run := range [][]string{
+			{"--preset", "tiny", "--steps", "3", "--cond", "speaker"},
+			{"--resume", "--steps", "5"},
+		} {
+			stderr := make([]string, 2)
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for r := range 2 {
+				args := slices.Concat([]string{"--data", data, "--out", out, "--segment", "20",
+					"--checkpoint-every", "3", "--validate-every", "3", "--workers", "1",
+					"--distributed", tc.mode, "--nats", srv.URL(), "--nats-subject", "cli." + tc.mode,
+					"--rank", strconv.Itoa(r), "--world", "2", "--dist-timeout", "30s"}, run, tc.extra)
+				wg.Go(func() { _, stderr[r], errs[r] = runCmd(context.Background(), runTrain, args...) })
+			}
+			wg.Wait()
+			for r, err := range errs {
+				if err != nil {
+					t.Fatalf("%s %v rank %d: %v\n%s", tc.mode, run, r, err, stderr[r])
+				}
+			}
+			if !strings.Contains(stderr[0], tc.want) {
+				t.Errorf("%s %v: rank 0 said:\n%s\nwant %q", tc.mode, run, stderr[0], tc.want)
 			}
 		}
-		if !strings.Contains(stderr[0], tc.want) {
-			t.Errorf("%s rank 0 said:\n%s\nwant %q", tc.mode, stderr[0], tc.want)
-		}
-		if _, err := wavenet.Load(context.Background(), filepath.Join(out, train.CheckpointDir, "step-000000003")); err != nil {
-			t.Errorf("%s: %v", tc.mode, err)
+		for _, step := range []string{"step-000000003", "step-000000005"} {
+			if _, err := wavenet.Load(context.Background(), filepath.Join(out, train.CheckpointDir, step)); err != nil {
+				t.Errorf("%s: %v", tc.mode, err)
+			}
 		}
 	}
 }
