@@ -15,7 +15,7 @@ type Codec string
 const (
 	F32  Codec = "f32"  // exact, 4 bytes a value
 	BF16 Codec = "bf16" // bfloat16 rounded to nearest even, 2 bytes
-	Int8 Codec = "int8" // int8 times one float32 scale per message (max |x| / 127), 1 byte
+	Int8 Codec = "int8" // int8 times a float32 scale per block of 256 values (max |x| / 127), 1 byte and 1/64
 )
 
 // ParseCodec reads a codec name ("" is F32).
@@ -28,6 +28,10 @@ func ParseCodec(s string) (Codec, error) {
 	}
 	return "", fmt.Errorf("dist: unknown gradient codec %q (want f32, bf16 or int8)", s)
 }
+
+// int8Block is the number of values sharing one int8 scale: one scale for
+// a whole gradient lets its largest values round the rest to zero.
+const int8Block = 256
 
 // Compressor encodes the pieces of one float32 vector of fixed length with
 // a codec and error feedback: the rounding error of each position is kept
@@ -72,24 +76,30 @@ func (c *Compressor) Encode(x []float32, off int) []byte {
 		ts = append(ts, safetensors.FromFloat32("v", shape, x, safetensors.BF16))
 	case Int8:
 		r := c.residual[off : off+len(x)]
-		var maxAbs float32
-		for i := range x {
-			x[i] += r[i]
-			maxAbs = max(maxAbs, float32(math.Abs(float64(x[i]))))
-		}
-		scale := maxAbs / 127
+		scales := make([]float32, (len(x)+int8Block-1)/int8Block)
 		q := make([]byte, len(x))
-		for i, y := range x {
-			var v int8
-			if scale > 0 {
-				v = int8(max(-127, min(127, math.Round(float64(y/scale)))))
+		for b := range scales {
+			lo, hi := b*int8Block, min((b+1)*int8Block, len(x))
+			var maxAbs float32
+			for i := lo; i < hi; i++ {
+				x[i] += r[i]
+				maxAbs = max(maxAbs, float32(math.Abs(float64(x[i]))))
 			}
-			q[i] = byte(v)
-			x[i] = float32(v) * scale
-			r[i] = y - x[i]
+			scale := maxAbs / 127
+			for i := lo; i < hi; i++ {
+				y := x[i]
+				var v int8
+				if scale > 0 {
+					v = int8(max(-127, min(127, math.Round(float64(y/scale)))))
+				}
+				q[i] = byte(v)
+				x[i] = float32(v) * scale
+				r[i] = y - x[i]
+			}
+			scales[b] = scale
 		}
 		ts = append(ts, safetensors.Tensor{Name: "v", DType: safetensors.I8, Shape: shape, Data: q},
-			safetensors.FromFloat32("scale", []int{1}, []float32{scale}, safetensors.F32))
+			safetensors.FromFloat32("scale", []int{len(scales)}, scales, safetensors.F32))
 	default:
 		panic("dist: unknown codec " + string(c.Codec))
 	}
@@ -113,14 +123,14 @@ func Decode(dst []float32, b []byte) ([]float32, error) {
 			return nil, fmt.Errorf("dist: decode: int8 without a scale")
 		}
 		s, err := st.Float32s()
-		if err != nil || len(s) != 1 {
-			return nil, fmt.Errorf("dist: decode: bad scale")
+		if err != nil || len(s) != (len(dst)+int8Block-1)/int8Block {
+			return nil, fmt.Errorf("dist: decode: bad scales")
 		}
 		if len(v.Data) != len(dst) {
 			return nil, fmt.Errorf("dist: decode: %d int8 bytes for %d values", len(v.Data), len(dst))
 		}
 		for i, q := range v.Data {
-			dst[i] = float32(int8(q)) * s[0]
+			dst[i] = float32(int8(q)) * s[i/int8Block]
 		}
 		return dst, nil
 	}
