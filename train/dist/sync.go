@@ -112,6 +112,15 @@ func (s *Sync) Run(ctx context.Context) error {
 	saved := s.step
 	var lg logger
 	rank := s.net.Rank()
+	// A rank that stops (interrupted, or it lost another) tells the rest,
+	// which stop at once instead of after the timeout.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	go func() {
+		if _, from, err := s.net.Recv(ctx, -1, tagAbort); err == nil {
+			stop(fmt.Errorf("%w (rank %d)", ErrStopped, from))
+		}
+	}()
 	var err error
 	for s.step < o.End() {
 		if err = ctx.Err(); err != nil {
@@ -156,13 +165,29 @@ func (s *Sync) Run(ctx context.Context) error {
 	if err == nil {
 		return nil
 	}
-	if rank == 0 && saved != s.step && (errors.Is(err, ErrTimeout) || ctx.Err() != nil) {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrStopped) {
+		err = cause
+	}
+	if !errors.Is(err, ErrStopped) {
+		for to := range s.net.World() {
+			if to != rank {
+				s.net.Send(context.WithoutCancel(ctx), to, tagAbort, nil)
+			}
+		}
+	}
+	if rank == 0 && saved != s.step && (errors.Is(err, ErrTimeout) || errors.Is(err, ErrStopped) || ctx.Err() != nil) {
 		if serr := s.save(context.WithoutCancel(ctx), nil); serr != nil {
 			return errors.Join(err, serr)
 		}
 	}
 	return err
 }
+
+// ErrStopped reports that another rank stopped a synchronous run (it was
+// interrupted, or lost a rank); this rank stops too.
+var ErrStopped = errors.New("dist: another rank stopped the run")
+
+const tagAbort = "abort"
 
 // flatten copies the gradients of this rank's share and its loss into
 // s.vec.

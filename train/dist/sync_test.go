@@ -2,6 +2,7 @@ package dist
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/train"
@@ -173,5 +175,59 @@ func TestSyncEqualsOneProcess(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSyncInterrupted: when one rank is interrupted (its context
+// cancelled after step 2), the others stop at once with ErrStopped, well
+// before the all-reduce timeout of a minute, and rank 0 saves the last
+// step every rank finished.
+func TestSyncInterrupted(t *testing.T) {
+	ckpt, opts := startRun(t, t.TempDir(), testOptions(20))
+	opts.ValidateEvery = 0
+	dir := t.TempDir()
+	nets := Local(3)
+	errs := make([]error, 3)
+	steps := make([]int64, 3)
+	var wg sync.WaitGroup
+	for r, net := range nets {
+		wg.Go(func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			o := opts
+			if r == 1 {
+				o.Progress = func(s train.Status) {
+					if s.Step == 2 {
+						cancel()
+					}
+				}
+			}
+			tr, va := testCorpus(256)
+			s, err := NewSync(ctx, net, dir, ckpt, tr, va, o, Options{Timeout: time.Minute})
+			if err != nil {
+				errs[r] = err
+				return
+			}
+			defer s.Close()
+			errs[r] = s.Run(ctx)
+			steps[r] = s.Step()
+		})
+	}
+	start := time.Now()
+	wg.Wait()
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("the ranks took %v to stop, want well under the minute's timeout", d)
+	}
+	for r, err := range errs {
+		want := ErrStopped
+		if r == 1 {
+			want = context.Canceled
+		}
+		if !errors.Is(err, want) {
+			t.Errorf("rank %d: Run = %v, want %v", r, err, want)
+		}
+	}
+	if _, step := latestModel(t, dir); step != steps[0] || step < 2 {
+		t.Errorf("latest checkpoint at step %d, rank 0 stopped at %d, want equal and at least 2", step, steps[0])
 	}
 }

@@ -313,7 +313,11 @@ func runDistTrain(ctx context.Context, env *Env, d *distFlags, spec train.Spec, 
 		st := a.Staleness()
 		fmt.Fprintf(env.Stderr, "train: staleness of the updates %v (index = updates behind), %d dropped\n", st.Counts, st.Dropped)
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, dist.ErrTimeout) {
+	switch {
+	case !errors.Is(err, context.Canceled) && !errors.Is(err, dist.ErrTimeout) && !errors.Is(err, dist.ErrStopped):
+	case mode == dist.AsyncMode && d.rank > 0:
+		fmt.Fprintf(env.Stderr, "train: worker %d stopped; it can join the server again\n", d.rank)
+	default:
 		fmt.Fprintf(env.Stderr, "train: stopped at step %d; rank 0 saved a checkpoint: continue with --resume on every rank\n", t.Step())
 	}
 	return err
