@@ -15,14 +15,7 @@ import (
 // and 3 ranks over NATS, by algorithm and codec, and reports the bytes
 // all ranks send per average.
 func BenchmarkAverage(b *testing.B) {
-	cfg, err := wavenet.Preset("small")
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := train.NewModel(cfg, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := smallModel(b)
 	n := m.NumParams() + 1
 	s, err := Serve("127.0.0.1:0")
 	if err != nil {
@@ -62,4 +55,17 @@ func BenchmarkAverage(b *testing.B) {
 			}
 		}
 	}
+}
+
+// smallModel is a new model of the small preset.
+func smallModel(b *testing.B) *wavenet.Model {
+	cfg, err := wavenet.Preset("small")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := train.NewModel(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
 }

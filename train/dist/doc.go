@@ -22,7 +22,12 @@
 //     workers pull weights and a batch, push a gradient without waiting,
 //     and the server applies it, recording its staleness (the server's
 //     version at apply minus the version pulled); pushes staler than
-//     Options.MaxStaleness are dropped.
+//     Options.MaxStaleness are dropped;
+//   - model parallelism (Pipeline), GPipe-style (Huang et al. 2019): the
+//     residual layers split into contiguous stages, one goroutine each,
+//     micro-batches pipelined through them, activations forward and
+//     gradients backward between stages, on package nn's plain kernels;
+//     its gradient is the unsplit model's.
 //
 // Checkpoints are package train's: rank 0 (the server) writes them, and a
 // run resumes from them exactly, distributed or in one process.
