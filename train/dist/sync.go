@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/nn"
 	"github.com/wavenet-go/wavenet/train"
 )
 
@@ -21,6 +22,10 @@ type Options struct {
 	// server, and a server with no worker for this long stops with a
 	// checkpoint. It must exceed rank 0's validation time.
 	Timeout time.Duration
+	// Stages > 1 makes Sync compute each rank's gradient with a Pipeline
+	// of that many stages and MicroBatches micro-batches (default 1)
+	// instead of train.Parallel's replicas.
+	Stages, MicroBatches int
 	// MaxStaleness bounds Async: a gradient computed on weights more than
 	// this many updates older than the server's is dropped (and its worker
 	// pulls again). 0 means no bound.
@@ -48,7 +53,7 @@ func (o *Options) defaults() {
 type Sync struct {
 	*run
 	dopts  Options
-	par    *train.Parallel
+	par    gradients
 	red    *reducer
 	global *batch
 	share  int
@@ -73,8 +78,18 @@ func NewSync(ctx context.Context, net Transport, dir, ckpt string, trainUtts, va
 	}
 	s := &Sync{run: r, dopts: dopts, share: r.opts.Batch / N}
 	length := r.Model.Config.ReceptiveField() - 1 + r.opts.Segment
-	if s.par, err = train.NewParallel(r.Model, fitWorkers(r.opts.Workers, s.share, r.opts.Segment), s.share, length, r.opts.Segment); err != nil {
-		return nil, err
+	if dopts.Stages > 1 {
+		pp, err := NewPipeline(r.Model, dopts.Stages, max(dopts.MicroBatches, 1), s.share, length, r.opts.Segment)
+		if err != nil {
+			return nil, err
+		}
+		s.par = pipelineGradients{pp}
+	} else {
+		pp, err := train.NewParallel(r.Model, fitWorkers(r.opts.Workers, s.share, r.opts.Segment), s.share, length, r.opts.Segment)
+		if err != nil {
+			return nil, err
+		}
+		s.par = parallelGradients{pp}
 	}
 	n := 1 // the loss
 	for _, p := range r.params {
@@ -193,7 +208,7 @@ const tagAbort = "abort"
 // s.vec.
 func (s *Sync) flatten(loss float64) {
 	off := 0
-	for _, p := range s.par.Params {
+	for _, p := range s.par.params() {
 		off += copy(s.vec[off:], p.Grad)
 	}
 	s.vec[off] = float32(loss)
@@ -207,4 +222,27 @@ func (s *Sync) unflatten() float64 {
 		off += copy(p.Grad, s.vec[off:])
 	}
 	return float64(s.vec[off])
+}
+
+// gradients computes the gradient of a rank's share of a batch.
+type gradients interface {
+	StepLocal(ctx context.Context, segs [][]int32, cond [][]int, mels [][]float32, offs []int) (float64, error)
+	params() []nn.Param // Grad holds the gradient after StepLocal
+	Close() error
+}
+
+type parallelGradients struct{ *train.Parallel }
+
+func (p parallelGradients) params() []nn.Param { return p.Params }
+
+type pipelineGradients struct{ *Pipeline }
+
+func (p pipelineGradients) params() []nn.Param { return p.Params }
+func (p pipelineGradients) Close() error       { return nil }
+
+func (p pipelineGradients) StepLocal(ctx context.Context, segs [][]int32, cond [][]int, mels [][]float32, offs []int) (float64, error) {
+	if mels != nil {
+		return 0, fmt.Errorf("dist: pipeline: models with local conditioning are not supported")
+	}
+	return p.Step(ctx, segs, cond)
 }

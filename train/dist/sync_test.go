@@ -176,6 +176,13 @@ func TestSyncEqualsOneProcess(t *testing.T) {
 			}
 		}
 	}
+	// Model parallelism inside each rank: 2 pipeline stages.
+	for _, world := range []int{1, 2} {
+		models := runSync(t, Local(world), t.TempDir(), ckpt, opts, Options{Stages: 2, MicroBatches: 3})
+		if d := maxDiff(models[0], want); d > syncTol {
+			t.Errorf("2 pipeline stages on %d ranks: weights differ from one process's by %g, want at most %g", world, d, syncTol)
+		}
+	}
 }
 
 // TestSyncInterrupted: when one rank is interrupted (its context

@@ -213,7 +213,7 @@ func parseInts(s string) ([]int, error) {
 // distFlags are the flags of a distributed run (package dist).
 type distFlags struct {
 	mode, url, listen, subject, allreduce, codec string
-	rank, world, maxStaleness                    int
+	rank, world, maxStaleness, stages, micro     int
 	timeout                                      time.Duration
 }
 
@@ -227,6 +227,8 @@ func (d *distFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.allreduce, "allreduce", "reduce", "with --distributed sync: reduce (to rank 0, then broadcast) or ring")
 	fs.StringVar(&d.codec, "grad-codec", "f32", "with --distributed: how gradients travel: f32, bf16 or int8 (with error feedback)")
 	fs.IntVar(&d.maxStaleness, "max-staleness", 0, "with --distributed async: drop gradients computed on weights more than this many updates old (0: no bound)")
+	fs.IntVar(&d.stages, "pipeline-stages", 1, "with --distributed sync: split the model's residual layers into this many pipelined stages (GPipe model parallelism, threads of each rank; no local conditioning)")
+	fs.IntVar(&d.micro, "micro-batches", 1, "with --pipeline-stages: micro-batches each rank's share is cut into (they overlap in the pipeline)")
 	fs.DurationVar(&d.timeout, "dist-timeout", 2*time.Minute, "with --distributed: how long a rank waits for another before the run stops (sync: rank 0 saves a checkpoint; resume with --resume on every rank)")
 }
 
@@ -239,7 +241,10 @@ func runDistTrain(ctx context.Context, env *Env, d *distFlags, spec train.Spec, 
 	if d.world < 1 || d.rank < 0 || d.rank >= d.world {
 		return Usagef("--rank %d of --world %d: want 0 <= rank < world", d.rank, d.world)
 	}
-	dopts := dist.Options{MaxStaleness: d.maxStaleness, Timeout: d.timeout}
+	if d.stages > 1 && mode != dist.SyncMode {
+		return Usagef("--pipeline-stages needs --distributed sync")
+	}
+	dopts := dist.Options{MaxStaleness: d.maxStaleness, Timeout: d.timeout, Stages: d.stages, MicroBatches: d.micro}
 	var err error
 	if dopts.Algorithm, err = dist.ParseAlgorithm(d.allreduce); err != nil {
 		return Usagef("%v", err)
@@ -260,21 +265,26 @@ func runDistTrain(ctx context.Context, env *Env, d *distFlags, spec train.Spec, 
 		url = srv.URL()
 		fmt.Fprintf(env.Stderr, "train: NATS server at %s\n", url)
 	}
-	if url == "" {
+	var net dist.Transport
+	switch {
+	case url == "" && d.world == 1:
+		net = dist.Local(1)[0] // one rank: pipeline stages only
+	case url == "":
 		return Usagef("--distributed needs --nats URL (or --nats-listen on rank 0)")
-	}
-	var wait []int // sync: every rank; async: the server, and the server no one
-	if mode == dist.AsyncMode {
-		wait = []int{}
-		if d.rank > 0 {
-			wait = []int{0}
+	default:
+		var wait []int // sync: every rank; async: the server, and the server no one
+		if mode == dist.AsyncMode {
+			wait = []int{}
+			if d.rank > 0 {
+				wait = []int{0}
+			}
 		}
-	}
-	dctx, cancel := context.WithTimeout(ctx, d.timeout)
-	net, err := dist.Dial(dctx, url, d.rank, d.world, dist.NATSOptions{Subject: d.subject, Wait: wait})
-	cancel()
-	if err != nil {
-		return err
+		dctx, cancel := context.WithTimeout(ctx, d.timeout)
+		net, err = dist.Dial(dctx, url, d.rank, d.world, dist.NATSOptions{Subject: d.subject, Wait: wait})
+		cancel()
+		if err != nil {
+			return err
+		}
 	}
 	defer net.Close()
 	var bar *progress.Bar

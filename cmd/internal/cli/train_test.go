@@ -180,7 +180,8 @@ func TestTrainUsage(t *testing.T) {
 		{"--data", "d", "--out", "x", "extra"},            // stray argument
 		{"--data", "d", "--out", "x", "--distributed", "both", "--nats", "nats://127.0.0.1:1"},
 		{"--data", "d", "--out", "x", "--distributed", "sync", "--rank", "2", "--world", "2", "--nats", "nats://127.0.0.1:1"},
-		{"--data", "d", "--out", "x", "--distributed", "sync"}, // no --nats
+		{"--data", "d", "--out", "x", "--distributed", "sync", "--world", "2"}, // no --nats
+		{"--data", "d", "--out", "x", "--distributed", "async", "--pipeline-stages", "2"},
 		{"--data", "d", "--out", "x", "--distributed", "sync", "--grad-codec", "int4", "--nats", "nats://127.0.0.1:1"},
 		{"--data", "d", "--out", "x", "--distributed", "sync", "--allreduce", "tree", "--nats", "nats://127.0.0.1:1"},
 		{"--data", "d", "--out", "x", "--distributed", "sync", "--rank", "1", "--world", "2", "--nats-listen", "127.0.0.1:0"},
@@ -287,5 +288,15 @@ func TestTrainDistributed(t *testing.T) {
 				t.Errorf("%s: %v", tc.mode, err)
 			}
 		}
+	}
+	// One rank, no NATS: 2 pipeline stages of 2 micro-batches.
+	out := filepath.Join(t.TempDir(), "pipe")
+	args := []string{"--data", data, "--out", out, "--preset", "tiny", "--steps", "2", "--segment", "20", "--batch", "2",
+		"--distributed", "sync", "--pipeline-stages", "2", "--micro-batches", "2"}
+	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
+		t.Fatalf("train %v: %v\n%s", args, err, stderr)
+	}
+	if _, err := wavenet.Load(context.Background(), filepath.Join(out, train.CheckpointDir, "step-000000002")); err != nil {
+		t.Errorf("pipeline: %v", err)
 	}
 }
