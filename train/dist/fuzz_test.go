@@ -7,8 +7,8 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 )
 
-// FuzzDecode feeds Decode and decodePull (what a rank reads from the
-// network) arbitrary bytes: errors, never panics.
+// FuzzDecode feeds Decode, decodePull and decodeFlow (what a rank reads
+// from the network) arbitrary bytes: errors, never panics.
 func FuzzDecode(f *testing.F) {
 	x := randVec(3, 300)
 	for _, c := range []Codec{F32, BF16, Int8} {
@@ -25,9 +25,11 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(encodePull(7, params, b))
 	f.Add(encodeStop())
+	f.Add(encodeFlow(flow{m: 1, x: x[:20], skip: x[20:30]}))
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		Decode(make([]float32, 300), msg)
 		decodePull(msg, m.Clone().Params(), 2, false)
 		decodePull(msg, m.Clone().Params(), 2, true)
+		decodeFlow(msg)
 	})
 }

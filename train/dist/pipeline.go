@@ -1,10 +1,16 @@
 package dist
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"sync"
+	"time"
 
+	"github.com/wavenet-go/wavenet/internal/safetensors"
 	"github.com/wavenet-go/wavenet/nn"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -36,6 +42,11 @@ type Pipeline struct {
 	// Params are the model's tensors in model.Params() order: Value
 	// aliases the model, Grad holds the gradient after Step.
 	Params []nn.Param
+
+	// With a transport, this process runs only stage net.Rank().
+	net     Transport
+	timeout time.Duration
+	steps   int64 // Steps run, tagging the messages
 }
 
 // stage holds layers lo..hi-1 and the gradients of its weights.
@@ -139,6 +150,9 @@ func (p *Pipeline) Step(ctx context.Context, segs [][]int32, cond [][]int) (floa
 	}
 	for _, pr := range p.Params {
 		clear(pr.Grad)
+	}
+	if p.net != nil {
+		return p.stepRank(ctx, segs, cond)
 	}
 	S, M := len(p.stages), p.micro
 	fwd := make([]chan flow, S+1) // fwd[s] feeds stage s; fwd[S] collects the losses
@@ -380,4 +394,153 @@ func reluBackward(dy, y []float32) {
 			dy[i] = 0
 		}
 	}
+}
+
+// NewPipelineRank is NewPipeline for stage net.Rank() of a pipeline whose
+// stages are the ranks of net, one each: every rank is given the whole
+// batch, runs its stage's passes and sends the activations of each
+// micro-batch to the next rank and their gradients to the previous one
+// (waiting at most timeout for each). After Step, only the gradients of
+// the rank's own parameters are set (the others are zero), and the loss is
+// known on the last rank only (0 elsewhere).
+func NewPipelineRank(m *wavenet.Model, net Transport, micro, batch, length, lossRows int, timeout time.Duration) (*Pipeline, error) {
+	p, err := NewPipeline(m, net.World(), micro, batch, length, lossRows)
+	if err != nil {
+		return nil, err
+	}
+	p.net, p.timeout = net, timeout
+	return p, nil
+}
+
+// Owns says whether the parameter named name belongs to stage s.
+func (p *Pipeline) Owns(s int, name string) bool { return p.stages[s].owns(name) }
+
+// stepRank is Step for the one stage of this rank: the channels of run
+// are bridged to the neighbouring ranks.
+func (p *Pipeline) stepRank(ctx context.Context, segs [][]int32, cond [][]int) (float64, error) {
+	r, S, M := p.net.Rank(), p.net.World(), p.micro
+	st := p.stages[r]
+	step := p.steps
+	p.steps++
+	fwdTag, bwdTag := "pf"+strconv.FormatInt(step, 10), "pb"+strconv.FormatInt(step, 10)
+	in, out, gin, gout := make(chan flow, M), make(chan flow, M), make(chan flow, M), make(chan flow, M)
+	var wg sync.WaitGroup
+	// recvInto feeds M flows from rank from into c; sendFrom sends the M
+	// flows of c to rank to, or keeps them in keep.
+	recvInto := func(c chan flow, from int, tag string) {
+		for range M {
+			c <- p.recvFlow(ctx, from, tag)
+		}
+	}
+	var losses, firsts []flow
+	var mu sync.Mutex
+	var sendErr error
+	sendFrom := func(c chan flow, to int, tag string, keep *[]flow) {
+		for range M {
+			f := <-c
+			switch {
+			case keep != nil:
+				*keep = append(*keep, f)
+			case f.err != nil: // the neighbour times out
+				mu.Lock()
+				sendErr = cmp.Or(sendErr, f.err)
+				mu.Unlock()
+			default:
+				if err := p.net.Send(ctx, to, tag, encodeFlow(f)); err != nil {
+					mu.Lock()
+					sendErr = cmp.Or(sendErr, err)
+					mu.Unlock()
+				}
+			}
+		}
+	}
+	if r == 0 {
+		for m := range M {
+			in <- flow{m: m}
+		}
+	} else {
+		wg.Go(func() { recvInto(in, r-1, fwdTag) })
+	}
+	if r == S-1 {
+		wg.Go(func() { sendFrom(out, 0, "", &losses) })
+	} else {
+		wg.Go(func() { sendFrom(out, r+1, fwdTag, nil) })
+		wg.Go(func() { recvInto(gin, r+1, bwdTag) })
+	}
+	if r == 0 {
+		wg.Go(func() { sendFrom(gout, 0, "", &firsts) })
+	} else {
+		wg.Go(func() { sendFrom(gout, r-1, bwdTag, nil) })
+	}
+	p.run(ctx, st, segs, cond, in, out, gin, gout)
+	wg.Wait()
+	if sendErr != nil {
+		return 0, sendErr
+	}
+	var loss float64
+	for _, f := range slices.Concat(losses, firsts) {
+		if f.err != nil {
+			return 0, f.err
+		}
+		loss += f.loss
+	}
+	return loss / float64(M), nil
+}
+
+// recvFlow waits at most p.timeout for the next flow from rank from.
+func (p *Pipeline) recvFlow(ctx context.Context, from int, tag string) flow {
+	rctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	msg, _, err := p.net.Recv(rctx, from, tag)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("dist: pipeline stage %d: nothing from stage %d in %v: %w", p.net.Rank(), from, p.timeout, ErrTimeout)
+		}
+		return flow{err: err}
+	}
+	f, err := decodeFlow(msg)
+	if err != nil {
+		return flow{err: err}
+	}
+	cfg := p.model.Config
+	if nx, ns := p.seqs*p.length*cfg.ResidualChannels, p.seqs*p.rows*cfg.SkipChannels; f.m < 0 || f.m >= p.micro || len(f.x) != nx || len(f.skip) != ns {
+		return flow{err: fmt.Errorf("dist: pipeline: micro-batch %d of %d with %d and %d values, want %d and %d", f.m, p.micro, len(f.x), len(f.skip), nx, ns)}
+	}
+	return f
+}
+
+// encodeFlow is a micro-batch's x and skip (or their gradients) as
+// safetensors.
+func encodeFlow(f flow) []byte {
+	return writeTensors([]safetensors.Tensor{
+		safetensors.FromFloat32("x", []int{len(f.x)}, f.x, safetensors.F32),
+		safetensors.FromFloat32("skip", []int{len(f.skip)}, f.skip, safetensors.F32),
+	}, map[string]string{"micro": strconv.Itoa(f.m)})
+}
+
+func decodeFlow(msg []byte) (flow, error) {
+	file, err := safetensors.Decode(msg)
+	if err != nil {
+		return flow{}, fmt.Errorf("dist: pipeline: %w", err)
+	}
+	var f flow
+	if f.m, err = strconv.Atoi(file.Metadata["micro"]); err != nil {
+		return flow{}, fmt.Errorf("dist: pipeline: bad micro-batch %q", file.Metadata["micro"])
+	}
+	for _, name := range []string{"x", "skip"} {
+		t, ok := file.Tensor(name)
+		if !ok {
+			return flow{}, fmt.Errorf("dist: pipeline: no tensor %s", name)
+		}
+		v := make([]float32, t.NumElements())
+		if err := decodeFloats(v, t); err != nil {
+			return flow{}, err
+		}
+		if name == "x" {
+			f.x = v
+		} else {
+			f.skip = v
+		}
+	}
+	return f, nil
 }

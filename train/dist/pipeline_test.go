@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/nn"
 	"github.com/wavenet-go/wavenet/train"
+	"github.com/wavenet-go/wavenet/wavenet"
 	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 )
 
@@ -17,13 +21,16 @@ import (
 // 1e-4 relative: float32 rounding of sums taken in another order (per
 // layer instead of one skip sum, micro-batch means averaged); measured
 // below 1e-8, for gradients up to ~1e-2 (checked above 1e-4).
-func TestPipelineGradient(t *testing.T) {
-	m := wavenettest.Tiny(t, 5, wavenettest.FSDD())
+// pipelineBatch is a batch of 4 sequences with the loss on 10 rows for
+// the tiny model m, and the loss and gradient train.Graph computes for it
+// (nil for parameters the loss does not depend on).
+func pipelineBatch(t *testing.T, m *wavenet.Model) (segs [][]int32, conds [][]int, length int, wantLoss float64, want [][]float32) {
+	t.Helper()
 	const batch, lossRows = 4, 10
-	length := m.Config.ReceptiveField() - 1 + lossRows
+	length = m.Config.ReceptiveField() - 1 + lossRows
 	tr, _ := testCorpus(256)
 	s := corpus.NewSampler(tr, 7)
-	segs, conds := make([][]int32, batch), make([][]int, batch)
+	segs, conds = make([][]int32, batch), make([][]int, batch)
 	for b := range segs {
 		var u *corpus.Utterance
 		segs[b], u = s.Next(nil, lossRows+1, length-lossRows)
@@ -41,12 +48,10 @@ func TestPipelineGradient(t *testing.T) {
 	if err := g.SetBatch(segs, conds); err != nil {
 		t.Fatal(err)
 	}
-	wantLoss, err := g.Run()
-	if err != nil {
+	if wantLoss, err = g.Run(); err != nil {
 		t.Fatal(err)
 	}
-	want, err := g.Grads()
-	if err != nil {
+	if want, err = g.Grads(); err != nil {
 		t.Fatal(err)
 	}
 	var largest float64
@@ -58,9 +63,40 @@ func TestPipelineGradient(t *testing.T) {
 	if largest < 1e-4 {
 		t.Fatalf("largest gradient %g: the comparison would say nothing", largest)
 	}
+	return segs, conds, length, wantLoss, want
+}
+
+// checkGradient compares a pipeline's loss and gradient (grad(i) of
+// parameter i) with the graph's, within the tolerance of
+// TestPipelineGradient.
+func checkGradient(t *testing.T, params []nn.Param, grad func(i int) []float32, loss, wantLoss float64, want [][]float32) {
+	t.Helper()
+	if math.Abs(loss-wantLoss) > 1e-5 {
+		t.Errorf("loss %v, want the graph's %v", loss, wantLoss)
+	}
+	var worst float64
+	for i, pr := range params {
+		for j, v := range grad(i) {
+			var w float64
+			if want[i] != nil {
+				w = float64(want[i][j])
+			}
+			d := math.Abs(float64(v) - w)
+			worst = max(worst, d)
+			if d > 1e-6+1e-4*math.Abs(w) {
+				t.Fatalf("%s[%d] = %v, the unsplit graph's %v", pr.Name, j, v, w)
+			}
+		}
+	}
+	t.Logf("largest difference %g", worst)
+}
+
+func TestPipelineGradient(t *testing.T) {
+	m := wavenettest.Tiny(t, 5, wavenettest.FSDD())
+	segs, conds, length, wantLoss, want := pipelineBatch(t, m)
 	for _, tc := range []struct{ stages, micro int }{{1, 1}, {2, 2}, {3, 4}, {5, 2}, {2, 1}} {
 		t.Run(fmt.Sprintf("stages=%d/micro=%d", tc.stages, tc.micro), func(t *testing.T) {
-			p, err := NewPipeline(m, tc.stages, tc.micro, batch, length, lossRows)
+			p, err := NewPipeline(m, tc.stages, tc.micro, len(segs), length, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,24 +104,48 @@ func TestPipelineGradient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(loss-wantLoss) > 1e-5 {
-				t.Errorf("loss %v, want the graph's %v", loss, wantLoss)
+			checkGradient(t, p.Params, func(i int) []float32 { return p.Params[i].Grad }, loss, wantLoss, want)
+		})
+	}
+}
+
+// TestPipelineNATS runs the stages as ranks over a real NATS server (2
+// and 5 ranks, goroutines standing in for processes): the owners'
+// gradients put together are the unsplit graph's.
+func TestPipelineNATS(t *testing.T) {
+	url := natsURL(t)
+	m := wavenettest.Tiny(t, 5, wavenettest.FSDD())
+	segs, conds, length, wantLoss, want := pipelineBatch(t, m)
+	for _, world := range []int{2, 5} {
+		t.Run(fmt.Sprint("ranks=", world), func(t *testing.T) {
+			nets := dialAll(t, url, world, NATSOptions{Subject: fmt.Sprint("test.pipe.", world)})
+			ps := make([]*Pipeline, world)
+			losses := make([]float64, world)
+			errs := make([]error, world)
+			var wg sync.WaitGroup
+			for r := range world {
+				wg.Go(func() {
+					if ps[r], errs[r] = NewPipelineRank(m.Clone(), nets[r], 2, len(segs), length, 10, 20*time.Second); errs[r] == nil {
+						losses[r], errs[r] = ps[r].Step(context.Background(), segs, conds)
+					}
+				})
 			}
-			var worst float64
-			for i, pr := range p.Params {
-				for j, v := range pr.Grad {
-					var w float64
-					if want[i] != nil {
-						w = float64(want[i][j])
-					}
-					d := math.Abs(float64(v) - w)
-					worst = max(worst, d)
-					if d > 1e-6+1e-4*math.Abs(w) {
-						t.Fatalf("%s[%d] = %v, the unsplit graph's %v", pr.Name, j, v, w)
-					}
+			wg.Wait()
+			for r, err := range errs {
+				if err != nil {
+					t.Fatalf("rank %d: %v", r, err)
 				}
 			}
-			t.Logf("largest difference %g", worst)
+			owner := func(i int) []float32 {
+				for r, p := range ps {
+					if p.Owns(r, p.Params[i].Name) {
+						return p.Params[i].Grad
+					}
+				}
+				t.Fatalf("no rank owns %s", ps[0].Params[i].Name)
+				return nil
+			}
+			checkGradient(t, ps[0].Params, owner, losses[world-1], wantLoss, want)
 		})
 	}
 }
