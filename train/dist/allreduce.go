@@ -40,6 +40,7 @@ type reducer struct {
 	net     Transport
 	alg     Algorithm
 	timeout time.Duration
+	sum     bool        // the sum instead of the mean
 	up      *Compressor // what this rank sends of its own (partial) sums
 	down    *Compressor // what this rank sends of finished means
 	buf     []float32
@@ -98,7 +99,9 @@ func (r *reducer) reduce(ctx context.Context, step int64, x []float32) error {
 			x[i] += v
 		}
 	}
-	scale(x, N)
+	if !r.sum {
+		scale(x, N)
+	}
 	msg := r.down.Encode(x, 0)
 	for to := 1; to < N; to++ {
 		if err := r.net.Send(ctx, to, down, msg); err != nil {
@@ -132,7 +135,9 @@ func (r *reducer) ring(ctx context.Context, step int64, x []float32) error {
 		}
 	}
 	lo, hi := chunk(rank + 1)
-	scale(x[lo:hi], N)
+	if !r.sum {
+		scale(x[lo:hi], N)
+	}
 	// All-gather: pass the finished means on around the ring, each
 	// message forwarded as it came (the owner keeps what the others
 	// decode).

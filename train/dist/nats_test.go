@@ -85,7 +85,7 @@ func TestNATSChunks(t *testing.T) {
 
 // TestSyncNATS is TestSyncEqualsOneProcess over a real NATS server with
 // chunked messages (the tiny model's gradient is ~50 KB, chunks 16 KB),
-// the ring on 3 ranks and the reduce on 2.
+// the ring on 3 ranks, the reduce on 2, and 2 ranks as pipeline stages.
 func TestSyncNATS(t *testing.T) {
 	url := natsURL(t)
 	ckpt, opts := startRun(t, t.TempDir(), testOptions(4))
@@ -93,11 +93,12 @@ func TestSyncNATS(t *testing.T) {
 	for _, tc := range []struct {
 		alg   Algorithm
 		world int
-	}{{Reduce, 2}, {Ring, 3}} {
-		nets := dialAll(t, url, tc.world, NATSOptions{Subject: fmt.Sprint("test.sync.", tc.world), MaxChunk: 16 << 10})
-		models := runSync(t, nets, t.TempDir(), ckpt, opts, Options{Algorithm: tc.alg})
+		pipe  bool
+	}{{Reduce, 2, false}, {Ring, 3, false}, {Reduce, 2, true}} {
+		nets := dialAll(t, url, tc.world, NATSOptions{Subject: fmt.Sprintf("test.sync.%d.%v", tc.world, tc.pipe), MaxChunk: 16 << 10})
+		models := runSync(t, nets, t.TempDir(), ckpt, opts, Options{Algorithm: tc.alg, PipelineRanks: tc.pipe, MicroBatches: 2})
 		if d := maxDiff(models[0], want); d > syncTol {
-			t.Errorf("%s on %d ranks over NATS: weights differ from one process's by %g, want at most %g", tc.alg, tc.world, d, syncTol)
+			t.Errorf("%s on %d ranks over NATS (pipeline %v): weights differ from one process's by %g, want at most %g", tc.alg, tc.world, tc.pipe, d, syncTol)
 		}
 		for r := 1; r < tc.world; r++ {
 			if d := maxDiff(models[r], models[0]); d != 0 {

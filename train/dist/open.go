@@ -19,8 +19,9 @@ import (
 type Mode string
 
 const (
-	SyncMode  Mode = "sync"  // Sync: gradients averaged every step
-	AsyncMode Mode = "async" // Async: a parameter server on rank 0
+	SyncMode     Mode = "sync"     // Sync: gradients averaged every step
+	AsyncMode    Mode = "async"    // Async: a parameter server on rank 0
+	PipelineMode Mode = "pipeline" // Sync with Options.PipelineRanks: each rank a stage of the model
 )
 
 // Trainer is one rank of a distributed run: a *Sync or an *Async.
@@ -54,8 +55,12 @@ type runOptions struct {
 // (default Workers*World). The corpus is nil on the workers of an AsyncMode run.
 func Open(ctx context.Context, net Transport, mode Mode, spec train.Spec, opts train.Options, dopts Options) (Trainer, *corpus.Corpus, error) {
 	dopts.defaults()
-	if mode != SyncMode && mode != AsyncMode {
-		return nil, nil, fmt.Errorf("dist: unknown mode %q (want sync or async)", mode)
+	switch mode {
+	case SyncMode, AsyncMode:
+	case PipelineMode:
+		mode, dopts.PipelineRanks = SyncMode, true
+	default:
+		return nil, nil, fmt.Errorf("dist: unknown mode %q (want sync, async or pipeline)", mode)
 	}
 	workers := opts.Workers
 	if workers <= 0 {

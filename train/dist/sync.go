@@ -26,6 +26,13 @@ type Options struct {
 	// of that many stages and MicroBatches micro-batches (default 1)
 	// instead of train.Parallel's replicas.
 	Stages, MicroBatches int
+	// PipelineRanks makes the ranks of a Sync run the stages of one
+	// pipeline (NewPipelineRank, MicroBatches micro-batches) instead of
+	// data-parallel replicas: each rank runs its stage on the whole batch,
+	// and the stages' gradients are summed so that every rank takes the
+	// same step on the whole model (the weights stay replicated: rank 0
+	// checkpoints them as in data parallelism).
+	PipelineRanks bool
 	// MaxStaleness bounds Async: a gradient computed on weights more than
 	// this many updates older than the server's is dropped (and its worker
 	// pulls again). 0 means no bound.
@@ -73,18 +80,26 @@ func NewSync(ctx context.Context, net Transport, dir, ckpt string, trainUtts, va
 		return nil, err
 	}
 	N := net.World()
-	if r.opts.Batch%N != 0 {
+	if r.opts.Batch%N != 0 && !dopts.PipelineRanks {
 		return nil, fmt.Errorf("dist: batch %d does not split over %d ranks", r.opts.Batch, N)
 	}
 	s := &Sync{run: r, dopts: dopts, share: r.opts.Batch / N}
 	length := r.Model.Config.ReceptiveField() - 1 + r.opts.Segment
-	if dopts.Stages > 1 {
+	switch {
+	case dopts.PipelineRanks:
+		s.share = r.opts.Batch // every stage sees the whole batch
+		pp, err := NewPipelineRank(r.Model, net, max(dopts.MicroBatches, 1), s.share, length, r.opts.Segment, dopts.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		s.par = pipelineGradients{pp}
+	case dopts.Stages > 1:
 		pp, err := NewPipeline(r.Model, dopts.Stages, max(dopts.MicroBatches, 1), s.share, length, r.opts.Segment)
 		if err != nil {
 			return nil, err
 		}
 		s.par = pipelineGradients{pp}
-	} else {
+	default:
 		pp, err := train.NewParallel(r.Model, fitWorkers(r.opts.Workers, s.share, r.opts.Segment), s.share, length, r.opts.Segment)
 		if err != nil {
 			return nil, err
@@ -97,6 +112,7 @@ func NewSync(ctx context.Context, net Transport, dir, ckpt string, trainUtts, va
 	}
 	s.vec = make([]float32, n)
 	s.red = newReducer(net, dopts.Algorithm, dopts.Codec, n, dopts.Timeout)
+	s.red.sum = dopts.PipelineRanks // each rank has its stage's gradients, zeros elsewhere
 	s.global = newBatch(r.opts.Batch, r.Model.Config.Local != nil)
 	return s, nil
 }
@@ -143,7 +159,11 @@ func (s *Sync) Run(ctx context.Context) error {
 		}
 		before := s.sampler.State() // a step that fails is not drawn
 		s.draw(s.global)
-		mine := s.global.slice(rank*s.share, (rank+1)*s.share)
+		lo := rank * s.share
+		if s.dopts.PipelineRanks {
+			lo = 0
+		}
+		mine := s.global.slice(lo, lo+s.share)
 		var loss float64
 		if loss, err = s.par.StepLocal(ctx, mine.segs, mine.conds, mine.mels, mine.offs); err == nil {
 			s.flatten(loss)

@@ -183,6 +183,18 @@ func TestSyncEqualsOneProcess(t *testing.T) {
 			t.Errorf("2 pipeline stages on %d ranks: weights differ from one process's by %g, want at most %g", world, d, syncTol)
 		}
 	}
+	// Model parallelism across ranks: each rank a stage.
+	for _, world := range []int{2, 3} {
+		models := runSync(t, Local(world), t.TempDir(), ckpt, opts, Options{PipelineRanks: true, MicroBatches: 2, Algorithm: Ring})
+		if d := maxDiff(models[0], want); d > syncTol {
+			t.Errorf("%d ranks as pipeline stages: weights differ from one process's by %g, want at most %g", world, d, syncTol)
+		}
+		for r := 1; r < world; r++ {
+			if d := maxDiff(models[r], models[0]); d != 0 {
+				t.Errorf("%d ranks as pipeline stages: rank %d differs from rank 0 by %g", world, r, d)
+			}
+		}
+	}
 }
 
 // TestSyncInterrupted: when one rank is interrupted (its context

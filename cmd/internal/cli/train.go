@@ -218,7 +218,7 @@ type distFlags struct {
 }
 
 func (d *distFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&d.mode, "distributed", "", "train as one rank of a distributed run: sync (gradients averaged every step: equal to one process with the global --batch) or async (rank 0 is a parameter server, workers push gradients without waiting)")
+	fs.StringVar(&d.mode, "distributed", "", "train as one rank of a distributed run: sync (gradients averaged every step: equal to one process with the global --batch), async (rank 0 is a parameter server, workers push gradients without waiting) or pipeline (each rank one stage of the model's layers, GPipe; weights replicated)")
 	fs.StringVar(&d.url, "nats", "", "with --distributed: the NATS server the ranks meet at (nats://HOST:PORT)")
 	fs.StringVar(&d.listen, "nats-listen", "", "with --distributed, rank 0: start an embedded NATS server on HOST:PORT for the others' --nats")
 	fs.StringVar(&d.subject, "nats-subject", "wavenet.dist", "with --distributed: subject prefix of the run (runs sharing a server need different ones)")
@@ -228,15 +228,15 @@ func (d *distFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.codec, "grad-codec", "f32", "with --distributed: how gradients travel: f32, bf16 or int8 (with error feedback)")
 	fs.IntVar(&d.maxStaleness, "max-staleness", 0, "with --distributed async: drop gradients computed on weights more than this many updates old (0: no bound)")
 	fs.IntVar(&d.stages, "pipeline-stages", 1, "with --distributed sync: split the model's residual layers into this many pipelined stages (GPipe model parallelism, threads of each rank; no local conditioning)")
-	fs.IntVar(&d.micro, "micro-batches", 1, "with --pipeline-stages: micro-batches each rank's share is cut into (they overlap in the pipeline)")
+	fs.IntVar(&d.micro, "micro-batches", 1, "with --pipeline-stages or --distributed pipeline: micro-batches the batch is cut into (they overlap in the pipeline)")
 	fs.DurationVar(&d.timeout, "dist-timeout", 2*time.Minute, "with --distributed: how long a rank waits for another, loading the corpus included, before the run stops (sync: rank 0 saves a checkpoint; resume with --resume on every rank)")
 }
 
 // runDistTrain runs one rank of a distributed run.
 func runDistTrain(ctx context.Context, env *Env, d *distFlags, spec train.Spec, opts train.Options) error {
 	mode := dist.Mode(d.mode)
-	if mode != dist.SyncMode && mode != dist.AsyncMode {
-		return Usagef("--distributed %q: want sync or async", d.mode)
+	if mode != dist.SyncMode && mode != dist.AsyncMode && mode != dist.PipelineMode {
+		return Usagef("--distributed %q: want sync, async or pipeline", d.mode)
 	}
 	if d.world < 1 || d.rank < 0 || d.rank >= d.world {
 		return Usagef("--rank %d of --world %d: want 0 <= rank < world", d.rank, d.world)

@@ -256,6 +256,7 @@ func TestTrainDistributed(t *testing.T) {
 	}{
 		{"sync", []string{"--allreduce", "ring", "--grad-codec", "int8"}, "per step over"},
 		{"async", []string{"--max-staleness", "2"}, "staleness of the updates"},
+		{"pipeline", []string{"--micro-batches", "2"}, "per step over"},
 	} {
 		out := filepath.Join(t.TempDir(), "run")
 		// A new run to step 3, then every rank resumes it to step 5.
