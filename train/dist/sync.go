@@ -134,9 +134,10 @@ func (s *Sync) Step() int64 { return s.step }
 // Close releases the replicas.
 func (s *Sync) Close() error { return s.par.Close() }
 
-// Run trains until opts.Steps (or opts.Until). When ctx is cancelled or a
-// rank stops answering (ErrTimeout), rank 0 saves a checkpoint of the
-// last finished step and Run returns the error.
+// Run trains until opts.Steps (or opts.Until). When ctx is cancelled, a
+// rank stops answering (ErrTimeout) or another rank stops the run
+// (ErrStopped: every rank that stops tells the others), rank 0 saves a
+// checkpoint of the last finished step and Run returns the error.
 func (s *Sync) Run(ctx context.Context) error {
 	o := &s.opts
 	start, startSamples := time.Now(), s.samples
