@@ -21,7 +21,7 @@ import (
 // testCorpus is a few utterances of random codes labelled as the
 // wavenettest.FSDD conditions say, in the shape corpus.Load returns.
 func testCorpus(q int) (trainUtts, val []*corpus.Utterance) {
-	rng := rand.New(rand.NewPCG(9, 9))
+	rng, melRNG := rand.New(rand.NewPCG(9, 9)), rand.New(rand.NewPCG(10, 10))
 	for i := range 8 {
 		spk := []string{"george", "jackson"}[i%2]
 		u := &corpus.Utterance{
@@ -31,6 +31,13 @@ func testCorpus(q int) (trainUtts, val []*corpus.Utterance) {
 		}
 		for j := range u.Codes {
 			u.Codes[j] = int32(rng.IntN(q))
+		}
+		// Mel frames for wavenettest.Vocoder (8 mels, hop 16), as many as
+		// LogMel's centred frames (1 + n/hop); models without local
+		// conditioning ignore them.
+		u.Mel = make([]float32, (1+len(u.Codes)/16)*8)
+		for j := range u.Mel {
+			u.Mel[j] = float32(melRNG.NormFloat64())
 		}
 		if i >= 6 {
 			u.Validation = true
@@ -52,8 +59,14 @@ func testOptions(steps int64) train.Options {
 // train starts one, and returns its checkpoint and the options in effect.
 func startRun(t *testing.T, dir string, opts train.Options) (string, train.Options) {
 	t.Helper()
+	return startRunOf(t, dir, wavenettest.Tiny(t, 3, wavenettest.FSDD()), opts)
+}
+
+// startRunOf is startRun for model m.
+func startRunOf(t *testing.T, dir string, m *wavenet.Model, opts train.Options) (string, train.Options) {
+	t.Helper()
 	tr, va := testCorpus(256)
-	tn, err := train.NewFrom(dir, wavenettest.Tiny(t, 3, wavenettest.FSDD()), tr, va, opts)
+	tn, err := train.NewFrom(dir, m, tr, va, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,5 +261,21 @@ func TestSyncInterrupted(t *testing.T) {
 	}
 	if _, step := latestModel(t, dir); step != steps[0] || step < 2 {
 		t.Errorf("latest checkpoint at step %d, rank 0 stopped at %d, want equal and at least 2", step, steps[0])
+	}
+}
+
+// TestSyncLocal: a vocoder (local conditioning: each sequence's mel frames
+// travel with it) trains on 2 ranks as in one process, and asynchronously
+// (the server sends the frames with the batch) on 2 workers.
+func TestSyncLocal(t *testing.T) {
+	ckpt, opts := startRunOf(t, t.TempDir(), wavenettest.Vocoder(t, 4), testOptions(4))
+	want := reference(t, ckpt, opts)
+	models := runSync(t, Local(2), t.TempDir(), ckpt, opts, Options{Algorithm: Ring})
+	if d := maxDiff(models[0], want); d > syncTol {
+		t.Errorf("vocoder on 2 ranks: weights differ from one process's by %g, want at most %g", d, syncTol)
+	}
+	a := runAsync(t, Local(2), t.TempDir(), ckpt, opts, Options{})
+	if st := a.Staleness(); st.Counts == nil || a.Step() != 4 {
+		t.Errorf("async vocoder: %d updates, staleness %+v, want 4 updates", a.Step(), st)
 	}
 }
