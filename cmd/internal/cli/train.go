@@ -132,6 +132,11 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	if f.dist.mode != "" {
 		return runDistTrain(ctx, env, &f.dist, spec, opts)
 	}
+	for _, name := range []string{"nats", "nats-listen", "nats-subject", "rank", "world", "allreduce", "grad-codec", "max-staleness", "pipeline-stages", "micro-batches", "dist-timeout"} {
+		if set[name] {
+			return Usagef("--%s needs --distributed", name)
+		}
+	}
 	bar := progress.New(env.Stderr, "load", "files", 0)
 	spec.LoadProgress = func(done, total int) { bar.Set(int64(done), fmt.Sprintf("of %d", total)) }
 	t, c, err := train.Open(ctx, spec, opts)

@@ -182,6 +182,7 @@ func TestTrainUsage(t *testing.T) {
 		{"--data", "d", "--out", "x", "--distributed", "sync", "--rank", "2", "--world", "2", "--nats", "nats://127.0.0.1:1"},
 		{"--data", "d", "--out", "x", "--distributed", "sync", "--world", "2"}, // no --nats
 		{"--data", "d", "--out", "x", "--distributed", "async", "--pipeline-stages", "2"},
+		{"--data", "d", "--out", "x", "--rank", "1"}, // without --distributed
 		{"--data", "d", "--out", "x", "--distributed", "sync", "--grad-codec", "int4", "--nats", "nats://127.0.0.1:1"},
 		{"--data", "d", "--out", "x", "--distributed", "sync", "--allreduce", "tree", "--nats", "nats://127.0.0.1:1"},
 		{"--data", "d", "--out", "x", "--distributed", "sync", "--rank", "1", "--world", "2", "--nats-listen", "127.0.0.1:0"},
