@@ -35,11 +35,12 @@ type Trainer interface {
 const tagStart = "start"
 
 // runOptions are the options every rank takes from rank 0, so that all
-// stop at the same step and clip alike.
+// stop at the same step, clip alike and know when rank 0 validates.
 type runOptions struct {
-	Steps    int64   `json:"steps"`
-	Until    int64   `json:"until"`
-	ClipNorm float64 `json:"clip_norm"`
+	Steps         int64   `json:"steps"`
+	Until         int64   `json:"until"`
+	ClipNorm      float64 `json:"clip_norm"`
+	ValidateEvery int64   `json:"validate_every"` // when the others wait for rank 0 longer
 }
 
 // Open is train.Open for one rank of a distributed run over net. Rank 0
@@ -87,7 +88,7 @@ func Open(ctx context.Context, net Transport, mode Mode, spec train.Spec, opts t
 		if err != nil {
 			return nil, nil, err
 		}
-		if start, err = packDir(ckpt, runOptions{Steps: o.Steps, Until: o.Until, ClipNorm: o.ClipNorm}); err != nil {
+		if start, err = packDir(ckpt, runOptions{Steps: o.Steps, Until: o.Until, ClipNorm: o.ClipNorm, ValidateEvery: o.ValidateEvery}); err != nil {
 			return nil, nil, err
 		}
 		for to := 1; to < net.World() && mode == SyncMode; to++ {
@@ -133,7 +134,7 @@ func Open(ctx context.Context, net Transport, mode Mode, spec train.Spec, opts t
 		} else {
 			o = opts
 		}
-		o.Steps, o.Until, o.ClipNorm = ro.Steps, ro.Until, ro.ClipNorm
+		o.Steps, o.Until, o.ClipNorm, o.ValidateEvery = ro.Steps, ro.Until, ro.ClipNorm, ro.ValidateEvery
 	}
 	o.Workers = workers
 	var tr Trainer

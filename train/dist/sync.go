@@ -18,9 +18,10 @@ type Options struct {
 	Codec     Codec     // how gradients travel (default F32)
 	// Timeout is how long a rank waits for another (default 2 minutes):
 	// in Sync a missing gradient stops the run, rank 0 saving a checkpoint
-	// of the last finished step; in Async a worker gives up on a silent
+	// of the last finished step (after a step rank 0 validates after, the
+	// others wait 10 times as long); in Async a worker gives up on a silent
 	// server, and a server with no worker for this long stops with a
-	// checkpoint. It must exceed rank 0's validation time.
+	// checkpoint.
 	Timeout time.Duration
 	// Stages > 1 makes Sync compute each rank's gradient with a Pipeline
 	// of that many stages and MicroBatches micro-batches (default 1)
@@ -166,6 +167,11 @@ func (s *Sync) Run(ctx context.Context) error {
 		}
 		mine := s.global.slice(lo, lo+s.share)
 		var loss float64
+		// After a step rank 0 validates, the others wait for it longer.
+		s.red.timeout = s.dopts.Timeout
+		if ve := o.ValidateEvery; rank != 0 && ve > 0 && s.step > 0 && s.step%ve == 0 {
+			s.red.timeout = validateWait * s.dopts.Timeout
+		}
 		if loss, err = s.par.StepLocal(ctx, mine.segs, mine.conds, mine.mels, mine.offs); err == nil {
 			s.flatten(loss)
 			err = s.red.average(ctx, s.step, s.vec)
@@ -218,6 +224,10 @@ func (s *Sync) Run(ctx context.Context) error {
 	}
 	return err
 }
+
+// validateWait is how many timeouts the other ranks of a Sync run wait
+// for rank 0 after a step it validates after.
+const validateWait = 10
 
 // ErrStopped reports that another rank stopped a synchronous run (it was
 // interrupted, or lost a rank); this rank stops too.

@@ -234,7 +234,7 @@ func (d *distFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.maxStaleness, "max-staleness", 0, "with --distributed async: drop gradients computed on weights more than this many updates old (0: no bound)")
 	fs.IntVar(&d.stages, "pipeline-stages", 1, "with --distributed sync: split the model's residual layers into this many pipelined stages (GPipe model parallelism, threads of each rank; no local conditioning)")
 	fs.IntVar(&d.micro, "micro-batches", 1, "with --pipeline-stages or --distributed pipeline: micro-batches the batch is cut into (they overlap in the pipeline)")
-	fs.DurationVar(&d.timeout, "dist-timeout", 2*time.Minute, "with --distributed: how long a rank waits for another, loading the corpus included, before the run stops (sync: rank 0 saves a checkpoint; resume with --resume on every rank)")
+	fs.DurationVar(&d.timeout, "dist-timeout", 2*time.Minute, "with --distributed: how long a rank waits for another, loading the corpus included (ten times that for rank 0's validations), before the run stops (sync: rank 0 saves a checkpoint; resume with --resume on every rank)")
 }
 
 // runDistTrain runs one rank of a distributed run.
