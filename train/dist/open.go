@@ -41,6 +41,8 @@ type runOptions struct {
 	Until         int64   `json:"until"`
 	ClipNorm      float64 `json:"clip_norm"`
 	ValidateEvery int64   `json:"validate_every"` // when the others wait for rank 0 longer
+	// CheckpointEvery is when pipeline stages send rank 0 their weights.
+	CheckpointEvery int64 `json:"checkpoint_every"`
 }
 
 // Open is train.Open for one rank of a distributed run over net. Rank 0
@@ -88,7 +90,7 @@ func Open(ctx context.Context, net Transport, mode Mode, spec train.Spec, opts t
 		if err != nil {
 			return nil, nil, err
 		}
-		if start, err = packDir(ckpt, runOptions{Steps: o.Steps, Until: o.Until, ClipNorm: o.ClipNorm, ValidateEvery: o.ValidateEvery}); err != nil {
+		if start, err = packDir(ckpt, runOptions{Steps: o.Steps, Until: o.Until, ClipNorm: o.ClipNorm, ValidateEvery: o.ValidateEvery, CheckpointEvery: o.CheckpointEvery}); err != nil {
 			return nil, nil, err
 		}
 		for to := 1; to < net.World() && mode == SyncMode; to++ {
@@ -135,6 +137,7 @@ func Open(ctx context.Context, net Transport, mode Mode, spec train.Spec, opts t
 			o = opts
 		}
 		o.Steps, o.Until, o.ClipNorm, o.ValidateEvery = ro.Steps, ro.Until, ro.ClipNorm, ro.ValidateEvery
+		o.CheckpointEvery = max(ro.CheckpointEvery, 1)
 	}
 	o.Workers = workers
 	var tr Trainer

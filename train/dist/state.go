@@ -56,6 +56,9 @@ type run struct {
 	step    int64
 	samples int64
 	lastVal *train.Validation
+	// optState, if set, is the optimizer state save writes instead of
+	// opt's (a pipeline's rank 0 puts the stages' together).
+	optState map[string][]float32
 }
 
 // newRun loads the checkpoint directory ckpt (package train's) and sets
@@ -263,6 +266,9 @@ func (r *run) after(ctx context.Context, lg *logger, loss, norm, lr, rate float6
 // files added), drops all but the newest opts.Keep and redraws the curve.
 func (r *run) save(ctx context.Context, extra map[string][]byte) error {
 	tensors, optStep := r.opt.State()
+	if r.optState != nil {
+		tensors = r.optState
+	}
 	if len(tensors) == 0 {
 		// Before the first step: Adam's zero moments, which nn.Adam
 		// restores (it refuses an empty state).

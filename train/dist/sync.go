@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/wavenet-go/wavenet/corpus"
+	"github.com/wavenet-go/wavenet/internal/safetensors"
 	"github.com/wavenet-go/wavenet/nn"
 	"github.com/wavenet-go/wavenet/train"
 )
@@ -29,10 +32,13 @@ type Options struct {
 	Stages, MicroBatches int
 	// PipelineRanks makes the ranks of a Sync run the stages of one
 	// pipeline (NewPipelineRank, MicroBatches micro-batches) instead of
-	// data-parallel replicas: each rank runs its stage on the whole batch,
-	// and the stages' gradients are summed so that every rank takes the
-	// same step on the whole model (the weights stay replicated: rank 0
-	// checkpoints them as in data parallelism).
+	// data-parallel replicas: each rank runs its stage on the whole batch
+	// and steps its own weights with its own part of Adam, clipping by the
+	// norm of all stages' gradients (one sum of three numbers a step).
+	// After the steps rank 0 validates or checkpoints after, the stages
+	// send it their weights and moments; when a run fails, rank 0 saves
+	// nothing (it has the other stages' weights of its last checkpoint
+	// only), and the run resumes from that checkpoint.
 	PipelineRanks bool
 	// MaxStaleness bounds Async: a gradient computed on weights more than
 	// this many updates older than the server's is dropped (and its worker
@@ -65,7 +71,8 @@ type Sync struct {
 	red    *reducer
 	global *batch
 	share  int
-	vec    []float32 // the flattened gradient and the loss
+	vec    []float32  // the flattened gradient and the loss
+	owned  []nn.Param // PipelineRanks: this rank's stage's parameters
 }
 
 // NewSync makes rank net.Rank() of a synchronous run that writes to dir
@@ -94,6 +101,11 @@ func NewSync(ctx context.Context, net Transport, dir, ckpt string, trainUtts, va
 			return nil, err
 		}
 		s.par = pipelineGradients{pp}
+		for _, pr := range pp.Params {
+			if pp.Owns(net.Rank(), pr.Name) {
+				s.owned = append(s.owned, pr)
+			}
+		}
 	case dopts.Stages > 1:
 		pp, err := NewPipeline(r.Model, dopts.Stages, max(dopts.MicroBatches, 1), s.share, length, r.opts.Segment)
 		if err != nil {
@@ -107,13 +119,21 @@ func NewSync(ctx context.Context, net Transport, dir, ckpt string, trainUtts, va
 		}
 		s.par = parallelGradients{pp}
 	}
+	if dopts.PipelineRanks {
+		// Only the squared gradient norm (in two float32 parts) and the
+		// loss are summed over the stages.
+		s.vec = make([]float32, 3)
+		s.red = newReducer(net, dopts.Algorithm, F32, len(s.vec), dopts.Timeout)
+		s.red.sum = true
+		s.global = newBatch(r.opts.Batch, r.Model.Config.Local != nil)
+		return s, nil
+	}
 	n := 1 // the loss
 	for _, p := range r.params {
 		n += len(p.Value)
 	}
 	s.vec = make([]float32, n)
 	s.red = newReducer(net, dopts.Algorithm, dopts.Codec, n, dopts.Timeout)
-	s.red.sum = dopts.PipelineRanks // each rank has its stage's gradients, zeros elsewhere
 	s.global = newBatch(r.opts.Batch, r.Model.Config.Local != nil)
 	return s, nil
 }
@@ -187,7 +207,15 @@ func (s *Sync) Run(ctx context.Context) error {
 			return fmt.Errorf("dist: step %d: loss is %v (diverged; lower --lr)", s.step+1, loss)
 		}
 		var norm, lr float64
-		if norm, lr, err = s.apply(int64(o.Batch * o.Segment)); err != nil {
+		if s.owned != nil {
+			norm, lr, err = s.applyOwned(int64(o.Batch * o.Segment))
+			if err == nil && s.needsWeights() {
+				err = s.gather(ctx)
+			}
+		} else {
+			norm, lr, err = s.apply(int64(o.Batch * o.Segment))
+		}
+		if err != nil {
 			return err
 		}
 		rate := float64(s.samples-startSamples) / time.Since(start).Seconds()
@@ -217,7 +245,9 @@ func (s *Sync) Run(ctx context.Context) error {
 			}
 		}
 	}
-	if rank == 0 && saved != s.step && (errors.Is(err, ErrTimeout) || errors.Is(err, ErrStopped) || ctx.Err() != nil) {
+	// A pipeline's rank 0 has the other stages' weights only as of its
+	// last checkpoint: it cannot save the step it stopped at.
+	if rank == 0 && saved != s.step && s.owned == nil && (errors.Is(err, ErrTimeout) || errors.Is(err, ErrStopped) || ctx.Err() != nil) {
 		if serr := s.save(context.WithoutCancel(ctx), nil); serr != nil {
 			return errors.Join(err, serr)
 		}
@@ -236,8 +266,20 @@ var ErrStopped = errors.New("dist: another rank stopped the run")
 const tagAbort = "abort"
 
 // flatten copies the gradients of this rank's share and its loss into
-// s.vec.
+// s.vec; for a pipeline stage, its squared gradient norm (as a float32
+// and the rest) and its loss (the last stage's).
 func (s *Sync) flatten(loss float64) {
+	if s.owned != nil {
+		var ss float64
+		for _, p := range s.owned {
+			for _, g := range p.Grad {
+				ss += float64(g) * float64(g)
+			}
+		}
+		hi := float32(ss)
+		s.vec[0], s.vec[1], s.vec[2] = hi, float32(ss-float64(hi)), float32(loss)
+		return
+	}
 	off := 0
 	for _, p := range s.par.params() {
 		off += copy(s.vec[off:], p.Grad)
@@ -246,8 +288,11 @@ func (s *Sync) flatten(loss float64) {
 }
 
 // unflatten copies the averaged gradient into s.params and returns the
-// averaged loss.
+// averaged loss (a pipeline's: the loss).
 func (s *Sync) unflatten() float64 {
+	if s.owned != nil {
+		return float64(s.vec[2])
+	}
 	off := 0
 	for _, p := range s.params {
 		off += copy(p.Grad, s.vec[off:])
@@ -276,4 +321,90 @@ func (p pipelineGradients) StepLocal(ctx context.Context, segs [][]int32, cond [
 		return 0, fmt.Errorf("dist: pipeline: models with local conditioning are not supported")
 	}
 	return p.Step(ctx, segs, cond)
+}
+
+// applyOwned is run.apply for a pipeline stage: its own parameters,
+// clipped by the global norm of all stages' gradients (s.vec after the
+// sum), as nn.ClipGlobalNorm clips.
+func (s *Sync) applyOwned(samples int64) (norm, lr float64, err error) {
+	norm = math.NaN()
+	if s.opts.ClipNorm > 0 {
+		norm = math.Sqrt(max(float64(s.vec[0])+float64(s.vec[1]), 0))
+		if c := s.opts.ClipNorm / (norm + 1e-6); c < 1 && !math.IsNaN(norm) && !math.IsInf(norm, 0) {
+			fc := float32(c)
+			for _, p := range s.owned {
+				for j := range p.Grad {
+					p.Grad[j] *= fc
+				}
+			}
+		}
+	}
+	lr = s.sched.LR(s.step)
+	if err := s.opt.Step(s.owned, lr); err != nil {
+		return 0, 0, fmt.Errorf("dist: %w", err)
+	}
+	s.step++
+	s.samples += samples
+	return norm, lr, nil
+}
+
+// needsWeights says whether rank 0 validates or saves after this step
+// (s.step), so that a pipeline's stages send it their weights.
+func (s *Sync) needsWeights() bool {
+	o := &s.opts
+	return o.ValidateEvery > 0 && (s.step%o.ValidateEvery == 0 || s.step == o.Steps) ||
+		s.step%o.CheckpointEvery == 0 || s.step == o.End()
+}
+
+// gather sends this stage's weights and Adam moments to rank 0, which puts
+// them into its model and into the optimizer state it saves.
+func (s *Sync) gather(ctx context.Context) error {
+	tag := fmt.Sprint("gather", s.step)
+	if s.net.Rank() != 0 {
+		tensors, _ := s.opt.State()
+		var ts []safetensors.Tensor
+		for _, p := range s.owned {
+			ts = append(ts, safetensors.FromFloat32("w."+p.Name, []int{len(p.Value)}, p.Value, safetensors.F32))
+		}
+		for _, name := range slices.Sorted(maps.Keys(tensors)) {
+			ts = append(ts, safetensors.FromFloat32("o."+name, []int{len(tensors[name])}, tensors[name], safetensors.F32))
+		}
+		return s.net.Send(ctx, 0, tag, writeTensors(ts, nil))
+	}
+	full, _ := s.opt.State()
+	value := map[string][]float32{}
+	for _, p := range s.params {
+		value[p.Name] = p.Value
+	}
+	for from := 1; from < s.net.World(); from++ {
+		msg, err := s.red.recvRaw(ctx, s.step, from, tag)
+		if err != nil {
+			return err
+		}
+		f, err := safetensors.Decode(msg)
+		if err != nil {
+			return fmt.Errorf("dist: stage %d's weights: %w", from, err)
+		}
+		for _, t := range f.Tensors {
+			name := t.Name[2:]
+			switch t.Name[:2] {
+			case "w.":
+				dst, ok := value[name]
+				if !ok || t.NumElements() != len(dst) {
+					return fmt.Errorf("dist: stage %d's weights: bad tensor %s", from, name)
+				}
+				if err := decodeFloats(dst, t); err != nil {
+					return err
+				}
+			case "o.":
+				v, err := t.Float32s()
+				if err != nil {
+					return fmt.Errorf("dist: stage %d's optimizer: %w", from, err)
+				}
+				full[name] = v
+			}
+		}
+	}
+	s.optState = full
+	return nil
 }
