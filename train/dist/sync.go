@@ -7,6 +7,8 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wavenet-go/wavenet/corpus"
@@ -35,10 +37,11 @@ type Options struct {
 	// data-parallel replicas: each rank runs its stage on the whole batch
 	// and steps its own weights with its own part of Adam, clipping by the
 	// norm of all stages' gradients (one sum of three numbers a step).
-	// After the steps rank 0 validates or checkpoints after, the stages
-	// send it their weights and moments; when a run fails, rank 0 saves
-	// nothing (it has the other stages' weights of its last checkpoint
-	// only), and the run resumes from that checkpoint.
+	// After the steps rank 0 validates or checkpoints after, and when the
+	// run is interrupted, the stages send it their weights and moments;
+	// when a stage is lost (ErrTimeout), rank 0 saves nothing (it has the
+	// other stages' weights of its last checkpoint only), and the run
+	// resumes from that checkpoint.
 	PipelineRanks bool
 	// MaxStaleness bounds Async: a gradient computed on weights more than
 	// this many updates older than the server's is dropped (and its worker
@@ -210,7 +213,7 @@ func (s *Sync) Run(ctx context.Context) error {
 		if s.owned != nil {
 			norm, lr, err = s.applyOwned(int64(o.Batch * o.Segment))
 			if err == nil && s.needsWeights() {
-				err = s.gather(ctx)
+				err = s.gather(ctx, fmt.Sprint("gather", s.step))
 			}
 		} else {
 			norm, lr, err = s.apply(int64(o.Batch * o.Segment))
@@ -245,9 +248,21 @@ func (s *Sync) Run(ctx context.Context) error {
 			}
 		}
 	}
-	// A pipeline's rank 0 has the other stages' weights only as of its
-	// last checkpoint: it cannot save the step it stopped at.
-	if rank == 0 && saved != s.step && s.owned == nil && (errors.Is(err, ErrTimeout) || errors.Is(err, ErrStopped) || ctx.Err() != nil) {
+	if s.owned != nil && saved != s.step && !errors.Is(err, ErrTimeout) && (errors.Is(err, ErrStopped) || ctx.Err() != nil) {
+		// Interrupted pipeline stages are alive: they send rank 0 their
+		// weights, which it saves if all are of its step.
+		if gerr := s.gather(context.WithoutCancel(ctx), "final"); gerr != nil {
+			if rank == 0 && s.opts.Logf != nil {
+				s.opts.Logf("dist: no checkpoint of step %d: %v", s.step, gerr)
+			}
+			return err
+		}
+	} else if s.owned != nil {
+		// rank 0 has the other stages' weights of its last checkpoint
+		// only: it cannot save the step it stopped at.
+		return err
+	}
+	if rank == 0 && saved != s.step && (errors.Is(err, ErrTimeout) || errors.Is(err, ErrStopped) || ctx.Err() != nil) {
 		if serr := s.save(context.WithoutCancel(ctx), nil); serr != nil {
 			return errors.Join(err, serr)
 		}
@@ -356,10 +371,10 @@ func (s *Sync) needsWeights() bool {
 		s.step%o.CheckpointEvery == 0 || s.step == o.End()
 }
 
-// gather sends this stage's weights and Adam moments to rank 0, which puts
-// them into its model and into the optimizer state it saves.
-func (s *Sync) gather(ctx context.Context) error {
-	tag := fmt.Sprint("gather", s.step)
+// gather sends this stage's weights and Adam moments of step s.step to
+// rank 0 (messages tagged tag), which puts them into its model and into
+// the optimizer state it saves; a stage at another step is an error.
+func (s *Sync) gather(ctx context.Context, tag string) error {
 	if s.net.Rank() != 0 {
 		tensors, _ := s.opt.State()
 		var ts []safetensors.Tensor
@@ -369,7 +384,7 @@ func (s *Sync) gather(ctx context.Context) error {
 		for _, name := range slices.Sorted(maps.Keys(tensors)) {
 			ts = append(ts, safetensors.FromFloat32("o."+name, []int{len(tensors[name])}, tensors[name], safetensors.F32))
 		}
-		return s.net.Send(ctx, 0, tag, writeTensors(ts, nil))
+		return s.net.Send(ctx, 0, tag, writeTensors(ts, map[string]string{"step": strconv.FormatInt(s.step, 10)}))
 	}
 	full, _ := s.opt.State()
 	value := map[string][]float32{}
@@ -385,23 +400,24 @@ func (s *Sync) gather(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("dist: stage %d's weights: %w", from, err)
 		}
+		if step := f.Metadata["step"]; step != strconv.FormatInt(s.step, 10) {
+			return fmt.Errorf("dist: stage %d's weights are of step %s, rank 0 is at %d", from, step, s.step)
+		}
 		for _, t := range f.Tensors {
-			name := t.Name[2:]
-			switch t.Name[:2] {
-			case "w.":
-				dst, ok := value[name]
-				if !ok || t.NumElements() != len(dst) {
-					return fmt.Errorf("dist: stage %d's weights: bad tensor %s", from, name)
-				}
+			kind, name, _ := strings.Cut(t.Name, ".")
+			switch dst, ok := value[name]; {
+			case kind == "w" && ok && t.NumElements() == len(dst):
 				if err := decodeFloats(dst, t); err != nil {
 					return err
 				}
-			case "o.":
+			case kind == "o":
 				v, err := t.Float32s()
 				if err != nil {
 					return fmt.Errorf("dist: stage %d's optimizer: %w", from, err)
 				}
 				full[name] = v
+			default:
+				return fmt.Errorf("dist: stage %d's weights: bad tensor %s", from, t.Name)
 			}
 		}
 	}

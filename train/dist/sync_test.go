@@ -236,54 +236,68 @@ func TestPipelineRanksResume(t *testing.T) {
 // TestSyncInterrupted: when one rank is interrupted (its context
 // cancelled after step 2), the others stop at once with ErrStopped, well
 // before the all-reduce timeout of a minute, and rank 0 saves the last
-// step every rank finished.
+// step (pipeline stages sending it their weights first), from which the
+// run resumes to where one process ends (20 steps; checkpoints every 100
+// so that the one saved is the interrupted step's).
 func TestSyncInterrupted(t *testing.T) {
 	ckpt, opts := startRun(t, t.TempDir(), testOptions(20))
-	opts.ValidateEvery = 0
-	dir := t.TempDir()
-	nets := Local(3)
-	errs := make([]error, 3)
-	steps := make([]int64, 3)
-	var wg sync.WaitGroup
-	for r, net := range nets {
-		wg.Go(func() {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			o := opts
-			if r == 1 {
-				o.Progress = func(s train.Status) {
-					if s.Step == 2 {
-						cancel()
+	opts.ValidateEvery, opts.CheckpointEvery = 0, 100
+	want := reference(t, ckpt, opts)
+	for _, dopts := range []Options{{Timeout: time.Minute}, {Timeout: time.Minute, PipelineRanks: true}} {
+		dir := t.TempDir()
+		nets := Local(3)
+		errs := make([]error, 3)
+		steps := make([]int64, 3)
+		var wg sync.WaitGroup
+		for r, net := range nets {
+			wg.Go(func() {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				o := opts
+				if r == 1 {
+					o.Progress = func(s train.Status) {
+						if s.Step == 2 {
+							cancel()
+						}
 					}
 				}
-			}
-			tr, va := testCorpus(256)
-			s, err := NewSync(ctx, net, dir, ckpt, tr, va, o, Options{Timeout: time.Minute})
-			if err != nil {
-				errs[r] = err
-				return
-			}
-			defer s.Close()
-			errs[r] = s.Run(ctx)
-			steps[r] = s.Step()
-		})
-	}
-	start := time.Now()
-	wg.Wait()
-	if d := time.Since(start); d > 30*time.Second {
-		t.Errorf("the ranks took %v to stop, want well under the minute's timeout", d)
-	}
-	for r, err := range errs {
-		want := ErrStopped
-		if r == 1 {
-			want = context.Canceled
+				tr, va := testCorpus(256)
+				s, err := NewSync(ctx, net, dir, ckpt, tr, va, o, dopts)
+				if err != nil {
+					errs[r] = err
+					return
+				}
+				defer s.Close()
+				errs[r] = s.Run(ctx)
+				steps[r] = s.Step()
+			})
 		}
-		if !errors.Is(err, want) {
-			t.Errorf("rank %d: Run = %v, want %v", r, err, want)
+		start := time.Now()
+		wg.Wait()
+		if d := time.Since(start); d > 30*time.Second {
+			t.Errorf("pipeline %v: the ranks took %v to stop, want well under the minute's timeout", dopts.PipelineRanks, d)
 		}
-	}
-	if _, step := latestModel(t, dir); step != steps[0] || step < 2 {
-		t.Errorf("latest checkpoint at step %d, rank 0 stopped at %d, want equal and at least 2", step, steps[0])
+		for r, err := range errs {
+			want := ErrStopped
+			if r == 1 {
+				want = context.Canceled
+			}
+			if !errors.Is(err, want) {
+				t.Errorf("pipeline %v: rank %d: Run = %v, want %v", dopts.PipelineRanks, r, err, want)
+			}
+		}
+		_, step := latestModel(t, dir)
+		if step != steps[0] || step < 2 {
+			t.Fatalf("pipeline %v: latest checkpoint at step %d, rank 0 stopped at %d, want equal and at least 2", dopts.PipelineRanks, step, steps[0])
+		}
+		last, err := train.LatestCheckpoint(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		models := runSync(t, Local(3), dir, last, opts, dopts)
+		if d := maxDiff(models[0], want); d > syncTol {
+			t.Errorf("pipeline %v: resumed from step %d, weights differ from one process's by %g, want at most %g", dopts.PipelineRanks, step, d, syncTol)
+		}
 	}
 }
 
