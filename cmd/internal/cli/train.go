@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/internal/progress"
 	"github.com/wavenet-go/wavenet/train"
+	"github.com/wavenet-go/wavenet/train/dist"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -29,6 +31,7 @@ type trainFlags struct {
 	validateMax                            int
 	lr, clip, condDropout                  float64
 	seed                                   uint64
+	dist                                   distFlags
 }
 
 func runTrain(ctx context.Context, env *Env, args []string) error {
@@ -68,6 +71,7 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	fs.Int64Var(&f.validateEvery, "validate-every", 500, "steps between validations (negative: never)")
 	fs.IntVar(&f.validateMax, "validate-max", 0, "validate on at most this many utterances (a fixed subset; 0: all)")
 	fs.Int64Var(&f.logEvery, "log-every", 10, "steps between metrics.jsonl lines")
+	f.dist.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -125,6 +129,14 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	if f.validateEvery < 0 {
 		opts.ValidateEvery = -1
 	}
+	if f.dist.mode != "" {
+		return runDistTrain(ctx, env, &f.dist, spec, opts)
+	}
+	for _, name := range []string{"nats", "nats-listen", "nats-subject", "rank", "world", "allreduce", "grad-codec", "max-staleness", "pipeline-stages", "micro-batches", "dist-timeout"} {
+		if set[name] {
+			return Usagef("--%s needs --distributed", name)
+		}
+	}
 	bar := progress.New(env.Stderr, "load", "files", 0)
 	spec.LoadProgress = func(done, total int) { bar.Set(int64(done), fmt.Sprintf("of %d", total)) }
 	t, c, err := train.Open(ctx, spec, opts)
@@ -144,21 +156,22 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 		o.Batch, m.Config.ReceptiveField()-1, o.Segment, o.Workers, t.Step(), o.Steps)
 	first, last := t.Step(), o.End()
 	bar = progress.New(env.Stderr, fmt.Sprintf("train (steps %d-%d)", first, last), "steps", last-first)
-	opts.Progress = func(s train.Status) {
-		status := fmt.Sprintf("loss %.3f nats (%.3f bits)", s.Loss, s.Loss/0.6931471805599453)
-		if s.Val != nil {
-			status += fmt.Sprintf(" val %.3f bits", s.Val.Bits)
-		}
-		status += fmt.Sprintf(" %.0f samples/s lr %.2g", s.SamplesPerSec, s.LR)
-		bar.Set(s.Step-first, status)
-	}
-	t.SetProgress(opts.Progress)
+	t.SetProgress(func(s train.Status) { bar.Set(s.Step-first, trainStatus(s)) })
 	err = t.Run(ctx)
 	bar.Finish()
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintf(env.Stderr, "train: interrupted at step %d; checkpoint saved, continue with --resume\n", t.Step())
 	}
 	return err
+}
+
+// trainStatus is the progress bar's status after a step.
+func trainStatus(s train.Status) string {
+	status := fmt.Sprintf("loss %.3f nats (%.3f bits)", s.Loss, s.Loss/0.6931471805599453)
+	if s.Val != nil {
+		status += fmt.Sprintf(" val %.3f bits", s.Val.Bits)
+	}
+	return status + fmt.Sprintf(" %.0f samples/s lr %.2g", s.SamplesPerSec, s.LR)
 }
 
 // localSpec is the local conditioning the flags ask for: nil without
@@ -200,4 +213,135 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// distFlags are the flags of a distributed run (package dist).
+type distFlags struct {
+	mode, url, listen, subject, allreduce, codec string
+	rank, world, maxStaleness, stages, micro     int
+	timeout                                      time.Duration
+}
+
+func (d *distFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.mode, "distributed", "", "train as one rank of a distributed run: sync (gradients averaged every step: equal to one process with the global --batch), async (rank 0 is a parameter server, workers push gradients without waiting) or pipeline (each rank one stage of the model's layers, GPipe; weights replicated)")
+	fs.StringVar(&d.url, "nats", "", "with --distributed: the NATS server the ranks meet at (nats://HOST:PORT)")
+	fs.StringVar(&d.listen, "nats-listen", "", "with --distributed, rank 0: start an embedded NATS server on HOST:PORT for the others' --nats")
+	fs.StringVar(&d.subject, "nats-subject", "wavenet.dist", "with --distributed: subject prefix of the run (runs sharing a server need different ones)")
+	fs.IntVar(&d.rank, "rank", 0, "with --distributed: this process's rank, 0 to --world - 1 (rank 0 writes --out)")
+	fs.IntVar(&d.world, "world", 1, "with --distributed: number of ranks; --batch is the global batch, split evenly")
+	fs.StringVar(&d.allreduce, "allreduce", "reduce", "with --distributed sync: reduce (to rank 0, then broadcast) or ring")
+	fs.StringVar(&d.codec, "grad-codec", "f32", "with --distributed: how gradients travel: f32, bf16 or int8 (with error feedback)")
+	fs.IntVar(&d.maxStaleness, "max-staleness", 0, "with --distributed async: drop gradients computed on weights more than this many updates old (0: no bound)")
+	fs.IntVar(&d.stages, "pipeline-stages", 1, "with --distributed sync: split the model's residual layers into this many pipelined stages (GPipe model parallelism, threads of each rank; no local conditioning)")
+	fs.IntVar(&d.micro, "micro-batches", 1, "with --pipeline-stages or --distributed pipeline: micro-batches the batch is cut into (they overlap in the pipeline)")
+	fs.DurationVar(&d.timeout, "dist-timeout", 2*time.Minute, "with --distributed: how long a rank waits for another, loading the corpus included (ten times that for rank 0's validations), before the run stops (sync: rank 0 saves a checkpoint; resume with --resume on every rank)")
+}
+
+// runDistTrain runs one rank of a distributed run.
+func runDistTrain(ctx context.Context, env *Env, d *distFlags, spec train.Spec, opts train.Options) error {
+	mode := dist.Mode(d.mode)
+	if mode != dist.SyncMode && mode != dist.AsyncMode && mode != dist.PipelineMode {
+		return Usagef("--distributed %q: want sync, async or pipeline", d.mode)
+	}
+	if d.world < 1 || d.rank < 0 || d.rank >= d.world {
+		return Usagef("--rank %d of --world %d: want 0 <= rank < world", d.rank, d.world)
+	}
+	if d.stages > 1 && mode != dist.SyncMode {
+		return Usagef("--pipeline-stages needs --distributed sync")
+	}
+	dopts := dist.Options{MaxStaleness: d.maxStaleness, Timeout: d.timeout, Stages: d.stages, MicroBatches: d.micro}
+	var err error
+	if dopts.Algorithm, err = dist.ParseAlgorithm(d.allreduce); err != nil {
+		return Usagef("%v", err)
+	}
+	if dopts.Codec, err = dist.ParseCodec(d.codec); err != nil {
+		return Usagef("%v", err)
+	}
+	url := d.url
+	if d.listen != "" {
+		if d.rank != 0 {
+			return Usagef("--nats-listen is for rank 0; the other ranks give --nats")
+		}
+		srv, err := dist.Serve(d.listen)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		url = srv.URL()
+		fmt.Fprintf(env.Stderr, "train: NATS server at %s\n", url)
+	}
+	var net dist.Transport
+	switch {
+	case url == "" && d.world == 1:
+		net = dist.Local(1)[0] // one rank: pipeline stages only
+	case url == "":
+		return Usagef("--distributed needs --nats URL (or --nats-listen on rank 0)")
+	default:
+		var wait []int // sync: every rank; async: the server, and the server no one
+		if mode == dist.AsyncMode {
+			wait = []int{}
+			if d.rank > 0 {
+				wait = []int{0}
+			}
+		}
+		dctx, cancel := context.WithTimeout(ctx, d.timeout)
+		net, err = dist.Dial(dctx, url, d.rank, d.world, dist.NATSOptions{Subject: d.subject, Wait: wait})
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	defer net.Close()
+	var bar *progress.Bar
+	opts.Progress = func(s train.Status) {
+		if bar == nil {
+			bar = progress.New(env.Stderr, fmt.Sprintf("train rank %d (to step %d)", d.rank, s.Steps), "steps", s.Steps)
+		}
+		bar.Set(s.Step, trainStatus(s))
+	}
+	t, c, err := dist.Open(ctx, net, mode, spec, opts, dopts)
+	if errors.Is(err, train.ErrSpec) {
+		return Usagef("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	if c != nil {
+		fmt.Fprintf(env.Stderr, "train: %s rank %d of %d: %d training / %d validation utterances; from step %d\n",
+			mode, d.rank, d.world, len(c.Train), len(c.Validation), t.Step())
+	} else {
+		fmt.Fprintf(env.Stderr, "train: %s worker %d of %d\n", mode, d.rank, d.world)
+	}
+	start, first := time.Now(), t.Step()
+	err = t.Run(ctx)
+	if bar != nil {
+		bar.Finish()
+	}
+	steps := t.Step() - first
+	fmt.Fprintf(env.Stderr, "train: rank %d sent %d bytes in %.1f s", d.rank, net.Sent(), time.Since(start).Seconds())
+	if steps > 0 {
+		fmt.Fprintf(env.Stderr, " (%d per step over %d steps)", net.Sent()/steps, steps)
+	}
+	fmt.Fprintln(env.Stderr)
+	if a, ok := unwrapAsync(t); ok && d.rank == 0 {
+		st := a.Staleness()
+		fmt.Fprintf(env.Stderr, "train: staleness of the updates %v (index = updates behind), %d dropped\n", st.Counts, st.Dropped)
+	}
+	switch {
+	case !errors.Is(err, context.Canceled) && !errors.Is(err, dist.ErrTimeout) && !errors.Is(err, dist.ErrStopped):
+	case mode == dist.AsyncMode && d.rank > 0:
+		fmt.Fprintf(env.Stderr, "train: worker %d stopped; it can join the server again\n", d.rank)
+	default:
+		fmt.Fprintf(env.Stderr, "train: stopped at step %d; rank 0 saved a checkpoint: continue with --resume on every rank\n", t.Step())
+	}
+	return err
+}
+
+func unwrapAsync(t dist.Trainer) (*dist.Async, bool) {
+	if u, ok := t.(interface{ Unwrap() dist.Trainer }); ok {
+		t = u.Unwrap()
+	}
+	a, ok := t.(*dist.Async)
+	return a, ok
 }

@@ -8,10 +8,14 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/train"
+	"github.com/wavenet-go/wavenet/train/dist"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
@@ -174,6 +178,14 @@ func TestTrainUsage(t *testing.T) {
 		{"--preset", "tiny", "--out", "x"},                // no --data
 		{"--data", "d", "--preset", "huge", "--out", "x"}, // unknown preset
 		{"--data", "d", "--out", "x", "extra"},            // stray argument
+		{"--data", "d", "--out", "x", "--distributed", "both", "--nats", "nats://127.0.0.1:1"},
+		{"--data", "d", "--out", "x", "--distributed", "sync", "--rank", "2", "--world", "2", "--nats", "nats://127.0.0.1:1"},
+		{"--data", "d", "--out", "x", "--distributed", "sync", "--world", "2"}, // no --nats
+		{"--data", "d", "--out", "x", "--distributed", "async", "--pipeline-stages", "2"},
+		{"--data", "d", "--out", "x", "--rank", "1"}, // without --distributed
+		{"--data", "d", "--out", "x", "--distributed", "sync", "--grad-codec", "int4", "--nats", "nats://127.0.0.1:1"},
+		{"--data", "d", "--out", "x", "--distributed", "sync", "--allreduce", "tree", "--nats", "nats://127.0.0.1:1"},
+		{"--data", "d", "--out", "x", "--distributed", "sync", "--rank", "1", "--world", "2", "--nats-listen", "127.0.0.1:0"},
 	} {
 		if _, _, err := runCmd(context.Background(), runTrain, args...); !errors.Is(err, ErrUsage) {
 			t.Errorf("train %q = %v, want a usage error", args, err)
@@ -220,5 +232,73 @@ func TestTrainLocalCommand(t *testing.T) {
 		if _, _, err := runCmd(context.Background(), runTrain, bad...); !errors.Is(err, ErrUsage) {
 			t.Errorf("train %v: error %v, want a usage error", bad, err)
 		}
+	}
+}
+
+// TestTrainDistributed trains 2 ranks of a synchronous run (ring, int8
+// gradients) and then 2 of an asynchronous one over an embedded NATS
+// server, each rank a runTrain call in its own goroutine as it would be
+// in its own process, resumes each, and checks the checkpoints rank 0
+// writes and what the ranks report.
+func TestTrainDistributed(t *testing.T) {
+	data := t.TempDir()
+	for i, name := range []string{"0_ann_5.wav", "1_bob_6.wav", "0_ann_10.wav", "1_bob_11.wav", "1_ann_12.wav", "0_bob_13.wav"} {
+		writeChord(t, filepath.Join(data, name), 200+50*float64(i), 310)
+	}
+	srv, err := dist.Serve("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, tc := range []struct {
+		mode  string
+		extra []string
+		want  string // in rank 0's stderr
+	}{
+		{"sync", []string{"--allreduce", "ring", "--grad-codec", "int8"}, "per step over"},
+		{"async", []string{"--max-staleness", "2"}, "staleness of the updates"},
+		{"pipeline", []string{"--micro-batches", "2"}, "per step over"},
+	} {
+		out := filepath.Join(t.TempDir(), "run")
+		// A new run to step 3, then every rank resumes it to step 5.
+		for _, run := range [][]string{
+			{"--preset", "tiny", "--steps", "3", "--cond", "speaker"},
+			{"--resume", "--steps", "5"},
+		} {
+			stderr := make([]string, 2)
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for r := range 2 {
+				args := slices.Concat([]string{"--data", data, "--out", out, "--segment", "20",
+					"--checkpoint-every", "3", "--validate-every", "3", "--workers", "1",
+					"--distributed", tc.mode, "--nats", srv.URL(), "--nats-subject", "cli." + tc.mode,
+					"--rank", strconv.Itoa(r), "--world", "2", "--dist-timeout", "30s"}, run, tc.extra)
+				wg.Go(func() { _, stderr[r], errs[r] = runCmd(context.Background(), runTrain, args...) })
+			}
+			wg.Wait()
+			for r, err := range errs {
+				if err != nil {
+					t.Fatalf("%s %v rank %d: %v\n%s", tc.mode, run, r, err, stderr[r])
+				}
+			}
+			if !strings.Contains(stderr[0], tc.want) {
+				t.Errorf("%s %v: rank 0 said:\n%s\nwant %q", tc.mode, run, stderr[0], tc.want)
+			}
+		}
+		for _, step := range []string{"step-000000003", "step-000000005"} {
+			if _, err := wavenet.Load(context.Background(), filepath.Join(out, train.CheckpointDir, step)); err != nil {
+				t.Errorf("%s: %v", tc.mode, err)
+			}
+		}
+	}
+	// One rank, no NATS: 2 pipeline stages of 2 micro-batches.
+	out := filepath.Join(t.TempDir(), "pipe")
+	args := []string{"--data", data, "--out", out, "--preset", "tiny", "--steps", "2", "--segment", "20", "--batch", "2",
+		"--distributed", "sync", "--pipeline-stages", "2", "--micro-batches", "2"}
+	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
+		t.Fatalf("train %v: %v\n%s", args, err, stderr)
+	}
+	if _, err := wavenet.Load(context.Background(), filepath.Join(out, train.CheckpointDir, "step-000000002")); err != nil {
+		t.Errorf("pipeline: %v", err)
 	}
 }
