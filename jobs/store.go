@@ -564,10 +564,23 @@ func (s *Store) Watch(ctx context.Context, id string) (<-chan Job, error) {
 // startServer starts the embedded nats-server with JetStream on
 // opts.DataDir, listening on loopback.
 func startServer(opts Options) (*server.Server, error) {
-	host, port := opts.Host, opts.Port
+	host := opts.Host
 	if host == "" {
-		host = "127.0.0.1"
+		host = "127.0.0.1" // the embedded server is the process's own
 	}
+	srv, err := StartServer(host, opts.Port, opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w (is %s locked by another process?)", err, opts.DataDir)
+	}
+	return srv, nil
+}
+
+// StartServer starts a NATS server in this process on host:port (host ""
+// is every interface, port 0 a free one), with JetStream files under
+// storeDir, or without JetStream when storeDir is "" (distributed
+// training needs only subjects). Stop it with Shutdown and
+// WaitForShutdown.
+func StartServer(host string, port int, storeDir string) (*server.Server, error) {
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
@@ -575,8 +588,8 @@ func startServer(opts Options) (*server.Server, error) {
 		ServerName: "wavenet-embedded",
 		Host:       host,
 		Port:       port,
-		JetStream:  true,
-		StoreDir:   opts.DataDir,
+		JetStream:  storeDir != "",
+		StoreDir:   storeDir,
 		NoSigs:     true,
 		NoLog:      true,
 		HTTPPort:   0,
@@ -587,7 +600,7 @@ func startServer(opts Options) (*server.Server, error) {
 	srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
-		return nil, fmt.Errorf("jobs: embedded nats-server on %s did not start (is %s locked by another process?)", opts.DataDir, opts.DataDir)
+		return nil, fmt.Errorf("jobs: embedded nats-server on %s:%d did not start", host, port)
 	}
 	return srv, nil
 }

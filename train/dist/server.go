@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/wavenet-go/wavenet/jobs"
 )
 
 // Server is a NATS server embedded in this process, for a run whose ranks
@@ -26,17 +27,9 @@ func Serve(addr string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dist: nats listen address %q: bad port", addr)
 	}
-	if p == 0 {
-		p = server.RANDOM_PORT
-	}
-	s, err := server.NewServer(&server.Options{Host: host, Port: p, NoSigs: true, NoLog: true})
+	s, err := jobs.StartServer(host, p, "") // subjects only, no JetStream
 	if err != nil {
-		return nil, fmt.Errorf("dist: nats server: %w", err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		s.Shutdown()
-		return nil, fmt.Errorf("dist: nats server on %s did not start", addr)
+		return nil, fmt.Errorf("dist: %w", err)
 	}
 	return &Server{s: s}, nil
 }
