@@ -449,6 +449,9 @@ func (t *Trainer) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
+		// A step cut by ctx is not taken: its batch is drawn again on
+		// resume (the checkpoint saved below holds the sampler as it was).
+		before := t.sampler.State()
 		for b := range t.segs {
 			var u *corpus.Utterance
 			var from int
@@ -462,6 +465,9 @@ func (t *Trainer) Run(ctx context.Context) error {
 		loss, err := t.par.StepLocal(ctx, t.segs, t.conds, t.mels, t.offs)
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
+				if rerr := t.sampler.Restore(before); rerr != nil {
+					return errors.Join(err, rerr)
+				}
 				break
 			}
 			return err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/corpus"
@@ -356,5 +357,63 @@ func TestResumeCleansLeftovers(t *testing.T) {
 		if !strings.Contains(strings.Join(logs, "\n"), d) {
 			t.Errorf("Resume did not say it removed %s; logs:\n%s", d, strings.Join(logs, "\n"))
 		}
+	}
+}
+
+// cutCtx is a context that Run sees as live at the top of the step after
+// cut is called and as cancelled from then on: the step is cut in the
+// middle, after its batch is drawn.
+type cutCtx struct {
+	context.Context
+	mu    sync.Mutex
+	armed bool
+	calls int
+}
+
+func (c *cutCtx) cut() { c.mu.Lock(); c.armed = true; c.mu.Unlock() }
+
+func (c *cutCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.armed {
+		return nil
+	}
+	c.calls++
+	if c.calls == 1 {
+		return nil
+	}
+	return context.Canceled
+}
+
+// TestResumeAfterCutStepIsExact: a run interrupted in the middle of a
+// step (Ctrl-C while the gradient is computed) saves the sampler as it
+// was before that step's batch was drawn, so resuming draws it again:
+// 4 steps (the last checkpoint at 3) + a cut fifth, saved at 4, + resume
+// to 6 equals 6 steps in one go.
+func TestResumeAfterCutStepIsExact(t *testing.T) {
+	whole := runSteps(t, t.TempDir(), 6, 2)
+	dir := t.TempDir()
+	tr, va := testCorpus(64)
+	ctx := &cutCtx{Context: context.Background()}
+	opts := testOptions(6, 2)
+	opts.Progress = func(s Status) {
+		if s.Step == 4 {
+			ctx.cut()
+		}
+	}
+	tn, err := New(dir, testConfig(t), tr, va, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if tn.step != 4 {
+		t.Fatalf("cut run stopped at step %d, want 4", tn.step)
+	}
+	tn.Close()
+	resumed := resumeSteps(t, dir, 6, 2)
+	if d, same := diffWeights(whole, resumed); !same {
+		t.Errorf("4 steps + a cut step + resume to 6: weights differ from 6 steps by up to %g, want bit-identical", d)
 	}
 }
