@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/api/internal/jobview"
 	"github.com/wavenet-go/wavenet/jobs"
 	"github.com/wavenet-go/wavenet/jobs/kinds"
 	"github.com/wavenet-go/wavenet/models"
@@ -23,10 +24,16 @@ type Options struct {
 }
 
 // Service serves the compression routes over the job store.
-type Service struct{ o Options }
+type Service struct {
+	o Options
+	v jobview.View
+}
 
 // New returns the service; mount its Feature.
-func New(o Options) *Service { return &Service{o: o} }
+func New(o Options) *Service {
+	return &Service{o: o, v: jobview.View{Store: o.Store, Kind: kinds.Compress,
+		NotFound: "no compression job %q; GET /v1/compress/jobs lists them"}}
+}
 
 // Feature returns the routes for api.Options.Features.
 func (s *Service) Feature() api.Feature {
@@ -88,53 +95,23 @@ type Job struct {
 	Created   string  `json:"created"`
 }
 
-// status is the old status of a job state: queued jobs were "running"
-// with stage "queued".
-func status(s jobs.State) string {
-	switch s {
-	case jobs.Succeeded:
-		return "done"
-	case jobs.Failed, jobs.Cancelled:
-		return string(s)
-	}
-	return "running"
-}
-
 // view returns the view of j, a compress job.
 func view(j jobs.Job, now time.Time) Job {
 	var r kinds.CompressRequest
 	_ = json.Unmarshal(j.Request, &r) // the store holds what Submit was given
-	v := Job{ID: j.ID, Model: r.Model + r.Job, NewModel: j.ID, Status: status(j.State), State: j.State,
+	v := Job{ID: j.ID, Model: r.Model + r.Job, NewModel: j.ID, Status: jobview.Status(j.State), State: j.State,
 		Stage: j.Stage, Progress: j.Progress, Error: j.Error, Created: j.Created.UTC().Format(time.RFC3339),
 		Request: Request{Method: r.Method, DType: r.DType, PerChannel: r.PerChannel, Affine: r.Affine,
 			Unsigned: r.Unsigned, Amount: r.Amount, Global: r.Global, Structured: r.Structured}}
 	if j.State == jobs.Queued && v.Stage == "" {
 		v.Stage = "queued"
 	}
-	if j.Started != nil {
-		end := now
-		if j.Finished != nil {
-			end = *j.Finished
-		}
-		v.Seconds = end.Sub(*j.Started).Seconds()
-	}
+	v.Seconds = jobview.Seconds(j, now)
 	var res kinds.CompressResult
 	if j.State == jobs.Succeeded && json.Unmarshal(j.Result, &res) == nil {
 		v.Bytes, v.FP32Bytes, v.Sparsity = res.Bytes, res.FP32Bytes, res.Sparsity
 	}
 	return v
-}
-
-// storeError maps the job store's errors to answers.
-func storeError(err error, id string) error {
-	switch {
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		return err
-	case errors.Is(err, jobs.ErrNotFound):
-		return api.Errorf(http.StatusNotFound, "not_found", "no compression job %q; GET /v1/compress/jobs lists them", id)
-	}
-	return &api.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", RetryAfter: 5, Err: err,
-		Message: "the job store (NATS JetStream) did not answer; retry later"}
 }
 
 // source returns the compress job's source for model id: an embedded
@@ -149,7 +126,7 @@ func (s *Service) source(ctx context.Context, id string) (kinds.CompressRequest,
 		return kinds.CompressRequest{}, api.Errorf(http.StatusNotFound, "not_found",
 			"no model %q that a compression job can read: give an embedded model (%v) or the id of a job that made a model (GET /v1/models lists them)", id, models.IDs())
 	case err != nil:
-		return kinds.CompressRequest{}, storeError(err, id)
+		return kinds.CompressRequest{}, s.v.Error(err, id)
 	case !kinds.HasModel(j):
 		return kinds.CompressRequest{}, api.Errorf(http.StatusConflict, "conflict", "job %s is %s and has no model; compress it once it has succeeded", id, j.State)
 	}
@@ -188,26 +165,14 @@ func (s *Service) create(c echo.Context) error {
 	}
 	j, err := s.o.Store.Submit(ctx, kinds.Compress, body)
 	if err != nil {
-		return storeError(err, "")
+		return s.v.Error(err, "")
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/compress/jobs/"+j.ID)
 	return c.JSON(http.StatusAccepted, view(j, time.Now()))
 }
 
-// lookup returns compress job id.
-func (s *Service) lookup(ctx context.Context, id string) (jobs.Job, error) {
-	j, err := s.o.Store.Get(ctx, id)
-	if err == nil && j.Kind != kinds.Compress {
-		err = jobs.ErrNotFound
-	}
-	if err != nil {
-		return j, storeError(err, id)
-	}
-	return j, nil
-}
-
 func (s *Service) get(c echo.Context) error {
-	j, err := s.lookup(c.Request().Context(), c.Param("id"))
+	j, err := s.v.Get(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -217,7 +182,7 @@ func (s *Service) get(c echo.Context) error {
 func (s *Service) list(c echo.Context) error {
 	all, err := s.o.Store.List(c.Request().Context())
 	if err != nil {
-		return storeError(err, "")
+		return s.v.Error(err, "")
 	}
 	now := time.Now()
 	out := []Job{}
@@ -234,18 +199,12 @@ func (s *Service) list(c echo.Context) error {
 // a finished one is deleted with its model (204), which every replica
 // stops serving within seconds.
 func (s *Service) delete(c echo.Context) error {
-	ctx, id := c.Request().Context(), c.Param("id")
-	if _, err := s.lookup(ctx, id); err != nil {
+	j, deleted, err := s.v.CancelOrDelete(c.Request().Context(), c.Param("id"))
+	switch {
+	case err != nil:
 		return err
-	}
-	j, err := s.o.Store.Cancel(ctx, id)
-	if errors.Is(err, jobs.ErrFinished) {
-		if err = s.o.Store.Delete(ctx, id); err == nil {
-			return c.NoContent(http.StatusNoContent)
-		}
-	}
-	if err != nil {
-		return storeError(err, id)
+	case deleted:
+		return c.NoContent(http.StatusNoContent)
 	}
 	return c.JSON(http.StatusAccepted, view(j, time.Now()))
 }

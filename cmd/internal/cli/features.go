@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"log/slog"
 	"path/filepath"
 
 	"github.com/wavenet-go/wavenet/api"
@@ -26,20 +25,16 @@ type serveFeatures struct {
 // value takes each feature's defaults.
 type featureLimits struct {
 	detection detectionapi.Options
-	rl        api.Retention
-	logger    *slog.Logger
 }
 
-// newServeFeatures builds detection, rl (unless noRL), compress (a view
-// of the compress jobs of js) and the listening tests, kept in the NATS
-// JetStream of the job store js (shared by every replica), whose folders
-// of WAVs are under dataDir/wavs.
+// newServeFeatures builds detection, rl (unless noRL), compress (rl and
+// compress are views of the jobs of the job store js) and the listening
+// tests, kept in the NATS JetStream of js (shared by every replica),
+// whose folders of WAVs are under dataDir/wavs.
 func newServeFeatures(noRL bool, dataDir string, js *jobs.Store, lim featureLimits) (*serveFeatures, error) {
 	f := &serveFeatures{list: []api.Feature{detectionapi.New(lim.detection)}}
 	if !noRL {
-		feat, closeRuns := rlapi.New(rlapi.Options{Retention: lim.rl, Logger: lim.logger})
-		f.list = append(f.list, feat)
-		f.closers = append(f.closers, closeRuns)
+		f.list = append(f.list, rlapi.New(rlapi.Options{Store: js}).Feature())
 	}
 	f.list = append(f.list, compressapi.New(compressapi.Options{Store: js}).Feature())
 	st, err := ltest.Open(context.Background(), js.JetStream(), js.Options().Replicas)
@@ -58,7 +53,7 @@ func (f *serveFeatures) serve(srv *api.Server) {
 	f.listening.SetSynthesizer(ltest.Engine{E: srv.Engine()})
 }
 
-// close stops the features' background work (rl runs)
+// close stops the features' background work
 // and waits for it, and closes the listening tests' database.
 func (f *serveFeatures) close() {
 	for _, c := range f.closers {

@@ -109,7 +109,7 @@ func TestLoadtestMix(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer js.Close()
-	features, err := newServeFeatures(true, t.TempDir(), js, featureLimits{logger: logger})
+	features, err := newServeFeatures(true, t.TempDir(), js, featureLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
