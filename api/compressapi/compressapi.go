@@ -2,162 +2,59 @@ package compressapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
-	"sort"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/wavenet-go/wavenet/api"
-	"github.com/wavenet-go/wavenet/compress"
-	"github.com/wavenet-go/wavenet/synth"
-	"github.com/wavenet-go/wavenet/wavenet"
+	"github.com/wavenet-go/wavenet/api/internal/jobview"
+	"github.com/wavenet-go/wavenet/jobs"
+	"github.com/wavenet-go/wavenet/jobs/kinds"
+	"github.com/wavenet-go/wavenet/models"
 )
 
-// Registry is the server's table of served models, as the jobs use it:
-// they read the source model and hand over the new one.
-type Registry interface {
-	// Model returns the model served as id.
-	Model(id string) (*wavenet.Model, bool)
-	// AddModel serves m as id from now on (it must not be in use), as o
-	// says. The model must not change afterwards.
-	AddModel(id string, m *wavenet.Model, o Served) error
-	// RemoveModel stops serving a model AddModel added (its running
-	// requests finish); an id not served is an error wrapping
-	// api.ErrNotFound.
-	RemoveModel(id string) error
-}
-
-// Served says how a job's new model is to be served.
-type Served struct {
-	// Source is the id of the model the job compressed: the new model
-	// says text with its word duration statistics.
-	Source string
-	// Int8 marks an int8 quantization: the weights are int8 values
-	// dequantized, to be generated with the int8 generator
-	// (cache.NewInt8) rather than the float32 one.
-	Int8 bool
-}
-
-// DefaultKeep is the finished jobs kept by default: each keeps its model
-// served, and a served model holds its generators' memory (108 MB of
-// heap for the embedded digit voice with 16 streams and 2 workers).
-const DefaultKeep = 4
-
-// ErrNoRegistry is the cause of the 503 answered before SetRegistry.
-var ErrNoRegistry = errors.New("compressapi: no model registry (the server does not accept new models)")
-
-// Options bound the work the service accepts.
+// Options configure the routes.
 type Options struct {
-	// Dir, if set, receives a checkpoint directory per new model
-	// (Dir/NEW_ID, in the job's format), so that a restart with
-	// --models Dir serves it again.
-	Dir       string
-	MaxActive int // jobs running at once (default 1); more get 429
-	// Retention bounds the finished jobs kept (default: the newest
-	// DefaultKeep, for a day); a job dropped takes its model with it: the
-	// model stops being served and its Dir checkpoint is deleted.
-	Retention api.Retention
-	// Logger receives job failures and removals (default slog.Default()).
-	Logger *slog.Logger
+	// Store keeps the jobs (required).
+	Store *jobs.Store
 }
 
-// Manager runs the compression jobs.
-type Manager struct {
-	opts   Options
-	mu     sync.Mutex
-	reg    Registry
-	jobs   map[string]*job
-	active int
-	wg     sync.WaitGroup
-	ctx    context.Context
-	cancel context.CancelFunc
+// Service serves the compression routes over the job store.
+type Service struct {
+	o Options
+	v jobview.View
 }
 
-// New returns a manager without a registry: jobs answer 503 until
-// SetRegistry. Mount its Feature, give it the server's table with
-// SetRegistry once the server exists, and Close it at shutdown.
-func New(opts Options) *Manager {
-	if opts.MaxActive <= 0 {
-		opts.MaxActive = 1
-	}
-	if opts.Retention.Keep <= 0 {
-		opts.Retention.Keep = DefaultKeep
-	}
-	opts.Retention = opts.Retention.WithDefaults()
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &Manager{opts: opts, jobs: map[string]*job{}, ctx: ctx, cancel: cancel}
-	m.wg.Add(1)
-	go m.expire(retainEvery)
-	return m
-}
-
-// retainEvery is how often finished jobs past their age are dropped when
-// no request comes to drop them.
-const retainEvery = time.Minute
-
-// expire applies the retention every period until Close.
-func (m *Manager) expire(period time.Duration) {
-	defer m.wg.Done()
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case now := <-t.C:
-			m.mu.Lock()
-			if m.reg != nil {
-				m.retainLocked(now)
-			}
-			m.mu.Unlock()
-		}
-	}
-}
-
-// SetRegistry sets the server's model table.
-func (m *Manager) SetRegistry(r Registry) {
-	m.mu.Lock()
-	m.reg = r
-	m.mu.Unlock()
-}
-
-// Close cancels the running jobs and waits for them to stop.
-func (m *Manager) Close() {
-	m.cancel()
-	m.wg.Wait()
+// New returns the service; mount its Feature.
+func New(o Options) *Service {
+	return &Service{o: o, v: jobview.View{Store: o.Store, Kind: kinds.Compress,
+		NotFound: "no compression job %q; GET /v1/compress/jobs lists them"}}
 }
 
 // Feature returns the routes for api.Options.Features.
-func (m *Manager) Feature() api.Feature {
+func (s *Service) Feature() api.Feature {
 	return api.Feature{
 		Name: "compress",
 		Routes: func(g *echo.Group) {
-			g.POST("/models/:id/compress", m.create)
-			g.GET("/compress/jobs", m.list)
-			g.GET("/compress/jobs/:id", m.get)
-			g.DELETE("/compress/jobs/:id", m.delete)
+			g.POST("/models/:id/compress", s.create)
+			g.GET("/compress/jobs", s.list)
+			g.GET("/compress/jobs/:id", s.get)
+			g.DELETE("/compress/jobs/:id", s.delete)
 		},
 		OpenAPI: openAPI,
 	}
 }
 
-// Request is the body of POST /v1/models/{id}/compress.
+// Request is the body of POST /v1/models/{id}/compress: the fields of a
+// compress job (kinds.CompressRequest) but its source, which is the
+// route's model id.
 type Request struct {
 	Method string `json:"method"` // quantize or prune
-	// NewID is the id of the new model (default "{id}-{dtype}" or
-	// "{id}-pruned{percent}").
+	// NewID is refused: the new model is served under the job's id.
 	NewID string `json:"new_id,omitempty"`
 	// quantize
 	DType string `json:"dtype,omitempty"` // int8 (default), fp16, bf16
@@ -172,334 +69,142 @@ type Request struct {
 	Structured bool     `json:"structured,omitempty"`
 }
 
-// Job is a job's state, the body of GET /v1/compress/jobs/{id}.
+// Job is the view of a compress job, the body of
+// GET /v1/compress/jobs/{id}.
 type Job struct {
-	ID       string  `json:"id"`
+	ID string `json:"id"`
+	// Model is the source: an embedded model or the id of the job that
+	// made it. NewModel is the id the new model is served under: the
+	// job's id.
 	Model    string  `json:"model"`
 	NewModel string  `json:"new_model"`
 	Request  Request `json:"request"`
-	Status   string  `json:"status"` // running, done, failed, cancelled
-	Stage    string  `json:"stage"`  // what the job is doing
-	Progress float64 `json:"progress"`
-	Error    string  `json:"error,omitempty"`
+	// Status is running (also while queued), done, failed or cancelled;
+	// State is the job's own state (queued, running, succeeded, failed,
+	// cancelled), as GET /v1/jobs/{id} shows it.
+	Status   string     `json:"status"`
+	State    jobs.State `json:"state"`
+	Stage    string     `json:"stage"`
+	Progress float64    `json:"progress"`
+	Error    string     `json:"error,omitempty"`
 	// Results, when done.
 	Bytes     int     `json:"bytes,omitempty"`      // model.safetensors size of the new model
 	FP32Bytes int     `json:"fp32_bytes,omitempty"` // the same for the source in float32
 	Sparsity  float64 `json:"sparsity"`
-	Dir       string  `json:"dir,omitempty"` // where the checkpoint was written
-	Seconds   float64 `json:"seconds"`
+	Seconds   float64 `json:"seconds"` // running time so far, or in all
 	Created   string  `json:"created"`
 }
 
-type job struct {
-	mu       sync.Mutex
-	j        Job
-	started  time.Time
-	finished time.Time
-	cancel   context.CancelFunc
-	// served says the job's model was added to the registry; deleted
-	// that the job was deleted (its model is removed when it finishes).
-	served, deleted bool
-	// model is the model the job added: only that one is removed with
-	// the job (its id may have been deleted and reused since).
-	model *wavenet.Model
-}
-
-func (j *job) snapshot() Job {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	s := j.j
-	end := j.finished
-	if end.IsZero() {
-		end = time.Now()
+// view returns the view of j, a compress job.
+func view(j jobs.Job, now time.Time) Job {
+	var r kinds.CompressRequest
+	_ = json.Unmarshal(j.Request, &r) // the store holds what Submit was given
+	v := Job{ID: j.ID, Model: r.Model + r.Job, NewModel: j.ID, Status: jobview.Status(j.State), State: j.State,
+		Stage: j.Stage, Progress: j.Progress, Error: j.Error, Created: j.Created.UTC().Format(time.RFC3339),
+		Request: Request{Method: r.Method, DType: r.DType, PerChannel: r.PerChannel, Affine: r.Affine,
+			Unsigned: r.Unsigned, Amount: r.Amount, Global: r.Global, Structured: r.Structured}}
+	if j.State == jobs.Queued && v.Stage == "" {
+		v.Stage = "queued"
 	}
-	s.Seconds = end.Sub(j.started).Seconds()
-	return s
-}
-
-func (j *job) stage(name string, progress float64) {
-	j.mu.Lock()
-	j.j.Stage, j.j.Progress = name, progress
-	j.mu.Unlock()
-}
-
-func newID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// spec checks a request and returns what the job does.
-type spec struct {
-	save  compress.SaveOptions
-	prune *compress.PruneOptions
-}
-
-func parseRequest(id string, req *Request) (spec, error) {
-	var s spec
-	switch req.Method {
-	case "quantize":
-		if req.DType == "" {
-			req.DType = "int8"
-		}
-		f, err := compress.ParseFormat(req.DType)
-		if err != nil || f == compress.FP32 {
-			return s, fmt.Errorf("dtype %q: want int8, fp16 or bf16", req.DType)
-		}
-		req.DType = string(f)
-		s.save = compress.SaveOptions{Format: f, PerChannel: req.PerChannel, DType: compress.QInt8, Scheme: compress.Symmetric}
-		if req.Unsigned {
-			s.save.DType = compress.QUInt8
-		}
-		if req.Affine {
-			s.save.Scheme = compress.Affine
-		}
-		if req.NewID == "" {
-			req.NewID = id + "-" + req.DType
-		}
-	case "prune":
-		a := 0.5
-		if req.Amount != nil {
-			a = *req.Amount
-		}
-		if !(a >= 0 && a <= 1) {
-			return s, fmt.Errorf("amount %v: want a fraction between 0 and 1", a)
-		}
-		req.Amount = &a
-		s.prune = &compress.PruneOptions{Amount: compress.Fraction(a), Global: req.Global, Structured: req.Structured}
-		s.save = compress.SaveOptions{Format: compress.FP32}
-		if req.NewID == "" {
-			req.NewID = fmt.Sprintf("%s-pruned%.0f", id, 100*a)
-		}
-	default:
-		return s, fmt.Errorf("method %q: want quantize or prune", req.Method)
+	v.Seconds = jobview.Seconds(j, now)
+	var res kinds.CompressResult
+	if j.State == jobs.Succeeded && json.Unmarshal(j.Result, &res) == nil {
+		v.Bytes, v.FP32Bytes, v.Sparsity = res.Bytes, res.FP32Bytes, res.Sparsity
 	}
-	if !synth.ValidModelID(req.NewID) {
-		return s, fmt.Errorf("new_id %q: want letters, digits, '.', '_' or '-', not starting with '.', at most 64 characters", req.NewID)
-	}
-	return s, nil
+	return v
 }
 
-func (m *Manager) create(c echo.Context) error {
-	id := c.Param("id")
+// source returns the compress job's source for model id: an embedded
+// model, or a job that made a model.
+func (s *Service) source(ctx context.Context, id string) (kinds.CompressRequest, error) {
+	if slices.Contains(models.IDs(), id) {
+		return kinds.CompressRequest{Model: id}, nil
+	}
+	j, err := s.o.Store.Get(ctx, id)
+	switch {
+	case errors.Is(err, jobs.ErrNotFound):
+		return kinds.CompressRequest{}, api.Errorf(http.StatusNotFound, "not_found",
+			"no model %q that a compression job can read: give an embedded model (%v) or the id of a job that made a model (GET /v1/models lists them)", id, models.IDs())
+	case err != nil:
+		return kinds.CompressRequest{}, s.v.Error(err, id)
+	case !kinds.HasModel(j):
+		return kinds.CompressRequest{}, api.Errorf(http.StatusConflict, "conflict", "job %s is %s and has no model; compress it once it has succeeded", id, j.State)
+	}
+	return kinds.CompressRequest{Job: id}, nil
+}
+
+// create is POST /v1/models/{id}/compress: it submits a compress job.
+func (s *Service) create(c echo.Context) error {
+	ctx, id := c.Request().Context(), c.Param("id")
 	var req Request
 	if err := api.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	sp, err := parseRequest(id, &req)
-	if err != nil {
-		return api.Errorf(http.StatusBadRequest, "bad_request", "%v", err)
+	if req.NewID != "" {
+		return api.Errorf(http.StatusBadRequest, "bad_request", "new_id %q: the new model is served under the job's id (new_model in the answer); leave new_id out", req.NewID)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.reg == nil {
-		return &api.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Err: ErrNoRegistry,
-			Message: "this server cannot add models at run time; compress offline with `wavenet compress` and restart with --models"}
-	}
-	src, ok := m.reg.Model(id)
-	if !ok {
-		return api.Errorf(http.StatusNotFound, "not_found", "no model %q; GET /v1/models lists them", id)
-	}
-	if _, taken := m.reg.Model(req.NewID); taken {
-		return api.Errorf(http.StatusConflict, "conflict", "model %q already exists; choose another new_id", req.NewID)
-	}
-	for _, j := range m.jobs {
-		if s := j.snapshot(); s.NewModel == req.NewID && s.Status == "running" {
-			return api.Errorf(http.StatusConflict, "conflict", "job %s is already making model %q", s.ID, req.NewID)
-		}
-	}
-	if m.active >= m.opts.MaxActive {
-		return &api.Error{Status: http.StatusTooManyRequests, Code: "busy", RetryAfter: 5,
-			Message: fmt.Sprintf("at most %d compression jobs run at once; retry when one is done, or DELETE /v1/compress/jobs/{id} cancels one", m.opts.MaxActive)}
-	}
-	m.retainLocked(time.Now())
-	ctx, cancel := context.WithCancel(m.ctx)
-	j := &job{started: time.Now(), cancel: cancel}
-	j.j = Job{ID: newID(), Model: id, NewModel: req.NewID, Request: req, Status: "running", Stage: "queued",
-		Created: j.started.UTC().Format(time.RFC3339)}
-	m.jobs[j.j.ID] = j
-	m.active++
-	m.wg.Add(1)
-	go m.run(ctx, j, src, sp, m.reg)
-	return c.JSON(http.StatusAccepted, j.snapshot())
-}
-
-// run does the job: copy, prune or quantize, save, register.
-func (m *Manager) run(ctx context.Context, j *job, src *wavenet.Model, sp spec, reg Registry) {
-	defer m.wg.Done()
-	defer j.cancel()
-	res, err := m.compress(ctx, j, src, sp, reg)
-	j.mu.Lock()
-	j.finished = time.Now()
 	switch {
-	case errors.Is(err, context.Canceled):
-		j.j.Status = "cancelled"
-	case err != nil:
-		// The cause goes to the log; the client gets a message without
-		// the server's internals.
-		m.opts.Logger.Warn("compression job failed", "job", j.j.ID, "model", j.j.Model, "new_model", j.j.NewModel, "err", err)
-		j.j.Status, j.j.Error = "failed", failMessage(err)
-	default:
-		j.j.Status, j.j.Stage, j.j.Progress = "done", "served", 1
-		j.j.Bytes, j.j.FP32Bytes, j.j.Sparsity, j.j.Dir = res.Bytes, res.FP32Bytes, res.Sparsity, res.Dir
-		j.served, j.model = true, res.model
+	case req.Method == "quantize" && req.DType == "":
+		req.DType = "int8"
+	case req.Method == "prune" && req.Amount == nil:
+		a := 0.5
+		req.Amount = &a
 	}
-	deleted := j.deleted
-	j.mu.Unlock()
-	if deleted { // deleted while it ran: its model goes too
-		m.dropOutputs(j)
-	}
-	m.mu.Lock()
-	m.active--
-	m.mu.Unlock()
-}
-
-// failMessage is what a client is told of a failed job.
-func failMessage(err error) string {
-	switch {
-	case errors.Is(err, api.ErrModelExists):
-		return "the new model's id was taken while the job ran; run it again with another new_id"
-	case errors.Is(err, api.ErrClosed):
-		return "the server shut down while the job ran; run it again"
-	}
-	return "the compression failed; the server log has the cause (search for the job id)"
-}
-
-// dropOutputs stops serving j's model, if it was served and is still
-// the one served under its id, and deletes the checkpoint it wrote.
-func (m *Manager) dropOutputs(j *job) {
-	j.mu.Lock()
-	served, dir, id, mdl := j.served, j.j.Dir, j.j.NewModel, j.model
-	j.served, j.model = false, nil
-	j.mu.Unlock()
-	cur, ok := m.reg.Model(id)
-	if served && ok && cur == mdl {
-		if err := m.reg.RemoveModel(id); err != nil && !errors.Is(err, api.ErrNotFound) {
-			m.opts.Logger.Warn("compression job's model not removed", "job", j.j.ID, "model", id, "err", err)
-		}
-	}
-	if reused := ok && cur != mdl; dir != "" && !reused { // a later job's model has the id (and the directory) now
-		if err := os.RemoveAll(dir); err != nil {
-			m.opts.Logger.Warn("compression job's checkpoint not removed", "job", j.j.ID, "dir", dir, "err", err)
-		}
-	}
-}
-
-// retainLocked drops the finished jobs beyond the retention, with their
-// models (m.mu held).
-func (m *Manager) retainLocked(now time.Time) {
-	var done []*job
-	var at []time.Time
-	for _, j := range m.jobs {
-		j.mu.Lock()
-		if !j.finished.IsZero() {
-			done, at = append(done, j), append(at, j.finished)
-		}
-		j.mu.Unlock()
-	}
-	for _, i := range m.opts.Retention.Expired(at, now) {
-		j := done[i]
-		delete(m.jobs, j.j.ID)
-		m.opts.Logger.Info("compression job expired", "job", j.j.ID, "model", j.j.NewModel)
-		m.dropOutputs(j)
-	}
-}
-
-// delete is DELETE /v1/compress/jobs/{id}: a running job is cancelled;
-// the job is forgotten and the model it made stops being served.
-func (m *Manager) delete(c echo.Context) error {
-	id := c.Param("id")
-	m.mu.Lock()
-	j, ok := m.jobs[id]
-	delete(m.jobs, id)
-	m.mu.Unlock()
-	if !ok {
-		return api.Errorf(http.StatusNotFound, "not_found", "no compression job %q; GET /v1/compress/jobs lists them", id)
-	}
-	j.mu.Lock()
-	running := j.finished.IsZero()
-	j.deleted = true
-	j.mu.Unlock()
-	j.cancel()
-	if !running {
-		m.dropOutputs(j)
-	} // else run drops them when the job stops
-	return c.NoContent(http.StatusNoContent)
-}
-
-type result struct {
-	Bytes, FP32Bytes int
-	Sparsity         float64
-	Dir              string
-	model            *wavenet.Model // the model served
-}
-
-func (m *Manager) compress(ctx context.Context, j *job, src *wavenet.Model, sp spec, reg Registry) (result, error) {
-	var r result
-	j.stage("copying", 0.05)
-	mdl := src.Clone()
-	fp32, err := compress.Marshal(mdl, compress.SaveOptions{})
+	r, err := s.source(ctx, id)
 	if err != nil {
-		return r, err
+		return err
 	}
-	r.FP32Bytes = len(fp32)
-	if err := ctx.Err(); err != nil {
-		return r, err
-	}
-	if sp.prune != nil {
-		j.stage("pruning", 0.2)
-		if _, err := compress.PruneModel(mdl, *sp.prune, nil); err != nil {
-			return r, err
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return r, err
-	}
-	j.stage("quantizing", 0.5)
-	q, n, err := compress.Quantized(mdl, sp.save)
+	r.Method, r.DType, r.PerChannel, r.Affine, r.Unsigned = req.Method, req.DType, req.PerChannel, req.Affine, req.Unsigned
+	r.Amount, r.Global, r.Structured = req.Amount, req.Global, req.Structured
+	body, err := json.Marshal(r)
 	if err != nil {
-		return r, err
+		return err
 	}
-	r.Bytes, r.Sparsity = n, compress.Sparsity(q)
-	snap := j.snapshot()
-	if m.opts.Dir != "" {
-		j.stage("saving", 0.7)
-		r.Dir = filepath.Join(m.opts.Dir, snap.NewModel)
-		if err := compress.Save(ctx, r.Dir, mdl, sp.save); err != nil {
-			return r, err
+	if err := kinds.Validate(ctx, kinds.Compress, body); err != nil {
+		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: err.Error(), Err: err}
+	}
+	j, err := s.o.Store.Submit(ctx, kinds.Compress, body)
+	if err != nil {
+		return s.v.Error(err, "")
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/compress/jobs/"+j.ID)
+	return c.JSON(http.StatusAccepted, view(j, time.Now()))
+}
+
+func (s *Service) get(c echo.Context) error {
+	j, err := s.v.Get(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, view(j, time.Now()))
+}
+
+func (s *Service) list(c echo.Context) error {
+	all, err := s.o.Store.List(c.Request().Context())
+	if err != nil {
+		return s.v.Error(err, "")
+	}
+	now := time.Now()
+	out := []Job{}
+	for _, j := range all {
+		if j.Kind == kinds.Compress {
+			out = append(out, view(j, now))
 		}
 	}
-	j.stage("registering", 0.9)
-	if err := reg.AddModel(snap.NewModel, q, Served{Source: snap.Model, Int8: sp.save.Format == compress.Int8}); err != nil {
-		return r, fmt.Errorf("compressapi: serve %s: %w", snap.NewModel, err)
-	}
-	r.model = q
-	return r, nil
-}
-
-func (m *Manager) get(c echo.Context) error {
-	m.mu.Lock()
-	if m.reg != nil {
-		m.retainLocked(time.Now())
-	}
-	j, ok := m.jobs[c.Param("id")]
-	m.mu.Unlock()
-	if !ok {
-		return api.Errorf(http.StatusNotFound, "not_found", "no compression job %q; GET /v1/compress/jobs lists them", c.Param("id"))
-	}
-	return c.JSON(http.StatusOK, j.snapshot())
-}
-
-func (m *Manager) list(c echo.Context) error {
-	m.mu.Lock()
-	m.retainLocked(time.Now())
-	out := make([]Job, 0, len(m.jobs))
-	for _, j := range m.jobs {
-		out = append(out, j.snapshot())
-	}
-	m.mu.Unlock()
-	sort.Slice(out, func(a, b int) bool {
-		return out[a].Created < out[b].Created || (out[a].Created == out[b].Created && out[a].ID < out[b].ID)
-	})
 	return c.JSON(http.StatusOK, map[string]any{"jobs": out})
+}
+
+// delete is DELETE /v1/compress/jobs/{id}: a job not finished is
+// cancelled (202 with its view; DELETE it again once it is cancelled);
+// a finished one is deleted with its model (204), which every replica
+// stops serving within seconds.
+func (s *Service) delete(c echo.Context) error {
+	j, deleted, err := s.v.CancelOrDelete(c.Request().Context(), c.Param("id"))
+	switch {
+	case err != nil:
+		return err
+	case deleted:
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.JSON(http.StatusAccepted, view(j, time.Now()))
 }

@@ -19,11 +19,10 @@ var openAPI = map[string]any{
 		"parameters": pathParam("id"),
 		"post": map[string]any{
 			"operationId": "compressModel",
-			"summary":     "Quantize or prune a served model into a new model id, in the background; the new model is served when the job is done",
+			"summary":     "Submit a compress job (as POST /v1/jobs does) that quantizes or prunes an embedded model or a model a job made (id: the job's id); the new model is served under the compress job's id (new_model) when it is done",
 			"requestBody": jsonBody(map[string]any{"type": "object", "required": []string{"method"},
 				"properties": map[string]any{
 					"method":      map[string]any{"type": "string", "enum": []string{"quantize", "prune"}},
-					"new_id":      map[string]any{"type": "string", "description": "default {id}-{dtype} or {id}-pruned{percent}"},
 					"dtype":       map[string]any{"type": "string", "enum": []string{"int8", "fp16", "bf16"}, "description": "quantize: default int8"},
 					"per_channel": map[string]any{"type": "boolean", "description": "quantize int8: one scale per output channel"},
 					"affine":      map[string]any{"type": "boolean", "description": "quantize int8: affine range with zero points instead of symmetric"},
@@ -32,14 +31,14 @@ var openAPI = map[string]any{
 					"global":      map[string]any{"type": "boolean", "description": "prune: rank all weights together"},
 					"structured":  map[string]any{"type": "boolean", "description": "prune: whole output channels (L2 norm)"},
 				}}),
-			"responses": map[string]any{"202": jsonResponse("the job, status running"), "400": errResponse, "404": errResponse,
-				"409": errResponse, "415": errResponse, "429": errResponse, "503": errResponse},
+			"responses": map[string]any{"202": jsonResponse("the job, status running (state queued)"), "400": errResponse, "404": errResponse,
+				"409": errResponse, "415": errResponse, "503": errResponse},
 		},
 	},
 	"/v1/compress/jobs": map[string]any{
 		"get": map[string]any{
 			"operationId": "listCompressJobs",
-			"summary":     "The compression jobs",
+			"summary":     "The compress jobs of the job store (GET /v1/jobs?kind=compress in this view's shape)",
 			"responses":   map[string]any{"200": jsonResponse("{\"jobs\": [job]}"), "401": errResponse},
 		},
 	},
@@ -47,13 +46,13 @@ var openAPI = map[string]any{
 		"parameters": pathParam("id"),
 		"get": map[string]any{
 			"operationId": "getCompressJob",
-			"summary":     "A compression job's status, stage, progress (0 to 1) and, when done, the new model's size and sparsity",
+			"summary":     "A compress job's status (running, done, failed, cancelled), state (the job's), stage, progress (0 to 1) and, when done, the new model's size and sparsity",
 			"responses":   map[string]any{"200": jsonResponse("the job"), "404": errResponse},
 		},
 		"delete": map[string]any{
 			"operationId": "deleteCompressJob",
-			"summary":     "Cancel a running compression job, or forget a finished one; the model it made stops being served and its checkpoint (--data-dir) is deleted. Finished jobs are also dropped by the server's retention (serve --compress-keep, --compress-keep-for)",
-			"responses":   map[string]any{"204": map[string]any{"description": "deleted"}, "404": errResponse},
+			"summary":     "Cancel a compress job not finished (202; DELETE it again once cancelled), or delete a finished one with the model it made, which every replica stops serving (204). Finished jobs are also deleted by the jobs' retention (serve --keep-jobs, --job-max-age)",
+			"responses":   map[string]any{"202": jsonResponse("the job, cancellation requested"), "204": map[string]any{"description": "deleted"}, "404": errResponse, "503": errResponse},
 		},
 	},
 }

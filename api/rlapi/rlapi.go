@@ -2,13 +2,12 @@ package rlapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -16,234 +15,148 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/api/internal/jobview"
+	"github.com/wavenet-go/wavenet/jobs"
+	"github.com/wavenet-go/wavenet/jobs/kinds"
 	"github.com/wavenet-go/wavenet/rl"
 )
 
-// Options bound the work the service accepts.
+// Options configure the routes.
 type Options struct {
-	MaxActive   int // runs training at once (default 2); more get 429
+	// Store keeps the runs, as rl jobs (required).
+	Store       *jobs.Store
 	MaxEpisodes int // per run (default 100,000)
-	// Retention bounds the finished runs kept (default: the newest 32,
-	// for a day); DELETE /v1/rl/runs/{id} drops one at once.
-	Retention api.Retention
-	// Logger receives run failures (default slog.Default()).
-	Logger *slog.Logger
+	// TempDir is where a run's policy is fetched to be loaded (removed
+	// afterwards); "" is the system's.
+	TempDir string
 }
 
-// manager holds the runs.
-type manager struct {
-	opts   Options
-	mu     sync.Mutex
-	runs   map[string]*job
-	active int
-	wg     sync.WaitGroup
-}
-
-type job struct {
-	id       string
-	cfg      rl.RunConfig
-	cancel   context.CancelFunc
+// Service serves the rl routes over the job store.
+type Service struct {
+	o Options
+	v jobview.View
+	// policies caches the policies act loaded, by job id: a client that
+	// acts step by step fetches the policy once.
 	mu       sync.Mutex
-	status   string // queued, running, done, failed, cancelled
-	err      string
-	returns  []float64
-	run      *rl.Run
-	started  time.Time
-	finished time.Time
+	policies map[string]rl.Policy
 }
 
-// New returns the rl feature for api.Options.Features and the function
-// that cancels its runs and waits for them to stop (call it at shutdown).
-func New(opts Options) (api.Feature, func()) {
-	m := newManager(opts)
-	return m.feature(), m.close
+// maxPolicies bounds the policies cached (a tabular one is a few KB, a
+// network's up to a few MB).
+const maxPolicies = 16
+
+// New returns the service; mount its Feature.
+func New(o Options) *Service {
+	if o.MaxEpisodes <= 0 {
+		o.MaxEpisodes = 100000
+	}
+	return &Service{o: o, policies: map[string]rl.Policy{},
+		v: jobview.View{Store: o.Store, Kind: kinds.RL, NotFound: "no rl run with id %q; POST /v1/rl/runs starts one"}}
 }
 
-func newManager(opts Options) *manager {
-	if opts.MaxActive <= 0 {
-		opts.MaxActive = 2
-	}
-	opts.Retention = opts.Retention.WithDefaults()
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.MaxEpisodes <= 0 {
-		opts.MaxEpisodes = 100000
-	}
-	return &manager{opts: opts, runs: map[string]*job{}}
-}
-
-// close cancels every run and waits for them to stop.
-func (m *manager) close() {
-	m.mu.Lock()
-	for _, j := range m.runs {
-		j.cancel()
-	}
-	m.mu.Unlock()
-	m.wg.Wait()
-}
-
-func (m *manager) feature() api.Feature {
+// Feature returns the routes for api.Options.Features.
+func (s *Service) Feature() api.Feature {
 	return api.Feature{
 		Name: "rl",
 		Routes: func(g *echo.Group) {
-			g.POST("/rl/runs", m.create)
-			g.GET("/rl/runs/:id", m.get)
-			g.POST("/rl/runs/:id/act", m.act)
-			g.DELETE("/rl/runs/:id", m.delete)
+			g.POST("/rl/runs", s.create)
+			g.GET("/rl/runs/:id", s.get)
+			g.POST("/rl/runs/:id/act", s.act)
+			g.DELETE("/rl/runs/:id", s.delete)
 		},
 		OpenAPI: openAPI,
 	}
 }
 
-type createRequest struct {
-	Env          string `json:"env"`
-	Agent        string `json:"agent"`
-	Episodes     int    `json:"episodes"`
-	Seed         uint64 `json:"seed"`
-	EvalEpisodes int    `json:"eval_episodes"`
+// Run is the view of an rl job, the body of GET /v1/rl/runs/{id}.
+type Run struct {
+	ID string `json:"id"`
+	// Status is running (also while queued), done, failed or cancelled;
+	// State is the job's own state, as GET /v1/jobs/{id} shows it.
+	Status   string       `json:"status"`
+	State    jobs.State   `json:"state"`
+	Stage    string       `json:"stage,omitempty"`
+	Progress float64      `json:"progress"`
+	Error    string       `json:"error,omitempty"`
+	Config   rl.RunConfig `json:"config"`
+	Episodes int          `json:"episodes_done"`
+	// Returns (GET of a finished run) is the learning curve.
+	Returns    []float64 `json:"returns,omitempty"`
+	EvalMean   *float64  `json:"eval_mean,omitempty"`
+	WallSecond float64   `json:"wall_seconds"`
 }
 
-type runStatus struct {
-	ID         string       `json:"id"`
-	Status     string       `json:"status"`
-	Error      string       `json:"error,omitempty"`
-	Config     rl.RunConfig `json:"config"`
-	Episodes   int          `json:"episodes_done"`
-	Returns    []float64    `json:"returns,omitempty"`
-	EvalMean   *float64     `json:"eval_mean,omitempty"`
-	WallSecond float64      `json:"wall_seconds"`
+// view returns the view of j, an rl job, without its curve.
+func view(j jobs.Job, now time.Time) Run {
+	var cfg rl.RunConfig
+	_ = json.Unmarshal(j.Request, &cfg) // the store holds what Submit was given
+	v := Run{ID: j.ID, State: j.State, Stage: j.Stage, Progress: j.Progress, Error: j.Error, Config: cfg,
+		Episodes: int(math.Round(j.Progress * float64(cfg.Episodes)))}
+	v.Status, v.WallSecond = jobview.Status(j.State), jobview.Seconds(j, now)
+	var res kinds.RLResult
+	if j.State == jobs.Succeeded && json.Unmarshal(j.Result, &res) == nil {
+		v.Episodes, v.EvalMean = res.Episodes, &res.EvalMean
+	}
+	return v
 }
 
-func newID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func (m *manager) create(c echo.Context) error {
-	var req createRequest
-	if err := api.DecodeJSON(c, &req); err != nil {
+// create is POST /v1/rl/runs: it submits an rl job.
+func (s *Service) create(c echo.Context) error {
+	var cfg rl.RunConfig
+	if err := api.DecodeJSON(c, &cfg); err != nil {
 		return err
 	}
-	cfg := rl.RunConfig{Env: req.Env, Agent: req.Agent, Episodes: req.Episodes, Seed: req.Seed, EvalEpisodes: req.EvalEpisodes}
 	if err := cfg.Validate(); err != nil {
 		return api.Errorf(http.StatusBadRequest, "bad_request", "%s", strings.TrimPrefix(err.Error(), "rl: bad run config: "))
 	}
-	if req.Episodes > m.opts.MaxEpisodes {
-		return api.Errorf(http.StatusBadRequest, "bad_request", "episodes must be between 1 and %d, got %d", m.opts.MaxEpisodes, req.Episodes)
+	if cfg.Episodes > s.o.MaxEpisodes {
+		return api.Errorf(http.StatusBadRequest, "bad_request", "episodes must be between 1 and %d, got %d", s.o.MaxEpisodes, cfg.Episodes)
 	}
-	if req.EvalEpisodes < 0 || req.EvalEpisodes > 100000 {
-		return api.Errorf(http.StatusBadRequest, "bad_request", "eval_episodes must be between 0 and 100000, got %d", req.EvalEpisodes)
+	if cfg.EvalEpisodes < 0 || cfg.EvalEpisodes > 100000 {
+		return api.Errorf(http.StatusBadRequest, "bad_request", "eval_episodes must be between 0 and 100000, got %d", cfg.EvalEpisodes)
 	}
-	m.mu.Lock()
-	if m.active >= m.opts.MaxActive {
-		m.mu.Unlock()
-		return &api.Error{Status: http.StatusTooManyRequests, Code: "busy", RetryAfter: 10,
-			Message: fmt.Sprintf("at most %d runs train at once; wait, or DELETE /v1/rl/runs/{id} cancels one", m.opts.MaxActive)}
-	}
-	m.retainLocked(time.Now())
-	ctx, cancel := context.WithCancel(context.Background())
-	j := &job{id: newID(), cfg: cfg, cancel: cancel, status: "running", started: time.Now()}
-	m.runs[j.id] = j
-	m.active++
-	m.wg.Add(1)
-	m.mu.Unlock()
-	go m.train(ctx, j)
-	return c.JSON(http.StatusAccepted, j.snapshot(false))
-}
-
-func (m *manager) train(ctx context.Context, j *job) {
-	defer m.wg.Done()
-	run, err := rl.Train(ctx, j.cfg, func(ep int, ret float64) {
-		j.mu.Lock()
-		j.returns = append(j.returns, ret)
-		j.mu.Unlock()
-	})
-	j.mu.Lock()
-	j.run, j.finished = run, time.Now()
-	switch {
-	case errors.Is(err, context.Canceled):
-		j.status = "cancelled"
-	case err != nil:
-		// The cause goes to the log; the client gets a message without
-		// the server's internals.
-		m.opts.Logger.Warn("rl run failed", "run", j.id, "err", err)
-		j.status, j.err = "failed", "the run failed; the server log has the cause (search for the run id)"
-	default:
-		j.status = "done"
-	}
-	j.mu.Unlock()
-	m.mu.Lock()
-	m.active--
-	m.mu.Unlock()
-}
-
-// retainLocked drops the finished runs beyond the retention (m.mu held).
-func (m *manager) retainLocked(now time.Time) {
-	var done []*job
-	var at []time.Time
-	for _, j := range m.runs {
-		j.mu.Lock()
-		if !j.finished.IsZero() {
-			done, at = append(done, j), append(at, j.finished)
-		}
-		j.mu.Unlock()
-	}
-	for _, i := range m.opts.Retention.Expired(at, now) {
-		delete(m.runs, done[i].id)
-	}
-}
-
-func (j *job) snapshot(curve bool) runStatus {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	s := runStatus{ID: j.id, Status: j.status, Error: j.err, Config: j.cfg, Episodes: len(j.returns)}
-	end := j.finished
-	if end.IsZero() {
-		end = time.Now()
-	}
-	s.WallSecond = end.Sub(j.started).Seconds()
-	returns := j.returns
-	if j.run != nil && len(j.run.Summary.Returns) > 0 {
-		returns = j.run.Summary.Returns
-		s.Episodes = len(returns)
-	}
-	if curve {
-		s.Returns = append([]float64(nil), returns...)
-	}
-	if j.status == "done" && j.run != nil {
-		v := j.run.Summary.EvalMean
-		s.EvalMean = &v
-	}
-	return s
-}
-
-func (m *manager) lookup(c echo.Context) (*job, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.retainLocked(time.Now())
-	j, ok := m.runs[c.Param("id")]
-	if !ok {
-		return nil, api.Errorf(http.StatusNotFound, "not_found", "no rl run with id %q; POST /v1/rl/runs starts one", c.Param("id"))
-	}
-	return j, nil
-}
-
-func (m *manager) get(c echo.Context) error {
-	j, err := m.lookup(c)
+	body, err := json.Marshal(cfg)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, j.snapshot(true))
+	j, err := s.o.Store.Submit(c.Request().Context(), kinds.RL, body)
+	if err != nil {
+		return s.v.Error(err, "")
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/rl/runs/"+j.ID)
+	return c.JSON(http.StatusAccepted, view(j, time.Now()))
+}
+
+// get is GET /v1/rl/runs/{id}; a finished run has its learning curve,
+// read from its summary.json output.
+func (s *Service) get(c echo.Context) error {
+	ctx, id := c.Request().Context(), c.Param("id")
+	j, err := s.v.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	v := view(j, time.Now())
+	if j.State == jobs.Succeeded {
+		b, err := s.o.Store.ReadOutput(ctx, id, kinds.RunPrefix+"/summary.json")
+		if err != nil {
+			return s.v.Error(err, id)
+		}
+		var sum rl.Summary
+		if err := json.Unmarshal(b, &sum); err != nil {
+			return fmt.Errorf("rlapi: run %s: summary.json: %w", id, err)
+		}
+		v.Returns = sum.Returns
+	}
+	return c.JSON(http.StatusOK, v)
 }
 
 type actRequest struct {
 	Observation []float64 `json:"observation"`
 }
 
-func (m *manager) act(c echo.Context) error {
-	j, err := m.lookup(c)
+func (s *Service) act(c echo.Context) error {
+	ctx, id := c.Request().Context(), c.Param("id")
+	j, err := s.v.Get(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -251,32 +164,85 @@ func (m *manager) act(c echo.Context) error {
 	if err := api.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	j.mu.Lock()
-	status, run := j.status, j.run
-	j.mu.Unlock()
-	if status != "done" || run == nil || run.Policy == nil {
-		return api.Errorf(http.StatusConflict, "not_ready", "run %s is %s and has no policy yet; poll GET /v1/rl/runs/%s until status is done", j.id, status, j.id)
+	if j.State != jobs.Succeeded {
+		return api.Errorf(http.StatusConflict, "not_ready", "run %s is %s and has no policy yet; poll GET /v1/rl/runs/%s until status is done", id, view(j, time.Now()).Status, id)
 	}
 	for i, v := range req.Observation {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return api.Errorf(http.StatusBadRequest, "bad_request", "observation[%d] is not a finite number", i)
 		}
 	}
-	a, err := run.Policy.Act(req.Observation)
+	p, err := s.policy(ctx, j)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return api.Errorf(http.StatusConflict, "no_policy", "run %s (agent %s) keeps no policy: bandit runs have only their curve", id, view(j, time.Now()).Config.Agent)
+	}
+	a, err := p.Act(req.Observation)
 	if err != nil {
 		return api.Errorf(http.StatusBadRequest, "bad_request", "%s", strings.TrimPrefix(err.Error(), "rl: "))
 	}
 	return c.JSON(http.StatusOK, map[string]int{"action": a})
 }
 
-func (m *manager) delete(c echo.Context) error {
-	j, err := m.lookup(c)
-	if err != nil {
-		return err
+// policy returns the policy of succeeded rl job j, fetched from its
+// outputs the first time (nil for an agent that keeps none).
+func (s *Service) policy(ctx context.Context, j jobs.Job) (rl.Policy, error) {
+	s.mu.Lock()
+	p, ok := s.policies[j.ID]
+	s.mu.Unlock()
+	if ok {
+		return p, nil
 	}
-	j.cancel()
-	m.mu.Lock()
-	delete(m.runs, j.id)
-	m.mu.Unlock()
-	return c.NoContent(http.StatusNoContent)
+	dir, err := os.MkdirTemp(s.o.TempDir, "rl-"+j.ID+"-")
+	if err != nil {
+		return nil, fmt.Errorf("rlapi: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	for _, o := range j.Outputs {
+		name, ok := strings.CutPrefix(o.Name, kinds.RunPrefix+"/")
+		if !ok || !strings.HasSuffix(name, ".json") || strings.Contains(name, "/") {
+			continue
+		}
+		b, err := s.o.Store.ReadOutput(ctx, j.ID, o.Name)
+		if err != nil {
+			return nil, s.v.Error(err, j.ID)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return nil, fmt.Errorf("rlapi: %w", err)
+		}
+	}
+	run, err := rl.LoadRun(dir)
+	if err != nil {
+		return nil, fmt.Errorf("rlapi: run %s: %w", j.ID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.policies) >= maxPolicies {
+		for id := range s.policies { // any one
+			delete(s.policies, id)
+			break
+		}
+	}
+	s.policies[j.ID] = run.Policy
+	return run.Policy, nil
+}
+
+// delete is DELETE /v1/rl/runs/{id}: a run not finished is cancelled
+// (202 with its view; DELETE it again once it is cancelled), a finished
+// one deleted with its outputs (204).
+func (s *Service) delete(c echo.Context) error {
+	id := c.Param("id")
+	j, deleted, err := s.v.CancelOrDelete(c.Request().Context(), id)
+	switch {
+	case err != nil:
+		return err
+	case deleted:
+		s.mu.Lock()
+		delete(s.policies, id)
+		s.mu.Unlock()
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.JSON(http.StatusAccepted, view(j, time.Now()))
 }

@@ -1,45 +1,81 @@
-package rlapi
+package rlapi_test
 
 import (
+	"context"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wavenet-go/wavenet/api"
 	"github.com/wavenet-go/wavenet/api/internal/featuretest"
+	"github.com/wavenet-go/wavenet/api/rlapi"
+	"github.com/wavenet-go/wavenet/jobs"
+	"github.com/wavenet-go/wavenet/jobs/kinds"
+	"github.com/wavenet-go/wavenet/jobs/kinds/kindstest"
 )
 
-func newServer(t *testing.T, opts Options) string {
+// replica serves the rl routes over a store connected to url (""
+// starts an embedded NATS server under t.TempDir()) and returns its base
+// URL and the store.
+func replica(t *testing.T, url string, o rlapi.Options) (string, *jobs.Store) {
 	t.Helper()
-	feat, closeRuns := New(opts)
-	t.Cleanup(closeRuns)
-	return featuretest.Serve(t, api.Options{Features: []api.Feature{feat}})
+	o.Store, o.TempDir = kindstest.Open(t, url), t.TempDir()
+	return featuretest.Serve(t, api.Options{Features: []api.Feature{rlapi.New(o).Feature()}}), o.Store
 }
 
-func TestRLRunLifecycle(t *testing.T) {
-	base := newServer(t, Options{})
-	code, run := featuretest.Do(t, "POST", base+"/v1/rl/runs", `{"env":"FrozenLake-v1-nonslippery","agent":"q-learning","episodes":2000,"seed":1}`)
-	if code != http.StatusAccepted {
-		t.Fatalf("POST /v1/rl/runs = %d %v, want 202", code, run)
+// worker runs rl jobs on st until the test ends.
+func worker(t *testing.T, st *jobs.Store) {
+	t.Helper()
+	hs, err := kinds.Handlers(kinds.Options{WorkDir: filepath.Join(t.TempDir(), "work")}, []string{kinds.RL})
+	if err != nil {
+		t.Fatal(err)
 	}
-	id := run["id"].(string)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := st.Work(ctx, jobs.WorkOptions{Handlers: hs, PruneEvery: -1}); err != nil && ctx.Err() == nil {
+			t.Errorf("Work: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// wait polls a run until its status is no longer running (30 s at most:
+// the runs of these tests take milliseconds to a second).
+func wait(t *testing.T, base, id string) map[string]any {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		code, run = featuretest.Do(t, "GET", base+"/v1/rl/runs/"+id, "")
+		code, run := featuretest.Do(t, "GET", base+"/v1/rl/runs/"+id, "")
 		if code != http.StatusOK {
 			t.Fatalf("GET run = %d %v", code, run)
 		}
-		if run["status"] == "done" {
-			break
+		if run["status"] != "running" {
+			return run
 		}
-		if run["status"] != "running" || time.Now().After(deadline) {
-			t.Fatalf("run status %v", run)
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s still running after 30 s: %v", id, run)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := len(run["returns"].([]any)); n != 2000 {
-		t.Errorf("learning curve has %d points, want 2000", n)
+}
+
+func TestRLRunLifecycle(t *testing.T) {
+	base, st := replica(t, "", rlapi.Options{})
+	worker(t, st)
+	code, run := featuretest.Do(t, "POST", base+"/v1/rl/runs", `{"env":"FrozenLake-v1-nonslippery","agent":"q-learning","episodes":2000,"seed":1}`)
+	if code != http.StatusAccepted || run["status"] != "running" || run["state"] != "queued" {
+		t.Fatalf("POST /v1/rl/runs = %d %v, want 202, status running, state queued", code, run)
+	}
+	id := run["id"].(string)
+	if run = wait(t, base, id); run["status"] != "done" || run["state"] != "succeeded" {
+		t.Fatalf("run = %v, want done (succeeded)", run)
+	}
+	if n := len(run["returns"].([]any)); n != 2000 || run["episodes_done"] != 2000.0 {
+		t.Errorf("learning curve has %d points, episodes_done %v; want 2000", n, run["episodes_done"])
 	}
 	if run["eval_mean"] != 1.0 {
 		t.Errorf("eval_mean = %v, want 1 on the non-slippery lake", run["eval_mean"])
@@ -69,13 +105,18 @@ func TestRLRunLifecycle(t *testing.T) {
 	if code, _ := featuretest.Do(t, "DELETE", base+"/v1/rl/runs/"+id, ""); code != http.StatusNoContent {
 		t.Errorf("DELETE = %d, want 204", code)
 	}
-	if code, _ := featuretest.Do(t, "GET", base+"/v1/rl/runs/"+id, ""); code != http.StatusNotFound {
-		t.Errorf("GET after DELETE = %d, want 404", code)
+	for _, m := range []string{"GET", "DELETE"} {
+		if code, _ := featuretest.Do(t, m, base+"/v1/rl/runs/"+id, ""); code != http.StatusNotFound {
+			t.Errorf("%s after DELETE = %d, want 404", m, code)
+		}
+	}
+	if code, _ := featuretest.Do(t, "POST", base+"/v1/rl/runs/"+id+"/act", `{"observation":[1]}`); code != http.StatusNotFound {
+		t.Errorf("act after DELETE = %d, want 404", code)
 	}
 }
 
 func TestRLCreateErrors(t *testing.T) {
-	base := newServer(t, Options{MaxActive: 1})
+	base, _ := replica(t, "", rlapi.Options{})
 	cases := []struct {
 		body string
 		code int
@@ -104,48 +145,42 @@ func TestRLCreateErrors(t *testing.T) {
 	}
 }
 
-func TestRLBusy(t *testing.T) {
-	base := newServer(t, Options{MaxActive: 1})
-	body := `{"env":"FrozenLake-v1","agent":"q-learning","episodes":100000}`
-	if code, e := featuretest.Do(t, "POST", base+"/v1/rl/runs", body); code != http.StatusAccepted {
-		t.Fatalf("first POST = %d %v", code, e)
+// TestRLCancel: a run not finished (no worker: queued) answers 409 to
+// act, is cancelled by DELETE (202), then deleted by a second (204).
+func TestRLCancel(t *testing.T) {
+	base, _ := replica(t, "", rlapi.Options{})
+	code, run := featuretest.Do(t, "POST", base+"/v1/rl/runs", `{"env":"bandit","agent":"ucb1","episodes":10,"seed":1}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST = %d %v", code, run)
 	}
-	code, e := featuretest.Do(t, "POST", base+"/v1/rl/runs", body)
-	if code != http.StatusTooManyRequests {
-		t.Errorf("second POST while one trains = %d %v, want 429", code, e)
+	id := run["id"].(string)
+	if code, e := featuretest.Do(t, "POST", base+"/v1/rl/runs/"+id+"/act", `{"observation":[1]}`); code != http.StatusConflict {
+		t.Errorf("act on a queued run = %d %v, want 409", code, e)
+	}
+	if code, run := featuretest.Do(t, "DELETE", base+"/v1/rl/runs/"+id, ""); code != http.StatusAccepted || run["status"] != "cancelled" {
+		t.Errorf("DELETE queued run = %d %v, want 202 cancelled", code, run)
+	}
+	if code, _ := featuretest.Do(t, "DELETE", base+"/v1/rl/runs/"+id, ""); code != http.StatusNoContent {
+		t.Errorf("DELETE cancelled run = %d, want 204", code)
 	}
 }
 
-// TestRLRetention: with Keep 1, runs started one after another are all
-// accepted (the limit counts running ones, not history), and only the
-// newest finished run is kept.
-func TestRLRetention(t *testing.T) {
-	base := newServer(t, Options{MaxActive: 1, Retention: api.Retention{Keep: 1}})
-	var ids []string
-	for range 3 {
-		code, run := featuretest.Do(t, "POST", base+"/v1/rl/runs", `{"env":"bandit","agent":"ucb1","episodes":10,"seed":1}`)
-		if code != http.StatusAccepted {
-			t.Fatalf("POST /v1/rl/runs = %d %v, want 202", code, run)
-		}
-		id := run["id"].(string)
-		ids = append(ids, id)
-		deadline := time.Now().Add(30 * time.Second)
-		for run["status"] == "running" && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-			_, run = featuretest.Do(t, "GET", base+"/v1/rl/runs/"+id, "")
-		}
-		if run["status"] != "done" {
-			t.Fatalf("run %s: %v, want done", id, run)
-		}
-		time.Sleep(2 * time.Millisecond) // distinct finish times
+// TestRLReplicas: a run submitted to one replica is seen finished, and
+// acts, on a second replica on the same NATS.
+func TestRLReplicas(t *testing.T) {
+	a, st := replica(t, "", rlapi.Options{})
+	worker(t, st)
+	b, _ := replica(t, st.URL(), rlapi.Options{})
+	code, run := featuretest.Do(t, "POST", a+"/v1/rl/runs", `{"env":"FrozenLake-v1-nonslippery","agent":"q-learning","episodes":2000,"seed":1}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST to replica a = %d %v", code, run)
 	}
-	for i, id := range ids {
-		want := http.StatusNotFound
-		if i == len(ids)-1 {
-			want = http.StatusOK
-		}
-		if code, _ := featuretest.Do(t, "GET", base+"/v1/rl/runs/"+id, ""); code != want {
-			t.Errorf("GET run %d of 3 (keep 1) = %d, want %d", i, code, want)
-		}
+	id := run["id"].(string)
+	if run = wait(t, b, id); run["status"] != "done" {
+		t.Fatalf("replica b: run %s = %v, want done", id, run)
+	}
+	obs := `{"observation":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,0]}` // state 14: Right (2)
+	if code, act := featuretest.Do(t, "POST", b+"/v1/rl/runs/"+id+"/act", obs); code != http.StatusOK || act["action"] != 2.0 {
+		t.Errorf("replica b: act at state 14 = %d %v, want 200 action 2", code, act)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/wavenet-go/wavenet/compress"
 	"github.com/wavenet-go/wavenet/jobs"
 	"github.com/wavenet-go/wavenet/jobs/kinds"
+	"github.com/wavenet-go/wavenet/jobs/kinds/kindstest"
 	"github.com/wavenet-go/wavenet/listening/listeningtest"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet"
@@ -165,29 +166,6 @@ func TestRL(t *testing.T) {
 	}
 }
 
-// putModel is a test job kind that stores a tiny model as its model/
-// output, the source of the compress jobs.
-func putModel(t *testing.T) jobs.Handler {
-	dir := filepath.Join(t.TempDir(), "m")
-	if err := wavenet.Save(context.Background(), dir, wavenettest.Tiny(t, 2, nil), nil); err != nil {
-		t.Fatal(err)
-	}
-	return func(ctx context.Context, task *jobs.Task) error {
-		for _, name := range []string{wavenet.ConfigFile, wavenet.WeightsFile} {
-			f, err := os.Open(filepath.Join(dir, name))
-			if err != nil {
-				return err
-			}
-			_, err = task.Put(ctx, "model/"+name, "", f)
-			f.Close()
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
-
 func TestCompress(t *testing.T) {
 	s, src := compressWorker(t)
 	for _, c := range []struct {
@@ -233,7 +211,7 @@ func compressWorker(t *testing.T) (*jobs.Store, jobs.Job) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs["put-model"] = putModel(t)
+	hs["put-model"] = kindstest.PutModel(t, wavenettest.Tiny(t, 2, nil))
 	work(t, s, hs)
 	src, err := s.Submit(context.Background(), "put-model", nil)
 	if err != nil {

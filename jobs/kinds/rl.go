@@ -66,7 +66,7 @@ func (o Options) rl(ctx context.Context, t *jobs.Task) error {
 	if err := rl.PlotCurves(dir+"/curve.png", r.Agent+" on "+r.Env, "episode", "return", []rl.Curve{{Name: r.Agent, Y: s.Returns}}, 20); err != nil {
 		return err
 	}
-	out := dirSync{t: t, prefix: runPrefix, dir: dir}
+	out := dirSync{t: t, prefix: RunPrefix, dir: dir}
 	if err := out.sync(ctx); err != nil {
 		return err
 	}

@@ -23,8 +23,9 @@ type ModelSource struct {
 	TempDir string
 }
 
-// hasModel reports whether job j finished with a model.
-func hasModel(j jobs.Job) bool {
+// HasModel reports whether job j finished with a model (outputs under
+// ModelPrefix/), which ModelSource serves under its id.
+func HasModel(j jobs.Job) bool {
 	return j.State == jobs.Succeeded && slices.ContainsFunc(j.Outputs, func(o jobs.Output) bool {
 		return strings.HasPrefix(o.Name, ModelPrefix+"/")
 	})
@@ -38,7 +39,7 @@ func (m ModelSource) IDs(ctx context.Context) ([]string, error) {
 	}
 	var ids []string
 	for _, j := range js {
-		if hasModel(j) && synth.ValidModelID(j.ID) {
+		if HasModel(j) && synth.ValidModelID(j.ID) {
 			ids = append(ids, j.ID)
 		}
 	}
@@ -56,7 +57,7 @@ func (m ModelSource) Load(ctx context.Context, id string) (*synth.Bundle, error)
 	if err != nil {
 		return nil, err
 	}
-	if !hasModel(j) {
+	if !HasModel(j) {
 		return nil, fmt.Errorf("kinds: job %q (%s) has no model: %w", id, j.State, synth.ErrUnknownModel)
 	}
 	dir, err := os.MkdirTemp(m.TempDir, "model-"+id+"-")

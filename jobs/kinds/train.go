@@ -48,8 +48,9 @@ type TrainResult struct {
 	Resumed bool  `json:"resumed"` // from a checkpoint of an earlier attempt
 }
 
-// runPrefix is the output folder of a train or rl job's run directory.
-const runPrefix = "run"
+// RunPrefix is the output folder of a train or rl job's run directory
+// (an rl job's: summary.json, policy.json, curve.png).
+const RunPrefix = "run"
 
 func (r *TrainRequest) check() error {
 	if r.Data == "" {
@@ -111,7 +112,7 @@ func (o Options) train(ctx context.Context, t *jobs.Task) error {
 		return err
 	}
 	// An earlier attempt's run: resume from its newest checkpoint.
-	n, err := fetchDir(ctx, t.Store(), t.ID, runPrefix, dir)
+	n, err := fetchDir(ctx, t.Store(), t.ID, RunPrefix, dir)
 	if err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func (o Options) train(ctx context.Context, t *jobs.Task) error {
 		return err
 	}
 	defer tr.Close()
-	run := dirSync{t: t, prefix: runPrefix, dir: dir}
+	run := dirSync{t: t, prefix: RunPrefix, dir: dir}
 	if err := run.sync(ctx); err != nil {
 		return err
 	}

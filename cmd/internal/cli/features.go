@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"log/slog"
 	"path/filepath"
 
 	"github.com/wavenet-go/wavenet/api"
@@ -12,7 +11,6 @@ import (
 	"github.com/wavenet-go/wavenet/api/rlapi"
 	"github.com/wavenet-go/wavenet/jobs"
 	"github.com/wavenet-go/wavenet/ltest"
-	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 // serveFeatures are the REST features serve mounts besides the core
@@ -20,31 +18,25 @@ import (
 type serveFeatures struct {
 	list      []api.Feature
 	closers   []func()
-	compress  *compressapi.Manager
 	listening *listeningapi.Service
 }
 
 // featureLimits bound the features' work (serve's flags); the zero
 // value takes each feature's defaults.
 type featureLimits struct {
-	detection    detectionapi.Options
-	compress, rl api.Retention
-	logger       *slog.Logger
+	detection detectionapi.Options
 }
 
-// newServeFeatures builds detection, rl (unless noRL), compress and the
-// listening tests, kept in the NATS JetStream of the job store js (shared
-// by every replica), whose folders of WAVs are under dataDir/wavs.
+// newServeFeatures builds detection, rl (unless noRL), compress (rl and
+// compress are views of the jobs of the job store js) and the listening
+// tests, kept in the NATS JetStream of js (shared by every replica),
+// whose folders of WAVs are under dataDir/wavs.
 func newServeFeatures(noRL bool, dataDir string, js *jobs.Store, lim featureLimits) (*serveFeatures, error) {
 	f := &serveFeatures{list: []api.Feature{detectionapi.New(lim.detection)}}
 	if !noRL {
-		feat, closeRuns := rlapi.New(rlapi.Options{Retention: lim.rl, Logger: lim.logger})
-		f.list = append(f.list, feat)
-		f.closers = append(f.closers, closeRuns)
+		f.list = append(f.list, rlapi.New(rlapi.Options{Store: js}).Feature())
 	}
-	f.compress = compressapi.New(compressapi.Options{Retention: lim.compress, Logger: lim.logger})
-	f.list = append(f.list, f.compress.Feature())
-	f.closers = append(f.closers, f.compress.Close)
+	f.list = append(f.list, compressapi.New(compressapi.Options{Store: js}).Feature())
 	st, err := ltest.Open(context.Background(), js.JetStream(), js.Options().Replicas)
 	if err != nil {
 		f.close()
@@ -56,34 +48,15 @@ func newServeFeatures(noRL bool, dataDir string, js *jobs.Store, lim featureLimi
 	return f, nil
 }
 
-// serve hands srv's model table to the features that add models: until
-// then compression jobs answer 503.
+// serve hands srv's synthesis engine to the listening tests.
 func (f *serveFeatures) serve(srv *api.Server) {
-	f.compress.SetRegistry(serveRegistry{srv})
 	f.listening.SetSynthesizer(ltest.Engine{E: srv.Engine()})
 }
 
-// close stops the features' background work (rl runs, compression jobs)
+// close stops the features' background work
 // and waits for it, and closes the listening tests' database.
 func (f *serveFeatures) close() {
 	for _, c := range f.closers {
 		c()
 	}
-}
-
-// serveRegistry adapts the server's model table to compressapi.Registry,
-// so that models made by compression jobs are served at once.
-type serveRegistry struct{ srv *api.Server }
-
-var _ compressapi.Registry = serveRegistry{}
-
-func (r serveRegistry) Model(id string) (*wavenet.Model, bool) { return r.srv.Model(id) }
-
-func (r serveRegistry) RemoveModel(id string) error { return r.srv.RemoveModel(id) }
-
-// AddModel serves m with its source model's word duration statistics,
-// and with the int8 generator (cache.NewInt8) when it is an int8
-// quantization.
-func (r serveRegistry) AddModel(id string, m *wavenet.Model, o compressapi.Served) error {
-	return r.srv.AddModel(id, m, api.WithInt8(o.Int8), api.WithSpeechStats(r.srv.SpeechStats(o.Source)))
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -87,7 +88,7 @@ func runLoadtest(ctx context.Context, env *Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the results as JSON instead of a table")
 	serverPID := fs.Int("server-pid", 0, "process id of the server, to report its CPU time per run and its peak memory (Linux /proc)")
 	serverLog := fs.String("server-log", "", "the server's log file, to count the panics it reports")
-	mixFlag := fs.String("mix", "synthesize", "kinds of request and their weights: synthesize, evaluate (POST /v1/detection/evaluate of a generated COCO evaluation) and compress (a quantization job), e.g. synthesize=6,evaluate=1,compress=1")
+	mixFlag := fs.String("mix", "synthesize", "kinds of request and their weights: synthesize, evaluate (POST /v1/detection/evaluate of a generated COCO evaluation), compress (a quantization job) and jobs (POST /v1/jobs of a synthesize job of one 0.2 s request), e.g. synthesize=6,evaluate=1,jobs=1")
 	evalKB := fs.Int("evaluate-kb", 1024, "size of each generated evaluation request, in KiB")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -204,9 +205,9 @@ func parseMix(s string) ([]mixEntry, error) {
 			weight = n
 		}
 		switch kind {
-		case "synthesize", "evaluate", "compress":
+		case "synthesize", "evaluate", "compress", "jobs":
 		default:
-			return nil, Usagef("--mix: kind %q, want synthesize, evaluate or compress", kind)
+			return nil, Usagef("--mix: kind %q, want synthesize, evaluate, compress or jobs", kind)
 		}
 		if seen[kind] {
 			return nil, Usagef("--mix: %s given twice", kind)
@@ -225,6 +226,9 @@ type loadKind struct {
 	weight int
 	do     func(ctx context.Context, c, i int) (status int, audioSec float64, retry time.Duration, err error)
 }
+
+// jobSeconds is the audio of the synthesize job the "jobs" kind submits.
+const jobSeconds = 0.2
 
 // loadKinds builds the requests of mix against the service at base.
 func loadKinds(ctx context.Context, client *http.Client, base, key string, synthBody map[string]any, mix []mixEntry, model string, evalBytes int) ([]loadKind, error) {
@@ -253,10 +257,22 @@ func loadKinds(ctx context.Context, client *http.Client, base, key string, synth
 					return nil, err
 				}
 			}
-			run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 			k.do = func(ctx context.Context, c, i int) (int, float64, time.Duration, error) {
-				b := map[string]any{"method": "quantize", "dtype": "int8", "new_id": fmt.Sprintf("loadtest-%s-%d-%d", run, c, i)}
+				b := map[string]any{"method": "quantize", "dtype": "int8"}
 				return oneRequest(ctx, client, base+"/v1/models/"+url.PathEscape(src)+"/compress", key, b, false)
+			}
+		case "jobs":
+			// One 0.2 s synthesis of the load's model, stored as a WAV: the
+			// submission is what is measured, not the job's run.
+			q := map[string]any{"seconds": jobSeconds, "format": "wav"}
+			if model != "" {
+				q["model"] = model
+			}
+			k.do = func(ctx context.Context, c, i int) (int, float64, time.Duration, error) {
+				r := map[string]any{"seed": c*1_000_003 + i}
+				maps.Copy(r, q)
+				b := map[string]any{"kind": "synthesize", "requests": []any{r}}
+				return oneRequest(ctx, client, base+"/v1/jobs", key, b, false)
 			}
 		}
 		kinds = append(kinds, k)

@@ -15,6 +15,9 @@ import (
 	"testing"
 
 	"github.com/wavenet-go/wavenet/api"
+	"github.com/wavenet-go/wavenet/api/jobsapi"
+	"github.com/wavenet-go/wavenet/jobs"
+	"github.com/wavenet-go/wavenet/jobs/kinds"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/wavenet/wavenettest"
 )
@@ -90,7 +93,7 @@ func TestLoadtestRefusesRemoteHosts(t *testing.T) {
 }
 
 // TestLoadtestMix runs a mixed load (synthesis, detection evaluation,
-// compression jobs) against a server assembled as serve assembles it,
+// compression jobs, job submissions; the jobs stay queued: no worker) against a server assembled as serve assembles it,
 // and checks that every kind was sent and answered without a 5xx, and
 // that the server's peak memory and its log's panic count are reported.
 func TestLoadtestMix(t *testing.T) {
@@ -101,10 +104,19 @@ func TestLoadtestMix(t *testing.T) {
 	}
 	defer lf.Close()
 	logger := slog.New(slog.NewTextHandler(lf, nil))
-	features := testFeatures(t, true, featureLimits{logger: logger})
+	js, err := jobs.Open(t.Context(), jobs.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer js.Close()
+	features, err := newServeFeatures(true, t.TempDir(), js, featureLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer features.close()
+	jobRoutes := jobsapi.New(jobsapi.Options{Store: js, Validate: kinds.Validate}).Feature()
 	srv, err := api.New(api.Options{Models: map[string]*synth.Bundle{"default": {Model: wavenettest.Tiny(t, 1, nil)}},
-		Features: features.list, Logger: logger})
+		Features: append(features.list, jobRoutes), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +127,7 @@ func TestLoadtestMix(t *testing.T) {
 
 	var out, errb bytes.Buffer
 	err = runLoadtest(context.Background(), &Env{Stdout: &out, Stderr: &errb}, []string{"--url", ts.URL, "--clients", "4",
-		"--mix", "synthesize=2,evaluate=1,compress=1", "--evaluate-kb", "4", "--seconds-per-request", "0.05", "--duration", "500ms",
+		"--mix", "synthesize=2,evaluate=1,compress=1,jobs=1", "--evaluate-kb", "4", "--seconds-per-request", "0.05", "--duration", "500ms",
 		"--json", "--server-pid", strconv.Itoa(os.Getpid()), "--server-log", logFile})
 	if err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, errb.String())
@@ -132,7 +144,7 @@ func TestLoadtestMix(t *testing.T) {
 		t.Fatalf("levels = %+v, want one", rep.Levels)
 	}
 	l := rep.Levels[0]
-	for _, kind := range []string{"synthesize", "evaluate", "compress"} {
+	for _, kind := range []string{"synthesize", "evaluate", "compress", "jobs"} {
 		k := l.Kinds[kind]
 		if k == nil || k.Requests == 0 {
 			t.Errorf("kind %s: %+v, want requests", kind, k)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/wavenet-go/wavenet/api"
-	"github.com/wavenet-go/wavenet/api/compressapi"
 	"github.com/wavenet-go/wavenet/api/detectionapi"
 	"github.com/wavenet-go/wavenet/jobs/kinds"
 	"github.com/wavenet-go/wavenet/models"
@@ -40,10 +39,6 @@ type serveConfig struct {
 	randomModel     string
 	noRL            bool
 	dataDir         string
-	compressKeep    int
-	compressKeepFor time.Duration
-	rlKeep          int
-	rlKeepFor       time.Duration
 	maxEvaluations  int
 	evalMemory      int64
 	jobs            jobFlags
@@ -71,10 +66,6 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.randomModel, "random-model", "", "serve an UNTRAINED model with random weights from a preset (tiny, small, ibab) as \"random\": noise, for load tests only")
 	fs.BoolVar(&c.noRL, "no-rl", false, "do not mount the reinforcement-learning routes (/v1/rl/...)")
 	fs.StringVar(&c.dataDir, "data-dir", "wavenet-data", "the service's data: the embedded NATS JetStream store (DIR/nats: jobs, listening tests, models made by jobs; created if need be); listening tests may be made from folders of WAVs under DIR/wavs")
-	fs.IntVar(&c.compressKeep, "compress-keep", compressapi.DefaultKeep, "finished compression jobs kept; older ones are deleted with the models they made (each served model holds memory)")
-	fs.DurationVar(&c.compressKeepFor, "compress-keep-for", api.DefaultKeepFor, "how long a finished compression job (and its model) is kept")
-	fs.IntVar(&c.rlKeep, "rl-keep", api.DefaultKeep, "finished rl runs kept; older ones are deleted")
-	fs.DurationVar(&c.rlKeepFor, "rl-keep-for", api.DefaultKeepFor, "how long a finished rl run is kept")
 	fs.IntVar(&c.maxEvaluations, "max-evaluations", 2, "/v1/detection/evaluate requests run at once; as many more may wait --queue-wait")
 	fs.Int64Var(&c.evalMemory, "evaluation-memory", 512<<20, "memory budget of the detection evaluations running at once, in bytes (a request is estimated at 6x its body); larger requests get 413")
 	c.jobs.register(fs, "job-")
@@ -107,8 +98,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if c.maxSeconds <= 0 || c.maxScoreSeconds <= 0 || c.maxBodyBytes <= 0 {
 		return Usagef("--max-seconds, --max-score-seconds and --max-body-bytes must be positive")
 	}
-	if c.compressKeep < 1 || c.rlKeep < 1 || c.compressKeepFor <= 0 || c.rlKeepFor <= 0 || c.maxEvaluations < 1 || c.evalMemory <= 0 {
-		return Usagef("--compress-keep, --compress-keep-for, --rl-keep, --rl-keep-for, --max-evaluations and --evaluation-memory must be positive")
+	if c.maxEvaluations < 1 || c.evalMemory <= 0 {
+		return Usagef("--max-evaluations and --evaluation-memory must be positive")
 	}
 	if c.corsOrigins != "" {
 		for _, o := range strings.Split(c.corsOrigins, ",") {
@@ -147,9 +138,6 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	defer jobs.close()
 	features, err := newServeFeatures(c.noRL, c.dataDir, jobs.store, featureLimits{
 		detection: detectionapi.Options{MaxEvaluations: c.maxEvaluations, MemoryBudget: c.evalMemory, QueueWait: c.queueWait},
-		compress:  api.Retention{Keep: c.compressKeep, MaxAge: c.compressKeepFor},
-		rl:        api.Retention{Keep: c.rlKeep, MaxAge: c.rlKeepFor},
-		logger:    logger,
 	})
 	if err != nil {
 		return err

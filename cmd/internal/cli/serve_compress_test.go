@@ -6,40 +6,40 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net/http"
-	"path/filepath"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wavenet-go/wavenet/cache"
 	"github.com/wavenet-go/wavenet/compress"
+	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/mulaw"
-	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 // TestServeCompressJobServedAtOnce runs the serve command in process on a
-// free loopback port, starts an int8 quantization of its model through
-// POST /v1/models/digits/compress, follows the job with GET until it is
-// done, and checks that the new model is listed by GET /v1/models and
-// synthesizes at once, without a restart.
+// free loopback port with the embedded models, starts an int8
+// quantization of the default model through POST
+// /v1/models/default/compress (a compress job of the job store, run by
+// serve's in-process worker), follows the job with GET until it is done,
+// and checks that the new model, named by the job's id, is listed by GET
+// /v1/models and synthesizes at once, without a restart.
 func TestServeCompressJobServedAtOnce(t *testing.T) {
-	modelsDir := serveTestModels(t)
-	// Word durations for the source model: the new one must say text with them.
-	st := &speech.Stats{Conditions: []string{"digit"}, All: speech.Duration{N: 10, Median: 0.3, P90: 0.4, Max: 0.5}}
-	if err := speech.WriteStats(filepath.Join(modelsDir, "digits"), st); err != nil {
-		t.Fatal(err)
+	if !models.Available() {
+		t.Skip("no embedded models")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
 		err := runServe(ctx, &Env{Stdout: pw, Stderr: io.Discard},
-			[]string{"--addr", "127.0.0.1:0", "--models", modelsDir, "--data-dir", t.TempDir(), "--no-rl", "--workers", "1", "--max-streams", "2"})
+			[]string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--no-rl", "--workers", "1", "--max-streams", "2"})
 		pw.CloseWithError(err)
 		done <- err
 	}()
@@ -74,7 +74,7 @@ func TestServeCompressJobServedAtOnce(t *testing.T) {
 		return res.StatusCode
 	}
 
-	res, err := http.Post(base+"/v1/models/digits/compress", "application/json",
+	res, err := http.Post(base+"/v1/models/default/compress", "application/json",
 		strings.NewReader(`{"method": "quantize", "dtype": "int8", "per_channel": true}`))
 	if err != nil {
 		t.Fatal(err)
@@ -90,13 +90,15 @@ func TestServeCompressJobServedAtOnce(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST /v1/models/digits/compress = %d %s, want 202", res.StatusCode, b)
+		t.Fatalf("POST /v1/models/default/compress = %d %s, want 202", res.StatusCode, b)
 	}
 	json.Unmarshal(b, &job)
-	if job.ID == "" || job.NewModel != "digits-int8" {
-		t.Fatalf("job = %+v, want an id and new model digits-int8", job)
+	if job.ID == "" || job.NewModel != job.ID {
+		t.Fatalf("job = %+v, want an id and the new model named by it", job)
 	}
-	// The tiny model quantizes in milliseconds; 30 s is for a loaded machine.
+	newID := job.ID
+	// The 1.6 MB default model quantizes in well under a second; 30 s is
+	// for a loaded machine.
 	deadline := time.Now().Add(30 * time.Second)
 	for job.Status == "running" || job.Status == "" {
 		if time.Now().After(deadline) {
@@ -117,31 +119,39 @@ func TestServeCompressJobServedAtOnce(t *testing.T) {
 	for _, m := range list.Models {
 		ids = append(ids, m.ID)
 	}
-	if got := fmt.Sprint(ids); got != "[digits digits-int8]" {
-		t.Errorf("GET /v1/models ids = %s, want [digits digits-int8]", got)
+	if !slices.Contains(ids, newID) {
+		t.Errorf("GET /v1/models ids = %v, want the job's id %s among them", ids, newID)
 	}
 	var one struct {
 		ID            string `json:"id"`
 		Generator     string `json:"generator"`
 		WordDurations string `json:"word_durations"`
 	}
-	if code := getJSON("/v1/models/digits-int8", &one); code != http.StatusOK || one.ID != "digits-int8" ||
+	if code := getJSON("/v1/models/"+newID, &one); code != http.StatusOK || one.ID != newID ||
 		one.Generator != "int8" || one.WordDurations != "model" {
-		t.Errorf("GET /v1/models/digits-int8 = %d %+v, want 200, its id, generator int8, word durations from the model", code, one)
+		t.Errorf("GET /v1/models/%s = %d %+v, want 200, its id, generator int8, word durations from the model", newID, code, one)
 	}
 	// 400 float32 samples of the new model: cache.NewInt8's on the
 	// model the job made (compress.Quantized with the job's options).
 	res, err = http.Post(base+"/v1/synthesize", "application/json",
-		strings.NewReader(`{"model": "digits-int8", "num_samples": 400, "label": "7", "speaker": "george", "seed": 1, "format": "float32"}`))
+		strings.NewReader(`{"model": "`+newID+`", "num_samples": 400, "label": "7", "speaker": "george", "seed": 1, "format": "float32"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ = io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK || len(b) != 4*400 {
-		t.Fatalf("POST /v1/synthesize digits-int8 = %d, %d bytes, want 200, %d bytes", res.StatusCode, len(b), 4*400)
+		t.Fatalf("POST /v1/synthesize %s = %d, %d bytes, want 200, %d bytes", newID, res.StatusCode, len(b), 4*400)
 	}
-	src, err := wavenet.Load(context.Background(), filepath.Join(modelsDir, "digits"))
+	dir := t.TempDir()
+	def, err := fs.Sub(models.FS(), models.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(dir, def); err != nil {
+		t.Fatal(err)
+	}
+	src, err := wavenet.Load(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,22 +160,13 @@ func TestServeCompressJobServedAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := cache.StreamOptions{Cond: []int{7, 0}, Temperature: 1, Seed: 1}
+	// The default model's conditions are speaker (george: 0), then digit.
+	o := cache.StreamOptions{Cond: []int{0, 7}, Temperature: 1, Seed: 1}
 	if got, want := b, audioBytes(int8Codes(t, cache.NewInt8(q, 1), o, 400), q); !bytes.Equal(got, want) {
-		t.Errorf("digits-int8 audio differs from cache.NewInt8's on the quantized model")
+		t.Errorf("the new model's audio differs from cache.NewInt8's on the quantized model")
 	}
 	if got, plain := b, audioBytes(int8Codes(t, cache.New(q, 1), o, 400), q); bytes.Equal(got, plain) {
-		t.Errorf("digits-int8 audio equals cache.New's: the int8 generator is not in use")
-	}
-	// A second job for the same new id is refused: the model exists.
-	res, err = http.Post(base+"/v1/models/digits/compress", "application/json",
-		strings.NewReader(`{"method": "quantize", "dtype": "int8"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusConflict {
-		t.Errorf("second POST /v1/models/digits/compress = %d, want 409", res.StatusCode)
+		t.Errorf("the new model's audio equals cache.New's: the int8 generator is not in use")
 	}
 }
 

@@ -182,7 +182,7 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"--api-key-file", "/nonexistent/keys"}, "api key file"},
 		{[]string{"--models", "/nonexistent/models"}, "models directory"},
-		{[]string{"--compress-keep", "0"}, "--compress-keep"},
+		{[]string{"--max-evaluations", "0"}, "--max-evaluations"},
 		{[]string{"--evaluation-memory", "-1"}, "--evaluation-memory"},
 	} {
 		var out, errb bytes.Buffer
