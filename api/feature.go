@@ -1,9 +1,6 @@
 package api
 
 import (
-	"sort"
-	"time"
-
 	"github.com/labstack/echo/v4"
 )
 
@@ -26,48 +23,3 @@ type Feature struct {
 // empty body is a 400 ({} gives the defaults), and every error is an *Error whose
 // message names the field (never echo's internal error text).
 func DecodeJSON(c echo.Context, v any) error { return decodeJSON(c, v) }
-
-// Retention bounds the finished jobs a feature keeps (compression jobs,
-// rl runs): at most Keep of them, none older than MaxAge (finished
-// longer ago). Running jobs are never dropped and do not count. Zero
-// fields take DefaultKeep and DefaultKeepFor.
-type Retention struct {
-	Keep   int
-	MaxAge time.Duration
-}
-
-// The defaults of Retention.
-const (
-	DefaultKeep    = 32
-	DefaultKeepFor = 24 * time.Hour
-)
-
-// WithDefaults returns r with its zero fields set to the defaults.
-func (r Retention) WithDefaults() Retention {
-	if r.Keep <= 0 {
-		r.Keep = DefaultKeep
-	}
-	if r.MaxAge <= 0 {
-		r.MaxAge = DefaultKeepFor
-	}
-	return r
-}
-
-// Expired returns the indices of the finished jobs to drop at now, given
-// their finish times: those past MaxAge, and the oldest beyond Keep.
-func (r Retention) Expired(finished []time.Time, now time.Time) []int {
-	r = r.WithDefaults()
-	idx := make([]int, len(finished))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return finished[idx[a]].After(finished[idx[b]]) }) // newest first
-	var drop []int
-	for rank, i := range idx {
-		if rank >= r.Keep || now.Sub(finished[i]) > r.MaxAge {
-			drop = append(drop, i)
-		}
-	}
-	sort.Ints(drop)
-	return drop
-}

@@ -355,25 +355,3 @@ func TestFailedModelsListed(t *testing.T) {
 		t.Errorf("GET /v1/models/bad = %d %q, want 503 saying it did not load", res.StatusCode, e.Message)
 	}
 }
-
-// TestRetentionExpired: finished jobs past MaxAge and the oldest beyond
-// Keep are dropped, whatever order they are given in.
-func TestRetentionExpired(t *testing.T) {
-	now := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
-	ago := func(h int) time.Time { return now.Add(-time.Duration(h) * time.Hour) }
-	for _, c := range []struct {
-		r        Retention
-		finished []time.Time
-		want     string
-	}{
-		{Retention{Keep: 2, MaxAge: 100 * time.Hour}, []time.Time{ago(3), ago(1), ago(2)}, "[0]"},
-		{Retention{Keep: 5, MaxAge: 2 * time.Hour}, []time.Time{ago(3), ago(1), ago(2)}, "[0]"},
-		{Retention{Keep: 1, MaxAge: time.Hour / 2}, []time.Time{ago(3), ago(1), ago(2)}, "[0 1 2]"},
-		{Retention{}, []time.Time{ago(1), ago(25)}, "[1]"}, // defaults: 32, a day
-		{Retention{Keep: 1}, nil, "[]"},
-	} {
-		if got := fmt.Sprint(c.r.Expired(c.finished, now)); got != c.want {
-			t.Errorf("%+v.Expired(%v) = %s, want %s", c.r, c.finished, got, c.want)
-		}
-	}
-}
