@@ -107,6 +107,15 @@ func (s *slots) setState(tensors map[string][]float32, step int64) error {
 	if step < 0 {
 		return fmt.Errorf("nn: %s: negative step %d", s.prefix, step)
 	}
+	if len(tensors) == 0 && s.names == nil {
+		// The state of an optimizer that never stepped (a step-0
+		// checkpoint): fresh moments at the first Step.
+		if step != 0 {
+			return fmt.Errorf("nn: %s: state of step %d has no tensors", s.prefix, step)
+		}
+		s.pending, s.step = nil, 0
+		return nil
+	}
 	if s.names == nil {
 		// Not bound yet: keep a copy, checked against the params at the first Step.
 		p := make(map[string][]float32, len(tensors))

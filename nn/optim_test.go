@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -183,6 +184,37 @@ func TestOptimizerStateResume(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestOptimizerStateBeforeFirstStep: the state of an optimizer that
+// never stepped (what a step-0 checkpoint holds) restores as a fresh
+// optimizer, for every kind; a later step without tensors is refused.
+func TestOptimizerStateBeforeFirstStep(t *testing.T) {
+	for _, mk := range []func() Optimizer{
+		func() Optimizer { return NewAdam(0.9, 0.999, 1e-8, 0) },
+		func() Optimizer { return NewSGD(0.9, false) },
+		func() Optimizer { return NewRMSProp(0.99, 1e-8) },
+	} {
+		params := func() []Param { return []Param{{Name: "a", Value: []float32{1, 2}, Grad: []float32{0.5, -1}}} }
+		fresh, restored := params(), params()
+		st, step := mk().State()
+		if err := mk().Step(fresh, 0.1); err != nil {
+			t.Fatal(err)
+		}
+		r := mk()
+		if err := r.SetState(st, step); err != nil {
+			t.Fatalf("%T: SetState of a never-stepped state: %v", r, err)
+		}
+		if err := r.Step(restored, 0.1); err != nil {
+			t.Fatalf("%T: Step after restoring a never-stepped state: %v", r, err)
+		}
+		if !slices.Equal(fresh[0].Value, restored[0].Value) {
+			t.Errorf("%T: restored run gives %v, a fresh one %v; want equal", r, restored[0].Value, fresh[0].Value)
+		}
+		if err := mk().SetState(map[string][]float32{}, 3); err == nil {
+			t.Errorf("%T: a step-3 state without tensors was accepted", r)
 		}
 	}
 }
