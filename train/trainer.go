@@ -501,12 +501,8 @@ func (t *Trainer) Run(ctx context.Context) error {
 			}
 		}
 		if t.step%o.LogEvery == 0 || val != nil || t.step == o.Steps {
-			m := Metric{Step: t.step, Loss: lossSum / float64(lossN), LR: lr, SamplesPerSec: rate, GradNorm: normSum / float64(lossN), Val: val}
-			m.Bits = m.Loss / math.Ln2
-			if math.IsNaN(m.GradNorm) {
-				m.GradNorm = 0
-			}
-			if err := appendMetric(filepath.Join(t.dir, MetricsFile), m); err != nil {
+			m := NewMetric(t.step, lossSum/float64(lossN), normSum/float64(lossN), lr, rate, val)
+			if err := AppendMetric(filepath.Join(t.dir, MetricsFile), m); err != nil {
 				return err
 			}
 			lossSum, normSum, lossN = 0, 0, 0
@@ -610,7 +606,18 @@ func latestCheckpoints(dir string) ([]string, error) {
 	return out, nil
 }
 
-func appendMetric(path string, m Metric) error {
+// NewMetric is the metrics line of step with the mean loss (nats) and
+// gradient norm (NaN when not clipped: recorded as 0) since the last line.
+func NewMetric(step int64, loss, gradNorm, lr, samplesPerSec float64, val *Validation) Metric {
+	if math.IsNaN(gradNorm) {
+		gradNorm = 0
+	}
+	return Metric{Step: step, Loss: loss, Bits: loss / math.Ln2, LR: lr, SamplesPerSec: samplesPerSec, GradNorm: gradNorm, Val: val}
+}
+
+// AppendMetric appends m as one JSON line to the metrics file path (a
+// run's MetricsFile), creating it if need be.
+func AppendMetric(path string, m Metric) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("train: metrics: %w", err)

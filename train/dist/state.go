@@ -243,12 +243,8 @@ func (r *run) after(ctx context.Context, lg *logger, loss, norm, lr, rate float6
 		val, r.lastVal = &v, &v
 	}
 	if r.step%o.LogEvery == 0 || val != nil || r.step == o.Steps {
-		m := train.Metric{Step: r.step, Loss: lg.lossSum / float64(lg.n), LR: lr, SamplesPerSec: rate, GradNorm: lg.normSum / float64(lg.n), Val: val}
-		m.Bits = m.Loss / math.Ln2
-		if math.IsNaN(m.GradNorm) {
-			m.GradNorm = 0
-		}
-		if err := appendJSONLine(filepath.Join(r.dir, train.MetricsFile), m); err != nil {
+		m := train.NewMetric(r.step, lg.lossSum/float64(lg.n), lg.normSum/float64(lg.n), lr, rate, val)
+		if err := train.AppendMetric(filepath.Join(r.dir, train.MetricsFile), m); err != nil {
 			return err
 		}
 		*lg = logger{}
@@ -321,25 +317,6 @@ func (r *run) save(ctx context.Context, extra map[string][]byte) error {
 	}
 	if err := train.PlotCurves(filepath.Join(r.dir, train.MetricsFile), filepath.Join(r.dir, train.CurveFile)); err != nil && r.opts.Logf != nil {
 		r.opts.Logf("dist: plot: %v", err)
-	}
-	return nil
-}
-
-func appendJSONLine(path string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("dist: metrics: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("dist: metrics: %w", err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("dist: metrics: %w", err)
 	}
 	return nil
 }
