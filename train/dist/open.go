@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"time"
 
 	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/internal/safetensors"
@@ -95,6 +96,11 @@ func Open(ctx context.Context, net Transport, mode Mode, spec train.Spec, opts t
 		}
 		for to := 1; to < net.World() && mode == SyncMode; to++ {
 			if err := net.Send(ctx, to, tagStart, start); err != nil {
+				return nil, nil, err
+			}
+		}
+		if mode == AsyncMode {
+			if err := awaitJoins(ctx, net, start, dopts.Timeout); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -232,4 +238,32 @@ func unpackDir(msg []byte, root string) (string, runOptions, error) {
 		}
 	}
 	return dir, ro, nil
+}
+
+// awaitJoins is rank 0 of an AsyncMode run at the start: it answers the
+// join of every other rank with start, so that the run begins with the
+// whole world (a worker too slow to join before the server finished
+// would wait in vain). Later, the running server answers the joins of
+// restarted workers and goes on without the ones that stop.
+func awaitJoins(ctx context.Context, net Transport, start []byte, timeout time.Duration) error {
+	joined := map[int]bool{}
+	for len(joined) < net.World()-1 {
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		msg, from, err := net.Recv(rctx, -1, tagToServer)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("dist: parameter server: %d of %d workers joined in %v: %w", len(joined), net.World()-1, timeout, ErrTimeout)
+			}
+			return err
+		}
+		if len(msg) != 1 || msg[0] != 'J' || joined[from] {
+			continue
+		}
+		joined[from] = true
+		if err := net.Send(ctx, from, tagStart, start); err != nil {
+			return err
+		}
+	}
+	return nil
 }
