@@ -164,7 +164,7 @@ func resumeSource(spec *Spec) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	var st state
+	var st State
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("train: %s: %w", filepath.Join(d, StateFile), err)
 	}

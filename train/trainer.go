@@ -156,8 +156,9 @@ type Metric struct {
 	Val           *Validation `json:"validation,omitempty"`
 }
 
-// state is trainer.json.
-type state struct {
+// State is a checkpoint's trainer.json: what resumes a run beside the
+// weights and the optimizer (train/dist writes and reads the same).
+type State struct {
 	Step    int64               `json:"step"`
 	Seed    uint64              `json:"seed"`
 	Sampler corpus.SamplerState `json:"sampler"`
@@ -371,7 +372,7 @@ func resumeFrom(ctx context.Context, dir, ckpt string, trainUtts, val []*corpus.
 	if err != nil {
 		return nil, err
 	}
-	var st state
+	var st State
 	sb, ok := c.Extra[StateFile]
 	if !ok {
 		return nil, fmt.Errorf("train: checkpoint %s has no %s", ckpt, StateFile)
@@ -542,7 +543,7 @@ func (t *Trainer) Save(ctx context.Context) error {
 		return fmt.Errorf("train: save optimizer: %w", err)
 	}
 	o := t.opts
-	sb, err := json.MarshalIndent(state{Step: t.step, Seed: o.Seed, Sampler: t.sampler.State(), Batch: o.Batch,
+	sb, err := json.MarshalIndent(State{Step: t.step, Seed: o.Seed, Sampler: t.sampler.State(), Batch: o.Batch,
 		Segment: o.Segment, LR: o.LR, Warmup: o.Warmup, Cosine: o.Cosine, CondDropout: o.CondDropout, Samples: t.samples, Corpus: t.source}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("train: save state: %w", err)
@@ -690,18 +691,23 @@ func RunConfig(dir string) (wavenet.Config, error) {
 }
 
 // dropConds writes into dst (reused) the conditions of batch row b for
-// this step: cond with each nullable condition replaced by its null row
-// with probability CondDropout. The draws depend only on the seed, the
-// step and b, so a resumed run drops exactly what an uninterrupted one
-// does.
+// this step (DropConds).
 func (t *Trainer) dropConds(dst, cond []int, b int) []int {
-	p := t.opts.CondDropout
+	return DropConds(dst, cond, t.Model.Config.Conditions, t.opts.CondDropout, t.opts.Seed, t.step, b)
+}
+
+// DropConds writes into dst (reused) the conditions of batch row b at
+// step: cond with each nullable condition of conds replaced by its null
+// row with probability p. The draws depend only on the seed, the step
+// and b, so a resumed run (or any rank of a distributed one) drops
+// exactly what an uninterrupted one does. With p 0 it returns cond.
+func DropConds(dst, cond []int, conds []wavenet.Condition, p float64, seed uint64, step int64, b int) []int {
 	if p == 0 {
 		return cond
 	}
-	rng := rand.New(rand.NewPCG(t.opts.Seed^0xD509, uint64(t.step)<<16|uint64(b)))
+	rng := rand.New(rand.NewPCG(seed^0xD509, uint64(step)<<16|uint64(b)))
 	dst = append(dst[:0], cond...)
-	for i, c := range t.Model.Config.Conditions {
+	for i, c := range conds {
 		if c.Null && rng.Float64() < p {
 			dst[i] = c.NullIndex()
 		}

@@ -87,7 +87,7 @@ func NewAsync(ctx context.Context, net Transport, dir, ckpt string, trainUtts, v
 		if err != nil {
 			return nil, err
 		}
-		var st trainerState
+		var st train.State
 		if err := json.Unmarshal(c.Extra[train.StateFile], &st); err != nil {
 			return nil, fmt.Errorf("dist: checkpoint %s: %s: %w", ckpt, train.StateFile, err)
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,22 +20,6 @@ import (
 	"github.com/wavenet-go/wavenet/wavenet"
 )
 
-// trainerState is train's trainer.json, field for field, so that a
-// checkpoint written here resumes in one process and the other way round.
-type trainerState struct {
-	Step        int64               `json:"step"`
-	Seed        uint64              `json:"seed"`
-	Sampler     corpus.SamplerState `json:"sampler"`
-	Batch       int                 `json:"batch"`
-	Segment     int                 `json:"segment"`
-	LR          float64             `json:"lr"`
-	Warmup      int64               `json:"warmup"`
-	Cosine      bool                `json:"cosine"`
-	CondDropout float64             `json:"cond_dropout,omitempty"`
-	Samples     int64               `json:"samples"`
-	Corpus      json.RawMessage     `json:"corpus,omitempty"`
-}
-
 // run is what every rank (and the parameter server) keeps of a training
 // run: the model, the optimizer, the data order, the counters, and on
 // rank 0 the run directory it writes.
@@ -45,7 +28,7 @@ type run struct {
 	net     Transport
 	dir     string
 	opts    train.Options
-	st      trainerState // the hyperparameters and corpus source of the checkpoint started from
+	st      train.State // the hyperparameters and corpus source of the checkpoint started from
 	train   []*corpus.Utterance
 	val     []*corpus.Utterance
 	cond    map[*corpus.Utterance][]int
@@ -180,28 +163,11 @@ func (r *run) draw(b *batch) {
 		var u *corpus.Utterance
 		var from int
 		b.segs[i], u, from = r.sampler.NextAt(b.segs[i], seg+1, rf-1)
-		b.conds[i] = r.dropConds(b.conds[i], r.cond[u], i)
+		b.conds[i] = train.DropConds(b.conds[i], r.cond[u], r.Model.Config.Conditions, r.opts.CondDropout, r.opts.Seed, r.step, i)
 		if lc := r.Model.Config.Local; lc != nil {
 			b.mels[i], b.offs[i] = train.LocalWindow(b.mels[i], u.Mel, *lc, from+1, train.LocalFrames(*lc, rf-1+seg))
 		}
 	}
-}
-
-// dropConds is train.Trainer's conditioning dropout: the draws depend
-// only on the seed, the step and the row.
-func (r *run) dropConds(dst, cond []int, row int) []int {
-	p := r.opts.CondDropout
-	if p == 0 {
-		return cond
-	}
-	rng := rand.New(rand.NewPCG(r.opts.Seed^0xD509, uint64(r.step)<<16|uint64(row)))
-	dst = append(dst[:0], cond...)
-	for i, c := range r.Model.Config.Conditions {
-		if c.Null && rng.Float64() < p {
-			dst[i] = c.NullIndex()
-		}
-	}
-	return dst
 }
 
 // apply clips the gradient in r.params, takes the optimizer step of
