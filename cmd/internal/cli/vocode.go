@@ -47,7 +47,7 @@ func vocodeOutName(dir, input string, format audio.Encoding) string {
 }
 
 func runVocode(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "vocode", "vocode in.wav|in.flac|in.npy|mels.json... [--model DIR] (--out out.wav | --out-dir DIR) [--method wavenet|griffin-lim] [--layout frames-by-mels|mels-by-frames] [--seed N] [--rate HZ] [--format wav]")
+	fs := NewFlagSet(env, "vocode", "vocode in.wav|in.flac|in.npy|mels.json... [--model DIR] (--out out.wav | --out-dir DIR) [--method wavenet|griffin-lim] [--layout frames-by-mels|mels-by-frames] [--seed N] [--temperature T] [--rate HZ] [--format wav]")
 	modelDir := fs.String("model", "", "checkpoint directory of a vocoder (a model trained with --local mel; default: the embedded vocoder)")
 	out := fs.String("out", "", "output file (one input)")
 	outDir := fs.String("out-dir", "", "output directory: one file per input, with the input's base name")
@@ -55,6 +55,7 @@ func runVocode(ctx context.Context, env *Env, args []string) error {
 	layout := fs.String("layout", synth.LayoutFramesByMels, "layout of .npy inputs: frames-by-mels or mels-by-frames")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed, model and input give the same audio")
 	rate := fs.Int("rate", 0, "sample rate of the output in Hz (default: the model's rate)")
+	temp := fs.Float64("temperature", 1, "sampling temperature (> 0; 1 samples the model's distribution, lower is more conservative)")
 	format := fs.String("format", string(audio.EncodingWAV), formatUsage)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,6 +72,8 @@ func runVocode(ctx context.Context, env *Env, args []string) error {
 		return Usagef("--layout is %q, want %s or %s", *layout, synth.LayoutFramesByMels, synth.LayoutMelsByFrames)
 	case *rate < 0:
 		return Usagef("--rate is %d, want a positive rate in Hz", *rate)
+	case !(*temp > 0):
+		return Usagef("--temperature is %v, want a positive number", *temp)
 	}
 	m, err := loadVocoder(ctx, *modelDir)
 	if err != nil {
@@ -115,7 +118,7 @@ func runVocode(ctx context.Context, env *Env, args []string) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			msg, err := vocodeFile(ctx, e, in, names[i], *layout, &synth.Request{Seed: seed, Method: *method, SampleRate: *rate, Format: audio.Encoding(*format)})
+			msg, err := vocodeFile(ctx, e, in, names[i], *layout, &synth.Request{Seed: seed, Temperature: temp, Method: *method, SampleRate: *rate, Format: audio.Encoding(*format)})
 			if err != nil {
 				errs[i] = err
 				cancel()
@@ -145,7 +148,7 @@ func vocodeFile(ctx context.Context, e *synth.Engine, input, out, layout string,
 	if err != nil {
 		return "", err
 	}
-	req.Seed, req.Method, req.SampleRate, req.Format = opts.Seed, opts.Method, opts.SampleRate, opts.Format
+	req.Seed, req.Temperature, req.Method, req.SampleRate, req.Format = opts.Seed, opts.Temperature, opts.Method, opts.SampleRate, opts.Format
 	syn, err := e.Start(ctx, req)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", input, usageOf(err))

@@ -110,6 +110,8 @@ func TestVocodeCLI(t *testing.T) {
 		{[]string{"--out", "x.wav", filepath.Join(in, "frames.npy"), filepath.Join(in, "jframes.json")}, "--out-dir"},
 		{[]string{"--out-dir", t.TempDir(), filepath.Join(in, "frames.npy"), filepath.Join(in, "transposed.npy"), filepath.Join(t.TempDir(), "frames.json")}, "same output"},
 		{[]string{"--out", "x.wav", "--layout", "sideways", filepath.Join(in, "frames.npy")}, "--layout"},
+		{[]string{"--out", "x.wav", "--temperature", "0", filepath.Join(in, "frames.npy")}, "--temperature"},
+		{[]string{"--out", "x.wav", "--temperature", "-1", filepath.Join(in, "frames.npy")}, "--temperature"},
 		{[]string{"--out", filepath.Join(in, "x.wav"), "--layout", "mels-by-frames", filepath.Join(in, "frames.npy")}, "frame 0 has 20 values"},
 	} {
 		_, _, err := runCmd(context.Background(), runVocode, append([]string{"--model", model}, c.args...)...)
@@ -168,6 +170,18 @@ func TestVocodeParity(t *testing.T) {
 				}
 			}
 		}
+	}
+	// --temperature is the API's "temperature": the same bytes, and not
+	// those of temperature 1.
+	out := filepath.Join(t.TempDir(), "cold.wav")
+	if _, stderr, err := runCmd(context.Background(), runVocode, "--model", model, "--seed", "5", "--temperature", "0.5", "--out", out, filepath.Join(in, "frames.npy")); err != nil {
+		t.Fatalf("vocode --temperature 0.5: %v\n%s", err, stderr)
+	}
+	js, _ := json.Marshal(map[string]any{"mels": frames, "seed": 5, "temperature": 0.5})
+	js1, _ := json.Marshal(map[string]any{"mels": frames, "seed": 5})
+	cold, api := readFile(t, out), post("", "application/json", js)
+	if !bytes.Equal(cold, api) || bytes.Equal(cold, post("", "application/json", js1)) {
+		t.Errorf("vocode --temperature 0.5 (%d bytes) differs from the API's temperature 0.5 (%d bytes), or equals temperature 1", len(cold), len(api))
 	}
 }
 
