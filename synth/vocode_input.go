@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,7 +59,12 @@ func DecodeMelsJSON(r io.Reader) ([][]float32, error) {
 	var obj struct {
 		Mels [][]float32 `json:"mels"`
 	}
-	if err := json.Unmarshal(b, &obj.Mels); err == nil {
+	// The bare array, or the object: the error is the one of the form the
+	// body has (a number beyond float32 in an array is named as such).
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+		if err := json.Unmarshal(b, &obj.Mels); err != nil {
+			return nil, badRequest("mels", "mel frames JSON: %v; want [[n_mels numbers], ...] with one array per frame", err)
+		}
 		return obj.Mels, nil
 	}
 	if err := json.Unmarshal(b, &obj); err != nil || obj.Mels == nil {

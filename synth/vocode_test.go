@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -368,5 +369,32 @@ func TestGriffinLimBounded(t *testing.T) {
 	}()
 	if x := synthAudio(t, e, r); len(x) != 8*4 {
 		t.Errorf("Griffin-Lim waiting for a place that frees: %d samples, want 32 (8 frames x hop 4)", len(x))
+	}
+}
+
+// TestDecodeMelsJSON: both JSON forms read; each bad body is a 400 on
+// "mels" naming its own fault (a number beyond float32 in the bare array
+// was reported as the object form's type error).
+func TestDecodeMelsJSON(t *testing.T) {
+	want := [][]float32{{1, 2}, {3, -4.5}}
+	for _, body := range []string{`[[1,2],[3,-4.5]]`, ` {"mels": [[1,2],[3,-4.5]]}`, "\n[[1, 2], [3, -4.5]]\n"} {
+		got, err := DecodeMelsJSON(strings.NewReader(body))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("DecodeMelsJSON(%q) = %v, %v; want %v", body, got, err, want)
+		}
+	}
+	for _, c := range []struct{ body, say string }{
+		{`[[1e308, 0]]`, "1e308"},
+		{`[[1, "a"]]`, "string"},
+		{`{"frames": [[1]]}`, `no "mels" field`},
+		{`{"mels": [[1e39]]}`, "1e39"},
+		{`mels`, "invalid character"},
+		{``, "unexpected end"},
+	} {
+		_, err := DecodeMelsJSON(strings.NewReader(c.body))
+		var re *RequestError
+		if !errors.As(err, &re) || re.Field != "mels" || !strings.Contains(err.Error(), c.say) {
+			t.Errorf("DecodeMelsJSON(%q) = %v; want a RequestError on mels saying %q", c.body, err, c.say)
+		}
 	}
 }
