@@ -1,7 +1,7 @@
 #!/bin/sh
 # Trains the default vocoder (models/vocoder, described in
-# models/vocoder/README.md) from scratch and installs it. About 1.5 hours on
-# an idle 2-core machine (two runs). The run checkpoints every 1000 steps: run the
+# models/vocoder/README.md) from scratch and installs it. About 3.5 hours on
+# an idle 2-core machine (four runs). The runs checkpoint every 1000 or 2000 steps: run the
 # script again after an interruption (Ctrl-C) and it continues where it
 # stopped, with the same schedule and data order.
 #
@@ -43,8 +43,22 @@ UNTIL= stage fsdd-vocoder 32000 --config runs/vocoder.json --local mel --mels 40
 #    5e-4 (warm-up 200) to 5e-5 over 18,000 steps.
 UNTIL= stage fsdd-vocoder-2 18000 --init runs/fsdd-vocoder/checkpoints/step-000032000 \
 	--lr 5e-4 --cosine --warmup 200
-# 3. The shipped weights: the mean of run 2's last three checkpoints.
+# 3. The mean of run 2's last three checkpoints (the weights shipped until
+#    runs 3 and 4).
 c=runs/fsdd-vocoder-2/checkpoints
-bin/wavenet average --out runs/fsdd-vocoder-avg $c/step-000016000 $c/step-000017000 $c/step-000018000
-cp runs/fsdd-vocoder-avg/config.json runs/fsdd-vocoder-avg/model.safetensors models/vocoder/
-echo "models/vocoder now holds runs/fsdd-vocoder-avg"
+[ -d runs/fsdd-vocoder-avg ] || bin/wavenet average --out runs/fsdd-vocoder-avg $c/step-000016000 $c/step-000017000 $c/step-000018000
+# 4. Continued from that mean, fresh optimizer: cosine from 3e-4 (warm-up
+#    200) to 3e-5 over 60,000 steps, another data order (seed 7).
+UNTIL= stage fsdd-vocoder-3 60000 --init runs/fsdd-vocoder-avg \
+	--lr 3e-4 --cosine --warmup 200 --seed 7 --checkpoint-every 2000 --validate-every 4000 --keep 40
+c=runs/fsdd-vocoder-3/checkpoints
+[ -d runs/fsdd-vocoder-avg3 ] || bin/wavenet average --out runs/fsdd-vocoder-avg3 $c/step-000056000 $c/step-000058000 $c/step-000060000
+# 5. Continued from run 3's mean: cosine from 1.5e-4 to 1.5e-5 over 36,000
+#    steps (seed 11).
+UNTIL= stage fsdd-vocoder-4 36000 --init runs/fsdd-vocoder-avg3 \
+	--lr 1.5e-4 --cosine --warmup 200 --seed 11 --checkpoint-every 2000 --validate-every 4000 --keep 40
+# 6. The shipped weights: the mean of run 4's last three checkpoints.
+c=runs/fsdd-vocoder-4/checkpoints
+bin/wavenet average --out runs/fsdd-vocoder-avg4 $c/step-000032000 $c/step-000034000 $c/step-000036000
+cp runs/fsdd-vocoder-avg4/config.json runs/fsdd-vocoder-avg4/model.safetensors models/vocoder/
+echo "models/vocoder now holds runs/fsdd-vocoder-avg4"
