@@ -459,7 +459,9 @@ func TestBrowserListening(t *testing.T) {
 		}
 		err := chromedp.Do(ctx,
 			chromedp.Click(chromedp.CSS(`#lt-rows tr[data-id="`+id+`"] .listen-link`)),
-			poll(`!document.querySelector('#listen-item').hidden`),
+			// This test's first stimulus: the previous test's last one stays
+			// shown until the page has switched (it raced here).
+			poll(`!document.querySelector('#listen-item').hidden && document.querySelector('#listen-item').dataset.test === '`+id+`'`),
 		)
 		if err != nil {
 			t.Fatalf("%s: listener view: %v", c.kind, err)

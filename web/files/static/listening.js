@@ -145,6 +145,7 @@ async function showItem() {
   const ab = listen.kind === 'ab';
   $('listen-item').hidden = false;
   $('listen-item').dataset.index = String(listen.at);
+  $('listen-item').dataset.test = listen.id;
   $('listen-progress').textContent = `${listen.at + 1} of ${listen.items.length}`;
   $('listen-text').textContent = it.text;
   $('listen-mos').hidden = ab;
