@@ -85,14 +85,7 @@ func TestCNNGradients(t *testing.T) {
 				}
 				for k := 0; k < 3; k++ {
 					i := rng.IntN(len(w.Value))
-					old := w.Value[i]
-					const h = 1e-3
-					w.Value[i] = old + h
-					lp := loss()
-					w.Value[i] = old - h
-					lm := loss()
-					w.Value[i] = old
-					num, got := (lp-lm)/(2*h), float64(w.Grad[i])
+					num, got := centralDiff(&w.Value[i], loss), float64(w.Grad[i])
 					dot, nn, gg = dot+num*got, nn+num*num, gg+got*got
 				}
 			}

@@ -42,14 +42,7 @@ func checkSeq(t *testing.T, name string, ls []layer, in shape, n int) {
 	dx = append([]float32(nil), dx...)
 	for k := 0; k < 10; k++ {
 		i := rng.IntN(len(x))
-		old := x[i]
-		const h = 1e-3
-		x[i] = old + h
-		lp := loss()
-		x[i] = old - h
-		lm := loss()
-		x[i] = old
-		num := (lp - lm) / (2 * h)
+		num := centralDiff(&x[i], loss)
 		if math.Abs(num-float64(dx[i])) > 2e-3+0.02*math.Abs(num) {
 			t.Errorf("%s: dx[%d] %.5f, numeric %.5f", name, i, dx[i], num)
 		}
@@ -68,14 +61,7 @@ func checkSeq(t *testing.T, name string, ls []layer, in shape, n int) {
 		}
 		for k := 0; k < 5; k++ {
 			i := rng.IntN(len(w.Value))
-			old := w.Value[i]
-			const h = 1e-3
-			w.Value[i] = old + h
-			lp := loss()
-			w.Value[i] = old - h
-			lm := loss()
-			w.Value[i] = old
-			num := (lp - lm) / (2 * h)
+			num := centralDiff(&w.Value[i], loss)
 			if math.Abs(num-float64(w.Grad[i])) > 2e-3+0.02*math.Abs(num) {
 				t.Errorf("%s: %s[%d] %.5f, numeric %.5f", name, w.Name, i, w.Grad[i], num)
 			}
@@ -108,4 +94,17 @@ func TestLayerCompositions(t *testing.T) {
 	checkSeq(t, "stem-relu", []layer{newConv("c", 4, 3, 2), newBatchNorm("b", true), &globalAvgPool{}}, in, 3)
 	checkSeq(t, "stem-relu-lin", []layer{newConv("c", 4, 3, 2), newBatchNorm("b", true), &globalAvgPool{}, &linear{name: "l", out: 3}}, in, 3)
 	checkSeq(t, "bn-bn", []layer{newConv("c", 4, 3, 2), newBatchNorm("b", false), newDepthwise("d", 3, 1), newBatchNorm("b2", false), &globalAvgPool{}}, in, 3)
+}
+
+// centralDiff is loss's derivative in *v by central differences (step
+// 1e-3); *v is restored.
+func centralDiff(v *float32, loss func() float64) float64 {
+	const h = 1e-3
+	old := *v
+	*v = old + h
+	lp := loss()
+	*v = old - h
+	lm := loss()
+	*v = old
+	return (lp - lm) / (2 * h)
 }
