@@ -110,20 +110,12 @@ func (s *Server) handleSynthesize(c echo.Context) error {
 // respond sends syn's audio with the audio headers: whole, or streamed
 // while it is generated. An error on inputErr (the request's input read
 // while its audio was generated; nil: none) replaces whole audio; a
-// streamed one stops where the input did.
+// streamed one cuts the stream. An error answer carries no audio headers.
 func (s *Server) respond(c echo.Context, syn *synth.Synthesis, stream bool, inputErr <-chan error) error {
 	h := c.Response().Header()
-	setAudioHeaders(h, syn)
-	if syn.Conditions != "" {
-		h.Set("X-Conditions", syn.Conditions)
-	}
-	if syn.Samples >= 0 { // a text's (or streamed frames') length is known at the end
-		setLength(h, syn.Samples, syn.Rate)
-	}
-	h.Set(echo.HeaderContentType, syn.Format.ContentType(syn.Rate))
-
 	if stream {
-		return s.streamOut(c, syn)
+		setSynthesisHeaders(h, syn, syn.Samples)
+		return s.streamOut(c, syn, inputErr)
 	}
 	x, err := syn.Audio()
 	select {
@@ -134,17 +126,32 @@ func (s *Server) respond(c echo.Context, syn *synth.Synthesis, stream bool, inpu
 	if err != nil {
 		return err
 	}
-	if syn.Samples < 0 {
-		setLength(h, len(x), syn.Rate)
-	}
 	body, err := synth.Encode(syn.Format, syn.Rate, x)
 	if err != nil {
 		return err
 	}
+	n := syn.Samples
+	if n < 0 {
+		n = len(x)
+	}
+	setSynthesisHeaders(h, syn, n)
 	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 	c.Response().WriteHeader(http.StatusOK)
 	_, err = c.Response().Write(body)
 	return err
+}
+
+// setSynthesisHeaders sets the headers of syn's audio answer, its length
+// n samples if n >= 0.
+func setSynthesisHeaders(h http.Header, syn *synth.Synthesis, n int) {
+	setAudioHeaders(h, syn)
+	if syn.Conditions != "" {
+		h.Set("X-Conditions", syn.Conditions)
+	}
+	if n >= 0 { // a text's (or streamed frames') length is known at the end
+		setLength(h, n, syn.Rate)
+	}
+	h.Set(echo.HeaderContentType, syn.Format.ContentType(syn.Rate))
 }
 
 // setAudioHeaders sets the headers every audio answer carries: the seed,
@@ -165,13 +172,21 @@ func setLength(h http.Header, n, rate int) {
 }
 
 // streamOut sends the audio chunk by chunk as it is generated. Once the
-// first byte is out, an error can only cut the connection: the client
-// sees a truncated (chunked) body instead of a clean end.
-func (s *Server) streamOut(c echo.Context, syn *synth.Synthesis) error {
+// first byte is out, an error (of the generation, or on inputErr: the
+// request's input, read while the audio was generated) can only cut the
+// connection: the client sees a truncated (chunked) body instead of a
+// clean end.
+func (s *Server) streamOut(c echo.Context, syn *synth.Synthesis, inputErr <-chan error) error {
 	res := c.Response()
 	res.Header().Del(echo.HeaderContentLength)
 	res.WriteHeader(http.StatusOK)
 	_, err := syn.Stream(res, res.Flush)
+	if err == nil {
+		select {
+		case err = <-inputErr: // the input failed: its audio so far is not all of it
+		default:
+		}
+	}
 	var we *synth.WriteError
 	switch {
 	case err == nil:

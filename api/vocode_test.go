@@ -32,6 +32,25 @@ func vocoder(t *testing.T) *wavenet.Model {
 	return m
 }
 
+// multipartFile is a multipart/form-data body with data as its "file"
+// part, and its Content-Type.
+func multipartFile(t *testing.T, data []byte) (body []byte, ctype string) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	fw, err := mw.CreateFormFile("file", "clip.wav")
+	if err == nil {
+		_, err = fw.Write(data)
+	}
+	if err == nil {
+		err = mw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes(), mw.FormDataContentType()
+}
+
 func postType(t *testing.T, url, ctype string, body []byte) *http.Response {
 	t.Helper()
 	res, err := http.Post(url, ctype, bytes.NewReader(body))
@@ -79,12 +98,8 @@ func TestVocodeRoute(t *testing.T) {
 	if err := audio.Encode(&wav, make([]float32, 40), 8000, audio.PCM16); err != nil {
 		t.Fatal(err)
 	}
-	var mp bytes.Buffer
-	mw := multipart.NewWriter(&mp)
-	fw, _ := mw.CreateFormFile("file", "clip.wav")
-	fw.Write(wav.Bytes())
-	mw.Close()
-	res = postType(t, ts.URL+"/v1/vocode?model=voc&format=pcm16", mw.FormDataContentType(), mp.Bytes())
+	mp, mpType := multipartFile(t, wav.Bytes())
+	res = postType(t, ts.URL+"/v1/vocode?model=voc&format=pcm16", mpType, mp)
 	// 40 samples: 1 + 40/4 = 11 centred frames of 4 samples.
 	if b := readAll(t, res); res.StatusCode != 200 || len(b) != 11*4*2 {
 		t.Errorf("multipart copy synthesis of 40 samples = %d, %d bytes; want 200 and 11 frames x 4 x 2 bytes (%s)", res.StatusCode, len(b), b)

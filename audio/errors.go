@@ -20,11 +20,13 @@ const (
 
 // FormatError reports a stream this package cannot decode. Problem says
 // what kind of problem, Detail gives the numbers, Codec which decoder
-// ("flac"; empty means "wav").
+// ("flac"; empty means "wav"). Err, when set, is the reader's error that
+// cut the stream (an http.MaxBytesError, a timeout), for errors.As.
 type FormatError struct {
 	Problem Problem
 	Detail  string
 	Codec   string
+	Err     error
 }
 
 func (e *FormatError) Error() string {
@@ -37,6 +39,9 @@ func (e *FormatError) Error() string {
 	}
 	return "audio: " + codec + ": " + string(e.Problem) + ": " + e.Detail
 }
+
+// Unwrap returns the reader's error that cut the stream, if any.
+func (e *FormatError) Unwrap() error { return e.Err }
 
 // Is reports whether target is a *FormatError with the same Problem, so
 // that errors.Is(err, &audio.FormatError{Problem: audio.Truncated}) works.

@@ -125,5 +125,5 @@ func flacErr(where string, err error) error {
 	case strings.Contains(err.Error(), "signature"):
 		p = BadMagic
 	}
-	return &FormatError{Problem: p, Codec: "flac", Detail: where + ": " + err.Error()}
+	return &FormatError{Problem: p, Codec: "flac", Detail: where + ": " + err.Error(), Err: err}
 }

@@ -29,7 +29,13 @@ var (
 // stream) is a *FormatError with Codec "npy" saying what was found.
 func DecodeNPY(r io.Reader) (data []float32, rows, cols int, err error) {
 	bad := func(p Problem, format string, args ...any) error {
-		return &FormatError{Problem: p, Detail: fmt.Sprintf(format, args...), Codec: "npy"}
+		fe := &FormatError{Problem: p, Detail: fmt.Sprintf(format, args...), Codec: "npy"}
+		for _, a := range args { // the reader's error, if any, stays reachable
+			if err, ok := a.(error); ok {
+				fe.Err = err
+			}
+		}
+		return fe
 	}
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
