@@ -42,22 +42,26 @@ func runEval(ctx context.Context, env *Env, args []string) error {
 	ref := fs.String("reference", "", "originals (WAV or FLAC): report the mel-cepstral distortion of each file of every DIR against the original of the same base name")
 	floor := fs.Bool("floor", false, "with --reference: also the MCD of each original after a mu-law round trip at the model's Q = 256 (the floor a WaveNet can reach)")
 	dtw := fs.Bool("dtw", false, "with --reference: pair frames by dynamic time warping instead of by time (copy synthesis is time-aligned, so time is the default)")
-	if err := fs.Parse(args); err != nil {
+	dirs, err := interspersed(fs, args)
+	if err != nil {
 		return err
 	}
 	if *ref == "" && (*floor || *dtw) {
 		return Usagef("--floor and --dtw need --reference DIR")
 	}
-	if *ref != "" && fs.NArg() == 0 {
+	if *ref != "" && len(dirs) == 0 {
 		return Usagef("--reference %s needs a DIR of resynthesised files to compare with it", *ref)
 	}
 	lo, hi, err := parseRange(*val)
 	if err != nil {
 		return err
 	}
+	if err := flagDir("--train", *train); err != nil {
+		return err
+	}
 	valEx, valNames, _, err := classify.LoadDir(ctx, *train, classify.IndexIn(lo, hi, true))
 	if err != nil {
-		return err
+		return fmt.Errorf("--train %s: %w", *train, err)
 	}
 	c, err := listening.LoadJudge(ctx, *judge, *train, lo, hi, false)
 	if err != nil {
@@ -71,7 +75,7 @@ func runEval(ctx context.Context, env *Env, args []string) error {
 	if err := rep.WriteText(env.Stdout, "validation recordings (indices "+*val+")", *verbose); err != nil {
 		return err
 	}
-	for _, dir := range fs.Args() {
+	for _, dir := range dirs {
 		ex, names, skipped, err := classify.LoadDir(ctx, dir, nil)
 		if err != nil {
 			return err
@@ -125,12 +129,12 @@ func audioFiles(dir string) (map[string]string, []string, error) {
 func readMono(path string) ([]float32, int, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("eval: %w", err)
+		return nil, 0, err
 	}
 	defer f.Close()
 	c, err := audio.DecodeAny(f)
 	if err != nil {
-		return nil, 0, fmt.Errorf("eval: %s: %w", path, err)
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	return c.Mono(nil), c.Format.SampleRate, nil
 }
