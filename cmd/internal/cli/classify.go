@@ -38,22 +38,22 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 	return Usagef("unknown classify subcommand %q (train, quantize, report)", args[0])
 }
 
-// loadSplit reads the recordings of the corpus at path (--data, listed
-// by cf), which must have digit and speaker labels: training outside the
-// index range val, validation inside (for a corpus without an index
-// label, its split).
-func loadSplit(ctx context.Context, path string, cf *corpusFlags, val string) (cnntrain.Data, error) {
+// loadSplit reads the recordings of the corpus at path (the value of
+// flag, listed by cf), which must have digit and speaker labels: training
+// outside the index range val, validation inside (for a corpus without an
+// index label, its split).
+func loadSplit(ctx context.Context, flag, path string, cf *corpusFlags, val string) (cnntrain.Data, error) {
 	var d cnntrain.Data
 	lo, hi, err := parseRange(val)
 	if err != nil {
 		return d, err
 	}
-	l, err := cf.list(ctx, "--data", path)
+	l, err := cf.list(ctx, flag, path)
 	if err != nil {
 		return d, err
 	}
 	if err := l.Require("digit", "speaker"); err != nil {
-		return d, fmt.Errorf("--data %s: the classifier learns digits and speakers: %w", path, err)
+		return d, fmt.Errorf("%s %s: the classifier knows digits and speakers: %w", flag, path, err)
 	}
 	for _, f := range l.Files {
 		if err := ctx.Err(); err != nil {
@@ -127,7 +127,7 @@ func runClassifyTrain(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	d, err := loadSplit(ctx, *data, &corp, *val)
+	d, err := loadSplit(ctx, "--data", *data, &corp, *val)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func runClassifyReport(ctx context.Context, env *Env, args []string) error {
 	if *judges == "" {
 		return Usagef("--judge DIR[,DIR...] is required")
 	}
-	d, err := loadSplit(ctx, *data, &corp, *val)
+	d, err := loadSplit(ctx, "--data", *data, &corp, *val)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,8 @@ subcommands:
   distill  --teacher DIR [--preset small | --config F] --data DIR --steps N --out DIR [--alpha 0.5 --temperature 2]
   report   --model DIR --data DIR [--pruned DIR] [--out FILE.md]: the README table (size, bits/sample, speed per format)
 
---model takes a checkpoint directory or a training run directory (its newest checkpoint).`
+--model takes a checkpoint directory or a training run directory (its newest checkpoint).
+--data takes a corpus (a folder tree, an LJSpeech directory or a .csv/.jsonl manifest), listed by --layout, --pattern and --speaker-from-folder as train lists it.`
 
 func runCompress(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {

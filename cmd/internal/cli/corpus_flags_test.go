@@ -190,6 +190,8 @@ func TestCorpusFlagsEverywhere(t *testing.T) {
 	writeChord(t, filepath.Join(lj, "wavs", "a.wav"), 200, 300)
 	os.WriteFile(filepath.Join(lj, "metadata.csv"), []byte("a|one|one\n"), 0o644)
 	_, run := compressFixture(t)
+	digits := t.TempDir()
+	writeDigitCorpus(t, digits) // 120 FSDD names, 40 of index 10-11
 
 	// Commands that work on the tree with --pattern.
 	for _, c := range []struct {
@@ -204,6 +206,8 @@ func TestCorpusFlagsEverywhere(t *testing.T) {
 			"durations of "},
 		{"compress quantize", runCompress, []string{"quantize", "--dtype", "fp16", "--model", run, "--out", filepath.Join(t.TempDir(), "q"),
 			"--data", tree, "--pattern", pattern, "--split", "none", "--bench", "0"}, "fp16"},
+		{"eval", runEval, []string{"--train", digits, "--pattern", `^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<index>\d+)\.wav$`, "--val-index", "10-11", "--judge", "mfcc"},
+			"trained on 80 recordings of " + digits},
 	} {
 		stdout, stderr, err := runCmd(ctx, c.run, c.args...)
 		if err != nil || !strings.Contains(stdout, c.want) {
@@ -227,6 +231,8 @@ func TestCorpusFlagsEverywhere(t *testing.T) {
 			[]string{"--data " + manifest, `no "digit" label (its labels: speaker)`, `add a "digit" column`}},
 		{"classify train ljspeech", runClassify, []string{"train", "--arch", "mobilenet", "--out", t.TempDir(), "--data", lj},
 			[]string{"--data " + lj, "LJSpeech corpus has no labels"}},
+		{"eval manifest", runEval, []string{"--train", manifest, "--judge", "mfcc"},
+			[]string{"--train " + manifest, `no "digit" label (its labels: speaker)`}},
 		{"classify report tree", runClassify, []string{"report", "--judge", "x", "--data", tree, "--pattern", noDigit},
 			[]string{`no "digit" label`, "--pattern with a group"}},
 		{"samples --vocoder ljspeech", runSamples, []string{"--vocoder", "--model", vocTestModel(t), "--out", t.TempDir(), "--data", lj, "--fsdd", t.TempDir()},
