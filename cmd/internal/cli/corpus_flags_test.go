@@ -237,6 +237,8 @@ func TestCorpusFlagsEverywhere(t *testing.T) {
 			[]string{`no "digit" label`, "--pattern with a group"}},
 		{"samples --vocoder ljspeech", runSamples, []string{"--vocoder", "--model", vocTestModel(t), "--out", t.TempDir(), "--data", lj, "--fsdd", t.TempDir()},
 			[]string{"LJSpeech corpus has no labels", `--fsdd ""`}},
+		{"samples --vocoder none held out", runSamples, []string{"--vocoder", "--model", vocTestModel(t), "--out", t.TempDir(), "--data", lj, "--fsdd", ""},
+			[]string{"none of its 1 recordings is in its validation split (hash=10)", "(?P<index>...)"}},
 		{"score --baseline bad layout", runScore, []string{"--model", model, "--baseline", tree, "--layout", "vctk"}, []string{"--layout"}},
 	} {
 		_, _, err := runCmd(ctx, c.run, c.args...)

@@ -59,7 +59,7 @@ func runEval(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if *train == defaultFSDD {
-		if err := flagDir("--train", *train); err != nil {
+		if err := flagDir("--train", *train, "CORPUS, recordings with digit and speaker labels"); err != nil {
 			return err
 		}
 	}

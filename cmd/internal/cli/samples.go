@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/wavenet-go/wavenet/internal/progress"
@@ -57,7 +58,7 @@ func runSamples(ctx context.Context, env *Env, args []string) error {
 	if o.ValLo, o.ValHi, err = parseRange(o.ValIndex); err != nil {
 		return err
 	}
-	if err := flagDir("--fsdd", o.FSDD); err != nil {
+	if err := flagDir("--fsdd", o.FSDD, fsddWant); err != nil {
 		return err
 	}
 	b, err := loadBundle(ctx, env, o.ModelDir)
@@ -102,7 +103,7 @@ func runSamplesVocoder(ctx context.Context, env *Env, o listening.Options, data 
 		return err
 	}
 	if o.FSDD != "" {
-		if err := flagDir("--fsdd", o.FSDD); err != nil {
+		if err := flagDir("--fsdd", o.FSDD, fsddWant); err != nil {
 			return err
 		}
 	}
@@ -114,6 +115,9 @@ func runSamplesVocoder(ctx context.Context, env *Env, o listening.Options, data 
 	_, err = listening.MakeVocoder(ctx, b, vo)
 	return err
 }
+
+// fsddWant is what --fsdd takes, for flagDir.
+const fsddWant = "DIR, a directory of FSDD-named recordings"
 
 // heldOutCopies lists the corpus at data (--data, listed by corp) and
 // returns its held-out recordings (heldOut) as the copies of samples
@@ -139,15 +143,20 @@ func heldOutCopies(ctx context.Context, data string, corp *corpusFlags, lo, hi i
 	if len(l.Files) == 0 {
 		return nil, Usagef("--data %s has no WAV or FLAC recordings", data)
 	}
-	if len(copies) == 0 {
-		return nil, Usagef("--data %s: none of its %d recordings is held out (index in --val-index %d-%d, or without index labels the split %s)", data, len(l.Files), lo, hi, l.Split)
+	switch {
+	case len(copies) > 0:
+	case slices.Contains(l.LabelNames, "index"):
+		return nil, Usagef("--data %s: none of its %d recordings has an index in --val-index %d-%d", data, len(l.Files), lo, hi)
+	default:
+		return nil, Usagef("--data %s: none of its %d recordings is in its validation split (%s); "+
+			"an index label (a --pattern group (?P<index>...) or a manifest column index) lets --val-index choose them", data, len(l.Files), l.Split)
 	}
 	return copies, nil
 }
 
 // flagDir returns a usage error naming flag when dir, its value, is not a
-// directory.
-func flagDir(flag, dir string) error {
+// directory; want says what the flag takes, for the message.
+func flagDir(flag, dir, want string) error {
 	st, err := os.Stat(dir)
 	where := ""
 	if dir == defaultFSDD {
@@ -155,9 +164,9 @@ func flagDir(flag, dir string) error {
 	}
 	switch {
 	case err != nil:
-		return Usagef("%s %s%s: %v; give %s DIR, a directory of FSDD-style recordings", flag, dir, where, errors.Unwrap(err), flag)
+		return Usagef("%s %s%s: %v; give %s %s", flag, dir, where, errors.Unwrap(err), flag, want)
 	case !st.IsDir():
-		return Usagef("%s %s%s is not a directory; give %s DIR, a directory of FSDD-style recordings", flag, dir, where, flag)
+		return Usagef("%s %s%s is not a directory; give %s %s", flag, dir, where, flag, want)
 	}
 	return nil
 }

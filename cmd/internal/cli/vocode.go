@@ -77,11 +77,18 @@ func runVocode(ctx context.Context, env *Env, args []string) error {
 	case !(*temp > 0):
 		return Usagef("--temperature is %v, want a positive number", *temp)
 	}
+	if _, err := audio.ParseEncoding(*format); err != nil {
+		return Usagef("--format is %q; want one of %q", *format, audio.Encodings())
+	}
 	m, err := loadVocoder(ctx, *modelDir)
 	if err != nil {
 		return err
 	}
-	if _, err := synth.ResolveConditions(models.ID, m.Config, cf.named(), cf.speaker, ""); err != nil {
+	name := *modelDir
+	if name == "" {
+		name = models.VocoderID
+	}
+	if _, err := synth.ResolveConditions(name, m.Config, cf.named(), cf.speaker, ""); err != nil {
 		return usageOf(err) // before any input is read
 	}
 	// Up to vocodeBatch inputs are vocoded together, batched in one
