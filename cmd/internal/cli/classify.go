@@ -40,9 +40,9 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 
 // loadSplit reads the recordings of the corpus at path (the value of
 // flag, listed by cf), which must have digit and speaker labels: training
-// outside the index range val, validation inside (for a corpus without an
-// index label, its split).
-func loadSplit(ctx context.Context, flag, path string, cf *corpusFlags, val string) (cnntrain.Data, error) {
+// outside the index range val (only if withTrain), validation inside (for
+// a corpus without an index label, its split).
+func loadSplit(ctx context.Context, flag, path string, cf *corpusFlags, val string, withTrain bool) (cnntrain.Data, error) {
 	var d cnntrain.Data
 	lo, hi, err := parseRange(val)
 	if err != nil {
@@ -55,16 +55,23 @@ func loadSplit(ctx context.Context, flag, path string, cf *corpusFlags, val stri
 	if err := l.Require("digit", "speaker"); err != nil {
 		return d, fmt.Errorf("%s %s: the classifier knows digits and speakers: %w", flag, path, err)
 	}
+	if len(l.Files) == 0 {
+		return d, fmt.Errorf("%s %s has no WAV or FLAC recordings", flag, path)
+	}
 	for _, f := range l.Files {
 		if err := ctx.Err(); err != nil {
 			return d, err
+		}
+		held := heldOut(l, f, lo, hi)
+		if !held && !withTrain {
+			continue
 		}
 		x, rate, err := readMono(f.Path)
 		if err != nil {
 			return d, fmt.Errorf("classify: %w", err)
 		}
 		ex := classify.Example{Samples: x, Rate: rate, Digit: f.Labels["digit"], Speaker: f.Labels["speaker"]}
-		if heldOut(l, f, lo, hi) {
+		if held {
 			d.Val, d.ValNames = append(d.Val, ex), append(d.ValNames, f.Name)
 		} else {
 			d.Train = append(d.Train, ex)
@@ -127,7 +134,7 @@ func runClassifyTrain(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	d, err := loadSplit(ctx, "--data", *data, &corp, *val)
+	d, err := loadSplit(ctx, "--data", *data, &corp, *val, true)
 	if err != nil {
 		return err
 	}
@@ -176,7 +183,7 @@ func runClassifyReport(ctx context.Context, env *Env, args []string) error {
 	if *judges == "" {
 		return Usagef("--judge DIR[,DIR...] is required")
 	}
-	d, err := loadSplit(ctx, "--data", *data, &corp, *val)
+	d, err := loadSplit(ctx, "--data", *data, &corp, *val, false)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func runEval(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	d, err := loadSplit(ctx, "--train", *train, &corp, *val)
+	d, err := loadSplit(ctx, "--train", *train, &corp, *val, *judge == listening.JudgeMFCC)
 	if err != nil {
 		return err
 	}
