@@ -21,8 +21,9 @@ import (
 )
 
 // FSDDPattern is the default file-name pattern: the Free Spoken Digit
-// Dataset's {digit}_{speaker}_{index}.wav.
-const FSDDPattern = `^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<index>\d+)\.wav$`
+// Dataset's {digit}_{speaker}_{index}.wav, or .flac (extensions in any
+// case).
+const FSDDPattern = `^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<index>\d+)\.(?i:wav|flac)$`
 
 // FSDDSplit holds out FSDD recordings with index 5 to 9 for validation
 // (indices 0-4 are the dataset's own test set, absent from a training
@@ -339,21 +340,11 @@ func Load(ctx context.Context, path string, opts Options) (*Corpus, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	layout, l, err := list(ctx, path, &opts)
+	layout, l, err := listSplit(ctx, path, &opts)
 	if err != nil {
 		return nil, err
 	}
 	names, jobs := l.names, l.jobs
-	if opts.Split.IsZero() {
-		if slices.Contains(names, "index") {
-			opts.Split = FSDDSplit
-		} else {
-			opts.Split = Split{HashPercent: DefaultHashPercent}
-		}
-	}
-	if opts.Split.Label != "" && !slices.Contains(names, opts.Split.Label) {
-		return nil, fmt.Errorf("corpus: split label %q is not a label of %s (labels: %s)", opts.Split.Label, describe(layout, opts.Pattern), strings.Join(names, ", "))
-	}
 
 	c := &Corpus{Dir: path, Layout: layout, Pattern: opts.Pattern, SpeakerFromFolder: opts.SpeakerFromFolder, SampleRate: opts.SampleRate, Levels: opts.Levels, Split: opts.Split,
 		LabelNames: names, Vocab: map[string][]string{}, Unmatched: l.unmatched,
@@ -431,6 +422,104 @@ feed:
 	slices.SortFunc(c.Validation, byName)
 	slices.Sort(c.Unmatched)
 	return c, nil
+}
+
+// listSplit lists the corpus at path (list) and settles opts.Split: the
+// default for its labels, or an error for a label it does not have.
+func listSplit(ctx context.Context, path string, opts *Options) (Layout, *listing, error) {
+	layout, l, err := list(ctx, path, opts)
+	if err != nil {
+		return layout, nil, err
+	}
+	if opts.Split.IsZero() {
+		if slices.Contains(l.names, "index") {
+			opts.Split = FSDDSplit
+		} else {
+			opts.Split = Split{HashPercent: DefaultHashPercent}
+		}
+	}
+	if opts.Split.Label != "" && !slices.Contains(l.names, opts.Split.Label) {
+		return layout, nil, fmt.Errorf("corpus: split label %q is not a label of %s (labels: %s)", opts.Split.Label, describe(layout, opts.Pattern), strings.Join(l.names, ", "))
+	}
+	return layout, l, nil
+}
+
+// File is one audio file of a corpus as List finds it, before any audio
+// is read.
+type File struct {
+	Name       string            // as Utterance.Name
+	Path       string            // the file to open
+	Labels     map[string]string // as Utterance.Labels
+	Text       string            // as Utterance.Text
+	Validation bool              // in the validation split
+}
+
+// Listing is the files of a corpus, listed as Load lists them.
+type Listing struct {
+	Dir               string // the path given to List
+	Layout            Layout // never Auto
+	Pattern           string // a Tree's pattern as used
+	SpeakerFromFolder bool
+	Split             Split
+	LabelNames        []string
+	Files             []File   // sorted by name
+	Unmatched         []string // a Tree's audio files whose paths do not match the pattern
+}
+
+// List lists the corpus at path as Load would with opts (its layout,
+// pattern, speaker folders and split; the other options do not apply),
+// without reading any audio: for commands that read the files themselves
+// or only some of them.
+func List(ctx context.Context, path string, opts Options) (*Listing, error) {
+	layout, l, err := listSplit(ctx, path, &opts)
+	if err != nil {
+		return nil, err
+	}
+	ls := &Listing{Dir: path, Layout: layout, Pattern: opts.Pattern, SpeakerFromFolder: opts.SpeakerFromFolder,
+		Split: opts.Split, LabelNames: l.names, Unmatched: slices.Sorted(slices.Values(l.unmatched))}
+	for _, j := range l.jobs {
+		ls.Files = append(ls.Files, File{Name: j.name, Path: j.path, Labels: j.labels, Text: j.text,
+			Validation: opts.Split.Validation(j.name, j.labels)})
+	}
+	slices.SortFunc(ls.Files, func(a, b File) int { return cmp.Compare(a.Name, b.Name) })
+	return ls, nil
+}
+
+// Require returns an error unless the listing has every label of names,
+// one that names the first missing label and how a corpus of its layout
+// gives it.
+func (l *Listing) Require(names ...string) error {
+	return requireLabels(l.Dir, l.Layout, l.LabelNames, names)
+}
+
+// Require returns an error unless the corpus has every label of names,
+// as Listing.Require.
+func (c *Corpus) Require(names ...string) error {
+	return requireLabels(c.Dir, c.Layout, c.LabelNames, names)
+}
+
+func requireLabels(dir string, layout Layout, have, want []string) error {
+	for _, n := range want {
+		if slices.Contains(have, n) {
+			continue
+		}
+		labels := strings.Join(have, ", ")
+		if labels == "" {
+			labels = "none"
+		}
+		var how string
+		switch layout {
+		case Tree:
+			how = fmt.Sprintf("a folder tree's labels are the named groups of its pattern: give --pattern with a group (?P<%s>...), "+
+				"e.g. '^(?P<digit>\\d)_(?P<speaker>[a-z]+)_(?P<index>\\d+)\\.(wav|flac)$' (FSDD names), or list the files in a manifest with a %q column", n, n)
+		case LJSpeech:
+			how = fmt.Sprintf("an LJSpeech corpus has no labels: list its files in a manifest (.csv or .jsonl) with a %q column", n)
+		default:
+			how = fmt.Sprintf("a manifest's labels are its columns (keys): add a %q column", n)
+		}
+		return fmt.Errorf("corpus: %s has no %q label (its labels: %s): %s", dir, n, labels, how)
+	}
+	return nil
 }
 
 // sortValues sorts numerically when every value is an integer, so that

@@ -9,11 +9,14 @@
 // training and validation sets deterministically, resamples them to the
 // model's rate, holds them as mu-law codes in memory, and hands out
 // reproducible random training segments with left context for the
-// receptive field.
+// receptive field. List lists a corpus as Load does, split included,
+// without reading any audio (for commands that read some files, or read
+// them themselves); Require says which label a corpus lacks and how its
+// layout would give it.
 //
 // The default file-name pattern and split follow the Free Spoken Digit
 // Dataset (FSDD, https://github.com/Jakobovski/free-spoken-digit-dataset):
-// files {digit}_{speaker}_{index}.wav, recordings with index 0-4 form the
+// files {digit}_{speaker}_{index}.wav (or .flac), recordings with index 0-4 form the
 // dataset's official test set, and this package holds out index 5-9 of the
 // remaining recordings for validation. Training segments are drawn as a
 // uniformly random utterance and a uniformly random window in it, with the

@@ -355,7 +355,7 @@ func list(ctx context.Context, path string, opts *Options) (Layout, *listing, er
 		opts.Pattern = pattern
 		l, err := listTree(ctx, path, re, opts.SpeakerFromFolder)
 		if err == nil && pattern == FSDDPattern && len(l.jobs) == 0 && len(l.unmatched) > 0 {
-			return layout, nil, fmt.Errorf("corpus: none of the %d audio files in %s (%s, ...) has an FSDD name {digit}_{speaker}_{index}.wav: "+
+			return layout, nil, fmt.Errorf("corpus: none of the %d audio files in %s (%s, ...) has an FSDD name {digit}_{speaker}_{index}.wav (or .flac): "+
 				"give a pattern whose named groups are the labels (e.g. --pattern '^(?P<speaker>[^/]+)/.*\\.(wav|flac)$'), "+
 				"--speaker-from-folder, or a manifest", len(l.unmatched), path, l.unmatched[0])
 		}

@@ -3,6 +3,7 @@ package corpus
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -249,6 +250,74 @@ func TestParseLayout(t *testing.T) {
 		got, err := ParseLayout(tc.in)
 		if got != tc.want || (err == nil) != tc.ok {
 			t.Errorf("ParseLayout(%q) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// FSDD names read as .flac too, with extensions in any case (the VCTK
+// fixture's FLAC copied under FSDD names).
+func TestFSDDPatternFLAC(t *testing.T) {
+	dir := t.TempDir()
+	flac, err := os.ReadFile(filepath.Join("testdata", "vctk", "p225", "p225_001.flac"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "0_bob_1.flac"), string(flac))
+	writeFile(t, filepath.Join(dir, "1_ann_6.FLAC"), string(flac))
+	writeWAV(t, filepath.Join(dir, "2_ann_7.WAV"), speech(8000, 440), 8000)
+	c := load(t, dir, Options{})
+	if got, want := names(c.All()), []string{"0_bob_1.flac", "1_ann_6.FLAC", "2_ann_7.WAV"}; !slices.Equal(got, want) || len(c.Unmatched) > 0 {
+		t.Errorf("Load(FSDD-named .flac, .FLAC, .WAV) = %v (unmatched %v), want %v", got, want, c.Unmatched)
+	}
+}
+
+// List lists what Load loads, with the same split, without reading audio;
+// Require names a missing label and how the layout gives it.
+func TestListRequire(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"0_ann_1.wav", "1_ann_6.wav", "2_bob_7.wav"} {
+		writeWAV(t, filepath.Join(dir, n), speech(8000, 440), 8000)
+	}
+	writeFile(t, filepath.Join(dir, "broken.wav"), "not audio") // listed as unmatched, never read
+	l, err := List(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := load(t, dir, Options{})
+	var got, want []string
+	for _, f := range l.Files {
+		got = append(got, fmt.Sprintf("%s val=%v digit=%s", f.Name, f.Validation, f.Labels["digit"]))
+	}
+	for _, u := range c.All() {
+		want = append(want, fmt.Sprintf("%s val=%v digit=%s", u.Name, u.Validation, u.Labels["digit"]))
+	}
+	if !slices.Equal(got, want) || l.Split.String() != c.Split.String() || !slices.Equal(l.Unmatched, []string{"broken.wav"}) {
+		t.Errorf("List = %v (split %s, unmatched %v), want Load's %v (split %s, unmatched [broken.wav])", got, l.Split, l.Unmatched, want, c.Split)
+	}
+	if err := l.Require("digit", "speaker"); err != nil {
+		t.Errorf("Require(digit, speaker) of FSDD names = %v, want nil", err)
+	}
+	manifest := filepath.Join(dir, "list.csv")
+	writeFile(t, manifest, "path,speaker\n0_ann_1.wav,ann\n")
+	lj := filepath.Join(t.TempDir(), "lj")
+	writeFile(t, filepath.Join(lj, MetadataFile), "a|hello|hello\n")
+	for _, tc := range []struct {
+		path, pattern string
+		want          []string
+	}{
+		{dir, `^(?P<speaker>[a-z]+)\.wav$|_(?P<who>[a-z]+)_`, []string{`has no "digit" label (its labels: speaker, who)`, "--pattern with a group (?P<digit>...)", `a "digit" column`}},
+		{manifest, "", []string{`has no "digit" label (its labels: speaker)`, `add a "digit" column`}},
+		{lj, "", []string{`has no "digit" label (its labels: none)`, "LJSpeech corpus has no labels"}},
+	} {
+		l, err := List(context.Background(), tc.path, Options{Pattern: tc.pattern})
+		if err != nil {
+			t.Fatalf("List(%s): %v", tc.path, err)
+		}
+		err = l.Require("digit", "speaker")
+		for _, w := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("List(%s).Require(digit, speaker) = %v, want an error containing %q", tc.path, err, w)
+			}
 		}
 	}
 }

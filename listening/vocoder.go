@@ -34,6 +34,10 @@ type VocoderOptions struct {
 	Data         string
 	ValLo, ValHi int
 	ValIndex     string
+	// Recordings, when not nil, are the recordings to choose from instead
+	// of those of Data (Name, Path, and Digit and Speaker where known):
+	// a corpus of any layout, listed by the caller.
+	Recordings []*Copy
 	// Max limits the number of recordings (0: all). They are chosen in a
 	// fixed order that spreads them over speakers and digits: the first
 	// recording of (speaker s, digit (j+s) mod 10) for j = 0, 1, ...,
@@ -192,33 +196,42 @@ func MakeVocoder(ctx context.Context, b *synth.Bundle, o VocoderOptions) (*Vocod
 	return r, nil
 }
 
-// inputs lists the recordings of o.Data in the validation range, at most
-// o.Max of them in the order VocoderOptions.Max describes.
+// inputs lists the recordings of o.Data in the validation range (or
+// o.Recordings), at most o.Max of them in the order VocoderOptions.Max
+// describes.
 func (o *VocoderOptions) inputs() ([]*Copy, error) {
-	ents, err := os.ReadDir(o.Data)
-	if err != nil {
-		return nil, fmt.Errorf("listening: recordings: %w", err)
+	recs := o.Recordings
+	if recs == nil {
+		ents, err := os.ReadDir(o.Data)
+		if err != nil {
+			return nil, fmt.Errorf("listening: recordings: %w", err)
+		}
+		keep := classify.IndexIn(o.ValLo, o.ValHi, true)
+		for _, e := range ents { // sorted by name
+			ext := strings.ToLower(filepath.Ext(e.Name()))
+			if e.IsDir() || (ext != ".wav" && ext != ".flac") {
+				continue
+			}
+			stem := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
+			d, s, rest, ok := classify.ParseName(stem + ".wav")
+			if ok && keep(rest) {
+				recs = append(recs, &Copy{Name: stem, Path: filepath.Join(o.Data, e.Name()), Digit: d, Speaker: s})
+			}
+		}
+		if len(recs) == 0 {
+			return nil, fmt.Errorf("listening: %s has no WAV or FLAC recordings named {digit}_{speaker}_{index} with an index in %s", o.Data, o.ValIndex)
+		}
 	}
-	keep := classify.IndexIn(o.ValLo, o.ValHi, true)
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("listening: no recordings to copy")
+	}
 	type pair struct{ speaker, digit string }
 	byPair := map[pair][]*Copy{}
 	speakerSet, digitSet := map[string]bool{}, map[string]bool{}
-	for _, e := range ents { // sorted by name
-		ext := strings.ToLower(filepath.Ext(e.Name()))
-		if e.IsDir() || (ext != ".wav" && ext != ".flac") {
-			continue
-		}
-		stem := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
-		d, s, rest, ok := classify.ParseName(stem + ".wav")
-		if !ok || !keep(rest) {
-			continue
-		}
-		p := pair{s, d}
-		byPair[p] = append(byPair[p], &Copy{Name: stem, Path: filepath.Join(o.Data, e.Name()), Digit: d, Speaker: s})
-		speakerSet[s], digitSet[d] = true, true
-	}
-	if len(byPair) == 0 {
-		return nil, fmt.Errorf("listening: %s has no WAV or FLAC recordings named {digit}_{speaker}_{index} with an index in %s", o.Data, o.ValIndex)
+	for _, c := range recs {
+		p := pair{c.Speaker, c.Digit}
+		byPair[p] = append(byPair[p], c)
+		speakerSet[c.Speaker], digitSet[c.Digit] = true, true
 	}
 	speakers, digits := slices.Sorted(maps.Keys(speakerSet)), slices.Sorted(maps.Keys(digitSet))
 	var out []*Copy

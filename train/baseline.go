@@ -30,9 +30,12 @@ func (b *Baseline) String() string {
 
 // NewBaseline loads the corpus in dir as the training of a model of cfg
 // did (CorpusOptions: its preprocessing, rate and levels; the default
-// split) and trains the trigram baseline on its training split.
-func NewBaseline(ctx context.Context, dir string, cfg wavenet.Config) (*Baseline, error) {
-	c, err := corpus.Load(ctx, dir, CorpusOptions(cfg))
+// split), listed as list's Layout, Pattern and SpeakerFromFolder say, and
+// trains the trigram baseline on its training split.
+func NewBaseline(ctx context.Context, dir string, cfg wavenet.Config, list corpus.Options) (*Baseline, error) {
+	opts := CorpusOptions(cfg)
+	opts.Layout, opts.Pattern, opts.SpeakerFromFolder = list.Layout, list.Pattern, list.SpeakerFromFolder
+	c, err := corpus.Load(ctx, dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("train: baseline: %w", err)
 	}

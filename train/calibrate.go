@@ -3,8 +3,6 @@ package train
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/speech"
@@ -12,19 +10,21 @@ import (
 )
 
 // Calibrate loads the corpus in dataDir as the model of cfg was trained
-// on (CorpusOptions) and returns the speech duration statistics of its
-// training split (validation utterances are never used), grouped by the
-// model's conditions, for `wavenet say --calibrate`.
-func Calibrate(ctx context.Context, cfg wavenet.Config, dataDir string) (*speech.Stats, error) {
-	c, err := corpus.Load(ctx, dataDir, CorpusOptions(cfg))
+// on (CorpusOptions), listed as list's Layout, Pattern and
+// SpeakerFromFolder say, and returns the speech duration statistics of
+// its training split (validation utterances are never used), grouped by
+// the model's conditions, for `wavenet say --calibrate`.
+func Calibrate(ctx context.Context, cfg wavenet.Config, dataDir string, list corpus.Options) (*speech.Stats, error) {
+	opts := CorpusOptions(cfg)
+	opts.Layout, opts.Pattern, opts.SpeakerFromFolder = list.Layout, list.Pattern, list.SpeakerFromFolder
+	c, err := corpus.Load(ctx, dataDir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("train: calibrate: %w", err)
 	}
 	conds := make([]string, len(cfg.Conditions))
 	for i, cd := range cfg.Conditions {
-		if !slices.Contains(c.LabelNames, cd.Name) {
-			return nil, fmt.Errorf("train: calibrate: the model's condition %q is not a label of %s (labels: %s)",
-				cd.Name, dataDir, strings.Join(c.LabelNames, ", "))
+		if err := c.Require(cd.Name); err != nil {
+			return nil, fmt.Errorf("train: calibrate: the model's condition %q: %w", cd.Name, err)
 		}
 		conds[i] = cd.Name
 	}

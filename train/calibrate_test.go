@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/wavenet"
 )
@@ -63,7 +64,7 @@ func TestCalibrate(t *testing.T) {
 		{Name: "speaker", Values: []string{"ann", "bob"}},
 		{Name: "digit", Values: []string{"0", "1", "2"}},
 	}
-	st, err := Calibrate(context.Background(), cfg, dir)
+	st, err := Calibrate(context.Background(), cfg, dir, corpus.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,8 +53,11 @@ func (p ProgressFunc) finish(stage string) {
 
 // LoadOptions say how LoadCorpus reads a corpus.
 type LoadOptions struct {
-	Split       corpus.Split // zero: the default of train.CorpusOptions
-	ValidateMax int          // keep at most this many validation utterances, evenly spread (0: all)
+	Split corpus.Split // zero: the default of train.CorpusOptions
+	// List's Layout, Pattern and SpeakerFromFolder say how the corpus
+	// lists its files (zero: detected, FSDD names).
+	List        corpus.Options
+	ValidateMax int // keep at most this many validation utterances, evenly spread (0: all)
 	Progress    func(done, total int)
 }
 
@@ -67,6 +70,7 @@ func LoadCorpus(ctx context.Context, dir string, cfg wavenet.Config, opts LoadOp
 		co.Split = opts.Split
 	}
 	co.Progress = opts.Progress
+	co.Layout, co.Pattern, co.SpeakerFromFolder = opts.List.Layout, opts.List.Pattern, opts.List.SpeakerFromFolder
 	c, err := corpus.Load(ctx, dir, co)
 	if err != nil {
 		return nil, nil, err

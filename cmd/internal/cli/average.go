@@ -16,14 +16,15 @@ func runAverage(ctx context.Context, env *Env, args []string) error {
 	fl := NewFlagSet(env, "average", "average [--null] --out DIR CHECKPOINT_DIR...")
 	out := fl.String("out", "", "model directory to write (config.json, model.safetensors, and the first checkpoint's speech.json if it has one)")
 	null := fl.Bool("null", false, "set every condition's null row (added if missing) to the mean of its value rows (untrained; say --candidates scores attempts against it; see wavenet.Model.WithMeanNull); do not use it on a model trained with --cond-dropout")
-	if err := fl.Parse(args); err != nil {
+	dirs, err := interspersed(fl, args)
+	if err != nil {
 		return err
 	}
-	if *out == "" || fl.NArg() == 0 {
+	if *out == "" || len(dirs) == 0 {
 		return Usagef("--out and at least one checkpoint directory are required")
 	}
 	var ms []*wavenet.Model
-	for _, dir := range fl.Args() {
+	for _, dir := range dirs {
 		if filepath.Clean(dir) == filepath.Clean(*out) {
 			return Usagef("--out %s is also an input", *out)
 		}
@@ -41,7 +42,7 @@ func runAverage(ctx context.Context, env *Env, args []string) error {
 		avg = avg.WithMeanNull()
 	}
 	extra := map[string][]byte{}
-	stats, err := os.ReadFile(filepath.Join(fl.Arg(0), speech.StatsFile))
+	stats, err := os.ReadFile(filepath.Join(dirs[0], speech.StatsFile))
 	switch {
 	case err == nil:
 		extra[speech.StatsFile] = stats

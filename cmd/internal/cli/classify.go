@@ -14,9 +14,10 @@ import (
 	"github.com/wavenet-go/wavenet/classify/cnntrain"
 )
 
-const classifyUsage = `classify train --arch densenet|mobilenet --out DIR [--data DIR] [--teacher DIR] [--init DIR --prune F] [flags]
+const classifyUsage = `classify train --arch densenet|mobilenet --out DIR [--data CORPUS] [--teacher DIR] [--init DIR --prune F] [flags]
        classify quantize --judge DIR --out DIR
-       classify report [--data DIR] --judge DIR[,DIR...]`
+       classify report [--data CORPUS] --judge DIR[,DIR...]
+CORPUS has digit and speaker labels: FSDD names, a --pattern with groups (?P<digit>...) and (?P<speaker>...), or manifest columns digit and speaker`
 
 func runClassify(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -37,26 +38,55 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 	return Usagef("unknown classify subcommand %q (train, quantize, report)", args[0])
 }
 
-// loadSplit reads the FSDD-style recordings of dir: training outside the
-// index range val, validation inside.
-func loadSplit(ctx context.Context, dir, val string) (cnntrain.Data, error) {
+// loadSplit reads the recordings of the corpus at path (the value of
+// flag, listed by cf), which must have digit and speaker labels: training
+// outside the index range val (only if withTrain), validation inside (for
+// a corpus without an index label, its split).
+func loadSplit(ctx context.Context, flag, path string, cf *corpusFlags, val string, withTrain bool) (cnntrain.Data, error) {
+	var d cnntrain.Data
 	lo, hi, err := parseRange(val)
 	if err != nil {
-		return cnntrain.Data{}, err
-	}
-	var d cnntrain.Data
-	if d.Train, _, _, err = classify.LoadDir(ctx, dir, classify.IndexIn(lo, hi, false)); err != nil {
 		return d, err
 	}
-	d.Val, d.ValNames, _, err = classify.LoadDir(ctx, dir, classify.IndexIn(lo, hi, true))
-	return d, err
+	l, err := cf.list(ctx, flag, path)
+	if err != nil {
+		return d, err
+	}
+	if err := l.Require("digit", "speaker"); err != nil {
+		return d, fmt.Errorf("%s %s: the classifier knows digits and speakers: %w", flag, path, err)
+	}
+	if len(l.Files) == 0 {
+		return d, fmt.Errorf("%s %s has no WAV or FLAC recordings", flag, path)
+	}
+	for _, f := range l.Files {
+		if err := ctx.Err(); err != nil {
+			return d, err
+		}
+		held := heldOut(l, f, lo, hi)
+		if !held && !withTrain {
+			continue
+		}
+		x, rate, err := readMono(f.Path)
+		if err != nil {
+			return d, fmt.Errorf("classify: %w", err)
+		}
+		ex := classify.Example{Samples: x, Rate: rate, Digit: f.Labels["digit"], Speaker: f.Labels["speaker"]}
+		if held {
+			d.Val, d.ValNames = append(d.Val, ex), append(d.ValNames, f.Name)
+		} else {
+			d.Train = append(d.Train, ex)
+		}
+	}
+	return d, nil
 }
 
 func runClassifyTrain(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "classify train", classifyUsage)
 	var o cnntrain.Options
 	arch := fs.String("arch", "", "densenet (the teacher's preset) or mobilenet (the student's)")
-	data := fs.String("data", defaultFSDD, "FSDD-style recordings: trained on indices outside --val-index")
+	data := fs.String("data", defaultFSDD, "recordings with digit and speaker labels ("+corpusUsage+"): trained on indices outside --val-index")
+	var corp corpusFlags
+	corp.register(fs)
 	val := fs.String("val-index", "5-9", "FSDD indices held out as validation (reported after every epoch, never trained on)")
 	teacher := fs.String("teacher", "", "a trained judge to distill into this one (T²-scaled KL plus cross-entropy)")
 	initDir := fs.String("init", "", "a trained judge to train further (its architecture; --arch ignored)")
@@ -104,7 +134,7 @@ func runClassifyTrain(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	d, err := loadSplit(ctx, *data, *val)
+	d, err := loadSplit(ctx, "--data", *data, &corp, *val, true)
 	if err != nil {
 		return err
 	}
@@ -141,7 +171,9 @@ func runClassifyQuantize(ctx context.Context, env *Env, args []string) error {
 
 func runClassifyReport(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "classify report", classifyUsage)
-	data := fs.String("data", defaultFSDD, "FSDD-style recordings: the validation files are those of --val-index")
+	data := fs.String("data", defaultFSDD, "recordings with digit and speaker labels ("+corpusUsage+"): the validation files are those of --val-index")
+	var corp corpusFlags
+	corp.register(fs)
 	val := fs.String("val-index", "5-9", "FSDD indices of the validation files")
 	judges := fs.String("judge", "", "comma-separated judge directories, one table row each")
 	bench := fs.Duration("bench", 2*time.Second, "time Predict on one second of audio this long per judge (one goroutine; run with GOMAXPROCS=1 for one core)")
@@ -151,7 +183,7 @@ func runClassifyReport(ctx context.Context, env *Env, args []string) error {
 	if *judges == "" {
 		return Usagef("--judge DIR[,DIR...] is required")
 	}
-	d, err := loadSplit(ctx, *data, *val)
+	d, err := loadSplit(ctx, "--data", *data, &corp, *val, false)
 	if err != nil {
 		return err
 	}

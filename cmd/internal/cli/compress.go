@@ -29,7 +29,8 @@ subcommands:
   distill  --teacher DIR [--preset small | --config F] --data DIR --steps N --out DIR [--alpha 0.5 --temperature 2]
   report   --model DIR --data DIR [--pruned DIR] [--out FILE.md]: the README table (size, bits/sample, speed per format)
 
---model takes a checkpoint directory or a training run directory (its newest checkpoint).`
+--model takes a checkpoint directory or a training run directory (its newest checkpoint).
+--data takes a corpus (a folder tree, an LJSpeech directory or a .csv/.jsonl manifest), listed by --layout, --pattern and --speaker-from-folder as train lists it.`
 
 func runCompress(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -66,13 +67,15 @@ func loadCheckpointFlag(ctx context.Context, dir string) (*wavenet.Model, compre
 
 // dataFlags are the corpus flags shared by the subcommands.
 type dataFlags struct {
+	corpusFlags
 	dir, split  string
 	validateMax int
 	workers     int
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&d.dir, "data", "", "directory of WAV files (FSDD names give the labels and the validation split)")
+	fs.StringVar(&d.dir, "data", "", corpusUsage)
+	d.corpusFlags.register(fs)
 	fs.StringVar(&d.split, "split", "", "validation split: hash=PERCENT or LABEL=VALUES (default: FSDD index=5-9)")
 	fs.IntVar(&d.validateMax, "validate-max", 100, "score at most this many validation utterances (a fixed, evenly spread subset; 0: all)")
 	fs.IntVar(&d.workers, "workers", 0, "goroutines for validation and data-parallel training (default: one per CPU)")
@@ -82,6 +85,9 @@ func (d *dataFlags) register(fs *flag.FlagSet) {
 // it returns the training utterances and the validation subset.
 func (d *dataFlags) load(ctx context.Context, env *Env, cfg wavenet.Config) (trainUtts, val []*corpus.Utterance, err error) {
 	opts := retrain.LoadOptions{ValidateMax: d.validateMax}
+	if err := d.corpusFlags.options(&opts.List); err != nil {
+		return nil, nil, err
+	}
 	if d.split != "" {
 		if opts.Split, err = corpus.ParseSplit(d.split); err != nil {
 			return nil, nil, Usagef("%v", err)
@@ -101,13 +107,15 @@ func (d *dataFlags) nWorkers() int {
 	return runtime.NumCPU()
 }
 
-// parseFlags parses args and refuses positional arguments.
+// parseFlags parses args and refuses positional arguments, wherever they
+// are among the flags.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	pos, err := interspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return Usagef("unexpected arguments %q", fs.Args())
+	if len(pos) > 0 {
+		return Usagef("unexpected arguments %q", pos)
 	}
 	return nil
 }

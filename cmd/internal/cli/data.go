@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/wavenet-go/wavenet/classify"
 	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/internal/progress"
 )
@@ -28,8 +30,13 @@ func runData(ctx context.Context, env *Env, args []string) error {
 	return Usagef("unknown data subcommand %q (want inspect)", args[0])
 }
 
-// corpusFlags say how a corpus lists its files: data inspect's and
-// train's --layout, --pattern and --speaker-from-folder.
+// corpusUsage is the help of a --data flag that reads a corpus.
+const corpusUsage = "corpus: a folder tree of WAV/FLAC files (FSDD names {digit}_{speaker}_{index}.wav give the labels unless --pattern), an LJSpeech directory, or a .csv/.jsonl manifest (see --layout)"
+
+// corpusFlags say how a corpus lists its files: the --layout, --pattern
+// and --speaker-from-folder of every command that reads a corpus (data
+// inspect, train, compress, score --baseline, say --calibrate, samples
+// --vocoder, classify).
 type corpusFlags struct {
 	layout, pattern   string
 	speakerFromFolder bool
@@ -37,7 +44,7 @@ type corpusFlags struct {
 
 func (f *corpusFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.layout, "layout", "auto", "corpus layout: auto (a manifest file, a directory with metadata.csv, else a folder tree), tree, ljspeech or manifest (.csv with a path column, or .jsonl)")
-	fs.StringVar(&f.pattern, "pattern", "", "tree layout: regular expression over each file's relative path (else its base name); named groups become labels (default: FSDD names {digit}_{speaker}_{index}.wav)")
+	fs.StringVar(&f.pattern, "pattern", "", "tree layout: regular expression over each file's relative path (else its base name); named groups become labels (default: FSDD names {digit}_{speaker}_{index}.wav or .flac)")
 	fs.BoolVar(&f.speakerFromFolder, "speaker-from-folder", false, "tree layout: the speaker label is the first-level folder (VCTK: point --data at wav48)")
 }
 
@@ -49,6 +56,33 @@ func (f *corpusFlags) options(o *corpus.Options) error {
 	}
 	o.Layout, o.Pattern, o.SpeakerFromFolder = l, f.pattern, f.speakerFromFolder
 	return nil
+}
+
+// list lists the corpus at path as the flags say (corpus.List); flag
+// names the command's flag that gave path, for the error.
+func (f *corpusFlags) list(ctx context.Context, flag, path string) (*corpus.Listing, error) {
+	var o corpus.Options
+	if err := f.options(&o); err != nil {
+		return nil, err
+	}
+	l, err := corpus.List(ctx, path, o)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
+	}
+	return l, nil
+}
+
+// heldOut reports whether file f of l is held out for validation by the
+// index range lo..hi (--val-index): its index label is in the range, or,
+// for a corpus without index labels, the corpus's split puts it there.
+func heldOut(l *corpus.Listing, f corpus.File, lo, hi int) bool {
+	if slices.Contains(l.LabelNames, "index") {
+		return classify.IndexIn(lo, hi, true)(f.Labels["index"])
+	}
+	return f.Validation
 }
 
 // inspectFlags are data inspect's options.

@@ -68,11 +68,8 @@ func runDetectEval(ctx context.Context, env *Env, args []string) error {
 	imageSize := fs.String("image-size", "", "text files with --relative: WIDTHxHEIGHT, e.g. 640x480")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of tables")
 	plots := fs.String("plots", "", "write a precision-recall curve PNG per class into this directory")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return Usagef("unexpected arguments %q", fs.Args())
 	}
 	if *gt == "" || *det == "" {
 		return Usagef("--gt and --det are required")
@@ -195,11 +192,8 @@ func runDetectNMS(ctx context.Context, env *Env, args []string) error {
 	sigma := fs.Float64("sigma", 0.5, "Gaussian Soft-NMS sigma")
 	scoreThr := fs.Float64("score-threshold", 0, "drop boxes scoring below this (Soft-NMS default 0.001)")
 	boxFormat := fs.String("box-format", "xyxy", "text input and output: xyxy, xywh or cxcywh")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return Usagef("unexpected arguments %q", fs.Args())
 	}
 	if *in == "" {
 		return Usagef("--in is required")

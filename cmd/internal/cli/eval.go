@@ -34,44 +34,58 @@ func parseRange(s string) (lo, hi int, err error) {
 }
 
 func runEval(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "eval", "eval [--judge cnn|mfcc|DIR] [--train DIR] [--val-index 5-9] [--verbose] [--reference DIR [--floor] [--dtw]] [DIR...]")
+	fs := NewFlagSet(env, "eval", "eval [--judge cnn|mfcc|DIR] [--train CORPUS [--layout L] [--pattern RE] [--speaker-from-folder]] [--val-index 5-9] [--verbose] [--reference DIR [--floor] [--dtw]] [DIR...]")
 	judge := fs.String("judge", listening.JudgeCNN, "the classifier: cnn (the embedded spectrogram CNN, models/judge), mfcc (MFCC + logistic regression, trained on --train outside --val-index), or a CNN judge directory (wavenet classify train)")
-	train := fs.String("train", defaultFSDD, "FSDD-style recordings: the files of --val-index are judged as validation; --judge mfcc trains on the rest")
+	train := fs.String("train", defaultFSDD, "recordings with digit and speaker labels ("+corpusUsage+"): the files of --val-index are judged as validation; --judge mfcc trains on the rest")
+	var corp corpusFlags
+	corp.register(fs)
 	val := fs.String("val-index", "5-9", "FSDD indices held out as validation (never trained on)")
 	verbose := fs.Bool("verbose", false, "print every file's verdict")
 	ref := fs.String("reference", "", "originals (WAV or FLAC): report the mel-cepstral distortion of each file of every DIR against the original of the same base name")
 	floor := fs.Bool("floor", false, "with --reference: also the MCD of each original after a mu-law round trip at the model's Q = 256 (the floor a WaveNet can reach)")
 	dtw := fs.Bool("dtw", false, "with --reference: pair frames by dynamic time warping instead of by time (copy synthesis is time-aligned, so time is the default)")
-	if err := fs.Parse(args); err != nil {
+	dirs, err := interspersed(fs, args)
+	if err != nil {
 		return err
 	}
 	if *ref == "" && (*floor || *dtw) {
 		return Usagef("--floor and --dtw need --reference DIR")
 	}
-	if *ref != "" && fs.NArg() == 0 {
+	if *ref != "" && len(dirs) == 0 {
 		return Usagef("--reference %s needs a DIR of resynthesised files to compare with it", *ref)
 	}
 	lo, hi, err := parseRange(*val)
 	if err != nil {
 		return err
 	}
-	valEx, valNames, _, err := classify.LoadDir(ctx, *train, classify.IndexIn(lo, hi, true))
+	if *train == defaultFSDD {
+		if err := flagDir("--train", *train, "CORPUS, recordings with digit and speaker labels"); err != nil {
+			return err
+		}
+	}
+	d, err := loadSplit(ctx, "--train", *train, &corp, *val, *judge == listening.JudgeMFCC)
 	if err != nil {
 		return err
 	}
-	c, err := listening.LoadJudge(ctx, *judge, *train, lo, hi, false)
-	if err != nil {
+	var c *listening.Judge
+	if *judge == listening.JudgeMFCC { // trained on the corpus as loaded here
+		m, err := classify.Train(ctx, d.Train)
+		if err != nil {
+			return err
+		}
+		c = &listening.Judge{Judge: m, Origin: fmt.Sprintf("trained on %d recordings of %s (FSDD indices outside %s)", len(d.Train), *train, *val), Trained: len(d.Train)}
+	} else if c, err = listening.LoadJudge(ctx, *judge, *train, lo, hi, false); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "classifier: %s, %s\n", c.Name(), c.Origin)
-	rep, err := classify.Evaluate(c, valEx, valNames)
+	rep, err := classify.Evaluate(c, d.Val, d.ValNames)
 	if err != nil {
 		return err
 	}
 	if err := rep.WriteText(env.Stdout, "validation recordings (indices "+*val+")", *verbose); err != nil {
 		return err
 	}
-	for _, dir := range fs.Args() {
+	for _, dir := range dirs {
 		ex, names, skipped, err := classify.LoadDir(ctx, dir, nil)
 		if err != nil {
 			return err
@@ -125,12 +139,12 @@ func audioFiles(dir string) (map[string]string, []string, error) {
 func readMono(path string) ([]float32, int, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("eval: %w", err)
+		return nil, 0, err
 	}
 	defer f.Close()
 	c, err := audio.DecodeAny(f)
 	if err != nil {
-		return nil, 0, fmt.Errorf("eval: %s: %w", path, err)
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	return c.Mono(nil), c.Format.SampleRate, nil
 }

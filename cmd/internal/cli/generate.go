@@ -85,12 +85,10 @@ func runGenerate(ctx context.Context, env *Env, args []string) error {
 	out := fs.String("out", "", "output file")
 	var cf condFlags
 	cf.register(fs, true)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return Usagef("unexpected arguments %q", fs.Args())
 	case *out == "":
 		return Usagef("--out FILE is required")
 	case !(*seconds > 0) || math.IsInf(*seconds, 0):

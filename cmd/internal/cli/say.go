@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wavenet-go/wavenet/audio"
+	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/models"
 	"github.com/wavenet-go/wavenet/speech"
 	"github.com/wavenet-go/wavenet/synth"
@@ -98,13 +99,46 @@ func startOne(ctx context.Context, env *Env, name string, b *synth.Bundle, req *
 	return syn, func() { syn.Close(); e.Close() }, nil
 }
 
-// usageOf turns the engine's request errors into usage errors.
+// requestFlags are the command-line flags of the request fields the
+// engine's errors name (synth.RequestError.Field).
+var requestFlags = map[string]string{
+	"format": "--format", "sample_rate": "--rate", "temperature": "--temperature", "top_k": "--top-k",
+	"seconds": "--seconds", "method": "--method", "seed": "--seed", "guidance": "--guidance",
+	"candidates": "--candidates", "speaker": "--speaker", "label": "--label", "conditions": "--cond",
+}
+
+// flagMsg is the message of a request error in the words of the command
+// line: the field it names (`field "sample_rate"`, `"speaker":`,
+// `conditions:`) becomes its flag (--rate, --speaker, --cond), and a
+// condition's own field its --cond.
+func flagMsg(re *synth.RequestError) string {
+	fl, ok := requestFlags[re.Field]
+	unknown := strings.HasPrefix(re.Msg, "unknown "+re.Field+" ") // a condition's value
+	switch {
+	case !ok && !unknown:
+		return re.Msg
+	case !ok:
+		fl = "--cond " + re.Field + "=VALUE"
+	}
+	for _, prefix := range []string{fmt.Sprintf("field %q", re.Field), fmt.Sprintf("%q", re.Field), re.Field + ":"} {
+		if rest, ok := strings.CutPrefix(re.Msg, prefix); ok {
+			return fl + rest
+		}
+	}
+	if unknown {
+		return fl + ": " + re.Msg
+	}
+	return re.Msg
+}
+
+// usageOf turns the engine's request errors into usage errors, in the
+// words of the command line (flagMsg).
 func usageOf(err error) error {
 	var re *synth.RequestError
 	var ie *speech.InputError
 	switch {
 	case errors.As(err, &re):
-		return Usagef("%s", re.Msg)
+		return Usagef("%s", flagMsg(re))
 	case errors.As(err, &ie):
 		return Usagef("%s", strings.TrimPrefix(ie.Error(), "speech: "))
 	}
@@ -194,7 +228,7 @@ const formatUsage = "output format: wav (16-bit PCM WAV), flac (16-bit FLAC), or
 
 func runSay(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "say", "say \"4 2 7\" [--speaker X] [--cond name=value...] [--model DIR] [--seed N] [--temperature T] [--pause-ms 150] [--rate HZ] [--format wav] --out phone.wav\n"+
-		"       wavenet say --calibrate --model DIR --data CORPUS_DIR")
+		"       wavenet say --calibrate --model DIR --data CORPUS [--layout L] [--pattern RE] [--speaker-from-folder]")
 	modelDir := fs.String("model", "", "checkpoint directory (default: the embedded default model)")
 	var g genFlags
 	g.register(fs, "random seed: digit i uses seed+i; the same seed, model and flags give the same audio")
@@ -203,7 +237,9 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 	format := fs.String("format", string(audio.EncodingWAV), formatUsage)
 	out := fs.String("out", "", "output file")
 	calibrate := fs.Bool("calibrate", false, "compute the per (speaker, digit) duration statistics of the training split of --data and write them into the model directory as "+speech.StatsFile)
-	data := fs.String("data", "", "with --calibrate: the training corpus (FSDD names)")
+	data := fs.String("data", "", "with --calibrate: the training "+corpusUsage+"; its labels must include the model's conditions")
+	var corp corpusFlags
+	corp.register(fs)
 	var cf condFlags
 	cf.register(fs, false)
 	pos, err := interspersed(fs, args)
@@ -217,7 +253,11 @@ func runSay(ctx context.Context, env *Env, args []string) error {
 		if err := g.check(); err != nil {
 			return err
 		}
-		return runCalibrate(ctx, env, *modelDir, *data, &g)
+		var list corpus.Options
+		if err := corp.options(&list); err != nil {
+			return err
+		}
+		return runCalibrate(ctx, env, *modelDir, *data, list, &g)
 	}
 	switch {
 	case len(pos) == 0:
@@ -276,7 +316,7 @@ func printWords(w io.Writer, words []synth.Word, rate int) {
 // runCalibrate writes the duration statistics of data into modelDir's
 // speech.json, with the guidance weight of g (--guidance) as the model's
 // default, or the one the file had.
-func runCalibrate(ctx context.Context, env *Env, modelDir, data string, g *genFlags) error {
+func runCalibrate(ctx context.Context, env *Env, modelDir, data string, list corpus.Options, g *genFlags) error {
 	switch {
 	case modelDir == "":
 		return Usagef("--calibrate needs --model DIR (the statistics are written into it)")
@@ -287,7 +327,7 @@ func runCalibrate(ctx context.Context, env *Env, modelDir, data string, g *genFl
 	if err != nil {
 		return err
 	}
-	st, err := train.Calibrate(ctx, m.Config, data)
+	st, err := train.Calibrate(ctx, m.Config, data, list)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wavenet-go/wavenet/audio"
 	"github.com/wavenet-go/wavenet/classify"
+	"github.com/wavenet-go/wavenet/corpus"
 	"github.com/wavenet-go/wavenet/ngram"
 	"github.com/wavenet-go/wavenet/synth"
 	"github.com/wavenet-go/wavenet/train"
@@ -18,18 +19,20 @@ import (
 )
 
 func runScore(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "score", "score [--model DIR] [--raw] [--speaker X] [--label Y] [--cond name=value...] [--full-context] [--baseline CORPUS] file.wav...\n"+
+	fs := NewFlagSet(env, "score", "score [--model DIR] [--raw] [--speaker X] [--label Y] [--cond name=value...] [--full-context] [--baseline CORPUS [--layout L] [--pattern RE] [--speaker-from-folder]] file.wav...\n"+
 		"       wavenet score [--model DIR] --baseline CORPUS   (the validation split of CORPUS, processed as training does)")
 	modelDir := fs.String("model", "", "checkpoint directory (default: the embedded default model)")
 	full := fs.Bool("full-context", false, "score only predictions whose whole receptive field lies inside the recording (as training on segments does), not those that see the silence before it")
 	raw := fs.Bool("raw", false, "score the recordings as they are (only resampled to the model's rate), not trimmed and normalised as the model's training audio was")
-	baseline := fs.String("baseline", "", "also score with an interpolated trigram over mu-law codes trained on the training split of this corpus (FSDD names; loaded as `wavenet train` loads it); without files, score the corpus's validation split")
+	baseline := fs.String("baseline", "", "also score with an interpolated trigram over mu-law codes trained on the training split of this corpus (a folder tree, LJSpeech directory or manifest, listed by --layout, --pattern and --speaker-from-folder; loaded as `wavenet train` loads it); without files, score the corpus's validation split")
+	var corp corpusFlags
+	corp.register(fs)
 	var cf condFlags
 	cf.register(fs, true)
-	if err := fs.Parse(args); err != nil {
+	files, err := interspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	files := fs.Args()
 	if len(files) == 0 && *baseline == "" {
 		return Usagef("no WAV files given")
 	}
@@ -48,7 +51,11 @@ func runScore(ctx context.Context, env *Env, args []string) error {
 	}
 	var tri *ngram.Trigram
 	if *baseline != "" {
-		b, err := train.NewBaseline(ctx, *baseline, m.Config)
+		var list corpus.Options
+		if err := corp.options(&list); err != nil {
+			return err
+		}
+		b, err := train.NewBaseline(ctx, *baseline, m.Config, list)
 		if err != nil {
 			return err
 		}

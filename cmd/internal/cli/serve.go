@@ -71,11 +71,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	c.jobs.register(fs, "job-")
 	fs.Int64Var(&c.modelMemory, "model-memory", 1<<30, "memory budget in bytes of the models made by jobs that this replica loads from the job store when first asked for (least recently used evicted beyond it)")
 	fs.BoolVar(&c.jobs.noWorker, "no-worker", false, "accept jobs but run none here (`wavenet worker` processes run them)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return Usagef("unexpected arguments %q", fs.Args())
 	}
 	var logger *slog.Logger
 	switch c.logFormat {

@@ -37,7 +37,7 @@ type trainFlags struct {
 func runTrain(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "train", "train --data DIR|MANIFEST --out runs/NAME [--preset small] [--resume] [flags]")
 	var f trainFlags
-	fs.StringVar(&f.data, "data", "", "corpus: a folder tree of WAV/FLAC files (FSDD names {digit}_{speaker}_{index}.wav give the labels unless --pattern), an LJSpeech directory, or a .csv/.jsonl manifest (see --layout)")
+	fs.StringVar(&f.data, "data", "", corpusUsage)
 	f.corpusFlags.register(fs)
 	fs.StringVar(&f.preset, "preset", "small", "model preset: "+strings.Join(wavenet.Presets(), ", "))
 	fs.StringVar(&f.config, "config", "", "model config JSON (ibab wavenet_params.json fields) instead of --preset")
@@ -72,11 +72,8 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&f.validateMax, "validate-max", 0, "validate on at most this many utterances (a fixed subset; 0: all)")
 	fs.Int64Var(&f.logEvery, "log-every", 10, "steps between metrics.jsonl lines")
 	f.dist.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return Usagef("unexpected arguments %q", fs.Args())
 	}
 	if f.data == "" || f.out == "" {
 		return Usagef("--data and --out are required")

@@ -47,7 +47,7 @@ func vocodeOutName(dir, input string, format audio.Encoding) string {
 }
 
 func runVocode(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlagSet(env, "vocode", "vocode in.wav|in.flac|in.npy|mels.json... [--model DIR] (--out out.wav | --out-dir DIR) [--method wavenet|griffin-lim] [--layout frames-by-mels|mels-by-frames] [--seed N] [--temperature T] [--rate HZ] [--format wav]")
+	fs := NewFlagSet(env, "vocode", "vocode in.wav|in.flac|in.npy|mels.json... [--model DIR] (--out out.wav | --out-dir DIR) [--method wavenet|griffin-lim] [--layout frames-by-mels|mels-by-frames] [--speaker X] [--cond name=value...] [--seed N] [--temperature T] [--rate HZ] [--format wav]")
 	modelDir := fs.String("model", "", "checkpoint directory of a vocoder (a model trained with --local mel; default: the embedded vocoder)")
 	out := fs.String("out", "", "output file (one input)")
 	outDir := fs.String("out-dir", "", "output directory: one file per input, with the input's base name")
@@ -57,10 +57,12 @@ func runVocode(ctx context.Context, env *Env, args []string) error {
 	rate := fs.Int("rate", 0, "sample rate of the output in Hz (default: the model's rate)")
 	temp := fs.Float64("temperature", 1, "sampling temperature (> 0; 1 samples the model's distribution, lower is more conservative)")
 	format := fs.String("format", string(audio.EncodingWAV), formatUsage)
-	if err := fs.Parse(args); err != nil {
+	var cf condFlags
+	cf.register(fs, false)
+	inputs, err := interspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	inputs := fs.Args()
 	switch {
 	case len(inputs) == 0:
 		return Usagef("give at least one input: a recording (.wav, .flac), a mel spectrogram (.npy) or frames (.json)")
@@ -75,9 +77,19 @@ func runVocode(ctx context.Context, env *Env, args []string) error {
 	case !(*temp > 0):
 		return Usagef("--temperature is %v, want a positive number", *temp)
 	}
+	if _, err := audio.ParseEncoding(*format); err != nil {
+		return Usagef("--format is %q; want one of %q", *format, audio.Encodings())
+	}
 	m, err := loadVocoder(ctx, *modelDir)
 	if err != nil {
 		return err
+	}
+	name := *modelDir
+	if name == "" {
+		name = models.VocoderID
+	}
+	if _, err := synth.ResolveConditions(name, m.Config, cf.named(), cf.speaker, ""); err != nil {
+		return usageOf(err) // before any input is read
 	}
 	// Up to vocodeBatch inputs are vocoded together, batched in one
 	// generator; each one's audio depends only on its own frames and seed.
@@ -118,7 +130,8 @@ func runVocode(ctx context.Context, env *Env, args []string) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			msg, err := vocodeFile(ctx, e, in, names[i], *layout, &synth.Request{Seed: seed, Temperature: temp, Method: *method, SampleRate: *rate, Format: audio.Encoding(*format)})
+			msg, err := vocodeFile(ctx, e, in, names[i], *layout, &synth.Request{Seed: seed, Temperature: temp, Method: *method, SampleRate: *rate, Format: audio.Encoding(*format),
+				Speaker: cf.speaker, Conditions: cf.named()})
 			if err != nil {
 				errs[i] = err
 				cancel()
@@ -149,6 +162,7 @@ func vocodeFile(ctx context.Context, e *synth.Engine, input, out, layout string,
 		return "", err
 	}
 	req.Seed, req.Temperature, req.Method, req.SampleRate, req.Format = opts.Seed, opts.Temperature, opts.Method, opts.SampleRate, opts.Format
+	req.Speaker, req.Conditions = opts.Speaker, opts.Conditions
 	syn, err := e.Start(ctx, req)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", input, usageOf(err))
@@ -165,7 +179,11 @@ func vocodeFile(ctx context.Context, e *synth.Engine, input, out, layout string,
 	if err := writeFileAtomic(out, b); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("vocode: %s -> %s (%s, %d samples at %d Hz)", input, out, req.Method, len(x), syn.Rate), nil
+	conds := ""
+	if syn.Conditions != "" {
+		conds = ", conditions " + syn.Conditions
+	}
+	return fmt.Sprintf("vocode: %s -> %s (%s%s, %d samples at %d Hz)", input, out, req.Method, conds, len(x), syn.Rate), nil
 }
 
 // loadVocoder loads the checkpoint directory dir, or the embedded default

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -229,6 +230,90 @@ func TestVocodeGriffinLimMany(t *testing.T) {
 	for i := range n {
 		if c := readWAV(t, filepath.Join(out, fmt.Sprintf("tone%d.wav", i))); len(c.Samples) != 51*16 {
 			t.Errorf("tone%d.wav: %d samples, want 816", i, len(c.Samples))
+		}
+	}
+}
+
+// vocSpeakerModel saves the test vocoder's configuration conditioned on a
+// speaker (ann, bob), with random weights, and returns its directory.
+func vocSpeakerModel(t *testing.T) string {
+	t.Helper()
+	cfg := wavenettest.Vocoder(t, 4).Config
+	cfg.Conditions = []wavenet.Condition{{Name: "speaker", Values: []string{"ann", "bob"}}}
+	m, err := wavenet.NewZero(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 2))
+	for _, p := range m.Params() {
+		for i := range p.Data {
+			p.Data[i] = float32(rng.Float64() - 0.5)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "spk")
+	if err := wavenet.Save(context.Background(), dir, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestVocodeSpeaker: inputs may come before the flags (the README's
+// `wavenet vocode IN.wav --out out.wav`); --speaker and --cond pick a
+// vocoder's global condition (the API's "speaker" gives the same bytes),
+// no flag takes the first value and says so, and an unknown value is a
+// usage error listing the model's values. Request errors name flags, not
+// JSON fields.
+func TestVocodeSpeaker(t *testing.T) {
+	model := vocSpeakerModel(t)
+	in, frames := vocInputs(t)
+	npy := filepath.Join(in, "frames.npy")
+	vocode := func(args ...string) ([]byte, string) {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "out.wav")
+		args = append([]string{npy, "--out", out, "--model", model, "--seed", "2"}, args...)
+		_, stderr, err := runCmd(context.Background(), runVocode, args...)
+		if err != nil {
+			t.Fatalf("vocode %v: %v\n%s", args, err, stderr)
+		}
+		return readFile(t, out), stderr
+	}
+	ann, stderr := vocode("--speaker", "ann")
+	bob, _ := vocode("--speaker", "bob")
+	cond, _ := vocode("--cond", "speaker=bob")
+	none, noneErr := vocode()
+	if bytes.Equal(ann, bob) || !bytes.Equal(bob, cond) || !bytes.Equal(none, ann) {
+		t.Errorf("vocode --speaker ann / bob / --cond speaker=bob / none: want ann != bob, bob = --cond speaker=bob, none = ann (the first value)")
+	}
+	if !strings.Contains(stderr, "conditions speaker=ann") || !strings.Contains(noneErr, "conditions speaker=ann") {
+		t.Errorf("vocode stderr does not report the condition used:\n%s\n%s", stderr, noneErr)
+	}
+	ts := apiServer(t, filepath.Dir(model))
+	js, _ := json.Marshal(map[string]any{"mels": frames, "seed": 2, "speaker": "bob"})
+	if api := postOK(t, ts.URL+"/v1/vocode", "application/json", js); !bytes.Equal(api, bob) {
+		t.Errorf("POST /v1/vocode speaker bob (%d bytes) differs from vocode --speaker bob (%d bytes)", len(api), len(bob))
+	}
+	for _, c := range []struct {
+		model string
+		args  []string
+		want  []string
+	}{
+		{model, []string{"--speaker", "zed"}, []string{"--speaker", `unknown speaker "zed"`, "ann, bob"}},
+		{model, []string{"--cond", "speaker=zed"}, []string{"--speaker", "ann, bob"}},
+		{model, []string{"--cond", "accent=x"}, []string{"--cond", `no condition "accent"`}},
+		{vocTestModel(t), []string{"--speaker", "ann"}, []string{"--speaker", "no speaker condition"}},
+		{model, []string{"--format", "mp3"}, []string{`--format is "mp3"`}},
+		{model, []string{"--rate", "5"}, []string{"--rate is 5"}},
+	} {
+		args := append([]string{npy, "--out", filepath.Join(t.TempDir(), "x.wav"), "--model", c.model}, c.args...)
+		_, _, err := runCmd(context.Background(), runVocode, args...)
+		if !errors.Is(err, ErrUsage) || strings.Contains(err.Error(), "field") {
+			t.Errorf("vocode %v = %v, want a usage error naming flags, not fields", c.args, err)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("vocode %v = %v, want an error containing %q", c.args, err, w)
+			}
 		}
 	}
 }

@@ -82,11 +82,8 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	f.register(fs, "")
 	dataDir := fs.String("data-dir", "wavenet-data", "the embedded NATS server's files (without --nats), the corpora of train jobs (DIR/corpora: their data is a path under it) and the scratch space of training runs")
 	modelsDir := fs.String("models", "", "the models synthesize jobs may name (as serve --models); default: the embedded models")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return Usagef("unexpected arguments %q", fs.Args())
 	}
 	names, err := f.kindNames("")
 	if err != nil {
