@@ -607,7 +607,7 @@ type VocodeRequest struct {
 	// Method the model, or Griffin-Lim from the same mels (the classical baseline)
 	Method *VocodeRequestMethod `json:"method,omitempty"`
 
-	// Model a vocoder's id (a model with local_conditioning in GET /v1/models)
+	// Model a vocoder's id (a model with local_conditioning in GET /v1/models); default: the served vocoder (the only one, or the one named vocoder)
 	Model *string `json:"model,omitempty"`
 
 	// SampleRate output rate in Hz, 1000 to 192000; 0 or absent: the model's rate
@@ -669,15 +669,25 @@ type VocodeMultipartBody struct {
 
 // VocodeParams defines parameters for Vocode.
 type VocodeParams struct {
+	// Model default: the served vocoder (the only one, or the one named vocoder)
 	Model  *string             `form:"model,omitempty" json:"model,omitempty"`
 	Method *VocodeParamsMethod `form:"method,omitempty" json:"method,omitempty"`
 
 	// Layout .npy only: the array's layout (default frames-by-mels)
-	Layout     *VocodeParamsLayout `form:"layout,omitempty" json:"layout,omitempty"`
-	Seed       *int                `form:"seed,omitempty" json:"seed,omitempty"`
-	Format     *VocodeParamsFormat `form:"format,omitempty" json:"format,omitempty"`
-	SampleRate *int                `form:"sample_rate,omitempty" json:"sample_rate,omitempty"`
-	Stream     *bool               `form:"stream,omitempty" json:"stream,omitempty"`
+	Layout *VocodeParamsLayout `form:"layout,omitempty" json:"layout,omitempty"`
+
+	// Speaker value of the condition named speaker, if the vocoder has one
+	Speaker *string `form:"speaker,omitempty" json:"speaker,omitempty"`
+
+	// Temperature default 1; 0 is greedy
+	Temperature *float32            `form:"temperature,omitempty" json:"temperature,omitempty"`
+	Seed        *int                `form:"seed,omitempty" json:"seed,omitempty"`
+	Format      *VocodeParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+	SampleRate  *int                `form:"sample_rate,omitempty" json:"sample_rate,omitempty"`
+	Stream      *bool               `form:"stream,omitempty" json:"stream,omitempty"`
+
+	// Conditions the vocoder's global conditions, each as its own query parameter name=value (GET /v1/models lists them); any other name is a 400
+	Conditions *map[string]string `form:"conditions,omitempty" json:"conditions,omitempty"`
 }
 
 // VocodeParamsMethod defines parameters for Vocode.
@@ -949,7 +959,7 @@ type ClientInterface interface {
 
 	// VocodeWithBody mel spectrogram (or a recording's) to audio with a vocoder
 	//
-	// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.
+	// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). The JSON fields other than mels are also query parameters: with a JSON body, for the fields it leaves out (a query parameter that contradicts the body is a 400).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -958,7 +968,7 @@ type ClientInterface interface {
 
 	// Vocode mel spectrogram (or a recording's) to audio with a vocoder
 	//
-	// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.
+	// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). The JSON fields other than mels are also query parameters: with a JSON body, for the fields it leaves out (a query parameter that contradicts the body is a 400).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1213,7 +1223,7 @@ func (c *Client) SynthesizeText(ctx context.Context, params *SynthesizeTextParam
 
 // VocodeWithBody mel spectrogram (or a recording's) to audio with a vocoder
 //
-// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.
+// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). The JSON fields other than mels are also query parameters: with a JSON body, for the fields it leaves out (a query parameter that contradicts the body is a 400).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1232,7 +1242,7 @@ func (c *Client) VocodeWithBody(ctx context.Context, params *VocodeParams, conte
 
 // Vocode mel spectrogram (or a recording's) to audio with a vocoder
 //
-// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.
+// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). The JSON fields other than mels are also query parameters: with a JSON body, for the fields it leaves out (a query parameter that contradicts the body is a 400).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1798,6 +1808,30 @@ func NewVocodeRequestWithBody(server string, params *VocodeParams, contentType s
 
 		}
 
+		if params.Speaker != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "speaker", *params.Speaker, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Temperature != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "temperature", *params.Temperature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "number", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Seed != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "seed", *params.Seed, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -1837,6 +1871,18 @@ func NewVocodeRequestWithBody(server string, params *VocodeParams, contentType s
 		if params.Stream != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "stream", *params.Stream, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Conditions != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "conditions", *params.Conditions, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "object", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2074,7 +2120,7 @@ type ClientWithResponsesInterface interface {
 
 	// VocodeWithBodyWithResponse mel spectrogram (or a recording's) to audio with a vocoder
 	//
-	// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.
+	// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). The JSON fields other than mels are also query parameters: with a JSON body, for the fields it leaves out (a query parameter that contradicts the body is a 400).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2083,7 +2129,7 @@ type ClientWithResponsesInterface interface {
 
 	// VocodeWithResponse mel spectrogram (or a recording's) to audio with a vocoder
 	//
-	// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.
+	// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). The JSON fields other than mels are also query parameters: with a JSON body, for the fields it leaves out (a query parameter that contradicts the body is a 400).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3226,7 +3272,7 @@ func (c *ClientWithResponses) SynthesizeTextWithResponse(ctx context.Context, pa
 
 // VocodeWithBodyWithResponse mel spectrogram (or a recording's) to audio with a vocoder
 //
-// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.
+// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). The JSON fields other than mels are also query parameters: with a JSON body, for the fields it leaves out (a query parameter that contradicts the body is a 400).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3241,7 +3287,7 @@ func (c *ClientWithResponses) VocodeWithBodyWithResponse(ctx context.Context, pa
 
 // VocodeWithResponse mel spectrogram (or a recording's) to audio with a vocoder
 //
-// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). Uploads take the JSON fields other than mels as query parameters.
+// Vocodes mel frames with a model that has local conditioning, on the same batched generator as /v1/synthesize, with the same output formats, rates and streaming. The body is JSON (VocodeRequest), a .npy array (Content-Type application/x-npy, float32 or float64, 2-D, C order; query layout), frames streamed in as JSON lines (application/x-ndjson: audio comes out while later frames still arrive), or a WAV/FLAC recording (raw body or multipart field "file") whose mels the server computes with the model's mel parameters (copy synthesis). The JSON fields other than mels are also query parameters: with a JSON body, for the fields it leaves out (a query parameter that contradicts the body is a 400).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
