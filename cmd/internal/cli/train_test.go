@@ -228,9 +228,45 @@ func TestTrainLocalCommand(t *testing.T) {
 		{"--data", data, "--out", t.TempDir(), "--local", "spectrogram", "--rate", "8000"},
 		{"--data", data, "--out", t.TempDir(), "--local", "mel"}, // no --rate
 		{"--data", data, "--out", t.TempDir(), "--local", "mel", "--rate", "8000", "--upsample-scales", "4,4"},
+		{"--data", data, "--out", t.TempDir(), "--upsample-net", "repeat-conv2d"},
+		{"--data", data, "--out", t.TempDir(), "--local", "mel", "--rate", "8000", "--upsample-net", "conv"},
+		{"--data", data, "--out", t.TempDir(), "--local", "mel", "--rate", "8000", "--upsample-freq-width", "3"},
+		{"--data", data, "--out", t.TempDir(), "--local", "mel", "--rate", "8000", "--upsample-net", "repeat-conv2d", "--upsample-freq-width", "4"},
+		{"--data", data, "--out", t.TempDir(), "--local", "mel", "--rate", "8000", "--upsample-net", "repeat-conv2d", "--upsample-freq-width", "0"},
 	} {
 		if _, _, err := runCmd(context.Background(), runTrain, bad...); !errors.Is(err, ErrUsage) {
 			t.Errorf("train %v: error %v, want a usage error", bad, err)
+		}
+	}
+}
+
+func TestTrainLocalRepeatConvCommand(t *testing.T) {
+	// `train --local mel --upsample-net repeat-conv2d --upsample-freq-width
+	// 5`: two steps of a vocoder with repeat-conv2d upsampling; the
+	// checkpoint records the kind and width and loads with kernels of
+	// (Width*scale, 5).
+	data := t.TempDir()
+	for i, name := range []string{"0_ann_5.wav", "1_bob_6.wav", "0_ann_10.wav", "1_bob_11.wav"} {
+		writeChord(t, filepath.Join(data, name), 200+50*float64(i), 310)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"--data", data, "--preset", "tiny", "--out", out, "--steps", "2", "--segment", "64",
+		"--local", "mel", "--rate", "8000", "--mels", "8", "--upsample-net", "repeat-conv2d", "--upsample-freq-width", "5",
+		"--checkpoint-every", "2", "--validate-every", "2", "--workers", "2"}
+	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
+		t.Fatalf("train %v: %v\n%s", args, err, stderr)
+	}
+	m, err := wavenet.Load(context.Background(), filepath.Join(out, train.CheckpointDir, "step-000000002"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := m.Config.Local
+	if lc == nil || lc.Net != wavenet.UpsampleRepeatConv2D || lc.FreqWidth != 5 || !slices.Equal(lc.Scales, []int{4, 4, 4, 2}) {
+		t.Fatalf("trained model local conditioning = %+v, want repeat-conv2d of frequency width 5, scales [4 4 4 2]", lc)
+	}
+	for i, ly := range m.Up {
+		if ly.FreqWidth != 5 || len(ly.W) != ly.Width*ly.Scale*5 {
+			t.Errorf("upsample.%d: frequency width %d, %d values; want 5 and %d", i, ly.FreqWidth, len(ly.W), ly.Width*ly.Scale*5)
 		}
 	}
 }
