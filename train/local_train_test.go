@@ -222,14 +222,7 @@ func TestLocalTrainsEndToEnd16k(t *testing.T) {
 	if v == nil {
 		t.Fatal("no validation at step 12")
 	}
-	ck, err := LatestCheckpoint(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := wavenet.Load(context.Background(), ck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadLatest(t, run)
 	if m.Config.Local == nil || m.Config.Local.Mel == nil || *m.Config.Local.Mel != mel {
 		t.Fatalf("loaded config's local conditioning = %+v, want the mel parameters trained with", m.Config.Local)
 	}
@@ -328,14 +321,7 @@ func TestOpenLocalRepeatConv(t *testing.T) {
 	if d, same := diffWeights(init, tn.Model); same || d == 0 {
 		t.Fatalf("4 steps did not change the weights")
 	}
-	ck, err := LatestCheckpoint(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := wavenet.Load(context.Background(), ck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadLatest(t, run)
 	if got := m.Config.Local; got.Net != lc.Net || got.FreqWidth != lc.FreqWidth {
 		t.Errorf("loaded local conditioning %+v, want %+v", got, lc)
 	}
@@ -344,4 +330,18 @@ func TestOpenLocalRepeatConv(t *testing.T) {
 			t.Errorf("upsample.%d: loaded kernel differs from the trained one or is still the initial one", i)
 		}
 	}
+}
+
+// loadLatest loads the newest checkpoint of the run directory run.
+func loadLatest(t *testing.T, run string) *wavenet.Model {
+	t.Helper()
+	ck, err := LatestCheckpoint(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := wavenet.Load(context.Background(), ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
