@@ -373,3 +373,35 @@ func TestCheckpointUpsampleMismatch(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkUpsample pushes one mel frame at a time (as streaming does)
+// through an 80-band upsampling network of hop 256 = 4^4, width 2, of
+// each kind; rows/s are upsampled rows (samples) per second.
+func BenchmarkUpsample(b *testing.B) {
+	for _, net := range []string{UpsampleTransposed, UpsampleRepeatConv2D} {
+		b.Run("net="+net, func(b *testing.B) {
+			cfg := localConfig()
+			cfg.Local = &LocalConfig{Channels: 80, Hop: 256, Scales: []int{4, 4, 4, 4}, Width: 2, Net: net}
+			if net == UpsampleRepeatConv2D {
+				cfg.Local.FreqWidth = 3
+			}
+			m, err := New(cfg, rand.New(rand.NewPCG(1, 1)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			u, err := m.NewUpsampler()
+			if err != nil {
+				b.Fatal(err)
+			}
+			frame := randomMels(rand.New(rand.NewPCG(2, 2)), 1, 80)
+			var dst []float32
+			b.ReportAllocs()
+			for b.Loop() {
+				if dst, err = u.Push(dst[:0], frame); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*256)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
