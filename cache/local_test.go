@@ -23,13 +23,27 @@ func testLocalConfig(k int) wavenet.Config {
 	return cfg
 }
 
+// testLocalConfigNet is testLocalConfig(k) with upsampling layers of kind
+// net: repeat-conv2d ones of frequency width 3.
+func testLocalConfigNet(k int, net string) wavenet.Config {
+	cfg := testLocalConfig(k)
+	if net == wavenet.UpsampleRepeatConv2D {
+		cfg.Local.Net, cfg.Local.FreqWidth = net, 3
+	}
+	return cfg
+}
+
+// upsampleNets are the kinds of upsampling network.
+var upsampleNets = []string{wavenet.UpsampleTransposed, wavenet.UpsampleRepeatConv2D}
+
 // randomLocalModel is randomModel with the upsampling kernels uniform in
-// [-0.5, 0.5) too (New starts them as a smoothed repeat).
+// [-0.5, 0.5) too (New starts them as a smoothed repeat or a moving
+// average).
 func randomLocalModel(tb testing.TB, cfg wavenet.Config, seed uint64) *wavenet.Model {
 	m := randomModel(tb, cfg, seed)
 	rng := rand.New(rand.NewPCG(seed, 9))
 	for _, p := range m.Params() {
-		if p.Init == wavenet.InitUpsample {
+		if p.Init == wavenet.InitUpsample || p.Init == wavenet.InitMean {
 			for i := range p.Data {
 				p.Data[i] = float32(rng.Float64() - 0.5)
 			}
@@ -57,52 +71,58 @@ func randomFrames(rng *rand.Rand, frames, c int) []float32 {
 // used up its conditioning), the naive generator upsamples all of them at
 // once; both draw from the same seed and must draw the same codes, with
 // the logits within tol (the products sum in another order). Another
-// stream with its own mels shares the batch.
+// stream with its own mels shares the batch. Both kinds of upsampling.
 func TestNaiveMatchesCacheLocal(t *testing.T) {
-	for _, k := range []int{2, 3} {
-		for _, chunk := range []int{1, 3} {
-			t.Run(fmt.Sprintf("K=%d/chunk=%d", k, chunk), func(t *testing.T) {
-				cfg := testLocalConfig(k)
-				m := randomLocalModel(t, cfg, uint64(40+k))
-				rf := cfg.ReceptiveField()
-				n := 3 * rf
-				frames := n/localHop + 1
-				rng := rand.New(rand.NewPCG(uint64(k), uint64(chunk)))
-				mels := randomMels(rng, frames)
-				g := New(m, 3)
-				if _, err := g.Join(StreamOptions{Cond: []int{0, 0}, Temperature: 1.3, Seed: 99, Local: randomMels(rng, frames)}); err != nil {
-					t.Fatal(err)
-				}
-				opts := StreamOptions{Cond: []int{1, 3}, Temperature: 1, Seed: 7}
-				nv := newNaive(m, opts)
-				var err error
-				if nv.local, err = m.Upsample(nil, mels); err != nil {
-					t.Fatal(err)
-				}
-				opts.Local = mels[:2*localChannels]
-				slot, err := g.Join(opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				pushed := 2
-				var dst []int32
-				distinct := map[int32]bool{}
-				for i := 0; i < n; i++ {
-					if g.Buffered(slot) == 0 {
-						next := min(frames, pushed+chunk)
-						if err := g.PushLocal(slot, mels[pushed*localChannels:next*localChannels]); err != nil {
-							t.Fatal(err)
-						}
-						pushed = next
+	for _, tc := range []struct {
+		net      string
+		k, chunk int
+	}{
+		{wavenet.UpsampleTransposed, 2, 1}, {wavenet.UpsampleTransposed, 2, 3},
+		{wavenet.UpsampleTransposed, 3, 1}, {wavenet.UpsampleTransposed, 3, 3},
+		{wavenet.UpsampleRepeatConv2D, 2, 1}, {wavenet.UpsampleRepeatConv2D, 3, 3},
+	} {
+		k, chunk := tc.k, tc.chunk
+		t.Run(fmt.Sprintf("%s/K=%d/chunk=%d", tc.net, k, chunk), func(t *testing.T) {
+			cfg := testLocalConfigNet(k, tc.net)
+			m := randomLocalModel(t, cfg, uint64(40+k))
+			rf := cfg.ReceptiveField()
+			n := 3 * rf
+			frames := n/localHop + 1
+			rng := rand.New(rand.NewPCG(uint64(k), uint64(chunk)))
+			mels := randomMels(rng, frames)
+			g := New(m, 3)
+			if _, err := g.Join(StreamOptions{Cond: []int{0, 0}, Temperature: 1.3, Seed: 99, Local: randomMels(rng, frames)}); err != nil {
+				t.Fatal(err)
+			}
+			opts := StreamOptions{Cond: []int{1, 3}, Temperature: 1, Seed: 7}
+			nv := newNaive(m, opts)
+			var err error
+			if nv.local, err = m.Upsample(nil, mels); err != nil {
+				t.Fatal(err)
+			}
+			opts.Local = mels[:2*localChannels]
+			slot, err := g.Join(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pushed := 2
+			var dst []int32
+			distinct := map[int32]bool{}
+			for i := 0; i < n; i++ {
+				if g.Buffered(slot) == 0 {
+					next := min(frames, pushed+chunk)
+					if err := g.PushLocal(slot, mels[pushed*localChannels:next*localChannels]); err != nil {
+						t.Fatal(err)
 					}
-					dst = stepBoth(t, g, nv, slot, i, dst)
-					distinct[dst[slot]] = true
+					pushed = next
 				}
-				if len(distinct) < 3 {
-					t.Errorf("only %d distinct codes drawn in %d samples: sampling looks stuck", len(distinct), n)
-				}
-			})
-		}
+				dst = stepBoth(t, g, nv, slot, i, dst)
+				distinct[dst[slot]] = true
+			}
+			if len(distinct) < 3 {
+				t.Errorf("only %d distinct codes drawn in %d samples: sampling looks stuck", len(distinct), n)
+			}
+		})
 	}
 }
 
@@ -111,8 +131,13 @@ func TestNaiveMatchesCacheLocal(t *testing.T) {
 // model, with TestInt8TeacherForced's bound (activation rounding only:
 // the local projection stays float32).
 func TestInt8Local(t *testing.T) {
+	for _, net := range upsampleNets {
+		t.Run(net, func(t *testing.T) { testInt8Local(t, testLocalConfigNet(3, net)) })
+	}
+}
+
+func testInt8Local(t *testing.T, cfg wavenet.Config) {
 	ctx := context.Background()
-	cfg := testLocalConfig(3)
 	m := randomLocalModel(t, cfg, 60)
 	g := NewInt8(m, 2)
 	dq := g.Model()

@@ -40,6 +40,28 @@ func testModel(t testing.TB, seed uint64) *wavenet.Model {
 	return m
 }
 
+// testVocoder is testModel with repeat-conv2d local conditioning (4 mel
+// bands, hop 4 = 2*2, frequency width 3), its kernels random, not the
+// constant moving average New starts them as.
+func testVocoder(t testing.TB, seed uint64) *wavenet.Model {
+	t.Helper()
+	cfg := testModel(t, seed).Config
+	cfg.Local = &wavenet.LocalConfig{Channels: 4, Hop: 4, Scales: []int{2, 2}, Width: 2, Net: wavenet.UpsampleRepeatConv2D, FreqWidth: 3}
+	m, err := wavenet.New(cfg, rand.New(rand.NewPCG(seed, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 3))
+	for _, p := range m.Params() {
+		if p.Init == wavenet.InitMean {
+			for i := range p.Data {
+				p.Data[i] = float32(rng.NormFloat64() * 0.3)
+			}
+		}
+	}
+	return m
+}
+
 // maxRowError returns the largest |a-b| of each parameter relative to
 // that parameter's largest |a|.
 func maxRelError(a, b *wavenet.Model) (worst float64, name string) {
@@ -57,9 +79,18 @@ func maxRelError(a, b *wavenet.Model) (worst float64, name string) {
 	return worst, name
 }
 
+// TestSaveLoadFormats saves a model in every format and loads it back
+// within the format's rounding; also a vocoder with repeat-conv2d
+// upsampling, whose (Width*scale, FreqWidth) kernels are matrices
+// quantized by rows like every other weight.
 func TestSaveLoadFormats(t *testing.T) {
+	for name, m := range map[string]*wavenet.Model{"plain": testModel(t, 1), "repeat-conv2d": testVocoder(t, 1)} {
+		t.Run(name, func(t *testing.T) { testSaveLoadFormats(t, m) })
+	}
+}
+
+func testSaveLoadFormats(t *testing.T, m *wavenet.Model) {
 	ctx := context.Background()
-	m := testModel(t, 1)
 	dir := t.TempDir()
 	cases := []struct {
 		name string

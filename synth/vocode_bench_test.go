@@ -16,7 +16,8 @@ import (
 // benchVocoders returns the embedded vocoder at its rate (8 kHz) and a
 // model of the same architecture at 22.05 kHz (mel parameters
 // audio.DefaultMelParams(22050) with the vocoder's n_mels, hop 256 = 4^4;
-// random weights: the speed does not depend on them).
+// random weights: the speed does not depend on them), then both with
+// repeat-conv2d upsampling of frequency width 3 instead (initial weights).
 func benchVocoders(b *testing.B) []*wavenet.Model {
 	if !models.Has(models.VocoderID) {
 		b.Skip("no vocoder embedded")
@@ -35,7 +36,28 @@ func benchVocoders(b *testing.B) []*wavenet.Model {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return []*wavenet.Model{m, m22}
+	ms := []*wavenet.Model{m, m22}
+	for _, t := range ms[:2] {
+		cfg := t.Config
+		lc := *cfg.Local
+		lc.Net, lc.FreqWidth = wavenet.UpsampleRepeatConv2D, 3
+		cfg.Local = &lc
+		r, err := wavenet.New(cfg, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ms = append(ms, r)
+	}
+	return ms
+}
+
+// benchName names a benchmark of vocoder m by its rate, and its
+// upsampling network unless transposed (the names of the first runs).
+func benchName(m *wavenet.Model) string {
+	if lc := m.Config.Local; lc.RepeatConv() {
+		return fmt.Sprintf("rate=%d/net=%s", m.Config.SampleRate, lc.Net)
+	}
+	return fmt.Sprintf("rate=%d", m.Config.SampleRate)
 }
 
 // benchMels returns n frames of c log-mel values around log(0.02).
@@ -61,7 +83,7 @@ func benchMels(n, c int) [][]float32 {
 func BenchmarkVocode(b *testing.B) {
 	for _, m := range benchVocoders(b) {
 		rate := m.Config.SampleRate
-		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
+		b.Run(benchName(m), func(b *testing.B) {
 			e, err := New(map[string]*Bundle{"v": {Model: m}}, Options{MaxStreams: 1, Workers: 1, Logger: quietLogger()})
 			if err != nil {
 				b.Fatal(err)
@@ -113,7 +135,7 @@ func (w *firstAudio) Write(p []byte) (int, error) {
 func BenchmarkVocodeFirstAudio(b *testing.B) {
 	for _, m := range benchVocoders(b) {
 		rate := m.Config.SampleRate
-		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
+		b.Run(benchName(m), func(b *testing.B) {
 			e, err := New(map[string]*Bundle{"v": {Model: m}}, Options{MaxStreams: 1, Workers: 1, Logger: quietLogger()})
 			if err != nil {
 				b.Fatal(err)

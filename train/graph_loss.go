@@ -87,7 +87,13 @@ func newGraph(m *wavenet.Model, seqs, length, lossRows, frames int, head LossHea
 		extra = append(extra, mels)
 		local = mels
 		for i, s := range lc.Scales {
-			if local, err = upsample(local, node(fmt.Sprintf("upsample.%d.weight", i)), seqs, s, lc.Width); err != nil {
+			w := node(fmt.Sprintf("upsample.%d.weight", i))
+			if lc.RepeatConv() {
+				local, err = repeatConv(local, w, seqs, s, lc.Width, lc.FreqKernel())
+			} else {
+				local, err = upsample(local, w, seqs, s, lc.Width)
+			}
+			if err != nil {
 				return nil, err
 			}
 		}

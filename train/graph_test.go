@@ -44,6 +44,11 @@ func testModelLocal(t testing.TB, seed uint64, lc *wavenet.LocalConfig) *wavenet
 			// growing 1.5x per layer.
 			sd /= float64(lc.Width)
 		}
+		if p.Init == wavenet.InitMean {
+			// A repeat-conv2d kernel sums its len(p.Data) products per
+			// output: 1/sqrt of that keeps the rows near the mels' size.
+			sd = 1 / math.Sqrt(float64(len(p.Data)))
+		}
 		for i := range p.Data {
 			p.Data[i] = float32(rng.NormFloat64() * sd)
 		}

@@ -6,12 +6,17 @@ import (
 
 // LocalMargin is the number of mel frames before the frame of a sample that
 // its upsampled conditioning depends on: each upsampling layer looks back
-// Width-1 of its input rows, at most Width-1 frames, so (Width-1) times
-// the number of layers (see wavenet.LocalConfig). A window of frames that
-// starts LocalMargin frames before the frame of its first sample gives,
-// from that sample on, the rows that upsampling the whole utterance gives.
+// lc.Lookback of its input rows, at most as many frames (Width-1 for a
+// transposed layer, Width for a repeat-conv2d one of scale above 1), so
+// their sum (see wavenet.LocalConfig). A window of frames that starts
+// LocalMargin frames before the frame of its first sample gives, from that
+// sample on, the rows that upsampling the whole utterance gives.
 func LocalMargin(lc wavenet.LocalConfig) int {
-	return (lc.Width - 1) * len(lc.Scales)
+	n := 0
+	for i := range lc.Scales {
+		n += lc.Lookback(i)
+	}
+	return n
 }
 
 // LocalFrames is the number of mel frames a sequence of length codes

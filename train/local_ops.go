@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"hash"
+	"slices"
 	"sync/atomic"
 
 	"github.com/chewxy/hm"
@@ -10,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/wavenet-go/wavenet/internal/kernel"
+	"github.com/wavenet-go/wavenet/wavenet"
 )
 
 // The Ops of local conditioning: the causal transposed convolution of the
@@ -34,11 +36,17 @@ const (
 // this is one GEMM on strided views: the output rows r, r+s, ... from
 // row m on, the input rows from 0, and the (C, C) block of w at column
 // (m*s+r)*C.
+//
+// With fw > 0 it is a repeat-conv2d layer (wavenet.LocalConfig) instead,
+// with kernel w (wd*s, fw) and the same x and y, computed as
+// wavenet.UpLayer.RepeatConvRows computes it (see repeatConvDo).
 type upOp struct {
 	buf               buffer
 	kind              int
 	seqs, n, c, s, wd int
+	fw                int
 	id                int64
+	fold, pad         []float32 // repeat-conv2d scratch
 }
 
 var upIDs atomic.Int64
@@ -54,11 +62,25 @@ func upsample(x, w *gorgonia.Node, seqs, s, wd int) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(op, x, w)
 }
 
+// repeatConv applies one repeat-conv2d upsampling layer of scale s, width
+// wd and frequency width fw to x (seqs*n, C) with kernel w (wd*s, fw).
+func repeatConv(x, w *gorgonia.Node, seqs, s, wd, fw int) (*gorgonia.Node, error) {
+	xs, ws := x.Shape(), w.Shape()
+	if len(xs) != 2 || len(ws) != 2 || xs[0]%seqs != 0 || ws[0] != wd*s || ws[1] != fw || fw < 1 || fw%2 != 1 {
+		return nil, fmt.Errorf("train: repeat-conv2d upsample: shapes x %v w %v for %d sequences, scale %d, width %d, frequency width %d", xs, ws, seqs, s, wd, fw)
+	}
+	op := &upOp{kind: upForward, seqs: seqs, n: xs[0] / seqs, c: xs[1], s: s, wd: wd, fw: fw, id: upIDs.Add(1)}
+	return gorgonia.ApplyOp(op, x, w)
+}
+
 func (op *upOp) shape() tensor.Shape {
 	switch op.kind {
 	case upGradX:
 		return tensor.Shape{op.seqs * op.n, op.c}
 	case upGradW:
+		if op.fw > 0 {
+			return tensor.Shape{op.wd * op.s, op.fw}
+		}
 		return tensor.Shape{op.c, op.wd * op.s * op.c}
 	}
 	return tensor.Shape{op.seqs * op.n * op.s, op.c}
@@ -76,6 +98,10 @@ func (op *upOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	out, o := op.buf.get(op.shape())
 	a, b := f32(in[0]), f32(in[1])
+	if op.fw > 0 {
+		op.repeatConvDo(o, a, b)
+		return out, nil
+	}
 	switch op.kind {
 	case upForward:
 		upForwardRows(o, a, b, op.seqs, op.n, op.c, op.s, op.wd)
@@ -122,6 +148,74 @@ func upForwardRows(y, x, w []float32, seqs, n, C, s, wd int) {
 	}
 }
 
+// repeatConvDo computes o for a repeat-conv2d layer from the inputs a, b:
+// (x, w) -> y, (w, dy) -> dx or (x, dy) -> dw. With fold the kernel folded
+// over the repeats (wavenet.UpLayer.Fold), M = Taps() and each sequence's
+// x padded (M-1 zero rows before, fw/2 zero channels either side):
+//
+//	y[j*s+r]           = Σ_{m,f} fold[r,m,f] · xpad[j-m][f : f+C]
+//	dxpad[j-m][f : f+C] += fold[r,m,f] · dy[j*s+r]
+//	dfold[r,m,f]       += dy[j*s+r] · xpad[j-m][f : f+C]
+//
+// and dw is dfold unfolded (wavenet.UpLayer.Unfold).
+func (op *upOp) repeatConvDo(o, a, b []float32) {
+	ly := wavenet.UpLayer{Scale: op.s, Width: op.wd, FreqWidth: op.fw}
+	C, n, s, fw, M := op.c, op.n, op.s, op.fw, ly.Taps()
+	P := C + fw - 1
+	switch op.kind {
+	case upForward:
+		ly.W = b
+		op.fold = ly.Fold(op.fold)
+		for q := 0; q < op.seqs; q++ {
+			op.pad = ly.PadRows(op.pad, a[q*n*C:(q+1)*n*C], C, M-1)
+			ly.RepeatConvRows(o[q*n*s*C:(q+1)*n*s*C], op.pad, op.fold, C)
+		}
+	case upGradX:
+		ly.W = a
+		op.fold = ly.Fold(op.fold)
+		op.pad = slices.Grow(op.pad[:0], (M-1+n)*P)[:(M-1+n)*P]
+		for q := 0; q < op.seqs; q++ {
+			clear(op.pad)
+			op.eachTap(b[q*n*s*C:(q+1)*n*s*C], M, func(g, row []float32, k int) {
+				for f, v := range op.fold[k : k+fw] {
+					kernel.Axpy(row[f:f+C], v, g)
+				}
+			})
+			for i := 0; i < n; i++ {
+				copy(o[(q*n+i)*C:(q*n+i+1)*C], op.pad[(M-1+i)*P+fw/2:])
+			}
+		}
+	case upGradW:
+		op.fold = slices.Grow(op.fold[:0], s*M*fw)[:s*M*fw]
+		clear(op.fold) // dfold
+		for q := 0; q < op.seqs; q++ {
+			op.pad = ly.PadRows(op.pad, a[q*n*C:(q+1)*n*C], C, M-1)
+			op.eachTap(b[q*n*s*C:(q+1)*n*s*C], M, func(g, row []float32, k int) {
+				for f := range fw {
+					op.fold[k+f] += kernel.Dot(g, row[f:f+C])
+				}
+			})
+		}
+		clear(o)
+		ly.Unfold(o, op.fold)
+	}
+}
+
+// eachTap calls fn for every output row j*s+r of a repeat-conv2d layer
+// and tap m < M: g is the row of dy (n*s rows of C), row the padded input
+// row j-m in op.pad from its first value on, k the offset of fold[r, m, 0].
+func (op *upOp) eachTap(dy []float32, M int, fn func(g, row []float32, k int)) {
+	C, P := op.c, op.c+op.fw-1
+	for j := 0; j < op.n; j++ {
+		for r := 0; r < op.s; r++ {
+			g := dy[(j*op.s+r)*C : (j*op.s+r+1)*C]
+			for m := 0; m < M; m++ {
+				fn(g, op.pad[(j+M-1-m)*P:], (r*M+m)*op.fw)
+			}
+		}
+	}
+}
+
 func (op *upOp) UsePreallocDo(_ gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
 	return op.Do(in...)
 }
@@ -131,7 +225,7 @@ func (op *upOp) OverwritesInput() int  { return -1 }
 func (op *upOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *upOp) Hashcode() uint32      { return hashOf(op) }
 func (op *upOp) String() string {
-	return fmt.Sprintf("train.upsample{%d,%dx%dx%d,s%d,w%d,#%d}", op.kind, op.seqs, op.n, op.c, op.s, op.wd, op.id)
+	return fmt.Sprintf("train.upsample{%d,%dx%dx%d,s%d,w%d,f%d,#%d}", op.kind, op.seqs, op.n, op.c, op.s, op.wd, op.fw, op.id)
 }
 func (op *upOp) DiffWRT(n int) []bool {
 	d := make([]bool, n)
@@ -145,7 +239,7 @@ func (op *upOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgonia.N
 		return nil, fmt.Errorf("train: %v is not differentiable", op)
 	}
 	mode := func(kind int) *upOp {
-		return &upOp{kind: kind, seqs: op.seqs, n: op.n, c: op.c, s: op.s, wd: op.wd, id: op.id}
+		return &upOp{kind: kind, seqs: op.seqs, n: op.n, c: op.c, s: op.s, wd: op.wd, fw: op.fw, id: op.id}
 	}
 	dx, err := gorgonia.ApplyOp(mode(upGradX), in[1], grad)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,12 +38,19 @@ func testLocalCorpus(q int, lc *wavenet.LocalConfig) (trainUtts, val []*corpus.U
 	return trainUtts, val
 }
 
-// runLocal trains steps steps of a testConfig model with trainLocal, new
-// in dir or resumed from it.
-func runLocal(t *testing.T, dir string, steps int64, workers int, resume bool) *Trainer {
+// trainLocals are trainLocal with each kind of upsampling network.
+func trainLocals() map[string]*wavenet.LocalConfig {
+	r := trainLocal()
+	r.Net, r.FreqWidth = wavenet.UpsampleRepeatConv2D, 3
+	return map[string]*wavenet.LocalConfig{"transposed": trainLocal(), "repeat-conv2d": r}
+}
+
+// runLocal trains steps steps of a testConfig model with local
+// conditioning lc, new in dir or resumed from it.
+func runLocal(t *testing.T, lc *wavenet.LocalConfig, dir string, steps int64, workers int, resume bool) *Trainer {
 	t.Helper()
 	cfg := testConfig(t)
-	cfg.Local = trainLocal()
+	cfg.Local = lc
 	tr, va := testLocalCorpus(64, cfg.Local)
 	var tn *Trainer
 	var err error
@@ -58,11 +66,17 @@ func TestLocalResumeIsExact(t *testing.T) {
 	// TestResumeIsExact with local conditioning: 6 steps equal 3, a
 	// checkpoint and 3 more, bit for bit (the mel windows follow the
 	// sampler's restored position); and the steps train the upsampling
-	// network and the local projections.
-	whole := runLocal(t, t.TempDir(), 6, 2, false).Model
+	// network and the local projections. Both kinds of upsampling.
+	for name, lc := range trainLocals() {
+		t.Run(name, func(t *testing.T) { testLocalResume(t, lc) })
+	}
+}
+
+func testLocalResume(t *testing.T, lc *wavenet.LocalConfig) {
+	whole := runLocal(t, lc, t.TempDir(), 6, 2, false).Model
 	dir := t.TempDir()
-	runLocal(t, dir, 3, 2, false)
-	resumed := runLocal(t, dir, 6, 2, true).Model
+	runLocal(t, lc, dir, 3, 2, false)
+	resumed := runLocal(t, lc, dir, 6, 2, true).Model
 	if d, same := diffWeights(whole, resumed); !same {
 		t.Errorf("3 steps + resume + 3 steps: weights differ from 6 steps by up to %g, want bit-identical", d)
 	}
@@ -88,12 +102,14 @@ func TestLocalResumeIsExact(t *testing.T) {
 func TestLocalWorkersGiveSameWeights(t *testing.T) {
 	// TestWorkersGiveSameWeights with local conditioning; 8 workers split
 	// each sequence in two, the second chunk's mels offset by half a
-	// segment.
-	ref := runLocal(t, t.TempDir(), 4, 1, false).Model
-	for _, w := range []int{2, 8} {
-		m := runLocal(t, t.TempDir(), 4, w, false).Model
-		if d, _ := diffWeights(ref, m); d > 1e-5 {
-			t.Errorf("%d workers vs 1: weights differ by %g, want <= 1e-5", w, d)
+	// segment. Both kinds of upsampling.
+	for name, lc := range trainLocals() {
+		ref := runLocal(t, lc, t.TempDir(), 4, 1, false).Model
+		for _, w := range []int{2, 8} {
+			m := runLocal(t, lc, t.TempDir(), 4, w, false).Model
+			if d, _ := diffWeights(ref, m); d > 1e-5 {
+				t.Errorf("%s: %d workers vs 1: weights differ by %g, want <= 1e-5", name, w, d)
+			}
 		}
 	}
 }
@@ -206,14 +222,7 @@ func TestLocalTrainsEndToEnd16k(t *testing.T) {
 	if v == nil {
 		t.Fatal("no validation at step 12")
 	}
-	ck, err := LatestCheckpoint(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := wavenet.Load(context.Background(), ck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadLatest(t, run)
 	if m.Config.Local == nil || m.Config.Local.Mel == nil || *m.Config.Local.Mel != mel {
 		t.Fatalf("loaded config's local conditioning = %+v, want the mel parameters trained with", m.Config.Local)
 	}
@@ -281,4 +290,58 @@ func TestOpenLocal(t *testing.T) {
 			t.Errorf("Open(%+v) error = %v, want ErrSpec", bad, err)
 		}
 	}
+}
+
+func TestOpenLocalRepeatConv(t *testing.T) {
+	// A new 16 kHz run with repeat-conv2d upsampling (LocalSpec.Net, the
+	// frequency width left to its default): the config records the
+	// default width 3, the kernels start as moving averages (every entry
+	// 1/(Width*s*3), r9y9's initialisation), four steps train them, and
+	// the checkpoint loads with the same config and upsamples as trained.
+	data := writeChirps(t, 16000)
+	run := t.TempDir()
+	spec := Spec{Data: data, Dir: run, Preset: "tiny", Rate: 16000, Local: &LocalSpec{NMels: 8, Net: wavenet.UpsampleRepeatConv2D}}
+	opts := Options{Steps: 4, Batch: 2, Segment: 64, Workers: 1, Seed: 3, LR: 1e-2, CheckpointEvery: 4, ValidateEvery: 4, LogEvery: 1}
+	tn, _, err := Open(context.Background(), spec, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := tn.Model.Config.Local
+	if lc == nil || lc.Net != wavenet.UpsampleRepeatConv2D || lc.FreqWidth != wavenet.DefaultFreqWidth || fmt.Sprint(lc.Scales) != "[4 4 4 4]" {
+		t.Fatalf("Open(Local{Net: repeat-conv2d}) model local conditioning = %+v", lc)
+	}
+	for i, ly := range tn.Model.Up {
+		want := 1 / float32(ly.Width*ly.Scale*ly.FreqWidth)
+		if len(ly.W) != ly.Width*ly.Scale*3 || ly.W[0] != want || ly.W[len(ly.W)-1] != want {
+			t.Errorf("initial upsample.%d: %d values from %v, want %d of %v", i, len(ly.W), ly.W[0], ly.Width*ly.Scale*3, want)
+		}
+	}
+	init := tn.Model.Clone()
+	tn = mustRun(t, tn, nil)
+	if d, same := diffWeights(init, tn.Model); same || d == 0 {
+		t.Fatalf("4 steps did not change the weights")
+	}
+	m := loadLatest(t, run)
+	if got := m.Config.Local; got.Net != lc.Net || got.FreqWidth != lc.FreqWidth {
+		t.Errorf("loaded local conditioning %+v, want %+v", got, lc)
+	}
+	for i := range m.Up {
+		if !slices.Equal(m.Up[i].W, tn.Model.Up[i].W) || slices.Equal(m.Up[i].W, init.Up[i].W) {
+			t.Errorf("upsample.%d: loaded kernel differs from the trained one or is still the initial one", i)
+		}
+	}
+}
+
+// loadLatest loads the newest checkpoint of the run directory run.
+func loadLatest(t *testing.T, run string) *wavenet.Model {
+	t.Helper()
+	ck, err := LatestCheckpoint(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := wavenet.Load(context.Background(), ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -236,6 +236,11 @@ type LocalSpec struct {
 	Hop    int   // samples per frame (0: the default at the rate); n_fft and the window are 4 hops, as by default
 	Scales []int // upsampling scales, whose product is the hop (nil: DefaultScales)
 	Width  int   // input rows each upsampled row sees per layer (0: 2)
+	// Net is the kind of upsampling layer (wavenet.LocalConfig.Net: ""
+	// or "transposed", or "repeat-conv2d"), FreqWidth the frequency
+	// width of a repeat-conv2d kernel (0: wavenet.DefaultFreqWidth).
+	Net       string
+	FreqWidth int
 }
 
 // Config is the local conditioning l describes at rate Hz.
@@ -250,7 +255,10 @@ func (l LocalSpec) Config(rate int) (wavenet.LocalConfig, error) {
 	if err := mel.Validate(); err != nil {
 		return wavenet.LocalConfig{}, specErr("mel: %v", err)
 	}
-	lc := wavenet.LocalConfig{Channels: mel.NMels, Hop: mel.HopLength, Scales: l.Scales, Width: l.Width, Mel: &mel}
+	lc := wavenet.LocalConfig{Channels: mel.NMels, Hop: mel.HopLength, Scales: l.Scales, Width: l.Width, Net: l.Net, FreqWidth: l.FreqWidth, Mel: &mel}
+	if lc.RepeatConv() {
+		lc.FreqWidth = lc.FreqKernel() // recorded in the config as trained
+	}
 	if lc.Scales == nil {
 		lc.Scales = DefaultScales(lc.Hop)
 	}

@@ -51,16 +51,71 @@ type Config struct {
 // outputs: output row t depends only on input rows up to t/s, so sample
 // t needs only the frames up to t/Hop, the frame covering it (no
 // lookahead). Frames (F, C) -> layer 0 -> (F*s0, C) -> ... -> (F*Hop, C).
+//
+// With Net "repeat-conv2d" (r9y9/wavenet_vocoder's UpsampleNetwork:
+// Stretch2d then Conv2d(1, 1, (FreqWidth, Width*s), bias=False), made
+// causal in time), layer i repeats each input row s times and convolves
+// the (time, channel) plane with one kernel w (Width*s, FreqWidth) shared
+// by all channels, FreqWidth odd and centred, zero beyond the band edges:
+//
+//	rep[t] = in[t / s]
+//	out[t, c] = Σ_{k<Width*s} Σ_{f<FreqWidth} w[k, f] · rep[t-k, c+f-FreqWidth/2]
+//
+// with rep zero before row 0: output row t depends only on input rows up
+// to t/s, looking back at most Lookback(i) of them.
 type LocalConfig struct {
 	Channels int   `json:"channels"`        // C: values per frame (n_mels)
 	Hop      int   `json:"hop"`             // samples per frame: the product of Scales
 	Scales   []int `json:"upsample_scales"` // the upsampling factor of each layer
 	Width    int   `json:"upsample_width"`  // input rows each output row sees per layer (kernel Width*scale)
+	// Net is the kind of upsampling layer: UpsampleTransposed (also "",
+	// what configs from before it was recorded mean) or UpsampleRepeatConv2D.
+	Net string `json:"upsample_net,omitempty"`
+	// FreqWidth is the frequency width of a repeat-conv2d kernel, odd (0
+	// means DefaultFreqWidth); unset for transposed layers.
+	FreqWidth int `json:"upsample_freq_width,omitempty"`
 	// Mel, when set, says how the frames are computed from audio (copy
 	// synthesis, training): its n_mels is Channels, its hop_length Hop
 	// and its sample_rate the model's. Nil: the frames come from outside
 	// as they are.
 	Mel *audio.MelParams `json:"mel,omitempty"`
+}
+
+// The kinds of upsampling layer (LocalConfig.Net).
+const (
+	UpsampleTransposed   = "transposed"
+	UpsampleRepeatConv2D = "repeat-conv2d"
+)
+
+// DefaultFreqWidth is the frequency width of a repeat-conv2d kernel when
+// LocalConfig.FreqWidth is 0, r9y9/wavenet_vocoder's freq_axis_kernel_size.
+const DefaultFreqWidth = 3
+
+// RepeatConv reports whether the upsampling layers are repeat-conv2d ones.
+func (l LocalConfig) RepeatConv() bool { return l.Net == UpsampleRepeatConv2D }
+
+// FreqKernel is the frequency width of a repeat-conv2d kernel: FreqWidth,
+// or DefaultFreqWidth when it is 0; 0 for transposed layers.
+func (l LocalConfig) FreqKernel() int {
+	switch {
+	case !l.RepeatConv():
+		return 0
+	case l.FreqWidth == 0:
+		return DefaultFreqWidth
+	}
+	return l.FreqWidth
+}
+
+// Lookback is the number of input rows before its own (row t/s) that an
+// output row of upsampling layer i depends on: Width-1 for a transposed
+// layer; for a repeat-conv2d one, the Width*s-1 repeated rows before row
+// t reach back ceil((Width*s-1)/s) input rows (Width for s > 1).
+func (l LocalConfig) Lookback(i int) int {
+	if !l.RepeatConv() {
+		return l.Width - 1
+	}
+	s := l.Scales[i]
+	return (l.Width*s - 1 + s - 1) / s
 }
 
 // DefaultPreprocess is the processing `wavenet train` applies by default:
@@ -174,6 +229,16 @@ func (c Config) Validate() error {
 			prod *= float64(s)
 		}
 		check(l.Hop > 0 && prod == float64(l.Hop), "local_conditioning hop is %d, want the product of upsample_scales %v", l.Hop, l.Scales)
+		switch l.Net {
+		case "", UpsampleTransposed:
+			check(l.FreqWidth == 0, "local_conditioning upsample_freq_width is %d, but only upsample_net %q has a frequency kernel", l.FreqWidth, UpsampleRepeatConv2D)
+		case UpsampleRepeatConv2D:
+			fw := l.FreqKernel()
+			check(fw > 0 && fw%2 == 1 && fw <= 2*l.Channels-1,
+				"local_conditioning upsample_freq_width is %d, want an odd width from 1 to 2*channels-1 (%d)", fw, 2*l.Channels-1)
+		default:
+			check(false, "local_conditioning upsample_net is %q, want %q or %q", l.Net, UpsampleTransposed, UpsampleRepeatConv2D)
+		}
 		if p := l.Mel; p != nil {
 			if err := p.Validate(); err != nil {
 				errs = append(errs, fmt.Errorf("wavenet: config: local_conditioning mel: %w", err))

@@ -11,7 +11,9 @@
 //
 // Local conditioning (section 2.5 of the paper; r9y9/wavenet_vocoder):
 // with Config.Local, mel frames are upsampled to one vector per sample by
-// causal transposed convolutions (LocalConfig, Upsampler) and projected
+// causal transposed convolutions, or by nearest-neighbour repeats each
+// followed by a causal 2-D convolution over time and mel bands (r9y9's
+// UpsampleNetwork; LocalConfig.Net, Upsampler), and projected
 // into every layer's gate (Layer.Local): ForwardMels, ForwardLocal and
 // ScoreMels are the reference pass of such a model.
 //

@@ -356,8 +356,15 @@ func (m *Model) checkUp() error {
 	if len(m.Up) != len(lc.Scales) {
 		return fmt.Errorf("wavenet: model has %d upsampling layers, config has %d scales", len(m.Up), len(lc.Scales))
 	}
-	C := lc.Channels
+	C, fw := lc.Channels, lc.FreqKernel()
 	for i, u := range m.Up {
+		if fw > 0 || u.FreqWidth != 0 {
+			if u.Scale != lc.Scales[i] || u.Width != lc.Width || u.FreqWidth != fw || len(u.W) != lc.Width*u.Scale*fw {
+				return fmt.Errorf("wavenet: upsample.%d is scale %d width %d frequency width %d with %d values, want the config's %s layer: scale %d width %d frequency width %d, (%d, %d)",
+					i, u.Scale, u.Width, u.FreqWidth, len(u.W), lc.Net, lc.Scales[i], lc.Width, fw, lc.Width*lc.Scales[i], fw)
+			}
+			continue
+		}
 		if u.Scale != lc.Scales[i] || u.Width != lc.Width || len(u.W) != C*lc.Width*u.Scale*C {
 			return fmt.Errorf("wavenet: upsample.%d is scale %d width %d with %d values, want scale %d width %d, (%d, %d, %d)",
 				i, u.Scale, u.Width, len(u.W), lc.Scales[i], lc.Width, C, lc.Width*lc.Scales[i], C)

@@ -20,19 +20,27 @@ func (e *LocalError) Error() string { return "wavenet: local conditioning: " + e
 // frames pushed in several calls give the same rows, bit for bit, as all
 // pushed at once (Model.Upsample is one Push), on every kernel
 // implementation (AVX-512, AVX2, purego): every output is one
-// kernel.MatMulAddPacked chain. It keeps the last Width-1 input rows of
-// every upsampling layer. It is not safe for concurrent use; Fresh gives
-// another one sharing the packed weights.
+// kernel.MatMulAddPacked chain (transposed layers) or one kernel.Axpy
+// chain (repeat-conv2d layers, UpLayer.RepeatConvRows). It keeps the last
+// LocalConfig.Lookback input rows of every upsampling layer. It is not
+// safe for concurrent use; Fresh gives another one sharing the packed
+// weights.
 type Upsampler struct {
 	m *Model
-	// phase[i][r] is layer i's kernel for output phase r < Scale, packed:
-	// (C, Width*C), column m*C+ci is kernel[:, m*Scale+r, ci], the weight
-	// of input row j-m for output row j*Scale+r.
+	// phase[i][r] is transposed layer i's kernel for output phase
+	// r < Scale, packed: (C, Width*C), column m*C+ci is
+	// kernel[:, m*Scale+r, ci], the weight of input row j-m for output
+	// row j*Scale+r.
 	phase [][]*kernel.Packed
-	hist  [][]float32 // per layer: the last Width-1 input rows, (Width-1, C), oldest first
-	ext   []float32   // history then input rows
-	taps  []float32   // (n, Width*C): row j is input rows j, j-1, ..., j-Width+1
-	buf   [2][]float32
+	// fold[i] is repeat-conv2d layer i's folded kernel (UpLayer.Fold).
+	fold [][]float32
+	// hist holds per layer the last Lookback input rows, oldest first:
+	// (Width-1, C) for a transposed layer, padded as UpLayer.PadRows
+	// writes them for a repeat-conv2d one.
+	hist [][]float32
+	ext  []float32 // history then input rows
+	taps []float32 // (n, Width*C): row j is input rows j, j-1, ..., j-Width+1
+	buf  [2][]float32
 }
 
 // NewUpsampler returns an upsampler at time 0 (no frame pushed). It
@@ -49,6 +57,11 @@ func (m *Model) NewUpsampler() (*Upsampler, error) {
 	C, W := lc.Channels, lc.Width
 	u := &Upsampler{m: m}
 	for _, ly := range m.Up {
+		if ly.FreqWidth > 0 {
+			u.phase, u.fold = append(u.phase, nil), append(u.fold, ly.Fold(nil))
+			continue
+		}
+		u.fold = append(u.fold, nil)
 		s := ly.Scale
 		var ps []*kernel.Packed
 		for r := 0; r < s; r++ {
@@ -69,7 +82,7 @@ func (m *Model) NewUpsampler() (*Upsampler, error) {
 
 // Fresh returns a new upsampler at time 0 with u's weights (no repacking).
 func (u *Upsampler) Fresh() *Upsampler {
-	f := &Upsampler{m: u.m, phase: u.phase}
+	f := &Upsampler{m: u.m, phase: u.phase, fold: u.fold}
 	f.Reset()
 	return f
 }
@@ -78,8 +91,8 @@ func (u *Upsampler) Fresh() *Upsampler {
 func (u *Upsampler) Reset() {
 	lc := u.m.Config.Local
 	if u.hist == nil {
-		for range u.m.Up {
-			u.hist = append(u.hist, make([]float32, (lc.Width-1)*lc.Channels))
+		for i, ly := range u.m.Up {
+			u.hist = append(u.hist, make([]float32, lc.Lookback(i)*(lc.Channels+max(ly.FreqWidth-1, 0))))
 		}
 	}
 	for _, h := range u.hist {
@@ -120,6 +133,13 @@ func (u *Upsampler) Push(dst, frames []float32) ([]float32, error) {
 // in (C each) and advances the layer's history.
 func (u *Upsampler) layer(i int, out, in []float32) {
 	ly, C := u.m.Up[i], u.m.Config.Local.Channels
+	if u.fold[i] != nil {
+		u.ext = ly.PadRows(u.ext, in, C, ly.Taps()-1)
+		copy(u.ext, u.hist[i])
+		ly.RepeatConvRows(out, u.ext, u.fold[i], C)
+		copy(u.hist[i], u.ext[len(u.ext)-len(u.hist[i]):])
+		return
+	}
 	n, s, W := len(in)/C, ly.Scale, ly.Width
 	h := W - 1
 	u.ext = append(append(u.ext[:0], u.hist[i]...), in...)

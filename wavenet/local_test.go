@@ -2,10 +2,14 @@ package wavenet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wavenet-go/wavenet/audio"
@@ -21,6 +25,24 @@ func localConfig() Config {
 		Conditions: []Condition{{Name: "speaker", Values: []string{"a", "b"}}},
 		Local:      &LocalConfig{Channels: 3, Hop: 6, Scales: []int{2, 3}, Width: 2},
 	}
+}
+
+// repeatConfigs are localConfig with repeat-conv2d upsampling: kernels
+// that overlap frames and reach both band edges (frequency width 3 of 3
+// channels), and the extremes of a scale 1 layer of width 1 (a pure
+// frequency convolution) and a frequency width 5 (2*channels-1).
+func repeatConfigs() map[string]Config {
+	a, b := localConfig(), localConfig()
+	a.Local = &LocalConfig{Channels: 3, Hop: 6, Scales: []int{2, 3}, Width: 2, Net: UpsampleRepeatConv2D, FreqWidth: 3}
+	b.Local = &LocalConfig{Channels: 3, Hop: 6, Scales: []int{1, 3, 2}, Width: 1, Net: UpsampleRepeatConv2D, FreqWidth: 5}
+	return map[string]Config{"repeat-conv2d": a, "repeat-conv2d w1 f5": b}
+}
+
+// upsampleConfigs are localConfig with each kind of upsampling network.
+func upsampleConfigs() map[string]Config {
+	cs := repeatConfigs()
+	cs["transposed"] = localConfig()
+	return cs
 }
 
 // randomLocalModel fills every parameter, the zero-initialised ones and
@@ -59,6 +81,10 @@ func upsampleReference(m *Model, mels []float32) []float64 {
 	}
 	for _, u := range m.Up {
 		n, s, taps := len(in)/C, u.Scale, u.Width*u.Scale
+		if u.FreqWidth > 0 {
+			in = repeatConvReference(u, in, C)
+			continue
+		}
 		out := make([]float64, (n*s+taps)*C)
 		for j := 0; j < n; j++ {
 			for k := 0; k < taps; k++ {
@@ -74,10 +100,36 @@ func upsampleReference(m *Model, mels []float32) []float64 {
 	return in
 }
 
+// repeatConvReference is a repeat-conv2d layer (LocalConfig) as its
+// formula reads, in float64: rep[t] = in[t/s], out[t, c] = Σ_k Σ_f
+// w[k, f] rep[t-k, c+f-FreqWidth/2], zero outside the rows and channels.
+func repeatConvReference(u UpLayer, in []float64, C int) []float64 {
+	n, s, fw := len(in)/C, u.Scale, u.FreqWidth
+	out := make([]float64, n*s*C)
+	for t := 0; t < n*s; t++ {
+		for c := 0; c < C; c++ {
+			for k := 0; k < u.Width*s && k <= t; k++ {
+				for f := 0; f < fw; f++ {
+					if cc := c + f - fw/2; cc >= 0 && cc < C {
+						out[t*C+c] += float64(u.W[k*fw+f]) * in[(t-k)/s*C+cc]
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
 // TestUpsampleMatchesReference checks Upsample against the plain loop and
-// wants pushing the frames in pieces to give the same bits as all at once.
+// wants pushing the frames in pieces to give the same bits as all at once,
+// for each kind of upsampling network.
 func TestUpsampleMatchesReference(t *testing.T) {
-	cfg := localConfig()
+	for name, cfg := range upsampleConfigs() {
+		t.Run(name, func(t *testing.T) { testUpsample(t, cfg) })
+	}
+}
+
+func testUpsample(t *testing.T, cfg Config) {
 	m := randomLocalModel(t, cfg, 1)
 	rng := rand.New(rand.NewPCG(2, 2))
 	const frames = 9
@@ -90,8 +142,10 @@ func TestUpsampleMatchesReference(t *testing.T) {
 	if len(got) != len(want) || len(got) != frames*cfg.Local.Hop*3 {
 		t.Fatalf("Upsample gave %d values, reference %d, want %d", len(got), len(want), frames*cfg.Local.Hop*3)
 	}
-	// Each output is a float32 sum of Width*C = 6 products of two layers;
-	// values are O(1), so float32 rounding stays near 1e-6.
+	// Each output is a float32 sum of Width*C = 6 products of two layers
+	// (transposed) or of at most Width*s*FreqWidth = 30 products, folded
+	// (repeat-conv2d), of two or three layers; values are O(1), so float32
+	// rounding stays near 1e-6.
 	const tolUp = 1e-5
 	for i := range got {
 		if d := math.Abs(float64(got[i]) - want[i]); d > tolUp {
@@ -142,6 +196,14 @@ func TestLocalConfigValidate(t *testing.T) {
 		{"mel bands", LocalConfig{Channels: 40, Hop: 128, Scales: []int{4, 4, 8}, Width: 2, Mel: melAt(8000, 128, 80)}, false},
 		{"mel hop", LocalConfig{Channels: 80, Hop: 64, Scales: []int{4, 4, 4}, Width: 2, Mel: melAt(8000, 128, 80)}, false},
 		{"mel rate", LocalConfig{Channels: 80, Hop: 128, Scales: []int{4, 4, 8}, Width: 2, Mel: melAt(16000, 128, 80)}, false},
+		{"transposed named", LocalConfig{Channels: 2, Hop: 4, Scales: []int{4}, Width: 1, Net: UpsampleTransposed}, true},
+		{"transposed freq width", LocalConfig{Channels: 2, Hop: 4, Scales: []int{4}, Width: 1, FreqWidth: 3}, false},
+		{"unknown net", LocalConfig{Channels: 2, Hop: 4, Scales: []int{4}, Width: 1, Net: "conv"}, false},
+		{"repeat default freq width", LocalConfig{Channels: 2, Hop: 4, Scales: []int{4}, Width: 1, Net: UpsampleRepeatConv2D}, true},
+		{"repeat freq width 5", LocalConfig{Channels: 80, Hop: 4, Scales: []int{4}, Width: 2, Net: UpsampleRepeatConv2D, FreqWidth: 5}, true},
+		{"repeat even freq width", LocalConfig{Channels: 80, Hop: 4, Scales: []int{4}, Width: 2, Net: UpsampleRepeatConv2D, FreqWidth: 4}, false},
+		{"repeat negative freq width", LocalConfig{Channels: 80, Hop: 4, Scales: []int{4}, Width: 2, Net: UpsampleRepeatConv2D, FreqWidth: -1}, false},
+		{"repeat freq width over the band", LocalConfig{Channels: 2, Hop: 4, Scales: []int{4}, Width: 2, Net: UpsampleRepeatConv2D, FreqWidth: 5}, false},
 	} {
 		cfg := localConfig()
 		cfg.Local = &tc.local
@@ -235,8 +297,14 @@ func TestForwardLocal(t *testing.T) {
 // loads it back: float32 exactly, binary16 and bfloat16 within their
 // rounding (relative 2^-11 and 2^-8 of weights below 0.5).
 func TestCheckpointLocal(t *testing.T) {
+	for name, cfg := range upsampleConfigs() {
+		t.Run(name, func(t *testing.T) { testCheckpointLocal(t, cfg) })
+	}
+}
+
+func testCheckpointLocal(t *testing.T, cfg Config) {
 	ctx := context.Background()
-	m := randomLocalModel(t, localConfig(), 9)
+	m := randomLocalModel(t, cfg, 9)
 	for _, tc := range []struct {
 		dtype DType
 		tol   float64
@@ -249,7 +317,7 @@ func TestCheckpointLocal(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Load(%s): %v", tc.dtype, err)
 		}
-		if got.Config.Local == nil || !slices.Equal(got.Config.Local.Scales, m.Config.Local.Scales) {
+		if gl := got.Config.Local; gl == nil || !slices.Equal(gl.Scales, m.Config.Local.Scales) || gl.Net != m.Config.Local.Net || gl.FreqWidth != m.Config.Local.FreqWidth {
 			t.Fatalf("%s: loaded local config %+v, want %+v", tc.dtype, got.Config.Local, m.Config.Local)
 		}
 		gp, wp := got.Params(), m.Params()
@@ -263,5 +331,77 @@ func TestCheckpointLocal(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCheckpointUpsampleMismatch wants a clear error, naming the tensor,
+// when a checkpoint's upsampling weights are of another kind or size than
+// its config says.
+func TestCheckpointUpsampleMismatch(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		net       string
+		freqWidth int
+	}{
+		{"repeat weights, transposed config", UpsampleTransposed, 0},
+		{"repeat weights, other frequency width", UpsampleRepeatConv2D, 1},
+	} {
+		dir := t.TempDir()
+		m := randomLocalModel(t, repeatConfigs()["repeat-conv2d"], 9)
+		if err := SaveCheckpoint(ctx, dir, &Checkpoint{Model: m}); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, ConfigFile)
+		js, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg Config
+		if err := json.Unmarshal(js, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Local.Net, cfg.Local.FreqWidth = tc.net, tc.freqWidth
+		if js, err = json.Marshal(cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, js, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(ctx, dir); err == nil || !strings.Contains(err.Error(), "upsample.0.weight") {
+			t.Errorf("%s: Load = %v, want an error naming upsample.0.weight", tc.name, err)
+		}
+	}
+}
+
+// BenchmarkUpsample pushes one mel frame at a time (as streaming does)
+// through an 80-band upsampling network of hop 256 = 4^4, width 2, of
+// each kind; rows/s are upsampled rows (samples) per second.
+func BenchmarkUpsample(b *testing.B) {
+	for _, net := range []string{UpsampleTransposed, UpsampleRepeatConv2D} {
+		b.Run("net="+net, func(b *testing.B) {
+			cfg := localConfig()
+			cfg.Local = &LocalConfig{Channels: 80, Hop: 256, Scales: []int{4, 4, 4, 4}, Width: 2, Net: net}
+			if net == UpsampleRepeatConv2D {
+				cfg.Local.FreqWidth = 3
+			}
+			m, err := New(cfg, rand.New(rand.NewPCG(1, 1)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			u, err := m.NewUpsampler()
+			if err != nil {
+				b.Fatal(err)
+			}
+			frame := randomMels(rand.New(rand.NewPCG(2, 2)), 1, 80)
+			var dst []float32
+			b.ReportAllocs()
+			for b.Loop() {
+				if dst, err = u.Push(dst[:0], frame); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*256)/b.Elapsed().Seconds(), "rows/s")
+		})
 	}
 }

@@ -69,10 +69,13 @@ type Model struct {
 	Up []UpLayer
 }
 
-// UpLayer is one causal transposed convolution of the upsampling network:
-// W is (C, Width*Scale, C), row-major (output channel, tap, input channel).
+// UpLayer is one layer of the upsampling network (see LocalConfig). A
+// causal transposed convolution (FreqWidth 0) has W (C, Width*Scale, C),
+// row-major (output channel, tap, input channel); a repeat-conv2d layer
+// has W (Width*Scale, FreqWidth), row-major (time tap k, frequency tap f).
 type UpLayer struct {
 	Scale, Width int
+	FreqWidth    int // repeat-conv2d layers only
 	W            []float32
 }
 
@@ -94,6 +97,10 @@ func New(cfg Config, rng *rand.Rand) (*Model, error) {
 				for k := 0; k < taps; k++ {
 					p.Data[(co*taps+k)*C+co] = 1 / float32(cfg.Local.Width)
 				}
+			}
+		case InitMean:
+			for i := range p.Data {
+				p.Data[i] = 1 / float32(len(p.Data))
 			}
 		case InitGlorot:
 			fanIn, fanOut := p.Shape[1], p.Shape[0]
@@ -137,9 +144,13 @@ func NewZero(cfg Config) (*Model, error) {
 		m.Layers = append(m.Layers, l)
 	}
 	if lc := cfg.Local; lc != nil {
-		C := lc.Channels
+		C, fw := lc.Channels, lc.FreqKernel()
 		for _, sc := range lc.Scales {
-			m.Up = append(m.Up, UpLayer{Scale: sc, Width: lc.Width, W: make([]float32, C*lc.Width*sc*C)})
+			if fw > 0 {
+				m.Up = append(m.Up, UpLayer{Scale: sc, Width: lc.Width, FreqWidth: fw, W: make([]float32, lc.Width*sc*fw)})
+			} else {
+				m.Up = append(m.Up, UpLayer{Scale: sc, Width: lc.Width, W: make([]float32, C*lc.Width*sc*C)})
+			}
 		}
 	}
 	return m, nil
@@ -152,6 +163,7 @@ const (
 	InitZero     Init = iota // biases, conditioning embeddings
 	InitGlorot               // weight matrices, (out, in)
 	InitUpsample             // upsampling kernels (C, Width*Scale*C): 1/Width on the channel diagonal, a smoothed repeat
+	InitMean                 // repeat-conv2d kernels (Width*Scale, FreqWidth): 1/(kernel size), a moving average (r9y9)
 )
 
 // Param is one named tensor of the model. Data aliases the model's storage.
@@ -172,7 +184,9 @@ type Param struct {
 // after layers.N.cond.*, and upsample.I.weight last, stored 2-D as
 // (C, Width*Scale*C), UpLayer.W's (C, Width*Scale, C) with the last two
 // dimensions merged, so that every weight is a matrix with one row per
-// output channel (int8 quantization and structured pruning go by rows).
+// output channel (int8 quantization and structured pruning go by rows);
+// a repeat-conv2d layer's is UpLayer.W's (Width*Scale, FreqWidth), one
+// row per time tap.
 func (m *Model) Params() []Param {
 	var ps []Param
 	dense := func(name string, d Dense) {
@@ -197,8 +211,13 @@ func (m *Model) Params() []Param {
 	dense("post1", m.Post1)
 	dense("post2", m.Post2)
 	for i, u := range m.Up {
+		name := fmt.Sprintf("upsample.%d.weight", i)
+		if u.FreqWidth > 0 {
+			ps = append(ps, Param{Name: name, Shape: []int{u.Width * u.Scale, u.FreqWidth}, Data: u.W, Init: InitMean})
+			continue
+		}
 		C := m.Config.Local.Channels
-		ps = append(ps, Param{Name: fmt.Sprintf("upsample.%d.weight", i), Shape: []int{C, u.Width * u.Scale * C}, Data: u.W, Init: InitUpsample})
+		ps = append(ps, Param{Name: name, Shape: []int{C, u.Width * u.Scale * C}, Data: u.W, Init: InitUpsample})
 	}
 	return ps
 }

@@ -222,8 +222,8 @@ func (b *batches) teacherLogits(ctx context.Context, teacher *wavenet.Model, dst
 
 // sameLocal reports whether a student's and a teacher's local
 // conditioning agree: none, or the same frames (channels, hop, mel
-// parameters) upsampled alike (scales, width), so that one mel window
-// conditions both.
+// parameters) upsampled alike (kind, scales, width, frequency width), so
+// that one mel window conditions both.
 func sameLocal(s, t *wavenet.LocalConfig) error {
 	switch {
 	case s == nil && t == nil:
@@ -232,6 +232,7 @@ func sameLocal(s, t *wavenet.LocalConfig) error {
 		return fmt.Errorf("retrain: distill: %w", &wavenet.LocalError{Msg: "a vocoder's student must be a vocoder of the same mel frames, and a vocoder cannot teach a model without them"})
 	}
 	same := s.Channels == t.Channels && s.Hop == t.Hop && slices.Equal(s.Scales, t.Scales) && s.Width == t.Width &&
+		s.RepeatConv() == t.RepeatConv() && s.FreqKernel() == t.FreqKernel() &&
 		(s.Mel == nil) == (t.Mel == nil) && (s.Mel == nil || *s.Mel == *t.Mel)
 	if !same {
 		return fmt.Errorf("retrain: distill: %w", &wavenet.LocalError{Msg: fmt.Sprintf("student and teacher take different mel frames or upsampling (%+v, %+v)", *s, *t)})

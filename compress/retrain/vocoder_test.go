@@ -129,3 +129,32 @@ func testCorpusNoMels(utts []*corpus.Utterance) []*corpus.Utterance {
 	}
 	return out
 }
+
+func TestSameLocal(t *testing.T) {
+	// A student must upsample the teacher's mel window alike: the kind of
+	// upsampling network and its frequency width count, as the scales do.
+	base := func() *wavenet.LocalConfig {
+		return &wavenet.LocalConfig{Channels: 8, Hop: 16, Scales: []int{4, 4}, Width: 2}
+	}
+	repeat := func(fw int) *wavenet.LocalConfig {
+		l := base()
+		l.Net, l.FreqWidth = wavenet.UpsampleRepeatConv2D, fw
+		return l
+	}
+	named := base()
+	named.Net = wavenet.UpsampleTransposed
+	for _, tc := range []struct {
+		name string
+		s, t *wavenet.LocalConfig
+		ok   bool
+	}{
+		{"same transposed", base(), named, true},
+		{"same repeat-conv2d", repeat(0), repeat(3), true}, // 0 is the default 3
+		{"other kind", base(), repeat(3), false},
+		{"other frequency width", repeat(3), repeat(5), false},
+	} {
+		if err := sameLocal(tc.s, tc.t); (err == nil) != tc.ok {
+			t.Errorf("%s: sameLocal = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}

@@ -21,8 +21,8 @@ type trainFlags struct {
 	corpusFlags
 	data, preset, out, cond, config, split string
 	init, grow                             string
-	local, upScales                        string
-	mels, hop, upWidth                     int
+	local, upScales, upNet                 string
+	mels, hop, upWidth, upFreqWidth        int
 	resume, cosine, trim, normalize        bool
 	steps, checkpointEvery, validateEvery  int64
 	until                                  int64
@@ -61,6 +61,8 @@ func runTrain(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&f.hop, "hop", 0, "with --local mel: samples per mel frame (default: the power of two nearest rate/86, 128 at 8 kHz, 256 at 16-24 kHz); n_fft is 4 hops")
 	fs.StringVar(&f.upScales, "upsample-scales", "", "with --local mel: comma-separated upsampling factors whose product is the hop (default: 4s, then the rest)")
 	fs.IntVar(&f.upWidth, "upsample-width", 0, "with --local mel: input rows each upsampled row sees per layer (default 2)")
+	fs.StringVar(&f.upNet, "upsample-net", "", "with --local mel: the upsampling layers: transposed (causal transposed convolutions, the default) or repeat-conv2d (nearest repeat, then a causal 2-D convolution over time and mel bands, as r9y9's UpsampleNetwork)")
+	fs.IntVar(&f.upFreqWidth, "upsample-freq-width", 0, "with --upsample-net repeat-conv2d: mel bands each kernel spans, odd (default 3)")
 	fs.Float64Var(&f.condDropout, "cond-dropout", 0, "replace each condition of a training sequence by a learned null value with this probability, so that guided sampling (--guidance) can use the model (adds the null rows to an --init model)")
 	fs.StringVar(&f.split, "split", "", "validation split: none, hash=PERCENT or LABEL=VALUES (default: index=5-9 when the corpus has an index label, as FSDD names do, else hash=10)")
 	fs.BoolVar(&f.trim, "trim", true, "trim leading and trailing silence")
@@ -176,7 +178,7 @@ func trainStatus(s train.Status) string {
 func (f *trainFlags) localSpec(set map[string]bool) (*train.LocalSpec, error) {
 	switch f.local {
 	case "":
-		for _, name := range []string{"mels", "hop", "upsample-scales", "upsample-width"} {
+		for _, name := range []string{"mels", "hop", "upsample-scales", "upsample-width", "upsample-net", "upsample-freq-width"} {
 			if set[name] {
 				return nil, Usagef("--%s needs --local mel", name)
 			}
@@ -189,7 +191,19 @@ func (f *trainFlags) localSpec(set map[string]bool) (*train.LocalSpec, error) {
 	default:
 		return nil, Usagef("--local %q: the only local conditioning is mel", f.local)
 	}
-	l := &train.LocalSpec{NMels: f.mels, Hop: f.hop, Width: f.upWidth}
+	switch f.upNet {
+	case "", wavenet.UpsampleTransposed:
+		if set["upsample-freq-width"] {
+			return nil, Usagef("--upsample-freq-width needs --upsample-net %s", wavenet.UpsampleRepeatConv2D)
+		}
+	case wavenet.UpsampleRepeatConv2D:
+		if f.upFreqWidth < 0 || (f.upFreqWidth > 0 && f.upFreqWidth%2 == 0) || (set["upsample-freq-width"] && f.upFreqWidth == 0) {
+			return nil, Usagef("--upsample-freq-width is %d, want an odd positive width (the kernel is centred on its band)", f.upFreqWidth)
+		}
+	default:
+		return nil, Usagef("--upsample-net %q: want %s or %s", f.upNet, wavenet.UpsampleTransposed, wavenet.UpsampleRepeatConv2D)
+	}
+	l := &train.LocalSpec{NMels: f.mels, Hop: f.hop, Width: f.upWidth, Net: f.upNet, FreqWidth: f.upFreqWidth}
 	if f.upScales != "" {
 		var err error
 		if l.Scales, err = parseInts(f.upScales); err != nil {

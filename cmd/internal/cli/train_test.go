@@ -193,17 +193,18 @@ func TestTrainUsage(t *testing.T) {
 	}
 }
 
-func TestTrainLocalCommand(t *testing.T) {
-	// `train --local mel`: a vocoder at 8 kHz with 8 mel bands (hop 128,
-	// scales 4,4,4,2 by default), two steps, resumed to four; the
-	// checkpoint records the mel parameters.
-	data := t.TempDir()
+// trainVocoder runs `train --local mel` for two steps at 8 kHz with 8 mel
+// bands and the extra flags on four chords it writes, and returns the
+// corpus folder, the run directory and the checkpoint of step 2.
+func trainVocoder(t *testing.T, extra ...string) (data, out string, m *wavenet.Model) {
+	t.Helper()
+	data = t.TempDir()
 	for i, name := range []string{"0_ann_5.wav", "1_bob_6.wav", "0_ann_10.wav", "1_bob_11.wav"} {
 		writeChord(t, filepath.Join(data, name), 200+50*float64(i), 310)
 	}
-	out := filepath.Join(t.TempDir(), "run")
-	args := []string{"--data", data, "--preset", "tiny", "--out", out, "--steps", "2", "--segment", "64",
-		"--local", "mel", "--rate", "8000", "--mels", "8", "--checkpoint-every", "2", "--validate-every", "2", "--workers", "2"}
+	out = filepath.Join(t.TempDir(), "run")
+	args := append([]string{"--data", data, "--preset", "tiny", "--out", out, "--steps", "2", "--segment", "64",
+		"--local", "mel", "--rate", "8000", "--mels", "8", "--checkpoint-every", "2", "--validate-every", "2", "--workers", "2"}, extra...)
 	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
 		t.Fatalf("train %v: %v\n%s", args, err, stderr)
 	}
@@ -211,12 +212,20 @@ func TestTrainLocalCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data, out, m
+}
+
+func TestTrainLocalCommand(t *testing.T) {
+	// `train --local mel`: a vocoder at 8 kHz with 8 mel bands (hop 128,
+	// scales 4,4,4,2 by default), two steps, resumed to four; the
+	// checkpoint records the mel parameters.
+	data, out, m := trainVocoder(t)
 	want := audio.DefaultMelParams(8000)
 	want.NMels = 8
 	if lc := m.Config.Local; lc == nil || lc.Channels != 8 || lc.Hop != 128 || !slices.Equal(lc.Scales, []int{4, 4, 4, 2}) || lc.Mel == nil || *lc.Mel != want {
 		t.Fatalf("trained model local conditioning = %+v, want 8 mels, hop 128, scales [4 4 4 2] and %+v", lc, want)
 	}
-	args = []string{"--data", data, "--out", out, "--resume", "--steps", "4", "--checkpoint-every", "2", "--workers", "2"}
+	args := []string{"--data", data, "--out", out, "--resume", "--steps", "4", "--checkpoint-every", "2", "--workers", "2"}
 	if _, stderr, err := runCmd(context.Background(), runTrain, args...); err != nil {
 		t.Fatalf("train %v: %v\n%s", args, err, stderr)
 	}
@@ -228,9 +237,31 @@ func TestTrainLocalCommand(t *testing.T) {
 		{"--data", data, "--out", t.TempDir(), "--local", "spectrogram", "--rate", "8000"},
 		{"--data", data, "--out", t.TempDir(), "--local", "mel"}, // no --rate
 		{"--data", data, "--out", t.TempDir(), "--local", "mel", "--rate", "8000", "--upsample-scales", "4,4"},
+		{"--data", data, "--out", t.TempDir(), "--upsample-net", "repeat-conv2d"},
+		{"--data", data, "--out", t.TempDir(), "--local", "mel", "--rate", "8000", "--upsample-net", "conv"},
+		{"--data", data, "--out", t.TempDir(), "--local", "mel", "--rate", "8000", "--upsample-freq-width", "3"},
+		{"--data", data, "--out", t.TempDir(), "--local", "mel", "--rate", "8000", "--upsample-net", "repeat-conv2d", "--upsample-freq-width", "4"},
+		{"--data", data, "--out", t.TempDir(), "--local", "mel", "--rate", "8000", "--upsample-net", "repeat-conv2d", "--upsample-freq-width", "0"},
 	} {
 		if _, _, err := runCmd(context.Background(), runTrain, bad...); !errors.Is(err, ErrUsage) {
 			t.Errorf("train %v: error %v, want a usage error", bad, err)
+		}
+	}
+}
+
+func TestTrainLocalRepeatConvCommand(t *testing.T) {
+	// `train --local mel --upsample-net repeat-conv2d --upsample-freq-width
+	// 5`: two steps of a vocoder with repeat-conv2d upsampling; the
+	// checkpoint records the kind and width and loads with kernels of
+	// (Width*scale, 5).
+	_, _, m := trainVocoder(t, "--upsample-net", "repeat-conv2d", "--upsample-freq-width", "5")
+	lc := m.Config.Local
+	if lc == nil || lc.Net != wavenet.UpsampleRepeatConv2D || lc.FreqWidth != 5 || !slices.Equal(lc.Scales, []int{4, 4, 4, 2}) {
+		t.Fatalf("trained model local conditioning = %+v, want repeat-conv2d of frequency width 5, scales [4 4 4 2]", lc)
+	}
+	for i, ly := range m.Up {
+		if ly.FreqWidth != 5 || len(ly.W) != ly.Width*ly.Scale*5 {
+			t.Errorf("upsample.%d: frequency width %d, %d values; want 5 and %d", i, ly.FreqWidth, len(ly.W), ly.Width*ly.Scale*5)
 		}
 	}
 }
