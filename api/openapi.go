@@ -145,7 +145,7 @@ var modelInfoSchema = map[string]any{
 		"conditions": map[string]any{"type": "array", "items": map[string]any{"type": "object",
 			"properties": map[string]any{"name": str, "values": map[string]any{"type": "array", "items": str}}}},
 		"config":             map[string]any{"type": "object", "description": "the checkpoint's config.json"},
-		"local_conditioning": map[string]any{"type": "object", "description": "a vocoder's local conditioning (POST /v1/vocode): channels (n_mels), hop, upsample_scales, upsample_width and mel, the log-mel parameters (torchaudio's names) its frames are computed with"},
+		"local_conditioning": map[string]any{"type": "object", "description": "a vocoder's local conditioning (POST /v1/vocode): channels (n_mels), hop, upsample_scales, upsample_width, upsample_net (transposed or repeat-conv2d; absent: transposed), upsample_freq_width (repeat-conv2d) and mel, the log-mel parameters (torchaudio's names) its frames are computed with"},
 		"stored":             map[string]any{"type": "boolean", "description": "a model of the shared model store (made by a job) that this replica has not loaded yet: only id is given; GET /v1/models/{id} or any request naming it loads it"},
 	},
 }

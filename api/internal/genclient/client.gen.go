@@ -438,7 +438,7 @@ type ModelInfo struct {
 	LabelCondition *string             `json:"label_condition,omitempty"`
 	Layers         *int                `json:"layers,omitempty"`
 
-	// LocalConditioning a vocoder's local conditioning (POST /v1/vocode): channels (n_mels), hop, upsample_scales, upsample_width and mel, the log-mel parameters (torchaudio's names) its frames are computed with
+	// LocalConditioning a vocoder's local conditioning (POST /v1/vocode): channels (n_mels), hop, upsample_scales, upsample_width, upsample_net (transposed or repeat-conv2d; absent: transposed), upsample_freq_width (repeat-conv2d) and mel, the log-mel parameters (torchaudio's names) its frames are computed with
 	LocalConditioning    *map[string]interface{} `json:"local_conditioning,omitempty"`
 	MaxStreams           *int                    `json:"max_streams,omitempty"`
 	Parameters           *int                    `json:"parameters,omitempty"`
