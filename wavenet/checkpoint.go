@@ -511,7 +511,11 @@ func paramCount(cfg Config) float64 {
 		C := float64(lc.Channels)
 		layer += 2 * D * C
 		for _, s := range lc.Scales {
-			up += C * float64(lc.Width) * float64(s) * C
+			if lc.RepeatConv() { // one (Width*s, FreqWidth) kernel shared by the channels
+				up += float64(lc.Width) * float64(s) * float64(lc.FreqKernel())
+			} else {
+				up += C * float64(lc.Width) * float64(s) * C
+			}
 		}
 	}
 	return R*K*Q + b*R + float64(len(cfg.Dilations))*layer + S*S + Q*S + b*(S+Q) + up

@@ -281,6 +281,20 @@ func TestParamCount(t *testing.T) {
 			}
 		}
 	}
+	// Vocoders: the upsampling weights of either kind (a repeat-conv2d
+	// kernel is shared by the channels: too high a count refused to load
+	// an 80-band one's own checkpoint).
+	locals := repeatConfigs()
+	locals["transposed"] = localConfig()
+	wide := localConfig()
+	wide.Local = &LocalConfig{Channels: 80, Hop: 256, Scales: []int{4, 4, 4, 4}, Width: 2, Net: UpsampleRepeatConv2D, FreqWidth: 5}
+	locals["repeat-conv2d 80 bands"] = wide
+	for name, cfg := range locals {
+		m := randomLocalModel(t, cfg, 3)
+		if got, want := paramCount(m.Config), float64(m.NumParams()); got != want {
+			t.Errorf("paramCount(%s) = %v, want NumParams %v", name, got, want)
+		}
+	}
 }
 
 // TestLoadInt8 loads hand-made int8 weights: post2.weight (2, 1) holds
