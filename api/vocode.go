@@ -320,15 +320,30 @@ func readFrames(c echo.Context) *frameReader {
 // read sends the frames of req's body on f.frames.
 func (f *frameReader) read(req *http.Request) error {
 	const maxLine = 16 << 20
-	sc := bufio.NewScanner(req.Body)
+	body := &errReader{r: req.Body}
+	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
 	line := 1
+	// failed is the error of a body that stopped reading (the size limit,
+	// a timeout): the scanner hands its cut last line over as a line.
+	failed := func(err error) error {
+		switch {
+		case errors.Is(err, bufio.ErrTooLong):
+			return badRequest("line %d of the %s body is longer than the limit of %d MiB; send one frame or a few frames per line", line, ndjsonType, maxLine>>20)
+		case isMaxBytes(err):
+			return uploadError(err)
+		}
+		return readError(err, "the "+ndjsonType+" body")
+	}
 	for ; sc.Scan(); line++ {
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
 		}
 		frames, err := synth.DecodeMelsJSON(bytes.NewReader(b))
+		if err != nil && body.err != nil {
+			return failed(body.err)
+		}
 		if err != nil {
 			var frame []float32
 			ferr := json.Unmarshal(b, &frame)
@@ -349,17 +364,25 @@ func (f *frameReader) read(req *http.Request) error {
 			return nil
 		}
 	}
-	err := sc.Err()
-	switch {
-	case err == nil:
-		f.eof = true
-		return nil
-	case errors.Is(err, bufio.ErrTooLong):
-		return badRequest("line %d of the %s body is longer than the limit of %d MiB; send one frame or a few frames per line", line, ndjsonType, maxLine>>20)
-	case isMaxBytes(err):
-		return uploadError(err)
+	if err := sc.Err(); err != nil {
+		return failed(err)
 	}
-	return readError(err, "the "+ndjsonType+" body")
+	f.eof = true
+	return nil
+}
+
+// errReader keeps the first error other than io.EOF its reader returned.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // drainWait is how long net/http may go on draining a JSON-lines body

@@ -234,6 +234,7 @@ func TestVocodeUploadForms(t *testing.T) {
 	}{
 		{"npy", npyType, npy.Bytes()},
 		{"ndjson", ndjsonType, []byte(zeroFrames(200))},
+		{"ndjson cut mid-line", ndjsonType, []byte(strings.Repeat("[0.5,0,0,0]\n", 200))}, // 12-byte lines: the limit falls inside line 84
 		{"json", "application/json", js},
 		{"wav", "audio/wav", wav.Bytes()},
 		{"flac", "audio/flac", bigFLAC},
