@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/wavenet-go/wavenet/audio"
 )
@@ -25,26 +25,33 @@ func ParseName(name string) (digit, speaker, rest string, ok bool) {
 	return m[1], m[2], m[3], true
 }
 
-// LoadDir reads every {digit}_{speaker}_*.wav in dir as an example (mono,
-// at the file's rate). keep, if not nil, filters on the rest of the name
-// (the FSDD index). Files that do not match the pattern are skipped and
-// returned by name; unreadable files are an error naming the file.
+// LoadDir reads every {digit}_{speaker}_*.wav or .flac file in dir
+// (extensions in any case) as an example (mono, at the file's rate). keep,
+// if not nil, filters on the rest of the name (the FSDD index). Files that
+// do not match the pattern are skipped and returned by name; unreadable
+// files are an error naming the file.
 func LoadDir(ctx context.Context, dir string, keep func(rest string) bool) (ex []Example, names []string, skipped []string, err error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.wav"))
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("classify: %w", err)
 	}
-	if len(paths) == 0 {
-		return nil, nil, nil, fmt.Errorf("classify: no .wav files in %s", dir)
+	var paths []string
+	for _, e := range entries {
+		if ext := strings.ToLower(filepath.Ext(e.Name())); !e.IsDir() && (ext == ".wav" || ext == ".flac") {
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
 	}
-	sort.Strings(paths)
-	for _, p := range paths {
+	if len(paths) == 0 {
+		return nil, nil, nil, fmt.Errorf("classify: no .wav files or .flac files in %s", dir)
+	}
+	for _, p := range paths { // sorted by name, as ReadDir returns them
 		if ctx.Err() != nil {
 			return nil, nil, nil, ctx.Err()
 		}
-		d, s, rest, ok := ParseName(p)
+		base := filepath.Base(p)
+		d, s, rest, ok := ParseName(strings.TrimSuffix(base, filepath.Ext(base)) + ".wav")
 		if !ok {
-			skipped = append(skipped, filepath.Base(p))
+			skipped = append(skipped, base)
 			continue
 		}
 		if keep != nil && !keep(rest) {
@@ -54,13 +61,13 @@ func LoadDir(ctx context.Context, dir string, keep func(rest string) bool) (ex [
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("classify: %w", err)
 		}
-		c, err := audio.DecodeMono(f)
+		c, err := audio.DecodeAny(f)
 		f.Close()
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("classify: %s: %w", filepath.Base(p), err)
+			return nil, nil, nil, fmt.Errorf("classify: %s: %w", base, err)
 		}
-		ex = append(ex, Example{Samples: c.Samples, Rate: c.Format.SampleRate, Digit: d, Speaker: s})
-		names = append(names, filepath.Base(p))
+		ex = append(ex, Example{Samples: c.Mono(nil), Rate: c.Format.SampleRate, Digit: d, Speaker: s})
+		names = append(names, base)
 	}
 	return ex, names, skipped, nil
 }

@@ -75,3 +75,54 @@ func TestLoadDirAndEvaluate(t *testing.T) {
 		t.Error("LoadDir on an empty dir: want an error")
 	}
 }
+
+// LoadDir reads FSDD-named .flac files (extension in any case) beside
+// .wav, with the same samples: the FLAC encoder is 16-bit like the WAVs,
+// so the examples agree to the PCM16 step 2^-15.
+func TestLoadDirFLAC(t *testing.T) {
+	wavs, flacs := t.TempDir(), t.TempDir()
+	writeSet(t, wavs, 8000, 1)
+	want, wantNames, _, err := LoadDir(context.Background(), wavs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range wantNames {
+		ext := ".flac"
+		if i%2 == 1 {
+			ext = ".FLAC"
+		}
+		f, err := os.Create(filepath.Join(flacs, n[:len(n)-len(".wav")]+ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := audio.NewEncoder(f, audio.EncodingFLAC, 8000, len(want[i].Samples))
+		if err == nil {
+			err = enc.Write(want[i].Samples)
+		}
+		if err == nil {
+			err = enc.Close()
+		}
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, names, skipped, err := LoadDir(context.Background(), flacs, nil)
+	if err != nil {
+		t.Fatalf("LoadDir of FSDD-named .flac files: %v", err)
+	}
+	if len(got) != len(want) || len(skipped) != 0 {
+		t.Fatalf("LoadDir of %d .flac files: %d examples, %d skipped; want %d, 0", len(want), len(got), len(skipped), len(want))
+	}
+	for i := range got {
+		if got[i].Digit != want[i].Digit || got[i].Speaker != want[i].Speaker || got[i].Rate != 8000 || len(got[i].Samples) != len(want[i].Samples) {
+			t.Fatalf("LoadDir %s = digit %s, speaker %s, %d Hz, %d samples; want %s, %s, 8000 Hz, %d samples",
+				names[i], got[i].Digit, got[i].Speaker, got[i].Rate, len(got[i].Samples), want[i].Digit, want[i].Speaker, len(want[i].Samples))
+		}
+		for j, v := range got[i].Samples {
+			if d := v - want[i].Samples[j]; d > 1.0/32768 || d < -1.0/32768 {
+				t.Fatalf("LoadDir %s sample %d = %v, want %v (the WAV's) within 2^-15", names[i], j, v, want[i].Samples[j])
+			}
+		}
+	}
+}

@@ -22,8 +22,9 @@ import (
 
 // FSDDPattern is the default file-name pattern: the Free Spoken Digit
 // Dataset's {digit}_{speaker}_{index}.wav, or .flac (extensions in any
-// case).
-const FSDDPattern = `^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<index>\d+)\.(?i:wav|flac)$`
+// case), the speaker letters of either case (0_George_5.wav, as
+// classify.ParseName reads it) and the index digits.
+const FSDDPattern = `^(?P<digit>\d)_(?P<speaker>[A-Za-z]+)_(?P<index>\d+)\.(?i:wav|flac)$`
 
 // FSDDSplit holds out FSDD recordings with index 5 to 9 for validation
 // (indices 0-4 are the dataset's own test set, absent from a training

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -268,6 +269,30 @@ func TestFSDDPatternFLAC(t *testing.T) {
 	c := load(t, dir, Options{})
 	if got, want := names(c.All()), []string{"0_bob_1.flac", "1_ann_6.FLAC", "2_ann_7.WAV"}; !slices.Equal(got, want) || len(c.Unmatched) > 0 {
 		t.Errorf("Load(FSDD-named .flac, .FLAC, .WAV) = %v (unmatched %v), want %v", got, want, c.Unmatched)
+	}
+}
+
+// FSDD names take speakers of either case (0_George_5.wav), as the
+// classifier's loader always read them; the index stays digits.
+func TestFSDDPatternSpeakerCase(t *testing.T) {
+	re := regexp.MustCompile(FSDDPattern)
+	for _, tc := range []struct {
+		name, speaker string
+	}{
+		{"0_george_5.wav", "george"},
+		{"0_George_5.wav", "George"},
+		{"9_JACKSON_49.flac", "JACKSON"},
+		{"0_george_x.wav", ""},
+		{"0_geo7ge_5.wav", ""},
+		{"10_george_5.wav", ""},
+	} {
+		got := ""
+		if m := re.FindStringSubmatch(tc.name); m != nil {
+			got = m[re.SubexpIndex("speaker")]
+		}
+		if got != tc.speaker {
+			t.Errorf("FSDDPattern on %q: speaker %q, want %q (empty: no match)", tc.name, got, tc.speaker)
+		}
 	}
 }
 

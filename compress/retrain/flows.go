@@ -3,6 +3,7 @@ package retrain
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -241,6 +242,9 @@ type PruneResult struct {
 // dense model, the rounds and, if asked, the one-shot sweep and the dense
 // control.
 func Prune(ctx context.Context, m *wavenet.Model, o PruneOptions) (*PruneResult, error) {
+	if o.FineTune.Steps > 0 && len(o.Train) == 0 && !o.Structured {
+		return nil, errors.New("retrain: prune: fine-tuning needs training utterances (PruneOptions.Train is empty)")
+	}
 	res := &PruneResult{Dense: math.NaN(), DenseFineTuned: math.NaN(), scored: len(o.Val) > 0}
 	var err error
 	if len(o.Val) > 0 {

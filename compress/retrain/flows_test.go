@@ -137,3 +137,16 @@ func TestMeasurementJSON(t *testing.T) {
 		}
 	}
 }
+
+// Prune refuses fine-tuning without training utterances before it prunes
+// (the model is left dense) rather than reporting NaN bits.
+func TestPruneFineTuneNeedsTrain(t *testing.T) {
+	m := testModel(t, 1)
+	_, err := Prune(context.Background(), m, PruneOptions{Amount: 0.3, Rounds: 1, FineTune: Options{Steps: 1, Segment: 20, Workers: 1, Seed: 1}})
+	if err == nil || !strings.Contains(err.Error(), "training utterances") {
+		t.Errorf("Prune(fine-tune 1 step, no Train) = %v, want an error naming the training utterances", err)
+	}
+	if s := compress.Sparsity(m); s != 0 {
+		t.Errorf("Prune(fine-tune 1 step, no Train) left sparsity %v, want 0 (nothing pruned)", s)
+	}
+}

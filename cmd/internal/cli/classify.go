@@ -56,7 +56,7 @@ func loadSplit(ctx context.Context, flag, path string, cf *corpusFlags, val stri
 		return d, fmt.Errorf("%s %s: the classifier knows digits and speakers: %w", flag, path, err)
 	}
 	if len(l.Files) == 0 {
-		return d, fmt.Errorf("%s %s has no WAV or FLAC recordings", flag, path)
+		return d, noRecordings(flag, path, l)
 	}
 	for _, f := range l.Files {
 		if err := ctx.Err(); err != nil {

@@ -82,8 +82,17 @@ func (d *dataFlags) register(fs *flag.FlagSet) {
 }
 
 // load reads the corpus as the model's training did (retrain.LoadCorpus);
-// it returns the training utterances and the validation subset.
+// it returns the training utterances and the validation subset. A corpus
+// that lists no recordings is an error naming --data (noRecordings),
+// before any audio is read.
 func (d *dataFlags) load(ctx context.Context, env *Env, cfg wavenet.Config) (trainUtts, val []*corpus.Utterance, err error) {
+	l, err := d.list(ctx, "--data", d.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(l.Files) == 0 {
+		return nil, nil, noRecordings("--data", d.dir, l)
+	}
 	opts := retrain.LoadOptions{ValidateMax: d.validateMax}
 	if err := d.corpusFlags.options(&opts.List); err != nil {
 		return nil, nil, err
@@ -291,6 +300,9 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 	if d.dir != "" {
 		if trainUtts, val, err = d.load(ctx, env, m.Config); err != nil {
 			return err
+		}
+		if steps > 0 && len(trainUtts) == 0 {
+			return Usagef("--data %s has no training recordings (all are in the validation split; see --split): --finetune-steps needs some", d.dir)
 		}
 	}
 	res, err := retrain.Prune(ctx, m, retrain.PruneOptions{Amount: amount, Global: global, Structured: structured, Norm: norm, Rounds: rounds,

@@ -75,6 +75,16 @@ func (f *corpusFlags) list(ctx context.Context, flag, path string) (*corpus.List
 	return l, nil
 }
 
+// noRecordings is the error of a corpus listing l, read from path (the
+// value of flag), that has no recordings: when its audio files all miss
+// the pattern, how many there are and the pattern.
+func noRecordings(flag, path string, l *corpus.Listing) error {
+	if n := len(l.Unmatched); n > 0 {
+		return Usagef("%s %s: %d audio files found (%s, ...), none matching the pattern %s", flag, path, n, l.Unmatched[0], l.Pattern)
+	}
+	return Usagef("%s %s has no WAV or FLAC recordings", flag, path)
+}
+
 // heldOut reports whether file f of l is held out for validation by the
 // index range lo..hi (--val-index): its index label is in the range, or,
 // for a corpus without index labels, the corpus's split puts it there.

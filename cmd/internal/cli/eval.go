@@ -91,7 +91,7 @@ func runEval(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		if len(skipped) > 0 {
-			fmt.Fprintf(env.Stderr, "eval: %s: skipped %d files not named {digit}_{speaker}_*.wav: %s\n",
+			fmt.Fprintf(env.Stderr, "eval: %s: skipped %d files not named {digit}_{speaker}_*.wav or .flac: %s\n",
 				dir, len(skipped), strings.Join(skipped[:min(5, len(skipped))], ", "))
 		}
 		rep, err := classify.Evaluate(c, ex, names)

@@ -141,7 +141,7 @@ func heldOutCopies(ctx context.Context, data string, corp *corpusFlags, lo, hi i
 		}
 	}
 	if len(l.Files) == 0 {
-		return nil, Usagef("--data %s has no WAV or FLAC recordings", data)
+		return nil, noRecordings("--data", data, l)
 	}
 	switch {
 	case len(copies) > 0:

@@ -23,26 +23,46 @@ import (
 
 // interspersed parses args with fs, allowing positional arguments between
 // flags ("wavenet say \"4 2 7\" --speaker jackson"); it returns the
-// positional arguments.
-func interspersed(fs interface {
-	Parse([]string) error
-	Args() []string
-}, args []string) ([]string, error) {
+// positional arguments. As in flag and getopt, "--" ends the flags: every
+// argument after it is positional, even one starting with "-".
+func interspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
 		rest := fs.Args()
+		if terminated(fs, args[:len(args)-len(rest)]) {
+			return append(pos, rest...), nil
+		}
 		if len(rest) == 0 {
 			return pos, nil
-		}
-		if rest[0] == "--" {
-			return append(pos, rest[1:]...), nil
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// terminated reports whether the arguments fs's Parse consumed end with
+// the terminator "--" (not with "--" as the value of a flag, as in
+// "--out --").
+func terminated(fs *flag.FlagSet, consumed []string) bool {
+	for i := 0; i < len(consumed); i++ {
+		s := consumed[i]
+		if s == "--" {
+			return i == len(consumed)-1
+		}
+		name := strings.TrimPrefix(strings.TrimPrefix(s, "-"), "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if f := fs.Lookup(name); f != nil {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				i++ // its value is the next argument
+			}
+		}
+	}
+	return false
 }
 
 // loadBundle loads the checkpoint directory dir, or the embedded default
@@ -120,10 +140,13 @@ func flagMsg(re *synth.RequestError) string {
 	case !ok:
 		fl = "--cond " + re.Field + "=VALUE"
 	}
-	for _, prefix := range []string{fmt.Sprintf("field %q", re.Field), fmt.Sprintf("%q", re.Field), re.Field + ":"} {
+	for _, prefix := range []string{fmt.Sprintf("field %q", re.Field), fmt.Sprintf("%q", re.Field)} {
 		if rest, ok := strings.CutPrefix(re.Msg, prefix); ok {
 			return fl + rest
 		}
+	}
+	if rest, ok := strings.CutPrefix(re.Msg, re.Field+":"); ok {
+		return fl + ":" + rest
 	}
 	if unknown {
 		return fl + ": " + re.Msg

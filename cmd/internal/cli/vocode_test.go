@@ -299,8 +299,8 @@ func TestVocodeSpeaker(t *testing.T) {
 	}{
 		{model, []string{"--speaker", "zed"}, []string{"--speaker", `unknown speaker "zed"`, "ann, bob"}},
 		{model, []string{"--cond", "speaker=zed"}, []string{"--speaker", "ann, bob"}},
-		{model, []string{"--cond", "accent=x"}, []string{"--cond", `no condition "accent"`}},
-		{vocTestModel(t), []string{"--speaker", "ann"}, []string{"--speaker", "no speaker condition"}},
+		{model, []string{"--cond", "accent=x"}, []string{"--cond: model ", `has no condition "accent"`}},
+		{vocTestModel(t), []string{"--speaker", "ann"}, []string{"--speaker: model", "no speaker condition"}},
 		{model, []string{"--format", "mp3"}, []string{`--format is "mp3"`}},
 		{model, []string{"--rate", "5"}, []string{"--rate is 5"}},
 	} {
