@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/mewkiz/flac"
@@ -31,6 +32,13 @@ func Detect(head []byte) Container {
 		return FLAC
 	}
 	return ""
+}
+
+// IsAudioFile reports whether a file name ends in an extension of the
+// streams DecodeAny reads: .wav or .flac, in any case.
+func IsAudioFile(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".wav" || ext == ".flac"
 }
 
 // DecodeAny reads a WAV or FLAC stream from r, telling them apart by their

@@ -25,6 +25,15 @@ func ParseName(name string) (digit, speaker, rest string, ok bool) {
 	return m[1], m[2], m[3], true
 }
 
+// ParseAudioName is ParseName for any file audio.IsAudioFile accepts (such as
+// 7_jackson_32.FLAC); ok is false for other files.
+func ParseAudioName(name string) (digit, speaker, rest string, ok bool) {
+	if !audio.IsAudioFile(name) {
+		return "", "", "", false
+	}
+	return ParseName(strings.TrimSuffix(name, filepath.Ext(name)) + ".wav")
+}
+
 // LoadDir reads every {digit}_{speaker}_*.wav or .flac file in dir
 // (extensions in any case) as an example (mono, at the file's rate). keep,
 // if not nil, filters on the rest of the name (the FSDD index). Files that
@@ -37,7 +46,7 @@ func LoadDir(ctx context.Context, dir string, keep func(rest string) bool) (ex [
 	}
 	var paths []string
 	for _, e := range entries {
-		if ext := strings.ToLower(filepath.Ext(e.Name())); !e.IsDir() && (ext == ".wav" || ext == ".flac") {
+		if !e.IsDir() && audio.IsAudioFile(e.Name()) {
 			paths = append(paths, filepath.Join(dir, e.Name()))
 		}
 	}
@@ -49,7 +58,7 @@ func LoadDir(ctx context.Context, dir string, keep func(rest string) bool) (ex [
 			return nil, nil, nil, ctx.Err()
 		}
 		base := filepath.Base(p)
-		d, s, rest, ok := ParseName(strings.TrimSuffix(base, filepath.Ext(base)) + ".wav")
+		d, s, rest, ok := ParseAudioName(base)
 		if !ok {
 			skipped = append(skipped, base)
 			continue

@@ -15,6 +15,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/wavenet-go/wavenet/audio"
 )
 
 // Layout is how a corpus lists its audio files and their labels.
@@ -82,12 +84,6 @@ func DetectLayout(path string) (Layout, error) {
 	return Tree, nil
 }
 
-// isAudio reports whether a file name has an extension Load reads.
-func isAudio(name string) bool {
-	ext := strings.ToLower(filepath.Ext(name))
-	return ext == ".wav" || ext == ".flac"
-}
-
 // listing is what a layout says about a corpus before any audio is read.
 type listing struct {
 	jobs      []job
@@ -121,7 +117,7 @@ func listTree(ctx context.Context, dir string, re *regexp.Regexp, speakerFromFol
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if d.IsDir() || !isAudio(path) {
+		if d.IsDir() || !audio.IsAudioFile(path) {
 			return nil
 		}
 		rel, err := filepath.Rel(dir, path)

@@ -208,13 +208,9 @@ func (o *VocoderOptions) inputs() ([]*Copy, error) {
 		}
 		keep := classify.IndexIn(o.ValLo, o.ValHi, true)
 		for _, e := range ents { // sorted by name
-			ext := strings.ToLower(filepath.Ext(e.Name()))
-			if e.IsDir() || (ext != ".wav" && ext != ".flac") {
-				continue
-			}
-			stem := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
-			d, s, rest, ok := classify.ParseName(stem + ".wav")
-			if ok && keep(rest) {
+			d, s, rest, ok := classify.ParseAudioName(e.Name())
+			if !e.IsDir() && ok && keep(rest) {
+				stem := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
 				recs = append(recs, &Copy{Name: stem, Path: filepath.Join(o.Data, e.Name()), Digit: d, Speaker: s})
 			}
 		}

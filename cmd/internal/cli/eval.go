@@ -123,9 +123,8 @@ func audioFiles(dir string) (map[string]string, []string, error) {
 	paths := map[string]string{}
 	var stems []string
 	for _, e := range entries {
-		ext := strings.ToLower(filepath.Ext(e.Name()))
 		stem := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
-		if e.IsDir() || (ext != ".wav" && ext != ".flac") || paths[stem] != "" {
+		if e.IsDir() || !audio.IsAudioFile(e.Name()) || paths[stem] != "" {
 			continue
 		}
 		paths[stem] = filepath.Join(dir, e.Name())
